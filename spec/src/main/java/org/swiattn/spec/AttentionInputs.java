@@ -1,0 +1,217 @@
+package org.swiattn.spec;
+
+/**
+ * Everything one routed-attention call reads, validated once for every implementation.
+ *
+ * <pre>
+ *   q     [B,S,Hq,D]    queries                      k, v  [B,S,Hkv,D]  keys and values
+ *   window w &gt;= 1       window of the local branch   scale finite, &gt; 0 (default 1/sqrt(D))
+ *   route  [B,S]         hard decisions z (and optionally router logits a)
+ *   estimator            how the router gets gradients (HARD needs no logits)
+ * </pre>
+ * Arrays are <b>not copied</b> (32K cases hold gigabytes): they are not modified by any implementation, and the
+ * caller must not modify them while the inputs are in use. Full causal attention is the all-full route, sliding
+ * window attention the all-window route.
+ */
+public final class AttentionInputs {
+    private final Shape shape;
+    private final double[] q;
+    private final double[] k;
+    private final double[] v;
+    private final int window;
+    private final double scale;
+    private final Route route;
+    private final Estimator estimator;
+
+    private AttentionInputs(Builder b) {
+        this.shape = b.shape;
+        this.q = b.q;
+        this.k = b.k;
+        this.v = b.v;
+        this.window = b.window;
+        this.scale = b.scale;
+        this.route = b.route;
+        this.estimator = b.estimator;
+    }
+
+    /** Starts a builder; scale defaults to 1/sqrt(D), estimator to HARD, route must be given. */
+    public static Builder builder(Shape shape) {
+        InvalidInputException.require(shape != null, "shape", "is null");
+        return new Builder(shape);
+    }
+
+    public Shape shape() {
+        return shape;
+    }
+
+    /** [B,S,Hq,D], not a copy: do not modify. */
+    public double[] q() {
+        return q;
+    }
+
+    /** [B,S,Hkv,D], not a copy: do not modify. */
+    public double[] k() {
+        return k;
+    }
+
+    /** [B,S,Hkv,D], not a copy: do not modify. */
+    public double[] v() {
+        return v;
+    }
+
+    public int window() {
+        return window;
+    }
+
+    public double scale() {
+        return scale;
+    }
+
+    public Route route() {
+        return route;
+    }
+
+    public Estimator estimator() {
+        return estimator;
+    }
+
+    /** A copy of these inputs with another route (re-validated). */
+    public AttentionInputs withRoute(Route newRoute) {
+        return toBuilder().route(newRoute).build();
+    }
+
+    /** A copy of these inputs with another estimator (re-validated). */
+    public AttentionInputs withEstimator(Estimator newEstimator) {
+        return toBuilder().estimator(newEstimator).build();
+    }
+
+    /** A builder preset with these inputs. */
+    public Builder toBuilder() {
+        return builder(shape).q(q).k(k).v(v).window(window).scale(scale).route(route).estimator(estimator);
+    }
+
+    /**
+     * Validates an output gradient dO [B,S,Hq,D] for these inputs.
+     *
+     * @param dOut [B,S,Hq,D]; not modified
+     */
+    public void checkOutputGradient(double[] dOut) {
+        checkTensor("dOut", dOut, shape.qSize(), shape.qHeads(), "[B,S,Hq,D]");
+    }
+
+    /**
+     * Validates a row selection for row-subset evaluation: every r = b*S + i in [0, B*S).
+     *
+     * @param rows [R] flat row indices; not modified
+     */
+    public void checkRows(int[] rows) {
+        InvalidInputException.require(rows != null, "rows", "is null");
+        for (int n = 0; n < rows.length; n++) {
+            int r = rows[n];
+            InvalidInputException.require(r >= 0 && r < shape.rows(), "rows",
+                    "rows[" + n + "] = " + r + " is outside [0, B*S) = [0, " + shape.rows() + ")");
+        }
+    }
+
+    private void checkTensor(String name, double[] x, int size, int heads, String layout) {
+        InvalidInputException.require(x != null, name, "is null");
+        InvalidInputException.require(x.length == size, name,
+                "length must be " + layout + " = " + size + " for " + shape + ", got " + x.length);
+        int d = shape.headDim();
+        for (int n = 0; n < x.length; n++) {
+            if (!Double.isFinite(x[n])) {
+                int dd = n % d;
+                int h = (n / d) % heads;
+                int i = (n / d / heads) % shape.seqLen();
+                int b = n / d / heads / shape.seqLen();
+                throw new InvalidInputException(name, "non-finite value " + x[n] + " at index " + n
+                        + " (b=" + b + ", i=" + i + ", h=" + h + ", d=" + dd + ")");
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "AttentionInputs[" + shape + ", w=" + window + ", scale=" + scale + ", " + route + ", "
+                + estimator + "]";
+    }
+
+    /** Builder; {@link #build()} validates every argument and names the first bad one. */
+    public static final class Builder {
+        private final Shape shape;
+        private double[] q;
+        private double[] k;
+        private double[] v;
+        private int window = -1;
+        private boolean windowSet;
+        private double scale;
+        private Route route;
+        private Estimator estimator = Estimator.HARD;
+
+        private Builder(Shape shape) {
+            this.shape = shape;
+            this.scale = shape.defaultScale();
+        }
+
+        /** @param q [B,S,Hq,D]; not copied, not modified */
+        public Builder q(double[] q) {
+            this.q = q;
+            return this;
+        }
+
+        /** @param k [B,S,Hkv,D]; not copied, not modified */
+        public Builder k(double[] k) {
+            this.k = k;
+            return this;
+        }
+
+        /** @param v [B,S,Hkv,D]; not copied, not modified */
+        public Builder v(double[] v) {
+            this.v = v;
+            return this;
+        }
+
+        /** @param window w &gt;= 1; w &gt;= S makes the window branch equal to the full branch */
+        public Builder window(int window) {
+            this.window = window;
+            this.windowSet = true;
+            return this;
+        }
+
+        /** @param scale finite and &gt; 0; default 1/sqrt(D) */
+        public Builder scale(double scale) {
+            this.scale = scale;
+            return this;
+        }
+
+        public Builder route(Route route) {
+            this.route = route;
+            return this;
+        }
+
+        public Builder estimator(Estimator estimator) {
+            this.estimator = estimator;
+            return this;
+        }
+
+        /** Validates and builds; throws {@link InvalidInputException} naming the first bad argument. */
+        public AttentionInputs build() {
+            AttentionInputs in = new AttentionInputs(this);
+            InvalidInputException.require(windowSet, "window", "was not given (w >= 1 is required)");
+            InvalidInputException.require(window >= 1, "window", "must be >= 1, got " + window);
+            InvalidInputException.require(Double.isFinite(scale) && scale > 0, "scale",
+                    "must be finite and > 0, got " + scale);
+            InvalidInputException.require(estimator != null, "estimator", "is null");
+            InvalidInputException.require(route != null, "route", "is null");
+            InvalidInputException.require(route.batch() == shape.batch() && route.seqLen() == shape.seqLen(),
+                    "route", "is for B=" + route.batch() + ", S=" + route.seqLen() + " but the shape has B="
+                            + shape.batch() + ", S=" + shape.seqLen());
+            InvalidInputException.require(!estimator.needsLogits() || route.hasLogits(), "route",
+                    "estimator " + estimator + " needs router logits; build the route with Route.ofLogits");
+            in.checkTensor("q", q, shape.qSize(), shape.qHeads(), "B*S*Hq*D");
+            in.checkTensor("k", k, shape.kvSize(), shape.kvHeads(), "B*S*Hkv*D");
+            in.checkTensor("v", v, shape.kvSize(), shape.kvHeads(), "B*S*Hkv*D");
+            return in;
+        }
+    }
+}

@@ -1,0 +1,59 @@
+package org.swiattn.spec;
+
+/**
+ * The normative tolerance policy (SPEC.md section "Tolerance policy"). Every comparison of a candidate tensor with
+ * the fp64 reference is a normwise relative error e = ||x - ref|| / ||ref|| judged by:
+ *
+ * <pre>
+ *   FP64        e &lt;= FP64_REL * max(1, M)                  M = max |s_ij| over visible pairs (score magnitude)
+ *   FP32, BF16  e &lt;= LOW_PRECISION_FACTOR * e_naive + atol(precision)
+ * </pre>
+ * where e_naive is the error of the naive implementation in the same precision on the same inputs (reference
+ * module, {@code NaiveAttention}) - the FlashAttention rule - and atol is a noise floor. The factor max(1, M) for
+ * fp64 is the relative condition number of softmax: an absolute error u*M in a score becomes a relative error of
+ * that size in the weights.
+ */
+public final class Tolerance {
+    /** Normwise relative bound for fp64 candidates, before the score-magnitude factor. */
+    public static final double FP64_REL = 1e-12;
+    /** Factor over the naive same-precision error (FlashAttention uses 2). */
+    public static final double LOW_PRECISION_FACTOR = 2.0;
+    /** Noise floor for fp32 candidates (normwise relative). */
+    public static final double ATOL_FP32 = 1e-6;
+    /** Noise floor for bf16 candidates (normwise relative). */
+    public static final double ATOL_BF16 = 1e-3;
+
+    private Tolerance() {
+    }
+
+    /** The verdict of one tensor comparison. */
+    public record Verdict(double error, double bound, boolean pass) {
+    }
+
+    /**
+     * Judges a candidate's error.
+     *
+     * @param precision      the candidate's precision
+     * @param error          normwise relative error of the candidate vs the fp64 reference
+     * @param naiveError     normwise relative error of the naive same-precision implementation (ignored for FP64)
+     * @param scoreMagnitude M = max |s_ij| over visible pairs (used for FP64 only)
+     */
+    public static Verdict judge(Precision precision, double error, double naiveError, double scoreMagnitude) {
+        double bound = bound(precision, naiveError, scoreMagnitude);
+        return new Verdict(error, bound, error <= bound);
+    }
+
+    /** The bound of {@link #judge}. */
+    public static double bound(Precision precision, double naiveError, double scoreMagnitude) {
+        switch (precision) {
+            case FP64:
+                return FP64_REL * Math.max(1.0, scoreMagnitude);
+            case FP32:
+                return LOW_PRECISION_FACTOR * naiveError + ATOL_FP32;
+            case BF16:
+                return LOW_PRECISION_FACTOR * naiveError + ATOL_BF16;
+            default:
+                throw new IllegalArgumentException("precision: unknown " + precision);
+        }
+    }
+}
