@@ -1,0 +1,166 @@
+package org.swiattn.reference;
+
+import org.swiattn.spec.AttentionInputs;
+import org.swiattn.spec.Shape;
+import org.swiattn.spec.Visibility;
+
+/**
+ * One query row (b, i, h) on one branch: the whole attention mechanism in two functions.
+ *
+ * <pre>
+ *   keys visible to query i:  j in [lo, i],  lo = 0 (full branch) or max(0, i - w + 1) (window branch)
+ *   s_j   = scale * &lt;q_i, k_j&gt;                       (Dot2, compensated)
+ *   m     = max_j s_j
+ *   lse   = m + log sum_j exp(s_j - m)                  (max-subtracted, compensated sum)
+ *   P_j   = exp(s_j - lse)
+ *   o     = sum_j P_j v_j
+ * </pre>
+ * Query head h reads key/value head g = h / G.
+ */
+final class BranchRow {
+    private BranchRow() {
+    }
+
+    /** Scratch space of one thread: scores of one row and per-coordinate error terms. */
+    static final class Scratch {
+        final double[] scores;  // [S]
+        final double[] err;     // [D]
+
+        Scratch(Shape shape) {
+            scores = new double[shape.seqLen()];
+            err = new double[shape.headDim()];
+        }
+    }
+
+    /**
+     * Forward of one row on one branch.
+     *
+     * @param in      inputs; not modified
+     * @param full    true for the full branch, false for the window branch
+     * @param o       output; o[oOff .. oOff + D) is overwritten with the branch output of row (b, i, h); modified
+     * @param scratch scratch space; modified
+     * @return the natural-log LSE of the row's visible scaled scores
+     */
+    static double forward(AttentionInputs in, int b, int i, int h, boolean full, double[] o, int oOff,
+                          Scratch scratch) {
+        Shape sh = in.shape();
+        int dim = sh.headDim();
+        int g = sh.kvHeadOf(h);
+        int lo = Visibility.firstKey(i, full, in.window());
+        int qOff = sh.qOffset(b, i, h);
+        double[] q = in.q();
+        double[] k = in.k();
+        double[] v = in.v();
+        double[] s = scratch.scores;
+
+        // pass 1: scores s_j = scale * <q_i, k_j> and their maximum m
+        double m = Double.NEGATIVE_INFINITY;
+        for (int j = lo; j <= i; j++) {
+            s[j] = in.scale() * AccurateMath.dot(q, qOff, k, sh.kvOffset(b, j, g), dim);
+            m = Math.max(m, s[j]);
+        }
+
+        // pass 2: e_j = exp(s_j - m), Z = sum_j e_j (every e_j <= 1 and e_argmax = 1, so Z in [1, i+1])
+        AccurateMath.Sum z = new AccurateMath.Sum();
+        for (int j = lo; j <= i; j++) {
+            s[j] = Math.exp(s[j] - m);
+            z.add(s[j]);
+        }
+        double zv = z.value();
+
+        // pass 3: o = sum_j e_j v_j / Z, accumulated with compensation
+        java.util.Arrays.fill(o, oOff, oOff + dim, 0.0);
+        java.util.Arrays.fill(scratch.err, 0.0);
+        for (int j = lo; j <= i; j++) {
+            accumulate(o, oOff, scratch.err, s[j], v, sh.kvOffset(b, j, g), dim);
+        }
+        for (int d = 0; d < dim; d++) {
+            o[oOff + d] = (o[oOff + d] + scratch.err[d]) / zv;
+        }
+        return m + Math.log(zv);
+    }
+
+    /**
+     * Backward of one row on one branch. {@code gOut} is dL/d(branch output) of this row: the routed dO times the
+     * branch's coefficient (z or 1 - z for hard routes, p or 1 - p for SOFT).
+     *
+     * <pre>
+     *   forward line                       backward line
+     *   P_j = exp(s_j - lse)               (recomputed)
+     *   o   = sum_j P_j v_j                dV_j += P_j g ;  dP_j = &lt;g, v_j&gt;
+     *   softmax                            dS_j = P_j (dP_j - Delta),  Delta = &lt;g, o&gt; = sum_j P_j dP_j
+     *   s_j = scale &lt;q_i, k_j&gt;          dQ_i += scale * sum_j dS_j k_j ;  dK_j += scale * dS_j q_i
+     * </pre>
+     *
+     * @param gOut  [.. D ..] dL/d(branch output) at gOff; not modified
+     * @param oBr   [.. D ..] branch output of this row at oOff (from {@link #forward}); not modified
+     * @param lse   the branch LSE of this row
+     * @param grads compensated accumulators of dQ, dK, dV; modified
+     */
+    static void backward(AttentionInputs in, int b, int i, int h, boolean full, double[] gOut, int gOff,
+                         double[] oBr, int oOff, double lse, Grads grads) {
+        Shape sh = in.shape();
+        int dim = sh.headDim();
+        int g = sh.kvHeadOf(h);
+        int lo = Visibility.firstKey(i, full, in.window());
+        int qOff = sh.qOffset(b, i, h);
+        double scale = in.scale();
+        double[] q = in.q();
+        double[] k = in.k();
+        double[] v = in.v();
+
+        // pass 1: Delta = <g, o>
+        double delta = AccurateMath.dot(gOut, gOff, oBr, oOff, dim);
+
+        // pass 2: over visible keys, recompute P_j and accumulate dV_j, dQ_i, dK_j
+        for (int j = lo; j <= i; j++) {
+            int kvOff = sh.kvOffset(b, j, g);
+            double p = Math.exp(scale * AccurateMath.dot(q, qOff, k, kvOff, dim) - lse);
+            AccurateMath.axpy(grads.dv, grads.dvErr, kvOff, p, gOut, gOff, dim);
+            double dp = AccurateMath.dot(gOut, gOff, v, kvOff, dim);
+            double ds = p * (dp - delta);
+            AccurateMath.axpy(grads.dq, grads.dqErr, qOff, scale * ds, k, kvOff, dim);
+            AccurateMath.axpy(grads.dk, grads.dkErr, kvOff, scale * ds, q, qOff, dim);
+        }
+    }
+
+    private static void accumulate(double[] acc, int accOff, double[] err, double x, double[] y, int yOff,
+                                   int len) {
+        for (int n = 0; n < len; n++) {
+            double yv = y[yOff + n];
+            double p = x * yv;
+            double pe = Math.fma(x, yv, -p);
+            double s = acc[accOff + n];
+            double t = s + p;
+            double zz = t - s;
+            err[n] += pe + (s - (t - zz)) + (p - zz);
+            acc[accOff + n] = t;
+        }
+    }
+
+    /** Compensated accumulators of dQ [B,S,Hq,D], dK and dV [B,S,Hkv,D]; value = sum + error term. */
+    static final class Grads {
+        final double[] dq;
+        final double[] dqErr;
+        final double[] dk;
+        final double[] dkErr;
+        final double[] dv;
+        final double[] dvErr;
+
+        Grads(Shape sh) {
+            dq = new double[sh.qSize()];
+            dqErr = new double[sh.qSize()];
+            dk = new double[sh.kvSize()];
+            dkErr = new double[sh.kvSize()];
+            dv = new double[sh.kvSize()];
+            dvErr = new double[sh.kvSize()];
+        }
+
+        /** Folds the error terms into the sums. */
+        void fold() {
+            AccurateMath.fold(dq, dqErr);
+            AccurateMath.fold(dk, dkErr);
+            AccurateMath.fold(dv, dvErr);
+        }
+    }
+}
