@@ -21,18 +21,56 @@ public final class AccurateMath {
      * @param b [.. n ..] not modified
      */
     public static double dot(double[] a, int aOff, double[] b, int bOff, int n) {
-        double s = 0.0;  // running sum
-        double c = 0.0;  // accumulated rounding errors of products and sums
-        for (int d = 0; d < n; d++) {
-            double x = a[aOff + d];
-            double y = b[bOff + d];
-            double p = x * y;
-            double pe = Math.fma(x, y, -p);   // x*y = p + pe exactly
-            double t = s + p;                   // TwoSum(s, p) = t + te exactly
+        // four independent compensated lanes (d mod 4) so the dependency chains overlap; then the lanes are
+        // summed with TwoSum too, so the result keeps the Dot2 error bound
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;   // running sums of each lane
+        double c0 = 0, c1 = 0, c2 = 0, c3 = 0;   // accumulated rounding errors of each lane
+        int d = 0;
+        for (; d + 3 < n; d += 4) {
+            double p;
+            double t;
+            double z;
+            p = a[aOff + d] * b[bOff + d];
+            c0 += Math.fma(a[aOff + d], b[bOff + d], -p);       // product error: a*b = p + pe exactly
+            t = s0 + p;
+            z = t - s0;
+            c0 += (s0 - (t - z)) + (p - z);                    // TwoSum error: s + p = t + te exactly
+            s0 = t;
+            p = a[aOff + d + 1] * b[bOff + d + 1];
+            c1 += Math.fma(a[aOff + d + 1], b[bOff + d + 1], -p);
+            t = s1 + p;
+            z = t - s1;
+            c1 += (s1 - (t - z)) + (p - z);
+            s1 = t;
+            p = a[aOff + d + 2] * b[bOff + d + 2];
+            c2 += Math.fma(a[aOff + d + 2], b[bOff + d + 2], -p);
+            t = s2 + p;
+            z = t - s2;
+            c2 += (s2 - (t - z)) + (p - z);
+            s2 = t;
+            p = a[aOff + d + 3] * b[bOff + d + 3];
+            c3 += Math.fma(a[aOff + d + 3], b[bOff + d + 3], -p);
+            t = s3 + p;
+            z = t - s3;
+            c3 += (s3 - (t - z)) + (p - z);
+            s3 = t;
+        }
+        for (; d < n; d++) {   // tail, into lane 0
+            double p = a[aOff + d] * b[bOff + d];
+            c0 += Math.fma(a[aOff + d], b[bOff + d], -p);
+            double t = s0 + p;
+            double z = t - s0;
+            c0 += (s0 - (t - z)) + (p - z);
+            s0 = t;
+        }
+        // combine the lanes: s0 + s1 + s2 + s3 with TwoSum, errors into c
+        double c = c0 + c1 + c2 + c3;
+        double s = s0;
+        for (double x : new double[] {s1, s2, s3}) {
+            double t = s + x;
             double z = t - s;
-            double te = (s - (t - z)) + (p - z);
+            c += (s - (t - z)) + (x - z);
             s = t;
-            c += pe + te;
         }
         return s + c;
     }
