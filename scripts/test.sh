@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The project's test command (README "Run the tests"; CI runs it through .ci/run).
+# Works on a fresh machine with Java 17 and Maven: it installs what else it needs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# 1. numpy for the cross-language client (Debian's package; the machine has no PyPI)
+if ! python3 -c 'import numpy' 2>/dev/null; then
+  echo "[test] numpy missing: installing python3-numpy from Debian"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-numpy) >/dev/null
+fi
+
+# 2. build every module and run every unit and property test (GPU tests skip without a CUDA device)
+mvn -B -ntp install
+
+# 3. conformance of the committed golden files, and the numpy client against them
+if [ -x ./swiattn ] && [ -f golden/manifest.json ]; then
+  ./swiattn golden verify
+fi
+if [ -x examples/python/run_check.sh ]; then
+  bash examples/python/run_check.sh
+fi
+echo "[test] all steps passed"
