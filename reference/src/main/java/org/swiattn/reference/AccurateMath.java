@@ -21,6 +21,16 @@ public final class AccurateMath {
      * @param b [.. n ..] not modified
      */
     public static double dot(double[] a, int aOff, double[] b, int bOff, int n) {
+        return dotPair(a, aOff, b, bOff, n, null, 0);
+    }
+
+    /**
+     * Dot2 as an unevaluated pair: returns hi = fl(s + c) and, when {@code lo} is non-null, stores
+     * lo[loIdx] = the part of s + c lost in that rounding, so hi + lo carries about twice the working precision.
+     *
+     * @param lo [..] receives the low part at loIdx; modified (may be null)
+     */
+    public static double dotPair(double[] a, int aOff, double[] b, int bOff, int n, double[] lo, int loIdx) {
         // four independent compensated lanes (d mod 4) so the dependency chains overlap; then the lanes are
         // summed with TwoSum too, so the result keeps the Dot2 error bound
         double s0 = 0, s1 = 0, s2 = 0, s3 = 0;   // running sums of each lane
@@ -72,7 +82,30 @@ public final class AccurateMath {
             c += (s - (t - z)) + (x - z);
             s = t;
         }
-        return s + c;
+        double hi = s + c;
+        if (lo != null) {
+            lo[loIdx] = c - (hi - s);   // exact when |s| >= |c| (FastTwoSum), which Dot2 guarantees but for ties
+        }
+        return hi;
+    }
+
+    /**
+     * x * (hi + lo) as a pair: returns the rounded product and stores its low part in lo[idx].
+     *
+     * @param lo [..] holds the input low part at idx and receives the output low part; modified
+     */
+    public static double scalePair(double x, double hi, double[] lo, int idx) {
+        double p = x * hi;
+        lo[idx] = Math.fma(x, hi, -p) + x * lo[idx];
+        return p;
+    }
+
+    /** (aHi + aLo) - (bHi + bLo), rounded once at the end (TwoSum on the high parts). */
+    public static double difference(double aHi, double aLo, double bHi, double bLo) {
+        double t = aHi - bHi;
+        double z = t - aHi;
+        double e = (aHi - (t - z)) + (-bHi - z);   // TwoSum(aHi, -bHi) = t + e exactly
+        return t + (e + (aLo - bLo));
     }
 
     /**

@@ -9,9 +9,15 @@ import org.swiattn.spec.Visibility;
  *
  * <pre>
  *   keys visible to query i:  j in [lo, i],  lo = 0 (full branch) or max(0, i - w + 1) (window branch)
- *   s_j   = scale * &lt;q_i, k_j&gt;                       (Dot2, compensated)
+ *   s_j   = scale * &lt;q_i, k_j&gt;                       (Dot2, kept as a pair hi + lo)
  *   m     = max_j s_j
  *   lse   = m + log sum_j exp(s_j - m)                  (max-subtracted, compensated sum)
+ * </pre>
+ * Scores and the LSE are carried as unevaluated pairs (hi + lo, about 32 significant digits) so that the
+ * differences s_j - m and s_j - lse are accurate to the last bit even for score magnitudes of 10^4, where a
+ * single rounded score would already be off by 10^-12. The results are accurate to a few ulps whatever the
+ * score magnitude.
+ * <pre>
  *   P_j   = exp(s_j - lse)
  *   o     = sum_j P_j v_j
  * </pre>
@@ -23,11 +29,14 @@ final class BranchRow {
 
     /** Scratch space of one thread: scores of one row and per-coordinate error terms. */
     static final class Scratch {
-        final double[] scores;  // [S]
-        final double[] err;     // [D]
+        final double[] scores;    // [S] high parts of s_j, then e_j
+        final double[] scoresLo;  // [S] low parts of s_j
+        final double[] err;       // [D]
+        double lseLo;             // low part of the LSE returned by the last forward call
 
         Scratch(Shape shape) {
             scores = new double[shape.seqLen()];
+            scoresLo = new double[shape.seqLen()];
             err = new double[shape.headDim()];
         }
     }
@@ -39,7 +48,7 @@ final class BranchRow {
      * @param full    true for the full branch, false for the window branch
      * @param o       output; o[oOff .. oOff + D) is overwritten with the branch output of row (b, i, h); modified
      * @param scratch scratch space; modified
-     * @return the natural-log LSE of the row's visible scaled scores
+     * @return the natural-log LSE of the row's visible scaled scores (its low part in {@code scratch.lseLo})
      */
     static double forward(AttentionInputs in, int b, int i, int h, boolean full, double[] o, int oOff,
                           Scratch scratch) {
@@ -52,18 +61,24 @@ final class BranchRow {
         double[] k = in.k();
         double[] v = in.v();
         double[] s = scratch.scores;
+        double[] sLo = scratch.scoresLo;
 
-        // pass 1: scores s_j = scale * <q_i, k_j> and their maximum m
-        double m = Double.NEGATIVE_INFINITY;
+        // pass 1: scores s_j = scale * <q_i, k_j> as pairs, and the position jm of their maximum m
+        int jm = lo;
         for (int j = lo; j <= i; j++) {
-            s[j] = in.scale() * AccurateMath.dot(q, qOff, k, sh.kvOffset(b, j, g), dim);
-            m = Math.max(m, s[j]);
+            s[j] = AccurateMath.dotPair(q, qOff, k, sh.kvOffset(b, j, g), dim, sLo, j);
+            s[j] = AccurateMath.scalePair(in.scale(), s[j], sLo, j);
+            if (s[j] > s[jm]) {
+                jm = j;
+            }
         }
+        double mHi = s[jm];
+        double mLo = sLo[jm];
 
-        // pass 2: e_j = exp(s_j - m), Z = sum_j e_j (every e_j <= 1 and e_argmax = 1, so Z in [1, i+1])
+        // pass 2: e_j = exp(s_j - m), Z = sum_j e_j (every e_j <= 1 and e_jm = 1, so Z in [1, i+1])
         AccurateMath.Sum z = new AccurateMath.Sum();
         for (int j = lo; j <= i; j++) {
-            s[j] = Math.exp(s[j] - m);
+            s[j] = Math.exp(AccurateMath.difference(s[j], sLo[j], mHi, mLo));
             z.add(s[j]);
         }
         double zv = z.value();
@@ -77,7 +92,12 @@ final class BranchRow {
         for (int d = 0; d < dim; d++) {
             o[oOff + d] = (o[oOff + d] + scratch.err[d]) / zv;
         }
-        return m + Math.log(zv);
+        // lse = m + log Z, as a pair (hi returned, lo in scratch)
+        double logZ = Math.log(zv);
+        double lseHi = mHi + logZ;
+        double zz = lseHi - mHi;
+        scratch.lseLo = (mHi - (lseHi - zz)) + (logZ - zz) + mLo;   // TwoSum remainder of mHi + logZ, plus mLo
+        return lseHi;
     }
 
     /**
@@ -94,11 +114,12 @@ final class BranchRow {
      *
      * @param gOut  [.. D ..] dL/d(branch output) at gOff; not modified
      * @param oBr   [.. D ..] branch output of this row at oOff (from {@link #forward}); not modified
-     * @param lse   the branch LSE of this row
+     * @param lse   the branch LSE of this row, high part
+     * @param lseLo the branch LSE of this row, low part (see {@link Scratch#lseLo})
      * @param grads compensated accumulators of dQ, dK, dV; modified
      */
     static void backward(AttentionInputs in, int b, int i, int h, boolean full, double[] gOut, int gOff,
-                         double[] oBr, int oOff, double lse, Grads grads) {
+                         double[] oBr, int oOff, double lse, double lseLo, Grads grads) {
         Shape sh = in.shape();
         int dim = sh.headDim();
         int g = sh.kvHeadOf(h);
@@ -111,11 +132,14 @@ final class BranchRow {
 
         // pass 1: Delta = <g, o>
         double delta = AccurateMath.dot(gOut, gOff, oBr, oOff, dim);
+        double[] sLo = new double[1];
 
         // pass 2: over visible keys, recompute P_j and accumulate dV_j, dQ_i, dK_j
         for (int j = lo; j <= i; j++) {
             int kvOff = sh.kvOffset(b, j, g);
-            double p = Math.exp(scale * AccurateMath.dot(q, qOff, k, kvOff, dim) - lse);
+            double sHi = AccurateMath.dotPair(q, qOff, k, kvOff, dim, sLo, 0);
+            sHi = AccurateMath.scalePair(scale, sHi, sLo, 0);
+            double p = Math.exp(AccurateMath.difference(sHi, sLo[0], lse, lseLo));
             AccurateMath.axpy(grads.dv, grads.dvErr, kvOff, p, gOut, gOff, dim);
             double dp = AccurateMath.dot(gOut, gOff, v, kvOff, dim);
             double ds = p * (dp - delta);

@@ -156,6 +156,8 @@ public final class ReferenceAttention implements SwitchAttention {
         double[] oW = new double[sh.qSize()];
         double[] lseF = new double[sh.lseSize()];
         double[] lseW = new double[sh.lseSize()];
+        double[] lseFLo = new double[sh.lseSize()];   // low parts of the LSE pairs (see BranchRow)
+        double[] lseWLo = new double[sh.lseSize()];
         rows(sh.rows()).forEach(r -> {
             BranchRow.Scratch scratch = new BranchRow.Scratch(sh);
             int b = r / sh.seqLen();
@@ -166,9 +168,11 @@ public final class ReferenceAttention implements SwitchAttention {
                 int l = sh.lseOffset(b, i, h);
                 if (z || bothBranches) {
                     lseF[l] = BranchRow.forward(in, b, i, h, true, oF, off, scratch);
+                    lseFLo[l] = scratch.lseLo;
                 }
                 if (!z || bothBranches) {
                     lseW[l] = BranchRow.forward(in, b, i, h, false, oW, off, scratch);
+                    lseWLo[l] = scratch.lseLo;
                 }
             }
         });
@@ -203,11 +207,11 @@ public final class ReferenceAttention implements SwitchAttention {
                     }
                     if (cF != 0.0) {
                         scaled(dOut, off, cF, gBuf, dim);
-                        BranchRow.backward(in, b, i, h, true, gBuf, 0, oF, off, lseF[l], grads);
+                        BranchRow.backward(in, b, i, h, true, gBuf, 0, oF, off, lseF[l], lseFLo[l], grads);
                     }
                     if (cW != 0.0) {
                         scaled(dOut, off, cW, gBuf, dim);
-                        BranchRow.backward(in, b, i, h, false, gBuf, 0, oW, off, lseW[l], grads);
+                        BranchRow.backward(in, b, i, h, false, gBuf, 0, oW, off, lseW[l], lseWLo[l], grads);
                     }
                 }
             }

@@ -58,6 +58,22 @@ class ReferenceAttentionTest {
         assertThat(checked).isEqualTo(Estimator.values().length);
     }
 
+    /** Scores of magnitude ~1e4: the score pairs keep the reference at a few ulps of the exact result. */
+    @Test
+    void staysExactAtLargeScoreMagnitudes() {
+        Shape sh = new Shape(1, 7, 2, 1, 4);
+        Random rnd = new Random(77);
+        AttentionInputs in = AttentionInputs.builder(sh).q(TestCases.uniform(rnd, sh.qSize(), 100))
+                .k(TestCases.uniform(rnd, sh.kvSize(), 100)).v(TestCases.uniform(rnd, sh.kvSize(), 1))
+                .window(3).route(Route.ofMask(1, 7, new boolean[] {true, false, true, true, false, false, true}))
+                .build();
+        assertThat(ScoreMagnitude.max(in)).isGreaterThan(1e3);
+        ForwardResult r = ref.forward(in);
+        ForwardResult exact = new DfpOracle().forward(in);
+        assertThat(ErrorMeasures.normwiseRelative(r.o(), exact.o())).isLessThan(1e-15);
+        assertThat(ErrorMeasures.normwiseRelative(r.lse(), exact.lse())).isLessThan(1e-15);
+    }
+
     @Test
     void forwardRowsEqualsRowsOfForward() {
         AttentionInputs in = TestCases.random(5, new Shape(2, 12, 4, 1, 3), 4, Estimator.SOFT);
