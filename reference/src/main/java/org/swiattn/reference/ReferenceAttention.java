@@ -64,9 +64,10 @@ public final class ReferenceAttention implements SwitchAttention {
         Shape sh = in.shape();
         double[] o = new double[sh.qSize()];
         double[] lse = new double[sh.lseSize()];
-        int hd = sh.qHeads() * sh.headDim();
-        // one task per row r = b*S + i; row r writes o[r*Hq*D ..) and lse[r*Hq ..) only
-        rows(sh.rows()).forEach(r -> routedRow(in, r, o, r * hd, lse, r * sh.qHeads(), new BranchRow.Scratch(sh)));
+        int hq = sh.qHeads();
+        // one task per (row r = b*S + i, head h); it writes o[(r*Hq + h)*D ..) and lse[r*Hq + h] only
+        rows(sh.rows() * hq).forEach(t -> routedRowHead(in, t / hq, t % hq, o, t * sh.headDim(), lse, t,
+                new BranchRow.Scratch(sh)));
         return new ForwardResult(sh, o, lse);
     }
 
@@ -81,46 +82,44 @@ public final class ReferenceAttention implements SwitchAttention {
     public RowsResult forwardRows(AttentionInputs in, int[] rows) {
         in.checkRows(rows);
         Shape sh = in.shape();
-        int hd = sh.qHeads() * sh.headDim();
-        double[] o = new double[rows.length * hd];
-        double[] lse = new double[rows.length * sh.qHeads()];
-        rows(rows.length).forEach(n ->
-                routedRow(in, rows[n], o, n * hd, lse, n * sh.qHeads(), new BranchRow.Scratch(sh)));
+        int hq = sh.qHeads();
+        double[] o = new double[rows.length * hq * sh.headDim()];
+        double[] lse = new double[rows.length * hq];
+        // one task per (selected row n, head h): it writes o[(n*Hq + h)*D ..) and lse[n*Hq + h] only
+        rows(rows.length * hq).forEach(t -> routedRowHead(in, rows[t / hq], t % hq, o, t * sh.headDim(), lse, t,
+                new BranchRow.Scratch(sh)));
         return new RowsResult(sh, rows.clone(), o, lse);
     }
 
     /**
-     * All heads of one routed row r = (b, i).
+     * Head h of one routed row r = (b, i).
      *
-     * @param o   [.. Hq*D ..] row output at oOff; modified
-     * @param lse [.. Hq ..] row LSE at lseOff; modified
+     * @param o   receives the row's head-h output at [oOff, oOff + D); modified
+     * @param lse receives its LSE at lseIdx; modified
      */
-    private static void routedRow(AttentionInputs in, int r, double[] o, int oOff, double[] lse, int lseOff,
-                                  BranchRow.Scratch scratch) {
+    private static void routedRowHead(AttentionInputs in, int r, int h, double[] o, int oOff, double[] lse,
+                                      int lseIdx, BranchRow.Scratch scratch) {
         Shape sh = in.shape();
         int dim = sh.headDim();
         int b = r / sh.seqLen();
         int i = r % sh.seqLen();
         Route route = in.route();
         boolean z = route.isFull(r);
-        for (int h = 0; h < sh.qHeads(); h++) {
-            int off = oOff + h * dim;
-            if (in.estimator() != Estimator.SOFT) {
-                // o = oZ: only the selected branch is computed
-                lse[lseOff + h] = BranchRow.forward(in, b, i, h, z, o, off, scratch);
-            } else {
-                // o = p oF + (1-p) oW, with 1-p computed as sigmoid(-a) (no cancellation)
-                double[] ow = new double[dim];
-                double lseF = BranchRow.forward(in, b, i, h, true, o, off, scratch);
-                double lseW = BranchRow.forward(in, b, i, h, false, ow, 0, scratch);
-                double p = AccurateMath.sigmoid(route.logit(r));
-                double pc = AccurateMath.sigmoid(-route.logit(r));
-                for (int d = 0; d < dim; d++) {
-                    o[off + d] = p * o[off + d] + pc * ow[d];
-                }
-                lse[lseOff + h] = z ? lseF : lseW;
-            }
+        if (in.estimator() != Estimator.SOFT) {
+            // o = oZ: only the selected branch is computed
+            lse[lseIdx] = BranchRow.forward(in, b, i, h, z, o, oOff, scratch);
+            return;
         }
+        // o = p oF + (1-p) oW, with 1-p computed as sigmoid(-a) (no cancellation)
+        double[] ow = new double[dim];
+        double lseF = BranchRow.forward(in, b, i, h, true, o, oOff, scratch);
+        double lseW = BranchRow.forward(in, b, i, h, false, ow, 0, scratch);
+        double p = AccurateMath.sigmoid(route.logit(r));
+        double pc = AccurateMath.sigmoid(-route.logit(r));
+        for (int d = 0; d < dim; d++) {
+            o[oOff + d] = p * o[oOff + d] + pc * ow[d];
+        }
+        lse[lseIdx] = z ? lseF : lseW;
     }
 
     /**
