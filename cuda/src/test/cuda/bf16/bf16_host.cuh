@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <cstdint>
 #include <cuda_runtime.h>
-#include "../attn_fwd_bf16.cu"
+#include "attn_fwd_bf16.cu"  // -I cuda/src/main/cuda/bf16
 
 typedef void (*fwd_fn)(const __nv_bfloat16*, const __nv_bfloat16*, const __nv_bfloat16*, __nv_bfloat16*, float*,
                        const int*, const int*, int, int, int, int, int, float);

@@ -1,9 +1,9 @@
 #!/bin/bash
-# On the GPU machine (repository root; cuda/target/bf16 carried, built by build_local.sh):
+# On the GPU machine (repository root; cuda/target-bf16 carried, built by cuda/src/test/cuda/bf16/build_local.sh):
 #   SASS stats, correctness of every variant (bf16_test check), timing table (bf16_test time),
 #   side-by-side with the PyTorch peers, and one ncu profile. Logs under $OUT (default ./out-bf16).
 OUT=${OUT:-out-bf16}; mkdir -p $OUT
-T=cuda/target/bf16
+T=cuda/target-bf16
 STEPS=${STEPS:-sass,check,time,sbs,ncu}
 NCU_VARIANT=${NCU_VARIANT:-0}
 export PYTHONUNBUFFERED=1
