@@ -1,0 +1,37 @@
+package org.swiattn.training;
+
+import java.util.function.DoubleSupplier;
+
+/** Central finite differences for the gradient checks. */
+final class Fd {
+    private Fd() {
+    }
+
+    /**
+     * (f(x + h) - f(x - h)) / 2h, perturbing x[k] in place and restoring it.
+     *
+     * @param x modified during the call, restored on return
+     */
+    static double central(double[] x, int k, double h, DoubleSupplier f) {
+        double keep = x[k];
+        x[k] = keep + h;
+        double up = f.getAsDouble();
+        x[k] = keep - h;
+        double down = f.getAsDouble();
+        x[k] = keep;
+        return (up - down) / (2 * h);
+    }
+
+    /** |a - b| &lt;= rel * max(scale, |a|, |b|). */
+    static boolean close(double a, double b, double rel, double scale) {
+        return Math.abs(a - b) <= rel * Math.max(scale, Math.max(Math.abs(a), Math.abs(b)));
+    }
+
+    static double[] uniform(SplitMix64 rng, int n, double amp) {
+        double[] x = new double[n];
+        for (int k = 0; k < n; k++) {
+            x[k] = amp * (2 * rng.nextDouble() - 1);
+        }
+        return x;
+    }
+}
