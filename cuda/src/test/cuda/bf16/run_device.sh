@@ -17,19 +17,19 @@ if [[ $STEPS == *sass* ]]; then
   cat $OUT/sass_stats.txt
 fi
 if [[ $STEPS == *check* ]]; then
-  timeout 200 $T/bf16_test check > $OUT/check.log 2>&1; echo "check rc=$?"
+  timeout 150 $T/bf16_test check > $OUT/check.log 2>&1; echo "check rc=$?"
   grep -E "FAIL|SUMMARY|error" $OUT/check.log | head -20
   grep -E "S=32768" $OUT/check.log | cut -c1-200 | head -12
 fi
 if [[ $STEPS == *time* ]]; then
-  timeout 150 $T/bf16_test time 128 > $OUT/time.log 2>&1; echo "time rc=$?"
-  timeout 60 $T/bf16_test time 64 >> $OUT/time.log 2>&1
+  timeout 90 $T/bf16_test time 128 > $OUT/time.log 2>&1; echo "time rc=$?"
+  timeout 30 $T/bf16_test time 64 >> $OUT/time.log 2>&1
 fi
 if [[ $STEPS == *sbs* ]]; then
-  timeout 300 python3 bench/peers/peer_side_by_side.py --lib $T/libswiattn_bf16.so --json $OUT/sbs.json ${SBS_ARGS} > $OUT/sbs.log 2>&1; echo "sbs rc=$?"
+  timeout 200 python3 bench/peers/peer_side_by_side.py --lib $T/libswiattn_bf16.so --json $OUT/sbs.json ${SBS_ARGS} > $OUT/sbs.log 2>&1; echo "sbs rc=$?"
 fi
 if [[ $STEPS == *ncu* ]]; then
-  timeout 120 ncu --clock-control none -k regex:swiattn_bf16_fwd --launch-count 1 \
+  timeout 60 ncu --clock-control none -k regex:swiattn_bf16_fwd --launch-count 1 \
     --section SpeedOfLight --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis --section Occupancy \
     --section LaunchStats --section WarpStateStats \
     --metrics sm__pipe_tensor_op_hmma_cycles_active.avg.pct_of_peak_sustained_active,l1tex__data_bank_conflicts_pipe_lsu_mem_shared_op_ld.sum,l1tex__data_pipe_lsu_wavefronts_mem_shared_op_ld.sum \
