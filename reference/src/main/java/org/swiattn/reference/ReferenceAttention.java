@@ -67,7 +67,7 @@ public final class ReferenceAttention implements SwitchAttention {
         int hq = sh.qHeads();
         // one task per (row r = b*S + i, head h); it writes o[(r*Hq + h)*D ..) and lse[r*Hq + h] only
         rows(sh.rows() * hq).forEach(t -> routedRowHead(in, t / hq, t % hq, o, t * sh.headDim(), lse, t,
-                new BranchRow.Scratch(sh)));
+                scratch(sh)));
         return new ForwardResult(sh, o, lse);
     }
 
@@ -87,7 +87,7 @@ public final class ReferenceAttention implements SwitchAttention {
         double[] lse = new double[rows.length * hq];
         // one task per (selected row n, head h): it writes o[(n*Hq + h)*D ..) and lse[n*Hq + h] only
         rows(rows.length * hq).forEach(t -> routedRowHead(in, rows[t / hq], t % hq, o, t * sh.headDim(), lse, t,
-                new BranchRow.Scratch(sh)));
+                scratch(sh)));
         return new RowsResult(sh, rows.clone(), o, lse);
     }
 
@@ -158,7 +158,7 @@ public final class ReferenceAttention implements SwitchAttention {
         double[] lseFLo = new double[sh.lseSize()];   // low parts of the LSE pairs (see BranchRow)
         double[] lseWLo = new double[sh.lseSize()];
         rows(sh.rows()).forEach(r -> {
-            BranchRow.Scratch scratch = new BranchRow.Scratch(sh);
+            BranchRow.Scratch scratch = scratch(sh);
             int b = r / sh.seqLen();
             int i = r % sh.seqLen();
             boolean z = route.isFull(r);
@@ -246,6 +246,18 @@ public final class ReferenceAttention implements SwitchAttention {
         for (int d = 0; d < dim; d++) {
             out[d] = c * x[off + d];
         }
+    }
+
+    /** Per-thread scratch space, reused across tasks and calls while large enough. */
+    private static final ThreadLocal<BranchRow.Scratch> SCRATCH = new ThreadLocal<>();
+
+    private static BranchRow.Scratch scratch(Shape sh) {
+        BranchRow.Scratch s = SCRATCH.get();
+        if (s == null || s.scores.length < sh.seqLen() || s.err.length != sh.headDim()) {
+            s = new BranchRow.Scratch(sh);
+            SCRATCH.set(s);
+        }
+        return s;
     }
 
     private IntStream rows(int n) {
