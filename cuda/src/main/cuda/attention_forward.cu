@@ -1,0 +1,483 @@
+// Routed (Switch) attention forward: O [B,S,Hq,D] and LSE [B,S,Hq] over the compacted route (route_compact.cu).
+// Versions side by side, as in llm.c's dev/cuda (every version is checked against the fp64 reference before it is
+// timed: CudaKernelEquivalenceTest walks all of them):
+//   v1  naive: one warp per (query, head), online softmax over the visible keys one at a time. Any D. fp64, fp32.
+//   v2  tiled SIMT: BM compacted queries x BN keys per step, online softmax, register micro-tiles, D specialised
+//       (16, 32, 64, 128, 256; other D run on the next larger tile with zero padding). fp64, fp32.
+//   v3  tiled fp64 tensor cores (DMMA, mma.sync f64): BM=128 queries (8 warps x 16 rows), BN=32 keys, K/V tiles
+//       double-buffered against the two matrix products with cp.async. fp64, D in {16, 32, 64, 128}.
+//
+// Math (per query i of branch z, head h, kv head g = h / G):
+//   s_ij = scale * <q_i, k_j> for visible j;  m = max_j s_ij;  l = sum_j exp(s_ij - m)
+//   o_i  = sum_j exp(s_ij - m) v_j / l;       lse_i = m + log(l)
+// computed in the online form: per key tile, m' = max(m, max_tile s), alpha = exp(m - m'), l = alpha*l + sum p,
+// o = alpha*o + P V.
+// Every kernel gets both lists (listF/nF, listW/nW); a null count pointer disables that branch (SOFT runs the
+// branches one at a time over the identity lists). Arguments (all versions):
+//   q [B,S,Hq,D], k, v [B,S,Hkv,D]                 not modified
+//   o [B,S,Hq,D], lse [B,S,Hq]                     modified at the rows of the lists only
+//   listF, listW [B,S]; nF, nW [B]                 not modified
+#include "common.cuh"
+
+#define FWD_PARAMS(T)                                                                                         \
+    const T *__restrict__ q, const T *__restrict__ k, const T *__restrict__ v, T *__restrict__ o,               \
+        T *__restrict__ lse, const int *__restrict__ listF, const int *__restrict__ nF,                          \
+        const int *__restrict__ listW, const int *__restrict__ nW, int B, int S, int Hq, int Hkv, int d, int w, \
+        T scale
+#define FWD_ARGS q, k, v, o, lse, listF, nF, listW, nW, B, S, Hq, Hkv, d, w, scale
+
+// ------------------------------------------------------------------------------------------------------------------
+// v1: grid (S, Hq, B), block (32), dynamic shared memory 2*D*sizeof(T). Entry e of batch b: e < nF[b] is the full
+// query listF[b*S+e], then the window queries. Any D.
+template <typename T>
+__device__ void fwd_v1(FWD_PARAMS(T)) {
+    extern __shared__ __align__(16) unsigned char smraw[];
+    T* qs = (T*)smraw;  // [D] query row
+    T* acc = qs + d;    // [D] unnormalised output
+    const int e = blockIdx.x, h = blockIdx.y, b = blockIdx.z, lane = threadIdx.x;
+    const int nf = nF ? nF[b] : 0, nw = nW ? nW[b] : 0;
+    bool full;
+    int i;
+    if (e < nf) { full = true; i = listF[(i64)b * S + e]; }
+    else if (e - nf < nw) { full = false; i = listW[(i64)b * S + e - nf]; }
+    else return;
+    const int g = h / (Hq / Hkv);
+    const T* qr = q + (((i64)b * S + i) * Hq + h) * d;
+    for (int c = lane; c < d; c += 32) { qs[c] = qr[c]; acc[c] = 0; }
+    __syncwarp();
+    T m = swi_neg_inf<T>(), l = 0;
+    // pass 1: keys j0..i one at a time (online softmax)
+    for (int j = full ? 0 : max(0, i - w + 1); j <= i; j++) {
+        const T* kr = k + (((i64)b * S + j) * Hkv + g) * d;
+        const T* vr = v + (((i64)b * S + j) * Hkv + g) * d;
+        T s = 0;
+        for (int c = lane; c < d; c += 32) s += qs[c] * kr[c];
+        s = swi_group_sum(s, 32) * scale;
+        T mn = fmax(m, s);
+        T alpha = swi_exp(m - mn), p = swi_exp(s - mn);
+        l = l * alpha + p;
+        for (int c = lane; c < d; c += 32) acc[c] = acc[c] * alpha + p * vr[c];
+        m = mn;
+    }
+    // pass 2: normalise and store
+    T* orow = o + (((i64)b * S + i) * Hq + h) * d;
+    for (int c = lane; c < d; c += 32) orow[c] = acc[c] / l;
+    if (lane == 0) lse[((i64)b * S + i) * Hq + h] = m + swi_log(l);
+}
+
+// ------------------------------------------------------------------------------------------------------------------
+// Vector loads from shared memory of N consecutive elements (16-byte pieces where the alignment allows).
+template <typename T, int N>
+__device__ __forceinline__ void lds_vec(const T* p, T* r) {
+    if constexpr (sizeof(T) == 8 && N % 2 == 0) {
+#pragma unroll
+        for (int u = 0; u < N / 2; u++) { double2 t = reinterpret_cast<const double2*>(p)[u]; r[2 * u] = t.x; r[2 * u + 1] = t.y; }
+    } else if constexpr (sizeof(T) == 4 && N % 4 == 0) {
+#pragma unroll
+        for (int u = 0; u < N / 4; u++) {
+            float4 t = reinterpret_cast<const float4*>(p)[u];
+            r[4 * u] = t.x; r[4 * u + 1] = t.y; r[4 * u + 2] = t.z; r[4 * u + 3] = t.w;
+        }
+    } else if constexpr (sizeof(T) == 4 && N % 2 == 0) {
+#pragma unroll
+        for (int u = 0; u < N / 2; u++) { float2 t = reinterpret_cast<const float2*>(p)[u]; r[2 * u] = t.x; r[2 * u + 1] = t.y; }
+    } else {
+#pragma unroll
+        for (int u = 0; u < N; u++) r[u] = p[u];
+    }
+}
+
+// v2 tile configuration and its shared-memory size (bytes), read by the host from swi_fwd_v2_*_cfg.
+//   Qt [DMAX][BM+PAD]  queries, transposed     Kt [DMAX][BN+PAD]  keys, transposed
+//   Vs [BN][DMAX]      values                  St [BN][BM+PAD]    scores, then probabilities, transposed
+//   rowM, rowL, rowA [BM] running max, running sum, last rescale;  rowPos [BM] query positions (-1: padding)
+template <typename T, int DMAX, int BM, int BN>
+struct FwdV2Layout {
+    static constexpr int PAD = 16 / sizeof(T);
+    static constexpr int LDQ = BM + PAD, LDK = BN + PAD;
+    static constexpr int QT = 0, KT = QT + DMAX * LDQ, VS = KT + DMAX * LDK, ST = VS + BN * DMAX,
+                         RM = ST + BN * LDQ, RL = RM + BM, RA = RL + BM, END = RA + BM;
+    static constexpr int BYTES = END * (int)sizeof(T) + BM * (int)sizeof(int);
+};
+
+// v2: grid (tiles * Hq * B) (see swi_pick_tile), block (NT), dynamic shared memory FwdV2Layout::BYTES.
+//   phase 1: S = scale * Q K^T on an SR x SC register micro-tile per thread, masked, stored transposed in St
+//   phase 2: per row (NT/BM threads): tile max, new running max, P = exp(S - m), running sum, rescale factor
+//   phase 3: O (4 rows x OC cols per thread, in registers) = alpha * O + P V
+template <typename T, int DMAX, int BM, int BN, int NT, int SR, int SC>
+__device__ void fwd_v2(FWD_PARAMS(T)) {
+    using L = FwdV2Layout<T, DMAX, BM, BN>;
+    constexpr int TX = BN / SC, TY = BM / SR;
+    static_assert(TX * TY == NT, "S micro-tiles must cover the tile");
+    constexpr int OY = BM / 4, OX = NT / OY, OC = DMAX / OX;
+    static_assert(OY * OX == NT && OC * OX == DMAX, "O micro-tiles must cover the tile");
+    constexpr int TPR = NT / BM;  // threads per row in phase 2
+    static_assert(TPR >= 1 && TPR <= 32 && (TPR & (TPR - 1)) == 0, "threads per row");
+    extern __shared__ __align__(16) unsigned char smraw[];
+    T* sm = (T*)smraw;
+    T *Qt = sm + L::QT, *Kt = sm + L::KT, *Vs = sm + L::VS, *St = sm + L::ST;
+    T *rowM = sm + L::RM, *rowL = sm + L::RL, *rowA = sm + L::RA;
+    int* rowPos = (int*)(sm + L::END);
+
+    SwiTile tile;
+    if (!swi_pick_tile(BM, Hq, B, S, listF, nF, listW, nW, tile)) return;
+    const int tid = threadIdx.x, b = tile.b, h = tile.h, gk = h / (Hq / Hkv);
+    const bool full = tile.full;
+    for (int r = tid; r < BM; r += NT) {
+        rowPos[r] = r < tile.count ? tile.list[tile.start + r] : -1;
+        rowM[r] = swi_neg_inf<T>();
+        rowL[r] = 0;
+    }
+    __syncthreads();
+    // queries -> Qt (zero padding for rows beyond the list and columns beyond d)
+    for (int u = tid; u < BM * DMAX; u += NT) {
+        int r = u % BM, c = u / BM, pos = rowPos[r];
+        Qt[c * L::LDQ + r] = (pos >= 0 && c < d) ? q[(((i64)b * S + pos) * Hq + h) * d + c] : T(0);
+    }
+    const int qmin = rowPos[0], qmax = rowPos[tile.count - 1];
+    const int kLo = full ? 0 : max(0, qmin - w + 1);
+    const int ty = tid / TX, tx = tid % TX, oy = tid / OX, ox = tid % OX;
+    T oacc[4][OC];
+#pragma unroll
+    for (int rr = 0; rr < 4; rr++)
+#pragma unroll
+        for (int cc = 0; cc < OC; cc++) oacc[rr][cc] = 0;
+
+    // pass over the key tiles [j0, j0+BN) that any row of the tile can see
+    for (int j0 = (kLo / BN) * BN; j0 <= qmax; j0 += BN) {
+        __syncthreads();  // the previous tile's phase 3 is done with Vs and St
+        for (int u = tid; u < BN * DMAX; u += NT) {
+            int jr = u % BN, c = u / BN, j = j0 + jr;
+            Kt[c * L::LDK + jr] = (j < S && c < d) ? k[(((i64)b * S + j) * Hkv + gk) * d + c] : T(0);
+        }
+        for (int u = tid; u < BN * DMAX; u += NT) {
+            int jr = u / DMAX, c = u % DMAX, j = j0 + jr;
+            Vs[jr * DMAX + c] = (j < S && c < d) ? v[(((i64)b * S + j) * Hkv + gk) * d + c] : T(0);
+        }
+        __syncthreads();
+        // phase 1: scores
+        {
+            T acc[SR][SC];
+#pragma unroll
+            for (int r = 0; r < SR; r++)
+#pragma unroll
+                for (int c = 0; c < SC; c++) acc[r][c] = 0;
+#pragma unroll 4
+            for (int kk = 0; kk < DMAX; kk++) {
+                T a[SR], bb[SC];
+                lds_vec<T, SR>(Qt + kk * L::LDQ + ty * SR, a);
+                lds_vec<T, SC>(Kt + kk * L::LDK + tx * SC, bb);
+#pragma unroll
+                for (int r = 0; r < SR; r++)
+#pragma unroll
+                    for (int c = 0; c < SC; c++) acc[r][c] += a[r] * bb[c];
+            }
+#pragma unroll
+            for (int r = 0; r < SR; r++) {
+                int pos = rowPos[ty * SR + r];
+#pragma unroll
+                for (int c = 0; c < SC; c++) {
+                    int j = j0 + tx * SC + c;
+                    St[(tx * SC + c) * L::LDQ + ty * SR + r] =
+                        swi_visible(pos, j, full, w) ? acc[r][c] * scale : swi_neg_inf<T>();
+                }
+            }
+        }
+        __syncthreads();
+        // phase 2: online softmax statistics, probabilities in place
+        {
+            const int r = tid / TPR, part = tid % TPR;
+            const T mOld = rowM[r];
+            T mx = swi_neg_inf<T>();
+            for (int c = part; c < BN; c += TPR) mx = fmax(mx, St[c * L::LDQ + r]);
+            mx = swi_group_max(mx, TPR);
+            const T mNew = fmax(mOld, mx);
+            const bool none = mNew == swi_neg_inf<T>();
+            const T alpha = none ? T(1) : swi_exp(mOld - mNew);
+            T sum = 0;
+            for (int c = part; c < BN; c += TPR) {
+                T p = none ? T(0) : swi_exp(St[c * L::LDQ + r] - mNew);
+                St[c * L::LDQ + r] = p;
+                sum += p;
+            }
+            sum = swi_group_sum(sum, TPR);
+            if (part == 0) {
+                rowM[r] = mNew;
+                rowL[r] = rowL[r] * alpha + sum;
+                rowA[r] = alpha;
+            }
+        }
+        __syncthreads();
+        // phase 3: O = alpha * O + P V
+        {
+#pragma unroll
+            for (int rr = 0; rr < 4; rr++) {
+                T a = rowA[oy * 4 + rr];
+#pragma unroll
+                for (int cc = 0; cc < OC; cc++) oacc[rr][cc] *= a;
+            }
+#pragma unroll 4
+            for (int kk = 0; kk < BN; kk++) {
+                T p[4], vv[OC];
+                lds_vec<T, 4>(St + kk * L::LDQ + oy * 4, p);
+                lds_vec<T, OC>(Vs + kk * DMAX + ox * OC, vv);
+#pragma unroll
+                for (int rr = 0; rr < 4; rr++)
+#pragma unroll
+                    for (int cc = 0; cc < OC; cc++) oacc[rr][cc] += p[rr] * vv[cc];
+            }
+        }
+    }
+    __syncthreads();
+    // pass 2: normalise and store the tile's rows
+#pragma unroll
+    for (int rr = 0; rr < 4; rr++) {
+        int r = oy * 4 + rr, pos = rowPos[r];
+        if (pos < 0) continue;
+        T l = rowL[r];
+        T* orow = o + (((i64)b * S + pos) * Hq + h) * d;
+#pragma unroll
+        for (int cc = 0; cc < OC; cc++) {
+            int c = ox * OC + cc;
+            if (c < d) orow[c] = oacc[rr][cc] / l;
+        }
+        if (ox == 0) lse[((i64)b * S + pos) * Hq + h] = rowM[r] + swi_log(l);
+    }
+}
+
+// ------------------------------------------------------------------------------------------------------------------
+// v3 (fp64 tensor cores). Warp w owns query rows 16w..16w+15 of the tile; lane = 4*g + t (g = groupID, t = thread
+// in group). Fragments of the warp-level 16x8x4 product C += A B (row.col):
+//   A 16x4: a0 = A[g][t], a1 = A[g+8][t];  B 4x8: b0 = B[t][g];  C 16x8: c0,c1 = C[g][2t, 2t+1], c2,c3 = C[g+8][..]
+// sm_90 issues it as one mma.m16n8k4 (Hopper's DMMA shape); the compute_80 PTX as two mma.m8n8k4.
+__device__ __forceinline__ void dmma16x8x4(double (&c)[4], double a0, double a1, double b0) {
+#if __CUDA_ARCH__ >= 900
+    asm volatile("mma.sync.aligned.m16n8k4.row.col.f64.f64.f64.f64 {%0,%1,%2,%3}, {%4,%5}, {%6}, {%0,%1,%2,%3};\n"
+                 : "+d"(c[0]), "+d"(c[1]), "+d"(c[2]), "+d"(c[3])
+                 : "d"(a0), "d"(a1), "d"(b0));
+#else
+    asm volatile("mma.sync.aligned.m8n8k4.row.col.f64.f64.f64.f64 {%0,%1}, {%2}, {%3}, {%0,%1};\n"
+                 : "+d"(c[0]), "+d"(c[1])
+                 : "d"(a0), "d"(b0));
+    asm volatile("mma.sync.aligned.m8n8k4.row.col.f64.f64.f64.f64 {%0,%1}, {%2}, {%3}, {%0,%1};\n"
+                 : "+d"(c[2]), "+d"(c[3])
+                 : "d"(a1), "d"(b0));
+#endif
+}
+
+__device__ __forceinline__ void cp_async16(void* smem, const void* gmem, int srcBytes) {
+    unsigned sa = (unsigned)__cvta_generic_to_shared(smem);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(sa), "l"(gmem), "r"(srcBytes));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
+
+// Shared-memory swizzles (element index of (row r, column c)), chosen so that every fragment load of a warp is
+// served in the minimum two wavefronts: Q and K flip 4-double groups by (r & 3); V flips 8-double groups by bit 1
+// of r (the fragment rows of V are 2t+e).
+template <int D> __device__ __forceinline__ int swz_qk(int r, int c) { return r * D + (c ^ ((r & 3) << 2)); }
+template <int D> __device__ __forceinline__ int swz_v(int r, int c) { return r * D + (c ^ (((r >> 1) & 1) << 3)); }
+
+template <int D>
+struct FwdV3Layout {
+    static constexpr int BM = 128, BN = 32, NT = 256;
+    static constexpr int BYTES = (BM + 2 * BN) * D * 8;  // Qs [BM][D], Ks [BN][D], Vs [BN][D] (swizzled)
+};
+
+// v3: grid (tiles * Hq * B), block (256), dynamic shared memory FwdV3Layout::BYTES (+ 512 B static).
+template <int D>
+__device__ void fwd_v3(FWD_PARAMS(double)) {
+    constexpr int BM = 128, BN = 32, NT = 256, KS = D / 4, ND = D / 8;
+    static_assert(D % 16 == 0 && D <= 128, "v3 handles D in {16, 32, 64, 128}");
+    extern __shared__ __align__(16) unsigned char smraw[];
+    double* Qs = (double*)smraw;
+    double* Ks = Qs + BM * D;
+    double* Vs = Ks + BN * D;
+    __shared__ int rowPos[BM];
+
+    SwiTile tile;
+    if (!swi_pick_tile(BM, Hq, B, S, listF, nF, listW, nW, tile)) return;
+    const int tid = threadIdx.x, lane = tid & 31, wid = tid >> 5, g = lane >> 2, t = lane & 3;
+    const int b = tile.b, h = tile.h, gk = h / (Hq / Hkv);
+    const bool full = tile.full;
+    for (int r = tid; r < BM; r += NT) rowPos[r] = r < tile.count ? tile.list[tile.start + r] : -1;
+    __syncthreads();
+    const int qmin = rowPos[0], qmax = rowPos[tile.count - 1];
+    const int wr = wid * 16, wcount = min(max(tile.count - wr, 0), 16);
+    const int wqmin = wcount > 0 ? rowPos[wr] : 0, wqmax = wcount > 0 ? rowPos[wr + wcount - 1] : -1;
+    const int p0 = rowPos[wr + g], p1 = rowPos[wr + g + 8];
+
+    // prologue: Q tile and the first K tile in flight
+    for (int u = tid; u < BM * D / 2; u += NT) {
+        int r = u / (D / 2), c = (u % (D / 2)) * 2, pos = rowPos[r];
+        const double* src = pos >= 0 ? q + (((i64)b * S + pos) * Hq + h) * D + c : q;
+        cp_async16(&Qs[swz_qk<D>(r, c)], src, pos >= 0 ? 16 : 0);
+    }
+    auto loadK = [&](int j0) {
+        for (int u = tid; u < BN * D / 2; u += NT) {
+            int r = u / (D / 2), c = (u % (D / 2)) * 2, j = j0 + r;
+            const double* src = j < S ? k + (((i64)b * S + j) * Hkv + gk) * D + c : k;
+            cp_async16(&Ks[swz_qk<D>(r, c)], src, j < S ? 16 : 0);
+        }
+    };
+    auto loadV = [&](int j0) {
+        for (int u = tid; u < BN * D / 2; u += NT) {
+            int r = u / (D / 2), c = (u % (D / 2)) * 2, j = j0 + r;
+            const double* src = j < S ? v + (((i64)b * S + j) * Hkv + gk) * D + c : v;
+            cp_async16(&Vs[swz_v<D>(r, c)], src, j < S ? 16 : 0);
+        }
+    };
+    const int kLo = full ? 0 : max(0, qmin - w + 1);
+    const int kt0 = kLo / BN, kt1 = qmax / BN;
+    loadK(kt0 * BN);
+    cp_async_commit();
+
+    double oacc[ND][4];
+#pragma unroll
+    for (int n = 0; n < ND; n++) oacc[n][0] = oacc[n][1] = oacc[n][2] = oacc[n][3] = 0.0;
+    double m0 = -CUDART_INF, m1 = -CUDART_INF, l0 = 0.0, l1 = 0.0;
+
+    for (int kt = kt0; kt <= kt1; kt++) {
+        const int j0 = kt * BN;
+        cp_async_wait_all();
+        __syncthreads();  // K tile kt (and Q) visible to all; every warp is done with V tile kt-1
+        loadV(j0);
+        cp_async_commit();
+        const bool active = wcount > 0 && j0 <= wqmax && (full || j0 + BN - 1 > wqmin - w);
+        double sacc[4][4];
+        if (active) {
+            // S = Q K^T for the warp's 16 rows x 32 keys
+#pragma unroll
+            for (int n = 0; n < 4; n++) sacc[n][0] = sacc[n][1] = sacc[n][2] = sacc[n][3] = 0.0;
+#pragma unroll
+            for (int ks = 0; ks < KS; ks++) {
+                double a0 = Qs[swz_qk<D>(wr + g, ks * 4 + t)], a1 = Qs[swz_qk<D>(wr + g + 8, ks * 4 + t)];
+#pragma unroll
+                for (int n = 0; n < 4; n++) dmma16x8x4(sacc[n], a0, a1, Ks[swz_qk<D>(n * 8 + g, ks * 4 + t)]);
+            }
+            // scale, mask, online softmax (rows g and g+8; the 4 lanes of a group share a row)
+            const bool needMask = !(j0 + BN - 1 <= wqmin && (full || j0 > wqmax - w));
+            double mx0 = -CUDART_INF, mx1 = -CUDART_INF;
+#pragma unroll
+            for (int n = 0; n < 4; n++)
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+                    int j = j0 + n * 8 + 2 * t + e;
+                    double s0 = sacc[n][e] * scale, s1 = sacc[n][2 + e] * scale;
+                    if (needMask) {
+                        if (!swi_visible(p0, j, full, w)) s0 = -CUDART_INF;
+                        if (!swi_visible(p1, j, full, w)) s1 = -CUDART_INF;
+                    }
+                    sacc[n][e] = s0;
+                    sacc[n][2 + e] = s1;
+                    mx0 = fmax(mx0, s0);
+                    mx1 = fmax(mx1, s1);
+                }
+            mx0 = swi_group_max(mx0, 4);
+            mx1 = swi_group_max(mx1, 4);
+            const double mn0 = fmax(m0, mx0), mn1 = fmax(m1, mx1);
+            const double ms0 = mn0 == -CUDART_INF ? 0.0 : mn0, ms1 = mn1 == -CUDART_INF ? 0.0 : mn1;
+            const double al0 = exp(m0 - ms0), al1 = exp(m1 - ms1);
+            double sum0 = 0.0, sum1 = 0.0;
+#pragma unroll
+            for (int n = 0; n < 4; n++)
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+                    double pa = exp(sacc[n][e] - ms0), pb = exp(sacc[n][2 + e] - ms1);
+                    sacc[n][e] = pa;
+                    sacc[n][2 + e] = pb;
+                    sum0 += pa;
+                    sum1 += pb;
+                }
+            l0 = l0 * al0 + sum0;
+            l1 = l1 * al1 + sum1;
+            m0 = mn0;
+            m1 = mn1;
+            if (al0 != 1.0 || al1 != 1.0) {
+#pragma unroll
+                for (int n = 0; n < ND; n++) {
+                    oacc[n][0] *= al0; oacc[n][1] *= al0;
+                    oacc[n][2] *= al1; oacc[n][3] *= al1;
+                }
+            }
+        }
+        cp_async_wait_all();
+        __syncthreads();  // V tile kt visible; every warp is done with K tile kt
+        if (kt < kt1) {
+            loadK(j0 + BN);
+            cp_async_commit();
+        }
+        if (active) {
+            // O += P V: the score fragment of keys n*8 + 2t + e is directly the A fragment of k-step (n, e)
+#pragma unroll
+            for (int n = 0; n < 4; n++)
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+                    const int kr = n * 8 + 2 * t + e;
+#pragma unroll
+                    for (int dn = 0; dn < ND; dn++)
+                        dmma16x8x4(oacc[dn], sacc[n][e], sacc[n][2 + e], Vs[swz_v<D>(kr, dn * 8 + g)]);
+                }
+        }
+    }
+    // epilogue: row sums over the 4 lanes of a group, normalise, store
+    l0 = swi_group_sum(l0, 4);
+    l1 = swi_group_sum(l1, 4);
+    if (p0 >= 0) {
+        double inv = 1.0 / l0;
+        double* orow = o + (((i64)b * S + p0) * Hq + h) * D;
+#pragma unroll
+        for (int dn = 0; dn < ND; dn++)
+            *reinterpret_cast<double2*>(orow + dn * 8 + 2 * t) = make_double2(oacc[dn][0] / l0, oacc[dn][1] / l0);
+        if (t == 0) lse[((i64)b * S + p0) * Hq + h] = m0 + log(l0);
+        (void)inv;
+    }
+    if (p1 >= 0) {
+        double* orow = o + (((i64)b * S + p1) * Hq + h) * D;
+#pragma unroll
+        for (int dn = 0; dn < ND; dn++)
+            *reinterpret_cast<double2*>(orow + dn * 8 + 2 * t) = make_double2(oacc[dn][2] / l1, oacc[dn][3] / l1);
+        if (t == 0) lse[((i64)b * S + p1) * Hq + h] = m1 + log(l1);
+    }
+}
+
+// ------------------------------------------------------------------------------------------------------------------
+// Instantiations. Each tiled kernel exports its configuration {BM, BN, threads, dynamic shared bytes} as a
+// constant array named <kernel>_cfg, read by the host (org.swiattn.cuda.KernelPlan) and checked against its table.
+#define SWI_FWD_V1(T, TN)                                                                                           \
+    extern "C" __global__ void __launch_bounds__(32) swi_fwd_v1_##TN(FWD_PARAMS(T)) { fwd_v1<T>(FWD_ARGS); }
+
+#define SWI_FWD_V2(T, TN, DMAX, BM, BN, SR, SC)                                                                    \
+    extern "C" {                                                                                                   \
+    __constant__ int swi_fwd_v2_##TN##_d##DMAX##_cfg[4] = {BM, BN, 256, FwdV2Layout<T, DMAX, BM, BN>::BYTES};     \
+    }                                                                                                              \
+    extern "C" __global__ void __launch_bounds__(256) swi_fwd_v2_##TN##_d##DMAX(FWD_PARAMS(T)) {                  \
+        fwd_v2<T, DMAX, BM, BN, 256, SR, SC>(FWD_ARGS);                                                            \
+    }
+
+#define SWI_FWD_V3(DMAX)                                                                                           \
+    extern "C" {                                                                                                   \
+    __constant__ int swi_fwd_v3_f64_d##DMAX##_cfg[4] = {128, 32, 256, FwdV3Layout<DMAX>::BYTES};                   \
+    }                                                                                                              \
+    extern "C" __global__ void __launch_bounds__(256, 1) swi_fwd_v3_f64_d##DMAX(FWD_PARAMS(double)) {             \
+        fwd_v3<DMAX>(FWD_ARGS);                                                                                    \
+    }
+
+SWI_FWD_V1(double, f64)
+SWI_FWD_V1(float, f32)
+
+SWI_FWD_V2(double, f64, 16, 64, 32, 4, 2)
+SWI_FWD_V2(double, f64, 32, 64, 32, 4, 2)
+SWI_FWD_V2(double, f64, 64, 64, 32, 4, 2)
+SWI_FWD_V2(double, f64, 128, 64, 32, 4, 2)
+SWI_FWD_V2(double, f64, 256, 32, 32, 2, 2)
+SWI_FWD_V2(float, f32, 16, 64, 64, 4, 4)
+SWI_FWD_V2(float, f32, 32, 64, 64, 4, 4)
+SWI_FWD_V2(float, f32, 64, 64, 64, 4, 4)
+SWI_FWD_V2(float, f32, 128, 64, 64, 4, 4)
+SWI_FWD_V2(float, f32, 256, 32, 32, 2, 2)
+
+SWI_FWD_V3(16)
+SWI_FWD_V3(32)
+SWI_FWD_V3(64)
+SWI_FWD_V3(128)

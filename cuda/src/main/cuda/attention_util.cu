@@ -1,0 +1,99 @@
+// Element-wise and row-reduction helpers of the routed attention (fp64 "_f64" and fp32 "_f32" versions).
+// Every reduction runs in a fixed order (one warp per row, fixed butterfly), so results are deterministic.
+#include "common.cuh"
+
+// x[n] = scale * N(0,1) for n < count, from a counter-based hash (SplitMix64 + Box-Muller): fresh random data for
+// benchmarks without a host round trip. Never zeros.  x [count] modified.
+// Launch: grid (ceil(count/256)), block (256).
+template <typename T>
+__device__ void fill_normal(T* x, i64 count, unsigned long long seed, double scale) {
+    i64 n = (i64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (n >= count) return;
+    unsigned long long s = seed + 0x9E3779B97F4A7C15ULL * (unsigned long long)(n + 1);
+    auto mix = [](unsigned long long z) {
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+        return z ^ (z >> 31);
+    };
+    double u1 = ((mix(s) >> 11) + 1.0) * 0x1.0p-53;  // (0, 1]
+    double u2 = (mix(s ^ 0xD1B54A32D192ED03ULL) >> 11) * 0x1.0p-53;
+    x[n] = (T)(scale * sqrt(-2.0 * log(u1)) * cospi(2.0 * u2));
+}
+
+// delta[r*Hq + h] = coef[r] * <dO[r,h,:], X[r,h,:]>   (coef == nullptr means 1)
+//   dO, X [rows,Hq,D] not modified; coef [rows] not modified; delta [rows,Hq] modified.
+// Launch: grid (ceil(rows*Hq/8)), block (256): one warp per (r, h).
+template <typename T>
+__device__ void delta_rows(const T* dO, const T* X, const T* coef, T* delta, int rows, int Hq, int d) {
+    i64 rh = (i64)blockIdx.x * 8 + (threadIdx.x >> 5);
+    int lane = threadIdx.x & 31;
+    if (rh >= (i64)rows * Hq) return;
+    const T* a = dO + rh * d;
+    const T* x = X + rh * d;
+    T s = 0;
+    for (int c = lane; c < d; c += 32) s += a[c] * x[c];
+    s = swi_group_sum(s, 32);
+    if (lane == 0) delta[rh] = coef ? coef[rh / Hq] * s : s;
+}
+
+// dA[r] = factor[r] * sum_{h,d} dO[r,h,d] * (X[r,h,d] - Y[r,h,d])   (Y == nullptr means 0)
+//   STRAIGHT_THROUGH, SOFT: X = oF, Y = oW, factor = p(1-p);  SELECTED_BRANCH: X = O, Y = null, factor = z - p.
+//   dO, X, Y [rows, Hq*D] not modified; factor [rows] not modified; dA [rows] modified.
+// Launch: grid (rows), block (256).
+template <typename T>
+__device__ void router_grad(const T* dO, const T* X, const T* Y, const T* factor, T* dA, int rows, int hd) {
+    __shared__ T part[8];
+    int r = blockIdx.x;
+    if (r >= rows) return;
+    const T* a = dO + (i64)r * hd;
+    const T* x = X + (i64)r * hd;
+    const T* y = Y ? Y + (i64)r * hd : nullptr;
+    T s = 0;
+    for (int c = threadIdx.x; c < hd; c += blockDim.x) s += a[c] * (y ? x[c] - y[c] : x[c]);
+    s = swi_group_sum(s, 32);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = s;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        T t = 0;
+        for (int k = 0; k < (int)(blockDim.x >> 5); k++) t += part[k];
+        dA[r] = factor[r] * t;
+    }
+}
+
+// SOFT forward: O = pF*oF + pW*oW (pF = sigmoid(a), pW = sigmoid(-a)), LSE = z ? lseF : lseW.
+//   oF, oW [rows,Hq,D], pF, pW [rows], lseF, lseW [rows,Hq], z [rows] not modified; O, lse modified.
+// Launch: grid (ceil(rows*Hq*D/256)), block (256).
+template <typename T>
+__device__ void soft_combine(const T* oF, const T* oW, const T* pF, const T* pW, const T* lseF, const T* lseW,
+                             const unsigned char* z, T* O, T* lse, int rows, int Hq, int d) {
+    i64 n = (i64)blockIdx.x * blockDim.x + threadIdx.x;
+    i64 total = (i64)rows * Hq * d;
+    if (n >= total) return;
+    i64 r = n / ((i64)Hq * d);
+    O[n] = pF[r] * oF[n] + pW[r] * oW[n];
+    if (n % d == 0) {
+        i64 rh = n / d;
+        lse[rh] = z[r] ? lseF[rh] : lseW[rh];
+    }
+}
+
+#define SWI_UTIL(T, TN)                                                                                            \
+    extern "C" __global__ void swi_fill_normal_##TN(T* x, i64 count, unsigned long long seed, double scale) {     \
+        fill_normal<T>(x, count, seed, scale);                                                                    \
+    }                                                                                                             \
+    extern "C" __global__ void swi_delta_##TN(const T* dO, const T* X, const T* coef, T* delta, int rows, int Hq,  \
+                                              int d) {                                                            \
+        delta_rows<T>(dO, X, coef, delta, rows, Hq, d);                                                           \
+    }                                                                                                             \
+    extern "C" __global__ void swi_router_grad_##TN(const T* dO, const T* X, const T* Y, const T* factor, T* dA,  \
+                                                    int rows, int hd) {                                           \
+        router_grad<T>(dO, X, Y, factor, dA, rows, hd);                                                           \
+    }                                                                                                             \
+    extern "C" __global__ void swi_soft_combine_##TN(const T* oF, const T* oW, const T* pF, const T* pW,          \
+                                                     const T* lseF, const T* lseW, const unsigned char* z, T* O,  \
+                                                     T* lse, int rows, int Hq, int d) {                           \
+        soft_combine<T>(oF, oW, pF, pW, lseF, lseW, z, O, lse, rows, Hq, d);                                      \
+    }
+
+SWI_UTIL(double, f64)
+SWI_UTIL(float, f32)

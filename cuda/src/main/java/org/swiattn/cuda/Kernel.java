@@ -1,0 +1,90 @@
+package org.swiattn.cuda;
+
+import static jcuda.driver.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES;
+import static jcuda.driver.JCudaDriver.cuFuncSetAttribute;
+import static jcuda.driver.JCudaDriver.cuLaunchKernel;
+
+import jcuda.Pointer;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUfunction;
+
+/**
+ * One kernel of a {@link KernelModule}, launched with {@link #launch}. Arguments are passed in the order of the CUDA
+ * signature; each is a {@link DeviceBuffer} (its address), {@code null} (a null device pointer), an
+ * {@link Integer} (int), {@link Long} (long long), {@link Double} (double), {@link Float} (float) or a
+ * {@link CUdeviceptr}. Launch failures raise {@link CudaException} naming the kernel.
+ */
+public final class Kernel {
+    private final CudaDevice device;
+    private final String name;
+    private final CUfunction function;
+    private int sharedLimitSet = 48 * 1024;
+
+    Kernel(CudaDevice device, String name, CUfunction function) {
+        this.device = device;
+        this.name = name;
+        this.function = function;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /**
+     * Launches on the default stream (asynchronous; errors inside the kernel surface at the next synchronize).
+     *
+     * @param grid        blocks in x, y, z
+     * @param blockX      threads per block (1-D blocks)
+     * @param sharedBytes dynamic shared memory per block; above 48 KiB the kernel's limit is raised first
+     * @param args        kernel arguments (see the class comment); not modified
+     */
+    public void launch(int[] grid, int blockX, int sharedBytes, Object... args) {
+        device.makeCurrent();
+        if (sharedBytes > device.maxSharedPerBlock()) {
+            throw new IllegalArgumentException("kernel " + name + " needs " + sharedBytes
+                    + " bytes of shared memory per block, the device allows " + device.maxSharedPerBlock());
+        }
+        if (sharedBytes > sharedLimitSet) {
+            Cuda.check(cuFuncSetAttribute(function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, sharedBytes),
+                    "cuFuncSetAttribute(" + name + ", max dynamic shared = " + sharedBytes + ")");
+            sharedLimitSet = sharedBytes;
+        }
+        Pointer[] p = new Pointer[args.length];
+        for (int n = 0; n < args.length; n++) {
+            Object a = args[n];
+            if (a == null) {
+                p[n] = Pointer.to(new CUdeviceptr());
+            } else if (a instanceof DeviceBuffer) {
+                p[n] = Pointer.to(((DeviceBuffer) a).pointer());
+            } else if (a instanceof CUdeviceptr) {
+                p[n] = Pointer.to((CUdeviceptr) a);
+            } else if (a instanceof Integer) {
+                p[n] = Pointer.to(new int[] {(Integer) a});
+            } else if (a instanceof Long) {
+                p[n] = Pointer.to(new long[] {(Long) a});
+            } else if (a instanceof Double) {
+                p[n] = Pointer.to(new double[] {(Double) a});
+            } else if (a instanceof Float) {
+                p[n] = Pointer.to(new float[] {(Float) a});
+            } else {
+                throw new IllegalArgumentException("kernel " + name + " argument " + n + ": unsupported type "
+                        + a.getClass().getName());
+            }
+        }
+        if (grid[0] <= 0 || grid[1] <= 0 || grid[2] <= 0) {
+            return;  // nothing to do (empty grid)
+        }
+        device.noteLaunch(name);
+        Cuda.check(cuLaunchKernel(function, grid[0], grid[1], grid[2], blockX, 1, 1, sharedBytes, null,
+                Pointer.to(p), null), "cuLaunchKernel(" + name + ", grid " + grid[0] + "x" + grid[1] + "x" + grid[2]
+                + ", block " + blockX + ", shared " + sharedBytes + ")");
+    }
+
+    /** 1-D grid shorthand. */
+    public void launch1d(long blocks, int blockX, int sharedBytes, Object... args) {
+        if (blocks > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("kernel " + name + ": grid of " + blocks + " blocks exceeds 2^31-1");
+        }
+        launch(new int[] {(int) blocks, 1, 1}, blockX, sharedBytes, args);
+    }
+}

@@ -1,0 +1,113 @@
+package org.swiattn.cuda;
+
+import org.swiattn.spec.Route;
+
+/**
+ * Route compaction: the hard route z [B,S] becomes, per batch, the sorted list of full-routed positions and the
+ * sorted list of window-routed positions (as the authors' kernel does), so each branch's kernel visits only its
+ * own queries. The GPU version ({@link #onDevice}) is kernel {@code swi_route_compact} of
+ * {@code route_compact.cu}; {@link #onHost} is the same function in Java, used by the tests to check it.
+ *
+ * <pre>
+ *   listF [B,S]  listF[b*S + n], n &lt; nF[b]: the positions i with z = 1, ascending
+ *   listW [B,S]  listW[b*S + n], n &lt; nW[b]: the positions i with z = 0, ascending   (nF[b] + nW[b] = S)
+ * </pre>
+ */
+public final class RouteCompaction {
+    /** Name of the kernel file (fatbin) holding the compaction kernels. */
+    public static final String MODULE = "route_compact";
+
+    private RouteCompaction() {
+    }
+
+    /** The compacted route on the host: lists [B,S] (entries past the counts are -1) and counts [B]. */
+    public record HostLists(int[] listF, int[] nF, int[] listW, int[] nW) {
+    }
+
+    /**
+     * Compaction in Java (same result as the kernel).
+     *
+     * @param route not modified
+     */
+    public static HostLists onHost(Route route) {
+        int bs = route.batch();
+        int s = route.seqLen();
+        int[] listF = new int[bs * s];
+        int[] listW = new int[bs * s];
+        java.util.Arrays.fill(listF, -1);
+        java.util.Arrays.fill(listW, -1);
+        int[] nF = new int[bs];
+        int[] nW = new int[bs];
+        // pass 1: per batch, scan positions in order and append to the list of their branch
+        for (int b = 0; b < bs; b++) {
+            for (int i = 0; i < s; i++) {
+                if (route.isFull(b, i)) {
+                    listF[b * s + nF[b]++] = i;
+                } else {
+                    listW[b * s + nW[b]++] = i;
+                }
+            }
+        }
+        return new HostLists(listF, nF, listW, nW);
+    }
+
+    /** The route's hard mask as bytes [B,S] (1 = full), the device input of {@link #onDevice}. */
+    public static byte[] maskBytes(Route route) {
+        byte[] z = new byte[route.batch() * route.seqLen()];
+        for (int r = 0; r < z.length; r++) {
+            z[r] = (byte) (route.isFull(r) ? 1 : 0);
+        }
+        return z;
+    }
+
+    /** Device-resident compacted route; close() frees its four buffers. */
+    public static final class DeviceLists implements AutoCloseable {
+        public final DeviceBuffer listF;
+        public final DeviceBuffer nF;
+        public final DeviceBuffer listW;
+        public final DeviceBuffer nW;
+
+        DeviceLists(DeviceBuffer listF, DeviceBuffer nF, DeviceBuffer listW, DeviceBuffer nW) {
+            this.listF = listF;
+            this.nF = nF;
+            this.listW = listW;
+            this.nW = nW;
+        }
+
+        @Override
+        public void close() {
+            listF.close();
+            nF.close();
+            listW.close();
+            nW.close();
+        }
+    }
+
+    /**
+     * Compacts a device-resident route on the GPU (kernel {@code swi_route_compact}, one block per batch).
+     *
+     * @param z [B,S] uint8 route, 1 = full; not modified
+     */
+    public static DeviceLists onDevice(CudaDevice dev, DeviceBuffer z, int batch, int seqLen) {
+        long n = (long) batch * seqLen;
+        DeviceBuffer listF = DeviceBuffer.allocate(dev, 4 * n, "route.listF");
+        DeviceBuffer listW = DeviceBuffer.allocate(dev, 4 * n, "route.listW");
+        DeviceBuffer nF = DeviceBuffer.allocate(dev, 4L * batch, "route.nF");
+        DeviceBuffer nW = DeviceBuffer.allocate(dev, 4L * batch, "route.nW");
+        dev.module(MODULE).kernel("swi_route_compact").launch(new int[] {batch, 1, 1}, 1024, 0,
+                z, listF, nF, listW, nW, seqLen);
+        return new DeviceLists(listF, nF, listW, nW);
+    }
+
+    /**
+     * The identity list of the SOFT estimator (every position on a branch): list[b*S + i] = i, n[b] = S. The F and
+     * W fields are the same two buffers (closing twice is harmless).
+     */
+    public static DeviceLists identity(CudaDevice dev, int batch, int seqLen) {
+        long n = (long) batch * seqLen;
+        DeviceBuffer list = DeviceBuffer.allocate(dev, 4 * n, "route.identity");
+        DeviceBuffer cnt = DeviceBuffer.allocate(dev, 4L * batch, "route.identityCount");
+        dev.module(MODULE).kernel("swi_identity_lists").launch1d((n + 255) / 256, 256, 0, list, cnt, batch, seqLen);
+        return new DeviceLists(list, cnt, list, cnt);
+    }
+}
