@@ -1,0 +1,203 @@
+package org.swiattn.properties;
+
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Assume;
+import net.jqwik.api.Provide;
+
+import org.swiattn.reference.NaiveAttention;
+import org.swiattn.reference.ReferenceAttention;
+import org.swiattn.reference.ScoreMagnitude;
+import org.swiattn.spec.AttentionInputs;
+import org.swiattn.spec.BackwardResult;
+import org.swiattn.spec.ForwardResult;
+import org.swiattn.spec.Precision;
+import org.swiattn.spec.Shape;
+import org.swiattn.spec.SwitchAttention;
+import org.swiattn.spec.Tolerance;
+
+/**
+ * What every property class of the suite shares: the implementation under test, the tolerance hooks, the named
+ * generators and the comparison helpers.
+ *
+ * <p>To run the suite on an implementation, subclass each property class ({@link ForwardProperties},
+ * {@link GradientProperties}, {@link ValidationProperties}, {@link ConformanceProperties},
+ * {@link OracleProperties}) in a test source folder, with a name ending in {@code Properties}, and return the
+ * implementation from {@link #implementation()}:
+ * <pre>{@code
+ *   class CudaForwardProperties extends ForwardProperties {
+ *       protected SwitchAttention implementation() { return CudaHolder.FP64; }  // cached: called often
+ *   }
+ * }</pre>
+ *
+ * <p>Tolerance (SPEC.md "Tolerance policy", {@link Tolerance}): how closely the implementation must match is
+ * decided by its {@link Precision}. FP64: normwise relative error &lt;= 1e-12 * max(1, M), M the score magnitude
+ * ({@link ScoreMagnitude}). FP32/BF16: at most twice the error of the naive implementation of the same precision
+ * ({@link NaiveAttention}) on the same inputs, plus the noise floor. {@link #forwardBounds} and
+ * {@link #backwardBounds} compute these bounds; override them only with a documented reason.
+ *
+ * <p>Metamorphic properties compare the implementation with itself on two related inputs; each side may be off
+ * by its bound, so they allow the sum of the two bounds ({@link #selfBounds}).
+ */
+public abstract class AttentionPropertiesBase {
+
+    private static final ReferenceAttention REFERENCE = new ReferenceAttention(false);
+
+    /** The implementation under test. Called often: return a cached instance. */
+    protected abstract SwitchAttention implementation();
+
+    /** The fp64 reference: truth of the conformance properties and of the naive-error tolerance rule. */
+    protected SwitchAttention reference() {
+        return REFERENCE;
+    }
+
+    /**
+     * Whether the implementation handles this shape and window; the suite skips (jqwik {@code Assume}) the cases
+     * it does not. The default is every shape: the contract has no limits. An implementation that narrows the
+     * contract (a kernel for D in {64, 128} only) says so here, and its report must say so too.
+     */
+    protected boolean supports(Shape shape, int window) {
+        return true;
+    }
+
+    /** Skips the try unless {@link #supports} the inputs. */
+    protected final void assumeSupported(AttentionInputs in) {
+        Assume.that(supports(in.shape(), in.window()));
+    }
+
+    // ----------------------------------------------------------------------------------------------------------
+    // tolerance hooks
+
+    /** Bounds on the errors of a forward result: O (normwise relative) and LSE ({@link Checks#lseError}). */
+    public record ForwardBounds(double o, double lse) {
+        /** Both bounds times f. */
+        public ForwardBounds times(double f) {
+            return new ForwardBounds(o * f, lse * f);
+        }
+
+        /** The larger of two bounds, element by element. */
+        public ForwardBounds max(ForwardBounds other) {
+            return new ForwardBounds(Math.max(o, other.o), Math.max(lse, other.lse));
+        }
+    }
+
+    /** Bounds on the normwise relative errors of a backward result. */
+    public record BackwardBounds(double dq, double dk, double dv, double dRouterLogit) {
+    }
+
+    /**
+     * The largest accepted errors of this implementation's forward result on these inputs, against the exact
+     * result (the fp64 reference stands for it).
+     *
+     * @param in inputs; not modified
+     */
+    protected ForwardBounds forwardBounds(AttentionInputs in) {
+        Precision p = implementation().precision();
+        if (p == Precision.FP64) {
+            double b = Tolerance.bound(p, 0, ScoreMagnitude.max(in));
+            return new ForwardBounds(b, b);
+        }
+        ForwardResult naive = new NaiveAttention(p).forward(in);
+        ForwardResult ref = reference().forward(in);
+        return new ForwardBounds(Tolerance.bound(p, Checks.relativeError(naive.o(), ref.o()), 0),
+                Tolerance.bound(p, Checks.lseError(naive.lse(), ref.lse()), 0));
+    }
+
+    /**
+     * The largest accepted normwise relative errors of this implementation's gradients on these inputs.
+     *
+     * @param in   inputs; not modified
+     * @param dOut [B,S,Hq,D]; not modified
+     */
+    protected BackwardBounds backwardBounds(AttentionInputs in, double[] dOut) {
+        Precision p = implementation().precision();
+        if (p == Precision.FP64) {
+            double b = Tolerance.bound(p, 0, ScoreMagnitude.max(in));
+            return new BackwardBounds(b, b, b, b);
+        }
+        BackwardResult naive = new NaiveAttention(p).backward(in, dOut);
+        BackwardResult ref = reference().backward(in, dOut);
+        return new BackwardBounds(
+                Tolerance.bound(p, Checks.relativeError(naive.dq(), ref.dq()), 0),
+                Tolerance.bound(p, Checks.relativeError(naive.dk(), ref.dk()), 0),
+                Tolerance.bound(p, Checks.relativeError(naive.dv(), ref.dv()), 0),
+                Tolerance.bound(p, Checks.relativeError(naive.dRouterLogit(), ref.dRouterLogit()), 0));
+    }
+
+    /**
+     * The bound of a metamorphic comparison of the implementation with itself on related inputs: each side may
+     * err by its own bound, so the sum of the two (twice the larger).
+     *
+     * @param a one side's inputs; not modified
+     * @param b the other side's inputs; not modified
+     */
+    protected ForwardBounds selfBounds(AttentionInputs a, AttentionInputs b) {
+        ForwardBounds fa = forwardBounds(a);
+        return (a == b ? fa : fa.max(forwardBounds(b))).times(2);
+    }
+
+    // ----------------------------------------------------------------------------------------------------------
+    // running the implementation
+
+    /** Forward pass of the implementation, skipping unsupported inputs. @param in not modified */
+    protected final ForwardResult forward(AttentionInputs in) {
+        assumeSupported(in);
+        return implementation().forward(in);
+    }
+
+    /** Backward pass of the implementation, skipping unsupported inputs. */
+    protected final BackwardResult backward(AttentionInputs in, double[] dOut) {
+        assumeSupported(in);
+        return implementation().backward(in, dOut);
+    }
+
+    /**
+     * Compares two forward results: O normwise relative, LSE by {@link Checks#lseError}.
+     *
+     * @param actual   not modified
+     * @param expected not modified
+     */
+    protected static void sameForward(String what, ForwardResult actual, ForwardResult expected,
+                                      ForwardBounds bounds, Object context) {
+        Checks.close(what + ": O", actual.o(), expected.o(), bounds.o(), context);
+        Checks.lseClose(what + ": LSE", actual.lse(), expected.lse(), bounds.lse(), context);
+    }
+
+    // ----------------------------------------------------------------------------------------------------------
+    // named generators (AttentionArbitraries)
+
+    /** General cases: every edge of {@link AttentionArbitraries}. */
+    @Provide
+    Arbitrary<AttentionCase> cases() {
+        return AttentionArbitraries.cases();
+    }
+
+    /** Cases whose window cuts keys off some window-routed row. */
+    @Provide
+    Arbitrary<AttentionCase> windowCuttingCases() {
+        return AttentionArbitraries.windowCuttingCases();
+    }
+
+    /** The estimators, equally likely. */
+    @Provide
+    Arbitrary<org.swiattn.spec.Estimator> estimators() {
+        return AttentionArbitraries.estimators();
+    }
+
+    /** Tiny cases for finite differences. */
+    @Provide
+    Arbitrary<AttentionCase> tinyCases() {
+        return AttentionArbitraries.tinyCases();
+    }
+
+    /** Cases small enough for the Dfp oracle. */
+    @Provide
+    Arbitrary<AttentionCase> oracleCases() {
+        return AttentionArbitraries.oracleCases();
+    }
+
+    /** Target score magnitudes up to 1e4. */
+    @Provide
+    Arbitrary<Double> scoreMagnitudes() {
+        return AttentionArbitraries.scoreMagnitudes();
+    }
+}

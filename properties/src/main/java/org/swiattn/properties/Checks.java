@@ -1,0 +1,102 @@
+package org.swiattn.properties;
+
+import org.swiattn.spec.ErrorMeasures;
+
+/**
+ * The comparisons of the suite, each failing with a message that says what was compared, the error, the bound and
+ * where the worst element is.
+ *
+ * <pre>
+ *   relative error  e(x, ref) = ||x - ref||_2 / ||ref||_2               (ErrorMeasures.normwiseRelative)
+ *   LSE error       e(x, ref) = ||x - ref||_2 / max(||ref||_2, sqrt(n))
+ * </pre>
+ * LSE is a logarithm: its absolute error is what matters (an absolute error e in lse is a relative error e in
+ * exp(lse) and in every attention weight), and an LSE vector can be near zero (S = 1, small scores) where a plain
+ * relative error means nothing. The floor sqrt(n) makes the LSE error an RMS absolute error whenever the LSE values
+ * are below 1 in RMS, and a normwise relative error otherwise.
+ */
+public final class Checks {
+    private Checks() {
+    }
+
+    /** Normwise relative error. @param x [N]; not modified @param ref [N]; not modified */
+    public static double relativeError(double[] x, double[] ref) {
+        return ErrorMeasures.normwiseRelative(x, ref);
+    }
+
+    /** LSE error (see the class comment). @param x [N]; not modified @param ref [N]; not modified */
+    public static double lseError(double[] x, double[] ref) {
+        double diff = ErrorMeasures.normOfDifference(x, ref);
+        double floor = Math.max(ErrorMeasures.normOfDifference(ref, null), Math.sqrt(ref.length));
+        return ref.length == 0 ? diff : diff / floor;
+    }
+
+    /**
+     * Requires relativeError(actual, expected) &lt;= bound; returns the error.
+     *
+     * @param actual   [N]; not modified
+     * @param expected [N]; not modified
+     * @param context  printed on failure (the case, the inputs)
+     */
+    public static double close(String what, double[] actual, double[] expected, double bound, Object context) {
+        requireSameLength(what, actual, expected);
+        double e = relativeError(actual, expected);
+        require(what + " (normwise relative error)", e, bound, actual, expected, context);
+        return e;
+    }
+
+    /**
+     * Requires ||actual - expected|| &lt;= rel * ||expected|| + abs (a relative bound with an absolute floor, for
+     * comparisons with numerical estimates whose noise does not shrink with the expected value); returns the
+     * normwise error ||actual - expected|| / (rel * ||expected|| + abs) relative to the allowance.
+     *
+     * @param actual   [N]; not modified
+     * @param expected [N]; not modified
+     */
+    public static double closeWithFloor(String what, double[] actual, double[] expected, double rel, double abs,
+                                        Object context) {
+        requireSameLength(what, actual, expected);
+        double diff = ErrorMeasures.normOfDifference(actual, expected);
+        double allowed = rel * ErrorMeasures.normOfDifference(expected, null) + abs;
+        require(what + " (||actual - expected|| / allowance, allowance = " + rel + " ||expected|| + " + abs + ")",
+                diff / allowed, 1.0, actual, expected, context);
+        return diff / allowed;
+    }
+
+    /**
+     * Requires lseError(actual, expected) &lt;= bound; returns the error.
+     *
+     * @param actual   [N]; not modified
+     * @param expected [N]; not modified
+     */
+    public static double lseClose(String what, double[] actual, double[] expected, double bound, Object context) {
+        requireSameLength(what, actual, expected);
+        double e = lseError(actual, expected);
+        require(what + " (LSE error)", e, bound, actual, expected, context);
+        return e;
+    }
+
+    /** Requires {@code ok}, else fails with the message and the context. */
+    public static void that(boolean ok, String message, Object context) {
+        if (!ok) {
+            throw new AssertionError(message + "\n  case: " + context);
+        }
+    }
+
+    private static void requireSameLength(String what, double[] actual, double[] expected) {
+        if (actual.length != expected.length) {
+            throw new AssertionError(what + ": length " + actual.length + ", expected " + expected.length);
+        }
+    }
+
+    private static void require(String what, double e, double bound, double[] actual, double[] expected,
+                                Object context) {
+        if (!(e <= bound)) {
+            int n = ErrorMeasures.worstIndex(actual, expected);
+            throw new AssertionError(String.format(
+                    "%s: error %.3e > bound %.3e; worst element [%d]: actual %.17g, expected %.17g%n  case: %s",
+                    what, e, bound, n, actual.length > 0 ? actual[n] : Double.NaN,
+                    expected.length > 0 ? expected[n] : Double.NaN, context));
+        }
+    }
+}

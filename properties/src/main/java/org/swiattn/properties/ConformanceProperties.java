@@ -1,0 +1,143 @@
+package org.swiattn.properties;
+
+import java.util.SplittableRandom;
+
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Label;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+
+import org.swiattn.properties.AttentionCase.RouteKind;
+import org.swiattn.properties.AttentionCase.WindowKind;
+import org.swiattn.reference.MatrixAttention;
+import org.swiattn.reference.NaiveAttention;
+import org.swiattn.reference.ScoreMagnitude;
+import org.swiattn.spec.AttentionInputs;
+import org.swiattn.spec.BackwardResult;
+import org.swiattn.spec.Estimator;
+import org.swiattn.spec.ForwardResult;
+import org.swiattn.spec.Precision;
+import org.swiattn.spec.RowsResult;
+import org.swiattn.spec.Shape;
+import org.swiattn.spec.Tolerance;
+
+/**
+ * Conformance: the implementation agrees with the fp64 reference ({@link #reference()}) and with the independent
+ * EJML matrix formulation ({@link MatrixAttention}) within the tolerance policy of its precision
+ * ({@link Tolerance}, via {@link #forwardBounds} and {@link #backwardBounds}). These are the properties that are
+ * explicitly "agrees with the reference"; on the reference itself the reference comparisons are trivial and the
+ * EJML one is the cross-check of the issue.
+ *
+ * <p>The largest error/bound ratio seen goes to the suite summary.
+ */
+public abstract class ConformanceProperties extends AttentionPropertiesBase {
+
+    /** Judges a forward result against an expected one, books the worst ratio. */
+    void judgeForward(String what, ForwardResult actual, ForwardResult expected, ForwardBounds b, Object c) {
+        double eo = Checks.close(what + ": O", actual.o(), expected.o(), b.o(), c);
+        double el = Checks.lseClose(what + ": LSE", actual.lse(), expected.lse(), b.lse(), c);
+        SuiteSummary.judged(what + " O", eo, b.o());
+        SuiteSummary.judged(what + " LSE", el, b.lse());
+    }
+
+    /** Judges a backward result against the reference's, books the worst ratio. */
+    void judgeBackward(String what, BackwardResult g, BackwardResult ref, BackwardBounds b, Object c) {
+        SuiteSummary.judged(what + " dQ", Checks.close(what + ": dQ", g.dq(), ref.dq(), b.dq(), c), b.dq());
+        SuiteSummary.judged(what + " dK", Checks.close(what + ": dK", g.dk(), ref.dk(), b.dk(), c), b.dk());
+        SuiteSummary.judged(what + " dV", Checks.close(what + ": dV", g.dv(), ref.dv(), b.dv(), c), b.dv());
+        SuiteSummary.judged(what + " dRouterLogit", Checks.close(what + ": dRouterLogit", g.dRouterLogit(),
+                ref.dRouterLogit(), b.dRouterLogit(), c), b.dRouterLogit());
+    }
+
+    /** O and LSE agree with the reference for every route, window and estimator. */
+    @Property(tries = 100)
+    @Label("forward agrees with the fp64 reference (tolerance policy)")
+    void forwardAgreesWithReference(@ForAll("cases") AttentionCase c) {
+        CaseStatistics.collect(c);
+        AttentionInputs in = c.inputs();
+        judgeForward("forward vs reference", forward(in), reference().forward(in), forwardBounds(in), c);
+    }
+
+    /** dQ, dK, dV and dL/da agree with the reference for every estimator. */
+    @Property(tries = 100)
+    @Label("backward agrees with the fp64 reference for every estimator (tolerance policy)")
+    void backwardAgreesWithReference(@ForAll("cases") AttentionCase c) {
+        CaseStatistics.collectEstimator(c.estimator());
+        AttentionInputs in = c.inputs();
+        double[] dOut = c.outputGradient();
+        judgeBackward(c.estimator() + " backward vs reference", backward(in, dOut),
+                reference().backward(in, dOut), backwardBounds(in, dOut), c);
+        CaseStatistics.checkEstimatorCoverage();
+    }
+
+    /** O and LSE agree with the EJML matrix formulation (scores matrix, mask, softmax, product). */
+    @Property(tries = 80)
+    @Label("forward agrees with the EJML matrix formulation")
+    void forwardAgreesWithMatrixFormulation(@ForAll("cases") AttentionCase c) {
+        AttentionInputs in = c.inputs();
+        judgeForward("forward vs EJML", forward(in), new MatrixAttention().forward(in), forwardBounds(in), c);
+    }
+
+    /**
+     * With score magnitudes M up to 1e4 (q scaled by a power of two) the forward and backward passes still agree
+     * with the reference; the fp64 bound grows as max(1, M), the conditioning of softmax.
+     */
+    @Property(tries = 60)
+    @Label("large score magnitudes (up to 1e4) agree with the reference")
+    void largeScoresAgreeWithReference(@ForAll("cases") AttentionCase c,
+                                       @ForAll("scoreMagnitudes") double target) {
+        AttentionInputs in = ForwardProperties.largeScores(c.inputs(), target);
+        net.jqwik.api.Assume.that(in != null);
+        judgeForward("large-score forward vs reference", forward(in), reference().forward(in), forwardBounds(in), c);
+        double[] dOut = c.outputGradient();
+        judgeBackward("large-score backward vs reference", backward(in, dOut), reference().backward(in, dOut),
+                backwardBounds(in, dOut), c);
+    }
+
+    /**
+     * A few long sequences (S from 256 to 768, D in {64, 128, 256}): chosen rows (the first, the last, rows
+     * around the window edge, random ones) agree with the reference's rows.
+     */
+    @Provide
+    Arbitrary<AttentionCase> longCases() {
+        Arbitrary<Shape> shapes = Combinators.combine(Arbitraries.integers().between(256, 768),
+                        Arbitraries.of(1, 2, 4), Arbitraries.of(64, 128, 256))
+                .as((s, g, d) -> new Shape(1, s, g, 1, d));
+        return Combinators.combine(shapes, Arbitraries.of(WindowKind.INSIDE, WindowKind.S_MINUS_1, WindowKind.ONE),
+                        AttentionArbitraries.picks(), Arbitraries.of(RouteKind.RANDOM, RouteKind.ALTERNATING),
+                        AttentionArbitraries.estimators(), AttentionArbitraries.seeds())
+                .as((sh, wk, pick, rk, e, seed) -> new AttentionCase(sh, wk, pick, rk, e, 1.0, seed));
+    }
+
+    /** Chosen rows of long sequences agree with the reference (forwardRows on both sides). */
+    @Property(tries = 4)
+    @Label("long sequences: chosen rows agree with the reference")
+    void longSequenceRowsAgreeWithReference(@ForAll("longCases") AttentionCase c) {
+        AttentionInputs in = c.inputs();
+        assumeSupported(in);
+        Shape sh = in.shape();
+        int s = sh.seqLen();
+        int w = in.window();
+        SplittableRandom rnd = c.random(9);
+        int[] rows = {0, s - 1, Math.min(s - 1, w - 1), Math.min(s - 1, w), rnd.nextInt(s), rnd.nextInt(s)};
+        RowsResult got = implementation().forwardRows(in, rows);
+        RowsResult ref = reference().forwardRows(in, rows);
+        Precision p = implementation().precision();
+        ForwardBounds b;
+        if (p == Precision.FP64) {
+            double bound = Tolerance.bound(p, 0, ScoreMagnitude.maxOverRows(in, rows));
+            b = new ForwardBounds(bound, bound);
+        } else {
+            RowsResult naive = RowsResult.extract(new NaiveAttention(p).forward(in), rows);
+            b = new ForwardBounds(Tolerance.bound(p, Checks.relativeError(naive.o(), ref.o()), 0),
+                    Tolerance.bound(p, Checks.lseError(naive.lse(), ref.lse()), 0));
+        }
+        double eo = Checks.close("long rows O vs reference", got.o(), ref.o(), b.o(), c);
+        double el = Checks.lseClose("long rows LSE vs reference", got.lse(), ref.lse(), b.lse(), c);
+        SuiteSummary.judged("long rows O", eo, b.o());
+        SuiteSummary.judged("long rows LSE", el, b.lse());
+    }
+}
