@@ -144,6 +144,23 @@ public final class AttentionArbitraries {
     }
 
     /**
+     * Medium sequences at the scale of GPU tiles: B = 1, S in [33, 200] with the tile edges 63, 64, 65, 127, 128,
+     * 129 on purpose, G in {1, 2, 4}, Hkv in {1, 2}, D in {1..16, 64, 128}. Few tries each: one case costs
+     * about as much as a hundred general ones.
+     */
+    public static Arbitrary<AttentionCase> mediumCases() {
+        Arbitrary<Integer> s = Arbitraries.frequencyOf(
+                Tuple.of(1, Arbitraries.of(63, 64, 65, 127, 128, 129)),
+                Tuple.of(1, Arbitraries.integers().between(33, 200)));
+        Arbitrary<Integer> d = Arbitraries.frequencyOf(
+                Tuple.of(1, Arbitraries.integers().between(1, 16)),
+                Tuple.of(1, Arbitraries.of(64, 128)));
+        Arbitrary<Shape> medium = Combinators.combine(s, Arbitraries.of(1, 2, 4), Arbitraries.of(1, 2), d)
+                .as((n, g, hkv, dim) -> new Shape(1, n, g * hkv, hkv, dim));
+        return casesOf(medium);
+    }
+
+    /**
      * Tiny cases for finite differences: B 1..2, S 1..5, G in {1, 2, 4}, Hkv 1..2, D 1..4 (at most a few hundred
      * scalar inputs, each perturbed four times).
      */

@@ -183,6 +183,12 @@ public abstract class AttentionPropertiesBase {
         return AttentionArbitraries.estimators();
     }
 
+    /** Medium sequences at the scale of GPU tiles (S up to 200). */
+    @Provide
+    Arbitrary<AttentionCase> mediumCases() {
+        return AttentionArbitraries.mediumCases();
+    }
+
     /** Tiny cases for finite differences. */
     @Provide
     Arbitrary<AttentionCase> tinyCases() {

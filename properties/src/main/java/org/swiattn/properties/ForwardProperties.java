@@ -77,7 +77,7 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
     // routing
 
     /** Routed attention with every token on the full branch is full causal attention (keys 0..i). */
-    @Property(tries = 80)
+    @Property(tries = 150)
     @Label("routed with all-full route equals full causal attention")
     void allFullRouteIsFullCausalAttention(@ForAll("cases") AttentionCase c) {
         AttentionInputs in = allFull(c.inputs());
@@ -85,8 +85,15 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
                 forwardBounds(in), c);
     }
 
+    /** {@link #allWindowRouteIsSlidingWindowAttention} at the scale of GPU tiles. */
+    @Property(tries = 8)
+    @Label("routed with all-window route equals sliding-window attention, S up to 200")
+    void allWindowRouteIsSlidingWindowAttentionAtMediumS(@ForAll("mediumCases") AttentionCase c) {
+        allWindowRouteIsSlidingWindowAttention(c);
+    }
+
     /** Routed attention with every token on the window branch is sliding-window attention (keys i-w+1..i). */
-    @Property(tries = 80)
+    @Property(tries = 150)
     @Label("routed with all-window route equals sliding-window attention")
     void allWindowRouteIsSlidingWindowAttention(@ForAll("cases") AttentionCase c) {
         AttentionInputs in = allWindow(c.inputs());
@@ -101,11 +108,23 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
      * estimator lse_i = z_i lseF_i + (1-z_i) lseW_i. oF, oW come from the implementation's own all-full and
      * all-window calls.
      */
-    @Property(tries = 80)
+    @Property(tries = 150)
     @Label("every routed row is its selected branch (SOFT: the p-mix)")
     void routedRowsAreTheirSelectedBranch(@ForAll("cases") AttentionCase c) {
+        CaseStatistics.collectEstimator(c.estimator());
+        checkRoutedRows(c);
+        CaseStatistics.checkEstimatorCoverage();
+    }
+
+    /** {@link #routedRowsAreTheirSelectedBranch} at the scale of GPU tiles. */
+    @Property(tries = 6)
+    @Label("every routed row is its selected branch, S up to 200")
+    void routedRowsAreTheirSelectedBranchAtMediumS(@ForAll("mediumCases") AttentionCase c) {
+        checkRoutedRows(c);
+    }
+
+    private void checkRoutedRows(AttentionCase c) {
         AttentionInputs in = c.inputs();
-        CaseStatistics.collectEstimator(in.estimator());
         AttentionInputs fullIn = allFull(in);
         AttentionInputs windowIn = allWindow(in);
         ForwardResult routed = forward(in);
@@ -129,11 +148,10 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
         }
         ForwardBounds b = forwardBounds(in).max(forwardBounds(fullIn)).max(forwardBounds(windowIn)).times(2);
         sameForward("routed vs selected branches", routed, new ForwardResult(sh, o, lse), b, c);
-        CaseStatistics.checkEstimatorCoverage();
     }
 
     /** A window of w &gt;= S hides nothing: the window branch is the full branch, whatever the route. */
-    @Property(tries = 60)
+    @Property(tries = 120)
     @Label("window >= S equals full attention")
     void windowOfAtLeastSIsFullAttention(@ForAll("cases") AttentionCase c) {
         int s = c.shape().seqLen();
@@ -145,7 +163,7 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
     }
 
     /** HARD, STRAIGHT_THROUGH and SELECTED_BRANCH differ only in their gradients: same O and LSE. */
-    @Property(tries = 60)
+    @Property(tries = 120)
     @Label("HARD, STRAIGHT_THROUGH and SELECTED_BRANCH give the same forward value")
     void estimatorsShareTheHardForward(@ForAll("cases") AttentionCase c) {
         AttentionInputs hard = c.inputs().withEstimator(Estimator.HARD);
@@ -164,7 +182,7 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
      * changes a row &lt;= i. The replacements are fresh values of twice the magnitude, so a leak of any later key
      * would move the output by far more than the tolerance.
      */
-    @Property(tries = 80)
+    @Property(tries = 150)
     @Label("causality: changing q, k, v, route after position i never changes rows <= i")
     void causality(@ForAll("cases") AttentionCase c) {
         Shape sh = c.shape();
@@ -192,12 +210,19 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
                 rowsUpTo(sh, cut), selfBounds(in, changed), c);
     }
 
+    /** {@link #causality} at the scale of GPU tiles. */
+    @Property(tries = 6)
+    @Label("causality, S up to 200")
+    void causalityAtMediumS(@ForAll("mediumCases") AttentionCase c) {
+        causality(c);
+    }
+
     /**
      * Window locality: for a token i routed to the window branch, keys and values before i-w+1 never matter.
      * Keys and values at positions &lt; cut are replaced (every batch element); every window-routed row with
      * i-w+1 &gt;= cut must not change. (SOFT mixes in the full branch, so SOFT cases run as HARD here.)
      */
-    @Property(tries = 80)
+    @Property(tries = 150)
     @Label("window locality: keys before i-w+1 never matter to window-routed rows")
     void windowLocality(@ForAll("windowCuttingCases") AttentionCase c) {
         Shape sh = c.shape();
@@ -249,7 +274,7 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
      * The attention weights of every row sum to 1: with V = 1 (every value 1) every output coordinate is 1, for
      * every route and estimator. LSE does not depend on V at all.
      */
-    @Property(tries = 80)
+    @Property(tries = 150)
     @Label("attention weights sum to 1 (V = 1 gives O = 1) and LSE does not depend on V")
     void weightsSumToOne(@ForAll("cases") AttentionCase c) {
         AttentionInputs in = c.inputs();
@@ -266,7 +291,7 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
      * tolerance times ||O||, which bounds any one element's error. This property also carries the coverage
      * checks of the general generator (300 tries).
      */
-    @Property(tries = 300)
+    @Property(tries = 400)
     @Label("output coordinates lie between min and max of the visible values (and generator coverage)")
     void outputsLieInTheHullOfVisibleValues(@ForAll("cases") AttentionCase c) {
         CaseStatistics.collect(c);
@@ -303,7 +328,7 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
      * hard route, for every estimator): equivalently sum_j exp(s_ij - lse_i) = 1. The expected values are
      * computed by {@link Definition} from q and k.
      */
-    @Property(tries = 80)
+    @Property(tries = 150)
     @Label("LSE is the log-sum-exp of the visible scores of the routed branch")
     void lseIsTheLogSumExpOfTheVisibleScores(@ForAll("cases") AttentionCase c) {
         AttentionInputs in = c.inputs();
@@ -328,7 +353,7 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
      * c_ih = scale * t_ih and nothing else. The new q_ih[D-1] is drawn as a bf16 value in [-20/scale, 20/scale],
      * so the shifts reach about +-20 and the inputs stay bf16-representable.
      */
-    @Property(tries = 80)
+    @Property(tries = 150)
     @Label("shift invariance: adding c to all scores of a row leaves O unchanged and adds c to LSE")
     void shiftInvariance(@ForAll("cases") AttentionCase c) {
         Shape sh = c.shape();
@@ -367,7 +392,7 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
      *   o_F   = exp(lse_A - lse_F) o_A + exp(lse_B - lse_F) o_B
      * </pre>
      */
-    @Property(tries = 80)
+    @Property(tries = 150)
     @Label("LSE merge: two disjoint key sets merge into the whole")
     void lseMergeOfDisjointKeySets(@ForAll("cases") AttentionCase c) {
         Shape sh = c.shape();
@@ -422,7 +447,7 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
      * Grouped-query attention equals multi-head attention with each K/V head repeated G times (query head h reads
      * kv head h / G).
      */
-    @Property(tries = 60)
+    @Property(tries = 120)
     @Label("GQA equals MHA with repeated K/V heads")
     void gqaEqualsMhaWithRepeatedHeads(@ForAll("cases") AttentionCase c) {
         AttentionInputs in = c.inputs();
@@ -446,7 +471,7 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
      * g*G + t goes to sigma(g)*G + tau_g(t), any permutation tau_g inside each group) permutes the output and LSE
      * heads the same way.
      */
-    @Property(tries = 60)
+    @Property(tries = 120)
     @Label("head permutation equivariance")
     void headPermutationEquivariance(@ForAll("cases") AttentionCase c) {
         AttentionInputs in = c.inputs();
@@ -473,7 +498,7 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
     }
 
     /** Batch elements never interact: each element alone (B = 1) gives its rows of the batched call. */
-    @Property(tries = 60)
+    @Property(tries = 120)
     @Label("batch elements are independent")
     void batchElementsAreIndependent(@ForAll("cases") AttentionCase c) {
         AttentionInputs in = c.inputs();
@@ -501,7 +526,7 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
      * forwardRows answers exactly the rows of forward, in the order asked, duplicates and an empty selection
      * included.
      */
-    @Property(tries = 80)
+    @Property(tries = 150)
     @Label("forwardRows equals the rows of forward")
     void forwardRowsAreRowsOfForward(@ForAll("cases") AttentionCase c) {
         AttentionInputs in = c.inputs();
@@ -527,7 +552,7 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
      * M lies in (target/2, target]; O and LSE must be finite and O within the visible values' hull; the backward
      * pass of the case's estimator must be finite too.
      */
-    @Property(tries = 80)
+    @Property(tries = 150)
     @Label("no NaN or Inf for score magnitudes up to 1e4")
     void noOverflowUpToScoreMagnitude1e4(@ForAll("cases") AttentionCase c,
                                          @ForAll("scoreMagnitudes") double target) {

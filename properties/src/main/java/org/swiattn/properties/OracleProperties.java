@@ -27,7 +27,7 @@ public abstract class OracleProperties extends AttentionPropertiesBase {
     }
 
     /** O and LSE agree with the Dfp oracle for every route, window and estimator. */
-    @Property(tries = 80)
+    @Property(tries = 150)
     @Label("forward agrees with the Dfp oracle")
     void forwardAgreesWithTheDfpOracle(@ForAll("oracleCases") AttentionCase c) {
         CaseStatistics.record("D", CaseStatistics.headDimCategory(c.shape().headDim()));

@@ -29,6 +29,7 @@ public final class SuiteSummary {
         double worstRatio;
         String worstRatioWhat = "";
         final Map<String, Map<String, Long>> categories = new TreeMap<>();
+        final Map<String, Double> worst = new TreeMap<>();
     }
 
     private static final Map<String, Totals> TOTALS = new LinkedHashMap<>();
@@ -81,6 +82,11 @@ public final class SuiteSummary {
         }
     }
 
+    /** Keeps the largest value seen of a named measure (e.g. finite-difference error / allowance). */
+    public static synchronized void worst(String measure, double value) {
+        totals(current).worst.merge(measure, value, (a, b) -> Double.isNaN(b) || b > a ? b : a);
+    }
+
     /** Counts one generated value of a category label. */
     public static synchronized void countCategory(String label, String value) {
         totals(current).categories.computeIfAbsent(label, k -> new TreeMap<>()).merge(value, 1L, Long::sum);
@@ -91,24 +97,41 @@ public final class SuiteSummary {
         return TOTALS.isEmpty();
     }
 
-    /** The summary, one block per implementation. */
+    /**
+     * The summary, one block per implementation under test; implementations named {@code mutant-*} (the suite's
+     * self-test, deliberately broken) get one line each saying which properties caught them.
+     */
     public static synchronized String render() {
         StringBuilder sb = new StringBuilder();
         for (Map.Entry<String, Totals> e : TOTALS.entrySet()) {
             Totals t = e.getValue();
+            if (e.getKey().startsWith("mutant-")) {
+                continue;
+            }
             sb.append(String.format("SwiAttn property suite summary [%s]: %d properties, %d tries, %d checks, "
                     + "%d failed%s%n", e.getKey(), t.properties, t.tries, t.checks, t.failed.size(),
                     t.failed.isEmpty() ? "" : " " + t.failed));
             if (t.oracleComparisons > 0) {
-                sb.append(String.format("  worst error vs Dfp oracle over %d cases: O %.3e, LSE %.3e (worst O case: %s)%n",
-                        t.oracleComparisons, t.worstOracleO, t.worstOracleLse, t.worstOracleCase));
+                sb.append(String.format("  worst error vs Dfp oracle over %d cases: O %.3e, LSE %.3e%n"
+                        + "    (worst O case: %s)%n", t.oracleComparisons, t.worstOracleO, t.worstOracleLse,
+                        t.worstOracleCase));
             }
             if (t.worstRatio > 0) {
-                sb.append(String.format("  worst error/bound vs reference: %.3f at %s%n", t.worstRatio,
-                        t.worstRatioWhat));
+                sb.append(String.format("  worst error/bound of the tolerance-judged comparisons (reference, EJML):"
+                        + " %.3g at %s%n", t.worstRatio, t.worstRatioWhat));
+            }
+            for (Map.Entry<String, Double> w : t.worst.entrySet()) {
+                sb.append(String.format("  worst %s: %.3g%n", w.getKey(), w.getValue()));
             }
             for (Map.Entry<String, Map<String, Long>> c : t.categories.entrySet()) {
                 sb.append("  coverage ").append(c.getKey()).append(": ").append(c.getValue()).append('\n');
+            }
+        }
+        for (Map.Entry<String, Totals> e : TOTALS.entrySet()) {
+            Totals t = e.getValue();
+            if (e.getKey().startsWith("mutant-")) {
+                sb.append(String.format("  self-test %s: caught by %d of %d properties run %s%n", e.getKey(),
+                        t.failed.size(), t.properties, t.failed));
             }
         }
         return sb.toString();

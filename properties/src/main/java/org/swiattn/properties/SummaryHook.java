@@ -33,8 +33,14 @@ public final class SummaryHook implements AroundPropertyHook {
     @Override
     public PropertyExecutionResult aroundProperty(PropertyLifecycleContext context, PropertyExecutor property) {
         Object instance = context.testInstance();
-        String impl = instance instanceof AttentionPropertiesBase
-                ? ((AttentionPropertiesBase) instance).implementation().name() : "unknown";
+        String impl = "unknown";
+        if (instance instanceof AttentionPropertiesBase) {
+            try {
+                impl = ((AttentionPropertiesBase) instance).implementation().name();
+            } catch (RuntimeException e) {
+                impl = "unavailable (" + e.getClass().getSimpleName() + ")";   // the property itself will say why
+            }
+        }
         SuiteSummary.setCurrent(impl);
         PropertyExecutionResult result = property.execute();
         SuiteSummary.propertyFinished(impl,

@@ -83,7 +83,7 @@ public abstract class ValidationProperties extends AttentionPropertiesBase {
     }
 
     /** A tensor of q, k, v whose length is not the shape's (or null) is rejected, naming the tensor. */
-    @Property(tries = 30)
+    @Property(tries = 50)
     @Label("q, k, v of the wrong length (or null) are rejected")
     void tensorsOfTheWrongLengthAreRejected(@ForAll("cases") AttentionCase c) {
         SplittableRandom rnd = c.random(20);
@@ -114,7 +114,7 @@ public abstract class ValidationProperties extends AttentionPropertiesBase {
     }
 
     /** Hq % Hkv != 0 is rejected, naming qHeads and both counts. */
-    @Property(tries = 30)
+    @Property(tries = 50)
     @Label("Hq % Hkv != 0 is rejected")
     void headCountsThatDoNotDivideAreRejected(@ForAll("cases") AttentionCase c) {
         Shape sh = c.shape();
@@ -125,7 +125,7 @@ public abstract class ValidationProperties extends AttentionPropertiesBase {
     }
 
     /** D &lt; 1 (and B, S, Hq, Hkv &lt; 1) is rejected, naming the size and its value. */
-    @Property(tries = 30)
+    @Property(tries = 50)
     @Label("D < 1 (and B, S, Hq, Hkv < 1) is rejected")
     void nonPositiveSizesAreRejected(@ForAll("cases") AttentionCase c, @ForAll("badWindows") int bad) {
         Shape sh = c.shape();
@@ -142,7 +142,7 @@ public abstract class ValidationProperties extends AttentionPropertiesBase {
     }
 
     /** w &lt; 1 is rejected, naming window and its value; so is a missing window. */
-    @Property(tries = 30)
+    @Property(tries = 50)
     @Label("w < 1 (or no window) is rejected")
     void windowsBelowOneAreRejected(@ForAll("cases") AttentionCase c, @ForAll("badWindows") int w) {
         names(rejected(() -> c.inputs().toBuilder().window(w).build(), c), "window", c, w);
@@ -155,7 +155,7 @@ public abstract class ValidationProperties extends AttentionPropertiesBase {
      * A route of the wrong length is rejected: a mask (argument route) or logits (argument routerLogits) whose
      * length is not B*S, and a route built for another B or S (argument route).
      */
-    @Property(tries = 30)
+    @Property(tries = 50)
     @Label("a route of the wrong length is rejected")
     void routesOfTheWrongLengthAreRejected(@ForAll("cases") AttentionCase c) {
         Shape sh = c.shape();
@@ -174,7 +174,7 @@ public abstract class ValidationProperties extends AttentionPropertiesBase {
      * NaN, +Inf or -Inf anywhere in q, k, v is rejected, naming the tensor, the value and its index; in the
      * router logits likewise (argument routerLogits).
      */
-    @Property(tries = 40)
+    @Property(tries = 60)
     @Label("non-finite q, k, v or router logits are rejected with their index")
     void nonFiniteInputsAreRejected(@ForAll("cases") AttentionCase c, @ForAll("nonFinite") double bad) {
         SplittableRandom rnd = c.random(26);
@@ -202,7 +202,7 @@ public abstract class ValidationProperties extends AttentionPropertiesBase {
     }
 
     /** A scale that is not finite and positive (NaN, +-Inf, 0, -0.0, negative) is rejected, naming scale. */
-    @Property(tries = 30)
+    @Property(tries = 50)
     @Label("a scale that is not finite and > 0 is rejected")
     void badScalesAreRejected(@ForAll("cases") AttentionCase c, @ForAll("badScales") double scale) {
         names(rejected(() -> c.inputs().toBuilder().scale(scale).build(), c), "scale", c, scale);
@@ -212,7 +212,7 @@ public abstract class ValidationProperties extends AttentionPropertiesBase {
      * STRAIGHT_THROUGH, SELECTED_BRANCH and SOFT need router logits: a mask-only route is rejected (argument
      * route, message names the estimator); HARD accepts it and runs.
      */
-    @Property(tries = 30)
+    @Property(tries = 50)
     @Label("estimators other than HARD reject a route without logits")
     void missingLogitsAreRejected(@ForAll("cases") AttentionCase c, @ForAll("estimators") Estimator estimator) {
         Shape sh = c.shape();
@@ -227,7 +227,7 @@ public abstract class ValidationProperties extends AttentionPropertiesBase {
     }
 
     /** backward rejects a dO of the wrong length, null, or with a non-finite element, naming dOut. */
-    @Property(tries = 30)
+    @Property(tries = 50)
     @Label("backward rejects a bad dOut")
     void badOutputGradientsAreRejected(@ForAll("cases") AttentionCase c, @ForAll("nonFinite") double bad) {
         AttentionInputs in = c.inputs();
@@ -249,7 +249,7 @@ public abstract class ValidationProperties extends AttentionPropertiesBase {
     }
 
     /** forwardRows rejects a row index outside [0, B*S), naming rows and the index. */
-    @Property(tries = 30)
+    @Property(tries = 50)
     @Label("forwardRows rejects rows out of range")
     void rowsOutOfRangeAreRejected(@ForAll("cases") AttentionCase c) {
         AttentionInputs in = c.inputs();

@@ -1,0 +1,289 @@
+package org.swiattn.properties.mutants;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.platform.engine.discovery.DiscoverySelectors.selectMethod;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.lang.reflect.Method;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
+import org.junit.jupiter.api.Test;
+import org.junit.platform.launcher.Launcher;
+import org.junit.platform.launcher.LauncherDiscoveryRequest;
+import org.junit.platform.launcher.core.LauncherConfig;
+import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
+import org.junit.platform.launcher.core.LauncherFactory;
+import org.junit.platform.launcher.listeners.SummaryGeneratingListener;
+import org.junit.platform.launcher.listeners.TestExecutionSummary;
+import org.swiattn.properties.ForwardProperties;
+import org.swiattn.properties.GradientProperties;
+import org.swiattn.properties.ValidationProperties;
+import org.swiattn.reference.ReferenceAttention;
+import org.swiattn.spec.AttentionInputs;
+import org.swiattn.spec.BackwardResult;
+import org.swiattn.spec.Estimator;
+import org.swiattn.spec.ForwardResult;
+import org.swiattn.spec.Precision;
+import org.swiattn.spec.RowsResult;
+import org.swiattn.spec.Shape;
+import org.swiattn.spec.SwitchAttention;
+
+/**
+ * The suite can fail: each mutant below is the reference with one classic bug, and the properties named for it
+ * must falsify it (run through the JUnit Platform launcher, shrinking off, output captured). Every mutant is
+ * checked, and the test counts them, so a mutant cannot be added without being run.
+ *
+ * <pre>
+ *   mutant                      bug                                               caught by
+ *   window-off-by-one           window branch sees w+1 keys                       all-window = window; locality
+ *   lse-log2                    LSE in log2 (the authors' kernel's storage)       LSE definition; shift invariance
+ *   gqa-modulo                  query head h reads kv head h % Hkv (not h / G)    GQA = MHA
+ *   causal-leak                 full rows see key i+1                             causality; all-full = full
+ *   soft-as-hard                SOFT forward ignores p                            rows = selected branch / p-mix
+ *   router-gradient-sign        dL/da negated                                     router finite differences
+ *   rows-clamped                forwardRows clamps rows into range                rows out of range rejected
+ * </pre>
+ */
+class SuiteCatchesMutantsTest {
+
+    static final ReferenceAttention REF = new ReferenceAttention(false);
+
+    /** The reference with hooks to break it. */
+    static class Mutant implements SwitchAttention {
+        private final String name;
+
+        Mutant(String name) {
+            this.name = "mutant-" + name;
+        }
+
+        @Override
+        public String name() {
+            return name;
+        }
+
+        @Override
+        public Precision precision() {
+            return Precision.FP64;
+        }
+
+        @Override
+        public ForwardResult forward(AttentionInputs in) {
+            return REF.forward(in);
+        }
+
+        @Override
+        public BackwardResult backward(AttentionInputs in, double[] dOut) {
+            return REF.backward(in, dOut);
+        }
+
+        @Override
+        public RowsResult forwardRows(AttentionInputs in, int[] rows) {
+            in.checkRows(rows);
+            return RowsResult.extract(forward(in), rows);
+        }
+    }
+
+    static final Mutant WINDOW_OFF_BY_ONE = new Mutant("window-off-by-one") {
+        @Override
+        public ForwardResult forward(AttentionInputs in) {
+            return REF.forward(in.toBuilder().window(in.window() + 1).build());
+        }
+    };
+
+    static final Mutant LSE_LOG2 = new Mutant("lse-log2") {
+        @Override
+        public ForwardResult forward(AttentionInputs in) {
+            ForwardResult r = REF.forward(in);
+            double[] lse = r.lse().clone();
+            for (int n = 0; n < lse.length; n++) {
+                lse[n] /= Math.log(2);
+            }
+            return new ForwardResult(r.shape(), r.o(), lse);
+        }
+    };
+
+    static final Mutant GQA_MODULO = new Mutant("gqa-modulo") {
+        @Override
+        public ForwardResult forward(AttentionInputs in) {
+            // MHA inputs whose head h holds kv head h % Hkv
+            Shape sh = in.shape();
+            Shape mha = new Shape(sh.batch(), sh.seqLen(), sh.qHeads(), sh.qHeads(), sh.headDim());
+            double[] k = new double[sh.qSize()];
+            double[] v = new double[sh.qSize()];
+            for (int b = 0; b < sh.batch(); b++) {
+                for (int j = 0; j < sh.seqLen(); j++) {
+                    for (int h = 0; h < sh.qHeads(); h++) {
+                        int from = sh.kvOffset(b, j, h % sh.kvHeads());
+                        System.arraycopy(in.k(), from, k, sh.qOffset(b, j, h), sh.headDim());
+                        System.arraycopy(in.v(), from, v, sh.qOffset(b, j, h), sh.headDim());
+                    }
+                }
+            }
+            ForwardResult r = REF.forward(AttentionInputs.builder(mha).q(in.q()).k(k).v(v).window(in.window())
+                    .scale(in.scale()).route(in.route()).estimator(in.estimator()).build());
+            return new ForwardResult(sh, r.o(), r.lse());
+        }
+    };
+
+    static final Mutant CAUSAL_LEAK = new Mutant("causal-leak") {
+        @Override
+        public ForwardResult forward(AttentionInputs in) {
+            ForwardResult r = REF.forward(in);
+            if (in.estimator() == Estimator.SOFT) {
+                return r;
+            }
+            // full row (b, i) attends to keys 0..i+1: row i+1 of the full branch with q_{i+1} := q_i
+            Shape sh = in.shape();
+            int hd = sh.qHeads() * sh.headDim();
+            double[] o = r.o().clone();
+            double[] lse = r.lse().clone();
+            for (int row = 0; row < sh.rows(); row++) {
+                if (in.route().isFull(row) && row % sh.seqLen() < sh.seqLen() - 1) {
+                    double[] q = in.q().clone();
+                    System.arraycopy(in.q(), row * hd, q, (row + 1) * hd, hd);
+                    RowsResult leak = REF.forwardRows(in.toBuilder().q(q).build(), new int[] {row + 1});
+                    System.arraycopy(leak.o(), 0, o, row * hd, hd);
+                    System.arraycopy(leak.lse(), 0, lse, row * sh.qHeads(), sh.qHeads());
+                }
+            }
+            return new ForwardResult(sh, o, lse);
+        }
+    };
+
+    static final Mutant SOFT_AS_HARD = new Mutant("soft-as-hard") {
+        @Override
+        public ForwardResult forward(AttentionInputs in) {
+            return REF.forward(in.estimator() == Estimator.SOFT ? in.withEstimator(Estimator.HARD) : in);
+        }
+    };
+
+    static final Mutant ROUTER_GRADIENT_SIGN = new Mutant("router-gradient-sign") {
+        @Override
+        public BackwardResult backward(AttentionInputs in, double[] dOut) {
+            BackwardResult g = REF.backward(in, dOut);
+            double[] da = g.dRouterLogit().clone();
+            for (int r = 0; r < da.length; r++) {
+                da[r] = -da[r];
+            }
+            return new BackwardResult(g.shape(), g.dq(), g.dk(), g.dv(), da);
+        }
+    };
+
+    static final Mutant ROWS_CLAMPED = new Mutant("rows-clamped") {
+        @Override
+        public RowsResult forwardRows(AttentionInputs in, int[] rows) {
+            int[] clamped = new int[rows.length];
+            for (int n = 0; n < rows.length; n++) {
+                clamped[n] = Math.max(0, Math.min(in.shape().rows() - 1, rows[n]));
+            }
+            return REF.forwardRows(in, clamped);
+        }
+    };
+
+    // the property classes on each mutant (nested: never picked up by surefire on their own)
+
+    static class WindowOffByOne extends ForwardProperties {
+        @Override
+        protected SwitchAttention implementation() {
+            return WINDOW_OFF_BY_ONE;
+        }
+    }
+
+    static class LseLog2 extends ForwardProperties {
+        @Override
+        protected SwitchAttention implementation() {
+            return LSE_LOG2;
+        }
+    }
+
+    static class GqaModulo extends ForwardProperties {
+        @Override
+        protected SwitchAttention implementation() {
+            return GQA_MODULO;
+        }
+    }
+
+    static class CausalLeak extends ForwardProperties {
+        @Override
+        protected SwitchAttention implementation() {
+            return CAUSAL_LEAK;
+        }
+    }
+
+    static class SoftAsHard extends ForwardProperties {
+        @Override
+        protected SwitchAttention implementation() {
+            return SOFT_AS_HARD;
+        }
+    }
+
+    static class RouterGradientSign extends GradientProperties {
+        @Override
+        protected SwitchAttention implementation() {
+            return ROUTER_GRADIENT_SIGN;
+        }
+    }
+
+    static class RowsClamped extends ValidationProperties {
+        @Override
+        protected SwitchAttention implementation() {
+            return ROWS_CLAMPED;
+        }
+    }
+
+    /** Runs one property of a suite class on its mutant; returns how many failed (0 or 1). */
+    static long failures(Class<?> suite, Class<?> declaring, String property) {
+        Method m = Arrays.stream(declaring.getDeclaredMethods()).filter(x -> x.getName().equals(property))
+                .findFirst().orElseThrow(() -> new AssertionError("no property " + property + " in " + declaring));
+        LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request()
+                .selectors(selectMethod(suite, m))
+                .configurationParameter("jqwik.shrinking.default", "OFF")
+                .configurationParameter("jqwik.database", "target/.jqwik-database-mutants")
+                .build();
+        Launcher launcher = LauncherFactory.create(LauncherConfig.builder()
+                .enableTestExecutionListenerAutoRegistration(false).build());
+        SummaryGeneratingListener listener = new SummaryGeneratingListener();
+        PrintStream out = System.out;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        try {
+            launcher.execute(request, listener);
+        } finally {
+            System.setOut(out);
+        }
+        TestExecutionSummary summary = listener.getSummary();
+        assertThat(summary.getTestsFoundCount()).as("%s.%s was not found", suite.getSimpleName(), property)
+                .isEqualTo(1);
+        return summary.getTestsFailedCount();
+    }
+
+    static int checkedMutants;
+
+    /** Requires every named property to falsify the mutant. */
+    static void caught(Class<?> suite, Class<?> declaring, String... properties) {
+        for (String p : properties) {
+            assertThat(failures(suite, declaring, p)).as("%s must be caught by %s", suite.getSimpleName(), p)
+                    .isEqualTo(1);
+        }
+        checkedMutants++;
+    }
+
+    @Test
+    void everyMutantIsCaught() {
+        caught(WindowOffByOne.class, ForwardProperties.class, "allWindowRouteIsSlidingWindowAttention",
+                "windowLocality");
+        caught(LseLog2.class, ForwardProperties.class, "lseIsTheLogSumExpOfTheVisibleScores", "shiftInvariance");
+        caught(GqaModulo.class, ForwardProperties.class, "gqaEqualsMhaWithRepeatedHeads");
+        caught(CausalLeak.class, ForwardProperties.class, "causality", "allFullRouteIsFullCausalAttention");
+        caught(SoftAsHard.class, ForwardProperties.class, "routedRowsAreTheirSelectedBranch");
+        caught(RouterGradientSign.class, GradientProperties.class, "routerGradientAgreesWithFiniteDifferences");
+        caught(RowsClamped.class, ValidationProperties.class, "rowsOutOfRangeAreRejected");
+        // one mutant per nested suite class: a new mutant class without a line above fails here
+        long suites = Arrays.stream(SuiteCatchesMutantsTest.class.getDeclaredClasses())
+                .filter(c -> c.getSuperclass() != null && c.getSuperclass().getSimpleName().endsWith("Properties"))
+                .count();
+        assertThat(checkedMutants).isEqualTo(suites).isEqualTo(7);
+    }
+}
