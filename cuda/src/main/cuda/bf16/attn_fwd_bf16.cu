@@ -38,3 +38,37 @@ extern "C" __global__ void __launch_bounds__(1024) swiattn_bf16_route_compact(co
                                                                              int* __restrict__ nfull, int S) {
     swiattn_bf16::route_compact_body(z, order, nfull, S);
 }
+
+// ---- version 2: wgmma (sm_90a; compiled as empty stubs for other targets) ------------------------------------
+// Variant name: swiattn_bf16_wg_d<D>_w<NWG>_s<STAGES>[_o]_b<MINBLOCKS> (_o: P V overlapped with the next softmax); BM = 64*NWG queries, 128*NWG threads.
+// Arguments: (const bf16* Q, const bf16* K, const bf16* Vt [B,Hkv,D,Sp], bf16* O, float* LSE, const int* order,
+//             const int* nfull, int B, int S, int Sp, int Hq, int Hkv, int window, float scale_log2)
+// Dynamic shared memory = 1024 + 64*NWG*D*2 + STAGES*2*64*D*2 + 64*NWG*4 bytes.
+// swiattn_bf16_transpose_v(const bf16* V, bf16* Vt, int S, int Sp, int Hkv, int D): grid (Sp/64, D/64, B*Hkv), 256.
+#include "attn_fwd_bf16_wgmma.cuh"
+
+#define SWIATTN_BF16_WG(D, NWG, ST, OVL, MINB, NAME)                                                                 \
+    extern "C" __global__ void __launch_bounds__(128 * NWG, MINB)                                              \
+        NAME(const __nv_bfloat16* __restrict__ Q, const __nv_bfloat16* __restrict__ K,                          \
+             const __nv_bfloat16* __restrict__ Vt, __nv_bfloat16* __restrict__ O, float* __restrict__ LSE,      \
+             const int* __restrict__ order, const int* __restrict__ nfull, int B, int S, int Sp, int Hq, int Hkv, \
+             int window, float scale_log2) {                                                                    \
+        swiattn_bf16::routed_fwd_wgmma_body<D, NWG, ST, OVL>(Q, K, Vt, O, LSE, order, nfull, B, S, Sp, Hq, Hkv, window, \
+                                                        scale_log2);                                            \
+    }
+
+SWIATTN_BF16_WG(128, 2, 2, false, 1, swiattn_bf16_wg_d128_w2_s2_b1)
+SWIATTN_BF16_WG(128, 2, 2, false, 2, swiattn_bf16_wg_d128_w2_s2_b2)
+SWIATTN_BF16_WG(128, 1, 2, false, 2, swiattn_bf16_wg_d128_w1_s2_b2)
+SWIATTN_BF16_WG(128, 3, 2, false, 1, swiattn_bf16_wg_d128_w3_s2_b1)
+SWIATTN_BF16_WG(128, 2, 3, true, 1, swiattn_bf16_wg_d128_w2_s3_o_b1)
+SWIATTN_BF16_WG(128, 3, 3, true, 1, swiattn_bf16_wg_d128_w3_s3_o_b1)
+SWIATTN_BF16_WG(128, 1, 3, true, 2, swiattn_bf16_wg_d128_w1_s3_o_b2)
+SWIATTN_BF16_WG(64, 2, 2, false, 2, swiattn_bf16_wg_d64_w2_s2_b2)
+SWIATTN_BF16_WG(64, 3, 3, true, 1, swiattn_bf16_wg_d64_w3_s3_o_b1)
+
+extern "C" __global__ void __launch_bounds__(256) swiattn_bf16_transpose_v(const __nv_bfloat16* __restrict__ V,
+                                                                          __nv_bfloat16* __restrict__ Vt, int S,
+                                                                          int Sp, int Hkv, int D) {
+    swiattn_bf16::transpose_v_body(V, Vt, S, Sp, Hkv, D);
+}

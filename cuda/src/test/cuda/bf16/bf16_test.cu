@@ -119,6 +119,7 @@ struct Buffers {
     float* lse = nullptr;
     uint8_t* z = nullptr;
     int *order = nullptr, *nfull = nullptr;
+    __nv_bfloat16* vt = nullptr;
     size_t nq = 0, nkv = 0, nl = 0;
     void alloc(const Case& c) {
         nq = (size_t)c.B * c.S * c.Hq * c.D;
@@ -132,6 +133,7 @@ struct Buffers {
         CK(cudaMalloc(&z, (size_t)c.B * c.S));
         CK(cudaMalloc(&order, (size_t)c.B * c.S * 4));
         CK(cudaMalloc(&nfull, c.B * 4));
+        CK(cudaMalloc(&vt, (size_t)c.B * c.Hkv * c.D * bf16_sp(c.S) * 2));
     }
     void fill(const Case& c, uint64_t seed) {
         fill_normal<<<1024, 256>>>(q, nq, seed * 3 + 1);
@@ -141,7 +143,7 @@ struct Buffers {
         CK(cudaGetLastError());
     }
     void release() {
-        cudaFree(q); cudaFree(k); cudaFree(v); cudaFree(o); cudaFree(lse); cudaFree(z); cudaFree(order); cudaFree(nfull);
+        cudaFree(q); cudaFree(k); cudaFree(v); cudaFree(o); cudaFree(lse); cudaFree(z); cudaFree(order); cudaFree(nfull); cudaFree(vt);
     }
 };
 
@@ -209,7 +211,7 @@ static void check_case(const Case& c, uint64_t seed) {
         for (int rep = 0; rep < 2; rep++) {
             fill_poison<<<1024, 256>>>((uint16_t*)bf.o, bf.nq);
             fill_poison_f<<<1024, 256>>>(bf.lse, bf.nl);
-            int e = bf16_forward(vi, bf.q, bf.k, bf.v, bf.o, bf.lse, bf.z, bf.order, bf.nfull, c.B, c.S, c.Hq, c.Hkv,
+            int e = bf16_forward(vi, bf.q, bf.k, bf.v, bf.o, bf.lse, bf.z, bf.order, bf.nfull, bf.vt, c.B, c.S, c.Hq, c.Hkv,
                                  c.w, (float)scale, 0);
             if (e) { fprintf(stderr, "launch error %d (%s)\n", e, cudaGetErrorString((cudaError_t)e)); exit(2); }
             CK(cudaDeviceSynchronize());
@@ -264,12 +266,12 @@ static void time_case(const Case& c, int vi, uint64_t seed, int reps) {
     CK(cudaEventCreate(&e1));
     const float scale = 1.f / sqrtf((float)c.D);
     for (int w = 0; w < 3; w++)
-        if (bf16_forward(vi, bf.q, bf.k, bf.v, bf.o, bf.lse, bf.z, bf.order, bf.nfull, c.B, c.S, c.Hq, c.Hkv, c.w, scale, 0)) exit(3);
+        if (bf16_forward(vi, bf.q, bf.k, bf.v, bf.o, bf.lse, bf.z, bf.order, bf.nfull, bf.vt, c.B, c.S, c.Hq, c.Hkv, c.w, scale, 0)) exit(3);
     std::vector<float> ms;
     for (int r = 0; r < reps; r++) {
         CK(cudaMemsetAsync(flush, r & 0xff, flushBytes));
         CK(cudaEventRecord(e0));
-        bf16_forward(vi, bf.q, bf.k, bf.v, bf.o, bf.lse, bf.z, bf.order, bf.nfull, c.B, c.S, c.Hq, c.Hkv, c.w, scale, 0);
+        bf16_forward(vi, bf.q, bf.k, bf.v, bf.o, bf.lse, bf.z, bf.order, bf.nfull, bf.vt, c.B, c.S, c.Hq, c.Hkv, c.w, scale, 0);
         CK(cudaEventRecord(e1));
         CK(cudaEventSynchronize(e1));
         float t;

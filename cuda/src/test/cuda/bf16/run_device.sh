@@ -5,7 +5,7 @@
 OUT=${OUT:-out-bf16}; mkdir -p $OUT
 T=cuda/target-bf16
 STEPS=${STEPS:-sass,check,time,sbs,ncu}
-NCU_VARIANT=${NCU_VARIANT:-0}
+NCU_VARIANTS=${NCU_VARIANTS:-8}
 export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu,power.draw --format=csv > $OUT/gpu.txt 2>&1
 cat $OUT/gpu.txt
@@ -29,11 +29,13 @@ if [[ $STEPS == *sbs* ]]; then
   timeout 200 python3 bench/peers/peer_side_by_side.py --lib $T/libswiattn_bf16.so --json $OUT/sbs.json ${SBS_ARGS} > $OUT/sbs.log 2>&1; echo "sbs rc=$?"
 fi
 if [[ $STEPS == *ncu* ]]; then
-  timeout 60 ncu --clock-control none -k regex:swiattn_bf16_fwd --launch-count 1 \
+  for NV in $NCU_VARIANTS; do
+  timeout 60 ncu --clock-control none -k regex:'swiattn_bf16_(fwd|wg)' --launch-count 1 \
     --section SpeedOfLight --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis --section Occupancy \
     --section LaunchStats --section WarpStateStats \
     --metrics sm__pipe_tensor_op_hmma_cycles_active.avg.pct_of_peak_sustained_active,l1tex__data_bank_conflicts_pipe_lsu_mem_shared_op_ld.sum,l1tex__data_pipe_lsu_wavefronts_mem_shared_op_ld.sum \
-    $T/bf16_test one $NCU_VARIANT 32768 0.25 > $OUT/ncu.txt 2>&1; echo "ncu rc=$?"
+    $T/bf16_test one $NV 32768 0.25 >> $OUT/ncu.txt 2>&1; echo "ncu $NV rc=$?"
+  done
   grep -E "Duration|Throughput|hmma|bank_conflicts|wavefronts|Achieved Occupancy|Registers|Stall|Issued" $OUT/ncu.txt | head -30
 fi
 echo "==== timing"; grep TIME $OUT/time.log 2>/dev/null | cut -c1-130

@@ -1,0 +1,339 @@
+// Routed attention forward, bf16, version 2: Hopper warpgroup MMA (wgmma, sm_90a), cp.async ring, compacted
+// routes. Same math, layouts, compaction, work list and outputs as version 1 (attn_fwd_bf16.cuh: read it first);
+// what changes is how the two products are computed:
+//
+//   S [64 x 64] = Q_wg [64 x D] K_tile^T       wgmma m64n64k16, A = Q (smem), B = K (smem), D/16 steps
+//   O [64 x D] += P [64 x 64] V_tile [64 x D]   wgmma m64nDk16,  A = P (registers), B = V^T (smem), 4 steps
+//
+// One warpgroup (4 warps, 128 threads) owns 64 query rows of the block's BM = 64*NWG rows; warp w of the
+// warpgroup owns rows 16w..16w+15, and the accumulator fragments have the mma.sync C layout, so the masking and
+// online softmax are version 1's. Key tiles a whole warpgroup cannot see are skipped.
+//
+// Shared-memory operands use the wgmma "K-major, 128-byte swizzle" canonical layout: rows of 64 bf16 (128 B),
+// 8-row atoms of 1024 B (1024-aligned), 16-byte chunk c of row r stored at chunk c ^ (r & 7). A D-wide operand is
+// split into D/64 column halves stored one after the other. The B operand of the second product must be K-major
+// too, i.e. V^T [D rows][keys]; it is read from Vt [B,Hkv,D,Sp] (Sp = S rounded up to 64, zero padded), written
+// once per call by transpose_v_bf16 (one pass over V, about 0.4% of the routed forward at S=32768).
+#pragma once
+#include "attn_fwd_bf16.cuh"
+#include "wgmma_ops.cuh"
+
+namespace swiattn_bf16 {
+
+// wgmma shared-memory matrix descriptor: K-major, 128-byte swizzle, 8-row atoms 1024 B apart (SBO), LBO unused.
+__device__ __forceinline__ uint64_t wg_desc(uint32_t saddr) {
+    return (uint64_t)((saddr & 0x3FFFF) >> 4) | ((uint64_t)1 << 16) | ((uint64_t)(1024 >> 4) << 32) |
+           ((uint64_t)1 << 62);
+}
+__device__ __forceinline__ void wg_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wg_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wg_wait0() { asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory"); }
+// Keeps the compiler from moving reads/writes of a wgmma accumulator across the asynchronous window.
+__device__ __forceinline__ void reg_fence(float& r) { asm volatile("" : "+f"(r)::"memory"); }
+__device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+
+// Byte offset of chunk ch (of D/8) of row r in a [D/64 halves][rows][128 B] swizzled operand of `rows` rows.
+__device__ __forceinline__ uint32_t wg_off(int r, int ch, int rows) {
+    return (uint32_t)((ch >> 3) * rows * 128 + r * 128 + (((ch & 7) ^ (r & 7)) << 4));
+}
+
+template <int D, int NWG, int STAGES>
+constexpr int wg_smem_bytes() {
+    return 1024 /*alignment slack*/ + 64 * NWG * D * 2 /*Q*/ + STAGES * 2 * 64 * D * 2 /*K, Vt*/ + 64 * NWG * 4;
+}
+
+// Q [B,S,Hq,D], K [B,S,Hkv,D], Vt [B,Hkv,D,Sp] bf16, not modified; O [B,S,Hq,D] bf16, LSE [B,S,Hq]: written.
+template <int D, int NWG, int STAGES, bool OVL>
+__device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __restrict__ Q,
+                                                      const __nv_bfloat16* __restrict__ K,
+                                                      const __nv_bfloat16* __restrict__ Vt,
+                                                      __nv_bfloat16* __restrict__ O, float* __restrict__ LSE,
+                                                      const int* __restrict__ order, const int* __restrict__ nfull,
+                                                      int B, int S, int Sp, int Hq, int Hkv, int window,
+                                                      float scale_log2) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    constexpr int BM = 64 * NWG;   // queries per block
+    constexpr int NT = 128 * NWG;  // threads per block
+    constexpr int CH = D / 8;      // 16-byte chunks per Q/K row
+    constexpr int ND = D / 8;      // n8 tiles of the output accumulator
+    constexpr int NK = BN / 8;     // n8 tiles of the score accumulator
+    constexpr int TILE = 64 * D * 2;  // bytes of one K tile (= one Vt tile)
+    static_assert(D == 64 || D == 128, "wgmma version: D in {64, 128}");
+
+    extern __shared__ uint8_t smem_raw[];
+    const uint32_t base = (smem_addr(smem_raw) + 1023u) & ~1023u;
+    uint8_t* sbase = smem_raw + (base - smem_addr(smem_raw));
+    const uint32_t aQ = base, aK = aQ + BM * D * 2, aV = aK + STAGES * TILE;
+    int* sIdx = reinterpret_cast<int*>(sbase + BM * D * 2 + STAGES * 2 * TILE);
+
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, wg = warp >> 2;
+    const int g = lane >> 2, c = lane & 3;
+
+    // 1. decode the work slot (as version 1)
+    const int h = blockIdx.x % Hq;
+    const int b = (blockIdx.x / Hq) % B;
+    const int t = blockIdx.x / (Hq * B);
+    const int nF = nfull[b];
+    const int ft = (nF + BM - 1) / BM, wt = (S - nF + BM - 1) / BM;
+    bool full;
+    int start, cnt;
+    if (t < ft) {
+        full = true;
+        start = (ft - 1 - t) * BM;
+        cnt = min(BM, nF - start);
+    } else {
+        if (t - ft >= wt) return;
+        full = false;
+        start = nF + (t - ft) * BM;
+        cnt = min(BM, S - start);
+    }
+    const int* ord = order + (size_t)b * S + start;
+    for (int r = tid; r < BM; r += NT) sIdx[r] = ord[min(r, cnt - 1)];
+    __syncthreads();
+
+    // 2. key-tile ranges of the block and of this warpgroup
+    const int pFirst = sIdx[0], pLast = sIdx[BM - 1];
+    const int lo = full ? 0 : max(0, pFirst - window + 1);
+    const int ktHi = pLast / BN, ktLo = lo / BN;
+    const int nTiles = ktHi - ktLo + 1;
+    const int gRow0 = wg * 64;
+    const int gFirst = sIdx[gRow0], gLast = sIdx[gRow0 + 63];
+    const int gLo = full ? 0 : max(0, gFirst - window + 1);
+    const int wRow0 = gRow0 + (warp & 3) * 16;
+    const int wFirst = sIdx[wRow0], wLast = sIdx[wRow0 + 15];
+    const int pos0 = sIdx[wRow0 + g], pos1 = sIdx[wRow0 + g + 8];
+
+    const int kvh = h / (Hq / Hkv);
+    const size_t kvRow = (size_t)Hkv * D;
+    const __nv_bfloat16* Kb = K + (size_t)b * S * kvRow + (size_t)kvh * D;
+    const __nv_bfloat16* Vtb = Vt + ((size_t)b * Hkv + kvh) * D * Sp;
+
+    // 3. async loads: Q tile (gathered rows), K tile and V^T tile into a STAGES-deep ring
+    auto load_kv = [&](int it) {
+        const int kt = ktHi - it;
+        const int stage = it % STAGES;
+        const uint32_t dK = aK + stage * TILE, dV = aV + stage * TILE;
+#pragma unroll
+        for (int u = 0; u < (64 * CH + NT - 1) / NT; u++) {
+            const int n = tid + u * NT;
+            if (n < 64 * CH) {
+                const int r = n / CH, ch = n % CH;  // K: key row r, chunk ch of D
+                const int j = kt * BN + r;
+                const bool ok = j < S;
+                cp_async16(dK + wg_off(r, ch, 64), Kb + (size_t)(ok ? j : 0) * kvRow + ch * 8, ok);
+                const int d = n >> 3, kc = n & 7;  // Vt: row d, chunk kc of the 64 keys
+                cp_async16(dV + (uint32_t)(d * 128 + ((kc ^ (d & 7)) << 4)), Vtb + (size_t)d * Sp + kt * BN + kc * 8,
+                           true);
+            }
+        }
+    };
+    {
+        const __nv_bfloat16* Qb = Q + (size_t)b * S * Hq * D + (size_t)h * D;
+#pragma unroll
+        for (int u = 0; u < BM * CH / NT; u++) {
+            const int n = tid + u * NT;
+            const int r = n / CH, ch = n % CH;
+            cp_async16(aQ + wg_off(r, ch, BM), Qb + (size_t)sIdx[r] * Hq * D + ch * 8, true);
+        }
+    }
+    // Ring schedule. Plain: prefetch distance PF = STAGES-1. Overlapped (OVL): P_t V_t is issued together with
+    // S_{t+1} and runs on the tensor cores while the softmax of tile t+1 runs, so stage t must stay intact one
+    // iteration longer: prefetch distance 1 into a ring of STAGES >= 3.
+    constexpr int PF = OVL ? 1 : STAGES - 1;
+    static_assert(!OVL || STAGES >= 3, "the overlapped schedule needs STAGES >= 3");
+    load_kv(0);
+    cp_async_commit();
+#pragma unroll
+    for (int s = 1; s < PF; s++) {
+        if (s < nTiles) load_kv(s);
+        cp_async_commit();
+    }
+
+    // 4. running state (rows g and g+8 of this warp's 16); pending P (OVL) in the A-fragment layout
+    float acc[ND * 4];
+#pragma unroll
+    for (int n = 0; n < ND * 4; n++) acc[n] = 0.f;
+    float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.f, l1 = 0.f;
+    uint32_t pa[4][4];
+    bool pend = false;
+    uint32_t pendV = 0;
+
+    auto issue_pv = [&](uint32_t tV) {
+#pragma unroll
+        for (int kk = 0; kk < 4; kk++) {
+            if (D == 128) wgmma_rs_m64n128(acc, pa[kk], wg_desc(tV + kk * 32));
+            else wgmma_rs_m64n64(acc, pa[kk], wg_desc(tV + kk * 32));
+        }
+        wg_commit();
+    };
+    auto fence_acc = [&]() {
+#pragma unroll
+        for (int n = 0; n < ND * 4; n++) reg_fence(acc[n]);
+    };
+
+    // 5. main loop over key tiles (descending), pass it: wait tile it, prefetch tile it+PF, S, softmax, P V
+    for (int it = 0; it < nTiles; it++) {
+        cp_async_wait<PF - 1>();
+        fence_proxy_async();  // cp.async (generic proxy) writes -> wgmma (async proxy) reads
+        __syncthreads();
+        if (it + PF < nTiles) load_kv(it + PF);
+        cp_async_commit();
+
+        const int ks = (ktHi - it) * BN;
+        const int stage = it % STAGES;
+        const uint32_t tK = aK + stage * TILE, tV = aV + stage * TILE;
+        if (ks > gLast || ks + BN - 1 < gLo) {  // the whole warpgroup skips this key tile
+            if (OVL && pend) {                   // flush the pending product before its stage is reused
+                fence_acc();
+                wg_fence();
+                issue_pv(pendV);
+                wg_wait0();
+                fence_acc();
+                pend = false;
+            }
+            continue;
+        }
+
+        // 5a. S = Q K^T (64 x 64 per warpgroup); OVL: then the pending P V of the previous tile
+        float sc[NK * 4];
+#pragma unroll
+        for (int n = 0; n < NK * 4; n++) sc[n] = 0.f;
+        if (OVL && pend) fence_acc();
+        wg_fence();
+#pragma unroll
+        for (int kk = 0; kk < D / 16; kk++) {
+            const uint32_t half = kk >> 2, koff = (kk & 3) * 32;
+            wgmma_ss_m64n64(sc, wg_desc(aQ + half * BM * 128 + gRow0 * 128 + koff),
+                            wg_desc(tK + half * 64 * 128 + koff));
+        }
+        wg_commit();
+        if (OVL && pend) {
+            issue_pv(pendV);
+            asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory");  // S done, P V may run on
+        } else {
+            wg_wait0();
+        }
+#pragma unroll
+        for (int n = 0; n < NK * 4; n++) reg_fence(sc[n]);
+
+        // 5b. mask + online softmax (version 1's, per warp); the rescale of acc waits for the pending P V
+        const bool needMask = (ks + BN - 1 > wFirst) || (!full && ks < wLast - window + 1);
+        float alpha[2];
+#pragma unroll
+        for (int hr = 0; hr < 2; hr++) {
+            const int p = hr ? pos1 : pos0;
+            float& mr = hr ? m1 : m0;
+            float& lr = hr ? l1 : l0;
+            float mx = -INFINITY;
+#pragma unroll
+            for (int n = 0; n < NK; n++)
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+                    float x = sc[n * 4 + hr * 2 + e];
+                    if (needMask) {
+                        const int j = ks + n * 8 + 2 * c + e;
+                        const bool ok = j <= p && (full || j > p - window);
+                        x = ok ? x : -INFINITY;
+                        sc[n * 4 + hr * 2 + e] = x;
+                    }
+                    mx = fmaxf(mx, x);
+                }
+            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+            const float mNew = fmaxf(mr, mx * scale_log2);
+            const float mUse = mNew == -INFINITY ? 0.f : mNew;
+            alpha[hr] = fast_exp2(mr - mUse);
+            mr = mNew;
+            float sum = 0.f;
+#pragma unroll
+            for (int n = 0; n < NK; n++)
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+                    const float pj = fast_exp2(fmaf(sc[n * 4 + hr * 2 + e], scale_log2, -mUse));
+                    sc[n * 4 + hr * 2 + e] = pj;
+                    sum += pj;
+                }
+            lr = lr * alpha[hr] + sum;
+        }
+        if (OVL && pend) {
+            wg_wait0();
+            fence_acc();
+        }
+#pragma unroll
+        for (int nd = 0; nd < ND; nd++) {
+            acc[nd * 4 + 0] *= alpha[0];
+            acc[nd * 4 + 1] *= alpha[0];
+            acc[nd * 4 + 2] *= alpha[1];
+            acc[nd * 4 + 3] *= alpha[1];
+        }
+
+        // 5c. P (A layout: two n8 score tiles = one k16 step); O += P V now (plain) or next pass (OVL)
+#pragma unroll
+        for (int kk = 0; kk < 4; kk++) {
+            pa[kk][0] = pack_bf16(sc[(2 * kk) * 4 + 0], sc[(2 * kk) * 4 + 1]);
+            pa[kk][1] = pack_bf16(sc[(2 * kk) * 4 + 2], sc[(2 * kk) * 4 + 3]);
+            pa[kk][2] = pack_bf16(sc[(2 * kk + 1) * 4 + 0], sc[(2 * kk + 1) * 4 + 1]);
+            pa[kk][3] = pack_bf16(sc[(2 * kk + 1) * 4 + 2], sc[(2 * kk + 1) * 4 + 3]);
+        }
+        if (OVL) {
+            pend = true;
+            pendV = tV;
+        } else {
+            fence_acc();
+            wg_fence();
+            issue_pv(tV);
+            wg_wait0();
+            fence_acc();
+        }
+    }
+    if (OVL && pend) {
+        fence_acc();
+        wg_fence();
+        issue_pv(pendV);
+        wg_wait0();
+        fence_acc();
+    }
+    cp_async_wait<0>();
+
+    // 6. epilogue (as version 1)
+#pragma unroll
+    for (int hr = 0; hr < 2; hr++) {
+        float l = hr ? l1 : l0;
+        l += __shfl_xor_sync(0xffffffffu, l, 1);
+        l += __shfl_xor_sync(0xffffffffu, l, 2);
+        const int r = wRow0 + g + 8 * hr;
+        if (r >= cnt) continue;
+        const float inv = 1.f / l;
+        const size_t row = (size_t)b * S + (hr ? pos1 : pos0);
+        __nv_bfloat16* out = O + (row * Hq + h) * D;
+#pragma unroll
+        for (int nd = 0; nd < ND; nd++)
+            *reinterpret_cast<uint32_t*>(out + nd * 8 + 2 * c) =
+                pack_bf16(acc[nd * 4 + hr * 2] * inv, acc[nd * 4 + hr * 2 + 1] * inv);
+        if (c == 0) LSE[row * Hq + h] = ((hr ? m1 : m0) + __log2f(l)) * 0.69314718055994530942f;
+    }
+#endif
+}
+
+// V [B,S,Hkv,D] -> Vt [B,Hkv,D,Sp], Sp = S rounded up to 64, keys j >= S zero. Grid (Sp/64, D/64, B*Hkv), 256 thr.
+__device__ __forceinline__ void transpose_v_body(const __nv_bfloat16* __restrict__ V, __nv_bfloat16* __restrict__ Vt,
+                                                 int S, int Sp, int Hkv, int D) {
+    __shared__ uint16_t tile[64][66];
+    const int j0 = blockIdx.x * 64, d0 = blockIdx.y * 64, bg = blockIdx.z;
+    const int b = bg / Hkv, g = bg % Hkv;
+    const uint16_t* Vs = reinterpret_cast<const uint16_t*>(V);
+    uint16_t* Vd = reinterpret_cast<uint16_t*>(Vt);
+    // 1. read 64 keys x 64 dims (rows j, coalesced over d)
+    for (int n = threadIdx.x; n < 64 * 64; n += blockDim.x) {
+        const int jj = n >> 6, dd = n & 63, j = j0 + jj;
+        tile[jj][dd] = j < S ? Vs[(((size_t)b * S + j) * Hkv + g) * D + d0 + dd] : (uint16_t)0;
+    }
+    __syncthreads();
+    // 2. write 64 dims x 64 keys (rows d, coalesced over j)
+    for (int n = threadIdx.x; n < 64 * 64; n += blockDim.x) {
+        const int dd = n >> 6, jj = n & 63;
+        Vd[((size_t)bg * D + d0 + dd) * Sp + j0 + jj] = tile[jj][dd];
+    }
+}
+
+}  // namespace swiattn_bf16
