@@ -6,6 +6,7 @@ import net.jqwik.api.Combinators;
 import net.jqwik.api.Tuple;
 
 import org.swiattn.properties.AttentionCase.RouteKind;
+import org.swiattn.properties.AttentionCase.ScaleKind;
 import org.swiattn.properties.AttentionCase.WindowKind;
 import org.swiattn.spec.Estimator;
 import org.swiattn.spec.Shape;
@@ -22,6 +23,8 @@ import org.swiattn.spec.Shape;
  *   D     = 1, 2..8, 9..32, 33..128, 129..255, 256
  *   route = all-full, all-window, alternating, random (with a == 0 ties) ({@link RouteKind})
  *   B     = 1, 2
+ *   scale = 1/sqrt(D) (70%), or 10^x with x in [-2, 0.6] (30%)
+ *   a     = router logits of magnitude 0.05..3, exact zeros, and saturating 40, 800, 1e30 now and then
  * </pre>
  * The kinds (window, route, estimator), the seeds and the picks are drawn without jqwik's edge-case injection, so
  * they stay equally likely (jqwik would otherwise inject the first and the last enum constant in about a third of
@@ -88,6 +91,11 @@ public final class AttentionArbitraries {
         return Arbitraries.of(Estimator.class).withoutEdgeCases();
     }
 
+    /** Scale kinds: mostly the default 1/sqrt(D), sometimes a custom scale from 0.01 to about 4. */
+    public static Arbitrary<ScaleKind> scaleKinds() {
+        return Arbitraries.frequency(Tuple.of(7, ScaleKind.DEFAULT), Tuple.of(3, ScaleKind.CUSTOM));
+    }
+
     /** Value magnitudes: mostly 1, sometimes 4 (scores up to about 16 * sqrt(D)). */
     public static Arbitrary<Double> magnitudes() {
         return Arbitraries.frequencyOf(Tuple.of(8, Arbitraries.just(1.0)), Tuple.of(2, Arbitraries.just(4.0)));
@@ -116,7 +124,7 @@ public final class AttentionArbitraries {
 
     /** General cases built on the given shapes. */
     public static Arbitrary<AttentionCase> casesOf(Arbitrary<Shape> shapes) {
-        return Combinators.combine(shapes, windowKinds(), picks(), routeKinds(), estimators(),
+        return Combinators.combine(shapes, windowKinds(), picks(), routeKinds(), estimators(), scaleKinds(),
                         magnitudes(), seeds())
                 .as(AttentionCase::new);
     }

@@ -51,11 +51,21 @@ public final class AttentionCase {
         BEYOND
     }
 
+    /** Whether a case uses the default scale 1/sqrt(D) or another positive scale. */
+    public enum ScaleKind {
+        /** scale = 1/sqrt(D) */
+        DEFAULT,
+        /** scale = 10^x, x uniform in [-2, 0.6], rounded to bf16: from 0.01 to about 4 */
+        CUSTOM
+    }
+
     private final Shape shape;
     private final WindowKind windowKind;
     private final int window;
     private final RouteKind routeKind;
     private final Estimator estimator;
+    private final ScaleKind scaleKind;
+    private final double scale;
     private final double magnitude;
     private final long seed;
     private final double[] q;
@@ -71,11 +81,12 @@ public final class AttentionCase {
      * @param windowPick a number in [0, 1) that picks w inside its kind's range
      * @param routeKind  how the route is drawn
      * @param estimator  the estimator of the inputs
+     * @param scaleKind  default or custom scale
      * @param magnitude  m &gt; 0: values are uniform in [-m, m)
      * @param seed       seed of the tensors
      */
     public AttentionCase(Shape shape, WindowKind windowKind, double windowPick, RouteKind routeKind,
-                         Estimator estimator, double magnitude, long seed) {
+                         Estimator estimator, ScaleKind scaleKind, double magnitude, long seed) {
         this.shape = shape;
         this.windowKind = windowKind;
         this.window = windowOf(windowKind, windowPick, shape.seqLen());
@@ -84,6 +95,9 @@ public final class AttentionCase {
         this.magnitude = magnitude;
         this.seed = seed;
         SplittableRandom rnd = new SplittableRandom(seed);
+        this.scaleKind = scaleKind;
+        this.scale = scaleKind == ScaleKind.DEFAULT ? shape.defaultScale()
+                : Bf16.round(Math.pow(10, -2 + 2.6 * rnd.nextDouble()));
         this.q = Tensors.uniformBf16(rnd, shape.qSize(), magnitude);
         this.k = Tensors.uniformBf16(rnd, shape.kvSize(), magnitude);
         this.v = Tensors.uniformBf16(rnd, shape.kvSize(), magnitude);
@@ -104,18 +118,25 @@ public final class AttentionCase {
             case INSIDE:
                 return 1 + (int) (pick * seqLen);
             case BEYOND:
-                return seqLen + 2 + (int) (pick * 4 * seqLen);
+                // the largest window there is, now and then (i - w + 1 must not overflow anywhere)
+                return pick >= 0.9 ? Integer.MAX_VALUE : seqLen + 2 + (int) (pick * 4 * seqLen);
             default:
                 throw new IllegalArgumentException("windowKind: " + kind);
         }
     }
 
-    /** Router logits [B,S] whose signs follow the route kind; magnitudes in (0, 3], some exact zeros. */
+    /**
+     * Router logits [B,S] whose signs follow the route kind; magnitudes mostly in (0, 3], some exact zeros, and
+     * now and then saturating magnitudes 40, 800 and 1e30 (p rounds to 0 or 1; exp(800) overflows).
+     */
     private static double[] logitsOf(RouteKind kind, Shape shape, SplittableRandom rnd) {
         double[] a = new double[shape.rows()];
         for (int r = 0; r < a.length; r++) {
             int i = r % shape.seqLen();
             double mag = Bf16.round(0.05 + 2.95 * rnd.nextDouble());
+            if (rnd.nextInt(16) == 0) {
+                mag = Bf16.round(new double[] {40, 800, 1e30}[rnd.nextInt(3)]);
+            }
             boolean full;
             switch (kind) {
                 case ALL_FULL:
@@ -137,9 +158,9 @@ public final class AttentionCase {
         return a;
     }
 
-    /** The validated inputs of this case (route from logits, default scale). */
+    /** The validated inputs of this case (route from logits). */
     public AttentionInputs inputs() {
-        return AttentionInputs.builder(shape).q(q).k(k).v(v).window(window)
+        return AttentionInputs.builder(shape).q(q).k(k).v(v).window(window).scale(scale)
                 .route(route()).estimator(estimator).build();
     }
 
@@ -180,6 +201,15 @@ public final class AttentionCase {
         return estimator;
     }
 
+    public ScaleKind scaleKind() {
+        return scaleKind;
+    }
+
+    /** The scale of the inputs. */
+    public double scale() {
+        return scale;
+    }
+
     public double magnitude() {
         return magnitude;
     }
@@ -211,6 +241,8 @@ public final class AttentionCase {
     @Override
     public String toString() {
         return "AttentionCase[" + shape + " w=" + window + " (" + windowKind + ") route=" + routeKind
-                + " estimator=" + estimator + " magnitude=" + magnitude + " seed=" + seed + "]";
+                + " estimator=" + estimator
+                + " scale=" + (scaleKind == ScaleKind.DEFAULT ? "1/sqrt(D)" : String.valueOf(scale))
+                + " magnitude=" + magnitude + " seed=" + seed + "]";
     }
 }

@@ -65,6 +65,7 @@ public final class CaseStatistics {
         record("Hq/Hkv", groupCategory(sh));
         record("D", headDimCategory(sh.headDim()));
         record("route", c.routeKind().name());
+        record("scale", c.scaleKind().name());
     }
 
     /** Collects the estimator of a try under the label "estimator". */

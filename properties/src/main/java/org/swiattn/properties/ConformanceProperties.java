@@ -11,6 +11,7 @@ import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 
 import org.swiattn.properties.AttentionCase.RouteKind;
+import org.swiattn.properties.AttentionCase.ScaleKind;
 import org.swiattn.properties.AttentionCase.WindowKind;
 import org.swiattn.reference.MatrixAttention;
 import org.swiattn.reference.NaiveAttention;
@@ -128,7 +129,8 @@ public abstract class ConformanceProperties extends AttentionPropertiesBase {
         return Combinators.combine(shapes, Arbitraries.of(WindowKind.INSIDE, WindowKind.S_MINUS_1, WindowKind.ONE),
                         AttentionArbitraries.picks(), Arbitraries.of(RouteKind.RANDOM, RouteKind.ALTERNATING),
                         AttentionArbitraries.estimators(), AttentionArbitraries.seeds())
-                .as((sh, wk, pick, rk, e, seed) -> new AttentionCase(sh, wk, pick, rk, e, 1.0, seed));
+                .as((sh, wk, pick, rk, e, seed) -> new AttentionCase(sh, wk, pick, rk, e, ScaleKind.DEFAULT, 1.0,
+                        seed));
     }
 
     /** Chosen rows of long sequences agree with the reference (forwardRows on both sides). */

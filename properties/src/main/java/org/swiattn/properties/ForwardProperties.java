@@ -286,6 +286,47 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
     }
 
     /**
+     * O is linear in V and LSE does not depend on V: O(2^k V) = 2^k O(V) for k up to +-600 (fp64; +-60 for
+     * lower precisions, whose exponent range is that of fp32), which also walks the values far from 1 in both
+     * directions; and O(V1 + V2) = O(V1) + O(V2) (allowance: the bound times ||O(V1)|| + ||O(V2)||, since the sum
+     * may cancel).
+     */
+    @Property(tries = 150)
+    @Label("O is linear in V (scaling by 2^k up to 2^600, sums) and LSE does not depend on V")
+    void outputsAreLinearInValues(@ForAll("cases") AttentionCase c) {
+        AttentionInputs in = c.inputs();
+        SplittableRandom rnd = c.random(10);
+        int range = implementation().precision() == org.swiattn.spec.Precision.FP64 ? 600 : 60;
+        int e = rnd.nextInt(2 * range + 1) - range;
+        CaseStatistics.record("V scaled by", e == 0 ? "2^0" : Math.abs(e) <= 60 ? "2^+-(1..60)" : "2^+-(61..600)");
+        double f = Math.scalb(1.0, e);
+        // pass 1: homogeneity (scaling by a power of two is exact)
+        AttentionInputs scaled = in.toBuilder().v(Tensors.scaled(c.v(), f)).build();
+        ForwardResult r = forward(in);
+        ForwardResult rs = forward(scaled);
+        ForwardBounds b = selfBounds(in, scaled);
+        Checks.close("O(2^" + e + " V) vs 2^" + e + " O(V)", rs.o(), Tensors.scaled(r.o(), f), b.o(), c);
+        Checks.lseClose("LSE with V scaled by 2^" + e, rs.lse(), r.lse(), b.lse(), c);
+        // pass 2: additivity
+        double[] v2 = Tensors.uniformBf16(rnd, c.shape().kvSize(), c.magnitude());
+        double[] sum = c.v();
+        for (int t = 0; t < sum.length; t++) {
+            sum[t] += v2[t];
+        }
+        AttentionInputs in2 = in.toBuilder().v(v2).build();
+        AttentionInputs inSum = in.toBuilder().v(sum).build();
+        ForwardResult r2 = forward(in2);
+        double[] expected = r.o().clone();
+        for (int t = 0; t < expected.length; t++) {
+            expected[t] += r2.o()[t];
+        }
+        double allowance = 2 * selfBounds(in2, inSum).o()
+                * (org.swiattn.spec.ErrorMeasures.normOfDifference(r.o(), null)
+                + org.swiattn.spec.ErrorMeasures.normOfDifference(r2.o(), null));
+        Checks.closeWithFloor("O(V1 + V2) vs O(V1) + O(V2)", forward(inSum).o(), expected, 0, allowance, c);
+    }
+
+    /**
      * Each output coordinate lies between the smallest and the largest visible value of that coordinate (a convex
      * combination; SOFT mixes two convex combinations of subsets of the full branch's keys). Allowed slack: the
      * tolerance times ||O||, which bounds any one element's error. This property also carries the coverage

@@ -88,7 +88,8 @@ class SuiteCatchesMutantsTest {
     static final Mutant WINDOW_OFF_BY_ONE = new Mutant("window-off-by-one") {
         @Override
         public ForwardResult forward(AttentionInputs in) {
-            return REF.forward(in.toBuilder().window(in.window() + 1).build());
+            int w = in.window();
+            return REF.forward(in.toBuilder().window(w == Integer.MAX_VALUE ? w : w + 1).build());
         }
     };
 
