@@ -6,7 +6,8 @@
 # Peers (settings of ../shared/gpu/peer_bench.py): SDPA full causal (flash), FlexAttention sliding window, and
 # FlexAttention routed with queries compacted (full-routed queries permuted to the front, output scattered back),
 # B=1, Hq=32, Hkv=8, D=128, w=1024, bf16. Ours: libswiattn_bf16.so (ctypes), every D=128 variant, on the same
-# tensors (re-laid out to BSHD) and the same route; timing includes our route compaction kernel.
+# tensors (re-laid out to BSHD) and the same route; timing includes our route compaction kernel (and, for the wgmma
+# versions, the V -> V^T transpose).
 # Timing: triton.testing.do_bench median (it flushes L2 before each rep), for every kernel alike.
 # Ratios printed: routed  flex_compact/ours (target > 1) and ours/ideal, ideal = rho*SDPA + (1-rho)*FlexWindow
 # (goal <= 1.1); full  ours throughput / SDPA throughput (target >= 0.6); window  flexWindow/ours (target > 1).
@@ -34,7 +35,7 @@ flex = torch.compile(flex_attention, dynamic=False)
 
 lib = ctypes.CDLL(args.lib)
 lib.swiattn_bf16_variant_name.restype = ctypes.c_char_p
-lib.swiattn_bf16_forward.argtypes = [ctypes.c_int] + [ctypes.c_void_p] * 8 + [ctypes.c_int] * 5 + \
+lib.swiattn_bf16_forward.argtypes = [ctypes.c_int] + [ctypes.c_void_p] * 9 + [ctypes.c_int] * 5 + \
     [ctypes.c_float, ctypes.c_void_p]
 variants = [(n, lib.swiattn_bf16_variant_name(n).decode()) for n in range(lib.swiattn_bf16_num_variants())
             if lib.swiattn_bf16_variant_d(n) == D]
@@ -106,6 +107,7 @@ for S in args.sizes:
     lse = torch.empty(B, S, HQ, device=dev, dtype=torch.float32)
     order = torch.empty(B, S, device=dev, dtype=torch.int32)
     nf = torch.empty(B, device=dev, dtype=torch.int32)
+    vt = torch.empty(B * HKV * D * lib.swiattn_bf16_sp(S), device=dev, dtype=torch.bfloat16)  # V^T scratch (wgmma)
     routes = {"full": torch.ones(B, S, device=dev, dtype=torch.uint8),
               "window": torch.zeros(B, S, device=dev, dtype=torch.uint8),
               "routed": full.to(torch.uint8).reshape(B, S).contiguous()}
@@ -115,7 +117,7 @@ for S in args.sizes:
         for kind, z in routes.items():
             def call():
                 e = lib.swiattn_bf16_forward(vi, qs.data_ptr(), ks.data_ptr(), vs.data_ptr(), o.data_ptr(),
-                                             lse.data_ptr(), z.data_ptr(), order.data_ptr(), nf.data_ptr(), B, S, HQ,
+                                             lse.data_ptr(), z.data_ptr(), order.data_ptr(), nf.data_ptr(), vt.data_ptr(), B, S, HQ,
                                              HKV, W, scale, torch.cuda.current_stream().cuda_stream)
                 if e != 0:
                     raise RuntimeError(f"swiattn_bf16_forward({name}) returned {e}")

@@ -92,13 +92,16 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
     __syncthreads();
 
     // 2. key-tile ranges of the block and of this warpgroup
+    // (values that steer wgmma control flow are broadcast with __shfl_sync so that ptxas can prove them
+    //  warp-uniform; otherwise it serializes every wgmma, warning C7520)
     const int pFirst = sIdx[0], pLast = sIdx[BM - 1];
     const int lo = full ? 0 : max(0, pFirst - window + 1);
-    const int ktHi = pLast / BN, ktLo = lo / BN;
-    const int nTiles = ktHi - ktLo + 1;
-    const int gRow0 = wg * 64;
-    const int gFirst = sIdx[gRow0], gLast = sIdx[gRow0 + 63];
-    const int gLo = full ? 0 : max(0, gFirst - window + 1);
+    const int ktHi = __shfl_sync(0xffffffffu, pLast / BN, 0), ktLo = lo / BN;
+    const int nTiles = __shfl_sync(0xffffffffu, ktHi - ktLo + 1, 0);
+    const int gRow0 = __shfl_sync(0xffffffffu, wg, 0) * 64;
+    const int gFirst = sIdx[gRow0];
+    const int gLast = __shfl_sync(0xffffffffu, sIdx[gRow0 + 63], 0);
+    const int gLo = __shfl_sync(0xffffffffu, full ? 0 : max(0, gFirst - window + 1), 0);
     const int wRow0 = gRow0 + (warp & 3) * 16;
     const int wFirst = sIdx[wRow0], wLast = sIdx[wRow0 + 15];
     const int pos0 = sIdx[wRow0 + g], pos1 = sIdx[wRow0 + g + 8];
@@ -208,6 +211,7 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
         }
         wg_commit();
         if (OVL && pend) {
+            wg_fence();  // a separate wgmma pipeline stage, so ptxas can retire S alone at wait_group 1
             issue_pv(pendV);
             asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory");  // S done, P V may run on
         } else {
