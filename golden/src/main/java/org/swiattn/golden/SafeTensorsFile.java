@@ -341,13 +341,27 @@ public final class SafeTensorsFile {
      */
     public double[] readDoubles(String name) {
         TensorInfo t = info(name);
+        return readDoubles(name, 0, checkedCount(t));
+    }
+
+    /**
+     * Reads elements [first, first + count) of a floating-point tensor (row-major), exactly.
+     *
+     * @return [count]
+     */
+    public double[] readDoubles(String name, long first, int count) {
+        TensorInfo t = info(name);
         if (!t.dtype().isFloating()) {
             throw new SafeTensorsException(path, "tensor '" + name + "' has dtype " + t.dtype()
                     + ", expected a floating-point dtype (F64, F32, BF16, F16)");
         }
-        double[] out = new double[checkedCount(t)];
-        read(t, (buf, n0, count) -> {
-            for (int n = 0; n < count; n++) {
+        if (first < 0 || count < 0 || first + count > t.numel()) {
+            throw new IllegalArgumentException("elements [" + first + ", " + (first + count) + ") are outside tensor '"
+                    + name + "' of " + t.numel() + " elements");
+        }
+        double[] out = new double[count];
+        read(t, first, count, (buf, n0, cnt) -> {
+            for (int n = 0; n < cnt; n++) {
                 out[n0 + n] = switch (t.dtype()) {
                     case F64 -> buf.getDouble();
                     case F32 -> buf.getFloat();
@@ -372,7 +386,7 @@ public final class SafeTensorsFile {
                     + ", expected an integer or BOOL dtype");
         }
         long[] out = new long[checkedCount(t)];
-        read(t, (buf, n0, count) -> {
+        read(t, 0, out.length, (buf, n0, count) -> {
             for (int n = 0; n < count; n++) {
                 long v = switch (t.dtype()) {
                     case I64 -> buf.getLong();
@@ -405,23 +419,23 @@ public final class SafeTensorsFile {
         void accept(ByteBuffer buf, int firstElement, int count);
     }
 
-    private void read(TensorInfo t, ChunkConsumer consumer) {
+    /** Reads elements [first, first + total) of a tensor in chunks, handing each chunk to the consumer. */
+    private void read(TensorInfo t, long first, long total, ChunkConsumer consumer) {
         int esize = t.dtype().bytes();
         int perChunk = CHUNK / esize;
-        ByteBuffer buf = ByteBuffer.allocate((int) Math.min(CHUNK, Math.max(esize, t.end() - t.begin())))
+        ByteBuffer buf = ByteBuffer.allocate((int) Math.min(CHUNK, Math.max(esize, total * esize)))
                 .order(ByteOrder.LITTLE_ENDIAN);
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             if (ch.size() != fileSize) {
                 throw new SafeTensorsException(path, "file changed size since it was opened (" + fileSize + " -> "
                         + ch.size() + " bytes)");
             }
-            long total = t.numel();
             long done = 0;
             while (done < total) {
                 int count = (int) Math.min(perChunk, total - done);
                 buf.clear();
                 buf.limit(count * esize);
-                readFully(path, ch, buf, dataStart + t.begin() + done * esize);
+                readFully(path, ch, buf, dataStart + t.begin() + (first + done) * esize);
                 buf.flip();
                 consumer.accept(buf, (int) done, count);
                 done += count;

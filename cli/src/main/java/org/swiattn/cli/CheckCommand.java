@@ -1,0 +1,97 @@
+package org.swiattn.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.swiattn.golden.CandidateChecker;
+import org.swiattn.golden.TensorCheck;
+import org.swiattn.golden.TextTable;
+import picocli.CommandLine;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code swiattn check}: compare another implementation's outputs with the golden cases. */
+@Command(name = "check", mixinStandardHelpOptions = true,
+        description = {"Compare a candidate implementation's outputs, written in the golden format, with a golden case "
+                + "under the spec's tolerance policy.",
+            "The candidate file declares __metadata__ precision = fp64 | fp32 | bf16 and holds the golden output "
+                + "tensors (o, lse, dq, dk, dv, d_router_logit; 32K cases: the *_rows tensors or the whole tensors).",
+            "Exit status: 0 all pass, 1 a tensor is out of tolerance, 2 bad input."})
+public final class CheckCommand implements Callable<Integer> {
+    @Mixin
+    GoldenDir golden;
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Target target;
+
+    static final class Target {
+        @ArgGroup(exclusive = false)
+        One one;
+
+        @Option(names = "--all", paramLabel = "DIR", description = "check every *.safetensors in DIR; each names its "
+                + "case by __metadata__ case or by its file name (<case name>.safetensors)")
+        Path all;
+    }
+
+    static final class One {
+        @Option(names = "--case", required = true, paramLabel = "ID", description = "tcId or name of the case")
+        String caseId;
+
+        @Option(names = "--candidate", required = true, paramLabel = "FILE", description = "the candidate's outputs")
+        Path candidate;
+    }
+
+    @Option(names = "--forward-only", description = "compare o and lse only (for inference implementations)")
+    boolean forwardOnly;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        PrintWriter o = spec.commandLine().getOut();
+        CandidateChecker checker = new CandidateChecker(golden.get());
+        if (target.one != null) {
+            CandidateChecker.Report r = checker.check(target.one.caseId, target.one.candidate, forwardOnly);
+            print(o, r);
+            return r.pass() ? 0 : SwiattnCommand.EXIT_FAIL;
+        }
+        List<CandidateChecker.Report> reports = new ArrayList<>();
+        for (Path p : CandidateChecker.candidates(target.all)) {
+            CandidateChecker.Report r = checker.check(null, p, forwardOnly);
+            print(o, r);
+            o.println();
+            reports.add(r);
+        }
+        TextTable t = new TextTable("case", "candidate", "precision", "tensors", "worst err/bound", "result");
+        int failed = 0;
+        for (CandidateChecker.Report r : reports) {
+            double worst = 0;
+            for (TensorCheck c : r.checks()) {
+                worst = Math.max(worst, c.relErr() / c.bound());
+            }
+            long passed = r.checks().stream().filter(TensorCheck::pass).count();
+            t.row(r.caseLabel(), r.candidate().getFileName(), r.precision().name().toLowerCase(Locale.ROOT),
+                    passed + "/" + r.checks().size(), worst, r.pass());
+            failed += r.pass() ? 0 : 1;
+        }
+        o.print(t);
+        o.printf("%d candidates: %s%n", reports.size(), failed == 0 ? "PASS" : "FAIL (" + failed + ")");
+        return failed == 0 ? 0 : SwiattnCommand.EXIT_FAIL;
+    }
+
+    private static void print(PrintWriter o, CandidateChecker.Report r) {
+        o.printf("case %s, candidate %s, precision %s: %s%n", r.caseLabel(), r.candidate(),
+                r.precision().name().toLowerCase(Locale.ROOT), r.pass() ? "PASS" : "FAIL");
+        o.print(r.table());
+        for (String n : r.notes()) {
+            o.println("  note: " + n);
+        }
+        o.flush();
+    }
+}

@@ -1,0 +1,63 @@
+package org.swiattn.cli;
+
+import java.io.PrintWriter;
+import org.swiattn.golden.Progress;
+
+/**
+ * Progress on stderr. On a terminal: one bar redrawn in place ({@code \r}); in a log (no console): one line per
+ * phase and per tenth of a long phase, so CI logs stay short.
+ */
+final class ConsoleProgress implements Progress {
+    private final PrintWriter err;
+    private final boolean tty;
+    private final long start = System.nanoTime();
+    private String label = "";
+    private long lastTenth = -1;
+    private String prefix = "";
+
+    ConsoleProgress(PrintWriter err) {
+        this.err = err;
+        this.tty = System.console() != null;
+    }
+
+    /** Text shown before every update, e.g. the case being generated. */
+    void prefix(String p) {
+        prefix = p;
+        label = "";
+    }
+
+    @Override
+    public void update(String what, long done, long total) {
+        double secs = (System.nanoTime() - start) / 1e9;
+        if (tty) {
+            int width = 30;
+            int filled = total <= 0 ? width : (int) (width * done / total);
+            err.printf("\r%s %-28s [%s%s] %3d%% %6.0fs", prefix, what, "#".repeat(filled), " ".repeat(width - filled),
+                    total <= 0 ? 100 : 100 * done / total, secs);
+            if (done >= total && total > 1) {
+                err.print("\r" + " ".repeat(prefix.length() + 80) + "\r");
+            }
+            err.flush();
+            return;
+        }
+        long tenth = total <= 1 ? -2 : 10 * done / total;
+        if (!what.equals(label) || (total > 1 && tenth != lastTenth)) {
+            if (total > 1) {
+                err.printf("%s %s %d%% (%.0fs)%n", prefix, what, 100 * done / total, secs);
+            } else {
+                err.printf("%s %s (%.0fs)%n", prefix, what, secs);
+            }
+            err.flush();
+            label = what;
+            lastTenth = tenth;
+        }
+    }
+
+    /** Ends a redrawn line. */
+    void clear() {
+        if (tty) {
+            err.print("\r" + " ".repeat(prefix.length() + 80) + "\r");
+            err.flush();
+        }
+    }
+}

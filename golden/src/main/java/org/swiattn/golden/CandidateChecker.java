@@ -1,0 +1,223 @@
+package org.swiattn.golden;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Stream;
+import org.swiattn.spec.Precision;
+import org.swiattn.spec.Tolerance;
+
+/**
+ * Checks another implementation's outputs (a "candidate" file, same safetensors format) against a golden case under
+ * the tolerance policy of {@link Tolerance}.
+ *
+ * <p>The candidate file:
+ * <pre>
+ *   __metadata__ "precision"   required: "fp64", "fp32" or "bf16", the arithmetic the candidate computed in
+ *                              (selects the rule: fp64 e &lt;= 1e-12 max(1, M); fp32/bf16 e &lt;= 2 e_naive + atol)
+ *   __metadata__ "case"        optional: the case name or tcId; must match the case checked
+ *   tensors                    the golden output names with the golden shapes, any floating dtype (F64, F32, BF16,
+ *                              F16): o, lse (+ dq, dk, dv, d_router_logit when the case has gradients).
+ *                              For SAMPLED cases either the row tensors (o_rows, lse_rows, lse_all, dq_rows, ...)
+ *                              or the whole tensors (o [B,S,Hq,D], lse [B,S,Hq], dq, dk, dv, d_router_logit), from
+ *                              which the golden rows (and, for lse_all, the head lse_all_head) are taken.
+ * </pre>
+ * Bad input (unknown case, corrupt file, missing tensor, wrong shape or dtype, missing precision) throws
+ * {@link BadInputException}; a tolerance failure is a result, not an exception.
+ */
+public final class CandidateChecker {
+    private final Path goldenDir;
+    private final Manifest manifest;
+
+    /** @param goldenDir a golden folder (manifest.json and the case files) */
+    public CandidateChecker(Path goldenDir) {
+        this.goldenDir = goldenDir;
+        this.manifest = Manifest.read(goldenDir);
+    }
+
+    /** The result of checking one candidate file. */
+    public record Report(String caseLabel, Path candidate, Precision precision, List<TensorCheck> checks,
+                        List<String> notes) {
+        /** Whether every tensor passed. */
+        public boolean pass() {
+            return checks.stream().allMatch(TensorCheck::pass);
+        }
+
+        /** The per-tensor table. */
+        public String table() {
+            TextTable t = new TextTable("tensor", "dtype", "elements", "max_abs", "rel_err", "worst_at", "bound",
+                    "result");
+            for (TensorCheck c : checks) {
+                t.row(c.tensor(), c.dtype(), c.elements(), c.maxAbs(), c.relErr(), c.worst(), c.bound(), c.pass());
+            }
+            return t.toString();
+        }
+    }
+
+    /**
+     * Checks one candidate against one case.
+     *
+     * @param caseId      tcId or name; null to take it from the candidate's "case" metadata or file name
+     * @param candidate   the candidate file
+     * @param forwardOnly compare the forward tensors only (o, lse)
+     */
+    public Report check(String caseId, Path candidate, boolean forwardOnly) {
+        SafeTensorsFile cand = SafeTensorsFile.open(candidate);
+        String declared = cand.metadata().get("case");
+        String id = caseId != null ? caseId : declared != null ? declared : stem(candidate);
+        Manifest.Entry entry = manifest.find(id);
+        if (entry == null) {
+            throw new BadInputException("unknown case '" + id + "'" + (caseId == null ? " (from " + candidate
+                    + ")" : "") + ": not in " + goldenDir.resolve(Manifest.FILE) + " (cases 1.." + manifest.cases()
+                    .size() + ", e.g. " + (manifest.cases().isEmpty() ? "-" : manifest.cases().get(0).name()) + ")");
+        }
+        if (declared != null && !declared.equals(entry.name()) && !declared.equals(Integer.toString(entry.tcId()))) {
+            throw new BadInputException(candidate + ": metadata case '" + declared + "' is not the case checked, "
+                    + entry.tcId() + " " + entry.name());
+        }
+        String ptag = cand.metadata().get("precision");
+        Precision precision = ptag == null ? null : GoldenGenerator.precisionOf(ptag);
+        if (precision == null) {
+            throw new BadInputException(candidate + ": __metadata__ 'precision' must be fp64, fp32 or bf16, got "
+                    + (ptag == null ? "nothing" : "'" + ptag + "'"));
+        }
+        SafeTensorsFile gold = SafeTensorsFile.open(goldenDir.resolve(entry.file()));
+        boolean sampled = "sampled".equals(entry.kind());
+        int[] rows = sampled ? toInts(gold.readLongs("rows")) : null;
+        double m = Double.parseDouble(gold.requireMetadata("score_magnitude"));
+        List<TensorCheck> checks = new ArrayList<>();
+        List<String> notes = new ArrayList<>();
+        for (String t : outputs(gold, entry)) {
+            if (forwardOnly && GoldenGenerator.isGradient(t)) {
+                continue;
+            }
+            double[] ref = gold.readDoubles(t);
+            long[] shape = gold.info(t).shape();
+            Candidate c = candidateValues(cand, gold, t, shape, rows);
+            double naive = 0;
+            if (precision != Precision.FP64) {
+                naive = Double.parseDouble(gold.requireMetadata("naive_error." + GoldenGenerator.tag(precision) + "."
+                        + t));
+            }
+            double bound = Tolerance.bound(precision, naive, m);
+            checks.add(TensorCheck.of(t, c.dtype, c.values, ref, TensorCheck.layout(t, shape, rows), bound, c.source));
+            if (!c.source.isEmpty()) {
+                notes.add(t + " " + c.source);
+            }
+        }
+        return new Report(entry.tcId() + " " + entry.name(), candidate, precision, checks, notes);
+    }
+
+    /** The output tensors of a golden file (those whose names the generator lists, present in the file). */
+    private static List<String> outputs(SafeTensorsFile gold, Manifest.Entry entry) {
+        List<String> out = new ArrayList<>();
+        for (String t : List.of("o", "lse", "dq", "dk", "dv", "d_router_logit", "o_rows", "lse_rows", "lse_all",
+                "dq_rows", "dk_rows", "dv_rows", "d_router_logit_rows")) {
+            if (gold.has(t)) {
+                out.add(t);
+            }
+        }
+        if (out.isEmpty()) {
+            throw new BadInputException(gold.path() + ": golden file of case " + entry.name() + " has no outputs");
+        }
+        return out;
+    }
+
+    private record Candidate(String dtype, double[] values, String source) {
+    }
+
+    /** The candidate's values for golden tensor t, from t itself or (row tensors) from the whole tensor. */
+    private static Candidate candidateValues(SafeTensorsFile cand, SafeTensorsFile gold, String t, long[] shape,
+                                             int[] rows) {
+        if (cand.has(t)) {
+            TensorInfo ti = cand.info(t);
+            requireFloat(cand, ti);
+            if (!Arrays.equals(ti.shape(), shape)) {
+                throw new BadInputException(cand.path() + ": tensor '" + t + "' has shape " + ti.shapeString()
+                        + ", expected " + Arrays.toString(shape));
+            }
+            return new Candidate(ti.dtype().name(), cand.readDoubles(t), "");
+        }
+        String base = t.equals("lse_all") ? "lse" : t.endsWith("_rows") ? t.substring(0, t.length() - 5) : null;
+        if (base == null || !cand.has(base)) {
+            throw new BadInputException(cand.path() + ": missing tensor '" + t + "'" + (base != null ? " (or the whole '"
+                    + base + "')" : "") + "; it has " + cand.tensors().keySet()
+                    + (GoldenGenerator.isGradient(t) ? " (use --forward-only to check o and lse only)" : ""));
+        }
+        TensorInfo ti = cand.info(base);
+        requireFloat(cand, ti);
+        long b = Long.parseLong(gold.requireMetadata("B"));
+        long s = Long.parseLong(gold.requireMetadata("S"));
+        long hq = Long.parseLong(gold.requireMetadata("Hq"));
+        long hkv = Long.parseLong(gold.requireMetadata("Hkv"));
+        long d = Long.parseLong(gold.requireMetadata("D"));
+        long[] whole = switch (base) {
+            case "o", "dq" -> new long[] {b, s, hq, d};
+            case "dk", "dv" -> new long[] {b, s, hkv, d};
+            case "lse" -> new long[] {b, s, hq};
+            default -> new long[] {b, s};
+        };
+        if (!Arrays.equals(ti.shape(), whole)) {
+            throw new BadInputException(cand.path() + ": tensor '" + base + "' has shape " + ti.shapeString()
+                    + ", expected " + Arrays.toString(whole));
+        }
+        if (t.equals("lse_all")) {
+            int head = Integer.parseInt(gold.requireMetadata("lse_all_head"));
+            double[] all = cand.readDoubles(base);
+            double[] out = new double[(int) (b * s)];
+            for (int r = 0; r < out.length; r++) {
+                out[r] = all[(int) (r * hq + head)];
+            }
+            return new Candidate(ti.dtype().name(), out, "taken from '" + base + "' head " + head);
+        }
+        int width = (int) (whole.length == 2 ? 1 : whole.length == 3 ? whole[2] : whole[2] * whole[3]);
+        double[] out = new double[rows.length * width];
+        for (int n = 0; n < rows.length; n++) {
+            System.arraycopy(cand.readDoubles(base, (long) rows[n] * width, width), 0, out, n * width, width);
+        }
+        return new Candidate(ti.dtype().name(), out, "taken from '" + base + "' at the golden rows");
+    }
+
+    private static void requireFloat(SafeTensorsFile f, TensorInfo t) {
+        if (!t.dtype().isFloating()) {
+            throw new BadInputException(f.path() + ": tensor '" + t.name() + "' has dtype " + t.dtype()
+                    + ", expected F64, F32, BF16 or F16");
+        }
+    }
+
+    private static int[] toInts(long[] x) {
+        int[] out = new int[x.length];
+        for (int n = 0; n < x.length; n++) {
+            out[n] = (int) x[n];
+        }
+        return out;
+    }
+
+    private static String stem(Path p) {
+        String n = p.getFileName().toString();
+        return n.endsWith(".safetensors") ? n.substring(0, n.length() - ".safetensors".length()) : n;
+    }
+
+    /**
+     * The candidate files of a folder: every {@code *.safetensors}, sorted by name.
+     *
+     * @throws BadInputException if the folder is missing or has none
+     */
+    public static List<Path> candidates(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            throw new BadInputException(dir + ": not a folder");
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            List<Path> out = s.filter(p -> p.getFileName().toString().endsWith(".safetensors")).sorted().toList();
+            if (out.isEmpty()) {
+                throw new BadInputException(dir + ": no *.safetensors candidate files");
+            }
+            return out;
+        } catch (IOException e) {
+            throw new BadInputException(dir + ": cannot list: " + e.getMessage());
+        }
+    }
+}

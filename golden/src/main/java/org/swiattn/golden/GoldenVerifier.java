@@ -1,0 +1,172 @@
+package org.swiattn.golden;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.swiattn.spec.ErrorMeasures;
+import org.swiattn.spec.Precision;
+import org.swiattn.spec.Tolerance;
+
+/**
+ * {@code swiattn golden verify}: recomputes committed cases with the reference and compares them with the files.
+ *
+ * <p>Per case: the file exists and its sha256 is the manifest's; the manifest entry and the file's metadata match
+ * the case table ({@link Suites}); every stored tensor is recomputed (WHOLE cases whole; SAMPLED cases at their rows
+ * plus the LSE of every row for one head) and must agree within the fp64 tolerance {@code 1e-12 max(1, M)} (the
+ * report says whether it is bit-identical); the stored naive errors are recomputed (unless skipped) and must agree
+ * within {@value #NAIVE_AGREEMENT} relative (they are yardsticks, and a platform's exp/log may move an fp32 rounding).
+ * Folder-level: every case of the default suite is in the manifest, and no case file is outside it.
+ */
+public final class GoldenVerifier {
+    /** Relative agreement required of recomputed naive errors. */
+    public static final double NAIVE_AGREEMENT = 0.05;
+
+    private final Path goldenDir;
+    private final boolean naive;
+    private final Progress progress;
+
+    /**
+     * @param goldenDir the golden folder
+     * @param naive     whether to recompute the naive errors too
+     */
+    public GoldenVerifier(Path goldenDir, boolean naive, Progress progress) {
+        this.goldenDir = goldenDir;
+        this.naive = naive;
+        this.progress = progress;
+    }
+
+    /** The verdict on one case. */
+    public record CaseVerdict(int tcId, String name, boolean shaOk, int tensors, int bitIdentical, double worstRatio,
+                              List<String> problems, double seconds) {
+        public boolean pass() {
+            return problems.isEmpty();
+        }
+    }
+
+    /** Problems of the folder as a whole (missing cases, stray files). */
+    public List<String> folderProblems(Manifest m, List<CaseSpec> expected) throws IOException {
+        List<String> problems = new ArrayList<>();
+        Set<String> listed = new HashSet<>();
+        for (Manifest.Entry e : m.cases()) {
+            listed.add(e.file());
+        }
+        for (CaseSpec c : expected) {
+            if (m.find(c.name()) == null) {
+                problems.add("case " + c.label() + " is missing from " + Manifest.FILE);
+            }
+        }
+        Path v1 = goldenDir.resolve("v1");
+        if (Files.isDirectory(v1)) {
+            try (Stream<Path> s = Files.list(v1)) {
+                for (Path p : s.sorted().toList()) {
+                    String rel = "v1/" + p.getFileName();
+                    if (!listed.contains(rel)) {
+                        problems.add(rel + " is not listed in " + Manifest.FILE);
+                    }
+                }
+            }
+        }
+        return problems;
+    }
+
+    /** Verifies one manifest entry. */
+    public CaseVerdict verify(Manifest.Entry e, GoldenGenerator generator) throws IOException {
+        long t0 = System.nanoTime();
+        List<String> problems = new ArrayList<>();
+        CaseSpec c;
+        try {
+            c = Suites.find(e.name());
+        } catch (BadInputException ex) {
+            problems.add("not a case of the suite: " + ex.getMessage());
+            return new CaseVerdict(e.tcId(), e.name(), false, 0, 0, 0, problems, 0);
+        }
+        if (c.tcId() != e.tcId() || !c.fileName().equals(e.file())) {
+            problems.add("manifest says tcId " + e.tcId() + ", file " + e.file() + "; the case table says tcId "
+                    + c.tcId() + ", file " + c.fileName());
+        }
+        Path file = goldenDir.resolve(e.file());
+        if (!Files.exists(file)) {
+            problems.add(e.file() + " is missing");
+            return new CaseVerdict(e.tcId(), e.name(), false, 0, 0, 0, problems, 0);
+        }
+        String sha = Manifest.sha256(file);
+        boolean shaOk = sha.equals(e.sha256());
+        if (!shaOk) {
+            problems.add("sha256 " + sha + " differs from the manifest's " + e.sha256());
+        }
+        SafeTensorsFile f;
+        try {
+            f = SafeTensorsFile.open(file);
+        } catch (BadInputException ex) {
+            problems.add(ex.getMessage());
+            return new CaseVerdict(e.tcId(), e.name(), shaOk, 0, 0, 0, problems, 0);
+        }
+        CaseData data = generator.compute(c);
+        // metadata: every generated key must be in the file with the same value (naive errors within tolerance)
+        for (Map.Entry<String, String> kv : data.metadata().entrySet()) {
+            String have = f.metadata().get(kv.getKey());
+            if (have == null) {
+                problems.add("metadata '" + kv.getKey() + "' is missing");
+            } else if (kv.getKey().startsWith("naive_error.")) {
+                double want = Double.parseDouble(kv.getValue());
+                double got = Double.parseDouble(have);
+                if (!(Math.abs(got - want) <= NAIVE_AGREEMENT * Math.max(Math.abs(want), 1e-300))) {
+                    problems.add("metadata " + kv.getKey() + " = " + have + ", recomputed " + kv.getValue());
+                }
+            } else if (!have.equals(kv.getValue())) {
+                problems.add("metadata " + kv.getKey() + " = '" + have + "', recomputed '" + kv.getValue() + "'");
+            }
+        }
+        // tensors: same names, shapes, dtypes; values within the fp64 tolerance
+        if (!f.tensors().keySet().equals(data.tensors().keySet())) {
+            problems.add("tensors " + f.tensors().keySet() + ", expected " + data.tensors().keySet());
+        }
+        double m = Double.parseDouble(data.metadata().get("score_magnitude"));
+        double bound = Tolerance.bound(Precision.FP64, 0, m);
+        int bitIdentical = 0;
+        int compared = 0;
+        double worstRatio = 0;
+        for (GTensor t : data.tensors().values()) {
+            if (!f.has(t.name())) {
+                continue;
+            }
+            TensorInfo info = f.info(t.name());
+            if (info.dtype() != t.dtype() || !info.hasShape(t.shape())) {
+                problems.add("tensor " + t.name() + " is " + info.dtype() + info.shapeString() + ", expected "
+                        + t.dtype() + java.util.Arrays.toString(t.shape()));
+                continue;
+            }
+            compared++;
+            if (t.floating()) {
+                double[] stored = f.readDoubles(t.name());
+                double rel = ErrorMeasures.normwiseRelative(stored, t.f());
+                worstRatio = Math.max(worstRatio, rel / bound);
+                if (!(rel <= bound)) {
+                    problems.add("tensor " + t.name() + ": normwise relative difference " + rel + " > " + bound);
+                }
+                if (java.util.Arrays.equals(stored, t.f())) {
+                    bitIdentical++;
+                }
+            } else {
+                if (java.util.Arrays.equals(f.readLongs(t.name()), t.i())) {
+                    bitIdentical++;
+                } else {
+                    problems.add("tensor " + t.name() + " differs from the recomputed one");
+                }
+            }
+        }
+        return new CaseVerdict(e.tcId(), e.name(), shaOk, compared, bitIdentical, worstRatio, problems,
+                (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** A generator for verification (naive errors as configured). */
+    public GoldenGenerator generator() {
+        return new GoldenGenerator(naive, progress);
+    }
+}

@@ -1,0 +1,312 @@
+package org.swiattn.golden;
+
+import java.util.stream.IntStream;
+import org.swiattn.reference.AccurateMath;
+import org.swiattn.reference.NaiveAttention;
+import org.swiattn.spec.AttentionInputs;
+import org.swiattn.spec.Bf16;
+import org.swiattn.spec.Estimator;
+import org.swiattn.spec.Precision;
+import org.swiattn.spec.Route;
+import org.swiattn.spec.RowsResult;
+import org.swiattn.spec.Shape;
+import org.swiattn.spec.Visibility;
+
+/**
+ * {@link NaiveAttention} restricted to chosen rows: the naive same-precision yardstick of the tolerance rule at
+ * 32K, where the naive implementation cannot run whole. Every operation, rounding and accumulation order repeats
+ * {@code NaiveAttention} (storage rounding st, accumulation rounding ac, sequential sums), and rows whose dO is
+ * zero are skipped (they add exact zeros), so the values equal NaiveAttention's bit for bit;
+ * {@code NaiveRowsTest} checks exactly that for fp32 and bf16 and every estimator.
+ *
+ * <pre>
+ *   precision  st(x)           ac(x)
+ *   FP64       x               x
+ *   FP32       (float) x       (float) x
+ *   BF16       Bf16.round(x)   (float) x
+ * </pre>
+ */
+public final class NaiveRows {
+    private final Precision precision;
+
+    /** @param precision the precision to emulate */
+    public NaiveRows(Precision precision) {
+        this.precision = precision;
+    }
+
+    private double st(double x) {
+        return switch (precision) {
+            case FP32 -> (float) x;
+            case BF16 -> Bf16.round(x);
+            default -> x;
+        };
+    }
+
+    private double ac(double x) {
+        return precision == Precision.FP64 ? x : (float) x;
+    }
+
+    /** Sequential dot product accumulated in ac. */
+    private double dot(double[] a, int aOff, double[] b, int bOff, int n) {
+        double s = 0;
+        for (int d = 0; d < n; d++) {
+            s = ac(s + ac(a[aOff + d] * b[bOff + d]));
+        }
+        return s;
+    }
+
+    /**
+     * Rounded copies of the rows of q read (the chosen rows) and of k, v, unless st leaves them unchanged (golden
+     * inputs are bf16-representable, so it does).
+     */
+    private AttentionInputs rounded(AttentionInputs in, int[] rows) {
+        boolean same = unchanged(in.q(), rows, in.shape().qHeads() * in.shape().headDim()) && unchanged(in.k(), null, 0)
+                && unchanged(in.v(), null, 0);
+        if (same) {
+            return in;
+        }
+        double[] q = in.q().clone();
+        double[] k = in.k().clone();
+        double[] v = in.v().clone();
+        for (double[] x : new double[][] {q, k, v}) {
+            for (int n = 0; n < x.length; n++) {
+                x[n] = st(x[n]);
+            }
+        }
+        return in.toBuilder().q(q).k(k).v(v).build();
+    }
+
+    private boolean unchanged(double[] x, int[] rows, int rowLen) {
+        if (rows == null) {
+            for (double t : x) {
+                if (st(t) != t) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        for (int r : rows) {
+            for (int n = r * rowLen; n < (r + 1) * rowLen; n++) {
+                if (st(x[n]) != x[n]) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Naive forward of chosen rows.
+     *
+     * @param in   inputs; not modified
+     * @param rows [R] flat rows; not modified
+     * @return o [R,Hq,D], lse [R,Hq]
+     */
+    public RowsResult forwardRows(AttentionInputs in0, int[] rows) {
+        in0.checkRows(rows);
+        AttentionInputs in = rounded(in0, rows);
+        Shape sh = in.shape();
+        int dim = sh.headDim();
+        int hd = sh.qHeads() * dim;
+        double[] o = new double[rows.length * hd];
+        double[] lse = new double[rows.length * sh.qHeads()];
+        Route route = in.route();
+        IntStream.range(0, rows.length).parallel().forEach(n -> {
+            int r = rows[n];
+            int b = r / sh.seqLen();
+            int i = r % sh.seqLen();
+            boolean z = route.isFull(r);
+            double[] oW = new double[dim];
+            for (int h = 0; h < sh.qHeads(); h++) {
+                int off = n * hd + h * dim;
+                if (in.estimator() == Estimator.SOFT) {
+                    double lseF = branchForward(in, b, i, h, true, o, off);
+                    double lseW = branchForward(in, b, i, h, false, oW, 0);
+                    double p = ac(AccurateMath.sigmoid(route.logit(r)));
+                    double pc = ac(AccurateMath.sigmoid(-route.logit(r)));
+                    for (int d = 0; d < dim; d++) {
+                        o[off + d] = st(ac(ac(p * o[off + d]) + ac(pc * oW[d])));
+                    }
+                    lse[n * sh.qHeads() + h] = z ? lseF : lseW;
+                } else {
+                    lse[n * sh.qHeads() + h] = branchForward(in, b, i, h, z, o, off);
+                }
+            }
+        });
+        return new RowsResult(sh, rows.clone(), o, lse);
+    }
+
+    /** Naive forward of row (b, i, h) on a branch. @param o modified at [oOff, oOff + D) */
+    private double branchForward(AttentionInputs in, int b, int i, int h, boolean full, double[] o, int oOff) {
+        Shape sh = in.shape();
+        int dim = sh.headDim();
+        int g = sh.kvHeadOf(h);
+        int lo = Visibility.firstKey(i, full, in.window());
+        double[] p = probabilities(in, b, i, h, lo, Double.NaN);
+        double lse = p[p.length - 1];
+        for (int d = 0; d < dim; d++) {
+            double acc = 0;
+            for (int j = lo; j <= i; j++) {
+                acc = ac(acc + ac(p[j - lo] * in.v()[sh.kvOffset(b, j, g) + d]));
+            }
+            o[oOff + d] = st(acc);
+        }
+        return lse;
+    }
+
+    /** P_j for j in [lo, i] at [j - lo], the LSE in the last slot; with a given LSE (not NaN) P is recomputed. */
+    private double[] probabilities(AttentionInputs in, int b, int i, int h, int lo, double lseGiven) {
+        Shape sh = in.shape();
+        int g = sh.kvHeadOf(h);
+        int n = i - lo + 1;
+        double[] p = new double[n + 1];
+        double m = Double.NEGATIVE_INFINITY;
+        for (int j = lo; j <= i; j++) {
+            double s = st(ac(in.scale() * dot(in.q(), sh.qOffset(b, i, h), in.k(), sh.kvOffset(b, j, g),
+                    sh.headDim())));
+            p[j - lo] = s;
+            m = Math.max(m, s);
+        }
+        if (!Double.isNaN(lseGiven)) {
+            for (int t = 0; t < n; t++) {
+                p[t] = st(ac(Math.exp(ac(p[t] - lseGiven))));
+            }
+            p[n] = lseGiven;
+            return p;
+        }
+        double z = 0;
+        for (int t = 0; t < n; t++) {
+            p[t] = ac(Math.exp(ac(p[t] - m)));
+            z = ac(z + p[t]);
+        }
+        for (int t = 0; t < n; t++) {
+            p[t] = st(ac(p[t] / z));
+        }
+        p[n] = ac(m + ac(Math.log(z)));
+        return p;
+    }
+
+    /**
+     * Naive backward for dO that is zero outside {@code lossRows}, at chosen rows (see {@link RowGradients}).
+     *
+     * @param in       inputs; not modified
+     * @param lossRows [L] strictly ascending flat rows; not modified
+     * @param dORows   [L,Hq,D] dO at the loss rows; not modified
+     * @param keyRows  [K] distinct flat rows whose dK, dV are wanted; not modified
+     */
+    public RowGradients backward(AttentionInputs in0, int[] lossRows, double[] dORows, int[] keyRows) {
+        RowsBackward.checkRows(in0, lossRows, keyRows);
+        AttentionInputs in = rounded(in0, lossRows);
+        Shape sh = in.shape();
+        int dim = sh.headDim();
+        int hd = sh.qHeads() * dim;
+        int kvd = sh.kvHeads() * dim;
+        Route route = in.route();
+        Estimator est = in.estimator();
+        double[] dOut = new double[dORows.length];
+        for (int n = 0; n < dOut.length; n++) {
+            dOut[n] = st(dORows[n]);
+        }
+        int[] keyIndex = new int[sh.rows()];
+        java.util.Arrays.fill(keyIndex, -1);
+        for (int n = 0; n < keyRows.length; n++) {
+            keyIndex[keyRows[n]] = n;
+        }
+        double[] dq = new double[lossRows.length * hd];
+        double[] dk = new double[keyRows.length * kvd];
+        double[] dv = new double[keyRows.length * kvd];
+        double[] dA = new double[lossRows.length];
+        double[][] routerTerms = new double[lossRows.length][sh.qHeads()];
+        // one task per kv head g: it alone writes dK, dV of head g and dQ of the heads of its group, and visits
+        // rows ascending, then heads ascending, as NaiveAttention does
+        IntStream.range(0, sh.kvHeads()).parallel().forEach(g -> {
+            double[] oF = new double[dim];
+            double[] oW = new double[dim];
+            double[] gv = new double[dim];
+            for (int n = 0; n < lossRows.length; n++) {
+                int r = lossRows[n];
+                int b = r / sh.seqLen();
+                int i = r % sh.seqLen();
+                boolean z = route.isFull(r);
+                for (int h = g * sh.groupSize(); h < (g + 1) * sh.groupSize(); h++) {
+                    int off = n * hd + h * dim;
+                    double lseF = branchForward(in, b, i, h, true, oF, 0);
+                    double lseW = branchForward(in, b, i, h, false, oW, 0);
+                    double cF = z ? 1 : 0;
+                    double cW = z ? 0 : 1;
+                    if (est == Estimator.SOFT) {
+                        cF = ac(AccurateMath.sigmoid(route.logit(r)));
+                        cW = ac(AccurateMath.sigmoid(-route.logit(r)));
+                    }
+                    if (est == Estimator.SELECTED_BRANCH) {
+                        routerTerms[n][h] = dot(dOut, off, z ? oF : oW, 0, dim);
+                    } else if (est != Estimator.HARD) {
+                        routerTerms[n][h] = ac(dot(dOut, off, oF, 0, dim) - dot(dOut, off, oW, 0, dim));
+                    }
+                    for (int pass = 0; pass < 2; pass++) {
+                        boolean full = pass == 0;
+                        double c = full ? cF : cW;
+                        if (c == 0) {
+                            continue;
+                        }
+                        for (int d = 0; d < dim; d++) {
+                            gv[d] = st(ac(c * dOut[off + d]));
+                        }
+                        branchBackward(in, b, i, h, full, gv, full ? oF : oW, full ? lseF : lseW, off, keyIndex,
+                                dq, dk, dv);
+                    }
+                }
+            }
+        });
+        // router gradient: the per-head terms summed in head order, as NaiveAttention does
+        if (est != Estimator.HARD) {
+            for (int n = 0; n < lossRows.length; n++) {
+                int r = lossRows[n];
+                double routerSum = 0;
+                for (int h = 0; h < sh.qHeads(); h++) {
+                    routerSum = ac(routerSum + routerTerms[n][h]);
+                }
+                double p = ac(AccurateMath.sigmoid(route.logit(r)));
+                double pc = ac(AccurateMath.sigmoid(-route.logit(r)));
+                dA[n] = est == Estimator.SELECTED_BRANCH
+                        ? ac((route.isFull(r) ? pc : -p) * routerSum) : ac(ac(p * pc) * routerSum);
+            }
+        }
+        for (double[] x : new double[][] {dq, dk, dv}) {
+            for (int n = 0; n < x.length; n++) {
+                x[n] = st(x[n]);
+            }
+        }
+        return new RowGradients(lossRows.clone(), keyRows.clone(), dq, dk, dv, dA);
+    }
+
+    /** One loss row on one branch; accumulates (in ac) into dq row dqOff and the tracked dk, dv rows. */
+    private void branchBackward(AttentionInputs in, int b, int i, int h, boolean full, double[] g, double[] o,
+                                double lse, int dqOff, int[] keyIndex, double[] dq, double[] dk, double[] dv) {
+        Shape sh = in.shape();
+        int dim = sh.headDim();
+        int kvh = sh.kvHeadOf(h);
+        int lo = Visibility.firstKey(i, full, in.window());
+        int qOff = sh.qOffset(b, i, h);
+        double[] p = probabilities(in, b, i, h, lo, lse);
+        double delta = dot(g, 0, o, 0, dim);
+        for (int j = lo; j <= i; j++) {
+            int kvOff = sh.kvOffset(b, j, kvh);
+            int kn = keyIndex[b * sh.seqLen() + j];
+            int kOut = (kn * sh.kvHeads() + kvh) * dim;
+            double pj = p[j - lo];
+            double dp = st(dot(g, 0, in.v(), kvOff, dim));
+            double ds = st(ac(pj * ac(dp - delta)));
+            double sds = ac(in.scale() * ds);
+            for (int d = 0; d < dim; d++) {
+                if (kn >= 0) {
+                    dv[kOut + d] = ac(dv[kOut + d] + ac(pj * g[d]));
+                }
+                dq[dqOff + d] = ac(dq[dqOff + d] + ac(sds * in.k()[kvOff + d]));
+                if (kn >= 0) {
+                    dk[kOut + d] = ac(dk[kOut + d] + ac(sds * in.q()[qOff + d]));
+                }
+            }
+        }
+    }
+}

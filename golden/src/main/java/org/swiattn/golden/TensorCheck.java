@@ -1,0 +1,83 @@
+package org.swiattn.golden;
+
+import org.swiattn.spec.ErrorMeasures;
+
+/**
+ * One row of a comparison table: a candidate (or regenerated) tensor against the golden one.
+ *
+ * <pre>
+ *   maxAbs    max_n |x_n - ref_n|
+ *   relErr    ||x - ref||_2 / ||ref||_2   (the tolerance policy's measure; ||x - ref|| when ref = 0)
+ *   worst     position of the largest |x_n - ref_n|, e.g. "b=0 i=5 h=1 d=3"
+ *   bound     the tolerance bound of relErr
+ * </pre>
+ */
+public record TensorCheck(String tensor, String dtype, long elements, double maxAbs, double relErr, String worst,
+                          double bound, boolean pass, String note) {
+
+    /**
+     * Compares two arrays of equal length.
+     *
+     * @param candidate [N]; not modified
+     * @param reference [N]; not modified
+     * @param layout    names the positions of flat indices
+     */
+    public static TensorCheck of(String tensor, String dtype, double[] candidate, double[] reference, Layout layout,
+                                 double bound, String note) {
+        double rel = ErrorMeasures.normwiseRelative(candidate, reference);
+        double maxAbs = ErrorMeasures.maxAbs(candidate, reference);
+        int worst = ErrorMeasures.worstIndex(candidate, reference);
+        boolean pass = rel <= bound;
+        return new TensorCheck(tensor, dtype, candidate.length, maxAbs, rel, layout.position(worst), bound, pass,
+                note);
+    }
+
+    /** Names positions of flat indices of a tensor: dimension labels, sizes, and optional row numbers. */
+    public record Layout(String[] labels, long[] sizes, int[] rows) {
+        /** "b=0 i=5 h=1 d=3" for a flat index; for row tensors the first label is "i" and maps through rows. */
+        public String position(long index) {
+            if (sizes.length == 0) {
+                return "-";
+            }
+            long[] at = new long[sizes.length];
+            long rest = index;
+            for (int d = sizes.length - 1; d >= 0; d--) {
+                at[d] = sizes[d] == 0 ? 0 : rest % sizes[d];
+                rest = sizes[d] == 0 ? 0 : rest / sizes[d];
+            }
+            StringBuilder sb = new StringBuilder();
+            for (int d = 0; d < sizes.length; d++) {
+                if (d > 0) {
+                    sb.append(' ');
+                }
+                long v = at[d];
+                if (d == 0 && rows != null && v < rows.length) {
+                    v = rows[(int) v];
+                }
+                sb.append(labels[d]).append('=').append(v);
+            }
+            return sb.toString();
+        }
+    }
+
+    /** The layout of a golden tensor by name. */
+    public static Layout layout(String tensor, long[] shape, int[] rows) {
+        String base = tensor.endsWith("_rows") ? tensor.substring(0, tensor.length() - 5) : tensor;
+        String[] labels = switch (base) {
+            case "o", "dq", "q", "do" -> tensor.endsWith("_rows") ? new String[] {"i", "h", "d"}
+                    : new String[] {"b", "i", "h", "d"};
+            case "dk", "dv", "k", "v" -> tensor.endsWith("_rows") ? new String[] {"i", "g", "d"}
+                    : new String[] {"b", "i", "g", "d"};
+            case "lse" -> tensor.endsWith("_rows") ? new String[] {"i", "h"} : new String[] {"b", "i", "h"};
+            case "d_router_logit" -> tensor.endsWith("_rows") ? new String[] {"i"} : new String[] {"b", "i"};
+            default -> new String[] {"b", "i", "x", "y"};
+        };
+        if (labels.length != shape.length) {
+            labels = new String[shape.length];
+            for (int d = 0; d < shape.length; d++) {
+                labels[d] = "n" + d;
+            }
+        }
+        return new Layout(labels, shape, tensor.endsWith("_rows") ? rows : null);
+    }
+}
