@@ -57,7 +57,11 @@ public final class Cuda {
             }
             return null;
         } catch (Throwable t) {
-            return "CUDA driver not loadable (" + t.getClass().getSimpleName() + ": " + t.getMessage() + ")";
+            String m = String.valueOf(t.getMessage());
+            // JCuda's message nests every attempt; the one naming a missing .so is the useful one
+            String last = m.lines().filter(l -> l.contains("cannot open shared object")).reduce((a, b) -> b)
+                    .orElse(m.lines().findFirst().orElse(m)).trim();
+            return "CUDA driver not loadable (" + t.getClass().getSimpleName() + ": " + last + ")";
         }
     }
 
