@@ -30,20 +30,26 @@ import org.swiattn.spec.Visibility;
  *                log-sum-exp of the visible scores; shift invariance; LSE merge of disjoint key sets
  *   heads        GQA = MHA with repeated K/V heads; head permutation equivariance; batch independence
  *   rows         forwardRows = rows of forward
- *   range        no NaN/Inf and O in the value hull for score magnitudes up to 1e4
+ *   range        no NaN/Inf and O in the value hull for score magnitudes up to 1e4; O linear in V for V
+ *                scaled by 2^+-600
  * </pre>
+ * Each property draws its case from a named generator ({@link AttentionArbitraries}); a few run again on
+ * medium sequences (S up to 200, the tile edges 64 and 128 on purpose) with a handful of tries.
+ * Tensors: q [B,S,Hq,D], k, v [B,S,Hkv,D], O [B,S,Hq,D], LSE [B,S,Hq], route [B,S].
  */
 public abstract class ForwardProperties extends AttentionPropertiesBase {
 
-    /** The inputs with another route, estimator HARD (a mask-built route carries no logits). */
+    /** The inputs with another route [B,S], estimator HARD (a mask-built route carries no logits). */
     static AttentionInputs hardWithRoute(AttentionInputs in, Route route) {
         return in.toBuilder().route(route).estimator(Estimator.HARD).build();
     }
 
+    /** The inputs with every token [B,S] on the full branch, HARD. */
     static AttentionInputs allFull(AttentionInputs in) {
         return hardWithRoute(in, Route.allFull(in.shape().batch(), in.shape().seqLen()));
     }
 
+    /** The inputs with every token [B,S] on the window branch, HARD. */
     static AttentionInputs allWindow(AttentionInputs in) {
         return hardWithRoute(in, Route.allWindow(in.shape().batch(), in.shape().seqLen()));
     }
@@ -53,7 +59,7 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
         return a >= 0 ? 1.0 / (1.0 + Math.exp(-a)) : Math.exp(a) / (1.0 + Math.exp(a));
     }
 
-    /** The (b, i) rows with i &lt;= cut, as a [B*S] selection. */
+    /** The (b, i) rows with i &lt;= cut, as a selection keep [B*S]. */
     static boolean[] rowsUpTo(Shape sh, int cut) {
         boolean[] keep = new boolean[sh.rows()];
         for (int r = 0; r < keep.length; r++) {
@@ -62,7 +68,12 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
         return keep;
     }
 
-    /** Compares the selected rows of two forward results. */
+    /**
+     * Compares the selected rows of two forward results: O [B,S,Hq,D] and LSE [B,S,Hq] restricted to the rows r
+     * with keep[r].
+     *
+     * @param keep [B*S]; not modified
+     */
     static void sameRows(String what, ForwardResult actual, ForwardResult expected, boolean[] keep,
                          ForwardBounds bounds, Object context) {
         Shape sh = actual.shape();

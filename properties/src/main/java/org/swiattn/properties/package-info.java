@@ -1,0 +1,28 @@
+/**
+ * The SwiAttn property suite: jqwik properties that any implementation of the spec's Java contract
+ * ({@link org.swiattn.spec.SwitchAttention}) runs against - the reference always, the CUDA implementation when a
+ * GPU is present, any adapter a user writes.
+ *
+ * <p>Shape legend as in {@code org.swiattn.spec}: B batch, S sequence length, Hq query heads, Hkv key/value heads,
+ * G = Hq/Hkv, D head dimension, w window. Tensors are flat row-major BSHD {@code double[]}.
+ *
+ * <pre>
+ *   class                     what it checks                                           against
+ *   ForwardProperties         routing, visibility, softmax, heads, rows, range         the spec's definitions and
+ *                                                                                      the implementation itself
+ *   GradientProperties        dQ, dK, dV, dL/da of every estimator                     finite differences, itself
+ *   ValidationProperties      every bad input of BRIEF section 2 is rejected, named    InvalidInputException
+ *   ConformanceProperties     O, LSE, gradients                                        fp64 reference, EJML
+ *   OracleProperties          O, LSE                                                   Dfp oracle (40 digits)
+ * </pre>
+ *
+ * <p>Running it on an implementation: subclass each class above in a test source folder (names ending in
+ * {@code Properties}, which the build's surefire configuration runs) and return the implementation from
+ * {@code implementation()}; {@link org.swiattn.properties.AttentionPropertiesBase} explains the tolerance hooks.
+ * The generators are in {@link org.swiattn.properties.AttentionArbitraries} (named, exposed with
+ * {@code @Provide}); {@link org.swiattn.properties.CaseStatistics} proves their edge cases occur. At the end of a
+ * test run {@link org.swiattn.properties.SummaryListener} prints the number of properties and tries, the worst
+ * oracle error and the coverage counts ({@link org.swiattn.properties.SuiteSummary}), and writes them to
+ * {@code target/swiattn-properties-summary.txt}.
+ */
+package org.swiattn.properties;
