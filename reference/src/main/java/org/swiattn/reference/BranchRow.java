@@ -83,14 +83,15 @@ final class BranchRow {
         }
         double zv = z.value();
 
-        // pass 3: o = sum_j e_j v_j / Z, accumulated with compensation
+        // pass 3: o = sum_j P_j v_j with P_j = e_j / Z, accumulated with compensation. Normalising first keeps
+        // every partial sum a sub-convex combination of the v_j, so it cannot overflow even for |v| near 1e308
         java.util.Arrays.fill(o, oOff, oOff + dim, 0.0);
         java.util.Arrays.fill(scratch.err, 0.0);
         for (int j = lo; j <= i; j++) {
-            accumulate(o, oOff, scratch.err, s[j], v, sh.kvOffset(b, j, g), dim);
+            accumulate(o, oOff, scratch.err, s[j] / zv, v, sh.kvOffset(b, j, g), dim);
         }
         for (int d = 0; d < dim; d++) {
-            o[oOff + d] = (o[oOff + d] + scratch.err[d]) / zv;
+            o[oOff + d] += scratch.err[d];
         }
         // lse = m + log Z, as a pair (hi returned, lo in scratch)
         double logZ = Math.log(zv);

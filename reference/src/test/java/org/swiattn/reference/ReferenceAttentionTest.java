@@ -74,6 +74,16 @@ class ReferenceAttentionTest {
         assertThat(ErrorMeasures.normwiseRelative(r.lse(), exact.lse())).isLessThan(1e-15);
     }
 
+    /** Values near the largest double: the exact output (a convex combination) is finite, so must ours be. */
+    @Test
+    void noOverflowForValuesNearTheLargestDouble() {
+        Shape sh = new Shape(1, 2, 1, 1, 1);
+        AttentionInputs in = AttentionInputs.builder(sh).q(new double[] {0, 0}).k(new double[] {0, 0})
+                .v(new double[] {1e308, 1e308}).window(2).route(Route.allFull(1, 2)).build();
+        assertThat(ref.forward(in).o()).containsExactly(1e308, 1e308);
+        assertThat(ref.backward(in, new double[] {1, 1}).dq()).containsExactly(0.0, 0.0);
+    }
+
     @Test
     void forwardRowsEqualsRowsOfForward() {
         AttentionInputs in = TestCases.random(5, new Shape(2, 12, 4, 1, 3), 4, Estimator.SOFT);
