@@ -63,7 +63,7 @@ SWIATTN_BF16_WG(128, 1, 2, false, 2, swiattn_bf16_wg_d128_w1_s2_b2)
 SWIATTN_BF16_WG(128, 3, 2, false, 1, swiattn_bf16_wg_d128_w3_s2_b1)
 SWIATTN_BF16_WG(128, 2, 3, true, 1, swiattn_bf16_wg_d128_w2_s3_o_b1)
 SWIATTN_BF16_WG(128, 3, 3, true, 1, swiattn_bf16_wg_d128_w3_s3_o_b1)
-SWIATTN_BF16_WG(128, 2, 3, true, 2, swiattn_bf16_wg_d128_w2_s3_o_b2)
+SWIATTN_BF16_WG(128, 4, 2, false, 1, swiattn_bf16_wg_d128_w4_s2_b1)
 SWIATTN_BF16_WG(64, 2, 2, false, 2, swiattn_bf16_wg_d64_w2_s2_b2)
 SWIATTN_BF16_WG(64, 3, 3, true, 1, swiattn_bf16_wg_d64_w3_s3_o_b1)
 

@@ -108,6 +108,7 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
 
     const int kvh = h / (Hq / Hkv);
     const size_t kvRow = (size_t)Hkv * D;
+    const int kvRowI = Hkv * D;
     const __nv_bfloat16* Kb = K + (size_t)b * S * kvRow + (size_t)kvh * D;
     const __nv_bfloat16* Vtb = Vt + ((size_t)b * Hkv + kvh) * D * Sp;
 
@@ -123,10 +124,10 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
                 const int r = n / CH, ch = n % CH;  // K: key row r, chunk ch of D
                 const int j = kt * BN + r;
                 const bool ok = j < S;
-                cp_async16(dK + wg_off(r, ch, 64), Kb + (size_t)(ok ? j : 0) * kvRow + ch * 8, ok);
+                // (32-bit element offsets: S*Hkv*D and D*Sp are below 2^31 for every shape Java can hold)
+                cp_async16(dK + wg_off(r, ch, 64), Kb + ((ok ? j : 0) * kvRowI + ch * 8), ok);
                 const int d = n >> 3, kc = n & 7;  // Vt: row d, chunk kc of the 64 keys
-                cp_async16(dV + (uint32_t)(d * 128 + ((kc ^ (d & 7)) << 4)), Vtb + (size_t)d * Sp + kt * BN + kc * 8,
-                           true);
+                cp_async16(dV + (uint32_t)(d * 128 + ((kc ^ (d & 7)) << 4)), Vtb + (d * Sp + kt * BN + kc * 8), true);
             }
         }
     };
@@ -316,6 +317,8 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
                 pack_bf16(acc[nd * 4 + hr * 2] * inv, acc[nd * 4 + hr * 2 + 1] * inv);
         if (c == 0) LSE[row * Hq + h] = ((hr ? m1 : m0) + __log2f(l)) * 0.69314718055994530942f;
     }
+#else
+    asm volatile("trap;");  // built without sm_90a (PTX for other GPUs): callers must pick a version-1 kernel
 #endif
 }
 

@@ -32,7 +32,7 @@ static Bf16Variant kVariants[] = {
     {"wg_d128_w3_s2_b1", 2, 128, 192, 0, 2, (const void*)swiattn_bf16_wg_d128_w3_s2_b1},
     {"wg_d128_w2_s3_o_b1", 2, 128, 128, 0, 3, (const void*)swiattn_bf16_wg_d128_w2_s3_o_b1},
     {"wg_d128_w3_s3_o_b1", 2, 128, 192, 0, 3, (const void*)swiattn_bf16_wg_d128_w3_s3_o_b1},
-    {"wg_d128_w2_s3_o_b2", 2, 128, 128, 0, 3, (const void*)swiattn_bf16_wg_d128_w2_s3_o_b2},
+    {"wg_d128_w4_s2_b1", 2, 128, 256, 0, 2, (const void*)swiattn_bf16_wg_d128_w4_s2_b1},
     {"wg_d64_w2_s2_b2", 2, 64, 128, 0, 2, (const void*)swiattn_bf16_wg_d64_w2_s2_b2},
     {"wg_d64_w3_s3_o_b1", 2, 64, 192, 0, 3, (const void*)swiattn_bf16_wg_d64_w3_s3_o_b1},
 };
