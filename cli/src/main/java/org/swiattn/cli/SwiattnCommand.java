@@ -23,6 +23,7 @@ import picocli.CommandLine.Command;
         subcommands = {
             GoldenCommand.class,
             CheckCommand.class,
+            org.swiattn.cuda.bench.BenchCommand.class,
             CommandLine.HelpCommand.class,
         })
 public final class SwiattnCommand implements Runnable {
