@@ -1,7 +1,7 @@
 // Standalone correctness + timing harness for the bf16 routed forward (no Java needed).
 //
 //   bf16_test check           every variant vs an fp64 GPU reference (and a naive-bf16 emulation) on many shapes
-//   bf16_test time            CUDA-event timing table (median, L2 flushed before each rep)
+//   bf16_test time [D [NAME]]  CUDA-event timing table (median, L2 flushed before each rep)
 //   bf16_test one V S rho     one launch of variant V (for ncu)
 //
 // Inputs are random normals rounded to bf16 (hash-based, fresh per case, never zeros); outputs are poisoned with
@@ -317,8 +317,9 @@ int main(int argc, char** argv) {
     }
     if (mode == "time") {
         int D = argc > 2 ? atoi(argv[2]) : 128;
+        const char* only = argc > 3 ? argv[3] : "";  // substring filter on variant names
         for (int vi = 0; vi < kNumVariants; vi++) {
-            if (kVariants[vi].D != D) continue;
+            if (kVariants[vi].D != D || !strstr(kVariants[vi].name, only)) continue;
             for (int S : {4096, 32768})
                 for (double rho : {0.0, 0.1, 0.25, 0.5, 1.0}) {
                     if (S == 4096 && (rho == 0.1 || rho == 0.5)) continue;

@@ -4,7 +4,8 @@
 #   side-by-side with the PyTorch peers, and one ncu profile. Logs under $OUT (default ./out-bf16).
 OUT=${OUT:-out-bf16}; mkdir -p $OUT
 T=cuda/target-bf16
-STEPS=${STEPS:-sass,check,time,sbs,ncu}
+STEPS=${STEPS:-sass,check,time,sbs,java,ncu}
+TIME_FILTER=${TIME_FILTER:-}
 NCU_VARIANTS=${NCU_VARIANTS:-8}
 export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu,power.draw --format=csv > $OUT/gpu.txt 2>&1
@@ -22,11 +23,18 @@ if [[ $STEPS == *check* ]]; then
   grep -E "S=32768" $OUT/check.log | cut -c1-200 | head -12
 fi
 if [[ $STEPS == *time* ]]; then
-  timeout 90 $T/bf16_test time 128 > $OUT/time.log 2>&1; echo "time rc=$?"
-  timeout 30 $T/bf16_test time 64 >> $OUT/time.log 2>&1
+  timeout 90 $T/bf16_test time 128 "$TIME_FILTER" > $OUT/time.log 2>&1; echo "time rc=$?"
+  timeout 30 $T/bf16_test time 64 "$TIME_FILTER" >> $OUT/time.log 2>&1
 fi
 if [[ $STEPS == *sbs* ]]; then
   timeout 200 python3 bench/peers/peer_side_by_side.py --lib $T/libswiattn_bf16.so --json $OUT/sbs.json ${SBS_ARGS} > $OUT/sbs.log 2>&1; echo "sbs rc=$?"
+fi
+if [[ $STEPS == *java* ]]; then
+  J=$T/java
+  CP=$(ls $J/lib/*.jar | grep -v console | tr '\n' ':')$J/classes:$J/test-classes
+  timeout 200 $J/jre/bin/java -Xmx48g -jar $J/lib/junit-platform-console-standalone-1.13.4.jar execute --disable-ansi-colors \
+    --class-path $CP --select-class org.swiattn.cuda.bf16.Bf16AttentionTest --details=tree > $OUT/java.log 2>&1; echo "java rc=$?"
+  grep -E "tests (successful|failed)|S=8192|✘|Exception" $OUT/java.log | head -12
 fi
 if [[ $STEPS == *ncu* ]]; then
   for NV in $NCU_VARIANTS; do
