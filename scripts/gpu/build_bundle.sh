@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Builds bundle/ (git-ignored), everything the GPU machine needs to run the project without Java or Maven there:
+#   bundle/jre/           jlinked Java 17 runtime (modules found by jdeps)
+#   bundle/swiattn.jar    the swiattn command (fat jar) with the CUDA fatbins; JCuda natives stripped to the driver
+#                         binding (the 24 MB PTX-compiler binding is dead weight there)
+#   bundle/test-classes/  the cuda module's test classes (kernel equivalence, device tests, property suite on CUDA)
+#   bundle/lib/           their test dependencies (properties suite, jqwik, assertj)
+#   bundle/junit.jar      JUnit console launcher (runs jqwik and Jupiter tests without Maven)
+# Needs JDK 17 (jlink, jdeps), Maven and nvcc (the kernels are compiled here, at build time). Prints the size: the
+# device tool carries at most 64 MiB. Usage: scripts/gpu/build_bundle.sh   (from anywhere)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$root"
+command -v nvcc >/dev/null || { echo "build_bundle: nvcc is needed to compile the kernels" >&2; exit 2; }
+mvn -B -q -pl cli,cuda -am install -DskipTests
+mvn -B -q -pl cuda test-compile
+rm -rf bundle && mkdir -p bundle/lib
+# 1. the fat jar, without the JCuda natives that are not needed on the GPU machine
+cp cli/target/swiattn.jar bundle/swiattn.jar
+zip -q -d bundle/swiattn.jar 'lib/libJNvPTXCompiler-*' 'lib/libJNvrtc-*' 'lib/libJCudaRuntime-*' || true
+# 2. test classes and the test-only dependencies (the fat jar already holds the main ones; JUnit comes with the
+#    launcher; AssertJ's optional byte-buddy (soft assertions) is left out)
+cp -r cuda/target/test-classes bundle/test-classes
+mvn -B -q -pl cuda dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$root/bundle/cp.txt"
+tr ':' '\n' < bundle/cp.txt | grep -E '/(swiattn-properties|jqwik[^/]*|assertj-core)[^/]*\.jar$' \
+  | grep -v -E '/junit-' | while read -r j; do cp "$j" bundle/lib/; done
+rm bundle/cp.txt
+# 3. JUnit console launcher
+mvn -B -q dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:1.13.4 \
+  -DoutputDirectory="$root/bundle" -Dmdep.stripVersion=true
+mv bundle/junit-platform-console-standalone.jar bundle/junit.jar
+# 4. the runtime: modules of every jar, plus what the test runners use
+#    (jdeps reads the fat jar; it cannot parse the jqwik jars, whose needs are the fixed list)
+#    java.desktop (Jackson's optional java.beans use, 15 MB) is left out to stay under the carry limit
+mods=$(jdeps --print-module-deps --ignore-missing-deps --multi-release 17 bundle/swiattn.jar | sed 's/,java.desktop//')
+mods="$mods,java.logging,java.management,java.instrument,jdk.unsupported,java.naming,jdk.zipfs"
+jlink --add-modules "$mods" --strip-debug --no-header-files --no-man-pages --compress=2 --output bundle/jre
+echo "bundle: modules $mods"
+du -sh bundle bundle/* | sed 's/^/bundle size: /'
+total=$(du -sb bundle | cut -f1)
+if (( total > 64 * 1024 * 1024 )); then echo "bundle: $total bytes exceeds the 64 MiB carry limit" >&2; exit 1; fi
