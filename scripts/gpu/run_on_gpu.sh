@@ -48,6 +48,8 @@ run_stage sanitizer 240 bash -c "compute-sanitizer --tool memcheck --error-exitc
   compute-sanitizer --tool racecheck --error-exitcode 9 $java -Xmx4g -cp '$cp' \
   org.swiattn.cuda.bench.BenchCommand ${small[*]} > '$out/racecheck.log' 2>&1; r=\$?; \
   tail -n 3 '$out/memcheck.log' '$out/racecheck.log'; echo memcheck rc=\$m racecheck rc=\$r; exit \$((m + r))"
-run_stage properties 300 junit --select-package org.swiattn.cuda.properties
-
-python3 scripts/gpu/summary.py "$out" | tee "$out/summary.md"
+python3 scripts/gpu/summary.py "$out" >"$out/summary.md"
+run_stage properties "${PROPERTIES_LIMIT:-300}" junit --select-package org.swiattn.cuda.properties
+grep -E "tests (successful|failed|aborted)|containers failed" "$out/properties.log" 2>/dev/null | tr -s ' ' | tr '\n' ' '
+echo
+cat "$out/summary.md"
