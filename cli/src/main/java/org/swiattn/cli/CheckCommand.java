@@ -63,10 +63,12 @@ public final class CheckCommand implements Callable<Integer> {
         }
         List<CandidateChecker.Report> reports = new ArrayList<>();
         for (Path p : CandidateChecker.candidates(target.all)) {
-            CandidateChecker.Report r = checker.check(null, p, forwardOnly);
+            reports.add(checker.check(null, p, forwardOnly));
+        }
+        reports.sort(java.util.Comparator.comparingInt(r -> Integer.parseInt(r.caseLabel().split(" ")[0])));
+        for (CandidateChecker.Report r : reports) {
             print(o, r);
             o.println();
-            reports.add(r);
         }
         TextTable t = new TextTable("case", "candidate", "precision", "tensors", "worst err/bound", "result");
         int failed = 0;

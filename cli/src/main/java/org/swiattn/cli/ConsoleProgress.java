@@ -5,7 +5,7 @@ import org.swiattn.golden.Progress;
 
 /**
  * Progress on stderr. On a terminal: one bar redrawn in place ({@code \r}); in a log (no console): one line per
- * phase and per tenth of a long phase, so CI logs stay short.
+ * tenth of a chunked phase, and one line per phase once a case has run for 3 s, so CI logs stay short.
  */
 final class ConsoleProgress implements Progress {
     private final PrintWriter err;
@@ -14,6 +14,7 @@ final class ConsoleProgress implements Progress {
     private String label = "";
     private long lastTenth = -1;
     private String prefix = "";
+    private long caseStart = System.nanoTime();
 
     ConsoleProgress(PrintWriter err) {
         this.err = err;
@@ -24,6 +25,7 @@ final class ConsoleProgress implements Progress {
     void prefix(String p) {
         prefix = p;
         label = "";
+        caseStart = System.nanoTime();
     }
 
     @Override
@@ -41,7 +43,8 @@ final class ConsoleProgress implements Progress {
             return;
         }
         long tenth = total <= 1 ? -2 : 10 * done / total;
-        if (!what.equals(label) || (total > 1 && tenth != lastTenth)) {
+        boolean slowCase = System.nanoTime() - caseStart > 3_000_000_000L;
+        if ((total > 1 || slowCase) && (!what.equals(label) || (total > 1 && tenth != lastTenth))) {
             if (total > 1) {
                 err.printf("%s %s %d%% (%.0fs)%n", prefix, what, 100 * done / total, secs);
             } else {

@@ -18,6 +18,7 @@ import org.swiattn.spec.Route;
 import org.swiattn.spec.RowsResult;
 import org.swiattn.spec.Shape;
 import org.swiattn.spec.SpecVersion;
+import org.swiattn.spec.Visibility;
 
 /**
  * Computes golden cases with the fp64 reference (and the naive errors of the tolerance rule).
@@ -250,18 +251,24 @@ public final class GoldenGenerator {
         ReferenceAttention ref = new ReferenceAttention();
         double[] lse = new double[sh.rows()];
         String label = "lse head " + head + (full ? " full branch" : " window branch");
-        // chunks of rows with about equal work: the full branch's cost grows with i
-        int chunk = full ? 256 : 2048;
+        // chunks of rows; progress counts visible (query, key) pairs, the unit of work
+        long total = 0;
+        for (int r = 0; r < sh.rows(); r++) {
+            total += Visibility.keyCount(r % sh.seqLen(), full, in.window());
+        }
+        long done = 0;
+        int chunk = 512;
         for (int start = 0; start < sh.rows(); start += chunk) {
-            progress.update(label, start, sh.rows());
+            progress.update(label, done, total);
             int n = Math.min(chunk, sh.rows() - start);
             int[] rows = new int[n];
             for (int t = 0; t < n; t++) {
                 rows[t] = start + t;
+                done += Visibility.keyCount(rows[t] % sh.seqLen(), full, in.window());
             }
             System.arraycopy(ref.forwardRows(oneIn, rows).lse(), 0, lse, start, n);
         }
-        progress.update(label, sh.rows(), sh.rows());
+        progress.update(label, total, total);
         branchCache.put(key, lse);
         return lse;
     }

@@ -69,6 +69,7 @@ public record TensorCheck(String tensor, String dtype, long elements, double max
             case "dk", "dv", "k", "v" -> tensor.endsWith("_rows") ? new String[] {"i", "g", "d"}
                     : new String[] {"b", "i", "g", "d"};
             case "lse" -> tensor.endsWith("_rows") ? new String[] {"i", "h"} : new String[] {"b", "i", "h"};
+            case "lse_all", "route", "router_logits" -> new String[] {"b", "i"};
             case "d_router_logit" -> tensor.endsWith("_rows") ? new String[] {"i"} : new String[] {"b", "i"};
             default -> new String[] {"b", "i", "x", "y"};
         };

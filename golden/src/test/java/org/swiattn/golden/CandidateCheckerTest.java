@@ -1,0 +1,174 @@
+package org.swiattn.golden;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.swiattn.reference.NaiveAttention;
+import org.swiattn.reference.ReferenceAttention;
+import org.swiattn.spec.AttentionInputs;
+import org.swiattn.spec.BackwardResult;
+import org.swiattn.spec.Estimator;
+import org.swiattn.spec.ForwardResult;
+import org.swiattn.spec.Precision;
+import org.swiattn.spec.Shape;
+
+/**
+ * The checker end to end on a small golden folder: a WHOLE case and a SAMPLED case (the 32K layout at S = 64).
+ * Candidates come from the reference module's whole implementations, so the sampled path (rows, LSE of every row
+ * for one head, gradients of the row-restricted loss) is checked against the plain whole backward too.
+ */
+class CandidateCheckerTest {
+    @TempDir
+    static Path dir;
+
+    static final CaseSpec WHOLE = new CaseSpec(901, "t_whole", CaseSpec.Kind.WHOLE, new Shape(1, 40, 4, 2, 8), 8,
+            Double.NaN, Estimator.STRAIGHT_THROUGH, CaseSpec.RouteKind.RANDOM, 0.5, 7, 1, 1, 1, 1, true, -1,
+            List.of("Test"), "whole test case");
+    static final CaseSpec SAMPLED = new CaseSpec(902, "t_sampled", CaseSpec.Kind.SAMPLED,
+            new Shape(1, 64, 4, 2, 8), 8, Double.NaN, Estimator.SELECTED_BRANCH, CaseSpec.RouteKind.RANDOM, 0.25, 8,
+            1, 1, 1, 1, true, 1, List.of("Test"), "sampled test case");
+
+    static Path golden;
+    static CandidateChecker checker;
+
+    @BeforeAll
+    static void writeGolden() throws IOException {
+        golden = dir.resolve("golden");
+        Manifest m = Manifest.empty();
+        GoldenGenerator gen = new GoldenGenerator(true, Progress.NONE);
+        for (CaseSpec c : List.of(WHOLE, SAMPLED)) {
+            CaseData d = gen.compute(c);
+            Path f = golden.resolve(c.fileName());
+            d.write(f);
+            m = m.with(Manifest.entry(c, d, f));
+        }
+        m.write(golden);
+        checker = new CandidateChecker(golden);
+    }
+
+    private static Path candidate(String file, String precision, Map<String, double[]> tensors,
+                                  Map<String, long[]> shapes) throws IOException {
+        SafeTensorsWriter w = new SafeTensorsWriter();
+        if (precision != null) {
+            w.metadata("precision", precision);
+        }
+        for (var e : tensors.entrySet()) {
+            w.addDoubles(e.getKey(), Dtype.F64, shapes.get(e.getKey()), e.getValue());
+        }
+        Path p = dir.resolve(file);
+        w.write(p);
+        return p;
+    }
+
+    private static Map<String, long[]> shapes(Shape s) {
+        return Map.of("o", new long[] {s.batch(), s.seqLen(), s.qHeads(), s.headDim()},
+                "lse", new long[] {s.batch(), s.seqLen(), s.qHeads()},
+                "dq", new long[] {s.batch(), s.seqLen(), s.qHeads(), s.headDim()},
+                "dk", new long[] {s.batch(), s.seqLen(), s.kvHeads(), s.headDim()},
+                "dv", new long[] {s.batch(), s.seqLen(), s.kvHeads(), s.headDim()},
+                "d_router_logit", new long[] {s.batch(), s.seqLen()});
+    }
+
+    private static Map<String, double[]> outputs(ForwardResult f, BackwardResult b) {
+        return Map.of("o", f.o(), "lse", f.lse(), "dq", b.dq(), "dk", b.dk(), "dv", b.dv(), "d_router_logit",
+                b.dRouterLogit());
+    }
+
+    @Test
+    void referenceOutputsPassAndAPerturbationFailsAtItsPosition() throws IOException {
+        AttentionInputs in = CaseInputs.inputs(WHOLE);
+        double[] dO = CaseInputs.dOut(WHOLE, null);
+        ForwardResult f = new ReferenceAttention().forward(in);
+        BackwardResult b = new ReferenceAttention().backward(in, dO);
+        CandidateChecker.Report ok = checker.check("t_whole", candidate("ok.safetensors", "fp64", outputs(f, b),
+                shapes(WHOLE.shape())), false);
+        assertThat(ok.pass()).isTrue();
+        assertThat(ok.checks()).extracting(TensorCheck::tensor)
+                .containsExactly("o", "lse", "dq", "dk", "dv", "d_router_logit");
+        double[] o = f.o().clone();
+        int at = WHOLE.shape().qOffset(0, 17, 3) + 5;
+        o[at] += 1e-9;
+        CandidateChecker.Report bad = checker.check("901", candidate("bad.safetensors", "fp64",
+                Map.of("o", o, "lse", f.lse()), shapes(WHOLE.shape())), true);
+        assertThat(bad.pass()).isFalse();
+        assertThat(bad.checks().get(0).worst()).isEqualTo("b=0 i=17 h=3 d=5");
+        assertThat(bad.checks().get(0).maxAbs()).isBetween(0.9e-9, 1.1e-9);
+        assertThat(bad.checks().get(1).pass()).isTrue();
+        assertThat(bad.table()).contains("FAIL").contains("PASS");
+    }
+
+    @Test
+    void naiveLowPrecisionOutputsPassTheirOwnRuleButNotTheFp64One() throws IOException {
+        AttentionInputs in = CaseInputs.inputs(WHOLE);
+        double[] dO = CaseInputs.dOut(WHOLE, null);
+        for (Precision p : List.of(Precision.FP32, Precision.BF16)) {
+            NaiveAttention na = new NaiveAttention(p);
+            Map<String, double[]> out = outputs(na.forward(in), na.backward(in, dO));
+            String tag = GoldenGenerator.tag(p);
+            assertThat(checker.check("t_whole", candidate(tag + ".safetensors", tag, out, shapes(WHOLE.shape())),
+                    false).pass()).as(tag).isTrue();
+            assertThat(checker.check("t_whole", candidate(tag + "64.safetensors", "fp64", out,
+                    shapes(WHOLE.shape())), false).pass()).as(tag + " claimed as fp64").isFalse();
+        }
+    }
+
+    @Test
+    void sampledCaseAgreesWithTheWholeReferenceOnTheRowRestrictedLoss() throws IOException {
+        AttentionInputs in = CaseInputs.inputs(SAMPLED);
+        SafeTensorsFile g = SafeTensorsFile.open(golden.resolve(SAMPLED.fileName()));
+        long[] rowsL = g.readLongs("rows");
+        int[] rows = java.util.Arrays.stream(rowsL).mapToInt(x -> (int) x).toArray();
+        assertThat(rows).contains(0, 1, 2, 6, 7, 8, 9, 56, 61, 62, 63);
+        double[] dO = CaseInputs.dOut(SAMPLED, rows);
+        ForwardResult f = new ReferenceAttention().forward(in);
+        BackwardResult b = new ReferenceAttention().backward(in, dO);
+        // whole tensors: the checker takes the golden rows and the LSE head
+        CandidateChecker.Report whole = checker.check("t_sampled", candidate("s_whole.safetensors", "fp64",
+                outputs(f, b), shapes(SAMPLED.shape())), false);
+        assertThat(whole.checks()).extracting(TensorCheck::tensor).containsExactly("o_rows", "lse_rows", "lse_all",
+                "dq_rows", "dk_rows", "dv_rows", "d_router_logit_rows");
+        assertThat(whole.checks()).allSatisfy(c -> assertThat(c.relErr()).as(c.tensor()).isLessThan(1e-14));
+        assertThat(whole.pass()).isTrue();
+        // the LSE of a row outside the sampled rows, head 1, is checked through lse_all
+        double[] lse = f.lse().clone();
+        lse[SAMPLED.shape().lseOffset(0, 30, 1)] += 1e-6;
+        CandidateChecker.Report bad = checker.check("t_sampled", candidate("s_bad.safetensors", "fp64",
+                Map.of("o", f.o(), "lse", lse), shapes(SAMPLED.shape())), true);
+        assertThat(bad.checks()).extracting(TensorCheck::pass).containsExactly(true, true, false);
+        assertThat(bad.checks().get(2).worst()).isEqualTo("b=0 i=30");
+    }
+
+    @Test
+    void badCandidatesAreBadInput() throws IOException {
+        AttentionInputs in = CaseInputs.inputs(WHOLE);
+        ForwardResult f = new ReferenceAttention().forward(in);
+        Map<String, long[]> sh = shapes(WHOLE.shape());
+        Path noPrecision = candidate("np.safetensors", null, Map.of("o", f.o(), "lse", f.lse()), sh);
+        assertThatThrownBy(() -> checker.check("t_whole", noPrecision, true)).isInstanceOf(BadInputException.class)
+                .hasMessageContaining("'precision' must be fp64, fp32 or bf16, got nothing");
+        Path fwd = candidate("fwd.safetensors", "fp64", Map.of("o", f.o(), "lse", f.lse()), sh);
+        assertThatThrownBy(() -> checker.check("t_whole", fwd, false)).isInstanceOf(BadInputException.class)
+                .hasMessageContaining("missing tensor 'dq'").hasMessageContaining("--forward-only");
+        Path wrongShape = candidate("shape.safetensors", "fp64", Map.of("o", f.o(), "lse", f.lse()),
+                Map.of("o", new long[] {1, 40, 32}, "lse", sh.get("lse")));
+        assertThatThrownBy(() -> checker.check("t_whole", wrongShape, true)).isInstanceOf(BadInputException.class)
+                .hasMessageContaining("tensor 'o' has shape [1, 40, 32], expected [1, 40, 4, 8]");
+        Path ints = dir.resolve("ints.safetensors");
+        new SafeTensorsWriter().metadata("precision", "fp64").addLongs("o", Dtype.I64, sh.get("o"),
+                new long[f.o().length]).addDoubles("lse", Dtype.F64, sh.get("lse"), f.lse()).write(ints);
+        assertThatThrownBy(() -> checker.check("t_whole", ints, true)).isInstanceOf(BadInputException.class)
+                .hasMessageContaining("has dtype I64");
+        assertThatThrownBy(() -> checker.check("no_such_case", fwd, true)).isInstanceOf(BadInputException.class)
+                .hasMessageContaining("unknown case 'no_such_case'");
+        java.nio.file.Files.write(dir.resolve("corrupt.safetensors"), new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9});
+        assertThatThrownBy(() -> checker.check("t_whole", dir.resolve("corrupt.safetensors"), true))
+                .isInstanceOf(BadInputException.class).hasMessageContaining("exceeds the limit");
+    }
+}
