@@ -94,9 +94,20 @@ public final class RouteCompaction {
         DeviceBuffer listW = DeviceBuffer.allocate(dev, 4 * n, "route.listW");
         DeviceBuffer nF = DeviceBuffer.allocate(dev, 4L * batch, "route.nF");
         DeviceBuffer nW = DeviceBuffer.allocate(dev, 4L * batch, "route.nW");
+        DeviceLists lists = new DeviceLists(listF, nF, listW, nW);
+        compactInto(dev, z, lists, batch, seqLen);
+        return lists;
+    }
+
+    /**
+     * Compacts into existing list buffers (no allocation: for timed loops).
+     *
+     * @param z     [B,S] uint8 route; not modified
+     * @param lists buffers of {@link #onDevice}'s sizes; modified
+     */
+    public static void compactInto(CudaDevice dev, DeviceBuffer z, DeviceLists lists, int batch, int seqLen) {
         dev.module(MODULE).kernel("swi_route_compact").launch(new int[] {batch, 1, 1}, 1024, 0,
-                z, listF, nF, listW, nW, seqLen);
-        return new DeviceLists(listF, nF, listW, nW);
+                z, lists.listF, lists.nF, lists.listW, lists.nW, seqLen);
     }
 
     /**

@@ -208,11 +208,12 @@ public final class BenchCommand implements Callable<Integer> {
                     boolean[] z = mask(route, s, seed + 100 + n++);
                     double flops = usefulFlops(z, s);
                     byte[] zb = RouteCompaction.maskBytes(Route.ofMask(batch, s, z));
-                    try (DeviceBuffer zd = DeviceBuffer.of(dev, zb, "route")) {
+                    try (DeviceBuffer zd = DeviceBuffer.of(dev, zb, "route");
+                         RouteCompaction.DeviceLists l = RouteCompaction.onDevice(dev, zd, batch, s)) {
+                        // timed: route compaction on the GPU + the routed forward (buffers allocated outside)
                         Runnable run = () -> {
-                            try (RouteCompaction.DeviceLists l = RouteCompaction.onDevice(dev, zd, batch, s)) {
-                                rk.forward(sh, window, scale, q, k, v, o, lse, l.listF, l.nF, l.listW, l.nW);
-                            }
+                            RouteCompaction.compactInto(dev, zd, l, batch, s);
+                            rk.forward(sh, window, scale, q, k, v, o, lse, l.listF, l.nF, l.listW, l.nW);
                         };
                         o.fill((byte) 0xFF);  // poison: every row must be written
                         run.run();
