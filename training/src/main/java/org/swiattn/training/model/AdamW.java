@@ -13,7 +13,7 @@ import org.swiattn.training.Check;
  *   v = beta2 v + (1 - beta2) g^2
  *   theta -= (lr_k / (1 - beta1^t)) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
  * </pre>
- * lr_k = lr * lrScale[k] (the routers may learn faster), wd_k = wd * decay[k].
+ * lr_k = lr * lrScale[k] (the routers may learn faster), wd_k = wd * decay[k] (decay[k] = 0: no weight decay).
  */
 public final class AdamW {
     private final double beta1;
@@ -23,14 +23,14 @@ public final class AdamW {
     private final double[] m;
     private final double[] v;
     private final double[] lrScale;   // [P]
-    private final boolean[] decay;    // [P]
+    private final double[] decay;     // [P]
     private long step;
 
     /**
      * @param lrScale [P] per-parameter learning-rate factor; not modified (copied)
-     * @param decay   [P] whether weight decay applies; not modified (copied)
+     * @param decay   [P] per-parameter weight-decay factor (0 = none, 1 = wd); not modified (copied)
      */
-    public AdamW(double beta1, double beta2, double eps, double weightDecay, double[] lrScale, boolean[] decay) {
+    public AdamW(double beta1, double beta2, double eps, double weightDecay, double[] lrScale, double[] decay) {
         Check.require(beta1 >= 0 && beta1 < 1, "beta1", "must be in [0, 1), got " + beta1);
         Check.require(beta2 >= 0 && beta2 < 1, "beta2", "must be in [0, 1), got " + beta2);
         Check.require(eps > 0 && Double.isFinite(eps), "eps", "must be finite and > 0, got " + eps);
@@ -49,18 +49,22 @@ public final class AdamW {
     }
 
     /**
-     * Default groups for a layout: decay on matrices, none on norm gains and routers; routers learn
-     * {@code routerLrScale} times faster.
+     * Default groups for a layout: decay on matrices, none on norm gains and router biases; routers learn
+     * {@code routerLrScale} times faster; router weights w_r decay with factor {@code routerDecayScale}.
      */
     public static AdamW forLayout(ParamLayout lay, double beta1, double beta2, double eps, double weightDecay,
-                                  double routerLrScale) {
+                                  double routerLrScale, double routerDecayScale) {
+        Check.require(routerLrScale >= 0 && Double.isFinite(routerLrScale), "routerLrScale",
+                "must be finite and >= 0, got " + routerLrScale);
+        Check.require(routerDecayScale >= 0 && Double.isFinite(routerDecayScale), "routerDecayScale",
+                "must be finite and >= 0, got " + routerDecayScale);
         double[] s = new double[lay.size()];
-        boolean[] d = new boolean[lay.size()];
+        double[] d = new double[lay.size()];
         for (ParamLayout.Entry e : lay.entries()) {
             boolean router = e.name().contains("router_");
             for (int k = e.offset(); k < e.offset() + e.size(); k++) {
                 s[k] = router ? routerLrScale : 1.0;
-                d[k] = e.shape().length == 2;
+                d[k] = e.name().endsWith("router_w") ? routerDecayScale : e.shape().length == 2 ? 1.0 : 0.0;
             }
         }
         return new AdamW(beta1, beta2, eps, weightDecay, s, d);
@@ -88,8 +92,8 @@ public final class AdamW {
         double sqrtBc2 = Math.sqrt(bc2);
         for (int k = 0; k < theta.length; k++) {
             double lrk = lr * lrScale[k];
-            if (decay[k]) {
-                theta[k] *= 1 - lrk * weightDecay;
+            if (decay[k] != 0) {
+                theta[k] *= 1 - lrk * weightDecay * decay[k];
             }
             m[k] += (g[k] - m[k]) * (1 - beta1);
             v[k] = beta2 * v[k] + (1 - beta2) * g[k] * g[k];
