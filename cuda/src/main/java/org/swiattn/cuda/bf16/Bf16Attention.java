@@ -1,16 +1,19 @@
 package org.swiattn.cuda.bf16;
 
 import java.util.List;
+import java.util.function.IntToDoubleFunction;
 import org.swiattn.cuda.CudaDevice;
 import org.swiattn.cuda.DeviceBuffer;
-import org.swiattn.cuda.KernelModule;
 import org.swiattn.cuda.RouteCompaction;
+import org.swiattn.reference.AccurateMath;
 import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.BackwardResult;
 import org.swiattn.spec.Bf16;
+import org.swiattn.spec.Estimator;
 import org.swiattn.spec.ForwardResult;
 import org.swiattn.spec.InvalidInputException;
 import org.swiattn.spec.Precision;
+import org.swiattn.spec.Route;
 import org.swiattn.spec.Shape;
 import org.swiattn.spec.SwitchAttention;
 
@@ -33,7 +36,11 @@ import org.swiattn.spec.SwitchAttention;
  * any GPU of compute capability 8.0+) and 2 (Hopper wgmma, compute capability 9.0, reads a V^T scratch copy).
  * Judged by the spec's low-precision rule ({@link org.swiattn.spec.Tolerance}, Precision.BF16).
  *
- * <p>Backward is not implemented in bf16 yet: {@link #backward} throws {@link UnsupportedOperationException}.
+ * <p>Backward ({@link #backward}): dQ, dK, dV in bf16, dL/da in fp32, for every estimator, deterministic (no
+ * atomics). Two kernel versions ({@link Bf16Kernels.BackwardVersion}): MMA (default; the five products S, dP, dV,
+ * dK, dQ on tensor cores with bf16 operands and fp32 accumulation; masks, exp, dS and rounding on the CUDA cores)
+ * and SIMT (every product in fp32 on the CUDA cores, the fp32 backward's tiled structure). The forward pass, delta
+ * = c &lt;dO, o&gt; and the router gradient are recomputed/computed on the GPU in fp32 from the bf16 tensors.
  */
 public final class Bf16Attention implements SwitchAttention {
     /** The packaged fatbin (relative to the kernel resource directory). */
@@ -77,15 +84,36 @@ public final class Bf16Attention implements SwitchAttention {
             Variant.v2(128, 4, 2, false, 1), Variant.v2(64, 2, 2, false, 2), Variant.v2(64, 3, 3, true, 1));
 
     private final CudaDevice device;
-    private final KernelModule module;
+    private final Bf16Kernels kernels;
     private final Variant forD64;
     private final Variant forD128;
+    private final Bf16Kernels.BackwardVersion backwardVersion;
 
-    private Bf16Attention(CudaDevice device, Variant forD64, Variant forD128) {
+    private Bf16Attention(CudaDevice device, Variant forD64, Variant forD128,
+                          Bf16Kernels.BackwardVersion backwardVersion) {
         this.device = device;
-        this.module = device.module(MODULE);
+        this.kernels = new Bf16Kernels(device);
         this.forD64 = forD64;
         this.forD128 = forD128;
+        this.backwardVersion = backwardVersion;
+    }
+
+    /** The default backward version: tensor cores. */
+    public static final Bf16Kernels.BackwardVersion DEFAULT_BACKWARD = Bf16Kernels.BackwardVersion.MMA;
+
+    /** The same forward kernels with another backward version. */
+    public Bf16Attention withBackward(Bf16Kernels.BackwardVersion version) {
+        return new Bf16Attention(device, forD64, forD128, version);
+    }
+
+    /** The backward version this instance runs. */
+    public Bf16Kernels.BackwardVersion backwardVersion() {
+        return backwardVersion;
+    }
+
+    /** The kernel launcher of this instance (device-resident use). */
+    public Bf16Kernels kernels() {
+        return kernels;
     }
 
     /**
@@ -96,7 +124,7 @@ public final class Bf16Attention implements SwitchAttention {
         CudaDevice dev = CudaDevice.get();
         boolean hopper = dev.computeCapability() == 90;
         return new Bf16Attention(dev, find(hopper ? "swiattn_bf16_wg_d64_w2_s2_b2" : "swiattn_bf16_fwd_d64_m128_t2_s2_q"),
-                find(hopper ? "swiattn_bf16_wg_d128_w2_s2_b2" : "swiattn_bf16_fwd_d128_m64_t1_s3_q"));
+                find(hopper ? "swiattn_bf16_wg_d128_w2_s2_b2" : "swiattn_bf16_fwd_d128_m64_t1_s3_q"), DEFAULT_BACKWARD);
     }
 
     /** An instance that runs the given kernel for every D (D padded to variant.headDim(); D must not exceed it). */
@@ -106,7 +134,7 @@ public final class Bf16Attention implements SwitchAttention {
             throw new IllegalArgumentException("variant " + variant.kernel() + " needs compute capability 9.0, device "
                     + dev.name() + " has " + dev.computeCapability());
         }
-        return new Bf16Attention(dev, variant.headDim() == 64 ? variant : null, variant);
+        return new Bf16Attention(dev, variant.headDim() == 64 ? variant : null, variant, DEFAULT_BACKWARD);
     }
 
     /** The variant with this kernel name. */
@@ -121,7 +149,7 @@ public final class Bf16Attention implements SwitchAttention {
 
     @Override
     public String name() {
-        return "cuda-bf16(" + forD128.kernel() + ")";
+        return "cuda-bf16(" + forD128.kernel() + ", backward " + backwardVersion + ")";
     }
 
     @Override
@@ -184,59 +212,265 @@ public final class Bf16Attention implements SwitchAttention {
         return out;
     }
 
+    /** Sizes of a call: the shape with D padded to the variant's head dimension. */
+    private Bf16Kernels.Dims dims(Shape s) {
+        return new Bf16Kernels.Dims(s.batch(), s.seqLen(), s.qHeads(), s.kvHeads(), variantFor(s.headDim()).headDim());
+    }
+
+    /** Per-row values [B,S] as fp32 on the device: f(r) for each row r. */
+    private DeviceBuffer rowValues(Route route, IntToDoubleFunction f, String label) {
+        float[] x = new float[route.batch() * route.seqLen()];
+        for (int r = 0; r < x.length; r++) {
+            x[r] = (float) f.applyAsDouble(r);
+        }
+        return DeviceBuffer.of(device, x, label);
+    }
+
+    /** A constant route mask [B,S]: every token full (1) or every token windowed (0). */
+    private DeviceBuffer constantMask(Bf16Kernels.Dims d, boolean full) {
+        byte[] z = new byte[d.rows()];
+        java.util.Arrays.fill(z, (byte) (full ? 1 : 0));
+        return DeviceBuffer.of(device, z, full ? "z(all full)" : "z(all window)");
+    }
+
+    /**
+     * Routed forward on device tensors for the mask z: compaction, then the variant's kernel. o, lse modified.
+     *
+     * @param z [B,S] uint8; not modified
+     */
+    private void routedForward(Bf16Kernels.Dims d, Variant var, int window, double scale, DeviceBuffer q,
+                               DeviceBuffer k, DeviceBuffer v, DeviceBuffer z, DeviceBuffer o, DeviceBuffer lse) {
+        try (DeviceBuffer order = DeviceBuffer.allocate(device, 4L * d.rows(), "order");
+             DeviceBuffer nfull = DeviceBuffer.allocate(device, 4L * d.batch(), "nfull");
+             DeviceBuffer vt = var.kind() == 2
+                     ? DeviceBuffer.allocate(device, 2L * d.batch() * d.kvHeads() * d.dp() * d.paddedSeq(), "vt(bf16)")
+                     : null) {
+            kernels.compact(d, z, order, nfull);
+            kernels.forward(var, d, window, scale, q, k, v, vt, o, lse, order, nfull);
+            device.synchronize();  // the list and scratch buffers are released when this returns
+        }
+    }
+
+    /**
+     * The forward outputs of both branches for every token: oF, lseF (all-full route) and oW, lseW (all-window).
+     * Modifies oF, lseF, oW, lseW.
+     */
+    private void bothBranches(Bf16Kernels.Dims d, Variant var, AttentionInputs in, DeviceBuffer q, DeviceBuffer k,
+                              DeviceBuffer v, DeviceBuffer oF, DeviceBuffer lseF, DeviceBuffer oW, DeviceBuffer lseW) {
+        try (DeviceBuffer ones = constantMask(d, true); DeviceBuffer zeros = constantMask(d, false)) {
+            routedForward(d, var, in.window(), in.scale(), q, k, v, ones, oF, lseF);
+            routedForward(d, var, in.window(), in.scale(), q, k, v, zeros, oW, lseW);
+        }
+    }
+
+    private static double p(Route route, int r) {
+        return AccurateMath.sigmoid(route.logit(r));
+    }
+
+    private static double pc(Route route, int r) {
+        return AccurateMath.sigmoid(-route.logit(r));
+    }
+
     /**
      * Forward pass: O [B,S,Hq,D] (bf16 values) and LSE [B,S,Hq] (fp32 values), as doubles.
+     * HARD, STRAIGHT_THROUGH, SELECTED_BRANCH: each token's selected branch; SOFT: o = bf16(p oF + (1-p) oW) from
+     * the two branch outputs (bf16), LSE of the hard route's branch.
      *
      * @param in validated inputs; not modified
      */
     @Override
     public ForwardResult forward(AttentionInputs in) {
+        device.makeCurrent();
         Shape s = in.shape();
         Variant var = variantFor(s.headDim());
-        int bsz = s.batch(), seq = s.seqLen(), hq = s.qHeads(), hkv = s.kvHeads(), d = s.headDim();
-        int dp = var.headDim();
-        int sp = (seq + 63) / 64 * 64;
-        long grid = (long) ((seq + var.blockM() - 1) / var.blockM() + 1) * bsz * hq;
-        float scaleLog2 = (float) (in.scale() * 1.4426950408889634);
-        try (DeviceBuffer q = DeviceBuffer.of(device, packBf16(in.q(), d, dp), "q(bf16)");
-             DeviceBuffer k = DeviceBuffer.of(device, packBf16(in.k(), d, dp), "k(bf16)");
-             DeviceBuffer v = DeviceBuffer.of(device, packBf16(in.v(), d, dp), "v(bf16)");
-             DeviceBuffer o = DeviceBuffer.allocate(device, 2L * s.lseSize() * dp, "o(bf16)");
-             DeviceBuffer lse = DeviceBuffer.allocate(device, 4L * s.lseSize(), "lse(fp32)");
-             DeviceBuffer z = DeviceBuffer.of(device, RouteCompaction.maskBytes(in.route()), "z");
-             DeviceBuffer order = DeviceBuffer.allocate(device, 4L * s.rows(), "order");
-             DeviceBuffer nfull = DeviceBuffer.allocate(device, 4L * bsz, "nfull");
-             DeviceBuffer vt = var.kind() == 2 ? DeviceBuffer.allocate(device, 2L * bsz * hkv * dp * sp, "vt(bf16)")
-                     : null) {
+        Bf16Kernels.Dims d = dims(s);
+        int hd = s.headDim();
+        Route route = in.route();
+        try (DeviceBuffer q = DeviceBuffer.of(device, packBf16(in.q(), hd, d.dp()), "q(bf16)");
+             DeviceBuffer k = DeviceBuffer.of(device, packBf16(in.k(), hd, d.dp()), "k(bf16)");
+             DeviceBuffer v = DeviceBuffer.of(device, packBf16(in.v(), hd, d.dp()), "v(bf16)");
+             DeviceBuffer o = DeviceBuffer.allocate(device, 2L * d.qElems(), "o(bf16)");
+             DeviceBuffer lse = DeviceBuffer.allocate(device, 4L * d.lseElems(), "lse(fp32)");
+             DeviceBuffer z = DeviceBuffer.of(device, RouteCompaction.maskBytes(route), "z")) {
             o.fill((byte) 0xFF);  // NaN poison: every element must be written
             lse.fill((byte) 0xFF);
-            // 1. compaction: order [B,S] = full positions then window positions, nfull [B]
-            module.kernel("swiattn_bf16_route_compact").launch1d(bsz, 1024, 0, z, order, nfull, seq);
-            // 2. forward (wgmma version: V^T first)
-            if (var.kind() == 2) {
-                module.kernel("swiattn_bf16_transpose_v").launch(new int[] {sp / 64, dp / 64, bsz * hkv}, 256, 0, v, vt,
-                        seq, sp, hkv, dp);
-                module.kernel(var.kernel()).launch1d(grid, var.threads(), var.sharedBytes(), q, k, vt, o, lse, order,
-                        nfull, bsz, seq, sp, hq, hkv, in.window(), scaleLog2);
+            if (in.estimator() != Estimator.SOFT) {
+                // 1. o = oZ: compaction + one routed launch
+                routedForward(d, var, in.window(), in.scale(), q, k, v, z, o, lse);
             } else {
-                module.kernel(var.kernel()).launch1d(grid, var.threads(), var.sharedBytes(), q, k, v, o, lse, order,
-                        nfull, bsz, seq, hq, hkv, in.window(), scaleLog2);
+                // 2. o = p oF + (1-p) oW: both branches for every token, then the mix
+                try (DeviceBuffer oF = DeviceBuffer.allocate(device, 2L * d.qElems(), "oF(bf16)");
+                     DeviceBuffer oW = DeviceBuffer.allocate(device, 2L * d.qElems(), "oW(bf16)");
+                     DeviceBuffer lseF = DeviceBuffer.allocate(device, 4L * d.lseElems(), "lseF");
+                     DeviceBuffer lseW = DeviceBuffer.allocate(device, 4L * d.lseElems(), "lseW");
+                     DeviceBuffer pF = rowValues(route, r -> p(route, r), "pF");
+                     DeviceBuffer pW = rowValues(route, r -> pc(route, r), "pW")) {
+                    bothBranches(d, var, in, q, k, v, oF, lseF, oW, lseW);
+                    kernels.softCombine(d, oF, oW, pF, pW, lseF, lseW, z, o, lse);
+                    device.synchronize();
+                }
             }
             device.synchronize();
-            double[] outO = unpackBf16(o.toInts(s.lseSize() * dp / 2), s.lseSize(), d, dp);
-            float[] l = lse.toFloats(s.lseSize());
-            double[] outL = new double[l.length];
-            for (int n = 0; n < l.length; n++) {
-                outL[n] = l[n];
-            }
-            return new ForwardResult(s, outO, outL);
+            return new ForwardResult(s, unpackBf16(o.toInts((int) (d.qElems() / 2)), s.lseSize(), hd, d.dp()),
+                    widen(lse.toFloats(s.lseSize())));
         }
     }
 
-    /** Not implemented in bf16 yet. */
+    private static double[] widen(float[] x) {
+        double[] out = new double[x.length];
+        for (int n = 0; n < x.length; n++) {
+            out[n] = x[n];
+        }
+        return out;
+    }
+
+    /**
+     * Backward pass for the inputs' estimator: dQ, dK, dV (bf16 values) and dL/da (fp32 values), as doubles.
+     * Deterministic: the same inputs give bit-identical outputs (no atomics). The forward is recomputed in bf16
+     * (the kernels' O and LSE), delta = c &lt;dO, o&gt; in fp32, then dK/dV per key tile and dQ per query tile with
+     * {@link #backwardVersion()}'s kernels:
+     * <pre>
+     *   HARD, STRAIGHT_THROUGH, SELECTED_BRANCH   the selected branch only (routed lists), c = 1
+     *   SOFT                                      both branches for every token, c = p (full), 1 - p (window)
+     *   dL/da   HARD 0;  STE, SOFT p(1-p) sum_h &lt;dO, oF - oW&gt;;  SB (z - p) sum_h &lt;dO, oZ&gt;   (fp32 sums)
+     * </pre>
+     * dO is rounded to bf16 like the inputs.
+     *
+     * @param in   validated inputs; not modified
+     * @param dOut dL/dO [B,S,Hq,D]; not modified
+     */
     @Override
     public BackwardResult backward(AttentionInputs in, double[] dOut) {
-        throw new UnsupportedOperationException("bf16 backward is not implemented yet (forward only); use "
-                + "CudaAttention (fp32/fp64) or the reference for gradients");
+        in.checkOutputGradient(dOut);
+        device.makeCurrent();
+        Shape s = in.shape();
+        Variant var = variantFor(s.headDim());
+        Bf16Kernels.Dims d = dims(s);
+        int hd = s.headDim();
+        Route route = in.route();
+        Estimator est = in.estimator();
+        try (DeviceBuffer q = DeviceBuffer.of(device, packBf16(in.q(), hd, d.dp()), "q(bf16)");
+             DeviceBuffer k = DeviceBuffer.of(device, packBf16(in.k(), hd, d.dp()), "k(bf16)");
+             DeviceBuffer v = DeviceBuffer.of(device, packBf16(in.v(), hd, d.dp()), "v(bf16)");
+             DeviceBuffer dO = DeviceBuffer.of(device, packBf16(dOut, hd, d.dp()), "dO(bf16)");
+             DeviceBuffer z = DeviceBuffer.of(device, RouteCompaction.maskBytes(route), "z");
+             DeviceBuffer dQ = DeviceBuffer.allocate(device, 2L * d.qElems(), "dQ(bf16)");
+             DeviceBuffer dK = DeviceBuffer.allocate(device, 2L * d.kvElems(), "dK(bf16)");
+             DeviceBuffer dV = DeviceBuffer.allocate(device, 2L * d.kvElems(), "dV(bf16)");
+             DeviceBuffer dA = DeviceBuffer.allocate(device, 4L * d.rows(), "dRouterLogit(fp32)")) {
+            dQ.fill((byte) 0xFF);  // NaN poison: every element must be written
+            dK.fill((byte) 0xFF);
+            dV.fill((byte) 0xFF);
+            if (est != Estimator.SOFT) {
+                routedBackward(d, var, in, q, k, v, dO, z, dQ, dK, dV, dA);
+            } else {
+                softBackward(d, var, in, q, k, v, dO, dQ, dK, dV, dA);
+            }
+            device.synchronize();
+            double[] dRouter = est == Estimator.HARD ? new double[s.rows()] : widen(dA.toFloats(s.rows()));
+            return new BackwardResult(s,
+                    unpackBf16(dQ.toInts((int) (d.qElems() / 2)), s.rows() * s.qHeads(), hd, d.dp()),
+                    unpackBf16(dK.toInts((int) (d.kvElems() / 2)), s.rows() * s.kvHeads(), hd, d.dp()),
+                    unpackBf16(dV.toInts((int) (d.kvElems() / 2)), s.rows() * s.kvHeads(), hd, d.dp()), dRouter);
+        }
+    }
+
+    /** HARD, STRAIGHT_THROUGH, SELECTED_BRANCH: gradients through the selected branch. dQ, dK, dV, dA modified. */
+    private void routedBackward(Bf16Kernels.Dims d, Variant var, AttentionInputs in, DeviceBuffer q, DeviceBuffer k,
+                                DeviceBuffer v, DeviceBuffer dO, DeviceBuffer z, DeviceBuffer dQ, DeviceBuffer dK,
+                                DeviceBuffer dV, DeviceBuffer dA) {
+        Route route = in.route();
+        int w = in.window();
+        double sc = in.scale();
+        try (DeviceBuffer o = DeviceBuffer.allocate(device, 2L * d.qElems(), "o(bf16)");
+             DeviceBuffer lse = DeviceBuffer.allocate(device, 4L * d.lseElems(), "lse");
+             DeviceBuffer delta = DeviceBuffer.allocate(device, 4L * d.lseElems(), "delta");
+             DeviceBuffer order = DeviceBuffer.allocate(device, 4L * d.rows(), "order");
+             DeviceBuffer nfull = DeviceBuffer.allocate(device, 4L * d.batch(), "nfull");
+             DeviceBuffer vt = var.kind() == 2
+                     ? DeviceBuffer.allocate(device, 2L * d.batch() * d.kvHeads() * d.dp() * d.paddedSeq(), "vt")
+                     : null) {
+            // 1. forward recomputed: o, lse of each token's branch; delta = <dO, o>
+            kernels.compact(d, z, order, nfull);
+            kernels.forward(var, d, w, sc, q, k, v, vt, o, lse, order, nfull);
+            kernels.delta(d, dO, o, null, delta);
+            // 2. dK, dV, dQ
+            if (backwardVersion == Bf16Kernels.BackwardVersion.MMA) {
+                kernels.dKdVmma(d, w, sc, q, k, v, dO, order, nfull, lse, lse, delta, delta, null, null, dK, dV);
+                kernels.dQmma(d, w, sc, q, k, v, dO, order, nfull, lse, lse, delta, delta, null, null, dQ);
+            } else {
+                try (RouteCompaction.DeviceLists l = RouteCompaction.onDevice(device, z, d.batch(), d.seqLen());
+                     DeviceBuffer dQacc = DeviceBuffer.allocate(device, 4L * d.qElems(), "dQ(fp32)")) {
+                    kernels.dKdVsimt(d, w, sc, q, k, v, dO, l.listF, l.nF, l.listW, l.nW, lse, lse, delta, delta,
+                            null, null, dK, dV);
+                    kernels.dQsimt(d, w, sc, q, k, v, dO, l.listF, l.nF, l.listW, l.nW, lse, lse, delta, delta,
+                            null, null, dQacc, false);
+                    kernels.toBf16(dQacc, dQ, d.qElems());
+                    device.synchronize();
+                }
+            }
+            // 3. router gradient
+            if (in.estimator() == Estimator.SELECTED_BRANCH) {
+                try (DeviceBuffer factor = rowValues(route, r -> route.isFull(r) ? pc(route, r) : -p(route, r),
+                        "factor")) {
+                    kernels.routerGrad(d, dO, o, null, factor, dA);
+                    device.synchronize();
+                }
+            } else if (in.estimator() == Estimator.STRAIGHT_THROUGH) {
+                try (DeviceBuffer oF = DeviceBuffer.allocate(device, 2L * d.qElems(), "oF(bf16)");
+                     DeviceBuffer oW = DeviceBuffer.allocate(device, 2L * d.qElems(), "oW(bf16)");
+                     DeviceBuffer lseF = DeviceBuffer.allocate(device, 4L * d.lseElems(), "lseF");
+                     DeviceBuffer lseW = DeviceBuffer.allocate(device, 4L * d.lseElems(), "lseW");
+                     DeviceBuffer factor = rowValues(route, r -> p(route, r) * pc(route, r), "factor")) {
+                    bothBranches(d, var, in, q, k, v, oF, lseF, oW, lseW);
+                    kernels.routerGrad(d, dO, oF, oW, factor, dA);
+                    device.synchronize();
+                }
+            }
+            device.synchronize();
+        }
+    }
+
+    /** SOFT: both branches for every token, weighted p and 1-p. dQ, dK, dV, dA modified. */
+    private void softBackward(Bf16Kernels.Dims d, Variant var, AttentionInputs in, DeviceBuffer q, DeviceBuffer k,
+                              DeviceBuffer v, DeviceBuffer dO, DeviceBuffer dQ, DeviceBuffer dK, DeviceBuffer dV,
+                              DeviceBuffer dA) {
+        Route route = in.route();
+        int w = in.window();
+        double sc = in.scale();
+        try (DeviceBuffer oF = DeviceBuffer.allocate(device, 2L * d.qElems(), "oF(bf16)");
+             DeviceBuffer oW = DeviceBuffer.allocate(device, 2L * d.qElems(), "oW(bf16)");
+             DeviceBuffer lseF = DeviceBuffer.allocate(device, 4L * d.lseElems(), "lseF");
+             DeviceBuffer lseW = DeviceBuffer.allocate(device, 4L * d.lseElems(), "lseW");
+             DeviceBuffer deltaF = DeviceBuffer.allocate(device, 4L * d.lseElems(), "deltaF");
+             DeviceBuffer deltaW = DeviceBuffer.allocate(device, 4L * d.lseElems(), "deltaW");
+             DeviceBuffer pF = rowValues(route, r -> p(route, r), "pF");
+             DeviceBuffer pW = rowValues(route, r -> pc(route, r), "pW");
+             DeviceBuffer factor = rowValues(route, r -> p(route, r) * pc(route, r), "factor")) {
+            // 1. both branches' forward for every token; deltaB = cB <dO, oB>
+            bothBranches(d, var, in, q, k, v, oF, lseF, oW, lseW);
+            kernels.delta(d, dO, oF, pF, deltaF);
+            kernels.delta(d, dO, oW, pW, deltaW);
+            // 2. dK, dV, dQ over the identity lists of both branches
+            if (backwardVersion == Bf16Kernels.BackwardVersion.MMA) {
+                kernels.dKdVmma(d, w, sc, q, k, v, dO, null, null, lseF, lseW, deltaF, deltaW, pF, pW, dK, dV);
+                kernels.dQmma(d, w, sc, q, k, v, dO, null, null, lseF, lseW, deltaF, deltaW, pF, pW, dQ);
+            } else {
+                try (RouteCompaction.DeviceLists all = RouteCompaction.identity(device, d.batch(), d.seqLen());
+                     DeviceBuffer dQacc = DeviceBuffer.allocate(device, 4L * d.qElems(), "dQ(fp32)")) {
+                    kernels.dKdVsimt(d, w, sc, q, k, v, dO, all.listF, all.nF, all.listW, all.nW, lseF, lseW, deltaF,
+                            deltaW, pF, pW, dK, dV);
+                    kernels.dQsimt(d, w, sc, q, k, v, dO, all.listF, all.nF, null, null, lseF, lseW, deltaF, deltaW,
+                            pF, pW, dQacc, false);
+                    kernels.dQsimt(d, w, sc, q, k, v, dO, null, null, all.listW, all.nW, lseF, lseW, deltaF, deltaW,
+                            pF, pW, dQacc, true);
+                    kernels.toBf16(dQacc, dQ, d.qElems());
+                    device.synchronize();
+                }
+            }
+            // 3. router gradient p(1-p) sum_h <dO, oF - oW>
+            kernels.routerGrad(d, dO, oF, oW, factor, dA);
+            device.synchronize();
+        }
     }
 }

@@ -1,0 +1,25 @@
+package org.swiattn.cuda.bf16;
+
+import net.jqwik.api.lifecycle.AddLifecycleHook;
+import org.swiattn.cuda.CudaPresent;
+import org.swiattn.properties.OracleProperties;
+import org.swiattn.spec.Shape;
+import org.swiattn.spec.SwitchAttention;
+
+/**
+ * The suite's oracle properties on the bf16 tensor-core implementation, judged by the BF16 tolerance (2 x the
+ * naive bf16 error + 1e-3, via the suite's bounds for {@code Precision.BF16}); cases with D &gt; 128 are skipped
+ * ({@link Bf16UnderTest#supports}). Skips with one line without a GPU.
+ */
+@AddLifecycleHook(CudaPresent.class)
+class Bf16OracleProperties extends OracleProperties {
+    @Override
+    protected SwitchAttention implementation() {
+        return Bf16UnderTest.get();
+    }
+
+    @Override
+    protected boolean supports(Shape shape, int window) {
+        return Bf16UnderTest.supports(shape);
+    }
+}

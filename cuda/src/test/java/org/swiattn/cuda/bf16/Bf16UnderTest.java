@@ -1,0 +1,27 @@
+package org.swiattn.cuda.bf16;
+
+import org.swiattn.spec.Shape;
+
+/**
+ * The bf16 instance the property suite runs on, created on first use (only when a GPU is present), and the shapes
+ * it takes: D &lt;= 128 (64 and 128 natively, smaller D zero-padded). The suite skips (jqwik Assume) cases with
+ * 128 &lt; D &lt;= 256; everything else of the contract is covered (any B, S, Hq/Hkv, w, route, estimator, scale).
+ */
+final class Bf16UnderTest {
+    private static Bf16Attention instance;
+
+    private Bf16UnderTest() {
+    }
+
+    static synchronized Bf16Attention get() {
+        if (instance == null) {
+            instance = Bf16Attention.create();
+        }
+        return instance;
+    }
+
+    /** Whether the bf16 kernels take this shape: D &lt;= 128. */
+    static boolean supports(Shape shape) {
+        return shape.headDim() <= 128;
+    }
+}
