@@ -31,13 +31,11 @@ run_stage() {  # name limit command...
   echo "$name rc=$rc $((SECONDS - t0))s" | tee -a "$out/stages.txt"
   tail -n 4 "$out/$name.log"
 }
-junit() {
-  $java $jopts -jar bundle/junit.jar execute --disable-banner --details=tree --class-path "$cp" "$@"
-}
+junit=($java $jopts -jar bundle/junit.jar execute --disable-banner --details=tree --class-path "$cp")
 small=(--seq 300 --precision FP64,FP32 --routes 0.3,full --head-dim 64 --q-heads 4 --kv-heads 2 --window 37
        --warmup 0 --repeats 1 --backward-seq 300 --check-rows 0 --versions default,V1,V2)
 
-run_stage kernels 240 junit --select-class org.swiattn.cuda.CudaDeviceTest \
+run_stage kernels 240 "${junit[@]}" --select-class org.swiattn.cuda.CudaDeviceTest \
   --select-class org.swiattn.cuda.CudaKernelEquivalenceTest
 # shellcheck disable=SC2086
 run_stage bench 300 $java $jopts -cp "$cp" org.swiattn.cuda.bench.BenchCommand --json "$out/bench.jsonl" \
@@ -47,9 +45,10 @@ run_stage sanitizer 240 bash -c "compute-sanitizer --tool memcheck --error-exitc
   org.swiattn.cuda.bench.BenchCommand ${small[*]} > '$out/memcheck.log' 2>&1; m=\$?; \
   compute-sanitizer --tool racecheck --error-exitcode 9 $java -Xmx4g -cp '$cp' \
   org.swiattn.cuda.bench.BenchCommand ${small[*]} > '$out/racecheck.log' 2>&1; r=\$?; \
-  tail -n 3 '$out/memcheck.log' '$out/racecheck.log'; echo memcheck rc=\$m racecheck rc=\$r; exit \$((m + r))"
+  tail -n 3 '$out/memcheck.log' '$out/racecheck.log'; grep -m 6 -E 'Race reported|Warning|Error' \
+  '$out/racecheck.log' '$out/memcheck.log'; echo memcheck rc=\$m racecheck rc=\$r; exit \$((m + r))"
 python3 scripts/gpu/summary.py "$out" >"$out/summary.md"
-run_stage properties "${PROPERTIES_LIMIT:-300}" junit --select-package org.swiattn.cuda.properties
+run_stage properties "${PROPERTIES_LIMIT:-300}" "${junit[@]}" --select-package org.swiattn.cuda.properties
 grep -E "tests (successful|failed|aborted)|containers failed" "$out/properties.log" 2>/dev/null | tr -s ' ' | tr '\n' ' '
 echo
 cat "$out/summary.md"

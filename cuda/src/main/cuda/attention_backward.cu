@@ -200,16 +200,22 @@ __device__ __forceinline__ void bwd_load_rows(T* Qs, T* dOs, T* rowLse, T* rowDe
                                               const T* dO, const T* lse, const T* delta, const T* coef, int b, int S,
                                               int Hq, int h, int d) {
     using L = BwdV2Layout<T, DMAX, BM, BN>;
-    for (int u = threadIdx.x; u < BM * DMAX; u += NT) {
-        const int r = u / DMAX, c = u % DMAX, pos = rowPos[r];
-        T qv = 0, ov = 0;
-        if (pos >= 0 && c < d) {
-            const i64 off = (((i64)b * S + pos) * Hq + h) * d + c;
-            qv = q[off];
-            ov = dO[off] * (coef ? coef[(i64)b * S + pos] : T(1));
-        }
-        Qs[r * L::LD + c] = qv;
-        dOs[r * L::LD + c] = ov;
+    constexpr int PER = BM * DMAX / NT;  // all of a thread's loads in flight at once, then the stores
+    static_assert(PER * NT == BM * DMAX, "query chunk must split evenly over the threads");
+    T qv[PER], ov[PER];
+#pragma unroll
+    for (int it = 0; it < PER; it++) {
+        const int u = threadIdx.x + it * NT, r = u / DMAX, c = u % DMAX, pos = rowPos[r];
+        const bool ok = pos >= 0 && c < d;
+        const i64 off = (((i64)b * S + (ok ? pos : 0)) * Hq + h) * d + (ok ? c : 0);
+        qv[it] = ok ? q[off] : T(0);
+        ov[it] = ok ? dO[off] * (coef ? coef[(i64)b * S + pos] : T(1)) : T(0);
+    }
+#pragma unroll
+    for (int it = 0; it < PER; it++) {
+        const int u = threadIdx.x + it * NT, r = u / DMAX, c = u % DMAX;
+        Qs[r * L::LD + c] = qv[it];
+        dOs[r * L::LD + c] = ov[it];
     }
     for (int r = threadIdx.x; r < BM; r += NT) {
         const int pos = rowPos[r];
@@ -224,16 +230,22 @@ template <typename T, int DMAX, int BM, int BN, int NT>
 __device__ __forceinline__ void bwd_load_keys(T* Ks, T* Vs, const T* k, const T* v, int b, int S, int Hkv, int g,
                                               int d, int j0) {
     using L = BwdV2Layout<T, DMAX, BM, BN>;
-    for (int u = threadIdx.x; u < BN * DMAX; u += NT) {
-        const int r = u / DMAX, c = u % DMAX, j = j0 + r;
-        T kv = 0, vv = 0;
-        if (j < S && c < d) {
-            const i64 off = (((i64)b * S + j) * Hkv + g) * d + c;
-            kv = k[off];
-            vv = v[off];
-        }
-        Ks[r * L::LD + c] = kv;
-        Vs[r * L::LD + c] = vv;
+    constexpr int PER = BN * DMAX / NT;
+    static_assert(PER * NT == BN * DMAX, "key tile must split evenly over the threads");
+    T kv[PER], vv[PER];
+#pragma unroll
+    for (int it = 0; it < PER; it++) {
+        const int u = threadIdx.x + it * NT, r = u / DMAX, c = u % DMAX, j = j0 + r;
+        const bool ok = j < S && c < d;
+        const i64 off = (((i64)b * S + (ok ? j : 0)) * Hkv + g) * d + (ok ? c : 0);
+        kv[it] = ok ? k[off] : T(0);
+        vv[it] = ok ? v[off] : T(0);
+    }
+#pragma unroll
+    for (int it = 0; it < PER; it++) {
+        const int u = threadIdx.x + it * NT, r = u / DMAX, c = u % DMAX;
+        Ks[r * L::LD + c] = kv[it];
+        Vs[r * L::LD + c] = vv[it];
     }
 }
 

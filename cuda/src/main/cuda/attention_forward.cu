@@ -6,6 +6,7 @@
 //       (16, 32, 64, 128, 256; other D run on the next larger tile with zero padding). fp64, fp32.
 //   v3  tiled fp64 tensor cores (DMMA, mma.sync f64): BM=128 queries (8 warps x 16 rows), BN=32 keys, K/V tiles
 //       double-buffered against the two matrix products with cp.async. fp64, D in {16, 32, 64, 128}.
+//   v4  v3 with the m16n8k16 fp64 shape (Hopper): a quarter of the matrix instructions. Same tiles.
 //
 // Math (per query i of branch z, head h, kv head g = h / G):
 //   s_ij = scale * <q_i, k_j> for visible j;  m = max_j s_ij;  l = sum_j exp(s_ij - m)
@@ -129,11 +130,26 @@ __device__ void fwd_v2(FWD_PARAMS(T)) {
         rowL[r] = 0;
     }
     __syncthreads();
-    // queries -> Qt (zero padding for rows beyond the list and columns beyond d)
+    // queries -> Qt (zero padding for rows beyond the list and columns beyond d); coalesced reads along d
     for (int u = tid; u < BM * DMAX; u += NT) {
-        int r = u % BM, c = u / BM, pos = rowPos[r];
+        int r = u / DMAX, c = u % DMAX, pos = rowPos[r];
         Qt[c * L::LDQ + r] = (pos >= 0 && c < d) ? q[(((i64)b * S + pos) * Hq + h) * d + c] : T(0);
     }
+    // key/value tiles are prefetched into registers (PER elements each per thread, all loads in flight at once),
+    // the next tile's during phase 3 of the current one, then stored to shared memory after the barrier
+    constexpr int PER = BN * DMAX / NT;
+    static_assert(PER * NT == BN * DMAX, "key tile must split evenly over the threads");
+    T kreg[PER], vreg[PER];
+    auto fetch = [&](int j0) {
+#pragma unroll
+        for (int it = 0; it < PER; it++) {
+            int u = tid + it * NT, jr = u / DMAX, c = u % DMAX, j = j0 + jr;
+            bool ok = j < S && c < d;
+            i64 off = (((i64)b * S + (ok ? j : 0)) * Hkv + gk) * d + (ok ? c : 0);
+            kreg[it] = ok ? k[off] : T(0);
+            vreg[it] = ok ? v[off] : T(0);
+        }
+    };
     const int qmin = rowPos[0], qmax = rowPos[tile.count - 1];
     const int kLo = full ? 0 : max(0, qmin - w + 1);
     const int ty = tid / TX, tx = tid % TX, oy = tid / OX, ox = tid % OX;
@@ -144,15 +160,14 @@ __device__ void fwd_v2(FWD_PARAMS(T)) {
         for (int cc = 0; cc < OC; cc++) oacc[rr][cc] = 0;
 
     // pass over the key tiles [j0, j0+BN) that any row of the tile can see
+    fetch((kLo / BN) * BN);
     for (int j0 = (kLo / BN) * BN; j0 <= qmax; j0 += BN) {
         __syncthreads();  // the previous tile's phase 3 is done with Vs and St
-        for (int u = tid; u < BN * DMAX; u += NT) {
-            int jr = u % BN, c = u / BN, j = j0 + jr;
-            Kt[c * L::LDK + jr] = (j < S && c < d) ? k[(((i64)b * S + j) * Hkv + gk) * d + c] : T(0);
-        }
-        for (int u = tid; u < BN * DMAX; u += NT) {
-            int jr = u / DMAX, c = u % DMAX, j = j0 + jr;
-            Vs[jr * DMAX + c] = (j < S && c < d) ? v[(((i64)b * S + j) * Hkv + gk) * d + c] : T(0);
+#pragma unroll
+        for (int it = 0; it < PER; it++) {
+            int u = tid + it * NT, jr = u / DMAX, c = u % DMAX;
+            Kt[c * L::LDK + jr] = kreg[it];
+            Vs[jr * DMAX + c] = vreg[it];
         }
         __syncthreads();
         // phase 1: scores
@@ -201,6 +216,7 @@ __device__ void fwd_v2(FWD_PARAMS(T)) {
                 sum += p;
             }
             sum = swi_group_sum(sum, TPR);
+            __syncwarp();  // every lane has read rowM[r] / rowL[r] before lane part 0 rewrites them
             if (part == 0) {
                 rowM[r] = mNew;
                 rowL[r] = rowL[r] * alpha + sum;
@@ -208,7 +224,8 @@ __device__ void fwd_v2(FWD_PARAMS(T)) {
             }
         }
         __syncthreads();
-        // phase 3: O = alpha * O + P V
+        // phase 3: O = alpha * O + P V (the next key tile's loads in flight meanwhile)
+        if (j0 + BN <= qmax) fetch(j0 + BN);
         {
 #pragma unroll
             for (int rr = 0; rr < 4; rr++) {
@@ -424,13 +441,200 @@ __device__ void fwd_v3(FWD_PARAMS(double)) {
     l0 = swi_group_sum(l0, 4);
     l1 = swi_group_sum(l1, 4);
     if (p0 >= 0) {
-        double inv = 1.0 / l0;
         double* orow = o + (((i64)b * S + p0) * Hq + h) * D;
 #pragma unroll
         for (int dn = 0; dn < ND; dn++)
             *reinterpret_cast<double2*>(orow + dn * 8 + 2 * t) = make_double2(oacc[dn][0] / l0, oacc[dn][1] / l0);
         if (t == 0) lse[((i64)b * S + p0) * Hq + h] = m0 + log(l0);
-        (void)inv;
+    }
+    if (p1 >= 0) {
+        double* orow = o + (((i64)b * S + p1) * Hq + h) * D;
+#pragma unroll
+        for (int dn = 0; dn < ND; dn++)
+            *reinterpret_cast<double2*>(orow + dn * 8 + 2 * t) = make_double2(oacc[dn][2] / l1, oacc[dn][3] / l1);
+        if (t == 0) lse[((i64)b * S + p1) * Hq + h] = m1 + log(l1);
+    }
+}
+
+
+// C += A B for the 16x8x16 fp64 shape (fragments in the v4 comment); compute_80 PTX: eight m8n8k4.
+__device__ __forceinline__ void dmma16x8x16(double (&c)[4], const double (&a)[8], const double (&b)[4]) {
+#if __CUDA_ARCH__ >= 900
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f64.f64.f64.f64 {%0,%1,%2,%3}, {%4,%5,%6,%7,%8,%9,%10,%11}, "
+                 "{%12,%13,%14,%15}, {%0,%1,%2,%3};\n"
+                 : "+d"(c[0]), "+d"(c[1]), "+d"(c[2]), "+d"(c[3])
+                 : "d"(a[0]), "d"(a[1]), "d"(a[2]), "d"(a[3]), "d"(a[4]), "d"(a[5]), "d"(a[6]), "d"(a[7]),
+                   "d"(b[0]), "d"(b[1]), "d"(b[2]), "d"(b[3]));
+#else
+#pragma unroll
+    for (int v1 = 0; v1 < 4; v1++) dmma16x8x4(c, a[2 * v1], a[2 * v1 + 1], b[v1]);
+#endif
+}
+
+// v4: v3 with Hopper's largest fp64 shape, mma.m16n8k16 (the shape CUTLASS's sm_90 DGEMM uses): the same tiles,
+// a quarter of the matrix instructions. Fragments (CUTLASS SM90_16x8x16_F64F64F64F64_TN):
+//   A 16x16: a[v0 + 2 v1] = A[g + 8 v0][t + 4 v1];  B 16x8: b[v] = B[t + 4 v][g];  C as v3.
+// In O += P V the 16 keys s*16 .. s*16+15 of a k-step are ordered so that logical k = t + 4 v1 is key
+// s*16 + (v1/2)*8 + 2t + (v1%2): the thread's own score fragments of n-tiles 2s and 2s+1 are its A fragment.
+// grid (tiles * Hq * B), block (256), dynamic shared memory FwdV3Layout::BYTES (+ 512 B static).
+template <int D>
+__device__ void fwd_v4(FWD_PARAMS(double)) {
+    constexpr int BM = 128, BN = 32, NT = 256, KS = D / 16, ND = D / 8;
+    static_assert(D % 16 == 0 && D <= 128, "v4 handles D in {16, 32, 64, 128}");
+    extern __shared__ __align__(16) unsigned char smraw[];
+    double* Qs = (double*)smraw;
+    double* Ks = Qs + BM * D;
+    double* Vs = Ks + BN * D;
+    __shared__ int rowPos[BM];
+
+    SwiTile tile;
+    if (!swi_pick_tile(BM, Hq, B, S, listF, nF, listW, nW, tile)) return;
+    const int tid = threadIdx.x, lane = tid & 31, wid = tid >> 5, g = lane >> 2, t = lane & 3;
+    const int b = tile.b, h = tile.h, gk = h / (Hq / Hkv);
+    const bool full = tile.full;
+    for (int r = tid; r < BM; r += NT) rowPos[r] = r < tile.count ? tile.list[tile.start + r] : -1;
+    __syncthreads();
+    const int qmin = rowPos[0], qmax = rowPos[tile.count - 1];
+    const int wr = wid * 16, wcount = min(max(tile.count - wr, 0), 16);
+    const int wqmin = wcount > 0 ? rowPos[wr] : 0, wqmax = wcount > 0 ? rowPos[wr + wcount - 1] : -1;
+    const int p0 = rowPos[wr + g], p1 = rowPos[wr + g + 8];
+
+    // prologue: Q tile and the first K tile in flight
+    for (int u = tid; u < BM * D / 2; u += NT) {
+        int r = u / (D / 2), c = (u % (D / 2)) * 2, pos = rowPos[r];
+        const double* src = pos >= 0 ? q + (((i64)b * S + pos) * Hq + h) * D + c : q;
+        cp_async16(&Qs[swz_qk<D>(r, c)], src, pos >= 0 ? 16 : 0);
+    }
+    auto loadK = [&](int j0) {
+        for (int u = tid; u < BN * D / 2; u += NT) {
+            int r = u / (D / 2), c = (u % (D / 2)) * 2, j = j0 + r;
+            const double* src = j < S ? k + (((i64)b * S + j) * Hkv + gk) * D + c : k;
+            cp_async16(&Ks[swz_qk<D>(r, c)], src, j < S ? 16 : 0);
+        }
+    };
+    auto loadV = [&](int j0) {
+        for (int u = tid; u < BN * D / 2; u += NT) {
+            int r = u / (D / 2), c = (u % (D / 2)) * 2, j = j0 + r;
+            const double* src = j < S ? v + (((i64)b * S + j) * Hkv + gk) * D + c : v;
+            cp_async16(&Vs[swz_v<D>(r, c)], src, j < S ? 16 : 0);
+        }
+    };
+    const int kLo = full ? 0 : max(0, qmin - w + 1);
+    const int kt0 = kLo / BN, kt1 = qmax / BN;
+    loadK(kt0 * BN);
+    cp_async_commit();
+
+    double oacc[ND][4];
+#pragma unroll
+    for (int n = 0; n < ND; n++) oacc[n][0] = oacc[n][1] = oacc[n][2] = oacc[n][3] = 0.0;
+    double m0 = -CUDART_INF, m1 = -CUDART_INF, l0 = 0.0, l1 = 0.0;
+
+    for (int kt = kt0; kt <= kt1; kt++) {
+        const int j0 = kt * BN;
+        cp_async_wait_all();
+        __syncthreads();  // K tile kt (and Q) visible to all; every warp is done with V tile kt-1
+        loadV(j0);
+        cp_async_commit();
+        const bool active = wcount > 0 && j0 <= wqmax && (full || j0 + BN - 1 > wqmin - w);
+        double sacc[4][4];
+        if (active) {
+            // S = Q K^T for the warp's 16 rows x 32 keys
+#pragma unroll
+            for (int n = 0; n < 4; n++) sacc[n][0] = sacc[n][1] = sacc[n][2] = sacc[n][3] = 0.0;
+#pragma unroll
+            for (int ks = 0; ks < KS; ks++) {
+                double a[8];
+#pragma unroll
+                for (int x = 0; x < 8; x++) a[x] = Qs[swz_qk<D>(wr + g + 8 * (x & 1), ks * 16 + t + 4 * (x >> 1))];
+#pragma unroll
+                for (int n = 0; n < 4; n++) {
+                    double bb[4];
+#pragma unroll
+                    for (int x = 0; x < 4; x++) bb[x] = Ks[swz_qk<D>(n * 8 + g, ks * 16 + t + 4 * x)];
+                    dmma16x8x16(sacc[n], a, bb);
+                }
+            }
+            // scale, mask, online softmax (rows g and g+8; the 4 lanes of a group share a row)
+            const bool needMask = !(j0 + BN - 1 <= wqmin && (full || j0 > wqmax - w));
+            double mx0 = -CUDART_INF, mx1 = -CUDART_INF;
+#pragma unroll
+            for (int n = 0; n < 4; n++)
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+                    int j = j0 + n * 8 + 2 * t + e;
+                    double s0 = sacc[n][e] * scale, s1 = sacc[n][2 + e] * scale;
+                    if (needMask) {
+                        if (!swi_visible(p0, j, full, w)) s0 = -CUDART_INF;
+                        if (!swi_visible(p1, j, full, w)) s1 = -CUDART_INF;
+                    }
+                    sacc[n][e] = s0;
+                    sacc[n][2 + e] = s1;
+                    mx0 = fmax(mx0, s0);
+                    mx1 = fmax(mx1, s1);
+                }
+            mx0 = swi_group_max(mx0, 4);
+            mx1 = swi_group_max(mx1, 4);
+            const double mn0 = fmax(m0, mx0), mn1 = fmax(m1, mx1);
+            const double ms0 = mn0 == -CUDART_INF ? 0.0 : mn0, ms1 = mn1 == -CUDART_INF ? 0.0 : mn1;
+            const double al0 = exp(m0 - ms0), al1 = exp(m1 - ms1);
+            double sum0 = 0.0, sum1 = 0.0;
+#pragma unroll
+            for (int n = 0; n < 4; n++)
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+                    double pa = exp(sacc[n][e] - ms0), pb = exp(sacc[n][2 + e] - ms1);
+                    sacc[n][e] = pa;
+                    sacc[n][2 + e] = pb;
+                    sum0 += pa;
+                    sum1 += pb;
+                }
+            l0 = l0 * al0 + sum0;
+            l1 = l1 * al1 + sum1;
+            m0 = mn0;
+            m1 = mn1;
+            if (al0 != 1.0 || al1 != 1.0) {
+#pragma unroll
+                for (int n = 0; n < ND; n++) {
+                    oacc[n][0] *= al0; oacc[n][1] *= al0;
+                    oacc[n][2] *= al1; oacc[n][3] *= al1;
+                }
+            }
+        }
+        cp_async_wait_all();
+        __syncthreads();  // V tile kt visible; every warp is done with K tile kt
+        if (kt < kt1) {
+            loadK(j0 + BN);
+            cp_async_commit();
+        }
+        if (active) {
+            // O += P V: the score fragment of keys n*8 + 2t + e is directly the A fragment of k-step (n, e)
+#pragma unroll
+            for (int st = 0; st < 2; st++) {
+                double a[8];
+#pragma unroll
+                for (int x = 0; x < 8; x++) {
+                    const int v0 = x & 1, v1 = x >> 1;
+                    a[x] = sacc[2 * st + (v1 >> 1)][(v1 & 1) + 2 * v0];
+                }
+#pragma unroll
+                for (int dn = 0; dn < ND; dn++) {
+                    double bb[4];
+#pragma unroll
+                    for (int x = 0; x < 4; x++) bb[x] = Vs[swz_v<D>(st * 16 + (x >> 1) * 8 + 2 * t + (x & 1), dn * 8 + g)];
+                    dmma16x8x16(oacc[dn], a, bb);
+                }
+            }
+        }
+    }
+    // epilogue: row sums over the 4 lanes of a group, normalise, store
+    l0 = swi_group_sum(l0, 4);
+    l1 = swi_group_sum(l1, 4);
+    if (p0 >= 0) {
+        double* orow = o + (((i64)b * S + p0) * Hq + h) * D;
+#pragma unroll
+        for (int dn = 0; dn < ND; dn++)
+            *reinterpret_cast<double2*>(orow + dn * 8 + 2 * t) = make_double2(oacc[dn][0] / l0, oacc[dn][1] / l0);
+        if (t == 0) lse[((i64)b * S + p0) * Hq + h] = m0 + log(l0);
     }
     if (p1 >= 0) {
         double* orow = o + (((i64)b * S + p1) * Hq + h) * D;
@@ -481,3 +685,16 @@ SWI_FWD_V3(16)
 SWI_FWD_V3(32)
 SWI_FWD_V3(64)
 SWI_FWD_V3(128)
+
+#define SWI_FWD_V4(DMAX)                                                                                           \
+    extern "C" {                                                                                                   \
+    __constant__ int swi_fwd_v4_f64_d##DMAX##_cfg[4] = {128, 32, 256, FwdV3Layout<DMAX>::BYTES};                   \
+    }                                                                                                              \
+    extern "C" __global__ void __launch_bounds__(256, 1) swi_fwd_v4_f64_d##DMAX(FWD_PARAMS(double)) {             \
+        fwd_v4<DMAX>(FWD_ARGS);                                                                                    \
+    }
+
+SWI_FWD_V4(16)
+SWI_FWD_V4(32)
+SWI_FWD_V4(64)
+SWI_FWD_V4(128)

@@ -12,7 +12,7 @@ import org.swiattn.spec.Shape;
  *
  * <pre>
  *   D specialisations  16, 32, 64, 128, 256: D runs on the smallest DMAX &gt;= D (zero-padded); D &gt; 256 runs v1.
- *   forward   FP64: v3 (tensor cores) when D is exactly 16/32/64/128, else v2;  FP32: v2
+ *   forward   FP64: v3 or v4 (tensor cores) when D is exactly 16/32/64/128, else v2;  FP32: v2
  *   backward  v2 (D &lt;= 256), v1 beyond
  * </pre>
  */
@@ -23,8 +23,18 @@ public final class KernelPlan {
         V1,
         /** Tiled SIMT, D specialised. */
         V2,
-        /** Tiled fp64 tensor cores (forward only; D in {16, 32, 64, 128}). */
-        V3
+        /** Tiled fp64 tensor cores, mma.m16n8k4 (forward only; D in {16, 32, 64, 128}). */
+        V3,
+        /** V3 with the m16n8k16 fp64 shape of Hopper (forward only; D in {16, 32, 64, 128}). */
+        V4
+    }
+
+    /** System property choosing the default fp64 tensor-core forward version (V3 or V4). */
+    public static final String FP64_FORWARD_PROPERTY = "swiattn.cuda.fp64Forward";
+
+    /** The default fp64 tensor-core forward version: V3 unless the system property says V4. */
+    public static Version defaultTensorVersion() {
+        return "V4".equalsIgnoreCase(System.getProperty(FP64_FORWARD_PROPERTY, "V3")) ? Version.V4 : Version.V3;
     }
 
     /** The specialised head dimensions. */
@@ -96,7 +106,7 @@ public final class KernelPlan {
         return new TileConfig(bm, bn, 256, end * es + 4 * bm);
     }
 
-    /** Forward v3 tile configuration (mirror of FwdV3Layout). */
+    /** Forward v3 and v4 tile configuration (mirror of FwdV3Layout). */
     public static TileConfig forwardV3(int d) {
         return new TileConfig(128, 32, 256, (128 + 2 * 32) * d * 8);
     }
@@ -123,7 +133,7 @@ public final class KernelPlan {
         String sfx = suffix(p);
         int dm = dmax(d);
         Version v = forced != null ? forced
-                : (p == Precision.FP64 && v3Handles(d)) ? Version.V3 : dm > 0 ? Version.V2 : Version.V1;
+                : (p == Precision.FP64 && v3Handles(d)) ? defaultTensorVersion() : dm > 0 ? Version.V2 : Version.V1;
         switch (v) {
             case V1:
                 return new Choice(FORWARD_MODULE, "swi_fwd_v1_" + sfx, v, 0, null);
@@ -131,11 +141,13 @@ public final class KernelPlan {
                 requireDmax(dm, d, v);
                 return new Choice(FORWARD_MODULE, "swi_fwd_v2_" + sfx + "_d" + dm, v, dm, forwardV2(p, dm));
             case V3:
+            case V4:
                 if (p != Precision.FP64 || !v3Handles(d)) {
-                    throw new InvalidInputException("headDim", "forward v3 runs fp64 with D in {16, 32, 64, 128}, got "
-                            + p + " D=" + d);
+                    throw new InvalidInputException("headDim", "forward " + v + " runs fp64 with D in {16, 32, 64, 128}, "
+                            + "got " + p + " D=" + d);
                 }
-                return new Choice(FORWARD_MODULE, "swi_fwd_v3_f64_d" + d, v, d, forwardV3(d));
+                return new Choice(FORWARD_MODULE, "swi_fwd_" + v.name().toLowerCase(java.util.Locale.ROOT) + "_f64_d" + d,
+                        v, d, forwardV3(d));
             default:
                 throw new IllegalStateException();
         }

@@ -60,12 +60,14 @@ class CudaDeviceTest {
                 checked += 2;
             }
             if (KernelPlan.v3Handles(dm)) {
-                assertThat(dev.module(KernelPlan.FORWARD_MODULE).intConstants("swi_fwd_v3_f64_d" + dm + "_cfg", 4))
-                        .containsExactly(KernelPlan.forwardV3(dm).toArray());
-                checked++;
+                for (String v : new String[] {"v3", "v4"}) {
+                    assertThat(dev.module(KernelPlan.FORWARD_MODULE).intConstants("swi_fwd_" + v + "_f64_d" + dm + "_cfg", 4))
+                            .containsExactly(KernelPlan.forwardV3(dm).toArray());
+                    checked++;
+                }
             }
         }
-        assertThat(checked).isEqualTo(24);
+        assertThat(checked).isEqualTo(28);
     }
 
     @Test

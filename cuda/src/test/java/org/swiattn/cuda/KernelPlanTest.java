@@ -38,9 +38,11 @@ class KernelPlanTest {
     @Test
     void fp64UsesTensorCoresExactlyForTheFourSpecialisedSizes() {
         for (int d = 1; d <= 300; d++) {
-            boolean v3 = KernelPlan.forward(Precision.FP64, d, null).version() == KernelPlan.Version.V3;
+            KernelPlan.Version fv = KernelPlan.forward(Precision.FP64, d, null).version();
+            boolean v3 = fv == KernelPlan.Version.V3 || fv == KernelPlan.Version.V4;
             assertThat(v3).as("D=%d", d).isEqualTo(d == 16 || d == 32 || d == 64 || d == 128);
-            assertThat(KernelPlan.forward(Precision.FP32, d, null).version()).isNotEqualTo(KernelPlan.Version.V3);
+            assertThat(KernelPlan.forward(Precision.FP32, d, null).version())
+                    .isIn(KernelPlan.Version.V1, KernelPlan.Version.V2);
         }
     }
 
@@ -105,6 +107,8 @@ class KernelPlanTest {
                 .isInstanceOf(InvalidInputException.class).hasMessageContaining("D=48");
         assertThatThrownBy(() -> KernelPlan.forward(Precision.FP64, 512, KernelPlan.Version.V2))
                 .isInstanceOf(InvalidInputException.class).hasMessageContaining("D=512");
+        assertThatThrownBy(() -> KernelPlan.forward(Precision.FP32, 64, KernelPlan.Version.V4))
+                .isInstanceOf(InvalidInputException.class).hasMessageContaining("V4");
         assertThatThrownBy(() -> KernelPlan.backward(Precision.FP64, 64, KernelPlan.Version.V3))
                 .isInstanceOf(InvalidInputException.class).hasMessageContaining("V3");
     }

@@ -77,7 +77,7 @@ public final class BenchCommand implements Callable<Integer> {
     int repeats;
 
     @Option(names = "--versions", split = ",", defaultValue = "default",
-            description = "forward versions to time: default, V1, V2, V3")
+            description = "forward versions to time: default, V1, V2, V3, V4")
     List<String> versions;
 
     @Option(names = "--backward-seq", split = ",", defaultValue = "4096",
@@ -92,6 +92,24 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--json", description = "write the results as JSON lines to this file")
     Path json;
+
+    @Option(names = "--dtype", split = ",", description = "fp64, fp32 and/or bf16 (replaces --precision); bf16 runs "
+            + "the tensor-core kernels of org.swiattn.cuda.bf16 (Bf16Bench)")
+    List<String> dtypes;
+
+    @Option(names = "--peers", description = "bf16: also run the PyTorch peers in this invocation (--python "
+            + "--peer-script, forward and backward) and print the ratios")
+    boolean peers;
+
+    @Option(names = "--python", defaultValue = "python3", description = "interpreter for --peers")
+    String python;
+
+    @Option(names = "--peer-script", defaultValue = "bench/peers/peer_side_by_side.py",
+            description = "peer script for --peers")
+    String peerScript;
+
+    /** Lines printed after the table (bf16 --peers ratios). */
+    private final List<String> trailer = new ArrayList<>();
 
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -124,7 +142,13 @@ public final class BenchCommand implements Callable<Integer> {
         }
         out.printf("device: %s, %d SMs, cc %d%n", dev.name(), dev.multiprocessors(), dev.computeCapability());
         List<Row> rows = new ArrayList<>();
-        for (Precision p : precisions) {
+        List<Precision> chosen = dtypes == null ? precisions
+                : dtypes.stream().map(x -> Precision.valueOf(x.trim().toUpperCase(Locale.ROOT))).toList();
+        for (Precision p : chosen) {
+            if (p == Precision.BF16) {
+                rows.addAll(bf16(out));  // org.swiattn.cuda.bf16 (helper bf16)
+                continue;
+            }
             for (int s : seqs) {
                 rows.addAll(forwardSweep(dev, p, s, out));
                 if (backwardSeqs.contains(s)) {
@@ -135,6 +159,7 @@ public final class BenchCommand implements Callable<Integer> {
         out.println();
         out.println(header());
         rows.forEach(r -> out.println(format(r)));
+        trailer.forEach(out::println);
         if (json != null) {
             Files.createDirectories(json.toAbsolutePath().getParent());
             try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(json))) {
@@ -186,7 +211,8 @@ public final class BenchCommand implements Callable<Integer> {
         double scale = sh.defaultScale();
         for (String ver : versions) {
             KernelPlan.Version fv = ver.equalsIgnoreCase("default") ? null : KernelPlan.Version.valueOf(ver);
-            if (fv == KernelPlan.Version.V3 && (p != Precision.FP64 || !KernelPlan.v3Handles(headDim))) {
+            if ((fv == KernelPlan.Version.V3 || fv == KernelPlan.Version.V4)
+                    && (p != Precision.FP64 || !KernelPlan.v3Handles(headDim))) {
                 continue;
             }
             RoutedKernels rk = new RoutedKernels(dev, p, fv, null);
@@ -324,6 +350,31 @@ public final class BenchCommand implements Callable<Integer> {
             }
         }
         return rows;
+    }
+
+    /** bf16: the sweep of {@link org.swiattn.cuda.bf16.Bf16Bench}, and with --peers the peers and the ratios. */
+    private List<Row> bf16(PrintWriter out) throws IOException {
+        org.swiattn.cuda.bf16.Bf16Bench.Config cfg = new org.swiattn.cuda.bf16.Bf16Bench.Config(batch, qHeads,
+                kvHeads, headDim, window, warmup, repeats, seqs, routes, backwardSeqs, checkRows, seed);
+        List<org.swiattn.cuda.bf16.Bf16Bench.Result> res =
+                org.swiattn.cuda.bf16.Bf16Bench.run(cfg, out, r -> format(bf16Row(r)));
+        if (peers) {
+            try {
+                trailer.add("");
+                trailer.add("bf16 vs PyTorch peers (peers: triton do_bench median; ours: CUDA events median):");
+                trailer.addAll(org.swiattn.cuda.bf16.Bf16Bench.ratios(res,
+                        org.swiattn.cuda.bf16.Bf16Bench.runPeers(python, peerScript, seqs, out)));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while running the peers", e);
+            }
+        }
+        return res.stream().map(BenchCommand::bf16Row).toList();
+    }
+
+    private static Row bf16Row(org.swiattn.cuda.bf16.Bf16Bench.Result r) {
+        return new Row("BF16", r.s(), r.route(), r.fullFraction(), r.op(), r.kernel(), r.ms(), r.msMin(), r.tflops(),
+                r.errO(), r.errLse());
     }
 
     /** Runs the command alone (the CLI registers it as {@code swiattn bench}). */
