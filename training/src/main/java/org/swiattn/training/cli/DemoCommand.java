@@ -33,7 +33,7 @@ public final class DemoCommand implements Callable<Integer> {
             description = {"Full checkpoint -> hybrid -> continual pretraining on associative recall that a sliding "
                     + "window cannot solve. Prints a table (accuracy, loss, full ratio per layer, attention compute "
                     + "vs full) and writes results.csv, positions.csv, training_log.csv and transfer_demo.png.",
-                "CPU only, seeded and reproducible (about 3-5 minutes on 2 cores with the defaults)."})
+                "CPU only, seeded and reproducible (about 1.5-3 minutes on 2 cores with the defaults)."})
     public static final class TransferCommand implements Callable<Integer> {
         private final TransferDemo.Options d = TransferDemo.Options.defaults();
 
@@ -95,7 +95,8 @@ public final class DemoCommand implements Callable<Integer> {
             TransferDemo.write(r, out);
             System.out.println();
             System.out.print(TransferDemo.table(r));
-            System.out.println("positions routed to full (SwiAttn, fraction of held-out sequences >= 0.005):");
+            System.out.println("positions the router sends to full attention (SwiAttn, held-out set; memory 0.."
+                    + (task.pairs() - 1) + ", queries " + task.firstQuery() + ".." + (task.seqLen() - 1) + "):");
             System.out.print(TransferDemo.positions(r));
             System.out.printf(Locale.ROOT, "took %.1f s; wrote %s/{results.csv, positions.csv, training_log.csv, "
                     + "transfer_demo.png}%n", r.seconds(), out);

@@ -233,14 +233,20 @@ public final class TransferDemo {
         int q0 = r.options().task().firstQuery();
         int p = r.options().task().pairs();
         for (int l = 0; l < pf.length; l++) {
-            sb.append(String.format(Locale.ROOT, "  layer %d:", l));
+            double[] mean = new double[3];   // memory, filler, query
+            int[] n = new int[3];
+            StringBuilder list = new StringBuilder();
             for (int i = 0; i < pf[l].length; i++) {
-                if (pf[l][i] >= 0.005) {
-                    String kind = i < p ? "memory" : i >= q0 ? "query" : "filler";
-                    sb.append(String.format(Locale.ROOT, " %d(%s)=%.2f", i, kind, pf[l][i]));
+                int kind = i < p ? 0 : i >= q0 ? 2 : 1;
+                mean[kind] += pf[l][i];
+                n[kind]++;
+                if (pf[l][i] >= 0.05) {
+                    list.append(String.format(Locale.ROOT, " %d=%.2f", i, pf[l][i]));
                 }
             }
-            sb.append(System.lineSeparator());
+            sb.append(String.format(Locale.ROOT, "  layer %d: mean fraction on full: memory %.2f, filler %.2f, "
+                            + "query %.2f; positions >= 0.05:%s%n", l, mean[0] / Math.max(1, n[0]),
+                    mean[1] / Math.max(1, n[1]), mean[2] / Math.max(1, n[2]), list));
         }
         return sb.toString();
     }
