@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# On the GPU machine, from the repository root, with cuda/target-bf16/bundle carried (build_bundle_bf16.sh):
+# On the GPU machine, from the repository root, with cuda/target-bf16/bundle.tar.xz carried (build_bundle_bf16.sh):
 #   stage 1, in parallel (correctness: mostly CPU work for the reference and naive yardsticks):
 #     tests      Bf16BackwardTest (every estimator, both backward versions, vs reference by the bf16 rule),
 #                Bf16AttentionTest (every forward variant), Bf16GoldenTest (golden cases, swiattn check logic)
@@ -15,6 +15,7 @@ set -uo pipefail
 OUT=${OUT:-out-bf16}
 mkdir -p "$OUT"
 B=cuda/target-bf16/bundle
+[[ -d $B ]] || tar -xJf cuda/target-bf16/bundle.tar.xz -C cuda/target-bf16 || { echo "no bundle"; exit 2; }
 java=$B/jre/bin/java
 cp="$B/swiattn.jar:$B/test-classes:$(ls $B/lib/*.jar | tr '\n' ':')"
 STAGES=${STAGES:-tests,props,sanitizer,peerwarm,bench}
