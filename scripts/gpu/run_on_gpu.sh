@@ -36,7 +36,7 @@ small=(--seq 300 --precision FP64,FP32 --routes 0.3,full --head-dim 64 --q-heads
        --warmup 0 --repeats 1 --backward-seq 300 --check-rows 0 --versions default,V1,V2)
 
 run_stage kernels 240 "${junit[@]}" --select-class org.swiattn.cuda.CudaDeviceTest \
-  --select-class org.swiattn.cuda.CudaKernelEquivalenceTest
+  --select-class org.swiattn.cuda.CudaKernelEquivalenceTest --select-class org.swiattn.cuda.CudaGoldenTest
 # shellcheck disable=SC2086
 run_stage bench 300 $java $jopts -cp "$cp" org.swiattn.cuda.bench.BenchCommand --json "$out/bench.jsonl" \
   ${BENCH_ARGS:-}
@@ -48,7 +48,8 @@ run_stage sanitizer 240 bash -c "compute-sanitizer --tool memcheck --error-exitc
   tail -n 3 '$out/memcheck.log' '$out/racecheck.log'; grep -m 6 -E 'Race reported|Warning|Error' \
   '$out/racecheck.log' '$out/memcheck.log'; echo memcheck rc=\$m racecheck rc=\$r; exit \$((m + r))"
 python3 scripts/gpu/summary.py "$out" >"$out/summary.md"
-run_stage properties "${PROPERTIES_LIMIT:-300}" "${junit[@]}" --select-package org.swiattn.cuda.properties
+run_stage properties "${PROPERTIES_LIMIT:-300}" "${junit[@]}" --include-classname '.*Properties' \
+  --select-package org.swiattn.cuda.properties
 grep -E "tests (successful|failed|aborted)|containers failed" "$out/properties.log" 2>/dev/null | tr -s ' ' | tr '\n' ' '
 echo
 cat "$out/summary.md"

@@ -18,7 +18,7 @@ public final class Kernel {
     private final CudaDevice device;
     private final String name;
     private final CUfunction function;
-    private int sharedLimitSet = 48 * 1024;
+    private int sharedLimitSet;
 
     Kernel(CudaDevice device, String name, CUfunction function) {
         this.device = device;
@@ -35,7 +35,8 @@ public final class Kernel {
      *
      * @param grid        blocks in x, y, z
      * @param blockX      threads per block (1-D blocks)
-     * @param sharedBytes dynamic shared memory per block; above 48 KiB the kernel's limit is raised first
+     * @param sharedBytes dynamic shared memory per block; the kernel's dynamic limit is raised to it first (needed
+     *                    once dynamic + static shared memory passes 48 KiB)
      * @param args        kernel arguments (see the class comment); not modified
      */
     public void launch(int[] grid, int blockX, int sharedBytes, Object... args) {
