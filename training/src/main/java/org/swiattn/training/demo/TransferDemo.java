@@ -78,8 +78,8 @@ public final class TransferDemo {
     }
 
     /** Everything the demo produced. */
-    public record Report(Options options, Eval full, Eval windowZeroShot, Eval window, Eval swiattn,
-                         List<LogRow> log, double seconds) {
+    public record Report(Options options, Eval full, Eval windowZeroShot, Eval window, Eval atTransfer,
+                         Eval swiattn, List<LogRow> log, double seconds) {
     }
 
     private static final int SHARDS = 4;
@@ -138,7 +138,7 @@ public final class TransferDemo {
                 log, out);
         Eval evSw = evaluate("SwiAttn (transfer + CPT)", dec, hybrid, Decoder.Mode.ROUTED, evalTok, evalTgt, o);
         double secs = (System.nanoTime() - t0) / 1e9;
-        return new Report(o, evFull, evWin0, evWin, evSw, log, secs);
+        return new Report(o, evFull, evWin0, evWin, atTransfer, evSw, log, secs);
     }
 
     private static void train(String phase, Decoder dec, Checkpoint ck, AdaptiveRegularizer reg, Decoder.Mode mode,
