@@ -15,7 +15,7 @@ set -uo pipefail
 OUT=${OUT:-out-bf16}
 mkdir -p "$OUT"
 B=cuda/target-bf16/bundle
-[[ -d $B ]] || tar -xJf cuda/target-bf16/bundle.tar.xz -C cuda/target-bf16 || { echo "no bundle"; exit 2; }
+[[ -x $B/jre/bin/java ]] || rm -rf $B; [[ -x $B/jre/bin/java ]] || tar -xJf cuda/target-bf16/bundle.tar.xz -C cuda/target-bf16 || { echo "no bundle"; exit 2; }
 java=$B/jre/bin/java
 cp="$B/swiattn.jar:$B/test-classes:$(ls $B/lib/*.jar | tr '\n' ':')"
 STAGES=${STAGES:-tests,props,sanitizer,peerwarm,bench}
@@ -31,18 +31,16 @@ stage() {  # name limit command...: runs in the background, logs to $OUT/name.lo
   [[ ",$STAGES," == *",${name%%-*},"* ]] || return 0
   ( s=$SECONDS; timeout "$limit" "$@" >"$OUT/$name.log" 2>&1; echo "$name rc=$? $((SECONDS - s))s" >>"$OUT/stages.txt" ) &
 }
-junit() {
-  $java -Xmx20g -XX:+UseParallelGC -XX:ParallelGCThreads=2 -jar $B/junit.jar execute --disable-banner \
-    --disable-ansi-colors --details=tree --class-path "$cp" "$@"
-}
+junit=($java -Xmx20g -XX:+UseParallelGC -XX:ParallelGCThreads=2 -jar $B/junit.jar execute --disable-banner
+       --disable-ansi-colors --details=tree --class-path "$cp")  # an array: `timeout` cannot run a shell function
 small=(--dtype bf16 --seq 300 --routes 0.3,full --head-dim 64 --q-heads 4 --kv-heads 2 --window 37 --warmup 0
        --repeats 1 --backward-seq 300 --check-rows 0)
 P=org.swiattn.cuda.bf16
-stage tests "$L1" junit --select-class $P.Bf16BackwardTest --select-class $P.Bf16AttentionTest \
+stage tests "$L1" "${junit[@]}" --select-class $P.Bf16BackwardTest --select-class $P.Bf16AttentionTest \
   --select-class $P.Bf16GoldenTest --select-class $P.Bf16BenchTest
-stage props-fwd "$L1" junit --select-class $P.Bf16ForwardProperties
-stage props-conf "$L1" junit --select-class $P.Bf16ConformanceProperties --select-class $P.Bf16GradientProperties
-stage props-val "$L1" junit --select-class $P.Bf16OracleProperties --select-class $P.Bf16ValidationProperties
+stage props-fwd "$L1" "${junit[@]}" --select-class $P.Bf16ForwardProperties
+stage props-conf "$L1" "${junit[@]}" --select-class $P.Bf16ConformanceProperties --select-class $P.Bf16GradientProperties
+stage props-val "$L1" "${junit[@]}" --select-class $P.Bf16OracleProperties --select-class $P.Bf16ValidationProperties
 stage sanitizer "$L1" bash -c "compute-sanitizer --tool memcheck --error-exitcode 9 $java -Xmx4g -cp '$cp' \
   org.swiattn.cuda.bench.BenchCommand ${small[*]} > '$OUT/memcheck.txt' 2>&1; m=\$?; \
   compute-sanitizer --tool racecheck --error-exitcode 9 $java -Xmx4g -cp '$cp' \
