@@ -19,7 +19,8 @@ import org.swiattn.spec.Tolerance;
  * <p>Per case: the file exists and its sha256 is the manifest's; the manifest entry and the file's metadata match
  * the case table ({@link Suites}); every stored tensor is recomputed (WHOLE cases whole; SAMPLED cases at their rows
  * plus the LSE of every row for one head) and must agree within the fp64 tolerance {@code 1e-12 max(1, M)} (the
- * report says whether it is bit-identical); the stored naive errors are recomputed (unless skipped) and must agree
+ * report says whether it is bit-identical; M itself within 1e-12 relative, other metadata exactly); the stored
+ * naive errors are recomputed (unless skipped) and must agree
  * within {@value #NAIVE_AGREEMENT} relative (they are yardsticks, and a platform's exp/log may move an fp32 rounding).
  * Folder-level: every case of the default suite is in the manifest, and no case file is outside it.
  */
@@ -118,6 +119,12 @@ public final class GoldenVerifier {
                 double got = Double.parseDouble(have);
                 if (!(Math.abs(got - want) <= NAIVE_AGREEMENT * Math.max(Math.abs(want), 1e-300))) {
                     problems.add("metadata " + kv.getKey() + " = " + have + ", recomputed " + kv.getValue());
+                }
+            } else if (kv.getKey().equals("score_magnitude")) {
+                double want = Double.parseDouble(kv.getValue());
+                double got = Double.parseDouble(have);
+                if (!(Math.abs(got - want) <= 1e-12 * Math.max(1, Math.abs(want)))) {
+                    problems.add("metadata score_magnitude = " + have + ", recomputed " + kv.getValue());
                 }
             } else if (!have.equals(kv.getValue())) {
                 problems.add("metadata " + kv.getKey() + " = '" + have + "', recomputed '" + kv.getValue() + "'");
