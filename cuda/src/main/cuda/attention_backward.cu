@@ -176,9 +176,9 @@ __device__ __forceinline__ void bwd_phase_a(const T* Qs, const T* dOs, const T* 
 #pragma unroll
             for (int c = 0; c < SC; c++)
 #pragma unroll
-                for (int u = 0; u < VEC; u++) {
-                    s[r][c] += a[r][u] * kb[c][u];
-                    dp[r][c] += o[r][u] * vb[c][u];
+                for (int u = 0; u < VEC; u++) {  // sequential fused multiply-adds over d (see swi_delta_seq_*)
+                    s[r][c] = fma(a[r][u], kb[c][u], s[r][c]);
+                    dp[r][c] = fma(o[r][u], vb[c][u], dp[r][c]);
                 }
     }
 #pragma unroll

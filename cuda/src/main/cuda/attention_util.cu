@@ -36,6 +36,22 @@ __device__ void delta_rows(const T* dO, const T* X, const T* coef, T* delta, int
     if (lane == 0) delta[rh] = coef ? coef[rh / Hq] * s : s;
 }
 
+// The same delta, one thread per (r, h), summed in sequential fused multiply-adds over d = 0..D-1: exactly the order
+// in which the v2 backward kernels sum dp_ij = <dOB_i, v_j>, so that dp_ij - delta_i is exactly 0 when o_i = v_j
+// (a row whose attention sits on one key, e.g. w = 1), as the exact gradient is. (The v1 kernels sum dp lane-strided
+// with a butterfly, the order of swi_delta_*.)
+// Launch: grid (ceil(rows*Hq/256)), block (256).
+template <typename T>
+__device__ void delta_rows_seq(const T* dO, const T* X, const T* coef, T* delta, int rows, int Hq, int d) {
+    i64 rh = (i64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (rh >= (i64)rows * Hq) return;
+    const T* a = dO + rh * d;
+    const T* x = X + rh * d;
+    T s = 0;
+    for (int c = 0; c < d; c++) s = fma(a[c], x[c], s);
+    delta[rh] = coef ? coef[rh / Hq] * s : s;
+}
+
 // dA[r] = factor[r] * sum_{h,d} dO[r,h,d] * (X[r,h,d] - Y[r,h,d])   (Y == nullptr means 0)
 //   STRAIGHT_THROUGH, SOFT: X = oF, Y = oW, factor = p(1-p);  SELECTED_BRANCH: X = O, Y = null, factor = z - p.
 //   dO, X, Y [rows, Hq*D] not modified; factor [rows] not modified; dA [rows] modified.
@@ -84,6 +100,10 @@ __device__ void soft_combine(const T* oF, const T* oW, const T* pF, const T* pW,
     extern "C" __global__ void swi_delta_##TN(const T* dO, const T* X, const T* coef, T* delta, int rows, int Hq,  \
                                               int d) {                                                            \
         delta_rows<T>(dO, X, coef, delta, rows, Hq, d);                                                           \
+    }                                                                                                             \
+    extern "C" __global__ void swi_delta_seq_##TN(const T* dO, const T* X, const T* coef, T* delta, int rows,     \
+                                                  int Hq, int d) {                                                \
+        delta_rows_seq<T>(dO, X, coef, delta, rows, Hq, d);                                                       \
     }                                                                                                             \
     extern "C" __global__ void swi_router_grad_##TN(const T* dO, const T* X, const T* Y, const T* factor, T* dA,  \
                                                     int rows, int hd) {                                           \

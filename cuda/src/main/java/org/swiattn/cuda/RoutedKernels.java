@@ -82,11 +82,17 @@ public final class RoutedKernels {
                 sh.headDim(), window, real(scale));
     }
 
-    /** delta[r,h] = coef[r] * &lt;dO[r,h,:], x[r,h,:]&gt; (coef null = 1). */
+    /**
+     * delta[r,h] = coef[r] * &lt;dO[r,h,:], x[r,h,:]&gt; (coef null = 1), summed in the order in which the chosen
+     * backward kernels sum dp = &lt;dO, v&gt; (v2: sequential over d; v1: lane-strided), so that dp - delta cancels
+     * exactly where o = v (attention on a single key).
+     */
     public void delta(Shape sh, DeviceBuffer dO, DeviceBuffer x, DeviceBuffer coef, DeviceBuffer delta) {
         long rh = (long) sh.rows() * sh.qHeads();
-        dev.module(KernelPlan.UTIL_MODULE).kernel("swi_delta_" + sfx).launch1d((rh + 7) / 8, 256, 0,
-                dO, x, coef, delta, sh.rows(), sh.qHeads(), sh.headDim());
+        boolean v2 = backwardChoice(sh.headDim())[0].version() == KernelPlan.Version.V2;
+        Kernel k = dev.module(KernelPlan.UTIL_MODULE).kernel((v2 ? "swi_delta_seq_" : "swi_delta_") + sfx);
+        k.launch1d(v2 ? (rh + 255) / 256 : (rh + 7) / 8, 256, 0, dO, x, coef, delta, sh.rows(), sh.qHeads(),
+                sh.headDim());
     }
 
     /** dA[r] = factor[r] * sum_{h,d} dO (x - y)  (y null = 0). */
