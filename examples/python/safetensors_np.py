@@ -54,6 +54,7 @@ def write(path, metadata, tensors):
             f.write(h)
             for raw in blobs:
                 f.write(raw)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)

@@ -122,6 +122,7 @@ public record Manifest(String format, int format_version, String spec_version, S
         Path tmp = Files.createTempFile(dir, "." + FILE, ".tmp");
         try {
             Files.writeString(tmp, JSON.writeValueAsString(this) + "\n", StandardCharsets.UTF_8);
+            SafeTensorsWriter.publicPermissions(tmp);
             Files.move(tmp, dir.resolve(FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } finally {
             Files.deleteIfExists(tmp);

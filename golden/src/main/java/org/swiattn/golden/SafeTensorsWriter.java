@@ -183,6 +183,7 @@ public final class SafeTensorsWriter {
                 }
                 ch.force(true);
             }
+            publicPermissions(tmp);
             try {
                 Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (AtomicMoveNotSupportedException e) {
@@ -193,6 +194,13 @@ public final class SafeTensorsWriter {
             if (!done) {
                 Files.deleteIfExists(tmp);
             }
+        }
+    }
+
+    /** rw-r--r-- where the file system has POSIX permissions (temporary files are created rw-------). */
+    static void publicPermissions(Path p) throws IOException {
+        if (Files.getFileStore(p).supportsFileAttributeView("posix")) {
+            Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
         }
     }
 

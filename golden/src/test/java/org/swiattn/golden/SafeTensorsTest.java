@@ -139,6 +139,10 @@ class SafeTensorsTest {
         new SafeTensorsWriter().addDoubles("a", Dtype.F64, new long[] {1}, new double[] {1}).write(p);
         new SafeTensorsWriter().addDoubles("a", Dtype.F64, new long[] {1}, new double[] {2}).write(p);
         assertThat(SafeTensorsFile.open(p).readDoubles("a")).containsExactly(2);
+        if (Files.getFileStore(p).supportsFileAttributeView("posix")) {
+            assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(p)))
+                    .as("readable by others, unlike the rw------- temporary file").isEqualTo("rw-r--r--");
+        }
         try (Stream<Path> s = Files.list(p.getParent())) {
             assertThat(s.map(q -> q.getFileName().toString()).toList()).isEqualTo(List.of("x.safetensors"));
         }
