@@ -14,6 +14,15 @@ public final class Visibility {
     private Visibility() {
     }
 
+    /**
+     * min(w, S): a window of S or more keys sees exactly what the full branch sees, so the two give identical
+     * visible sets for every query of a length-S sequence. Kernels use it so that index arithmetic such as
+     * {@code j + w} cannot overflow for huge windows (w up to Integer.MAX_VALUE is valid input).
+     */
+    public static int effectiveWindow(int window, int seqLen) {
+        return Math.min(window, seqLen);
+    }
+
     /** First key visible to query i on the given branch. */
     public static int firstKey(int i, boolean fullBranch, int window) {
         return fullBranch ? 0 : Math.max(0, i - window + 1);
