@@ -28,7 +28,7 @@ import org.swiattn.spec.Visibility;
  * <pre>
  *   o_rows, lse_rows      ReferenceAttention.forwardRows at the sampled rows (all heads)
  *   lse_all [B,S]         LSE of every row for one query head: the reference's forwardRows on the one-head problem
- *                         (q of that head, k and v of its kv head), in chunks with progress
+ *                         (q of that head, k and v of its kv head), each row on its routed branch
  *   dq_rows, dk_rows, dv_rows, d_router_logit_rows
  *                         the reference backward for dO = golden("do") on the sampled rows, zero elsewhere
  *                         ({@link RowsBackward}, equal to ReferenceAttention.backward bit for bit)
@@ -206,31 +206,48 @@ public final class GoldenGenerator {
     /**
      * LSE of every row for query head h on the case's route: lse_all[r] = z_r ? lseF[r] : lseW[r], each branch
      * computed by the reference on the one-head problem q[:, :, h], k[:, :, h/G], v[:, :, h/G] (heads are
-     * independent) in chunks of rows, with progress. Branch LSEs are cached by (inputs, head, branch, window), so
-     * the 32K cases, which share their inputs, compute the full branch once.
+     * independent), for the rows that need it only, in chunks with progress. Branch LSEs are cached per row by
+     * (inputs, head, branch, window): the 32K cases share their inputs and their routes are nested (the full rows
+     * of the 10% route are among those of the 25% route, and so on), so the full branch, the expensive one, is
+     * computed once for the union of full rows (half the rows) across the six cases.
      *
      * @return [B,S]
      */
     double[] lseAllRows(CaseSpec c, AttentionInputs in, int head) {
-        double[] lseF = branchLse(c, in, head, true);
-        double[] lseW = branchLse(c, in, head, false);
+        Route route = in.route();
+        double[] lseF = branchLse(c, in, head, true, route::isFull);
+        double[] lseW = branchLse(c, in, head, false, r -> !route.isFull(r));
         double[] lse = new double[lseF.length];
         for (int r = 0; r < lse.length; r++) {
-            lse[r] = in.route().isFull(r) ? lseF[r] : lseW[r];
+            lse[r] = route.isFull(r) ? lseF[r] : lseW[r];
         }
         return lse;
     }
 
+    /** Cached branch LSEs [B*S] (NaN where not computed yet). */
     private final Map<String, double[]> branchCache = new HashMap<>();
 
-    private double[] branchLse(CaseSpec c, AttentionInputs in, int head, boolean full) {
+    private double[] branchLse(CaseSpec c, AttentionInputs in, int head, boolean full,
+                               java.util.function.IntPredicate needed) {
         Shape sh = in.shape();
         String key = c.seed() + "/" + sh + "/" + c.ampQ() + "/" + c.ampK() + "/" + c.ampV() + "/" + in.scale() + "/h"
                 + head + (full ? "/full" : "/w" + in.window());
-        double[] cached = branchCache.get(key);
-        if (cached != null) {
-            return cached;
+        double[] lse = branchCache.computeIfAbsent(key, k -> {
+            double[] x = new double[sh.rows()];
+            java.util.Arrays.fill(x, Double.NaN);
+            return x;
+        });
+        // pass 1: the rows still missing, and their work in visible (query, key) pairs
+        int[] missing = java.util.stream.IntStream.range(0, sh.rows())
+                .filter(r -> needed.test(r) && Double.isNaN(lse[r])).toArray();
+        if (missing.length == 0) {
+            return lse;
         }
+        long total = 0;
+        for (int r : missing) {
+            total += Visibility.keyCount(r % sh.seqLen(), full, in.window());
+        }
+        // pass 2: the one-head problem
         Shape one = new Shape(sh.batch(), sh.seqLen(), 1, 1, sh.headDim());
         int dim = sh.headDim();
         int g = sh.kvHeadOf(head);
@@ -249,27 +266,20 @@ public final class GoldenGenerator {
         AttentionInputs oneIn = AttentionInputs.builder(one).q(q).k(k).v(v).window(in.window()).scale(in.scale())
                 .route(route).estimator(Estimator.HARD).build();
         ReferenceAttention ref = new ReferenceAttention();
-        double[] lse = new double[sh.rows()];
         String label = "lse head " + head + (full ? " full branch" : " window branch");
-        // chunks of rows; progress counts visible (query, key) pairs, the unit of work
-        long total = 0;
-        for (int r = 0; r < sh.rows(); r++) {
-            total += Visibility.keyCount(r % sh.seqLen(), full, in.window());
-        }
+        // pass 3: the missing rows in chunks; progress counts pairs, the unit of work
         long done = 0;
         int chunk = 512;
-        for (int start = 0; start < sh.rows(); start += chunk) {
+        for (int start = 0; start < missing.length; start += chunk) {
             progress.update(label, done, total);
-            int n = Math.min(chunk, sh.rows() - start);
-            int[] rows = new int[n];
-            for (int t = 0; t < n; t++) {
-                rows[t] = start + t;
+            int[] rows = java.util.Arrays.copyOfRange(missing, start, Math.min(missing.length, start + chunk));
+            double[] part = ref.forwardRows(oneIn, rows).lse();
+            for (int t = 0; t < rows.length; t++) {
+                lse[rows[t]] = part[t];
                 done += Visibility.keyCount(rows[t] % sh.seqLen(), full, in.window());
             }
-            System.arraycopy(ref.forwardRows(oneIn, rows).lse(), 0, lse, start, n);
         }
         progress.update(label, total, total);
-        branchCache.put(key, lse);
         return lse;
     }
 
