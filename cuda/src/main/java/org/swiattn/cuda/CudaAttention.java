@@ -10,7 +10,6 @@ import org.swiattn.spec.Precision;
 import org.swiattn.spec.Route;
 import org.swiattn.spec.Shape;
 import org.swiattn.spec.SwitchAttention;
-import org.swiattn.spec.Visibility;
 
 /**
  * Routed (Switch) attention on an NVIDIA GPU, in fp64 or fp32, implementing the spec's {@link SwitchAttention}.
@@ -128,7 +127,7 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
             if (in.estimator() != Estimator.SOFT) {
                 // o = oZ: each token's selected branch only
                 try (RouteCompaction.DeviceLists lists = RouteCompaction.onDevice(dev, z, sh.batch(), sh.seqLen())) {
-                    kernels.forward(sh, Visibility.effectiveWindow(in.window(), in.shape().seqLen()), in.scale(), q, k, v, o, lse, lists.listF, lists.nF,
+                    kernels.forward(sh, in.window(), in.scale(), q, k, v, o, lse, lists.listF, lists.nF,
                             lists.listW, lists.nW);
                 }
             } else {
@@ -140,8 +139,8 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
                      DeviceBuffer lseW = kernels.allocate(sh.lseSize(), "lseW");
                      DeviceBuffer pF = rowValues(route, r -> p(route, r), "pF");
                      DeviceBuffer pW = rowValues(route, r -> pc(route, r), "pW")) {
-                    kernels.forward(sh, Visibility.effectiveWindow(in.window(), in.shape().seqLen()), in.scale(), q, k, v, oF, lseF, all.listF, all.nF, null, null);
-                    kernels.forward(sh, Visibility.effectiveWindow(in.window(), in.shape().seqLen()), in.scale(), q, k, v, oW, lseW, null, null, all.listW, all.nW);
+                    kernels.forward(sh, in.window(), in.scale(), q, k, v, oF, lseF, all.listF, all.nF, null, null);
+                    kernels.forward(sh, in.window(), in.scale(), q, k, v, oW, lseW, null, null, all.listW, all.nW);
                     kernels.softCombine(sh, oF, oW, pF, pW, lseF, lseW, z, o, lse);
                     dev.synchronize();
                 }
@@ -167,7 +166,7 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
         Route route = in.route();
         Estimator est = in.estimator();
         boolean f32 = kernels.floats();
-        int w = Visibility.effectiveWindow(in.window(), in.shape().seqLen());
+        int w = in.window();
         double sc = in.scale();
         try (DeviceBuffer q = kernels.upload(in.q(), "q");
              DeviceBuffer k = kernels.upload(in.k(), "k");
@@ -247,8 +246,8 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
              DeviceBuffer lseF = kernels.allocate(sh.lseSize(), "lseF");
              DeviceBuffer lseW = kernels.allocate(sh.lseSize(), "lseW");
              DeviceBuffer factor = rowValues(route, r -> p(route, r) * pc(route, r), "factor")) {
-            kernels.forward(sh, Visibility.effectiveWindow(in.window(), in.shape().seqLen()), in.scale(), q, k, v, oF, lseF, all.listF, all.nF, null, null);
-            kernels.forward(sh, Visibility.effectiveWindow(in.window(), in.shape().seqLen()), in.scale(), q, k, v, oW, lseW, null, null, all.listW, all.nW);
+            kernels.forward(sh, in.window(), in.scale(), q, k, v, oF, lseF, all.listF, all.nF, null, null);
+            kernels.forward(sh, in.window(), in.scale(), q, k, v, oW, lseW, null, null, all.listW, all.nW);
             kernels.routerGrad(sh, dO, oF, oW, factor, dA);
             dev.synchronize();
         }

@@ -129,22 +129,35 @@ public final class AccurateMath {
     }
 
     /**
-     * Element-wise compensated accumulation {@code acc[n] += x * y[yOff + n]} for n in [0, len), with the
-     * accumulated error kept in {@code err[n]}; the value of element n is {@code acc[n] + err[n]}.
+     * Element-wise compensated accumulation {@code acc[accOff + n] += x * y[yOff + n]} for n in [0, len), with
+     * the accumulated error kept in {@code err[accOff + n]}; the value of element n is the sum of the two.
      *
-     * @param acc [len] running sums; modified
-     * @param err [len] running error terms; modified
+     * @param acc [.. len ..] running sums at accOff; modified
+     * @param err [.. len ..] running error terms at accOff; modified
      * @param y   [.. len ..] not modified
      */
     public static void axpy(double[] acc, double[] err, int accOff, double x, double[] y, int yOff, int len) {
+        axpy(acc, accOff, err, accOff, x, y, yOff, len);
+    }
+
+    /**
+     * As {@link #axpy(double[], double[], int, double, double[], int, int)}, with the error terms of element n at
+     * {@code err[errOff + n]} (e.g. a [D] scratch row for an output row inside a larger tensor).
+     *
+     * @param acc [.. len ..] running sums at accOff; modified
+     * @param err [.. len ..] running error terms at errOff; modified
+     * @param y   [.. len ..] not modified
+     */
+    public static void axpy(double[] acc, int accOff, double[] err, int errOff, double x, double[] y, int yOff,
+                            int len) {
         for (int n = 0; n < len; n++) {
             double yv = y[yOff + n];
             double p = x * yv;
-            double pe = Math.fma(x, yv, -p);
+            double pe = Math.fma(x, yv, -p);   // x*y = p + pe exactly
             double s = acc[accOff + n];
-            double t = s + p;
+            double t = s + p;                   // TwoSum(s, p) = t + te exactly
             double z = t - s;
-            err[accOff + n] += pe + (s - (t - z)) + (p - z);
+            err[errOff + n] += pe + (s - (t - z)) + (p - z);
             acc[accOff + n] = t;
         }
     }

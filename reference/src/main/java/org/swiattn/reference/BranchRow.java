@@ -88,7 +88,7 @@ final class BranchRow {
         java.util.Arrays.fill(o, oOff, oOff + dim, 0.0);
         java.util.Arrays.fill(scratch.err, 0.0);
         for (int j = lo; j <= i; j++) {
-            accumulate(o, oOff, scratch.err, s[j] / zv, v, sh.kvOffset(b, j, g), dim);
+            AccurateMath.axpy(o, oOff, scratch.err, 0, s[j] / zv, v, sh.kvOffset(b, j, g), dim);
         }
         for (int d = 0; d < dim; d++) {
             o[oOff + d] += scratch.err[d];
@@ -146,20 +146,6 @@ final class BranchRow {
             double ds = p * (dp - delta);
             AccurateMath.axpy(grads.dq, grads.dqErr, qOff, scale * ds, k, kvOff, dim);
             AccurateMath.axpy(grads.dk, grads.dkErr, kvOff, scale * ds, q, qOff, dim);
-        }
-    }
-
-    private static void accumulate(double[] acc, int accOff, double[] err, double x, double[] y, int yOff,
-                                   int len) {
-        for (int n = 0; n < len; n++) {
-            double yv = y[yOff + n];
-            double p = x * yv;
-            double pe = Math.fma(x, yv, -p);
-            double s = acc[accOff + n];
-            double t = s + p;
-            double zz = t - s;
-            err[n] += pe + (s - (t - zz)) + (p - zz);
-            acc[accOff + n] = t;
         }
     }
 

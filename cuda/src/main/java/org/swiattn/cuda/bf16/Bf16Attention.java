@@ -16,7 +16,6 @@ import org.swiattn.spec.Precision;
 import org.swiattn.spec.Route;
 import org.swiattn.spec.Shape;
 import org.swiattn.spec.SwitchAttention;
-import org.swiattn.spec.Visibility;
 
 /**
  * Routed (Switch) attention in bf16 on NVIDIA tensor cores: bf16 inputs, fp32 accumulation, bf16 output, fp32 LSE
@@ -259,8 +258,8 @@ public final class Bf16Attention implements SwitchAttention {
     private void bothBranches(Bf16Kernels.Dims d, Variant var, AttentionInputs in, DeviceBuffer q, DeviceBuffer k,
                               DeviceBuffer v, DeviceBuffer oF, DeviceBuffer lseF, DeviceBuffer oW, DeviceBuffer lseW) {
         try (DeviceBuffer ones = constantMask(d, true); DeviceBuffer zeros = constantMask(d, false)) {
-            routedForward(d, var, Visibility.effectiveWindow(in.window(), in.shape().seqLen()), in.scale(), q, k, v, ones, oF, lseF);
-            routedForward(d, var, Visibility.effectiveWindow(in.window(), in.shape().seqLen()), in.scale(), q, k, v, zeros, oW, lseW);
+            routedForward(d, var, in.window(), in.scale(), q, k, v, ones, oF, lseF);
+            routedForward(d, var, in.window(), in.scale(), q, k, v, zeros, oW, lseW);
         }
     }
 
@@ -297,7 +296,7 @@ public final class Bf16Attention implements SwitchAttention {
             lse.fill((byte) 0xFF);
             if (in.estimator() != Estimator.SOFT) {
                 // 1. o = oZ: compaction + one routed launch
-                routedForward(d, var, Visibility.effectiveWindow(in.window(), in.shape().seqLen()), in.scale(), q, k, v, z, o, lse);
+                routedForward(d, var, in.window(), in.scale(), q, k, v, z, o, lse);
             } else {
                 // 2. o = p oF + (1-p) oW: both branches for every token, then the mix
                 try (DeviceBuffer oF = DeviceBuffer.allocate(device, 2L * d.qElems(), "oF(bf16)");
@@ -381,7 +380,7 @@ public final class Bf16Attention implements SwitchAttention {
                                 DeviceBuffer v, DeviceBuffer dO, DeviceBuffer z, DeviceBuffer dQ, DeviceBuffer dK,
                                 DeviceBuffer dV, DeviceBuffer dA) {
         Route route = in.route();
-        int w = Visibility.effectiveWindow(in.window(), in.shape().seqLen());
+        int w = in.window();
         double sc = in.scale();
         try (DeviceBuffer o = DeviceBuffer.allocate(device, 2L * d.qElems(), "o(bf16)");
              DeviceBuffer lse = DeviceBuffer.allocate(device, 4L * d.lseElems(), "lse");
@@ -437,7 +436,7 @@ public final class Bf16Attention implements SwitchAttention {
                               DeviceBuffer v, DeviceBuffer dO, DeviceBuffer dQ, DeviceBuffer dK, DeviceBuffer dV,
                               DeviceBuffer dA) {
         Route route = in.route();
-        int w = Visibility.effectiveWindow(in.window(), in.shape().seqLen());
+        int w = in.window();
         double sc = in.scale();
         try (DeviceBuffer oF = DeviceBuffer.allocate(device, 2L * d.qElems(), "oF(bf16)");
              DeviceBuffer oW = DeviceBuffer.allocate(device, 2L * d.qElems(), "oW(bf16)");
