@@ -2,6 +2,7 @@ package org.swiattn.cuda;
 
 import org.swiattn.spec.Precision;
 import org.swiattn.spec.Shape;
+import org.swiattn.spec.Visibility;
 
 /**
  * The launches of routed attention on device-resident tensors, for one precision and chosen kernel versions.
@@ -67,6 +68,9 @@ public final class RoutedKernels {
         return KernelPlan.backward(precision, d, backwardVersion);
     }
 
+    // Every launch passes min(w, S) as the window (Visibility.effectiveWindow): the same visible sets, and the
+    // kernels' index arithmetic (j + w) cannot overflow for huge windows such as Integer.MAX_VALUE.
+
     /**
      * Branch forward over the given lists: o, lse at the listed rows (full list with the full branch, window list
      * with the window branch).
@@ -79,7 +83,7 @@ public final class RoutedKernels {
         kernel(c).launch(KernelPlan.queryGrid(c, sh), KernelPlan.threads(c),
                 KernelPlan.sharedBytes(c, precision, sh.headDim(), 2),
                 q, k, v, o, lse, listF, nF, listW, nW, sh.batch(), sh.seqLen(), sh.qHeads(), sh.kvHeads(),
-                sh.headDim(), window, real(scale));
+                sh.headDim(), Visibility.effectiveWindow(window, sh.seqLen()), real(scale));
     }
 
     /**
@@ -120,7 +124,7 @@ public final class RoutedKernels {
         kernel(c).launch(KernelPlan.keyGrid(c, sh), KernelPlan.threads(c),
                 KernelPlan.sharedBytes(c, precision, sh.headDim(), 4),
                 q, k, v, dO, listF, nF, listW, nW, lseF, lseW, deltaF, deltaW, coefF, coefW, sh.batch(),
-                sh.seqLen(), sh.qHeads(), sh.kvHeads(), sh.headDim(), window, real(scale), dK, dV);
+                sh.seqLen(), sh.qHeads(), sh.kvHeads(), sh.headDim(), Visibility.effectiveWindow(window, sh.seqLen()), real(scale), dK, dV);
     }
 
     /** dQ over the lists' rows: written, or added to when accumulate. */
@@ -133,7 +137,7 @@ public final class RoutedKernels {
         kernel(c).launch(KernelPlan.queryGrid(c, sh), KernelPlan.threads(c),
                 KernelPlan.sharedBytes(c, precision, sh.headDim(), 3),
                 q, k, v, dO, listF, nF, listW, nW, lseF, lseW, deltaF, deltaW, coefF, coefW, sh.batch(),
-                sh.seqLen(), sh.qHeads(), sh.kvHeads(), sh.headDim(), window, real(scale), dQ,
+                sh.seqLen(), sh.qHeads(), sh.kvHeads(), sh.headDim(), Visibility.effectiveWindow(window, sh.seqLen()), real(scale), dQ,
                 accumulate ? 1 : 0);
     }
 

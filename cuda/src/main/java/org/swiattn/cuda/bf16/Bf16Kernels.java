@@ -4,6 +4,7 @@ import org.swiattn.cuda.CudaDevice;
 import org.swiattn.cuda.DeviceBuffer;
 import org.swiattn.cuda.KernelModule;
 import org.swiattn.spec.InvalidInputException;
+import org.swiattn.spec.Visibility;
 
 /**
  * The launches of the bf16 routed attention on device-resident tensors (asynchronous: call
@@ -119,10 +120,10 @@ public final class Bf16Kernels {
             fwd.kernel("swiattn_bf16_transpose_v").launch(new int[] {sp / 64, d.dp() / 64, d.batch() * d.kvHeads()},
                     256, 0, v, vt, d.seqLen(), sp, d.kvHeads(), d.dp());
             fwd.kernel(var.kernel()).launch1d(grid, var.threads(), var.sharedBytes(), q, k, vt, o, lse, order, nfull,
-                    d.batch(), d.seqLen(), sp, d.qHeads(), d.kvHeads(), window, scaleLog2);
+                    d.batch(), d.seqLen(), sp, d.qHeads(), d.kvHeads(), Visibility.effectiveWindow(window, d.seqLen()), scaleLog2);
         } else {
             fwd.kernel(var.kernel()).launch1d(grid, var.threads(), var.sharedBytes(), q, k, v, o, lse, order, nfull,
-                    d.batch(), d.seqLen(), d.qHeads(), d.kvHeads(), window, scaleLog2);
+                    d.batch(), d.seqLen(), d.qHeads(), d.kvHeads(), Visibility.effectiveWindow(window, d.seqLen()), scaleLog2);
         }
     }
 
@@ -195,7 +196,7 @@ public final class Bf16Kernels {
                         DeviceBuffer dK, DeviceBuffer dV) {
         bwd.kernel("swiattn_bf16_bwd_dkdv_mma_d" + d.dp()).launch1d(mmaKeyBlocks(d), MMA_THREADS,
                 mmaSharedBytes(d.dp()), q, k, v, dO, order, nfull, lseF, lseW, deltaF, deltaW, coefF, coefW, dK, dV,
-                d.batch(), d.seqLen(), d.qHeads(), d.kvHeads(), window, (float) scale);
+                d.batch(), d.seqLen(), d.qHeads(), d.kvHeads(), Visibility.effectiveWindow(window, d.seqLen()), (float) scale);
     }
 
     /** Tensor-core dQ (overwritten, bf16); arguments as {@link #dKdVmma}. */
@@ -205,7 +206,7 @@ public final class Bf16Kernels {
                       DeviceBuffer dQ) {
         bwd.kernel("swiattn_bf16_bwd_dq_mma_d" + d.dp()).launch1d(queryBlocks(d), MMA_THREADS,
                 mmaSharedBytes(d.dp()), q, k, v, dO, order, nfull, lseF, lseW, deltaF, deltaW, coefF, coefW, dQ,
-                d.batch(), d.seqLen(), d.qHeads(), d.kvHeads(), window, (float) scale);
+                d.batch(), d.seqLen(), d.qHeads(), d.kvHeads(), Visibility.effectiveWindow(window, d.seqLen()), (float) scale);
     }
 
     /**
@@ -220,7 +221,7 @@ public final class Bf16Kernels {
         bwd.kernel("swiattn_bf16_bwd_dkdv_simt_d" + d.dp()).launch(
                 new int[] {(d.seqLen() + SIMT_TILE - 1) / SIMT_TILE, d.kvHeads(), d.batch()}, SIMT_THREADS,
                 simtSharedBytes(d.dp()), q, k, v, dO, listF, nF, listW, nW, lseF, lseW, deltaF, deltaW, coefF, coefW,
-                d.batch(), d.seqLen(), d.qHeads(), d.kvHeads(), window, (float) scale, dK, dV);
+                d.batch(), d.seqLen(), d.qHeads(), d.kvHeads(), Visibility.effectiveWindow(window, d.seqLen()), (float) scale, dK, dV);
     }
 
     /** SIMT dQ into the fp32 scratch dQacc: written, or added to when accumulate; arguments as {@link #dKdVsimt}. */
@@ -230,7 +231,7 @@ public final class Bf16Kernels {
                        DeviceBuffer coefF, DeviceBuffer coefW, DeviceBuffer dQacc, boolean accumulate) {
         bwd.kernel("swiattn_bf16_bwd_dq_simt_d" + d.dp()).launch1d(queryBlocks(d), SIMT_THREADS,
                 simtSharedBytes(d.dp()), q, k, v, dO, listF, nF, listW, nW, lseF, lseW, deltaF, deltaW, coefF, coefW,
-                d.batch(), d.seqLen(), d.qHeads(), d.kvHeads(), window, (float) scale, dQacc, accumulate ? 1 : 0);
+                d.batch(), d.seqLen(), d.qHeads(), d.kvHeads(), Visibility.effectiveWindow(window, d.seqLen()), (float) scale, dQacc, accumulate ? 1 : 0);
     }
 
     /** y = bf16(x), n elements. @param x fp32, not modified; y bf16, modified */
