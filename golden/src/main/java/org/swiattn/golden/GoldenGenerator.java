@@ -7,6 +7,7 @@ import java.util.Locale;
 import java.util.Map;
 import org.swiattn.reference.NaiveAttention;
 import org.swiattn.reference.ReferenceAttention;
+import org.swiattn.reference.RowGradients;
 import org.swiattn.reference.ScoreMagnitude;
 import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.BackwardResult;
@@ -32,7 +33,7 @@ import org.swiattn.spec.Visibility;
  *   dq_rows, dk_rows, dv_rows, d_router_logit_rows
  *                         the reference backward for dO = golden("do") on the sampled rows, zero elsewhere
  *                         ({@link RowsBackward}, equal to ReferenceAttention.backward bit for bit)
- *   naive errors          {@link NaiveRows} (equal to NaiveAttention bit for bit) at the sampled rows; lse_all
+ *   naive errors          {@code NaiveAttention.forwardRows / backwardRows} at the sampled rows; lse_all
  *                         uses the naive error of lse_rows (the naive forward of all 32K rows costs hours)
  *   score magnitude       the bound scale * max_i |q_i| * max_j |k_j| (Cauchy-Schwarz) instead of the exact
  *                         max |s_ij|, which costs a whole forward pass
@@ -186,7 +187,7 @@ public final class GoldenGenerator {
             return;
         }
         for (Precision p : NAIVE_PRECISIONS) {
-            NaiveRows na = new NaiveRows(p);
+            NaiveAttention na = new NaiveAttention(p);
             progress.update("naive " + tag(p) + " rows", 0, 1);
             RowsResult nf = na.forwardRows(in, rows);
             naiveError(data, p, "o_rows", nf.o(), fr.o());
@@ -194,7 +195,7 @@ public final class GoldenGenerator {
             data.put("naive_error." + tag(p) + ".lse_all", Double.toString(e));
             if (c.backward()) {
                 progress.update("naive " + tag(p) + " backward rows", 0, 1);
-                RowGradients nb = na.backward(in, rows, dORows, rows);
+                RowGradients nb = na.backwardRows(in, rows, dORows, rows);
                 naiveError(data, p, "dq_rows", nb.dq(), g.dq());
                 naiveError(data, p, "dk_rows", nb.dk(), g.dk());
                 naiveError(data, p, "dv_rows", nb.dv(), g.dv());

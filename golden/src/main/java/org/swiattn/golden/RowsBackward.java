@@ -3,6 +3,7 @@ package org.swiattn.golden;
 import java.util.Arrays;
 import java.util.stream.IntStream;
 import org.swiattn.reference.AccurateMath;
+import org.swiattn.reference.RowGradients;
 import org.swiattn.reference.ReferenceAttention;
 import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.Estimator;
@@ -51,7 +52,7 @@ public final class RowsBackward {
         int dim = sh.headDim();
         int hd = sh.qHeads() * dim;
         int kvd = sh.kvHeads() * dim;
-        checkRows(in, lossRows, keyRows);
+        RowGradients.checkRows(in, lossRows, keyRows);
         if (dORows.length != lossRows.length * hd) {
             throw new IllegalArgumentException("dORows: length must be L*Hq*D = " + lossRows.length * hd + ", got "
                     + dORows.length);
@@ -208,23 +209,5 @@ public final class RowsBackward {
             }
         }
         return Arrays.copyOf(out, m);
-    }
-
-    static void checkRows(AttentionInputs in, int[] lossRows, int[] keyRows) {
-        in.checkRows(lossRows);
-        in.checkRows(keyRows);
-        for (int n = 1; n < lossRows.length; n++) {
-            if (lossRows[n] <= lossRows[n - 1]) {
-                throw new IllegalArgumentException("lossRows: must be strictly ascending, lossRows[" + n + "] = "
-                        + lossRows[n] + " after " + lossRows[n - 1]);
-            }
-        }
-        boolean[] seen = new boolean[in.shape().rows()];
-        for (int n = 0; n < keyRows.length; n++) {
-            if (seen[keyRows[n]]) {
-                throw new IllegalArgumentException("keyRows: duplicate row " + keyRows[n] + " at " + n);
-            }
-            seen[keyRows[n]] = true;
-        }
     }
 }

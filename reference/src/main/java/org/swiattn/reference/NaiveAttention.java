@@ -1,5 +1,7 @@
 package org.swiattn.reference;
 
+import java.util.stream.IntStream;
+
 import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.BackwardResult;
 import org.swiattn.spec.Bf16;
@@ -7,6 +9,7 @@ import org.swiattn.spec.Estimator;
 import org.swiattn.spec.ForwardResult;
 import org.swiattn.spec.Precision;
 import org.swiattn.spec.Route;
+import org.swiattn.spec.RowsResult;
 import org.swiattn.spec.Shape;
 import org.swiattn.spec.SwitchAttention;
 import org.swiattn.spec.Visibility;
@@ -30,7 +33,10 @@ import org.swiattn.spec.Visibility;
  *   backward: dV_j += P_j g;  dP_j = st(&lt;g, v_j&gt;);  Delta = &lt;g, o&gt;;  dS_j = st(P_j (dP_j - Delta));
  *             dQ += scale dS_j k_j;  dK_j += scale dS_j q   (sums in ac, results rounded with st)
  * </pre>
- * Single-threaded and sequential: its rounding is well defined and reproducible.
+ * Every sum runs in a fixed sequential order, so its rounding is well defined and reproducible whatever the
+ * thread count (threads only split independent rows or key/value heads). It answers for chosen rows too
+ * ({@link #forwardRows}, {@link #backwardRows}): the naive yardstick at 32K, where it cannot run whole; rows whose
+ * dO is zero add exact zeros, so row results equal the whole results (up to the sign of a zero).
  */
 public final class NaiveAttention implements SwitchAttention {
     private final Precision precision;
@@ -53,29 +59,38 @@ public final class NaiveAttention implements SwitchAttention {
         return precision;
     }
 
+    /** Naive forward of every row: O [B,S,Hq,D], LSE [B,S,Hq]. @param in not modified */
+    @Override
+    public ForwardResult forward(AttentionInputs in) {
+        RowsResult all = forwardRows(in, allRows(in.shape()));
+        return new ForwardResult(in.shape(), all.o(), all.lse());
+    }
+
+    /** Naive backward of every row. @param in not modified @param dOut [B,S,Hq,D] not modified */
+    @Override
+    public BackwardResult backward(AttentionInputs in, double[] dOut) {
+        in.checkOutputGradient(dOut);
+        int[] all = allRows(in.shape());
+        RowGradients g = backwardRows(in, all, dOut, all);
+        return new BackwardResult(in.shape(), g.dq(), g.dk(), g.dv(), g.dA());
+    }
+
+    private static int[] allRows(Shape sh) {
+        return IntStream.range(0, sh.rows()).toArray();
+    }
+
     /** Storage rounding st(x). */
     double st(double x) {
-        switch (precision) {
-            case FP32:
-                return (float) x;
-            case BF16:
-                return Bf16.round(x);
-            default:
-                return x;
-        }
+        return switch (precision) {
+            case FP32 -> (float) x;
+            case BF16 -> Bf16.round(x);
+            default -> x;
+        };
     }
 
     /** Accumulation rounding ac(x). */
     double ac(double x) {
         return precision == Precision.FP64 ? x : (float) x;
-    }
-
-    private double[] rounded(double[] x) {
-        double[] y = new double[x.length];
-        for (int n = 0; n < x.length; n++) {
-            y[n] = st(x[n]);
-        }
-        return y;
     }
 
     /** Sequential dot product accumulated in ac. */
@@ -87,41 +102,86 @@ public final class NaiveAttention implements SwitchAttention {
         return s;
     }
 
-    /** Rounded copies of q, k, v (the inputs a naive implementation in this precision would hold). */
-    private AttentionInputs roundedInputs(AttentionInputs in) {
-        return in.toBuilder().q(rounded(in.q())).k(rounded(in.k())).v(rounded(in.v())).build();
+    /**
+     * Rounded copies of the rows of q read (the chosen rows) and of k, v, unless st leaves them unchanged (golden
+     * inputs are bf16-representable, so it does).
+     */
+    private AttentionInputs rounded(AttentionInputs in, int[] rows) {
+        boolean same = unchanged(in.q(), rows, in.shape().qHeads() * in.shape().headDim()) && unchanged(in.k(), null, 0)
+                && unchanged(in.v(), null, 0);
+        if (same) {
+            return in;
+        }
+        double[] q = in.q().clone();
+        double[] k = in.k().clone();
+        double[] v = in.v().clone();
+        for (double[] x : new double[][] {q, k, v}) {
+            for (int n = 0; n < x.length; n++) {
+                x[n] = st(x[n]);
+            }
+        }
+        return in.toBuilder().q(q).k(k).v(v).build();
     }
 
-    @Override
-    public ForwardResult forward(AttentionInputs in0) {
-        AttentionInputs in = roundedInputs(in0);
-        Shape sh = in.shape();
-        double[] o = new double[sh.qSize()];
-        double[] lse = new double[sh.lseSize()];
-        double[] oW = new double[sh.headDim()];
-        Route route = in.route();
-        for (int b = 0; b < sh.batch(); b++) {
-            for (int i = 0; i < sh.seqLen(); i++) {
-                int r = b * sh.seqLen() + i;
-                boolean z = route.isFull(r);
-                for (int h = 0; h < sh.qHeads(); h++) {
-                    int off = sh.qOffset(b, i, h);
-                    if (in.estimator() == Estimator.SOFT) {
-                        double lseF = branchForward(in, b, i, h, true, o, off);
-                        double lseW = branchForward(in, b, i, h, false, oW, 0);
-                        double p = ac(AccurateMath.sigmoid(route.logit(r)));
-                        double pc = ac(AccurateMath.sigmoid(-route.logit(r)));
-                        for (int d = 0; d < sh.headDim(); d++) {
-                            o[off + d] = st(ac(ac(p * o[off + d]) + ac(pc * oW[d])));
-                        }
-                        lse[sh.lseOffset(b, i, h)] = z ? lseF : lseW;
-                    } else {
-                        lse[sh.lseOffset(b, i, h)] = branchForward(in, b, i, h, z, o, off);
-                    }
+    private boolean unchanged(double[] x, int[] rows, int rowLen) {
+        if (rows == null) {
+            for (double t : x) {
+                if (st(t) != t) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        for (int r : rows) {
+            for (int n = r * rowLen; n < (r + 1) * rowLen; n++) {
+                if (st(x[n]) != x[n]) {
+                    return false;
                 }
             }
         }
-        return new ForwardResult(sh, o, lse);
+        return true;
+    }
+
+    /**
+     * Naive forward of chosen rows.
+     *
+     * @param in   inputs; not modified
+     * @param rows [R] flat rows; not modified
+     * @return o [R,Hq,D], lse [R,Hq]
+     */
+    @Override
+    public RowsResult forwardRows(AttentionInputs in0, int[] rows) {
+        in0.checkRows(rows);
+        AttentionInputs in = rounded(in0, rows);
+        Shape sh = in.shape();
+        int dim = sh.headDim();
+        int hd = sh.qHeads() * dim;
+        double[] o = new double[rows.length * hd];
+        double[] lse = new double[rows.length * sh.qHeads()];
+        Route route = in.route();
+        IntStream.range(0, rows.length).parallel().forEach(n -> {
+            int r = rows[n];
+            int b = r / sh.seqLen();
+            int i = r % sh.seqLen();
+            boolean z = route.isFull(r);
+            double[] oW = new double[dim];
+            for (int h = 0; h < sh.qHeads(); h++) {
+                int off = n * hd + h * dim;
+                if (in.estimator() == Estimator.SOFT) {
+                    double lseF = branchForward(in, b, i, h, true, o, off);
+                    double lseW = branchForward(in, b, i, h, false, oW, 0);
+                    double p = ac(AccurateMath.sigmoid(route.logit(r)));
+                    double pc = ac(AccurateMath.sigmoid(-route.logit(r)));
+                    for (int d = 0; d < dim; d++) {
+                        o[off + d] = st(ac(ac(p * o[off + d]) + ac(pc * oW[d])));
+                    }
+                    lse[n * sh.qHeads() + h] = z ? lseF : lseW;
+                } else {
+                    lse[n * sh.qHeads() + h] = branchForward(in, b, i, h, z, o, off);
+                }
+            }
+        });
+        return new RowsResult(sh, rows.clone(), o, lse);
     }
 
     /** Naive forward of row (b, i, h) on a branch. @param o modified at [oOff, oOff + D) */
@@ -130,7 +190,7 @@ public final class NaiveAttention implements SwitchAttention {
         int dim = sh.headDim();
         int g = sh.kvHeadOf(h);
         int lo = Visibility.firstKey(i, full, in.window());
-        double[] p = probabilities(in, b, i, h, lo, null);
+        double[] p = probabilities(in, b, i, h, lo, Double.NaN);
         double lse = p[p.length - 1];
         for (int d = 0; d < dim; d++) {
             double acc = 0;
@@ -142,11 +202,8 @@ public final class NaiveAttention implements SwitchAttention {
         return lse;
     }
 
-    /**
-     * P_j for j in [lo, i] (stored at [j - lo]), and the LSE in the last slot. With {@code lseGiven} non-null the
-     * probabilities are recomputed from that LSE (the backward pass) instead.
-     */
-    private double[] probabilities(AttentionInputs in, int b, int i, int h, int lo, Double lseGiven) {
+    /** P_j for j in [lo, i] at [j - lo], the LSE in the last slot; with a given LSE (not NaN) P is recomputed. */
+    private double[] probabilities(AttentionInputs in, int b, int i, int h, int lo, double lseGiven) {
         Shape sh = in.shape();
         int g = sh.kvHeadOf(h);
         int n = i - lo + 1;
@@ -158,7 +215,7 @@ public final class NaiveAttention implements SwitchAttention {
             p[j - lo] = s;
             m = Math.max(m, s);
         }
-        if (lseGiven != null) {
+        if (!Double.isNaN(lseGiven)) {
             for (int t = 0; t < n; t++) {
                 p[t] = st(ac(Math.exp(ac(p[t] - lseGiven))));
             }
@@ -177,29 +234,51 @@ public final class NaiveAttention implements SwitchAttention {
         return p;
     }
 
-    @Override
-    public BackwardResult backward(AttentionInputs in0, double[] dOut0) {
-        in0.checkOutputGradient(dOut0);
-        AttentionInputs in = roundedInputs(in0);
-        double[] dOut = rounded(dOut0);
+    /**
+     * Naive backward for dO that is zero outside {@code lossRows}, at chosen rows (see {@link RowGradients}); the whole backward is the case
+     * lossRows = keyRows = every row.
+     *
+     * @param in       inputs; not modified
+     * @param lossRows [L] strictly ascending flat rows; not modified
+     * @param dORows   [L,Hq,D] dO at the loss rows; not modified
+     * @param keyRows  [K] distinct flat rows whose dK, dV are wanted; not modified
+     */
+    public RowGradients backwardRows(AttentionInputs in0, int[] lossRows, double[] dORows, int[] keyRows) {
+        RowGradients.checkRows(in0, lossRows, keyRows);
+        AttentionInputs in = rounded(in0, lossRows);
         Shape sh = in.shape();
         int dim = sh.headDim();
+        int hd = sh.qHeads() * dim;
+        int kvd = sh.kvHeads() * dim;
         Route route = in.route();
         Estimator est = in.estimator();
-        double[] dq = new double[sh.qSize()];
-        double[] dk = new double[sh.kvSize()];
-        double[] dv = new double[sh.kvSize()];
-        double[] dA = new double[sh.rows()];
-        double[] oF = new double[dim];
-        double[] oW = new double[dim];
-        double[] gv = new double[dim];
-        for (int b = 0; b < sh.batch(); b++) {
-            for (int i = 0; i < sh.seqLen(); i++) {
-                int r = b * sh.seqLen() + i;
+        double[] dOut = new double[dORows.length];
+        for (int n = 0; n < dOut.length; n++) {
+            dOut[n] = st(dORows[n]);
+        }
+        int[] keyIndex = new int[sh.rows()];
+        java.util.Arrays.fill(keyIndex, -1);
+        for (int n = 0; n < keyRows.length; n++) {
+            keyIndex[keyRows[n]] = n;
+        }
+        double[] dq = new double[lossRows.length * hd];
+        double[] dk = new double[keyRows.length * kvd];
+        double[] dv = new double[keyRows.length * kvd];
+        double[] dA = new double[lossRows.length];
+        double[][] routerTerms = new double[lossRows.length][sh.qHeads()];
+        // one task per kv head g: it alone writes dK, dV of head g and dQ of the heads of its group, and visits
+        // rows ascending, then heads ascending (the order of a plain row-major loop)
+        IntStream.range(0, sh.kvHeads()).parallel().forEach(g -> {
+            double[] oF = new double[dim];
+            double[] oW = new double[dim];
+            double[] gv = new double[dim];
+            for (int n = 0; n < lossRows.length; n++) {
+                int r = lossRows[n];
+                int b = r / sh.seqLen();
+                int i = r % sh.seqLen();
                 boolean z = route.isFull(r);
-                double routerSum = 0;
-                for (int h = 0; h < sh.qHeads(); h++) {
-                    int off = sh.qOffset(b, i, h);
+                for (int h = g * sh.groupSize(); h < (g + 1) * sh.groupSize(); h++) {
+                    int off = n * hd + h * dim;
                     double lseF = branchForward(in, b, i, h, true, oF, 0);
                     double lseW = branchForward(in, b, i, h, false, oW, 0);
                     double cF = z ? 1 : 0;
@@ -209,9 +288,9 @@ public final class NaiveAttention implements SwitchAttention {
                         cW = ac(AccurateMath.sigmoid(-route.logit(r)));
                     }
                     if (est == Estimator.SELECTED_BRANCH) {
-                        routerSum = ac(routerSum + dot(dOut, off, z ? oF : oW, 0, dim));
+                        routerTerms[n][h] = dot(dOut, off, z ? oF : oW, 0, dim);
                     } else if (est != Estimator.HARD) {
-                        routerSum = ac(routerSum + ac(dot(dOut, off, oF, 0, dim) - dot(dOut, off, oW, 0, dim)));
+                        routerTerms[n][h] = ac(dot(dOut, off, oF, 0, dim) - dot(dOut, off, oW, 0, dim));
                     }
                     for (int pass = 0; pass < 2; pass++) {
                         boolean full = pass == 0;
@@ -222,15 +301,24 @@ public final class NaiveAttention implements SwitchAttention {
                         for (int d = 0; d < dim; d++) {
                             gv[d] = st(ac(c * dOut[off + d]));
                         }
-                        branchBackward(in, b, i, h, full, gv, full ? oF : oW, full ? lseF : lseW, dq, dk, dv);
+                        branchBackward(in, b, i, h, full, gv, full ? oF : oW, full ? lseF : lseW, off, keyIndex,
+                                dq, dk, dv);
                     }
                 }
-                if (est != Estimator.HARD) {
-                    double p = ac(AccurateMath.sigmoid(route.logit(r)));
-                    double pc = ac(AccurateMath.sigmoid(-route.logit(r)));
-                    dA[r] = est == Estimator.SELECTED_BRANCH
-                            ? ac((z ? pc : -p) * routerSum) : ac(ac(p * pc) * routerSum);
+            }
+        });
+        // router gradient: the per-head terms summed in head order
+        if (est != Estimator.HARD) {
+            for (int n = 0; n < lossRows.length; n++) {
+                int r = lossRows[n];
+                double routerSum = 0;
+                for (int h = 0; h < sh.qHeads(); h++) {
+                    routerSum = ac(routerSum + routerTerms[n][h]);
                 }
+                double p = ac(AccurateMath.sigmoid(route.logit(r)));
+                double pc = ac(AccurateMath.sigmoid(-route.logit(r)));
+                dA[n] = est == Estimator.SELECTED_BRANCH
+                        ? ac((route.isFull(r) ? pc : -p) * routerSum) : ac(ac(p * pc) * routerSum);
             }
         }
         for (double[] x : new double[][] {dq, dk, dv}) {
@@ -238,12 +326,12 @@ public final class NaiveAttention implements SwitchAttention {
                 x[n] = st(x[n]);
             }
         }
-        return new BackwardResult(sh, dq, dk, dv, dA);
+        return new RowGradients(lossRows.clone(), keyRows.clone(), dq, dk, dv, dA);
     }
 
-    /** Naive backward of one row on one branch; accumulates (in ac) into dq, dk, dv. @param dq modified */
+    /** One loss row on one branch; accumulates (in ac) into dq row dqOff and the tracked dk, dv rows. */
     private void branchBackward(AttentionInputs in, int b, int i, int h, boolean full, double[] g, double[] o,
-                                double lse, double[] dq, double[] dk, double[] dv) {
+                                double lse, int dqOff, int[] keyIndex, double[] dq, double[] dk, double[] dv) {
         Shape sh = in.shape();
         int dim = sh.headDim();
         int kvh = sh.kvHeadOf(h);
@@ -253,14 +341,20 @@ public final class NaiveAttention implements SwitchAttention {
         double delta = dot(g, 0, o, 0, dim);
         for (int j = lo; j <= i; j++) {
             int kvOff = sh.kvOffset(b, j, kvh);
+            int kn = keyIndex[b * sh.seqLen() + j];
+            int kOut = (kn * sh.kvHeads() + kvh) * dim;
             double pj = p[j - lo];
             double dp = st(dot(g, 0, in.v(), kvOff, dim));
             double ds = st(ac(pj * ac(dp - delta)));
             double sds = ac(in.scale() * ds);
             for (int d = 0; d < dim; d++) {
-                dv[kvOff + d] = ac(dv[kvOff + d] + ac(pj * g[d]));
-                dq[qOff + d] = ac(dq[qOff + d] + ac(sds * in.k()[kvOff + d]));
-                dk[kvOff + d] = ac(dk[kvOff + d] + ac(sds * in.q()[qOff + d]));
+                if (kn >= 0) {
+                    dv[kOut + d] = ac(dv[kOut + d] + ac(pj * g[d]));
+                }
+                dq[dqOff + d] = ac(dq[dqOff + d] + ac(sds * in.k()[kvOff + d]));
+                if (kn >= 0) {
+                    dk[kOut + d] = ac(dk[kOut + d] + ac(sds * in.q()[qOff + d]));
+                }
             }
         }
     }
