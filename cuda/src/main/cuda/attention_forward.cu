@@ -698,3 +698,197 @@ SWI_FWD_V4(16)
 SWI_FWD_V4(32)
 SWI_FWD_V4(64)
 SWI_FWD_V4(128)
+
+// ------------------------------------------------------------------------------------------------------------------
+// v5: v4's fragments on smaller, independent tiles: BM = 64 queries (4 warps x 16 rows), BN = 16 keys per step, so
+// that a CTA needs (BM + 2 BN) * D * 8 = 96 KB at D = 128 and two CTAs share an SM. v3/v4 hold one 196 KB CTA per
+// SM whose eight warps run in lockstep between barriers (all in S = QK^T, then all in the fp64 SIMT softmax, then
+// all in P V), so the tensor pipe idles during the softmax; two unsynchronised CTAs per SM overlap one CTA's
+// softmax with the other's matrix products. Half the rows per CTA also halve the wave quantisation of routed
+// launches (the linearity at 4K). Same math, same online-softmax order per row as v4 (per 16-key step).
+// grid (tiles * Hq * B), block (NT = 2 * BM), dynamic shared memory FwdV5Layout::BYTES (+ 256 B static).
+template <int D>
+struct FwdV5Layout {
+    static constexpr int BM = 64, BN = 16, NT = 128;
+    static constexpr int BYTES = (BM + 2 * BN) * D * 8;  // Qs [BM][D], Ks [BN][D], Vs [BN][D] (swizzled)
+};
+
+template <int D>
+__device__ void fwd_v5(FWD_PARAMS(double)) {
+    using L = FwdV5Layout<D>;
+    constexpr int BM = L::BM, BN = L::BN, NT = L::NT, KS = D / 16, ND = D / 8, NN = BN / 8;
+    static_assert(D % 16 == 0 && D <= 128, "v5 handles D in {16, 32, 64, 128}");
+    static_assert(NT == BM / 16 * 32 && BN == 16, "v5: one warp per 16 rows, one k16 step of P V per key tile");
+    extern __shared__ __align__(16) unsigned char smraw[];
+    double* Qs = (double*)smraw;
+    double* Ks = Qs + BM * D;
+    double* Vs = Ks + BN * D;
+    __shared__ int rowPos[BM];
+
+    SwiTile tile;
+    if (!swi_pick_tile(BM, Hq, B, S, listF, nF, listW, nW, tile)) return;
+    const int tid = threadIdx.x, lane = tid & 31, wid = tid >> 5, g = lane >> 2, t = lane & 3;
+    const int b = tile.b, h = tile.h, gk = h / (Hq / Hkv);
+    const bool full = tile.full;
+    for (int r = tid; r < BM; r += NT) rowPos[r] = r < tile.count ? tile.list[tile.start + r] : -1;
+    __syncthreads();
+    const int qmin = rowPos[0], qmax = rowPos[tile.count - 1];
+    const int wr = wid * 16, wcount = min(max(tile.count - wr, 0), 16);
+    const int wqmin = wcount > 0 ? rowPos[wr] : 0, wqmax = wcount > 0 ? rowPos[wr + wcount - 1] : -1;
+    const int p0 = rowPos[wr + g], p1 = rowPos[wr + g + 8];
+
+    // prologue: Q tile and the first K tile in flight
+    for (int u = tid; u < BM * D / 2; u += NT) {
+        int r = u / (D / 2), c = (u % (D / 2)) * 2, pos = rowPos[r];
+        const double* src = pos >= 0 ? q + (((i64)b * S + pos) * Hq + h) * D + c : q;
+        cp_async16(&Qs[swz_qk<D>(r, c)], src, pos >= 0 ? 16 : 0);
+    }
+    auto loadK = [&](int j0) {
+        for (int u = tid; u < BN * D / 2; u += NT) {
+            int r = u / (D / 2), c = (u % (D / 2)) * 2, j = j0 + r;
+            const double* src = j < S ? k + (((i64)b * S + j) * Hkv + gk) * D + c : k;
+            cp_async16(&Ks[swz_qk<D>(r, c)], src, j < S ? 16 : 0);
+        }
+    };
+    auto loadV = [&](int j0) {
+        for (int u = tid; u < BN * D / 2; u += NT) {
+            int r = u / (D / 2), c = (u % (D / 2)) * 2, j = j0 + r;
+            const double* src = j < S ? v + (((i64)b * S + j) * Hkv + gk) * D + c : v;
+            cp_async16(&Vs[swz_v<D>(r, c)], src, j < S ? 16 : 0);
+        }
+    };
+    const int kLo = full ? 0 : max(0, qmin - w + 1);
+    const int kt0 = kLo / BN, kt1 = qmax / BN;
+    loadK(kt0 * BN);
+    cp_async_commit();
+
+    double oacc[ND][4];
+#pragma unroll
+    for (int n = 0; n < ND; n++) oacc[n][0] = oacc[n][1] = oacc[n][2] = oacc[n][3] = 0.0;
+    double m0 = -CUDART_INF, m1 = -CUDART_INF, l0 = 0.0, l1 = 0.0;
+
+    for (int kt = kt0; kt <= kt1; kt++) {
+        const int j0 = kt * BN;
+        cp_async_wait_all();
+        __syncthreads();  // K tile kt (and Q) visible to all; every warp is done with V tile kt-1
+        loadV(j0);
+        cp_async_commit();
+        const bool active = wcount > 0 && j0 <= wqmax && (full || j0 + BN - 1 > wqmin - w);
+        double sacc[NN][4];
+        if (active) {
+            // S = Q K^T for the warp's 16 rows x BN keys
+#pragma unroll
+            for (int n = 0; n < NN; n++) sacc[n][0] = sacc[n][1] = sacc[n][2] = sacc[n][3] = 0.0;
+#pragma unroll
+            for (int ks = 0; ks < KS; ks++) {
+                double a[8];
+#pragma unroll
+                for (int x = 0; x < 8; x++) a[x] = Qs[swz_qk<D>(wr + g + 8 * (x & 1), ks * 16 + t + 4 * (x >> 1))];
+#pragma unroll
+                for (int n = 0; n < NN; n++) {
+                    double bb[4];
+#pragma unroll
+                    for (int x = 0; x < 4; x++) bb[x] = Ks[swz_qk<D>(n * 8 + g, ks * 16 + t + 4 * x)];
+                    dmma16x8x16(sacc[n], a, bb);
+                }
+            }
+            // scale, mask, online softmax (rows g and g+8; the 4 lanes of a group share a row)
+            const bool needMask = !(j0 + BN - 1 <= wqmin && (full || j0 > wqmax - w));
+            double mx0 = -CUDART_INF, mx1 = -CUDART_INF;
+#pragma unroll
+            for (int n = 0; n < NN; n++)
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+                    int j = j0 + n * 8 + 2 * t + e;
+                    double s0 = sacc[n][e] * scale, s1 = sacc[n][2 + e] * scale;
+                    if (needMask) {
+                        if (!swi_visible(p0, j, full, w)) s0 = -CUDART_INF;
+                        if (!swi_visible(p1, j, full, w)) s1 = -CUDART_INF;
+                    }
+                    sacc[n][e] = s0;
+                    sacc[n][2 + e] = s1;
+                    mx0 = fmax(mx0, s0);
+                    mx1 = fmax(mx1, s1);
+                }
+            mx0 = swi_group_max(mx0, 4);
+            mx1 = swi_group_max(mx1, 4);
+            const double mn0 = fmax(m0, mx0), mn1 = fmax(m1, mx1);
+            const double ms0 = mn0 == -CUDART_INF ? 0.0 : mn0, ms1 = mn1 == -CUDART_INF ? 0.0 : mn1;
+            const double al0 = exp(m0 - ms0), al1 = exp(m1 - ms1);
+            double sum0 = 0.0, sum1 = 0.0;
+#pragma unroll
+            for (int n = 0; n < NN; n++)
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+                    double pa = exp(sacc[n][e] - ms0), pb = exp(sacc[n][2 + e] - ms1);
+                    sacc[n][e] = pa;
+                    sacc[n][2 + e] = pb;
+                    sum0 += pa;
+                    sum1 += pb;
+                }
+            l0 = l0 * al0 + sum0;
+            l1 = l1 * al1 + sum1;
+            m0 = mn0;
+            m1 = mn1;
+            if (al0 != 1.0 || al1 != 1.0) {
+#pragma unroll
+                for (int n = 0; n < ND; n++) {
+                    oacc[n][0] *= al0; oacc[n][1] *= al0;
+                    oacc[n][2] *= al1; oacc[n][3] *= al1;
+                }
+            }
+        }
+        cp_async_wait_all();
+        __syncthreads();  // V tile kt visible; every warp is done with K tile kt
+        if (kt < kt1) {
+            loadK(j0 + BN);
+            cp_async_commit();
+        }
+        if (active) {
+            // O += P V, one k16 step: logical k = t + 4 v1 is key (v1/2)*8 + 2t + (v1%2) (v4's ordering)
+            double a[8];
+#pragma unroll
+            for (int x = 0; x < 8; x++) {
+                const int v0 = x & 1, v1 = x >> 1;
+                a[x] = sacc[v1 >> 1][(v1 & 1) + 2 * v0];
+            }
+#pragma unroll
+            for (int dn = 0; dn < ND; dn++) {
+                double bb[4];
+#pragma unroll
+                for (int x = 0; x < 4; x++) bb[x] = Vs[swz_v<D>((x >> 1) * 8 + 2 * t + (x & 1), dn * 8 + g)];
+                dmma16x8x16(oacc[dn], a, bb);
+            }
+        }
+    }
+    // epilogue: row sums over the 4 lanes of a group, normalise, store
+    l0 = swi_group_sum(l0, 4);
+    l1 = swi_group_sum(l1, 4);
+    if (p0 >= 0) {
+        double* orow = o + (((i64)b * S + p0) * Hq + h) * D;
+#pragma unroll
+        for (int dn = 0; dn < ND; dn++)
+            *reinterpret_cast<double2*>(orow + dn * 8 + 2 * t) = make_double2(oacc[dn][0] / l0, oacc[dn][1] / l0);
+        if (t == 0) lse[((i64)b * S + p0) * Hq + h] = m0 + log(l0);
+    }
+    if (p1 >= 0) {
+        double* orow = o + (((i64)b * S + p1) * Hq + h) * D;
+#pragma unroll
+        for (int dn = 0; dn < ND; dn++)
+            *reinterpret_cast<double2*>(orow + dn * 8 + 2 * t) = make_double2(oacc[dn][2] / l1, oacc[dn][3] / l1);
+        if (t == 0) lse[((i64)b * S + p1) * Hq + h] = m1 + log(l1);
+    }
+}
+
+#define SWI_FWD_V5(DMAX)                                                                                           \
+    extern "C" {                                                                                                   \
+    __constant__ int swi_fwd_v5_f64_d##DMAX##_cfg[4] = {64, 16, 128, FwdV5Layout<DMAX>::BYTES};                    \
+    }                                                                                                              \
+    extern "C" __global__ void __launch_bounds__(128, 2) swi_fwd_v5_f64_d##DMAX(FWD_PARAMS(double)) {             \
+        fwd_v5<DMAX>(FWD_ARGS);                                                                                    \
+    }
+
+SWI_FWD_V5(16)
+SWI_FWD_V5(32)
+SWI_FWD_V5(64)
+SWI_FWD_V5(128)

@@ -1,8 +1,10 @@
 package org.swiattn.cuda;
 
 import static jcuda.driver.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES;
+import static jcuda.driver.CUfunction_attribute.CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT;
 import static jcuda.driver.JCudaDriver.cuFuncSetAttribute;
 import static jcuda.driver.JCudaDriver.cuLaunchKernel;
+import static jcuda.driver.JCudaDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor;
 
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
@@ -26,6 +28,20 @@ public final class Kernel {
         this.function = function;
     }
 
+    /**
+     * Blocks of this kernel that fit one multiprocessor at once (the driver's occupancy calculator), for a launch of
+     * {@code threads} threads and {@code sharedBytes} dynamic shared memory. Raises the kernel's dynamic shared limit
+     * (and carveout preference) as a launch would, so the answer is the one a launch gets.
+     */
+    public int blocksPerMultiprocessor(int threads, int sharedBytes) {
+        device.makeCurrent();
+        raiseSharedLimit(sharedBytes);
+        int[] n = new int[1];
+        Cuda.check(cuOccupancyMaxActiveBlocksPerMultiprocessor(n, function, threads, sharedBytes),
+                "cuOccupancyMaxActiveBlocksPerMultiprocessor(" + name + ")");
+        return n[0];
+    }
+
     public String name() {
         return name;
     }
@@ -45,11 +61,7 @@ public final class Kernel {
             throw new IllegalArgumentException("kernel " + name + " needs " + sharedBytes
                     + " bytes of shared memory per block, the device allows " + device.maxSharedPerBlock());
         }
-        if (sharedBytes > sharedLimitSet) {
-            Cuda.check(cuFuncSetAttribute(function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, sharedBytes),
-                    "cuFuncSetAttribute(" + name + ", max dynamic shared = " + sharedBytes + ")");
-            sharedLimitSet = sharedBytes;
-        }
+        raiseSharedLimit(sharedBytes);
         Pointer[] p = new Pointer[args.length];
         for (int n = 0; n < args.length; n++) {
             Object a = args[n];
@@ -87,5 +99,19 @@ public final class Kernel {
             throw new IllegalArgumentException("kernel " + name + ": grid of " + blocks + " blocks exceeds 2^31-1");
         }
         launch(new int[] {(int) blocks, 1, 1}, blockX, sharedBytes, args);
+    }
+
+    private void raiseSharedLimit(int sharedBytes) {
+        if (sharedBytes > sharedLimitSet) {
+            Cuda.check(cuFuncSetAttribute(function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, sharedBytes),
+                    "cuFuncSetAttribute(" + name + ", max dynamic shared = " + sharedBytes + ")");
+            // large tiles prefer the largest shared-memory carveout, so that kernels built for two CTAs per SM (fp64 v5)
+            // get them (small ones keep the driver's choice, and their L1)
+            if (sharedBytes > 48 * 1024) {
+                Cuda.check(cuFuncSetAttribute(function, CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT, 100),
+                        "cuFuncSetAttribute(" + name + ", preferred shared carveout = 100%)");
+            }
+            sharedLimitSet = sharedBytes;
+        }
     }
 }

@@ -12,7 +12,7 @@ import org.swiattn.spec.Shape;
  *
  * <pre>
  *   D specialisations  16, 32, 64, 128, 256: D runs on the smallest DMAX &gt;= D (zero-padded); D &gt; 256 runs v1.
- *   forward   FP64: v3 or v4 (tensor cores) when D is exactly 16/32/64/128, else v2;  FP32: v2
+ *   forward   FP64: v3, v4 or v5 (tensor cores) when D is exactly 16/32/64/128, else v2;  FP32: v2
  *   backward  v2 (D &lt;= 256), v1 beyond
  * </pre>
  */
@@ -26,15 +26,37 @@ public final class KernelPlan {
         /** Tiled fp64 tensor cores, mma.m16n8k4 (forward only; D in {16, 32, 64, 128}). */
         V3,
         /** V3 with the m16n8k16 fp64 shape of Hopper (forward only; D in {16, 32, 64, 128}). */
-        V4
+        V4,
+        /** V4's fragments on 64-query x 16-key tiles, two CTAs per SM (forward only; D in {16, 32, 64, 128}). */
+        V5;
+
+        /** Whether this is one of the fp64 tensor-core forward versions (V3, V4, V5). */
+        public boolean tensorCores() {
+            return this == V3 || this == V4 || this == V5;
+        }
     }
 
-    /** System property choosing the default fp64 tensor-core forward version (V3 or V4). */
+    /** System property choosing the default fp64 tensor-core forward version (V3, V4 or V5). */
     public static final String FP64_FORWARD_PROPERTY = "swiattn.cuda.fp64Forward";
+    /** The default fp64 tensor-core forward version when the system property is not set. */
+    public static final Version DEFAULT_TENSOR_VERSION = Version.V3;
 
-    /** The default fp64 tensor-core forward version: V3 unless the system property says V4. */
+    /**
+     * The default fp64 tensor-core forward version: {@link #DEFAULT_TENSOR_VERSION}, or the system property's.
+     *
+     * @throws InvalidInputException when the property names something other than V3, V4 or V5
+     */
     public static Version defaultTensorVersion() {
-        return "V4".equalsIgnoreCase(System.getProperty(FP64_FORWARD_PROPERTY, "V3")) ? Version.V4 : Version.V3;
+        String s = System.getProperty(FP64_FORWARD_PROPERTY);
+        if (s == null) {
+            return DEFAULT_TENSOR_VERSION;
+        }
+        for (Version v : Version.values()) {
+            if (v.tensorCores() && v.name().equalsIgnoreCase(s.trim())) {
+                return v;
+            }
+        }
+        throw new InvalidInputException(FP64_FORWARD_PROPERTY, "must be V3, V4 or V5, got '" + s + "'");
     }
 
     /** The specialised head dimensions. */
@@ -111,6 +133,11 @@ public final class KernelPlan {
         return new TileConfig(128, 32, 256, (128 + 2 * 32) * d * 8);
     }
 
+    /** Forward v5 tile configuration (mirror of FwdV5Layout): 64 queries, 16 keys, 128 threads. */
+    public static TileConfig forwardV5(int d) {
+        return new TileConfig(64, 16, 128, (64 + 2 * 16) * d * 8);
+    }
+
     /** Backward v2 tile configuration (mirror of BwdV2Layout and the SWI_BWD_V2 instantiations). */
     public static TileConfig backwardV2(Precision p, int dmax) {
         int es = elementBytes(p);
@@ -142,12 +169,13 @@ public final class KernelPlan {
                 return new Choice(FORWARD_MODULE, "swi_fwd_v2_" + sfx + "_d" + dm, v, dm, forwardV2(p, dm));
             case V3:
             case V4:
+            case V5:
                 if (p != Precision.FP64 || !v3Handles(d)) {
                     throw new InvalidInputException("headDim", "forward " + v + " runs fp64 with D in {16, 32, 64, 128}, "
                             + "got " + p + " D=" + d);
                 }
                 return new Choice(FORWARD_MODULE, "swi_fwd_" + v.name().toLowerCase(java.util.Locale.ROOT) + "_f64_d" + d,
-                        v, d, forwardV3(d));
+                        v, d, v == Version.V5 ? forwardV5(d) : forwardV3(d));
             default:
                 throw new IllegalStateException();
         }

@@ -63,6 +63,12 @@ public final class RoutedKernels {
         return KernelPlan.forward(precision, d, forwardVersion);
     }
 
+    /** Blocks of the forward kernel for head dimension d that one multiprocessor holds at once (occupancy). */
+    public int forwardBlocksPerMultiprocessor(int d) {
+        KernelPlan.Choice c = forwardChoice(d);
+        return kernel(c).blocksPerMultiprocessor(KernelPlan.threads(c), KernelPlan.sharedBytes(c, precision, d, 2));
+    }
+
     /** The backward kernels {dK/dV, dQ} this object launches for head dimension d. */
     public KernelPlan.Choice[] backwardChoice(int d) {
         return KernelPlan.backward(precision, d, backwardVersion);

@@ -60,14 +60,15 @@ class CudaDeviceTest {
                 checked += 2;
             }
             if (KernelPlan.v3Handles(dm)) {
-                for (String v : new String[] {"v3", "v4"}) {
+                for (String v : new String[] {"v3", "v4", "v5"}) {
                     assertThat(dev.module(KernelPlan.FORWARD_MODULE).intConstants("swi_fwd_" + v + "_f64_d" + dm + "_cfg", 4))
-                            .containsExactly(KernelPlan.forwardV3(dm).toArray());
+                            .as("fwd %s d%d", v, dm)
+                            .containsExactly((v.equals("v5") ? KernelPlan.forwardV5(dm) : KernelPlan.forwardV3(dm)).toArray());
                     checked++;
                 }
             }
         }
-        assertThat(checked).isEqualTo(28);
+        assertThat(checked).isEqualTo(32);
     }
 
     @Test

@@ -39,7 +39,7 @@ class KernelPlanTest {
     void fp64UsesTensorCoresExactlyForTheFourSpecialisedSizes() {
         for (int d = 1; d <= 300; d++) {
             KernelPlan.Version fv = KernelPlan.forward(Precision.FP64, d, null).version();
-            boolean v3 = fv == KernelPlan.Version.V3 || fv == KernelPlan.Version.V4;
+            boolean v3 = fv.tensorCores();
             assertThat(v3).as("D=%d", d).isEqualTo(d == 16 || d == 32 || d == 64 || d == 128);
             assertThat(KernelPlan.forward(Precision.FP32, d, null).version())
                     .isIn(KernelPlan.Version.V1, KernelPlan.Version.V2);
@@ -57,6 +57,9 @@ class KernelPlanTest {
             }
             if (KernelPlan.v3Handles(dm)) {
                 assertThat(KernelPlan.forwardV3(dm).sharedBytes()).isLessThanOrEqualTo(H100_SHARED);
+                // v5 is built to run two CTAs per SM: twice its tile (+ 1 KB reserved per CTA) must fit the SM's 228 KB
+                assertThat(2 * (KernelPlan.forwardV5(dm).sharedBytes() + 256 + 1024)).as("fwd v5 %d x2", dm)
+                        .isLessThanOrEqualTo(228 * 1024);
             }
         }
         // the largest tiles are the ones worth checking by hand: fp64 D=128 v3 holds Q (128 rows) + K + V (32 rows)

@@ -77,7 +77,7 @@ public final class BenchCommand implements Callable<Integer> {
     int repeats;
 
     @Option(names = "--versions", split = ",", defaultValue = "default",
-            description = "forward versions to time: default, V1, V2, V3, V4")
+            description = "forward versions to time: default, V1, V2, V3, V4, V5")
     List<String> versions;
 
     @Option(names = "--backward-seq", split = ",", defaultValue = "4096",
@@ -211,12 +211,14 @@ public final class BenchCommand implements Callable<Integer> {
         double scale = sh.defaultScale();
         for (String ver : versions) {
             KernelPlan.Version fv = ver.equalsIgnoreCase("default") ? null : KernelPlan.Version.valueOf(ver);
-            if ((fv == KernelPlan.Version.V3 || fv == KernelPlan.Version.V4)
+            if ((fv != null && fv.tensorCores())
                     && (p != Precision.FP64 || !KernelPlan.v3Handles(headDim))) {
                 continue;
             }
             RoutedKernels rk = new RoutedKernels(dev, p, fv, null);
             String kname = rk.forwardChoice(headDim).name();
+            out.printf("# %s: %d threads/block, %d blocks/SM%n", kname, KernelPlan.threads(rk.forwardChoice(headDim)),
+                    rk.forwardBlocksPerMultiprocessor(headDim));
             try (DeviceBuffer q = rk.allocate(sh.qSize(), "q");
                  DeviceBuffer k = rk.allocate(sh.kvSize(), "k");
                  DeviceBuffer v = rk.allocate(sh.kvSize(), "v");
