@@ -7,6 +7,7 @@ import net.jqwik.api.Provide;
 import org.swiattn.reference.NaiveAttention;
 import org.swiattn.reference.ReferenceAttention;
 import org.swiattn.reference.ScoreMagnitude;
+import org.swiattn.reference.TermMagnitudes;
 import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.BackwardResult;
 import org.swiattn.spec.ForwardResult;
@@ -29,14 +30,18 @@ import org.swiattn.spec.Tolerance;
  *   }
  * }</pre>
  *
- * <p>Tolerance (SPEC.md "Tolerance policy", {@link Tolerance}): how closely the implementation must match is
- * decided by its {@link Precision}. FP64: normwise relative error &lt;= 1e-12 * max(1, M), M the score magnitude
+ * <p>Tolerance (SPEC.md section 10, spec 1.1, {@link Tolerance}): how closely the implementation must match is
+ * decided by its {@link Precision}. Every error is a normwise relative error with the term-size allowance,
+ * ||x - ref|| / max(||ref||, ||T||), T the term-magnitude tensor of the inputs ({@link TermMagnitudes},
+ * {@link #forwardTerms}, {@link #backwardTerms}). FP64: e &lt;= 1e-12 * max(1, M), M the score magnitude
  * ({@link ScoreMagnitude}). FP32/BF16: at most twice the error of the naive implementation of the same precision
- * ({@link NaiveAttention}) on the same inputs, plus the noise floor. {@link #forwardBounds} and
- * {@link #backwardBounds} compute these bounds; override them only with a documented reason.
+ * ({@link NaiveAttention}) on the same inputs, measured with the same denominator, plus the noise floor.
+ * {@link #forwardBounds} and {@link #backwardBounds} compute these bounds; override them only with a documented
+ * reason. The term tensors are not overridable: they belong to the inputs, not to the implementation.
  *
  * <p>Metamorphic properties compare the implementation with itself on two related inputs; each side may be off
- * by its bound, so they allow the sum of the two bounds ({@link #selfBounds}).
+ * by its bound, so they allow the sum of the two bounds ({@link #selfBounds}), relative to the larger of the two
+ * sides' term tensors ({@link #maxTerms}).
  */
 public abstract class AttentionPropertiesBase {
 
@@ -85,8 +90,54 @@ public abstract class AttentionPropertiesBase {
     }
 
     /**
+     * The forward term-magnitude tensors of these inputs: o [B,S,Hq,D] and lse [B,S,Hq] (the others null).
+     *
+     * @param in inputs; not modified
+     */
+    protected static TermMagnitudes forwardTerms(AttentionInputs in) {
+        return TermMagnitudes.forward(in);
+    }
+
+    /**
+     * Every term-magnitude tensor of these inputs and dO (forward and backward).
+     *
+     * @param in   inputs; not modified
+     * @param dOut [B,S,Hq,D]; not modified
+     */
+    protected static TermMagnitudes backwardTerms(AttentionInputs in, double[] dOut) {
+        return TermMagnitudes.of(in, dOut);
+    }
+
+    /**
+     * Elementwise max of two term tensors of the same sizes (two related inputs of a metamorphic comparison): its
+     * norm is at least either side's, so each side's own allowance holds against it.
+     *
+     * @param a not modified
+     * @param b not modified
+     */
+    protected static TermMagnitudes maxTerms(TermMagnitudes a, TermMagnitudes b) {
+        return new TermMagnitudes(a.shape(), max(a.o(), b.o()), max(a.lse(), b.lse()), max(a.dq(), b.dq()),
+                max(a.dk(), b.dk()), max(a.dv(), b.dv()), max(a.dRouterLogit(), b.dRouterLogit()));
+    }
+
+    /** Elementwise max; null if either is null. @param x not modified @param y not modified */
+    private static double[] max(double[] x, double[] y) {
+        if (x == null || y == null) {
+            return null;
+        }
+        if (x.length != y.length) {
+            throw new IllegalArgumentException("term tensors of different lengths: " + x.length + " vs " + y.length);
+        }
+        double[] m = new double[x.length];
+        for (int n = 0; n < m.length; n++) {
+            m[n] = Math.max(x[n], y[n]);
+        }
+        return m;
+    }
+
+    /**
      * The largest accepted errors of this implementation's forward result on these inputs, against the exact
-     * result (the fp64 reference stands for it).
+     * result (the fp64 reference stands for it), as errors with the term-size allowance of {@link #forwardTerms}.
      *
      * @param in inputs; not modified
      */
@@ -98,12 +149,14 @@ public abstract class AttentionPropertiesBase {
         }
         ForwardResult naive = new NaiveAttention(p).forward(in);
         ForwardResult ref = reference().forward(in);
-        return new ForwardBounds(Tolerance.bound(p, Checks.relativeError(naive.o(), ref.o()), 0),
-                Tolerance.bound(p, Checks.lseError(naive.lse(), ref.lse()), 0));
+        TermMagnitudes t = forwardTerms(in);
+        return new ForwardBounds(Tolerance.bound(p, Checks.relativeError(naive.o(), ref.o(), Checks.norm(t.o())), 0),
+                Tolerance.bound(p, Checks.lseError(naive.lse(), ref.lse(), Checks.norm(t.lse())), 0));
     }
 
     /**
-     * The largest accepted normwise relative errors of this implementation's gradients on these inputs.
+     * The largest accepted normwise relative errors of this implementation's gradients on these inputs, with the
+     * term-size allowance of {@link #backwardTerms}.
      *
      * @param in   inputs; not modified
      * @param dOut [B,S,Hq,D]; not modified
@@ -116,11 +169,13 @@ public abstract class AttentionPropertiesBase {
         }
         BackwardResult naive = new NaiveAttention(p).backward(in, dOut);
         BackwardResult ref = reference().backward(in, dOut);
+        TermMagnitudes t = backwardTerms(in, dOut);
         return new BackwardBounds(
-                Tolerance.bound(p, Checks.relativeError(naive.dq(), ref.dq()), 0),
-                Tolerance.bound(p, Checks.relativeError(naive.dk(), ref.dk()), 0),
-                Tolerance.bound(p, Checks.relativeError(naive.dv(), ref.dv()), 0),
-                Tolerance.bound(p, Checks.relativeError(naive.dRouterLogit(), ref.dRouterLogit()), 0));
+                Tolerance.bound(p, Checks.relativeError(naive.dq(), ref.dq(), Checks.norm(t.dq())), 0),
+                Tolerance.bound(p, Checks.relativeError(naive.dk(), ref.dk(), Checks.norm(t.dk())), 0),
+                Tolerance.bound(p, Checks.relativeError(naive.dv(), ref.dv(), Checks.norm(t.dv())), 0),
+                Tolerance.bound(p, Checks.relativeError(naive.dRouterLogit(), ref.dRouterLogit(),
+                        Checks.norm(t.dRouterLogit())), 0));
     }
 
     /**
@@ -151,15 +206,18 @@ public abstract class AttentionPropertiesBase {
     }
 
     /**
-     * Compares two forward results: O normwise relative, LSE by {@link Checks#lseError}.
+     * Compares two forward results: O normwise relative, LSE by {@link Checks#lseError}, both with the term-size
+     * allowance of terms (o and lse of the expected side's inputs, or {@link #maxTerms} of both sides).
      *
      * @param actual   not modified
      * @param expected not modified
+     * @param terms    forward term tensors; not modified
      */
     protected static void sameForward(String what, ForwardResult actual, ForwardResult expected,
-                                      ForwardBounds bounds, Object context) {
-        Checks.close(what + ": O", actual.o(), expected.o(), bounds.o(), context);
-        Checks.lseClose(what + ": LSE", actual.lse(), expected.lse(), bounds.lse(), context);
+                                      ForwardBounds bounds, TermMagnitudes terms, Object context) {
+        Checks.close(what + ": O", actual.o(), expected.o(), bounds.o(), Checks.norm(terms.o()), context);
+        Checks.lseClose(what + ": LSE", actual.lse(), expected.lse(), bounds.lse(), Checks.norm(terms.lse()),
+                context);
     }
 
     // ----------------------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import net.jqwik.api.ForAll;
 import net.jqwik.api.Label;
 import net.jqwik.api.Property;
 
+import org.swiattn.reference.TermMagnitudes;
 import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.Bf16;
 import org.swiattn.spec.Estimator;
@@ -34,6 +35,9 @@ import org.swiattn.spec.Visibility;
  *   range        no NaN/Inf and O in the value hull for score magnitudes up to 1e4; O linear in V for V
  *                scaled by 2^+-600
  * </pre>
+ * Every comparison measures errors with the term-size allowance of spec 1.1 (||x - y|| / max(||y||, ||T||), T the
+ * term tensors of the inputs, {@link #forwardTerms}; of both sides' inputs, {@link #maxTerms}, when two related
+ * inputs are compared).
  * Each property draws its case from a named generator ({@link AttentionArbitraries}); a few run again on
  * medium sequences (S up to 200, the tile edges 64 and 128 on purpose) with a handful of tries.
  * Tensors: q [B,S,Hq,D], k, v [B,S,Hkv,D], O [B,S,Hq,D], LSE [B,S,Hq], route [B,S].
@@ -71,18 +75,25 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
 
     /**
      * Compares the selected rows of two forward results: O [B,S,Hq,D] and LSE [B,S,Hq] restricted to the rows r
-     * with keep[r].
+     * with keep[r], with the term tensors restricted to the same rows.
      *
-     * @param keep [B*S]; not modified
+     * @param keep  [B*S]; not modified
+     * @param terms forward term tensors (o, lse) of the whole; not modified
      */
     static void sameRows(String what, ForwardResult actual, ForwardResult expected, boolean[] keep,
-                         ForwardBounds bounds, Object context) {
+                         ForwardBounds bounds, TermMagnitudes terms, Object context) {
         Shape sh = actual.shape();
         int hd = sh.qHeads() * sh.headDim();
         Checks.close(what + ": O", Tensors.rowsWhere(actual.o(), hd, keep), Tensors.rowsWhere(expected.o(), hd, keep),
-                bounds.o(), context);
+                bounds.o(), Checks.norm(Tensors.rowsWhere(terms.o(), hd, keep)), context);
         Checks.lseClose(what + ": LSE", Tensors.rowsWhere(actual.lse(), sh.qHeads(), keep),
-                Tensors.rowsWhere(expected.lse(), sh.qHeads(), keep), bounds.lse(), context);
+                Tensors.rowsWhere(expected.lse(), sh.qHeads(), keep), bounds.lse(),
+                Checks.norm(Tensors.rowsWhere(terms.lse(), sh.qHeads(), keep)), context);
+    }
+
+    /** The forward term tensors of two related inputs, elementwise max. @param a not modified @param b not modified */
+    static TermMagnitudes pairTerms(AttentionInputs a, AttentionInputs b) {
+        return maxTerms(forwardTerms(a), forwardTerms(b));
     }
 
     // ----------------------------------------------------------------------------------------------------------
@@ -94,7 +105,7 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
     void allFullRouteIsFullCausalAttention(@ForAll("cases") AttentionCase c) {
         AttentionInputs in = allFull(c.inputs());
         sameForward("all-full route vs full causal attention (Definition)", forward(in), Definition.branch(in, true),
-                forwardBounds(in), c);
+                forwardBounds(in), forwardTerms(in), c);
     }
 
     /** {@link #allWindowRouteIsSlidingWindowAttention} at the scale of GPU tiles. */
@@ -111,7 +122,7 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
         AttentionInputs in = allWindow(c.inputs());
         CaseStatistics.record("w", CaseStatistics.windowCategory(in.window(), in.shape().seqLen()));
         sameForward("all-window route vs sliding-window attention (Definition)", forward(in),
-                Definition.branch(in, false), forwardBounds(in), c);
+                Definition.branch(in, false), forwardBounds(in), forwardTerms(in), c);
     }
 
     /**
@@ -159,7 +170,8 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
             }
         }
         ForwardBounds b = forwardBounds(in).max(forwardBounds(fullIn)).max(forwardBounds(windowIn)).times(2);
-        sameForward("routed vs selected branches", routed, new ForwardResult(sh, o, lse), b, c);
+        TermMagnitudes t = maxTerms(forwardTerms(in), pairTerms(fullIn, windowIn));
+        sameForward("routed vs selected branches", routed, new ForwardResult(sh, o, lse), b, t, c);
     }
 
     /** A window of w &gt;= S hides nothing: the window branch is the full branch, whatever the route. */
@@ -171,7 +183,8 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
         CaseStatistics.record("w", w == s ? "w=S" : w == s + 1 ? "w=S+1" : "w=S+2");
         AttentionInputs in = c.inputs().toBuilder().window(w).build();
         AttentionInputs full = allFull(in);
-        sameForward("window " + w + " >= S = " + s + " vs full", forward(in), forward(full), selfBounds(in, full), c);
+        sameForward("window " + w + " >= S = " + s + " vs full", forward(in), forward(full), selfBounds(in, full),
+                pairTerms(in, full), c);
     }
 
     /** HARD, STRAIGHT_THROUGH and SELECTED_BRANCH differ only in their gradients: same O and LSE. */
@@ -181,8 +194,9 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
         AttentionInputs hard = c.inputs().withEstimator(Estimator.HARD);
         ForwardResult expected = forward(hard);
         ForwardBounds b = selfBounds(hard, hard);
+        TermMagnitudes t = forwardTerms(hard);   // the same for the three hard estimators
         for (Estimator e : new Estimator[] {Estimator.STRAIGHT_THROUGH, Estimator.SELECTED_BRANCH}) {
-            sameForward(e + " vs HARD", forward(hard.withEstimator(e)), expected, b, c);
+            sameForward(e + " vs HARD", forward(hard.withEstimator(e)), expected, b, t, c);
         }
     }
 
@@ -219,7 +233,7 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
         AttentionInputs in = c.inputs();
         AttentionInputs changed = in.toBuilder().q(q).k(k).v(v).route(Route.ofLogits(sh.batch(), s, a)).build();
         sameRows("rows <= " + cut + " after changing positions > " + cut, forward(changed), forward(in),
-                rowsUpTo(sh, cut), selfBounds(in, changed), c);
+                rowsUpTo(sh, cut), selfBounds(in, changed), pairTerms(in, changed), c);
     }
 
     /** {@link #causality} at the scale of GPU tiles. */
@@ -276,7 +290,7 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
         Checks.that(kept > 0, "no window row was compared (generator bug)", c);
         CaseStatistics.record("window rows compared", kept == 1 ? "1" : kept <= 4 ? "2..4" : ">4");
         sameRows("window rows after changing keys < " + cut, forward(changed), forward(in), keep,
-                selfBounds(in, changed), c);
+                selfBounds(in, changed), pairTerms(in, changed), c);
     }
 
     // ----------------------------------------------------------------------------------------------------------
@@ -293,8 +307,11 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
         AttentionInputs ones = in.toBuilder().v(Tensors.filled(c.shape().kvSize(), 1.0)).build();
         ForwardResult r = forward(ones);
         ForwardBounds b = forwardBounds(ones);
-        Checks.close("O with V = 1", r.o(), Tensors.filled(c.shape().qSize(), 1.0), b.o(), c);
-        Checks.lseClose("LSE with V = 1 vs original V", r.lse(), forward(in).lse(), selfBounds(in, ones).lse(), c);
+        TermMagnitudes t = pairTerms(in, ones);
+        Checks.close("O with V = 1", r.o(), Tensors.filled(c.shape().qSize(), 1.0), b.o(),
+                Checks.norm(forwardTerms(ones).o()), c);
+        Checks.lseClose("LSE with V = 1 vs original V", r.lse(), forward(in).lse(), selfBounds(in, ones).lse(),
+                Checks.norm(t.lse()), c);
     }
 
     /**
@@ -317,8 +334,11 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
         ForwardResult r = forward(in);
         ForwardResult rs = forward(scaled);
         ForwardBounds b = selfBounds(in, scaled);
-        Checks.close("O(2^" + e + " V) vs 2^" + e + " O(V)", rs.o(), Tensors.scaled(r.o(), f), b.o(), c);
-        Checks.lseClose("LSE with V scaled by 2^" + e, rs.lse(), r.lse(), b.lse(), c);
+        TermMagnitudes t1 = forwardTerms(in);
+        TermMagnitudes ts = forwardTerms(scaled);   // = 2^e T(in) for O; T_LSE does not depend on V
+        Checks.close("O(2^" + e + " V) vs 2^" + e + " O(V)", rs.o(), Tensors.scaled(r.o(), f), b.o(),
+                Checks.norm(ts.o()), c);
+        Checks.lseClose("LSE with V scaled by 2^" + e, rs.lse(), r.lse(), b.lse(), Checks.norm(ts.lse()), c);
         // pass 2: additivity
         double[] v2 = Tensors.uniformBf16(rnd, c.shape().kvSize(), c.magnitude());
         double[] sum = c.v();
@@ -332,17 +352,18 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
         for (int t = 0; t < expected.length; t++) {
             expected[t] += r2.o()[t];
         }
+        // each side's error is relative to max(||O||, ||T||); T(V1 + V2) <= T(V1) + T(V2) elementwise
         double allowance = 2 * selfBounds(in2, inSum).o()
-                * (org.swiattn.spec.ErrorMeasures.normOfDifference(r.o(), null)
-                + org.swiattn.spec.ErrorMeasures.normOfDifference(r2.o(), null));
+                * (Math.max(Checks.norm(r.o()), Checks.norm(t1.o()))
+                + Math.max(Checks.norm(r2.o()), Checks.norm(forwardTerms(in2).o())));
         Checks.closeWithFloor("O(V1 + V2) vs O(V1) + O(V2)", forward(inSum).o(), expected, 0, allowance, c);
     }
 
     /**
      * Each output coordinate lies between the smallest and the largest visible value of that coordinate (a convex
      * combination; SOFT mixes two convex combinations of subsets of the full branch's keys). Allowed slack: the
-     * tolerance times ||O||, which bounds any one element's error. This property also carries the coverage
-     * checks of the general generator (300 tries).
+     * tolerance times max(||O||, ||T_O||), which bounds any one element's error. This property also carries the
+     * coverage checks of the general generator (300 tries).
      */
     @Property(tries = 400)
     @Label("output coordinates lie between min and max of the visible values (and generator coverage)")
@@ -354,10 +375,10 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
         CaseStatistics.checkCoverage();
     }
 
-    /** Requires O to be within the visible values' hull, with slack bound * ||O||. */
+    /** Requires O to be within the visible values' hull, with slack bound * max(||O||, ||T_O||). */
     static void checkHull(AttentionInputs in, ForwardResult r, double bound, Object context) {
         Shape sh = in.shape();
-        double slack = bound * org.swiattn.spec.ErrorMeasures.normOfDifference(r.o(), null);
+        double slack = bound * Math.max(Checks.norm(r.o()), Checks.norm(forwardTerms(in).o()));
         for (int b = 0; b < sh.batch(); b++) {
             for (int i = 0; i < sh.seqLen(); i++) {
                 boolean branch = in.estimator() == Estimator.SOFT || in.route().isFull(b, i);
@@ -396,7 +417,7 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
             }
         }
         Checks.lseClose("LSE vs log-sum-exp of visible scores", forward(in).lse(), expected,
-                forwardBounds(in).lse(), c);
+                forwardBounds(in).lse(), Checks.norm(forwardTerms(in).lse()), c);
     }
 
     /**
@@ -431,8 +452,10 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
         AttentionInputs shifted = base.toBuilder().q(shiftedQ).build();
         ForwardResult r1 = forward(shifted);
         ForwardBounds b = selfBounds(base, shifted);
-        Checks.close("O after shifting the scores of each row", r1.o(), r0.o(), b.o(), c);
-        Checks.lseClose("LSE after shifting the scores of each row", r1.lse(), expectedLse, b.lse(), c);
+        TermMagnitudes t = pairTerms(base, shifted);
+        Checks.close("O after shifting the scores of each row", r1.o(), r0.o(), b.o(), Checks.norm(t.o()), c);
+        Checks.lseClose("LSE after shifting the scores of each row", r1.lse(), expectedLse, b.lse(),
+                Checks.norm(t.lse()), c);
     }
 
     /**
@@ -489,21 +512,35 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
         }
         ForwardBounds fb = forwardBounds(fullIn).max(forwardBounds(bIn)).max(forwardBounds(aIn));
         String where = " (row b=" + b + ", i=" + i + ", keys [0," + split + ") + [" + split + "," + i + "])";
-        Checks.lseClose("merged LSE" + where, mergedLse, wholeLse, 2 * fb.lse(), c);
+        // term tensors of the three rows involved (the whole, part A, part B)
+        int rowI = b * s + i;
+        int rowA = b * s + split - 1;
+        org.swiattn.spec.RowsResult tWhole = TermMagnitudes.forwardRows(fullIn, new int[] {rowI});
+        org.swiattn.spec.RowsResult tA = TermMagnitudes.forwardRows(aIn, new int[] {rowA});
+        org.swiattn.spec.RowsResult tB = TermMagnitudes.forwardRows(bIn, new int[] {rowI});
+        double lseTerms = Math.max(Checks.norm(tWhole.lse()), Math.max(Checks.norm(tA.lse()), Checks.norm(tB.lse())));
+        Checks.lseClose("merged LSE" + where, mergedLse, wholeLse, 2 * fb.lse(), lseTerms, c);
         // each part carries its own error, relative to its own size: when the two parts nearly cancel, the merged
         // output is small while its error is not, so the allowance is relative to the parts' sizes
+        // (and relative to the parts' term sizes, weighted like the parts)
         double[] partA = new double[hq * dim];
         double[] partB = new double[hq * dim];
+        double[] partTermsA = new double[hq * dim];
+        double[] partTermsB = new double[hq * dim];
         for (int h = 0; h < hq; h++) {
             double l = mergedLse[h];
+            double wa = Math.exp(ra.lse()[sh.lseOffset(b, split - 1, h)] - l);
+            double wb = Math.exp(rb.lse()[sh.lseOffset(b, i, h)] - l);
             for (int d = 0; d < dim; d++) {
-                partA[h * dim + d] = Math.exp(ra.lse()[sh.lseOffset(b, split - 1, h)] - l)
-                        * ra.o()[sh.qOffset(b, split - 1, h) + d];
-                partB[h * dim + d] = Math.exp(rb.lse()[sh.lseOffset(b, i, h)] - l) * rb.o()[sh.qOffset(b, i, h) + d];
+                partA[h * dim + d] = wa * ra.o()[sh.qOffset(b, split - 1, h) + d];
+                partB[h * dim + d] = wb * rb.o()[sh.qOffset(b, i, h) + d];
+                partTermsA[h * dim + d] = wa * tA.o()[h * dim + d];
+                partTermsB[h * dim + d] = wb * tB.o()[h * dim + d];
             }
         }
         double rel = 2 * (fb.o() + fb.lse());
-        double partsNorm = ErrorMeasures.normOfDifference(partA, null) + ErrorMeasures.normOfDifference(partB, null);
+        double partsNorm = Math.max(ErrorMeasures.normOfDifference(partA, null), Checks.norm(partTermsA))
+                + Math.max(ErrorMeasures.normOfDifference(partB, null), Checks.norm(partTermsB));
         Checks.closeWithFloor("merged O" + where, mergedO, wholeO, rel, rel * partsNorm, c);
     }
 
@@ -521,7 +558,8 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
         Shape sh = in.shape();
         CaseStatistics.record("Hq/Hkv", CaseStatistics.groupCategory(sh));
         AttentionInputs mha = mhaOf(in);
-        sameForward("GQA vs MHA with repeated heads", forward(in), forward(mha), selfBounds(in, mha), c);
+        sameForward("GQA vs MHA with repeated heads", forward(in), forward(mha), selfBounds(in, mha),
+                pairTerms(in, mha), c);
     }
 
     /** The MHA inputs [B,S,Hq,D] K and V of GQA inputs: kv head g repeated for its G query heads. */
@@ -561,7 +599,8 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
         ForwardResult r = forward(in);
         ForwardResult expected = new ForwardResult(sh, Tensors.permuteHeads(r.o(), rows, qPerm, dim),
                 Tensors.permuteHeads(r.lse(), rows, qPerm, 1));
-        sameForward("permuted heads", forward(permuted), expected, selfBounds(in, permuted), c);
+        sameForward("permuted heads", forward(permuted), expected, selfBounds(in, permuted),
+                pairTerms(in, permuted), c);
     }
 
     /** Batch elements never interact: each element alone (B = 1) gives its rows of the batched call. */
@@ -582,7 +621,7 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
             ForwardResult r = forward(single);
             ForwardResult expected = new ForwardResult(one, Tensors.batchElement(all.o(), b, sh.batch()),
                     Tensors.batchElement(all.lse(), b, sh.batch()));
-            sameForward("batch element " + b + " alone", r, expected, selfBounds(in, single), c);
+            sameForward("batch element " + b + " alone", r, expected, selfBounds(in, single), forwardTerms(single), c);
         }
     }
 
@@ -610,8 +649,9 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
         Checks.that(java.util.Arrays.equals(got.rows(), rows), "forwardRows returned rows "
                 + java.util.Arrays.toString(got.rows()) + " for " + java.util.Arrays.toString(rows), c);
         ForwardBounds b = selfBounds(in, in);
-        Checks.close("forwardRows O", got.o(), expected.o(), b.o(), c);
-        Checks.lseClose("forwardRows LSE", got.lse(), expected.lse(), b.lse(), c);
+        RowsResult t = TermMagnitudes.forwardRows(in, rows);
+        Checks.close("forwardRows O", got.o(), expected.o(), b.o(), Checks.norm(t.o()), c);
+        Checks.lseClose("forwardRows LSE", got.lse(), expected.lse(), b.lse(), Checks.norm(t.lse()), c);
     }
 
     /**

@@ -14,6 +14,8 @@
  *   <li>{@link org.swiattn.reference.DfpOracle} - arbitrary precision (Commons Math Dfp) forward oracle.</li>
  *   <li>{@link org.swiattn.reference.NaiveAttention} - the naive same-precision yardstick of the tolerance
  *       policy (fp64, fp32, bf16).</li>
+ *   <li>{@link org.swiattn.reference.TermMagnitudes} - the term-magnitude tensors T of the tolerance policy
+ *       (spec 1.1: errors are measured against max(||ref||, ||T||)).</li>
  * </ul>
  */
 package org.swiattn.reference;

@@ -4,8 +4,14 @@ package org.swiattn.spec;
  * The error measures of the tolerance policy (SPEC.md section "Tolerance policy").
  *
  * <pre>
- *   normwise relative error  e(x, ref) = ||x - ref||_2 / ||ref||_2      (= ||x - ref||_2 when ref == 0)
+ *   normwise relative error      e(x, ref)    = ||x - ref||_2 / ||ref||_2                     (golden tools)
+ *   with the term-size allowance e(x, ref; T) = ||x - ref||_2 / max(||ref||_2, ||T||_2)      (spec 1.1)
+ *   both                         = ||x - ref||_2 when the denominator is 0
  * </pre>
+ * T is the term-magnitude tensor of ref (SPEC.md section 10: the same formula evaluated on absolute values,
+ * {@code org.swiattn.reference.TermMagnitudes}); a computed sum satisfies |fl(sum a_i) - sum a_i| &lt;=
+ * gamma_n sum |a_i|, so errors are measured against the size of the terms, not of a possibly cancelled result.
+ * Since ||T|| &gt;= ||ref|| for every tensor of the spec, the plain form (T unknown) is never looser.
  * Norms are computed with running scaling (as LAPACK's dnrm2) so no square overflows or underflows.
  */
 public final class ErrorMeasures {
@@ -43,15 +49,37 @@ public final class ErrorMeasures {
     }
 
     /**
-     * Normwise relative error of a candidate against a reference.
+     * Normwise relative error of a candidate against a reference: ||x - ref|| / ||ref|| (||x - ref|| when
+     * ref == 0). Equal to {@link #normwiseRelative(double[], double[], double)} with termNorm = 0, and never
+     * smaller than it: the form for tools that do not know the term sizes (golden files).
      *
      * @param candidate [N]; not modified
      * @param reference [N]; not modified
      */
     public static double normwiseRelative(double[] candidate, double[] reference) {
+        return normwiseRelative(candidate, reference, 0.0);
+    }
+
+    /**
+     * Normwise relative error with the term-size allowance of spec 1.1 (SPEC.md section 10):
+     * <pre>
+     *   e(x, ref; T) = ||x - ref||_2 / max(||ref||_2, termNorm)      (||x - ref||_2 when both are 0)
+     *   termNorm     = ||T||_2, T the term-magnitude tensor of ref (same shape, formula on absolute values)
+     * </pre>
+     *
+     * @param candidate [N]; not modified
+     * @param reference [N]; not modified
+     * @param termNorm  ||T||_2: finite and &gt;= 0 (0: the plain normwise relative error)
+     * @throws IllegalArgumentException naming termNorm when it is NaN, negative or infinite (an infinite
+     *                                  denominator would accept anything)
+     */
+    public static double normwiseRelative(double[] candidate, double[] reference, double termNorm) {
+        if (!(termNorm >= 0.0) || termNorm == Double.POSITIVE_INFINITY) {
+            throw new IllegalArgumentException("termNorm: must be finite and >= 0, got " + termNorm);
+        }
         double diff = normOfDifference(candidate, reference);
-        double ref = normOfDifference(reference, null);
-        return ref == 0.0 ? diff : diff / ref;
+        double denominator = Math.max(normOfDifference(reference, null), termNorm);
+        return denominator == 0.0 ? diff : diff / denominator;
     }
 
     /** Largest |candidate - reference| (NaN if any element is NaN). */

@@ -1,17 +1,20 @@
 package org.swiattn.spec;
 
 /**
- * The normative tolerance policy (SPEC.md section "Tolerance policy"). Every comparison of a candidate tensor with
- * the fp64 reference is a normwise relative error e = ||x - ref|| / ||ref|| judged by:
+ * The normative tolerance policy (SPEC.md section 10, spec 1.1). Every comparison of a candidate tensor with the
+ * fp64 reference is a normwise relative error with the term-size allowance
+ * e = ||x - ref|| / max(||ref||, ||T||) ({@link ErrorMeasures#normwiseRelative(double[], double[], double)}, T the
+ * term-magnitude tensor of the reference), judged by:
  *
  * <pre>
  *   FP64        e &lt;= FP64_REL * max(1, M)                  M = max |s_ij| over visible pairs (score magnitude)
  *   FP32, BF16  e &lt;= LOW_PRECISION_FACTOR * e_naive + atol(precision)
  * </pre>
  * where e_naive is the error of the naive implementation in the same precision on the same inputs (reference
- * module, {@code NaiveAttention}) - the FlashAttention rule - and atol is a noise floor. The factor max(1, M) for
- * fp64 is the relative condition number of softmax: an absolute error u*M in a score becomes a relative error of
- * that size in the weights.
+ * module, {@code NaiveAttention}), measured with the same denominator - the FlashAttention rule - and atol is a
+ * noise floor. The factor max(1, M) for fp64 is the relative condition number of softmax: an absolute error u*M in
+ * a score becomes a relative error of that size in the weights. Tools without T (the golden verifier and checker)
+ * divide by ||ref|| alone, which is never looser.
  */
 public final class Tolerance {
     /** Normwise relative bound for fp64 candidates, before the score-magnitude factor. */
@@ -35,7 +38,8 @@ public final class Tolerance {
      *
      * @param precision      the candidate's precision
      * @param error          normwise relative error of the candidate vs the fp64 reference
-     * @param naiveError     normwise relative error of the naive same-precision implementation (ignored for FP64)
+     * @param naiveError     normwise relative error of the naive same-precision implementation, with the same
+     *                       denominator as error (ignored for FP64)
      * @param scoreMagnitude M = max |s_ij| over visible pairs (used for FP64 only)
      */
     public static Verdict judge(Precision precision, double error, double naiveError, double scoreMagnitude) {

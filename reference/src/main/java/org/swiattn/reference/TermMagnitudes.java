@@ -1,0 +1,274 @@
+package org.swiattn.reference;
+
+import org.swiattn.spec.AttentionInputs;
+import org.swiattn.spec.Estimator;
+import org.swiattn.spec.RowsResult;
+import org.swiattn.spec.Shape;
+import org.swiattn.spec.Visibility;
+
+/**
+ * The term-magnitude tensors T of the tolerance policy (spec 1.1, SPEC.md section 10): for every tensor the
+ * reference computes, the same formula evaluated on absolute values. A computed sum satisfies
+ * |fl(sum a_i) - sum a_i| &lt;= gamma_n sum |a_i|, so an implementation's error is measured against
+ * max(||ref||, ||T||) ({@link org.swiattn.spec.ErrorMeasures#normwiseRelative(double[], double[], double)}), not
+ * against a result that may have cancelled to (near) zero.
+ *
+ * <p>What it is for: the denominators of the property suite's comparisons. Only the norms of T matter, so this is
+ * plain fp64 (max-subtracted softmax, uncompensated sums) in O(B*S^2*Hq*D) loops, one branch row at a time, read
+ * next to {@link BranchRow} and {@link ReferenceAttention#backward}, whose structure it follows line by line.
+ *
+ * <pre>
+ *   shape legend: B batch, S sequence, Hq query heads, Hkv kv heads, G = Hq/Hkv, D head dim, R selected rows
+ *   q, o, dq, dO  [B,S,Hq,D]    k, v, dk, dv  [B,S,Hkv,D]    lse [B,S,Hq]    route, dRouterLogit [B,S]
+ *
+ *   per branch row (b, i, h), g = h / G, keys j in [lo, i] of the branch, s_j = scale &lt;q_i, k_j&gt;:
+ *     m = max_j s_j,  l = sum_j exp(s_j - m),  P_j = exp(s_j - m) / l,  oB = sum_j P_j v_j
+ *   forward:
+ *     T_O[i,h,:]    = sum_j P_j |v_j|                  of the selected branch z (SOFT: p T_F + (1-p) T_W)
+ *     T_LSE[i,h]    = |m| + |log l|                    of the selected branch z (every estimator)
+ *   backward, branch coefficients c (HARD, STE, SB: z and 1-z; SOFT: p and 1-p), for each branch with c != 0:
+ *     T_dV[j,g,:]  += c P_j |dO_i|
+ *     T_dS_j        = c P_j (sum_k |dO_ik| |v_jk| + sum_k |dO_ik| |oB_ik|)
+ *     T_dQ[i,h,:]  += scale T_dS_j |k_j|
+ *     T_dK[j,g,:]  += scale T_dS_j |q_i|
+ *   router logit, per row r (sums over h and k):
+ *     HARD 0;  STE, SOFT p(1-p) sum |dO| (|oF| + |oW|);  SELECTED_BRANCH |z - p| sum |dO| |oZ|
+ * </pre>
+ * Every T is elementwise at least the absolute value of the exact tensor it stands for (triangle inequality on
+ * the same formula), so max(||ref||, ||T||) = ||T|| up to rounding.
+ */
+public record TermMagnitudes(Shape shape, double[] o, double[] lse, double[] dq, double[] dk, double[] dv,
+                             double[] dRouterLogit) {
+
+    /**
+     * T for the forward outputs only: o [B,S,Hq,D] and lse [B,S,Hq]; dq, dk, dv and dRouterLogit are null.
+     *
+     * @param in validated inputs; not modified
+     */
+    public static TermMagnitudes forward(AttentionInputs in) {
+        Shape sh = in.shape();
+        RowsResult all = forwardRows(in, allRows(sh));
+        return new TermMagnitudes(sh, all.o(), all.lse(), null, null, null, null);
+    }
+
+    /**
+     * T for the forward outputs of chosen rows, in O(sum over chosen rows of visible keys * Hq * D) work.
+     *
+     * @param in   validated inputs; not modified
+     * @param rows [R] flat row indices r = b*S + i; not modified
+     * @return T_O [R,Hq,D] in {@code o()} and T_LSE [R,Hq] in {@code lse()}
+     */
+    public static RowsResult forwardRows(AttentionInputs in, int[] rows) {
+        in.checkRows(rows);
+        Shape sh = in.shape();
+        int hq = sh.qHeads();
+        int dim = sh.headDim();
+        boolean soft = in.estimator() == Estimator.SOFT;
+        double[] tO = new double[rows.length * hq * dim];
+        double[] tLse = new double[rows.length * hq];
+        double[] p = new double[sh.seqLen()];
+        double[] absV = absolute(in.v());
+        for (int n = 0; n < rows.length; n++) {
+            int r = rows[n];
+            int b = r / sh.seqLen();
+            int i = r % sh.seqLen();
+            boolean z = in.route().isFull(r);
+            for (int h = 0; h < hq; h++) {
+                int out = (n * hq + h) * dim;
+                // pass 1: the selected branch: T_LSE = |m| + |log l|, T_O = sum_j P_j |v_j|
+                tLse[n * hq + h] = weights(in, b, i, h, z, p);
+                double cZ = soft ? coefficient(in, r, z) : 1.0;
+                accumulate(in, b, i, h, z, p, absV, cZ, tO, out);
+                // pass 2 (SOFT only): the other branch with its coefficient, T_O = p T_F + (1-p) T_W
+                if (soft) {
+                    weights(in, b, i, h, !z, p);
+                    accumulate(in, b, i, h, !z, p, absV, coefficient(in, r, !z), tO, out);
+                }
+            }
+        }
+        return new RowsResult(sh, rows.clone(), tO, tLse);
+    }
+
+    /**
+     * T for every tensor: the forward ones and the gradients of the inputs' estimator given dO.
+     *
+     * @param in   validated inputs; not modified
+     * @param dOut dL/dO [B,S,Hq,D]; not modified
+     */
+    public static TermMagnitudes of(AttentionInputs in, double[] dOut) {
+        in.checkOutputGradient(dOut);
+        Shape sh = in.shape();
+        int dim = sh.headDim();
+        int hd = sh.qHeads() * dim;
+        Estimator est = in.estimator();
+        double scale = in.scale();
+        TermMagnitudes fwd = forward(in);
+        double[] absQ = absolute(in.q());
+        double[] absK = absolute(in.k());
+        double[] absV = absolute(in.v());
+        double[] absDo = absolute(dOut);
+        double[] tDq = new double[sh.qSize()];
+        double[] tDk = new double[sh.kvSize()];
+        double[] tDv = new double[sh.kvSize()];
+        double[] tDa = new double[sh.rows()];
+        double[] p = new double[sh.seqLen()];
+        double[] oB = new double[dim];
+        for (int r = 0; r < sh.rows(); r++) {
+            int b = r / sh.seqLen();
+            int i = r % sh.seqLen();
+            boolean z = in.route().isFull(r);
+            // |dO_r| . |oF_r| and |dO_r| . |oW_r| summed over the heads, for the router-logit term
+            double[] dotBranch = new double[2];   // [0] window, [1] full
+            for (int h = 0; h < sh.qHeads(); h++) {
+                int qOff = sh.qOffset(b, i, h);
+                for (boolean full : new boolean[] {true, false}) {
+                    // forward line: c^B = z, 1-z (HARD, STE, SB) or p, 1-p (SOFT); a branch with c = 0 adds nothing
+                    double c = est == Estimator.SOFT ? coefficient(in, r, full) : (full == z ? 1.0 : 0.0);
+                    boolean needed = c != 0.0 || (full != z && est == Estimator.STRAIGHT_THROUGH);
+                    if (!needed) {
+                        continue;
+                    }
+                    // pass 1: P_j and the branch output oB = sum_j P_j v_j (plain fp64)
+                    weights(in, b, i, h, full, p);
+                    java.util.Arrays.fill(oB, 0.0);
+                    int lo = Visibility.firstKey(i, full, in.window());
+                    int g = sh.kvHeadOf(h);
+                    for (int j = lo; j <= i; j++) {
+                        int kvOff = sh.kvOffset(b, j, g);
+                        for (int d = 0; d < dim; d++) {
+                            oB[d] += p[j] * in.v()[kvOff + d];
+                        }
+                    }
+                    // Delta_i = <G_i, oB_i>: its term size sum_k |dO_ik| |oB_ik|
+                    double deltaTerms = 0;
+                    for (int d = 0; d < dim; d++) {
+                        deltaTerms += absDo[qOff + d] * Math.abs(oB[d]);
+                    }
+                    dotBranch[full ? 1 : 0] += deltaTerms;
+                    if (c == 0.0) {
+                        continue;
+                    }
+                    // pass 2: over visible keys
+                    for (int j = lo; j <= i; j++) {
+                        int kvOff = sh.kvOffset(b, j, g);
+                        // dV_j += P_j G_i
+                        for (int d = 0; d < dim; d++) {
+                            tDv[kvOff + d] += c * p[j] * absDo[qOff + d];
+                        }
+                        // dS_j = P_j (<G_i, v_j> - Delta_i)
+                        double dpTerms = 0;
+                        for (int d = 0; d < dim; d++) {
+                            dpTerms += absDo[qOff + d] * absV[kvOff + d];
+                        }
+                        double tDs = c * p[j] * (dpTerms + deltaTerms);
+                        // dQ_i += scale dS_j k_j ;  dK_j += scale dS_j q_i
+                        for (int d = 0; d < dim; d++) {
+                            tDq[qOff + d] += scale * tDs * absK[kvOff + d];
+                            tDk[kvOff + d] += scale * tDs * absQ[qOff + d];
+                        }
+                    }
+                }
+            }
+            // pass 3: router logit of row r (sums over heads in dotBranch)
+            switch (est) {
+                case HARD:
+                    tDa[r] = 0.0;
+                    break;
+                case STRAIGHT_THROUGH:
+                case SOFT: {
+                    // dL/da = p(1-p) sum_h <dO, oF - oW>
+                    double a = in.route().logit(r);
+                    double pp = AccurateMath.sigmoid(a) * AccurateMath.sigmoid(-a);
+                    tDa[r] = pp * (dotBranch[1] + dotBranch[0]);
+                    break;
+                }
+                case SELECTED_BRANCH: {
+                    // dL/da = (z - p) sum_h <dO, oZ>;  |z - p| = 1-p for z = 1, p for z = 0
+                    double zMinusP = AccurateMath.sigmoid(z ? -in.route().logit(r) : in.route().logit(r));
+                    tDa[r] = zMinusP * dotBranch[z ? 1 : 0];
+                    break;
+                }
+                default:
+                    throw new IllegalArgumentException("estimator: unknown " + est);
+            }
+        }
+        return new TermMagnitudes(sh, fwd.o(), fwd.lse(), tDq, tDk, tDv, tDa);
+    }
+
+    /**
+     * The softmax weights of one branch row, in plain fp64: P_j = exp(s_j - m) / l for j in [lo, i].
+     *
+     * @param p [S] receives P_j at j in [lo, i]; modified
+     * @return T_LSE of the row, |m| + |log l|
+     */
+    private static double weights(AttentionInputs in, int b, int i, int h, boolean full, double[] p) {
+        Shape sh = in.shape();
+        int dim = sh.headDim();
+        int g = sh.kvHeadOf(h);
+        int lo = Visibility.firstKey(i, full, in.window());
+        int qOff = sh.qOffset(b, i, h);
+        // pass 1: s_j = scale <q_i, k_j> and m = max_j s_j
+        double m = Double.NEGATIVE_INFINITY;
+        for (int j = lo; j <= i; j++) {
+            int kvOff = sh.kvOffset(b, j, g);
+            double s = 0;
+            for (int d = 0; d < dim; d++) {
+                s += in.q()[qOff + d] * in.k()[kvOff + d];
+            }
+            p[j] = in.scale() * s;
+            m = Math.max(m, p[j]);
+        }
+        // pass 2: l = sum_j exp(s_j - m) (in [1, i+1]) and P_j = exp(s_j - m) / l
+        double l = 0;
+        for (int j = lo; j <= i; j++) {
+            p[j] = Math.exp(p[j] - m);
+            l += p[j];
+        }
+        for (int j = lo; j <= i; j++) {
+            p[j] /= l;
+        }
+        return Math.abs(m) + Math.abs(Math.log(l));
+    }
+
+    /**
+     * out[off + d] += c * sum_j P_j |v_j|[d] over the branch's keys.
+     *
+     * @param p    [S] weights from {@link #weights}; not modified
+     * @param absV [B,S,Hkv,D] |v|; not modified
+     * @param out  modified at [off, off + D)
+     */
+    private static void accumulate(AttentionInputs in, int b, int i, int h, boolean full, double[] p, double[] absV,
+                                   double c, double[] out, int off) {
+        Shape sh = in.shape();
+        int g = sh.kvHeadOf(h);
+        for (int j = Visibility.firstKey(i, full, in.window()); j <= i; j++) {
+            int kvOff = sh.kvOffset(b, j, g);
+            for (int d = 0; d < sh.headDim(); d++) {
+                out[off + d] += c * p[j] * absV[kvOff + d];
+            }
+        }
+    }
+
+    /** The SOFT coefficient of a branch at row r: p = sigmoid(a) (full) or 1 - p = sigmoid(-a) (window). */
+    private static double coefficient(AttentionInputs in, int r, boolean full) {
+        double a = in.route().logit(r);
+        return AccurateMath.sigmoid(full ? a : -a);
+    }
+
+    /** |x| elementwise. @param x not modified */
+    private static double[] absolute(double[] x) {
+        double[] y = new double[x.length];
+        for (int n = 0; n < x.length; n++) {
+            y[n] = Math.abs(x[n]);
+        }
+        return y;
+    }
+
+    private static int[] allRows(Shape sh) {
+        int[] rows = new int[sh.rows()];
+        for (int r = 0; r < rows.length; r++) {
+            rows[r] = r;
+        }
+        return rows;
+    }
+}
