@@ -91,11 +91,12 @@ public final class SwiattnCommand implements Runnable {
         return s == null ? "(no message)" : s.replaceAll("\\s*\\R\\s*", " ").trim();
     }
 
-    /** The version line: the spec version the code implements. */
+    /** The version line: the spec version the code implements and the version of the values golden files carry. */
     public static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
-            return new String[] {"swiattn (spec " + SpecVersion.VERSION + ", golden generator "
+            return new String[] {"swiattn (spec " + SpecVersion.VERSION + ", values " + SpecVersion.VALUES
+                    + ", golden generator "
                     + org.swiattn.golden.GoldenGenerator.GENERATOR_VERSION + ")"};
         }
     }

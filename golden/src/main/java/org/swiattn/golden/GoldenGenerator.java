@@ -84,7 +84,7 @@ public final class GoldenGenerator {
         Shape sh = c.shape();
         data.put("format", "swiattn-golden");
         data.put("format_version", "1");
-        data.put("spec_version", SpecVersion.VERSION);
+        data.put("spec_version", SpecVersion.VALUES);
         data.put("generator_version", GENERATOR_VERSION);
         data.put("tcId", Integer.toString(c.tcId()));
         data.put("name", c.name());

@@ -52,7 +52,7 @@ public record Manifest(String format, int format_version, String spec_version, S
 
     /** An empty manifest of the current versions. */
     public static Manifest empty() {
-        return new Manifest("swiattn-golden-manifest", 1, SpecVersion.VERSION, GoldenGenerator.GENERATOR_VERSION,
+        return new Manifest("swiattn-golden-manifest", 1, SpecVersion.VALUES, GoldenGenerator.GENERATOR_VERSION,
                 List.of());
     }
 

@@ -62,7 +62,7 @@ public final class TrainingGolden {
     /** Writes every case and the manifest into dir ({@code training/golden} in the repository). */
     public static List<Written> generate(Path dir) throws IOException {
         List<Written> out = new ArrayList<>();
-        Manifest m = new Manifest("swiattn-golden-manifest", 1, SpecVersion.VERSION, GENERATOR_VERSION, List.of());
+        Manifest m = new Manifest("swiattn-golden-manifest", 1, SpecVersion.VALUES, GENERATOR_VERSION, List.of());
         int id = 1001;
         // router
         m = add(m, out, dir, router(id++, "router_n12_c8", 12, 8, 0x1001L, false));
@@ -102,7 +102,7 @@ public final class TrainingGolden {
     private static Manifest add(Manifest m, List<Written> out, Path dir, Case c) throws IOException {
         Path file = dir.resolve("v1").resolve(c.name() + ".safetensors");
         c.w().metadata("tcId", Integer.toString(c.tcId())).metadata("name", c.name()).metadata("kind", c.kind())
-                .metadata("spec_version", SpecVersion.VERSION).metadata("generator", "org.swiattn.training.golden"
+                .metadata("spec_version", SpecVersion.VALUES).metadata("generator", "org.swiattn.training.golden"
                         + ".TrainingGolden v" + GENERATOR_VERSION).metadata("seed", Long.toUnsignedString(c.seed()))
                 .metadata("comment", c.comment());
         c.w().write(file);
