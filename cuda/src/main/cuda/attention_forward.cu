@@ -7,6 +7,11 @@
 //   v3  tiled fp64 tensor cores (DMMA, mma.sync f64): BM=128 queries (8 warps x 16 rows), BN=32 keys, K/V tiles
 //       double-buffered against the two matrix products with cp.async. fp64, D in {16, 32, 64, 128}.
 //   v4  v3 with the m16n8k16 fp64 shape (Hopper): a quarter of the matrix instructions. Same tiles.
+//   v5  v4 on 64 x 16 tiles, two CTAs per SM (an experiment: slower, the per-tile overheads outweigh the overlap).
+//   v6  v4 with a bank-conflict-free V swizzle and the scale folded into the exponent (from the v4 profile).
+//   v7  v4 software-pipelined: S of key tile kt+1 is issued before the softmax of tile kt (16-key tiles, K and V
+//       double-buffered, one barrier per tile).
+//   v8  v4's tiles with 16 warps: a pair of warps per 16 rows splits the keys of S = QK^T and the columns of O.
 //
 // Math (per query i of branch z, head h, kv head g = h / G):
 //   s_ij = scale * <q_i, k_j> for visible j;  m = max_j s_ij;  l = sum_j exp(s_ij - m)
@@ -646,6 +651,602 @@ __device__ void fwd_v4(FWD_PARAMS(double)) {
 }
 
 // ------------------------------------------------------------------------------------------------------------------
+// v6: v4 with two changes found by profiling v4 (ncu, S=4096 full causal: the fp64 pipe, shared by DMMA and the SIMT
+// fp64 softmax, 61% busy; shared loads at 2.8 wavefronts per request where 2 is the minimum):
+//   1. V swizzle without bank conflicts. 64-bit shared loads are served per half-warp (lanes g = 0..3 or 4..7,
+//      t = 0..3); v4's V fragment rows are 2t + e, and flipping one 8-double group by bit 1 of the row gives only 8
+//      distinct bank pairs per half-warp (2-way conflict). v6 flips 4-double groups by bits 1-2 of the row:
+//      column c ^ (((r >> 1) & 3) << 2), 16 distinct bank pairs per half-warp.
+//   2. The softmax works on raw products s = <q, k> (scale > 0 keeps the order) and folds the scale into the
+//      exponent, exp(fma(s, scale, -scale*m)): one fp64 multiply less per score on the shared fp64 pipe.
+// Same tiles and fragments as v4. grid (tiles * Hq * B), block (256), dynamic shared FwdV3Layout::BYTES (+ 512 B).
+template <int D> __device__ __forceinline__ int swz_v6(int r, int c) { return r * D + (c ^ (((r >> 1) & 3) << 2)); }
+
+template <int D>
+__device__ void fwd_v6(FWD_PARAMS(double)) {
+    constexpr int BM = 128, BN = 32, NT = 256, KS = D / 16, ND = D / 8;
+    static_assert(D % 16 == 0 && D <= 128, "v6 handles D in {16, 32, 64, 128}");
+    extern __shared__ __align__(16) unsigned char smraw[];
+    double* Qs = (double*)smraw;
+    double* Ks = Qs + BM * D;
+    double* Vs = Ks + BN * D;
+    __shared__ int rowPos[BM];
+
+    SwiTile tile;
+    if (!swi_pick_tile(BM, Hq, B, S, listF, nF, listW, nW, tile)) return;
+    const int tid = threadIdx.x, lane = tid & 31, wid = tid >> 5, g = lane >> 2, t = lane & 3;
+    const int b = tile.b, h = tile.h, gk = h / (Hq / Hkv);
+    const bool full = tile.full;
+    for (int r = tid; r < BM; r += NT) rowPos[r] = r < tile.count ? tile.list[tile.start + r] : -1;
+    __syncthreads();
+    const int qmin = rowPos[0], qmax = rowPos[tile.count - 1];
+    const int wr = wid * 16, wcount = min(max(tile.count - wr, 0), 16);
+    const int wqmin = wcount > 0 ? rowPos[wr] : 0, wqmax = wcount > 0 ? rowPos[wr + wcount - 1] : -1;
+    const int p0 = rowPos[wr + g], p1 = rowPos[wr + g + 8];
+
+    // prologue: Q tile and the first K tile in flight
+    for (int u = tid; u < BM * D / 2; u += NT) {
+        int r = u / (D / 2), c = (u % (D / 2)) * 2, pos = rowPos[r];
+        const double* src = pos >= 0 ? q + (((i64)b * S + pos) * Hq + h) * D + c : q;
+        cp_async16(&Qs[swz_qk<D>(r, c)], src, pos >= 0 ? 16 : 0);
+    }
+    auto loadK = [&](int j0) {
+        for (int u = tid; u < BN * D / 2; u += NT) {
+            int r = u / (D / 2), c = (u % (D / 2)) * 2, j = j0 + r;
+            const double* src = j < S ? k + (((i64)b * S + j) * Hkv + gk) * D + c : k;
+            cp_async16(&Ks[swz_qk<D>(r, c)], src, j < S ? 16 : 0);
+        }
+    };
+    auto loadV = [&](int j0) {
+        for (int u = tid; u < BN * D / 2; u += NT) {
+            int r = u / (D / 2), c = (u % (D / 2)) * 2, j = j0 + r;
+            const double* src = j < S ? v + (((i64)b * S + j) * Hkv + gk) * D + c : v;
+            cp_async16(&Vs[swz_v6<D>(r, c)], src, j < S ? 16 : 0);
+        }
+    };
+    const int kLo = full ? 0 : max(0, qmin - w + 1);
+    const int kt0 = kLo / BN, kt1 = qmax / BN;
+    loadK(kt0 * BN);
+    cp_async_commit();
+
+    double oacc[ND][4];
+#pragma unroll
+    for (int n = 0; n < ND; n++) oacc[n][0] = oacc[n][1] = oacc[n][2] = oacc[n][3] = 0.0;
+    double m0 = -CUDART_INF, m1 = -CUDART_INF, l0 = 0.0, l1 = 0.0;
+
+    for (int kt = kt0; kt <= kt1; kt++) {
+        const int j0 = kt * BN;
+        cp_async_wait_all();
+        __syncthreads();  // K tile kt (and Q) visible to all; every warp is done with V tile kt-1
+        loadV(j0);
+        cp_async_commit();
+        const bool active = wcount > 0 && j0 <= wqmax && (full || j0 + BN - 1 > wqmin - w);
+        double sacc[4][4];
+        if (active) {
+            // S = Q K^T for the warp's 16 rows x 32 keys
+#pragma unroll
+            for (int n = 0; n < 4; n++) sacc[n][0] = sacc[n][1] = sacc[n][2] = sacc[n][3] = 0.0;
+#pragma unroll
+            for (int ks = 0; ks < KS; ks++) {
+                double a[8];
+#pragma unroll
+                for (int x = 0; x < 8; x++) a[x] = Qs[swz_qk<D>(wr + g + 8 * (x & 1), ks * 16 + t + 4 * (x >> 1))];
+#pragma unroll
+                for (int n = 0; n < 4; n++) {
+                    double bb[4];
+#pragma unroll
+                    for (int x = 0; x < 4; x++) bb[x] = Ks[swz_qk<D>(n * 8 + g, ks * 16 + t + 4 * x)];
+                    dmma16x8x16(sacc[n], a, bb);
+                }
+            }
+            // mask, online softmax on the raw products (scale > 0 keeps their order): the running maxima m0, m1 are
+            // raw; the exponent is one fused fma(s, scale, -scale*m), so no separate scaling multiply per score
+            const bool needMask = !(j0 + BN - 1 <= wqmin && (full || j0 > wqmax - w));
+            double mx0 = -CUDART_INF, mx1 = -CUDART_INF;
+#pragma unroll
+            for (int n = 0; n < 4; n++)
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+                    int j = j0 + n * 8 + 2 * t + e;
+                    if (needMask) {
+                        if (!swi_visible(p0, j, full, w)) sacc[n][e] = -CUDART_INF;
+                        if (!swi_visible(p1, j, full, w)) sacc[n][2 + e] = -CUDART_INF;
+                    }
+                    mx0 = fmax(mx0, sacc[n][e]);
+                    mx1 = fmax(mx1, sacc[n][2 + e]);
+                }
+            mx0 = swi_group_max(mx0, 4);
+            mx1 = swi_group_max(mx1, 4);
+            const double mn0 = fmax(m0, mx0), mn1 = fmax(m1, mx1);
+            // scaled maxima (0 while a row has seen nothing, so that exp(-inf - 0) = 0 and alpha = exp(-inf) = 0)
+            const double ms0 = mn0 == -CUDART_INF ? 0.0 : mn0 * scale, ms1 = mn1 == -CUDART_INF ? 0.0 : mn1 * scale;
+            const double al0 = exp(m0 * scale - ms0), al1 = exp(m1 * scale - ms1);
+            double sum0 = 0.0, sum1 = 0.0;
+#pragma unroll
+            for (int n = 0; n < 4; n++)
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+                    double pa = exp(fma(sacc[n][e], scale, -ms0)), pb = exp(fma(sacc[n][2 + e], scale, -ms1));
+                    sacc[n][e] = pa;
+                    sacc[n][2 + e] = pb;
+                    sum0 += pa;
+                    sum1 += pb;
+                }
+            l0 = l0 * al0 + sum0;
+            l1 = l1 * al1 + sum1;
+            m0 = mn0;
+            m1 = mn1;
+            if (al0 != 1.0 || al1 != 1.0) {
+#pragma unroll
+                for (int n = 0; n < ND; n++) {
+                    oacc[n][0] *= al0; oacc[n][1] *= al0;
+                    oacc[n][2] *= al1; oacc[n][3] *= al1;
+                }
+            }
+        }
+        cp_async_wait_all();
+        __syncthreads();  // V tile kt visible; every warp is done with K tile kt
+        if (kt < kt1) {
+            loadK(j0 + BN);
+            cp_async_commit();
+        }
+        if (active) {
+            // O += P V: the score fragment of keys n*8 + 2t + e is directly the A fragment of k-step (n, e)
+#pragma unroll
+            for (int st = 0; st < 2; st++) {
+                double a[8];
+#pragma unroll
+                for (int x = 0; x < 8; x++) {
+                    const int v0 = x & 1, v1 = x >> 1;
+                    a[x] = sacc[2 * st + (v1 >> 1)][(v1 & 1) + 2 * v0];
+                }
+#pragma unroll
+                for (int dn = 0; dn < ND; dn++) {
+                    double bb[4];
+#pragma unroll
+                    for (int x = 0; x < 4; x++) bb[x] = Vs[swz_v6<D>(st * 16 + (x >> 1) * 8 + 2 * t + (x & 1), dn * 8 + g)];
+                    dmma16x8x16(oacc[dn], a, bb);
+                }
+            }
+        }
+    }
+    // epilogue: row sums over the 4 lanes of a group, normalise, store
+    l0 = swi_group_sum(l0, 4);
+    l1 = swi_group_sum(l1, 4);
+    if (p0 >= 0) {
+        double* orow = o + (((i64)b * S + p0) * Hq + h) * D;
+#pragma unroll
+        for (int dn = 0; dn < ND; dn++)
+            *reinterpret_cast<double2*>(orow + dn * 8 + 2 * t) = make_double2(oacc[dn][0] / l0, oacc[dn][1] / l0);
+        if (t == 0) lse[((i64)b * S + p0) * Hq + h] = m0 * scale + log(l0);
+    }
+    if (p1 >= 0) {
+        double* orow = o + (((i64)b * S + p1) * Hq + h) * D;
+#pragma unroll
+        for (int dn = 0; dn < ND; dn++)
+            *reinterpret_cast<double2*>(orow + dn * 8 + 2 * t) = make_double2(oacc[dn][2] / l1, oacc[dn][3] / l1);
+        if (t == 0) lse[((i64)b * S + p1) * Hq + h] = m1 * scale + log(l1);
+    }
+}
+
+// ------------------------------------------------------------------------------------------------------------------
+// v7: v4's fragments, software-pipelined. Profiling v4 (ncu, S=4096 full causal) shows the fp64 pipe - shared by
+// DMMA and the SIMT fp64 softmax - 61% busy with the warps mostly stalled on fixed-latency dependencies: between two
+// barriers all eight warps run S = QK^T, then all run the softmax (the tensor work waits), then all run P V. v7
+// computes S for key tile kt+1 before the softmax of tile kt, so the DMMAs of the next tile are in flight while the
+// exp() chains of this one run, with one barrier per tile:
+//   iteration kt:  wait K(kt+1), V(kt); barrier; prefetch K(kt+2), V(kt+1);
+//                  S' = Q K(kt+1)^T (issued);  softmax of S (tile kt);  O += P V(kt);  S = S'
+// BN = 16 keys per tile keeps both score tiles in registers next to the 16x128 accumulator; K and V are double
+// buffered: (BM + 4 BN) * D * 8 = 192 KB at D = 128 (one CTA per SM). V uses v6's conflict-free swizzle.
+// grid (tiles * Hq * B), block (256), dynamic shared memory FwdV7Layout::BYTES (+ 512 B static).
+template <int D>
+struct FwdV7Layout {
+    static constexpr int BM = 128, BN = 16, NT = 256;
+    static constexpr int BYTES = (BM + 4 * BN) * D * 8;  // Qs [BM][D], Ks [2][BN][D], Vs [2][BN][D] (swizzled)
+};
+
+template <int D>
+__device__ void fwd_v7(FWD_PARAMS(double)) {
+    using L = FwdV7Layout<D>;
+    constexpr int BM = L::BM, BN = L::BN, NT = L::NT, KS = D / 16, ND = D / 8;
+    static_assert(D % 16 == 0 && D <= 128, "v7 handles D in {16, 32, 64, 128}");
+    extern __shared__ __align__(16) unsigned char smraw[];
+    double* Qs = (double*)smraw;
+    double* Ks = Qs + BM * D;      // two buffers of BN * D: tile kt in buffer kt & 1
+    double* Vs = Ks + 2 * BN * D;  // two buffers of BN * D: tile kt in buffer kt & 1
+    __shared__ int rowPos[BM];
+
+    SwiTile tile;
+    if (!swi_pick_tile(BM, Hq, B, S, listF, nF, listW, nW, tile)) return;
+    const int tid = threadIdx.x, lane = tid & 31, wid = tid >> 5, g = lane >> 2, t = lane & 3;
+    const int b = tile.b, h = tile.h, gk = h / (Hq / Hkv);
+    const bool full = tile.full;
+    for (int r = tid; r < BM; r += NT) rowPos[r] = r < tile.count ? tile.list[tile.start + r] : -1;
+    __syncthreads();
+    const int qmin = rowPos[0], qmax = rowPos[tile.count - 1];
+    const int wr = wid * 16, wcount = min(max(tile.count - wr, 0), 16);
+    const int wqmin = wcount > 0 ? rowPos[wr] : 0, wqmax = wcount > 0 ? rowPos[wr + wcount - 1] : -1;
+    const int p0 = rowPos[wr + g], p1 = rowPos[wr + g + 8];
+
+    auto loadKV = [&](double* base, int j0, bool isV) {
+        for (int u = tid; u < BN * D / 2; u += NT) {
+            int r = u / (D / 2), c = (u % (D / 2)) * 2, j = j0 + r;
+            const double* src = j < S ? (isV ? v : k) + (((i64)b * S + j) * Hkv + gk) * D + c : k;
+            cp_async16(&base[isV ? swz_v6<D>(r, c) : swz_qk<D>(r, c)], src, j < S ? 16 : 0);
+        }
+    };
+    // a warp works on key tile kt when one of its rows sees a key of it
+    auto active = [&](int kt) {
+        const int j0 = kt * BN;
+        return wcount > 0 && j0 <= wqmax && (full || j0 + BN - 1 > wqmin - w);
+    };
+    // S = Q K^T for the warp's 16 rows x 16 keys of the tile in buffer kb (raw products, unscaled)
+    auto scores = [&](const double* Kb, double (&sacc)[2][4]) {
+#pragma unroll
+        for (int n = 0; n < 2; n++) sacc[n][0] = sacc[n][1] = sacc[n][2] = sacc[n][3] = 0.0;
+#pragma unroll
+        for (int ks = 0; ks < KS; ks++) {
+            double a[8];
+#pragma unroll
+            for (int x = 0; x < 8; x++) a[x] = Qs[swz_qk<D>(wr + g + 8 * (x & 1), ks * 16 + t + 4 * (x >> 1))];
+#pragma unroll
+            for (int n = 0; n < 2; n++) {
+                double bb[4];
+#pragma unroll
+                for (int x = 0; x < 4; x++) bb[x] = Kb[swz_qk<D>(n * 8 + g, ks * 16 + t + 4 * x)];
+                dmma16x8x16(sacc[n], a, bb);
+            }
+        }
+    };
+
+    const int kLo = full ? 0 : max(0, qmin - w + 1);
+    const int kt0 = kLo / BN, kt1 = qmax / BN;
+    // prologue: Q, K(kt0), V(kt0); S(kt0); then K(kt0+1) in flight
+    for (int u = tid; u < BM * D / 2; u += NT) {
+        int r = u / (D / 2), c = (u % (D / 2)) * 2, pos = rowPos[r];
+        const double* src = pos >= 0 ? q + (((i64)b * S + pos) * Hq + h) * D + c : q;
+        cp_async16(&Qs[swz_qk<D>(r, c)], src, pos >= 0 ? 16 : 0);
+    }
+    loadKV(Ks + (kt0 & 1) * BN * D, kt0 * BN, false);
+    loadKV(Vs + (kt0 & 1) * BN * D, kt0 * BN, true);
+    cp_async_commit();
+    cp_async_wait_all();
+    __syncthreads();
+    double sC[2][4], sN[2][4];
+    if (active(kt0)) scores(Ks + (kt0 & 1) * BN * D, sN);
+    if (kt0 < kt1) loadKV(Ks + ((kt0 + 1) & 1) * BN * D, (kt0 + 1) * BN, false);
+    cp_async_commit();
+
+    double oacc[ND][4];
+#pragma unroll
+    for (int n = 0; n < ND; n++) oacc[n][0] = oacc[n][1] = oacc[n][2] = oacc[n][3] = 0.0;
+    double m0 = -CUDART_INF, m1 = -CUDART_INF, l0 = 0.0, l1 = 0.0;
+
+    for (int kt = kt0; kt <= kt1; kt++) {
+        const int j0 = kt * BN;
+#pragma unroll
+        for (int n = 0; n < 2; n++)
+#pragma unroll
+            for (int x = 0; x < 4; x++) sC[n][x] = sN[n][x];
+        cp_async_wait_all();
+        __syncthreads();  // K(kt+1), V(kt) landed and visible; every warp is done with iteration kt-1
+        if (kt + 2 <= kt1) loadKV(Ks + (kt & 1) * BN * D, (kt + 2) * BN, false);  // K(kt)'s buffer: S(kt) is done
+        if (kt + 1 <= kt1) loadKV(Vs + ((kt + 1) & 1) * BN * D, (kt + 1) * BN, true);  // V(kt-1)'s buffer
+        cp_async_commit();
+        // the next tile's scores: DMMAs in flight during this tile's softmax
+        if (kt + 1 <= kt1 && active(kt + 1)) scores(Ks + ((kt + 1) & 1) * BN * D, sN);
+        if (!active(kt)) continue;
+        // scale, mask, online softmax of tile kt (rows g and g+8; the 4 lanes of a group share a row)
+        const bool needMask = !(j0 + BN - 1 <= wqmin && (full || j0 > wqmax - w));
+        double mx0 = -CUDART_INF, mx1 = -CUDART_INF;
+#pragma unroll
+        for (int n = 0; n < 2; n++)
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+                int j = j0 + n * 8 + 2 * t + e;
+                double s0 = sC[n][e] * scale, s1 = sC[n][2 + e] * scale;
+                if (needMask) {
+                    if (!swi_visible(p0, j, full, w)) s0 = -CUDART_INF;
+                    if (!swi_visible(p1, j, full, w)) s1 = -CUDART_INF;
+                }
+                sC[n][e] = s0;
+                sC[n][2 + e] = s1;
+                mx0 = fmax(mx0, s0);
+                mx1 = fmax(mx1, s1);
+            }
+        mx0 = swi_group_max(mx0, 4);
+        mx1 = swi_group_max(mx1, 4);
+        const double mn0 = fmax(m0, mx0), mn1 = fmax(m1, mx1);
+        const double ms0 = mn0 == -CUDART_INF ? 0.0 : mn0, ms1 = mn1 == -CUDART_INF ? 0.0 : mn1;
+        const double al0 = exp(m0 - ms0), al1 = exp(m1 - ms1);
+        double sum0 = 0.0, sum1 = 0.0;
+#pragma unroll
+        for (int n = 0; n < 2; n++)
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+                double pa = exp(sC[n][e] - ms0), pb = exp(sC[n][2 + e] - ms1);
+                sC[n][e] = pa;
+                sC[n][2 + e] = pb;
+                sum0 += pa;
+                sum1 += pb;
+            }
+        l0 = l0 * al0 + sum0;
+        l1 = l1 * al1 + sum1;
+        m0 = mn0;
+        m1 = mn1;
+        if (al0 != 1.0 || al1 != 1.0) {
+#pragma unroll
+            for (int n = 0; n < ND; n++) {
+                oacc[n][0] *= al0; oacc[n][1] *= al0;
+                oacc[n][2] *= al1; oacc[n][3] *= al1;
+            }
+        }
+        // O += P V(kt), one k16 step: logical k = t + 4 v1 is key (v1/2)*8 + 2t + (v1%2) (v4's ordering)
+        const double* Vb = Vs + (kt & 1) * BN * D;
+        double a[8];
+#pragma unroll
+        for (int x = 0; x < 8; x++) {
+            const int v0 = x & 1, v1 = x >> 1;
+            a[x] = sC[v1 >> 1][(v1 & 1) + 2 * v0];
+        }
+#pragma unroll
+        for (int dn = 0; dn < ND; dn++) {
+            double bb[4];
+#pragma unroll
+            for (int x = 0; x < 4; x++) bb[x] = Vb[swz_v6<D>((x >> 1) * 8 + 2 * t + (x & 1), dn * 8 + g)];
+            dmma16x8x16(oacc[dn], a, bb);
+        }
+    }
+    // epilogue: row sums over the 4 lanes of a group, normalise, store
+    l0 = swi_group_sum(l0, 4);
+    l1 = swi_group_sum(l1, 4);
+    if (p0 >= 0) {
+        double* orow = o + (((i64)b * S + p0) * Hq + h) * D;
+#pragma unroll
+        for (int dn = 0; dn < ND; dn++)
+            *reinterpret_cast<double2*>(orow + dn * 8 + 2 * t) = make_double2(oacc[dn][0] / l0, oacc[dn][1] / l0);
+        if (t == 0) lse[((i64)b * S + p0) * Hq + h] = m0 + log(l0);
+    }
+    if (p1 >= 0) {
+        double* orow = o + (((i64)b * S + p1) * Hq + h) * D;
+#pragma unroll
+        for (int dn = 0; dn < ND; dn++)
+            *reinterpret_cast<double2*>(orow + dn * 8 + 2 * t) = make_double2(oacc[dn][2] / l1, oacc[dn][3] / l1);
+        if (t == 0) lse[((i64)b * S + p1) * Hq + h] = m1 + log(l1);
+    }
+}
+
+// ------------------------------------------------------------------------------------------------------------------
+// v8: twice the warps of v4 on the same tiles. The v4 profile (ncu, S=4096 full causal) shows two warps per scheduler
+// - all the registers allow with a 16 x 128 fp64 accumulator per warp - mostly stalled on fixed-latency dependencies
+// (wait 42%, short scoreboard 18% of samples) with the fp64 pipe 61% busy. v8 gives each 16-row block to a PAIR of
+// warps (warp w and w + 8), splitting both products between them:
+//   S = Q K^T    warp half hf computes the 16 rows x keys hf*16 .. hf*16+15 of the 32-key tile
+//   softmax      the pair exchanges its partial row maxima (shared memory, a named barrier per pair), so both use
+//                the same running maximum; each keeps the partial row sum of its own keys (added at the end)
+//   O += P V     warp half hf accumulates output columns hf*D/2 .. hf*D/2 + D/2 - 1 over all 32 keys; the partner's
+//                probabilities come through shared memory, already in A-fragment order
+// The accumulator halves (16 x 64 per warp), so 16 warps (four per scheduler) fit one SM.
+// Shared: Qs [BM][D], Ks [BN][D], Vs [BN][D] as v4 (V with v6's conflict-free swizzle), Pex [16 warps][32 lanes][8].
+// grid (tiles * Hq * B), block (512), dynamic shared memory FwdV8Layout::BYTES (+ 2.5 KB static).
+template <int D>
+struct FwdV8Layout {
+    static constexpr int BM = 128, BN = 32, NT = 512;
+    static constexpr int BYTES = (BM + 2 * BN) * D * 8 + 16 * 32 * 8 * 8;
+};
+
+__device__ __forceinline__ void swi_pair_barrier(int pair) {
+    asm volatile("bar.sync %0, 64;\n" ::"r"(1 + pair) : "memory");  // ids 1..8; 0 is __syncthreads
+}
+
+template <int D>
+__device__ void fwd_v8(FWD_PARAMS(double)) {
+    using L = FwdV8Layout<D>;
+    constexpr int BM = L::BM, BN = L::BN, NT = L::NT, KS = D / 16, NH = D / 16;  // NH: 8-column tiles per half
+    static_assert(D % 16 == 0 && D <= 128, "v8 handles D in {16, 32, 64, 128}");
+    extern __shared__ __align__(16) unsigned char smraw[];
+    double* Qs = (double*)smraw;
+    double* Ks = Qs + BM * D;
+    double* Vs = Ks + BN * D;
+    double* Pex = Vs + BN * D;  // [16][32][8]
+    __shared__ int rowPos[BM];
+    __shared__ double rowEx[16][16];  // per warp: partial row maxima, then partial row sums
+
+    SwiTile tile;
+    if (!swi_pick_tile(BM, Hq, B, S, listF, nF, listW, nW, tile)) return;
+    const int tid = threadIdx.x, lane = tid & 31, wid = tid >> 5, g = lane >> 2, t = lane & 3;
+    const int pair = wid & 7, hf = wid >> 3, partner = wid ^ 8;
+    const int b = tile.b, h = tile.h, gk = h / (Hq / Hkv);
+    const bool full = tile.full;
+    for (int r = tid; r < BM; r += NT) rowPos[r] = r < tile.count ? tile.list[tile.start + r] : -1;
+    __syncthreads();
+    const int qmin = rowPos[0], qmax = rowPos[tile.count - 1];
+    const int wr = pair * 16, wcount = min(max(tile.count - wr, 0), 16);
+    const int wqmin = wcount > 0 ? rowPos[wr] : 0, wqmax = wcount > 0 ? rowPos[wr + wcount - 1] : -1;
+    const int p0 = rowPos[wr + g], p1 = rowPos[wr + g + 8];
+
+    // prologue: Q tile and the first K tile in flight
+    for (int u = tid; u < BM * D / 2; u += NT) {
+        int r = u / (D / 2), c = (u % (D / 2)) * 2, pos = rowPos[r];
+        const double* src = pos >= 0 ? q + (((i64)b * S + pos) * Hq + h) * D + c : q;
+        cp_async16(&Qs[swz_qk<D>(r, c)], src, pos >= 0 ? 16 : 0);
+    }
+    auto loadK = [&](int j0) {
+        for (int u = tid; u < BN * D / 2; u += NT) {
+            int r = u / (D / 2), c = (u % (D / 2)) * 2, j = j0 + r;
+            const double* src = j < S ? k + (((i64)b * S + j) * Hkv + gk) * D + c : k;
+            cp_async16(&Ks[swz_qk<D>(r, c)], src, j < S ? 16 : 0);
+        }
+    };
+    auto loadV = [&](int j0) {
+        for (int u = tid; u < BN * D / 2; u += NT) {
+            int r = u / (D / 2), c = (u % (D / 2)) * 2, j = j0 + r;
+            const double* src = j < S ? v + (((i64)b * S + j) * Hkv + gk) * D + c : v;
+            cp_async16(&Vs[swz_v6<D>(r, c)], src, j < S ? 16 : 0);
+        }
+    };
+    const int kLo = full ? 0 : max(0, qmin - w + 1);
+    const int kt0 = kLo / BN, kt1 = qmax / BN;
+    loadK(kt0 * BN);
+    cp_async_commit();
+
+    double oacc[NH][4];
+#pragma unroll
+    for (int n = 0; n < NH; n++) oacc[n][0] = oacc[n][1] = oacc[n][2] = oacc[n][3] = 0.0;
+    double m0 = -CUDART_INF, m1 = -CUDART_INF, l0 = 0.0, l1 = 0.0;  // l: this warp's keys only
+    double* myP = Pex + (wid * 32 + lane) * 8;
+    const double* otherP = Pex + (partner * 32 + lane) * 8;
+
+    for (int kt = kt0; kt <= kt1; kt++) {
+        const int j0 = kt * BN;
+        cp_async_wait_all();
+        __syncthreads();  // K tile kt (and Q) visible to all; every warp is done with V tile kt-1 and Pex
+        loadV(j0);
+        cp_async_commit();
+        // both warps of a pair see the same rows, so they agree on `active` (the pair barrier needs both)
+        const bool active = wcount > 0 && j0 <= wqmax && (full || j0 + BN - 1 > wqmin - w);
+        if (active) {
+            // S = Q K^T for the pair's 16 rows x this warp's 16 keys
+            double sacc[2][4];
+#pragma unroll
+            for (int n = 0; n < 2; n++) sacc[n][0] = sacc[n][1] = sacc[n][2] = sacc[n][3] = 0.0;
+#pragma unroll
+            for (int ks = 0; ks < KS; ks++) {
+                double qa[8];
+#pragma unroll
+                for (int x = 0; x < 8; x++) qa[x] = Qs[swz_qk<D>(wr + g + 8 * (x & 1), ks * 16 + t + 4 * (x >> 1))];
+#pragma unroll
+                for (int n = 0; n < 2; n++) {
+                    double bb[4];
+#pragma unroll
+                    for (int x = 0; x < 4; x++) bb[x] = Ks[swz_qk<D>(hf * 16 + n * 8 + g, ks * 16 + t + 4 * x)];
+                    dmma16x8x16(sacc[n], qa, bb);
+                }
+            }
+            // scale, mask, partial row maxima, exchanged within the pair
+            const bool needMask = !(j0 + BN - 1 <= wqmin && (full || j0 > wqmax - w));
+            double mx0 = -CUDART_INF, mx1 = -CUDART_INF;
+#pragma unroll
+            for (int n = 0; n < 2; n++)
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+                    int j = j0 + hf * 16 + n * 8 + 2 * t + e;
+                    double s0 = sacc[n][e] * scale, s1 = sacc[n][2 + e] * scale;
+                    if (needMask) {
+                        if (!swi_visible(p0, j, full, w)) s0 = -CUDART_INF;
+                        if (!swi_visible(p1, j, full, w)) s1 = -CUDART_INF;
+                    }
+                    sacc[n][e] = s0;
+                    sacc[n][2 + e] = s1;
+                    mx0 = fmax(mx0, s0);
+                    mx1 = fmax(mx1, s1);
+                }
+            mx0 = swi_group_max(mx0, 4);
+            mx1 = swi_group_max(mx1, 4);
+            if (t == 0) {
+                rowEx[wid][g] = mx0;
+                rowEx[wid][g + 8] = mx1;
+            }
+            swi_pair_barrier(pair);
+            mx0 = fmax(mx0, rowEx[partner][g]);  // fmax is exact and symmetric: both warps get the same maximum
+            mx1 = fmax(mx1, rowEx[partner][g + 8]);
+            const double mn0 = fmax(m0, mx0), mn1 = fmax(m1, mx1);
+            const double ms0 = mn0 == -CUDART_INF ? 0.0 : mn0, ms1 = mn1 == -CUDART_INF ? 0.0 : mn1;
+            const double al0 = exp(m0 - ms0), al1 = exp(m1 - ms1);
+            double sum0 = 0.0, sum1 = 0.0;
+#pragma unroll
+            for (int n = 0; n < 2; n++)
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+                    double pa = exp(sacc[n][e] - ms0), pb = exp(sacc[n][2 + e] - ms1);
+                    sacc[n][e] = pa;
+                    sacc[n][2 + e] = pb;
+                    sum0 += pa;
+                    sum1 += pb;
+                }
+            l0 = l0 * al0 + sum0;
+            l1 = l1 * al1 + sum1;
+            m0 = mn0;
+            m1 = mn1;
+            if (al0 != 1.0 || al1 != 1.0) {
+#pragma unroll
+                for (int n = 0; n < NH; n++) {
+                    oacc[n][0] *= al0; oacc[n][1] *= al0;
+                    oacc[n][2] *= al1; oacc[n][3] *= al1;
+                }
+            }
+            // A fragment of this warp's 16 keys (v4's ordering: logical k = t + 4 v1 is key (v1/2)*8 + 2t + (v1%2)),
+            // written to shared memory for both warps of the pair (re-read after the barrier: fewer live registers)
+            double a[8];
+#pragma unroll
+            for (int x = 0; x < 8; x++) {
+                const int v0 = x & 1, v1 = x >> 1;
+                a[x] = sacc[v1 >> 1][(v1 & 1) + 2 * v0];
+            }
+            reinterpret_cast<double2*>(myP)[0] = make_double2(a[0], a[1]);
+            reinterpret_cast<double2*>(myP)[1] = make_double2(a[2], a[3]);
+            reinterpret_cast<double2*>(myP)[2] = make_double2(a[4], a[5]);
+            reinterpret_cast<double2*>(myP)[3] = make_double2(a[6], a[7]);
+        }
+        cp_async_wait_all();
+        __syncthreads();  // V tile kt and the partners' probabilities visible; every warp is done with K tile kt
+        if (kt < kt1) {
+            loadK(j0 + BN);
+            cp_async_commit();
+        }
+        if (active) {
+            // O[:, hf half] += P V over the 32 keys: k16 step st uses keys st*16 .. st*16+15 (own or partner's)
+#pragma unroll
+            for (int st = 0; st < 2; st++) {
+                double pa[8];
+                const double* src = st == hf ? myP : otherP;
+#pragma unroll
+                for (int x = 0; x < 4; x++) {
+                    double2 u = reinterpret_cast<const double2*>(src)[x];
+                    pa[2 * x] = u.x;
+                    pa[2 * x + 1] = u.y;
+                }
+#pragma unroll
+                for (int dn = 0; dn < NH; dn++) {
+                    double bb[4];
+#pragma unroll
+                    for (int x = 0; x < 4; x++)
+                        bb[x] = Vs[swz_v6<D>(st * 16 + (x >> 1) * 8 + 2 * t + (x & 1), hf * (D / 2) + dn * 8 + g)];
+                    dmma16x8x16(oacc[dn], pa, bb);
+                }
+            }
+        }
+    }
+    // epilogue: row sums over the 4 lanes of a group and over the pair, normalise, store this warp's column half
+    l0 = swi_group_sum(l0, 4);
+    l1 = swi_group_sum(l1, 4);
+    __syncthreads();  // every warp is done with rowEx's maxima
+    if (t == 0) {
+        rowEx[wid][g] = l0;
+        rowEx[wid][g + 8] = l1;
+    }
+    __syncthreads();
+    // the same order in both warps of a pair (half 0's sum first), so both normalise by the same l
+    const double L0 = hf == 0 ? l0 + rowEx[partner][g] : rowEx[partner][g] + l0;
+    const double L1 = hf == 0 ? l1 + rowEx[partner][g + 8] : rowEx[partner][g + 8] + l1;
+    if (p0 >= 0) {
+        double* orow = o + (((i64)b * S + p0) * Hq + h) * D + hf * (D / 2);
+#pragma unroll
+        for (int dn = 0; dn < NH; dn++)
+            *reinterpret_cast<double2*>(orow + dn * 8 + 2 * t) = make_double2(oacc[dn][0] / L0, oacc[dn][1] / L0);
+        if (t == 0 && hf == 0) lse[((i64)b * S + p0) * Hq + h] = m0 + log(L0);
+    }
+    if (p1 >= 0) {
+        double* orow = o + (((i64)b * S + p1) * Hq + h) * D + hf * (D / 2);
+#pragma unroll
+        for (int dn = 0; dn < NH; dn++)
+            *reinterpret_cast<double2*>(orow + dn * 8 + 2 * t) = make_double2(oacc[dn][2] / L1, oacc[dn][3] / L1);
+        if (t == 0 && hf == 0) lse[((i64)b * S + p1) * Hq + h] = m1 + log(L1);
+    }
+}
+
+// ------------------------------------------------------------------------------------------------------------------
 // Instantiations. Each tiled kernel exports its configuration {BM, BN, threads, dynamic shared bytes} as a
 // constant array named <kernel>_cfg, read by the host (org.swiattn.cuda.KernelPlan) and checked against its table.
 #define SWI_FWD_V1(T, TN)                                                                                           \
@@ -892,3 +1493,42 @@ SWI_FWD_V5(16)
 SWI_FWD_V5(32)
 SWI_FWD_V5(64)
 SWI_FWD_V5(128)
+
+#define SWI_FWD_V6(DMAX)                                                                                           \
+    extern "C" {                                                                                                   \
+    __constant__ int swi_fwd_v6_f64_d##DMAX##_cfg[4] = {128, 32, 256, FwdV3Layout<DMAX>::BYTES};                   \
+    }                                                                                                              \
+    extern "C" __global__ void __launch_bounds__(256, 1) swi_fwd_v6_f64_d##DMAX(FWD_PARAMS(double)) {             \
+        fwd_v6<DMAX>(FWD_ARGS);                                                                                    \
+    }
+
+SWI_FWD_V6(16)
+SWI_FWD_V6(32)
+SWI_FWD_V6(64)
+SWI_FWD_V6(128)
+
+#define SWI_FWD_V7(DMAX)                                                                                           \
+    extern "C" {                                                                                                   \
+    __constant__ int swi_fwd_v7_f64_d##DMAX##_cfg[4] = {128, 16, 256, FwdV7Layout<DMAX>::BYTES};                   \
+    }                                                                                                              \
+    extern "C" __global__ void __launch_bounds__(256, 1) swi_fwd_v7_f64_d##DMAX(FWD_PARAMS(double)) {             \
+        fwd_v7<DMAX>(FWD_ARGS);                                                                                    \
+    }
+
+SWI_FWD_V7(16)
+SWI_FWD_V7(32)
+SWI_FWD_V7(64)
+SWI_FWD_V7(128)
+
+#define SWI_FWD_V8(DMAX)                                                                                           \
+    extern "C" {                                                                                                   \
+    __constant__ int swi_fwd_v8_f64_d##DMAX##_cfg[4] = {128, 32, 512, FwdV8Layout<DMAX>::BYTES};                   \
+    }                                                                                                              \
+    extern "C" __global__ void __launch_bounds__(512, 1) swi_fwd_v8_f64_d##DMAX(FWD_PARAMS(double)) {             \
+        fwd_v8<DMAX>(FWD_ARGS);                                                                                    \
+    }
+
+SWI_FWD_V8(16)
+SWI_FWD_V8(32)
+SWI_FWD_V8(64)
+SWI_FWD_V8(128)

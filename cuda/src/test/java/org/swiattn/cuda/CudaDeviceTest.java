@@ -60,15 +60,18 @@ class CudaDeviceTest {
                 checked += 2;
             }
             if (KernelPlan.v3Handles(dm)) {
-                for (String v : new String[] {"v3", "v4", "v5"}) {
+                for (KernelPlan.Version fv : KernelPlan.Version.values()) {
+                    if (!fv.tensorCores()) {
+                        continue;
+                    }
+                    String v = fv.name().toLowerCase(java.util.Locale.ROOT);
                     assertThat(dev.module(KernelPlan.FORWARD_MODULE).intConstants("swi_fwd_" + v + "_f64_d" + dm + "_cfg", 4))
-                            .as("fwd %s d%d", v, dm)
-                            .containsExactly((v.equals("v5") ? KernelPlan.forwardV5(dm) : KernelPlan.forwardV3(dm)).toArray());
+                            .as("fwd %s d%d", v, dm).containsExactly(KernelPlan.forwardTensor(fv, dm).toArray());
                     checked++;
                 }
             }
         }
-        assertThat(checked).isEqualTo(32);
+        assertThat(checked).isEqualTo(44);
     }
 
     @Test

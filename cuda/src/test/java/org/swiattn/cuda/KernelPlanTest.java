@@ -60,6 +60,10 @@ class KernelPlanTest {
                 // v5 is built to run two CTAs per SM: twice its tile (+ 1 KB reserved per CTA) must fit the SM's 228 KB
                 assertThat(2 * (KernelPlan.forwardV5(dm).sharedBytes() + 256 + 1024)).as("fwd v5 %d x2", dm)
                         .isLessThanOrEqualTo(228 * 1024);
+                // v7 and v8 (with its 2.5 KB of static shared memory) must fit one block's opt-in maximum
+                assertThat(KernelPlan.forwardV7(dm).sharedBytes() + 512).isLessThanOrEqualTo(H100_SHARED);
+                assertThat(KernelPlan.forwardV8(dm).sharedBytes() + 2560).as("fwd v8 %d", dm)
+                        .isLessThanOrEqualTo(H100_SHARED);
             }
         }
         // the largest tiles are the ones worth checking by hand: fp64 D=128 v3 holds Q (128 rows) + K + V (32 rows)
