@@ -12,7 +12,7 @@ import org.swiattn.spec.Shape;
  *
  * <pre>
  *   D specialisations  16, 32, 64, 128, 256: D runs on the smallest DMAX &gt;= D (zero-padded); D &gt; 256 runs v1.
- *   forward   FP64: v3 to v8 (tensor cores) when D is exactly 16/32/64/128, else v2;  FP32: v2
+ *   forward   FP64: v3 or v4 (tensor cores) when D is exactly 16/32/64/128, else v2;  FP32: v2
  *   backward  v2 (D &lt;= 256), v1 beyond
  * </pre>
  */
@@ -26,23 +26,15 @@ public final class KernelPlan {
         /** Tiled fp64 tensor cores, mma.m16n8k4 (forward only; D in {16, 32, 64, 128}). */
         V3,
         /** V3 with the m16n8k16 fp64 shape of Hopper (forward only; D in {16, 32, 64, 128}). */
-        V4,
-        /** V4's fragments on 64-query x 16-key tiles, two CTAs per SM (forward only; D in {16, 32, 64, 128}). */
-        V5,
-        /** V4 with a bank-conflict-free V layout and the scale folded into the exponent (forward only). */
-        V6,
-        /** V4 software-pipelined: next tile's S issued before this tile's softmax; 16-key tiles (forward only). */
-        V7,
-        /** V4's tiles with 16 warps: a warp pair per 16 rows splits the keys of S and the columns of O (forward). */
-        V8;
+        V4;
 
-        /** Whether this is one of the fp64 tensor-core forward versions (V3 to V8). */
+        /** Whether this is one of the fp64 tensor-core forward versions (V3, V4). */
         public boolean tensorCores() {
             return ordinal() >= V3.ordinal();
         }
     }
 
-    /** System property choosing the default fp64 tensor-core forward version (V3 to V8). */
+    /** System property choosing the default fp64 tensor-core forward version (V3 or V4). */
     public static final String FP64_FORWARD_PROPERTY = "swiattn.cuda.fp64Forward";
     /** The default fp64 tensor-core forward version when the system property is not set. */
     public static final Version DEFAULT_TENSOR_VERSION = Version.V3;
@@ -50,7 +42,7 @@ public final class KernelPlan {
     /**
      * The default fp64 tensor-core forward version: {@link #DEFAULT_TENSOR_VERSION}, or the system property's.
      *
-     * @throws InvalidInputException when the property names something other than V3, V4 or V5
+     * @throws InvalidInputException when the property names something other than V3 or V4
      */
     public static Version defaultTensorVersion() {
         String s = System.getProperty(FP64_FORWARD_PROPERTY);
@@ -62,7 +54,7 @@ public final class KernelPlan {
                 return v;
             }
         }
-        throw new InvalidInputException(FP64_FORWARD_PROPERTY, "must be one of V3 to V8, got '" + s + "'");
+        throw new InvalidInputException(FP64_FORWARD_PROPERTY, "must be V3 or V4, got '" + s + "'");
     }
 
     /** The specialised head dimensions. */
@@ -139,34 +131,12 @@ public final class KernelPlan {
         return new TileConfig(128, 32, 256, (128 + 2 * 32) * d * 8);
     }
 
-    /** Forward v5 tile configuration (mirror of FwdV5Layout): 64 queries, 16 keys, 128 threads. */
-    public static TileConfig forwardV5(int d) {
-        return new TileConfig(64, 16, 128, (64 + 2 * 16) * d * 8);
-    }
-
-    /** Forward v7 tile configuration (mirror of FwdV7Layout): 128 queries, 16 keys, K and V double-buffered. */
-    public static TileConfig forwardV7(int d) {
-        return new TileConfig(128, 16, 256, (128 + 4 * 16) * d * 8);
-    }
-
-    /** Forward v8 tile configuration (mirror of FwdV8Layout): v3's tiles, 512 threads, probability exchange. */
-    public static TileConfig forwardV8(int d) {
-        return new TileConfig(128, 32, 512, (128 + 2 * 32) * d * 8 + 16 * 32 * 8 * 8);
-    }
-
-    /** The tile configuration of a tensor-core forward version (V3 to V8). */
+    /** The tile configuration of a tensor-core forward version (V3 or V4). */
     public static TileConfig forwardTensor(Version v, int d) {
         switch (v) {
             case V3:
             case V4:
-            case V6:
                 return forwardV3(d);
-            case V5:
-                return forwardV5(d);
-            case V7:
-                return forwardV7(d);
-            case V8:
-                return forwardV8(d);
             default:
                 throw new IllegalArgumentException("version: " + v + " is not a tensor-core forward version");
         }
@@ -203,10 +173,6 @@ public final class KernelPlan {
                 return new Choice(FORWARD_MODULE, "swi_fwd_v2_" + sfx + "_d" + dm, v, dm, forwardV2(p, dm));
             case V3:
             case V4:
-            case V5:
-            case V6:
-            case V7:
-            case V8:
                 if (p != Precision.FP64 || !v3Handles(d)) {
                     throw new InvalidInputException("headDim", "forward " + v + " runs fp64 with D in {16, 32, 64, 128}, "
                             + "got " + p + " D=" + d);

@@ -71,7 +71,7 @@ class CudaDeviceTest {
                 }
             }
         }
-        assertThat(checked).isEqualTo(44);
+        assertThat(checked).isEqualTo(28);
     }
 
     @Test

@@ -57,13 +57,6 @@ class KernelPlanTest {
             }
             if (KernelPlan.v3Handles(dm)) {
                 assertThat(KernelPlan.forwardV3(dm).sharedBytes()).isLessThanOrEqualTo(H100_SHARED);
-                // v5 is built to run two CTAs per SM: twice its tile (+ 1 KB reserved per CTA) must fit the SM's 228 KB
-                assertThat(2 * (KernelPlan.forwardV5(dm).sharedBytes() + 256 + 1024)).as("fwd v5 %d x2", dm)
-                        .isLessThanOrEqualTo(228 * 1024);
-                // v7 and v8 (with its 2.5 KB of static shared memory) must fit one block's opt-in maximum
-                assertThat(KernelPlan.forwardV7(dm).sharedBytes() + 512).isLessThanOrEqualTo(H100_SHARED);
-                assertThat(KernelPlan.forwardV8(dm).sharedBytes() + 2560).as("fwd v8 %d", dm)
-                        .isLessThanOrEqualTo(H100_SHARED);
             }
         }
         // the largest tiles are the ones worth checking by hand: fp64 D=128 v3 holds Q (128 rows) + K + V (32 rows)
@@ -135,5 +128,25 @@ class KernelPlanTest {
         assertThat(KernelPlan.sharedBytes(c, Precision.FP64, 300, 2)).isEqualTo(2 * 300 * 8);
         assertThat(KernelPlan.threads(c)).isEqualTo(32);
         assertThat(KernelPlan.queryGrid(c, new Shape(3, 17, 5, 1, 300))).containsExactly(17, 5, 3);
+    }
+
+    @Test
+    void theDefaultFp64VersionPropertyAcceptsV3OrV4AndRejectsAnythingElseNamingTheProperty() {
+        String old = System.getProperty(KernelPlan.FP64_FORWARD_PROPERTY);
+        try {
+            System.clearProperty(KernelPlan.FP64_FORWARD_PROPERTY);
+            assertThat(KernelPlan.defaultTensorVersion()).isEqualTo(KernelPlan.DEFAULT_TENSOR_VERSION);
+            System.setProperty(KernelPlan.FP64_FORWARD_PROPERTY, "v4");
+            assertThat(KernelPlan.forward(Precision.FP64, 128, null).version()).isEqualTo(KernelPlan.Version.V4);
+            System.setProperty(KernelPlan.FP64_FORWARD_PROPERTY, "V9");
+            assertThatThrownBy(KernelPlan::defaultTensorVersion).isInstanceOf(InvalidInputException.class)
+                    .hasMessageContaining(KernelPlan.FP64_FORWARD_PROPERTY).hasMessageContaining("V9");
+        } finally {
+            if (old == null) {
+                System.clearProperty(KernelPlan.FP64_FORWARD_PROPERTY);
+            } else {
+                System.setProperty(KernelPlan.FP64_FORWARD_PROPERTY, old);
+            }
+        }
     }
 }
