@@ -142,7 +142,7 @@ class CudaKernelEquivalenceTest {
     static void judge(String what, String tensor, Precision p, double[] got, double[] ref, double[] naive, double m) {
         double err = ErrorMeasures.normwiseRelative(got, ref);
         double bound = p == Precision.FP64 ? 1e-13 * Math.max(1, m)
-                : Tolerance.bound(p, ErrorMeasures.normwiseRelative(naive, ref), 0);
+                : Tolerance.bound(p, ErrorMeasures.normwiseRelative(naive, ref), m);
         synchronized (REPORT) {
             REPORT.add(String.format("%-70s %-4s err %.2e bound %.2e", what, tensor, err, bound));
         }

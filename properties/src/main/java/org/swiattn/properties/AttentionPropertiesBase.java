@@ -150,8 +150,9 @@ public abstract class AttentionPropertiesBase {
         ForwardResult naive = new NaiveAttention(p).forward(in);
         ForwardResult ref = reference().forward(in);
         TermMagnitudes t = forwardTerms(in);
-        return new ForwardBounds(Tolerance.bound(p, Checks.relativeError(naive.o(), ref.o(), Checks.norm(t.o())), 0),
-                Tolerance.bound(p, Checks.lseError(naive.lse(), ref.lse(), Checks.norm(t.lse())), 0));
+        double m = ScoreMagnitude.max(in);
+        return new ForwardBounds(Tolerance.bound(p, Checks.relativeError(naive.o(), ref.o(), Checks.norm(t.o())), m),
+                Tolerance.bound(p, Checks.lseError(naive.lse(), ref.lse(), Checks.norm(t.lse())), m));
     }
 
     /**
@@ -170,12 +171,13 @@ public abstract class AttentionPropertiesBase {
         BackwardResult naive = new NaiveAttention(p).backward(in, dOut);
         BackwardResult ref = reference().backward(in, dOut);
         TermMagnitudes t = backwardTerms(in, dOut);
+        double m = ScoreMagnitude.max(in);
         return new BackwardBounds(
-                Tolerance.bound(p, Checks.relativeError(naive.dq(), ref.dq(), Checks.norm(t.dq())), 0),
-                Tolerance.bound(p, Checks.relativeError(naive.dk(), ref.dk(), Checks.norm(t.dk())), 0),
-                Tolerance.bound(p, Checks.relativeError(naive.dv(), ref.dv(), Checks.norm(t.dv())), 0),
+                Tolerance.bound(p, Checks.relativeError(naive.dq(), ref.dq(), Checks.norm(t.dq())), m),
+                Tolerance.bound(p, Checks.relativeError(naive.dk(), ref.dk(), Checks.norm(t.dk())), m),
+                Tolerance.bound(p, Checks.relativeError(naive.dv(), ref.dv(), Checks.norm(t.dv())), m),
                 Tolerance.bound(p, Checks.relativeError(naive.dRouterLogit(), ref.dRouterLogit(),
-                        Checks.norm(t.dRouterLogit())), 0));
+                        Checks.norm(t.dRouterLogit())), m));
     }
 
     /**

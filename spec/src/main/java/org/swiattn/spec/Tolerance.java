@@ -8,11 +8,11 @@ package org.swiattn.spec;
  *
  * <pre>
  *   FP64        e &lt;= FP64_REL * max(1, M)                  M = max |s_ij| over visible pairs (score magnitude)
- *   FP32, BF16  e &lt;= LOW_PRECISION_FACTOR * e_naive + atol(precision)
+ *   FP32, BF16  e &lt;= LOW_PRECISION_FACTOR * e_naive + atol(precision) + 8 * 2^-24 * M
  * </pre>
  * where e_naive is the error of the naive implementation in the same precision on the same inputs (reference
  * module, {@code NaiveAttention}), measured with the same denominator - the FlashAttention rule - and atol is a
- * noise floor. The factor max(1, M) for fp64 is the relative condition number of softmax: an absolute error u*M in
+ * noise floor; the last term admits the fp32 rounding of a stored log-sum-exp (spec 1.1). The factor max(1, M) for fp64 is the relative condition number of softmax: an absolute error u*M in
  * a score becomes a relative error of that size in the weights. Tools without T (the golden verifier and checker)
  * divide by ||ref|| alone, which is never looser.
  */
@@ -25,6 +25,15 @@ public final class Tolerance {
     public static final double ATOL_FP32 = 1e-6;
     /** Noise floor for bf16 candidates (normwise relative). */
     public static final double ATOL_BF16 = 1e-3;
+    /** Unit roundoff of the fp32 accumulation of fp32 and bf16 candidates, 2^-24. */
+    public static final double FP32_UNIT_ROUNDOFF = 0x1p-24;
+    /**
+     * Factor of the low-precision score-magnitude term {@code c * u_fp32 * M} (spec 1.1): a candidate that carries
+     * the log-sum-exp (or a score) in fp32, as FlashAttention's backward does, has absolute error ~ u * |lse| in
+     * every exponent, a relative error of that size in the weights, which the naive implementation (which never
+     * stores an LSE) can be free of.
+     */
+    public static final double LOW_PRECISION_SCORE_FACTOR = 8.0;
 
     private Tolerance() {
     }
@@ -47,15 +56,23 @@ public final class Tolerance {
         return new Verdict(error, bound, error <= bound);
     }
 
+    /** The low-precision score-magnitude term c * u_fp32 * M (0 for M = 0, e.g. when a tool does not know M). */
+    static double scoreTerm(double scoreMagnitude) {
+        if (!(scoreMagnitude >= 0)) {
+            throw new IllegalArgumentException("scoreMagnitude: must be >= 0, got " + scoreMagnitude);
+        }
+        return LOW_PRECISION_SCORE_FACTOR * FP32_UNIT_ROUNDOFF * scoreMagnitude;
+    }
+
     /** The bound of {@link #judge}. */
     public static double bound(Precision precision, double naiveError, double scoreMagnitude) {
         switch (precision) {
             case FP64:
                 return FP64_REL * Math.max(1.0, scoreMagnitude);
             case FP32:
-                return LOW_PRECISION_FACTOR * naiveError + ATOL_FP32;
+                return LOW_PRECISION_FACTOR * naiveError + ATOL_FP32 + scoreTerm(scoreMagnitude);
             case BF16:
-                return LOW_PRECISION_FACTOR * naiveError + ATOL_BF16;
+                return LOW_PRECISION_FACTOR * naiveError + ATOL_BF16 + scoreTerm(scoreMagnitude);
             default:
                 throw new IllegalArgumentException("precision: unknown " + precision);
         }

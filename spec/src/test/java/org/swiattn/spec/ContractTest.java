@@ -67,5 +67,13 @@ class ContractTest {
         assertThat(Tolerance.judge(Precision.FP64, 5e-12, 0, 1e4).pass()).isTrue();
         assertThat(Tolerance.judge(Precision.BF16, 4.9e-3, 2e-3, 0).pass()).isTrue();   // 4.9e-3 <= 2*2e-3 + 1e-3
         assertThat(Tolerance.judge(Precision.BF16, 6e-3, 2e-3, 0).pass()).isFalse();
+        // spec 1.1: low-precision floor grows with the score magnitude by 8 * 2^-24 * M (fp32 LSE rounding)
+        assertThat(Tolerance.judge(Precision.FP32, 1.05e-6, 0, 0).pass()).isFalse();
+        assertThat(Tolerance.judge(Precision.FP32, 1.05e-6, 0, 2).pass()).isTrue();    // 1e-6 + 9.5e-7
+        assertThat(Tolerance.judge(Precision.FP32, 5e-3, 0, 1e4).pass()).isFalse();    // bound 1e-6 + 4.77e-3
+        assertThat(Tolerance.bound(Precision.FP32, 0, 1e4)).isEqualTo(1e-6 + 8 * 0x1p-24 * 1e4);
+        assertThat(Tolerance.bound(Precision.BF16, 1e-3, 100)).isEqualTo(2e-3 + 1e-3 + 8 * 0x1p-24 * 100);
+        assertThatThrownBy(() -> Tolerance.bound(Precision.FP32, 0, Double.NaN))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("scoreMagnitude");
     }
 }
