@@ -7,6 +7,7 @@
 #   properties  the jqwik property suite against CUDA fp64 and fp32
 # then prints a short table (scripts/gpu/summary.py). Logs go to $OUT (the device tool's folder) or ./out.
 # Environment: STAGES (comma list, default all, in the order above), BENCH_ARGS (extra swiattn bench options),
+# PEER_ARGS (extra peer_bench.py options, e.g. --skip-flex),
 # JAVA_OPTS (default -Xmx48g). Each stage has its own time limit; a failing stage does not stop the others.
 set -uo pipefail
 out="${OUT:-$PWD/out}"
@@ -40,7 +41,8 @@ run_stage kernels 240 "${junit[@]}" --select-class org.swiattn.cuda.CudaDeviceTe
 # shellcheck disable=SC2086
 run_stage bench 300 $java $jopts -cp "$cp" org.swiattn.cuda.bench.BenchCommand --json "$out/bench.jsonl" \
   ${BENCH_ARGS:-}
-run_stage peers 300 python3 bench/peers/peer_bench.py --json "$out/peers.jsonl"
+# shellcheck disable=SC2086
+run_stage peers 300 python3 bench/peers/peer_bench.py --json "$out/peers.jsonl" ${PEER_ARGS:-}
 run_stage sanitizer 240 bash -c "compute-sanitizer --tool memcheck --error-exitcode 9 $java -Xmx4g -cp '$cp' \
   org.swiattn.cuda.bench.BenchCommand ${small[*]} > '$out/memcheck.log' 2>&1; m=\$?; \
   compute-sanitizer --tool racecheck --error-exitcode 9 $java -Xmx4g -cp '$cp' \

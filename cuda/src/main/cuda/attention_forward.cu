@@ -650,6 +650,247 @@ __device__ void fwd_v4(FWD_PARAMS(double)) {
 }
 
 // ------------------------------------------------------------------------------------------------------------------
+// exp(x) for x <= 0 (and -inf) without branches, for v9's softmax: exp(x) = 2^(k/64) exp(r), k = rint(64 x / ln2),
+// r = x - k ln2/64 (ln2/64 split in two: the high part has 36 bits, so k * high is exact), |r| <= ln2/128, exp(r) by
+// its degree-5 Taylor polynomial (truncation < 4e-17 relative), 2^(j/64) from a table (correctly rounded, computed
+// to 60 digits), 2^(k>>6) added to the exponent field. About 2 ulp; 10 fp64 operations against libdevice's ~16 and
+// a range branch. Results below 2^-1020 (x < -707) are flushed to 0: against a row sum >= 1 they are far below
+// its rounding. exp(0) = 1 exactly (the row maximum's weight).
+__constant__ double swi_exp2_64th[64] = {
+    0x1.0000000000000p+0, 0x1.02c9a3e778061p+0, 0x1.059b0d3158574p+0, 0x1.0874518759bc8p+0,
+    0x1.0b5586cf9890fp+0, 0x1.0e3ec32d3d1a2p+0, 0x1.11301d0125b51p+0, 0x1.1429aaea92de0p+0,
+    0x1.172b83c7d517bp+0, 0x1.1a35beb6fcb75p+0, 0x1.1d4873168b9aap+0, 0x1.2063b88628cd6p+0,
+    0x1.2387a6e756238p+0, 0x1.26b4565e27cddp+0, 0x1.29e9df51fdee1p+0, 0x1.2d285a6e4030bp+0,
+    0x1.306fe0a31b715p+0, 0x1.33c08b26416ffp+0, 0x1.371a7373aa9cbp+0, 0x1.3a7db34e59ff7p+0,
+    0x1.3dea64c123422p+0, 0x1.4160a21f72e2ap+0, 0x1.44e086061892dp+0, 0x1.486a2b5c13cd0p+0,
+    0x1.4bfdad5362a27p+0, 0x1.4f9b2769d2ca7p+0, 0x1.5342b569d4f82p+0, 0x1.56f4736b527dap+0,
+    0x1.5ab07dd485429p+0, 0x1.5e76f15ad2148p+0, 0x1.6247eb03a5585p+0, 0x1.6623882552225p+0,
+    0x1.6a09e667f3bcdp+0, 0x1.6dfb23c651a2fp+0, 0x1.71f75e8ec5f74p+0, 0x1.75feb564267c9p+0,
+    0x1.7a11473eb0187p+0, 0x1.7e2f336cf4e62p+0, 0x1.82589994cce13p+0, 0x1.868d99b4492edp+0,
+    0x1.8ace5422aa0dbp+0, 0x1.8f1ae99157736p+0, 0x1.93737b0cdc5e5p+0, 0x1.97d829fde4e50p+0,
+    0x1.9c49182a3f090p+0, 0x1.a0c667b5de565p+0, 0x1.a5503b23e255dp+0, 0x1.a9e6b5579fdbfp+0,
+    0x1.ae89f995ad3adp+0, 0x1.b33a2b84f15fbp+0, 0x1.b7f76f2fb5e47p+0, 0x1.bcc1e904bc1d2p+0,
+    0x1.c199bdd85529cp+0, 0x1.c67f12e57d14bp+0, 0x1.cb720dcef9069p+0, 0x1.d072d4a07897cp+0,
+    0x1.d5818dcfba487p+0, 0x1.da9e603db3285p+0, 0x1.dfc97337b9b5fp+0, 0x1.e502ee78b3ff6p+0,
+    0x1.ea4afa2a490dap+0, 0x1.efa1bee615a27p+0, 0x1.f50765b6e4540p+0, 0x1.fa7c1819e90d8p+0,
+};
+__device__ __forceinline__ double swi_exp_nonpos(double x, const double* tab /* shared copy of swi_exp2_64th */) {
+    const double SHIFT = 0x1.8p52;                       // adding it rounds to an integer held in the low word
+    const double t = fma(x, 0x1.71547652b82fep+6, SHIFT);  // 64 / ln2
+    const int k = __double2loint(t);
+    const double kd = t - SHIFT;
+    double r = fma(kd, -0x1.62e42fefa0000p-7, x);          // ln2/64, high 36 bits
+    r = fma(kd, -0x1.cf79abc9e3b3ap-46, r);                 // ln2/64, low part
+    double p = fma(r, 0x1.1111111111111p-7, 0x1.5555555555555p-5);  // 1/120, 1/24
+    p = fma(p, r, 0x1.5555555555555p-3);                    // 1/6
+    p = fma(p, r, 0.5);
+    p = fma(p, r, 1.0);
+    p = fma(p, r, 1.0);
+    const double y = tab[k & 63] * p;                       // in (0.99, 2)
+    const double z = __hiloint2double(__double2hiint(y) + ((k >> 6) << 20), __double2loint(y));
+    return x < -707.0 ? 0.0 : z;
+}
+
+// v9: v4 with padded row strides instead of XOR swizzles. The v4 profile shows 2,470 instructions per warp and key
+// tile of which only 64 are DMMAs and 350 fp64 SIMT; much of the rest is the address arithmetic of the swizzled
+// fragment loads (recomputed: 253 registers leave no room to keep addresses). With row strides LQ = D + 4 (Q, K)
+// and LV = D + 2 (V) doubles every fragment load is a per-thread base plus a compile-time offset, and stays free of
+// bank conflicts: per half-warp (g = 0..3 or 4..7, t = 0..3) the bank pairs are 4g + t (Q, K: LQ = 4 mod 16) and
+// 4t + g (V rows 2t + e: LV = 2 mod 16), 16 distinct. Same tiles, fragments and math as v4.
+// The softmax uses swi_exp_nonpos (table-driven, branch-free) instead of libdevice exp.
+// grid (tiles * Hq * B), block (256), dynamic shared memory FwdV9Layout::BYTES (+ 1 KB static).
+template <int D>
+struct FwdV9Layout {
+    static constexpr int LQ = D + 4, LV = D + 2;                         // row strides (doubles)
+    static constexpr int BYTES = ((128 + 32) * LQ + 32 * LV) * 8;        // Qs [128][LQ], Ks [32][LQ], Vs [32][LV]
+};
+
+template <int D>
+__device__ void fwd_v9(FWD_PARAMS(double)) {
+    using L = FwdV9Layout<D>;
+    constexpr int BM = 128, BN = 32, NT = 256, KS = D / 16, ND = D / 8, LQ = L::LQ, LV = L::LV;
+    static_assert(D % 16 == 0 && D <= 128, "v9 handles D in {16, 32, 64, 128}");
+    extern __shared__ __align__(16) unsigned char smraw[];
+    double* Qs = (double*)smraw;
+    double* Ks = Qs + BM * LQ;
+    double* Vs = Ks + BN * LQ;
+    __shared__ int rowPos[BM];
+    __shared__ double expTab[64];
+
+    SwiTile tile;
+    if (!swi_pick_tile(BM, Hq, B, S, listF, nF, listW, nW, tile)) return;
+    const int tid = threadIdx.x, lane = tid & 31, wid = tid >> 5, g = lane >> 2, t = lane & 3;
+    const int b = tile.b, h = tile.h, gk = h / (Hq / Hkv);
+    const bool full = tile.full;
+    for (int r = tid; r < BM; r += NT) rowPos[r] = r < tile.count ? tile.list[tile.start + r] : -1;
+    for (int j = tid; j < 64; j += NT) expTab[j] = swi_exp2_64th[j];
+    __syncthreads();
+    const int qmin = rowPos[0], qmax = rowPos[tile.count - 1];
+    const int wr = wid * 16, wcount = min(max(tile.count - wr, 0), 16);
+    const int wqmin = wcount > 0 ? rowPos[wr] : 0, wqmax = wcount > 0 ? rowPos[wr + wcount - 1] : -1;
+    const int p0 = rowPos[wr + g], p1 = rowPos[wr + g + 8];
+    // per-thread fragment bases: every fragment load below is base + a compile-time offset
+    const double* qf = Qs + (wr + g) * LQ + t;  // A: Q[wr + g + 8 v0][ks*16 + t + 4 v1]
+    const double* kf = Ks + g * LQ + t;         // B: K[n*8 + g][ks*16 + t + 4 v]
+    const double* vf = Vs + 2 * t * LV + g;     // B: V[st*16 + (v/2)*8 + 2t + v%2][dn*8 + g]
+
+    // prologue: Q tile and the first K tile in flight
+    for (int u = tid; u < BM * D / 2; u += NT) {
+        int r = u / (D / 2), c = (u % (D / 2)) * 2, pos = rowPos[r];
+        const double* src = pos >= 0 ? q + (((i64)b * S + pos) * Hq + h) * D + c : q;
+        cp_async16(&Qs[r * LQ + c], src, pos >= 0 ? 16 : 0);
+    }
+    // K/V tile loads: thread tid copies the 16-byte chunk c of rows r0, r0 + RPI, ... (unrolled; the global
+    // pointer advances by a stride, no per-chunk index arithmetic)
+    constexpr int CPR = D / 2, RPI = NT / CPR, ITER = BN / RPI;  // chunks per row, rows per pass, passes
+    static_assert(NT % CPR == 0 && BN % RPI == 0, "v9 load passes");
+    const int r0 = tid / CPR, c0 = (tid % CPR) * 2;
+    const i64 rowStride = (i64)Hkv * D;
+    const double* kRow = k + ((i64)b * S * Hkv + gk) * D + c0;  // + j * rowStride for key j
+    const double* vRow = v + ((i64)b * S * Hkv + gk) * D + c0;
+    auto loadK = [&](int j0) {
+        const double* src = kRow + (i64)(j0 + r0) * rowStride;
+#pragma unroll
+        for (int it = 0; it < ITER; it++, src += RPI * rowStride) {
+            const bool ok = j0 + r0 + it * RPI < S;
+            cp_async16(&Ks[(r0 + it * RPI) * LQ + c0], ok ? src : k, ok ? 16 : 0);
+        }
+    };
+    auto loadV = [&](int j0) {
+        const double* src = vRow + (i64)(j0 + r0) * rowStride;
+#pragma unroll
+        for (int it = 0; it < ITER; it++, src += RPI * rowStride) {
+            const bool ok = j0 + r0 + it * RPI < S;
+            cp_async16(&Vs[(r0 + it * RPI) * LV + c0], ok ? src : v, ok ? 16 : 0);
+        }
+    };
+    const int kLo = full ? 0 : max(0, qmin - w + 1);
+    const int kt0 = kLo / BN, kt1 = qmax / BN;
+    loadK(kt0 * BN);
+    cp_async_commit();
+
+    double oacc[ND][4];
+#pragma unroll
+    for (int n = 0; n < ND; n++) oacc[n][0] = oacc[n][1] = oacc[n][2] = oacc[n][3] = 0.0;
+    double m0 = -CUDART_INF, m1 = -CUDART_INF, l0 = 0.0, l1 = 0.0;
+
+    for (int kt = kt0; kt <= kt1; kt++) {
+        const int j0 = kt * BN;
+        cp_async_wait_all();
+        __syncthreads();  // K tile kt (and Q) visible to all; every warp is done with V tile kt-1
+        loadV(j0);
+        cp_async_commit();
+        const bool active = wcount > 0 && j0 <= wqmax && (full || j0 + BN - 1 > wqmin - w);
+        double sacc[4][4];
+        if (active) {
+            // S = Q K^T for the warp's 16 rows x 32 keys
+#pragma unroll
+            for (int n = 0; n < 4; n++) sacc[n][0] = sacc[n][1] = sacc[n][2] = sacc[n][3] = 0.0;
+#pragma unroll
+            for (int ks = 0; ks < KS; ks++) {
+                double a[8];
+#pragma unroll
+                for (int x = 0; x < 8; x++) a[x] = qf[(x & 1) * 8 * LQ + ks * 16 + 4 * (x >> 1)];
+#pragma unroll
+                for (int n = 0; n < 4; n++) {
+                    double bb[4];
+#pragma unroll
+                    for (int x = 0; x < 4; x++) bb[x] = kf[n * 8 * LQ + ks * 16 + 4 * x];
+                    dmma16x8x16(sacc[n], a, bb);
+                }
+            }
+            // scale, mask, online softmax (rows g and g+8; the 4 lanes of a group share a row)
+            const bool needMask = !(j0 + BN - 1 <= wqmin && (full || j0 > wqmax - w));
+            double mx0 = -CUDART_INF, mx1 = -CUDART_INF;
+#pragma unroll
+            for (int n = 0; n < 4; n++)
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+                    int j = j0 + n * 8 + 2 * t + e;
+                    double s0 = sacc[n][e] * scale, s1 = sacc[n][2 + e] * scale;
+                    if (needMask) {
+                        if (!swi_visible(p0, j, full, w)) s0 = -CUDART_INF;
+                        if (!swi_visible(p1, j, full, w)) s1 = -CUDART_INF;
+                    }
+                    sacc[n][e] = s0;
+                    sacc[n][2 + e] = s1;
+                    mx0 = fmax(mx0, s0);
+                    mx1 = fmax(mx1, s1);
+                }
+            mx0 = swi_group_max(mx0, 4);
+            mx1 = swi_group_max(mx1, 4);
+            const double mn0 = fmax(m0, mx0), mn1 = fmax(m1, mx1);
+            const double ms0 = mn0 == -CUDART_INF ? 0.0 : mn0, ms1 = mn1 == -CUDART_INF ? 0.0 : mn1;
+            const double al0 = swi_exp_nonpos(m0 - ms0, expTab), al1 = swi_exp_nonpos(m1 - ms1, expTab);
+            double sum0 = 0.0, sum1 = 0.0;
+#pragma unroll
+            for (int n = 0; n < 4; n++)
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+                    double pa = swi_exp_nonpos(sacc[n][e] - ms0, expTab), pb = swi_exp_nonpos(sacc[n][2 + e] - ms1, expTab);
+                    sacc[n][e] = pa;
+                    sacc[n][2 + e] = pb;
+                    sum0 += pa;
+                    sum1 += pb;
+                }
+            l0 = l0 * al0 + sum0;
+            l1 = l1 * al1 + sum1;
+            m0 = mn0;
+            m1 = mn1;
+            if (al0 != 1.0 || al1 != 1.0) {
+#pragma unroll
+                for (int n = 0; n < ND; n++) {
+                    oacc[n][0] *= al0; oacc[n][1] *= al0;
+                    oacc[n][2] *= al1; oacc[n][3] *= al1;
+                }
+            }
+        }
+        cp_async_wait_all();
+        __syncthreads();  // V tile kt visible; every warp is done with K tile kt
+        if (kt < kt1) {
+            loadK(j0 + BN);
+            cp_async_commit();
+        }
+        if (active) {
+            // O += P V: the score fragment of keys n*8 + 2t + e is directly the A fragment of k-step (n, e)
+#pragma unroll
+            for (int st = 0; st < 2; st++) {
+                double a[8];
+#pragma unroll
+                for (int x = 0; x < 8; x++) {
+                    const int v0 = x & 1, v1 = x >> 1;
+                    a[x] = sacc[2 * st + (v1 >> 1)][(v1 & 1) + 2 * v0];
+                }
+#pragma unroll
+                for (int dn = 0; dn < ND; dn++) {
+                    double bb[4];
+#pragma unroll
+                    for (int x = 0; x < 4; x++) bb[x] = vf[(st * 16 + (x >> 1) * 8 + (x & 1)) * LV + dn * 8];
+                    dmma16x8x16(oacc[dn], a, bb);
+                }
+            }
+        }
+    }
+    // epilogue: row sums over the 4 lanes of a group, normalise, store
+    l0 = swi_group_sum(l0, 4);
+    l1 = swi_group_sum(l1, 4);
+    if (p0 >= 0) {
+        double* orow = o + (((i64)b * S + p0) * Hq + h) * D;
+#pragma unroll
+        for (int dn = 0; dn < ND; dn++)
+            *reinterpret_cast<double2*>(orow + dn * 8 + 2 * t) = make_double2(oacc[dn][0] / l0, oacc[dn][1] / l0);
+        if (t == 0) lse[((i64)b * S + p0) * Hq + h] = m0 + log(l0);
+    }
+    if (p1 >= 0) {
+        double* orow = o + (((i64)b * S + p1) * Hq + h) * D;
+#pragma unroll
+        for (int dn = 0; dn < ND; dn++)
+            *reinterpret_cast<double2*>(orow + dn * 8 + 2 * t) = make_double2(oacc[dn][2] / l1, oacc[dn][3] / l1);
+        if (t == 0) lse[((i64)b * S + p1) * Hq + h] = m1 + log(l1);
+    }
+}
+
+// ------------------------------------------------------------------------------------------------------------------
 // Instantiations. Each tiled kernel exports its configuration {BM, BN, threads, dynamic shared bytes} as a
 // constant array named <kernel>_cfg, read by the host (org.swiattn.cuda.KernelPlan) and checked against its table.
 #define SWI_FWD_V1(T, TN)                                                                                           \
@@ -702,3 +943,16 @@ SWI_FWD_V4(16)
 SWI_FWD_V4(32)
 SWI_FWD_V4(64)
 SWI_FWD_V4(128)
+
+#define SWI_FWD_V9(DMAX)                                                                                           \
+    extern "C" {                                                                                                   \
+    __constant__ int swi_fwd_v9_f64_d##DMAX##_cfg[4] = {128, 32, 256, FwdV9Layout<DMAX>::BYTES};                   \
+    }                                                                                                              \
+    extern "C" __global__ void __launch_bounds__(256, 1) swi_fwd_v9_f64_d##DMAX(FWD_PARAMS(double)) {             \
+        fwd_v9<DMAX>(FWD_ARGS);                                                                                    \
+    }
+
+SWI_FWD_V9(16)
+SWI_FWD_V9(32)
+SWI_FWD_V9(64)
+SWI_FWD_V9(128)

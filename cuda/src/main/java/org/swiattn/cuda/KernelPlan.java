@@ -12,7 +12,7 @@ import org.swiattn.spec.Shape;
  *
  * <pre>
  *   D specialisations  16, 32, 64, 128, 256: D runs on the smallest DMAX &gt;= D (zero-padded); D &gt; 256 runs v1.
- *   forward   FP64: v3 or v4 (tensor cores) when D is exactly 16/32/64/128, else v2;  FP32: v2
+ *   forward   FP64: v3, v4 or v9 (tensor cores) when D is exactly 16/32/64/128, else v2;  FP32: v2
  *   backward  v2 (D &lt;= 256), v1 beyond
  * </pre>
  */
@@ -26,23 +26,28 @@ public final class KernelPlan {
         /** Tiled fp64 tensor cores, mma.m16n8k4 (forward only; D in {16, 32, 64, 128}). */
         V3,
         /** V3 with the m16n8k16 fp64 shape of Hopper (forward only; D in {16, 32, 64, 128}). */
-        V4;
+        V4,
+        /**
+         * V4 with padded row strides instead of XOR swizzles: every fragment load is a base plus a constant offset
+         * (forward only; D in {16, 32, 64, 128}). V5 to V8 were experiments, slower, kept in git history only.
+         */
+        V9;
 
-        /** Whether this is one of the fp64 tensor-core forward versions (V3, V4). */
+        /** Whether this is one of the fp64 tensor-core forward versions (V3, V4, V9). */
         public boolean tensorCores() {
             return ordinal() >= V3.ordinal();
         }
     }
 
-    /** System property choosing the default fp64 tensor-core forward version (V3 or V4). */
+    /** System property choosing the default fp64 tensor-core forward version (V3, V4 or V9). */
     public static final String FP64_FORWARD_PROPERTY = "swiattn.cuda.fp64Forward";
     /** The default fp64 tensor-core forward version when the system property is not set. */
-    public static final Version DEFAULT_TENSOR_VERSION = Version.V3;
+    public static final Version DEFAULT_TENSOR_VERSION = Version.V9;
 
     /**
      * The default fp64 tensor-core forward version: {@link #DEFAULT_TENSOR_VERSION}, or the system property's.
      *
-     * @throws InvalidInputException when the property names something other than V3 or V4
+     * @throws InvalidInputException when the property names something other than V3, V4 or V9
      */
     public static Version defaultTensorVersion() {
         String s = System.getProperty(FP64_FORWARD_PROPERTY);
@@ -54,7 +59,7 @@ public final class KernelPlan {
                 return v;
             }
         }
-        throw new InvalidInputException(FP64_FORWARD_PROPERTY, "must be V3 or V4, got '" + s + "'");
+        throw new InvalidInputException(FP64_FORWARD_PROPERTY, "must be V3, V4 or V9, got '" + s + "'");
     }
 
     /** The specialised head dimensions. */
@@ -131,12 +136,19 @@ public final class KernelPlan {
         return new TileConfig(128, 32, 256, (128 + 2 * 32) * d * 8);
     }
 
-    /** The tile configuration of a tensor-core forward version (V3 or V4). */
+    /** Forward v9 tile configuration (mirror of FwdV9Layout): v3's tiles, row strides D + 4 (Q, K) and D + 2 (V). */
+    public static TileConfig forwardV9(int d) {
+        return new TileConfig(128, 32, 256, ((128 + 32) * (d + 4) + 32 * (d + 2)) * 8);
+    }
+
+    /** The tile configuration of a tensor-core forward version (V3, V4 or V9). */
     public static TileConfig forwardTensor(Version v, int d) {
         switch (v) {
             case V3:
             case V4:
                 return forwardV3(d);
+            case V9:
+                return forwardV9(d);
             default:
                 throw new IllegalArgumentException("version: " + v + " is not a tensor-core forward version");
         }
@@ -173,6 +185,7 @@ public final class KernelPlan {
                 return new Choice(FORWARD_MODULE, "swi_fwd_v2_" + sfx + "_d" + dm, v, dm, forwardV2(p, dm));
             case V3:
             case V4:
+            case V9:
                 if (p != Precision.FP64 || !v3Handles(d)) {
                     throw new InvalidInputException("headDim", "forward " + v + " runs fp64 with D in {16, 32, 64, 128}, "
                             + "got " + p + " D=" + d);

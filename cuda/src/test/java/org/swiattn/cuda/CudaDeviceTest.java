@@ -71,7 +71,7 @@ class CudaDeviceTest {
                 }
             }
         }
-        assertThat(checked).isEqualTo(28);
+        assertThat(checked).isEqualTo(32);
     }
 
     @Test

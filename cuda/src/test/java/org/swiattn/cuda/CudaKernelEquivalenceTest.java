@@ -119,10 +119,10 @@ class CudaKernelEquivalenceTest {
                 }
             }
         }
-        // forward: 7 cases x (fp64: v1, v2 (D<=256), v3, v4 (D in 16..128); fp32: v1, v2)
-        //   D=64,128,32,16: 4 + 2 each = 24;  D=48, 256: (2 + 2) each = 8;  D=300: 1 + 1 = 2   -> 34
+        // forward: 7 cases x (fp64: v1, v2 (D<=256), v3, v4, v9 (D in 16..128); fp32: v1, v2)
+        //   D=64,128,32,16: 5 + 2 each = 28;  D=48, 256: (2 + 2) each = 8;  D=300: 1 + 1 = 2   -> 38
         // backward: D<=256: 2 versions x 2 precisions x 6 cases = 24; D=300: 1 x 2 = 2          -> 26
-        assertThat(checked).isEqualTo(60);
+        assertThat(checked).isEqualTo(64);
     }
 
     static boolean applies(KernelPlan.Version v, Precision p, int d, boolean forward) {
@@ -133,6 +133,7 @@ class CudaKernelEquivalenceTest {
                 return d <= 256;
             case V3:
             case V4:
+            case V9:
                 return forward && p == Precision.FP64 && KernelPlan.v3Handles(d);
             default:
                 return false;

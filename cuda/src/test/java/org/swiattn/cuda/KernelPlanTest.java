@@ -57,6 +57,8 @@ class KernelPlanTest {
             }
             if (KernelPlan.v3Handles(dm)) {
                 assertThat(KernelPlan.forwardV3(dm).sharedBytes()).isLessThanOrEqualTo(H100_SHARED);
+                assertThat(KernelPlan.forwardV9(dm).sharedBytes() + 1024).as("fwd v9 %d", dm)
+                        .isLessThanOrEqualTo(H100_SHARED);
             }
         }
         // the largest tiles are the ones worth checking by hand: fp64 D=128 v3 holds Q (128 rows) + K + V (32 rows)
@@ -131,16 +133,18 @@ class KernelPlanTest {
     }
 
     @Test
-    void theDefaultFp64VersionPropertyAcceptsV3OrV4AndRejectsAnythingElseNamingTheProperty() {
+    void theDefaultFp64VersionPropertyAcceptsTensorVersionsAndRejectsAnythingElseNamingTheProperty() {
         String old = System.getProperty(KernelPlan.FP64_FORWARD_PROPERTY);
         try {
             System.clearProperty(KernelPlan.FP64_FORWARD_PROPERTY);
             assertThat(KernelPlan.defaultTensorVersion()).isEqualTo(KernelPlan.DEFAULT_TENSOR_VERSION);
             System.setProperty(KernelPlan.FP64_FORWARD_PROPERTY, "v4");
             assertThat(KernelPlan.forward(Precision.FP64, 128, null).version()).isEqualTo(KernelPlan.Version.V4);
-            System.setProperty(KernelPlan.FP64_FORWARD_PROPERTY, "V9");
-            assertThatThrownBy(KernelPlan::defaultTensorVersion).isInstanceOf(InvalidInputException.class)
-                    .hasMessageContaining(KernelPlan.FP64_FORWARD_PROPERTY).hasMessageContaining("V9");
+            for (String bad : new String[] {"V5", "V2", "fast"}) {  // V5: a removed experiment; V2: not tensor cores
+                System.setProperty(KernelPlan.FP64_FORWARD_PROPERTY, bad);
+                assertThatThrownBy(KernelPlan::defaultTensorVersion).isInstanceOf(InvalidInputException.class)
+                        .hasMessageContaining(KernelPlan.FP64_FORWARD_PROPERTY).hasMessageContaining(bad);
+            }
         } finally {
             if (old == null) {
                 System.clearProperty(KernelPlan.FP64_FORWARD_PROPERTY);

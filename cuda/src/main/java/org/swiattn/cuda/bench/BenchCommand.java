@@ -77,7 +77,7 @@ public final class BenchCommand implements Callable<Integer> {
     int repeats;
 
     @Option(names = "--versions", split = ",", defaultValue = "default",
-            description = "forward versions to time: default, V1, V2, V3, V4")
+            description = "forward versions to time: default, V1, V2, V3, V4, V9")
     List<String> versions;
 
     @Option(names = "--backward-seq", split = ",", defaultValue = "4096",
