@@ -56,6 +56,9 @@ __device__ __forceinline__ T swi_group_max(T x, int width) {
 //   grid.x = tilesPerBatch * Hq * B, linear id x -> h = x % Hq, b = (x / Hq) % B, t = x / (Hq*B).
 //   For batch b: tF = ceil(nF[b]/BM) full tiles come first, in DEScending position order (the longest rows are
 //   scheduled first), then ceil(nW[b]/BM) window tiles. Returns false for CTAs beyond the batch's tile count.
+//   Full tiles are aligned to the END of the list, so the partial tile (nF mod BM rows) holds the lowest positions:
+//   a full-branch CTA walks the keys up to its last row, and a partial tile at the high end would walk all S keys
+//   for a few rows (at S=4096, rho=0.1: 13 rows over 128 key tiles, a quarter of the branch's key-tile steps).
 struct SwiTile {
     int b, h, start, count;  // rows list[b*S + start .. start+count) of the chosen branch
     bool full;
@@ -72,10 +75,10 @@ __device__ __forceinline__ bool swi_pick_tile(int BM, int Hq, int B, int S, cons
     int tF = (nf + BM - 1) / BM;
     int tW = (nw + BM - 1) / BM;
     if (t < tF) {
-        int ft = tF - 1 - t;
+        int end = nf - t * BM;  // t = 0: the last BM rows (highest positions, longest rows) first
         tile.full = true;
-        tile.start = ft * BM;
-        tile.count = min(BM, nf - tile.start);
+        tile.start = max(0, end - BM);
+        tile.count = end - tile.start;
         tile.list = listF + (i64)tile.b * S;
         return true;
     }
