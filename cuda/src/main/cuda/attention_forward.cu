@@ -7,8 +7,10 @@
 //   v3  tiled fp64 tensor cores (DMMA, mma.sync f64): BM=128 queries (8 warps x 16 rows), BN=32 keys, K/V tiles
 //       double-buffered against the two matrix products with cp.async. fp64, D in {16, 32, 64, 128}.
 //   v4  v3 with the m16n8k16 fp64 shape (Hopper): a quarter of the matrix instructions. Same tiles.
-// Four further fp64 versions were built, checked against the reference and timed on the H200, and were all slower
-// than v4 at S=4096 and 32768 (git history, commit c0a3edc; numbers in bench/results/2026-11-29-fp64-forward-experiments.md):
+//   v9  v4 with padded row strides (fragment loads = base + constant), strided unrolled K/V loads and a branch-free
+//       table exp: 22% faster than v3 on the H200 (the default for fp64).
+// v5 to v8 were experiments built from the v4 profile, checked against the reference and timed on the H200, all
+// slower than v4 (git history, commit c0a3edc; bench/results/2026-11-29-fp64-forward-experiments.md):
 //   v5 64x16 tiles, two CTAs per SM; v6 conflict-free V swizzle + scale folded into exp; v7 software-pipelined
 //   (next tile's S before this tile's softmax, 16-key tiles); v8 16 warps, warp pairs splitting keys and columns.
 //
