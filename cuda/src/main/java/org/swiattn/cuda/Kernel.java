@@ -105,8 +105,9 @@ public final class Kernel {
         if (sharedBytes > sharedLimitSet) {
             Cuda.check(cuFuncSetAttribute(function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, sharedBytes),
                     "cuFuncSetAttribute(" + name + ", max dynamic shared = " + sharedBytes + ")");
-            // large tiles prefer the largest shared-memory carveout, so that kernels built for two CTAs per SM (fp64 v5)
-            // get them (small ones keep the driver's choice, and their L1)
+            // large tiles prefer the largest shared-memory carveout, so a kernel whose tile fits the SM more than
+            // once gets the CTAs per SM that blocksPerMultiprocessor reports (the setting of every recorded run);
+            // small ones keep the driver's choice, and their L1
             if (sharedBytes > 48 * 1024) {
                 Cuda.check(cuFuncSetAttribute(function, CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT, 100),
                         "cuFuncSetAttribute(" + name + ", preferred shared carveout = 100%)");
