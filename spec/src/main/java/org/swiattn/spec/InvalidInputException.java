@@ -18,7 +18,8 @@ public final class InvalidInputException extends IllegalArgumentException {
         return argument;
     }
 
-    static void require(boolean ok, String argument, String message) {
+    /** Throws {@code new InvalidInputException(argument, message)} unless {@code ok}. */
+    public static void require(boolean ok, String argument, String message) {
         if (!ok) {
             throw new InvalidInputException(argument, message);
         }

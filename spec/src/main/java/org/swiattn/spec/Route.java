@@ -113,8 +113,7 @@ public final class Route {
 
     /** p_r = sigmoid(a_r), computed without overflow for any finite a. */
     public double probability(int r) {
-        double a = logit(r);
-        return a >= 0 ? 1.0 / (1.0 + Math.exp(-a)) : Math.exp(a) / (1.0 + Math.exp(a));
+        return Sigmoid.of(logit(r));
     }
 
     /** [B,S] copy of the hard mask. */
