@@ -24,7 +24,7 @@ import picocli.CommandLine.Command;
             GoldenCommand.class,
             CheckCommand.class,
             org.swiattn.cuda.bench.BenchCommand.class,
-            org.swiattn.training.cli.DemoCommand.class,
+            DemoCommand.class,
             CommandLine.HelpCommand.class,
         })
 public final class SwiattnCommand implements Runnable {

@@ -1,4 +1,4 @@
-package org.swiattn.training.cli;
+package org.swiattn.cli;
 
 import java.nio.file.Path;
 import java.util.Locale;
@@ -15,14 +15,16 @@ import picocli.CommandLine.Option;
 @Command(name = "demo", description = "Demonstrations of the SwiAttn mechanism.", mixinStandardHelpOptions = true,
         subcommands = {DemoCommand.TransferCommand.class})
 public final class DemoCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() {
-        CommandLine.usage(this, System.out);
+        spec.commandLine().usage(spec.commandLine().getOut());
         return 0;
     }
 
-    /** Standalone entry point: {@code java -cp ... org.swiattn.training.cli.DemoCommand transfer}. */
+    /** Standalone entry point: {@code java -cp ... org.swiattn.cli.DemoCommand transfer}. */
     public static void main(String[] args) {
         System.setProperty("java.awt.headless", "true");
         System.exit(new CommandLine(new DemoCommand()).execute(args));
