@@ -114,6 +114,7 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
     @Override
     public ForwardResult forward(AttentionInputs in) {
         live();
+        in.requireSelfAttention(name());
         Shape sh = in.shape();
         KernelPlan.checkShape(sh);
         Route route = in.route();
@@ -160,6 +161,7 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
     @Override
     public BackwardResult backward(AttentionInputs in, double[] dOut) {
         live();
+        in.requireSelfAttention(name());
         in.checkOutputGradient(dOut);
         Shape sh = in.shape();
         KernelPlan.checkShape(sh);

@@ -16,6 +16,16 @@ public interface SwitchAttention {
     Precision precision();
 
     /**
+     * Whether this implementation computes every {@link Segments} table (spec 2.0: chunked prefill, decode, packed
+     * batches). One that answers false computes self-attention prefill only and rejects other inputs with
+     * {@link AttentionInputs#requireSelfAttention}; the property suite runs the spec 2.0 properties only where this
+     * answers true.
+     */
+    default boolean supportsSegments() {
+        return false;
+    }
+
+    /**
      * Forward pass: O [B,S,Hq,D] and LSE [B,S,Hq].
      *
      * @param in validated inputs; not modified

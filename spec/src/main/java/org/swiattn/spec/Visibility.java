@@ -3,10 +3,12 @@ package org.swiattn.spec;
 /**
  * The normative visibility sets (SPEC.md section "Visibility").
  *
- * <pre>
- *   full branch   : query i sees keys j in [0, i]
- *   window branch : query i sees keys j in [max(0, i - w + 1), i]   (exactly w keys once i &gt;= w - 1)
- * </pre>
+ * <pre>{@code
+ *   a query at position p of a segment whose keys start at key row k0 (Segments):
+ *     full branch   : key rows k0 + [0, p]
+ *     window branch : key rows k0 + [max(0, p - w + 1), p]   (exactly w keys once p >= w - 1)
+ *   self-attention prefill (spec 1.x): k0 = b*S, p = i, so query i sees keys j in [0, i] / [max(0, i-w+1), i]
+ * }</pre>
  * Equivalent conventions: FlashAttention {@code causal=True, window_size=(w-1, 0)}; Hugging Face
  * {@code sliding_window=w}; the authors' TileLang kernel {@code lower = q - w + 1}. No row is ever empty.
  */
@@ -23,9 +25,19 @@ public final class Visibility {
         return Math.min(window, seqLen);
     }
 
-    /** First key visible to query i on the given branch. */
+    /** First key position visible to a query at position i on the given branch. */
     public static int firstKey(int i, boolean fullBranch, int window) {
         return fullBranch ? 0 : Math.max(0, i - window + 1);
+    }
+
+    /** First key row visible to flat query row r on the given branch: k0 + firstKey(p). */
+    public static int firstKeyRow(Segments segments, int r, boolean fullBranch, int window) {
+        return segments.keyStart(r) + firstKey(segments.position(r), fullBranch, window);
+    }
+
+    /** Last key row visible to flat query row r (on both branches): k0 + p, the query's own position. */
+    public static int lastKeyRow(Segments segments, int r) {
+        return segments.keyStart(r) + segments.position(r);
     }
 
     /** Whether key j is visible to query i on the given branch. */

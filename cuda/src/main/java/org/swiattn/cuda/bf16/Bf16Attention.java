@@ -280,6 +280,7 @@ public final class Bf16Attention implements SwitchAttention {
      */
     @Override
     public ForwardResult forward(AttentionInputs in) {
+        in.requireSelfAttention(name());
         device.makeCurrent();
         Shape s = in.shape();
         Variant var = variantFor(s.headDim());
@@ -341,6 +342,7 @@ public final class Bf16Attention implements SwitchAttention {
      */
     @Override
     public BackwardResult backward(AttentionInputs in, double[] dOut) {
+        in.requireSelfAttention(name());
         in.checkOutputGradient(dOut);
         device.makeCurrent();
         Shape s = in.shape();
