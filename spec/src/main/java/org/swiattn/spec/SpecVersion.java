@@ -7,12 +7,14 @@ package org.swiattn.spec;
  *   VERSION  the normative document (computed values, conventions and the tolerance policy)
  *   VALUES   the version of the computed values alone; golden files carry it as their spec_version
  * </pre>
- * 1.1 changed only how errors are judged (the term-size allowance of the tolerance policy, SPEC.md section 10):
- * every value a conforming implementation computes, and so every golden file, is the same as in 1.0.
+ * 1.1 changed only how errors are judged (the term-size allowance of the tolerance policy, SPEC.md section 10);
+ * 2.0 added inputs (segments: chunked prefill, decode, packed batches, SPEC.md section 2.1) and left every 1.x
+ * input's values as they were. So every value a conforming implementation computes for a 1.x input, and so every
+ * 1.x golden file, is the same as in 1.0.
  */
 public final class SpecVersion {
     /** Normative specification version. */
-    public static final String VERSION = "1.1";
+    public static final String VERSION = "2.0";
     /**
      * The version of the computed values; golden files carry it ({@code spec_version} in their metadata and in the
      * manifest). 1.1 changed only how errors are judged, so the values, and the golden files, are still 1.0.
