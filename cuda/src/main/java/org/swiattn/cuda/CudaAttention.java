@@ -1,6 +1,5 @@
 package org.swiattn.cuda;
 
-import org.swiattn.reference.AccurateMath;
 import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.BackwardResult;
 import org.swiattn.spec.Estimator;
@@ -9,6 +8,7 @@ import org.swiattn.spec.InvalidInputException;
 import org.swiattn.spec.Precision;
 import org.swiattn.spec.Route;
 import org.swiattn.spec.Shape;
+import org.swiattn.spec.Sigmoid;
 import org.swiattn.spec.SwitchAttention;
 
 /**
@@ -99,11 +99,11 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
     }
 
     private static double p(Route route, int r) {
-        return AccurateMath.sigmoid(route.logit(r));
+        return Sigmoid.of(route.logit(r));
     }
 
     private static double pc(Route route, int r) {
-        return AccurateMath.sigmoid(-route.logit(r));
+        return Sigmoid.complement(route.logit(r));
     }
 
     /**

@@ -5,7 +5,6 @@ import java.util.function.IntToDoubleFunction;
 import org.swiattn.cuda.CudaDevice;
 import org.swiattn.cuda.DeviceBuffer;
 import org.swiattn.cuda.RouteCompaction;
-import org.swiattn.reference.AccurateMath;
 import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.BackwardResult;
 import org.swiattn.spec.Bf16;
@@ -15,6 +14,7 @@ import org.swiattn.spec.InvalidInputException;
 import org.swiattn.spec.Precision;
 import org.swiattn.spec.Route;
 import org.swiattn.spec.Shape;
+import org.swiattn.spec.Sigmoid;
 import org.swiattn.spec.SwitchAttention;
 
 /**
@@ -264,11 +264,11 @@ public final class Bf16Attention implements SwitchAttention {
     }
 
     private static double p(Route route, int r) {
-        return AccurateMath.sigmoid(route.logit(r));
+        return Sigmoid.of(route.logit(r));
     }
 
     private static double pc(Route route, int r) {
-        return AccurateMath.sigmoid(-route.logit(r));
+        return Sigmoid.complement(route.logit(r));
     }
 
     /**
