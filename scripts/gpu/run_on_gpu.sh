@@ -39,14 +39,14 @@ small=(--seq 300 --precision FP64,FP32 --routes 0.3,full --head-dim 64 --q-heads
 run_stage kernels 240 "${junit[@]}" --select-class org.swiattn.cuda.CudaDeviceTest \
   --select-class org.swiattn.cuda.CudaKernelEquivalenceTest --select-class org.swiattn.cuda.CudaGoldenTest
 # shellcheck disable=SC2086
-run_stage bench 300 $java $jopts -cp "$cp" org.swiattn.cuda.bench.BenchCommand --json "$out/bench.jsonl" \
+run_stage bench 300 $java $jopts -cp "$cp" org.swiattn.cli.BenchCommand --json "$out/bench.jsonl" \
   ${BENCH_ARGS:-}
 # shellcheck disable=SC2086
 run_stage peers 300 python3 bench/peers/peer_bench.py --json "$out/peers.jsonl" ${PEER_ARGS:-}
 run_stage sanitizer 240 bash -c "compute-sanitizer --tool memcheck --error-exitcode 9 $java -Xmx4g -cp '$cp' \
-  org.swiattn.cuda.bench.BenchCommand ${small[*]} > '$out/memcheck.log' 2>&1; m=\$?; \
+  org.swiattn.cli.BenchCommand ${small[*]} > '$out/memcheck.log' 2>&1; m=\$?; \
   compute-sanitizer --tool racecheck --error-exitcode 9 $java -Xmx4g -cp '$cp' \
-  org.swiattn.cuda.bench.BenchCommand ${small[*]} > '$out/racecheck.log' 2>&1; r=\$?; \
+  org.swiattn.cli.BenchCommand ${small[*]} > '$out/racecheck.log' 2>&1; r=\$?; \
   tail -n 3 '$out/memcheck.log' '$out/racecheck.log'; grep -m 6 -E 'Race reported|Warning|Error' \
   '$out/racecheck.log' '$out/memcheck.log'; echo memcheck rc=\$m racecheck rc=\$r; exit \$((m + r))"
 python3 scripts/gpu/summary.py "$out" >"$out/summary.md"

@@ -42,16 +42,16 @@ stage props-fwd "$L1" "${junit[@]}" --select-class $P.Bf16ForwardProperties
 stage props-conf "$L1" "${junit[@]}" --select-class $P.Bf16ConformanceProperties --select-class $P.Bf16GradientProperties
 stage props-val "$L1" "${junit[@]}" --select-class $P.Bf16OracleProperties --select-class $P.Bf16ValidationProperties
 stage sanitizer "$L1" bash -c "compute-sanitizer --tool memcheck --error-exitcode 9 $java -Xmx4g -cp '$cp' \
-  org.swiattn.cuda.bench.BenchCommand ${small[*]} > '$OUT/memcheck.txt' 2>&1; m=\$?; \
+  org.swiattn.cli.BenchCommand ${small[*]} > '$OUT/memcheck.txt' 2>&1; m=\$?; \
   compute-sanitizer --tool racecheck --error-exitcode 9 $java -Xmx4g -cp '$cp' \
-  org.swiattn.cuda.bench.BenchCommand ${small[*]} > '$OUT/racecheck.txt' 2>&1; r=\$?; \
+  org.swiattn.cli.BenchCommand ${small[*]} > '$OUT/racecheck.txt' 2>&1; r=\$?; \
   tail -n 2 '$OUT/memcheck.txt' '$OUT/racecheck.txt'; echo memcheck rc=\$m racecheck rc=\$r; exit \$((m + r))"
 stage peerwarm "$L1" python3 bench/peers/peer_side_by_side.py --peers-only --backward --sizes 4096 32768
 wait
 echo "stage 1 done at $((SECONDS - t0))s"
 if [[ ",$STAGES," == *",bench,"* ]]; then
   s=$SECONDS
-  timeout "${BENCH_LIMIT:-170}" $java -Xmx48g -XX:+UseParallelGC -cp "$cp" org.swiattn.cuda.bench.BenchCommand \
+  timeout "${BENCH_LIMIT:-170}" $java -Xmx48g -XX:+UseParallelGC -cp "$cp" org.swiattn.cli.BenchCommand \
     --dtype bf16 --seq 4096,32768 --routes full,window,0.25 --backward-seq 4096,32768 --check-rows 6 --peers \
     --json "$OUT/bench.jsonl" >"$OUT/bench.log" 2>&1
   echo "bench rc=$? $((SECONDS - s))s" >>"$OUT/stages.txt"

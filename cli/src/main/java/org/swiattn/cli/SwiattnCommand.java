@@ -23,7 +23,7 @@ import picocli.CommandLine.Command;
         subcommands = {
             GoldenCommand.class,
             CheckCommand.class,
-            org.swiattn.cuda.bench.BenchCommand.class,
+            BenchCommand.class,
             DemoCommand.class,
             CommandLine.HelpCommand.class,
         })

@@ -200,7 +200,7 @@ public final class Bf16Attention implements SwitchAttention {
      *
      * @param packed [R*dp/2]; not modified
      */
-    static double[] unpackBf16(int[] packed, int r, int d, int dp) {
+    public static double[] unpackBf16(int[] packed, int r, int d, int dp) {
         double[] out = new double[r * d];
         for (int v = 0; v < r; v++) {
             for (int e = 0; e < d; e++) {

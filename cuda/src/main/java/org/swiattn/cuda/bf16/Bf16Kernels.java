@@ -9,7 +9,7 @@ import org.swiattn.spec.Visibility;
 /**
  * The launches of the bf16 routed attention on device-resident tensors (asynchronous: call
  * {@link CudaDevice#synchronize()} before reading results). {@link Bf16Attention} builds on it; the benchmark
- * ({@code swiattn bench --dtype bf16}, {@link Bf16Bench}) uses it directly on data generated on the GPU.
+ * ({@code swiattn bench --dtype bf16}, org.swiattn.cli.Bf16Bench) uses it directly on data generated on the GPU.
  *
  * <p>Tensors are {@link DeviceBuffer}s, row-major, bf16 with the head dimension padded to {@code dp} (64 or 128):
  * <pre>

@@ -1,4 +1,4 @@
-package org.swiattn.cuda.bf16;
+package org.swiattn.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package org.swiattn.cuda.bench;
+package org.swiattn.cli;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -12,6 +12,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import org.swiattn.cuda.CudaDevice;
 import org.swiattn.cuda.CudaTimer;
+import org.swiattn.cuda.CudaUnavailableException;
 import org.swiattn.cuda.DeviceBuffer;
 import org.swiattn.cuda.KernelPlan;
 import org.swiattn.cuda.RouteCompaction;
@@ -136,7 +137,7 @@ public final class BenchCommand implements Callable<Integer> {
         try {
             dev = CudaDevice.get();
             dev.module(KernelPlan.FORWARD_MODULE);
-        } catch (org.swiattn.cuda.CudaUnavailableException e) {
+        } catch (CudaUnavailableException e) {
             spec.commandLine().getErr().println("swiattn bench: " + e.getMessage());
             return 2;
         }
@@ -146,7 +147,7 @@ public final class BenchCommand implements Callable<Integer> {
                 : dtypes.stream().map(x -> Precision.valueOf(x.trim().toUpperCase(Locale.ROOT))).toList();
         for (Precision p : chosen) {
             if (p == Precision.BF16) {
-                rows.addAll(bf16(out));  // org.swiattn.cuda.bf16 (helper bf16)
+                rows.addAll(bf16(out));
                 continue;
             }
             for (int s : seqs) {
@@ -354,18 +355,18 @@ public final class BenchCommand implements Callable<Integer> {
         return rows;
     }
 
-    /** bf16: the sweep of {@link org.swiattn.cuda.bf16.Bf16Bench}, and with --peers the peers and the ratios. */
+    /** bf16: the sweep of {@link Bf16Bench}, and with --peers the peers and the ratios. */
     private List<Row> bf16(PrintWriter out) throws IOException {
-        org.swiattn.cuda.bf16.Bf16Bench.Config cfg = new org.swiattn.cuda.bf16.Bf16Bench.Config(batch, qHeads,
+        Bf16Bench.Config cfg = new Bf16Bench.Config(batch, qHeads,
                 kvHeads, headDim, window, warmup, repeats, seqs, routes, backwardSeqs, checkRows, seed);
-        List<org.swiattn.cuda.bf16.Bf16Bench.Result> res =
-                org.swiattn.cuda.bf16.Bf16Bench.run(cfg, out, r -> format(bf16Row(r)));
+        List<Bf16Bench.Result> res =
+                Bf16Bench.run(cfg, out, r -> format(bf16Row(r)));
         if (peers) {
             try {
                 trailer.add("");
                 trailer.add("bf16 vs PyTorch peers (peers: triton do_bench median; ours: CUDA events median):");
-                trailer.addAll(org.swiattn.cuda.bf16.Bf16Bench.ratios(res,
-                        org.swiattn.cuda.bf16.Bf16Bench.runPeers(python, peerScript, seqs, out)));
+                trailer.addAll(Bf16Bench.ratios(res,
+                        Bf16Bench.runPeers(python, peerScript, seqs, out)));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IOException("interrupted while running the peers", e);
@@ -374,7 +375,7 @@ public final class BenchCommand implements Callable<Integer> {
         return res.stream().map(BenchCommand::bf16Row).toList();
     }
 
-    private static Row bf16Row(org.swiattn.cuda.bf16.Bf16Bench.Result r) {
+    private static Row bf16Row(Bf16Bench.Result r) {
         return new Row("BF16", r.s(), r.route(), r.fullFraction(), r.op(), r.kernel(), r.ms(), r.msMin(), r.tflops(),
                 r.errO(), r.errLse());
     }

@@ -1,4 +1,4 @@
-package org.swiattn.cuda.bf16;
+package org.swiattn.cli;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -15,6 +15,8 @@ import java.util.SplittableRandom;
 import org.swiattn.cuda.CudaDevice;
 import org.swiattn.cuda.CudaTimer;
 import org.swiattn.cuda.DeviceBuffer;
+import org.swiattn.cuda.bf16.Bf16Attention;
+import org.swiattn.cuda.bf16.Bf16Kernels;
 import org.swiattn.reference.ReferenceAttention;
 import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.ErrorMeasures;
