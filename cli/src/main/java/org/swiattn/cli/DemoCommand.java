@@ -80,9 +80,6 @@ public final class DemoCommand implements Callable<Integer> {
         int window = d.window();
         @Option(names = "--seq-len", description = "sequence length S (default: ${DEFAULT-VALUE})")
         int seqLen = d.task().seqLen();
-        @Option(names = "--attention", description = "reference (the fp64 ReferenceAttention) or training (the "
-                + "plain fp64 TrainingAttention, tested against it) (default: ${DEFAULT-VALUE})")
-        String attention = "reference";
         @Option(names = "--threads", description = "worker threads; results do not depend on it (default: "
                 + "${DEFAULT-VALUE})")
         int threads = d.threads();
@@ -90,16 +87,12 @@ public final class DemoCommand implements Callable<Integer> {
         @Override
         public Integer call() throws Exception {
             System.setProperty("java.awt.headless", "true");
-            if (!attention.equals("reference") && !attention.equals("training")) {
-                throw new org.swiattn.spec.InvalidInputException("attention",
-                        "must be 'reference' or 'training', got '" + attention + "'");
-            }
             RecallTask t = d.task();
             RecallTask task = new RecallTask(t.keys(), t.values(), t.fillers(), seqLen, t.pairs(), t.queries());
             TransferDemo.Options o = new TransferDemo.Options(seed, pretrainSteps, cptSteps, batch, d.evalSequences(),
                     lr, cptLr, routerLrScale, routerDecay, target, warmup, measure, penalty, lambdaLr, estimator, p0, d.width(),
                     d.layers(), d.qHeads(), d.kvHeads(), d.headDim(), d.mlpHidden(), window, task, threads,
-                    d.logEvery(), attention.equals("reference"));
+                    d.logEvery());
             TransferDemo.Report r = TransferDemo.run(o, System.out);
             TransferDemo.write(r, out);
             System.out.println();

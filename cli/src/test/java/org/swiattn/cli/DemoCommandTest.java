@@ -20,11 +20,4 @@ class DemoCommandTest {
         assertThat(r.rc()).isEqualTo(SwiattnCommand.EXIT_BAD_INPUT);
         assertThat(r.err()).contains("--seed").contains("abc").doesNotContain("\tat ");
     }
-
-    @Test
-    void unknownAttentionIsBadInput() {
-        SwiattnCommandTest.Run r = SwiattnCommandTest.run("demo", "transfer", "--attention", "fast");
-        assertThat(r.rc()).isEqualTo(SwiattnCommand.EXIT_BAD_INPUT);
-        assertThat(r.err()).contains("attention").contains("fast");
-    }
 }

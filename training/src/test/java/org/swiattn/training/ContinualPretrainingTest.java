@@ -9,6 +9,7 @@ import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.constraints.LongRange;
 import org.junit.jupiter.api.Test;
+import org.swiattn.reference.ReferenceAttention;
 import org.swiattn.spec.Estimator;
 import org.swiattn.spec.InvalidInputException;
 import org.swiattn.training.demo.RecallTask;
@@ -17,7 +18,6 @@ import org.swiattn.training.model.Checkpoint;
 import org.swiattn.training.model.Decoder;
 import org.swiattn.training.model.LmLoss;
 import org.swiattn.training.model.ModelConfig;
-import org.swiattn.training.model.TrainingAttention;
 
 /** One continual-pretraining step: AdamW, lambda ascent, determinism, losses. */
 class ContinualPretrainingTest {
@@ -28,7 +28,7 @@ class ContinualPretrainingTest {
         AdamW opt = AdamW.forLayout(ck.layout(), 0.9, 0.95, 1e-8, 0.1, 5.0, 0.0);
         var st = new ContinualPretraining.Settings(Decoder.Mode.ROUTED, Estimator.STRAIGHT_THROUGH, 0.0, 1.0, shards,
                 threads);
-        return new ContinualPretraining(new Decoder(new TrainingAttention()), ck, opt, reg, null, st);
+        return new ContinualPretraining(new Decoder(new ReferenceAttention(false)), ck, opt, reg, null, st);
     }
 
     private static AdaptiveRegularizer reg() {
@@ -135,7 +135,7 @@ class ContinualPretrainingTest {
         TASK.sample(new SplitMix64(1), batch, tok, tgt);
         AdamW opt = AdamW.forLayout(ck.layout(), 0.9, 0.95, 1e-8, 0.0, 1.0, 0.0);
         var st = ContinualPretraining.Settings.simple(Decoder.Mode.FULL, Estimator.HARD);
-        try (ContinualPretraining c = new ContinualPretraining(new Decoder(new TrainingAttention()), ck, opt, null,
+        try (ContinualPretraining c = new ContinualPretraining(new Decoder(new ReferenceAttention(false)), ck, opt, null,
                 null, st)) {
             double first = c.step(tok, tgt, batch, TASK.seqLen(), 0.01).lmLoss();
             double last = first;
@@ -176,7 +176,7 @@ class ContinualPretrainingTest {
                 .hasMessageContaining("p0").hasMessageContaining("0.5");
         assertThatThrownBy(() -> Transfer.toHybrid(Transfer.toHybrid(full))).hasMessageContaining("already");
         assertThatThrownBy(() -> cpt(full, 1, 1, reg())).hasMessageContaining("hybrid");
-        assertThatThrownBy(() -> new Decoder(new TrainingAttention()).forward(full, new int[]{0, 99}, 1, 2,
+        assertThatThrownBy(() -> new Decoder(new ReferenceAttention(false)).forward(full, new int[]{0, 99}, 1, 2,
                 Decoder.Mode.FULL, Estimator.HARD)).hasMessageContaining("tokens").hasMessageContaining("99");
         assertThatThrownBy(() -> LmLoss.crossEntropy(new double[4], new int[]{-1, -1}, 2))
                 .hasMessageContaining("targets");

@@ -2,6 +2,7 @@ package org.swiattn.training;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.swiattn.reference.ReferenceAttention;
 import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.BackwardResult;
 import org.swiattn.spec.Estimator;
@@ -10,7 +11,6 @@ import org.swiattn.spec.Precision;
 import org.swiattn.spec.Route;
 import org.swiattn.spec.Shape;
 import org.swiattn.spec.SwitchAttention;
-import org.swiattn.training.model.TrainingAttention;
 
 /**
  * Test-only: the smooth function whose true gradient at the recorded point is a training estimator's gradient.
@@ -22,7 +22,7 @@ import org.swiattn.training.model.TrainingAttention;
  * Finite differences of a decoder using this attention therefore check the decoder's STE / SB gradients.
  */
 final class SurrogateAttention implements SwitchAttention {
-    private final TrainingAttention inner = new TrainingAttention();
+    private final ReferenceAttention inner = new ReferenceAttention(false);
     private final Estimator estimator;
     private final List<boolean[]> z0 = new ArrayList<>();
     private final List<double[]> p0 = new ArrayList<>();

@@ -20,7 +20,7 @@ class TransferDemoTest {
         TransferDemo.Options d = TransferDemo.Options.defaults();
         return new TransferDemo.Options(7, 12, 8, 8, 32, d.lr(), d.cptLr(), d.routerLrScale(), d.routerDecay(),
                 0.2, 4, d.measure(), d.penalty(), d.lambdaLr(), d.estimator(), d.p0(), 8, 2, 2, 1, 4, 8, 2,
-                new RecallTask(4, 4, 2, 12, 2, 2), threads, 2, true);
+                new RecallTask(4, 4, 2, 12, 2, 2), threads, 2);
     }
 
     @Test

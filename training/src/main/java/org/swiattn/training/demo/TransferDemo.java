@@ -24,7 +24,6 @@ import org.swiattn.training.model.Checkpoint;
 import org.swiattn.training.model.Decoder;
 import org.swiattn.training.model.LmLoss;
 import org.swiattn.training.model.ModelConfig;
-import org.swiattn.training.model.TrainingAttention;
 
 /**
  * End-to-end demonstration of the transfer procedure on a task a window cannot solve ({@link RecallTask}):
@@ -49,16 +48,16 @@ public final class TransferDemo {
      * alternatives (TWO_SIDED: lower accuracy at the end of the run; no router decay: a filler token stuck on full).
      */
     public record Options(long seed, int pretrainSteps, int cptSteps, int batch, int evalSequences, double lr,
-                          double cptLr, double routerLrScale, double routerDecay, double target, int warmup, AdaptiveRegularizer.Measure measure,
-                          AdaptiveRegularizer.Penalty penalty, double lambdaLr, Estimator estimator, double p0,
-                          int width, int layers, int qHeads, int kvHeads, int headDim, int mlpHidden, int window,
-                          RecallTask task, int threads, int logEvery, boolean referenceAttention) {
+                          double cptLr, double routerLrScale, double routerDecay, double target, int warmup,
+                          AdaptiveRegularizer.Measure measure, AdaptiveRegularizer.Penalty penalty, double lambdaLr,
+                          Estimator estimator, double p0, int width, int layers, int qHeads, int kvHeads,
+                          int headDim, int mlpHidden, int window, RecallTask task, int threads, int logEvery) {
 
         public static Options defaults() {
             return new Options(1234L, 400, 600, 32, 512, 3e-3, 1e-3, 10.0, 100.0, 0.2, 100,
                     AdaptiveRegularizer.Measure.TOKEN, AdaptiveRegularizer.Penalty.HINGE, 0.2,
                     Estimator.STRAIGHT_THROUGH, Transfer.DEFAULT_P0, 32, 2, 4, 2, 8, 64, 4,
-                    new RecallTask(8, 8, 8, 32, 6, 6), 2, 10, true);
+                    new RecallTask(8, 8, 8, 32, 6, 6), 2, 10);
         }
 
         public ModelConfig modelConfig() {
@@ -102,8 +101,7 @@ public final class TransferDemo {
             throw new IllegalArgumentException("task: the memory is within reach of " + cfg.layers()
                     + " windows of size " + cfg.window() + " (gap " + task.gap() + "); the demo would prove nothing");
         }
-        // the fp64 reference by default; TrainingAttention (same semantics, tested against it) is an option
-        SwitchAttention att = o.referenceAttention() ? new ReferenceAttention(false) : new TrainingAttention();
+        SwitchAttention att = new ReferenceAttention(false);
         Decoder dec = new Decoder(att);
         SplitMix64 root = new SplitMix64(o.seed());
         SplitMix64 initRng = root.split();

@@ -4,7 +4,7 @@ import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.BackwardResult;
 import org.swiattn.spec.Estimator;
 import org.swiattn.spec.ForwardResult;
-import org.swiattn.training.Check;
+import org.swiattn.spec.InvalidInputException;
 import org.swiattn.spec.Route;
 import org.swiattn.spec.Shape;
 import org.swiattn.spec.SwitchAttention;
@@ -12,7 +12,7 @@ import org.swiattn.training.Router;
 
 /**
  * A small pre-norm decoder in fp64 with hand-written backward (Llama-like, tiny). The attention itself is any
- * {@link SwitchAttention} (the reference, or {@link TrainingAttention} in the demo's loop).
+ * {@link SwitchAttention} (the reference in the demo and the tests).
  *
  * <pre>
  *   x = tok_emb[tokens]                                               [N,C]
@@ -81,7 +81,7 @@ public final class Decoder {
     private final SwitchAttention attention;
 
     public Decoder(SwitchAttention attention) {
-        Check.require(attention != null, "attention", "is null");
+        InvalidInputException.require(attention != null, "attention", "is null");
         this.attention = attention;
     }
 
@@ -105,9 +105,9 @@ public final class Decoder {
         double[] w = ck.weights();
         int n = batch * seqLen;
         int c = cfg.width();
-        Check.require(tokens != null && tokens.length == n, "tokens",
+        InvalidInputException.require(tokens != null && tokens.length == n, "tokens",
                 "length must be B*S = " + n + ", got " + (tokens == null ? "null" : tokens.length));
-        Check.require(mode != Mode.ROUTED || cfg.hybrid(), "mode",
+        InvalidInputException.require(mode != Mode.ROUTED || cfg.hybrid(), "mode",
                 "ROUTED needs a hybrid checkpoint (see Transfer.toHybrid)");
         Trace tr = new Trace(batch, seqLen, tokens.clone(), mode, cfg.layers());
         Shape shape = new Shape(batch, seqLen, cfg.qHeads(), cfg.kvHeads(), cfg.headDim());
@@ -115,7 +115,7 @@ public final class Decoder {
         double[] x = new double[n * c];
         for (int r = 0; r < n; r++) {
             int t = tokens[r];
-            Check.require(t >= 0 && t < cfg.vocab(), "tokens",
+            InvalidInputException.require(t >= 0 && t < cfg.vocab(), "tokens",
                     "token " + t + " at index " + r + " is outside [0, V) = [0, " + cfg.vocab() + ")");
             System.arraycopy(w, lay.tokEmb() + t * c, x, r * c, c);
         }
@@ -197,7 +197,7 @@ public final class Decoder {
         double[] w = ck.weights();
         int n = tr.batch * tr.seqLen;
         int c = cfg.width();
-        Check.require(dLogits != null && dLogits.length == n * cfg.vocab(), "dLogits",
+        InvalidInputException.require(dLogits != null && dLogits.length == n * cfg.vocab(), "dLogits",
                 "length must be N*V = " + n * cfg.vocab());
         double[] grad = new double[lay.size()];
         // forward: logits = xf lm_head
