@@ -16,6 +16,7 @@ import org.swiattn.spec.ForwardResult;
 import org.swiattn.spec.Route;
 import org.swiattn.spec.RowsResult;
 import org.swiattn.spec.Shape;
+import org.swiattn.spec.Sigmoid;
 import org.swiattn.spec.Visibility;
 
 /**
@@ -57,11 +58,6 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
     /** The inputs with every token [B,S] on the window branch, HARD. */
     static AttentionInputs allWindow(AttentionInputs in) {
         return hardWithRoute(in, Route.allWindow(in.shape().batch(), in.shape().seqLen()));
-    }
-
-    /** sigmoid(a) without overflow. */
-    static double sigmoid(double a) {
-        return a >= 0 ? 1.0 / (1.0 + Math.exp(-a)) : Math.exp(a) / (1.0 + Math.exp(a));
     }
 
     /** The (b, i) rows with i &lt;= cut, as a selection keep [B*S]. */
@@ -160,8 +156,8 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
         Route route = in.route();
         for (int r = 0; r < sh.rows(); r++) {
             boolean z = route.isFull(r);
-            double cF = in.estimator() == Estimator.SOFT ? sigmoid(route.logit(r)) : (z ? 1 : 0);
-            double cW = in.estimator() == Estimator.SOFT ? sigmoid(-route.logit(r)) : (z ? 0 : 1);
+            double cF = in.estimator() == Estimator.SOFT ? Sigmoid.of(route.logit(r)) : (z ? 1 : 0);
+            double cW = in.estimator() == Estimator.SOFT ? Sigmoid.complement(route.logit(r)) : (z ? 0 : 1);
             for (int t = r * hd; t < (r + 1) * hd; t++) {
                 o[t] = cF * f.o()[t] + cW * w.o()[t];
             }

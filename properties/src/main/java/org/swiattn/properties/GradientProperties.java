@@ -14,6 +14,7 @@ import org.swiattn.spec.Estimator;
 import org.swiattn.spec.Precision;
 import org.swiattn.spec.Route;
 import org.swiattn.spec.Shape;
+import org.swiattn.spec.Sigmoid;
 
 /**
  * Properties of the backward pass, checked on the implementation alone. The loss is L = &lt;dO, O&gt; with a random
@@ -164,8 +165,8 @@ public abstract class GradientProperties extends AttentionPropertiesBase {
                 double l = 0;
                 for (int r = 0; r < a.length; r++) {
                     boolean z = a0[r] > 0;
-                    double pz = z ? ForwardProperties.sigmoid(a[r]) : ForwardProperties.sigmoid(-a[r]);
-                    double pz0 = z ? ForwardProperties.sigmoid(a0[r]) : ForwardProperties.sigmoid(-a0[r]);
+                    double pz = z ? Sigmoid.of(a[r]) : Sigmoid.complement(a[r]);
+                    double pz0 = z ? Sigmoid.of(a0[r]) : Sigmoid.complement(a0[r]);
                     l += pz / pz0 * rowDot[r];
                 }
                 return l;

@@ -1,6 +1,7 @@
 package org.swiattn.training;
 
 import java.util.Arrays;
+import org.swiattn.spec.InvalidInputException;
 import org.swiattn.spec.Visibility;
 
 /**
@@ -54,12 +55,12 @@ public final class AdaptiveRegularizer {
     public record Config(Measure measure, Budget budget, Penalty penalty, double lambdaLearningRate,
                          TargetSchedule schedule) {
         public Config {
-            Check.require(measure != null, "measure", "is null");
-            Check.require(budget != null, "budget", "is null");
-            Check.require(penalty != null, "penalty", "is null");
-            Check.require(Double.isFinite(lambdaLearningRate) && lambdaLearningRate > 0,
+            InvalidInputException.require(measure != null, "measure", "is null");
+            InvalidInputException.require(budget != null, "budget", "is null");
+            InvalidInputException.require(penalty != null, "penalty", "is null");
+            InvalidInputException.require(Double.isFinite(lambdaLearningRate) && lambdaLearningRate > 0,
                     "lambdaLearningRate", "must be finite and > 0, got " + lambdaLearningRate);
-            Check.require(schedule != null, "schedule", "is null");
+            InvalidInputException.require(schedule != null, "schedule", "is null");
         }
 
         /** Defaults: COST, GLOBAL, TWO_SIDED, eta = 0.05, t from 1 to tFinal over warmup steps. */
@@ -108,8 +109,8 @@ public final class AdaptiveRegularizer {
 
     /** A regularizer for a model of {@code layers} hybrid layers; multipliers start at 0. */
     public AdaptiveRegularizer(Config config, int layers) {
-        Check.require(config != null, "config", "is null");
-        Check.require(layers >= 1, "layers", "must be >= 1, got " + layers);
+        InvalidInputException.require(config != null, "config", "is null");
+        InvalidInputException.require(layers >= 1, "layers", "must be >= 1, got " + layers);
         this.config = config;
         this.layers = layers;
         int k = config.budget() == Budget.GLOBAL ? 1 : layers;
@@ -142,13 +143,13 @@ public final class AdaptiveRegularizer {
      * @param l2 [K]; not modified (copied)
      */
     public void setLambdas(double[] l1, double[] l2) {
-        Check.require(l1 != null && l1.length == lambda1.length, "lambda1",
+        InvalidInputException.require(l1 != null && l1.length == lambda1.length, "lambda1",
                 "length must be K = " + lambda1.length);
-        Check.require(l2 != null && l2.length == lambda2.length, "lambda2",
+        InvalidInputException.require(l2 != null && l2.length == lambda2.length, "lambda2",
                 "length must be K = " + lambda2.length);
         for (int k = 0; k < l1.length; k++) {
-            Check.require(Double.isFinite(l1[k]), "lambda1", "non-finite at index " + k);
-            Check.require(Double.isFinite(l2[k]), "lambda2", "non-finite at index " + k);
+            InvalidInputException.require(Double.isFinite(l1[k]), "lambda1", "non-finite at index " + k);
+            InvalidInputException.require(Double.isFinite(l2[k]), "lambda2", "non-finite at index " + k);
         }
         System.arraycopy(l1, 0, lambda1, 0, l1.length);
         System.arraycopy(l2, 0, lambda2, 0, l2.length);
@@ -187,7 +188,7 @@ public final class AdaptiveRegularizer {
      * <pre>  -&gt; [B,S];  COST: (cF_i - cW_i) / (B sum cF);  TOKEN: 1 / (B S)  </pre>
      */
     public static double[] ratioGradient(Measure measure, int batch, int seqLen, int window) {
-        Check.require(window >= 1, "window", "must be >= 1, got " + window);
+        InvalidInputException.require(window >= 1, "window", "must be >= 1, got " + window);
         double[] g = new double[batch * seqLen];
         double denomCost = batch * fullPairs(seqLen);
         for (int b = 0; b < batch; b++) {
@@ -205,9 +206,9 @@ public final class AdaptiveRegularizer {
      * @param z [B,S] hard route; not modified
      */
     public static double hardRatio(Measure measure, boolean[] z, int batch, int seqLen, int window) {
-        Check.require(z != null && z.length == batch * seqLen, "route",
+        InvalidInputException.require(z != null && z.length == batch * seqLen, "route",
                 "length must be B*S = " + batch * seqLen);
-        Check.require(window >= 1, "window", "must be >= 1, got " + window);
+        InvalidInputException.require(window >= 1, "window", "must be >= 1, got " + window);
         if (measure == Measure.TOKEN) {
             int n = 0;
             for (boolean f : z) {
@@ -236,7 +237,7 @@ public final class AdaptiveRegularizer {
      * @param p [L][B*S] router probabilities of every layer; not modified
      */
     public Result evaluate(double[][] p, int batch, int seqLen, int window, long step) {
-        Check.require(p != null && p.length == layers, "p",
+        InvalidInputException.require(p != null && p.length == layers, "p",
                 "must have one row per layer, L = " + layers + ", got " + (p == null ? "null" : p.length));
         double t = config.schedule().target(step);
         Measure m = config.measure();
@@ -289,7 +290,7 @@ public final class AdaptiveRegularizer {
      * @param r an evaluation of this regularizer; not modified
      */
     public void ascend(Result r) {
-        Check.require(r != null && r.dLdLambda1().length == lambda1.length, "result",
+        InvalidInputException.require(r != null && r.dLdLambda1().length == lambda1.length, "result",
                 "does not belong to this regularizer");
         double eta = config.lambdaLearningRate();
         for (int j = 0; j < lambda1.length; j++) {
@@ -299,13 +300,13 @@ public final class AdaptiveRegularizer {
     }
 
     private static void checkProbabilities(double[] p, int batch, int seqLen, int window) {
-        Check.require(batch >= 1, "batch", "must be >= 1, got " + batch);
-        Check.require(seqLen >= 1, "seqLen", "must be >= 1, got " + seqLen);
-        Check.require(window >= 1, "window", "must be >= 1, got " + window);
-        Check.require(p != null && p.length == (long) batch * seqLen, "p",
+        InvalidInputException.require(batch >= 1, "batch", "must be >= 1, got " + batch);
+        InvalidInputException.require(seqLen >= 1, "seqLen", "must be >= 1, got " + seqLen);
+        InvalidInputException.require(window >= 1, "window", "must be >= 1, got " + window);
+        InvalidInputException.require(p != null && p.length == (long) batch * seqLen, "p",
                 "length must be B*S = " + ((long) batch * seqLen) + ", got " + (p == null ? "null" : p.length));
         for (int r = 0; r < p.length; r++) {
-            Check.require(p[r] >= 0 && p[r] <= 1, "p",
+            InvalidInputException.require(p[r] >= 0 && p[r] <= 1, "p",
                     "must be in [0, 1], got " + p[r] + " at index " + r);
         }
     }

@@ -6,6 +6,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.swiattn.spec.Estimator;
+import org.swiattn.spec.InvalidInputException;
 import org.swiattn.spec.Route;
 import org.swiattn.training.model.AdamW;
 import org.swiattn.training.model.Checkpoint;
@@ -46,14 +47,14 @@ public final class ContinualPretraining implements AutoCloseable {
     public record Settings(Decoder.Mode mode, Estimator estimator, double distillWeight, double clipNorm, int shards,
                            int threads) {
         public Settings {
-            Check.require(mode != null, "mode", "is null");
-            Check.require(estimator != null, "estimator", "is null");
-            Check.require(distillWeight >= 0 && Double.isFinite(distillWeight), "distillWeight",
+            InvalidInputException.require(mode != null, "mode", "is null");
+            InvalidInputException.require(estimator != null, "estimator", "is null");
+            InvalidInputException.require(distillWeight >= 0 && Double.isFinite(distillWeight), "distillWeight",
                     "must be finite and >= 0, got " + distillWeight);
-            Check.require(clipNorm >= 0 && Double.isFinite(clipNorm), "clipNorm",
+            InvalidInputException.require(clipNorm >= 0 && Double.isFinite(clipNorm), "clipNorm",
                     "must be finite and >= 0, got " + clipNorm);
-            Check.require(shards >= 1, "shards", "must be >= 1, got " + shards);
-            Check.require(threads >= 1, "threads", "must be >= 1, got " + threads);
+            InvalidInputException.require(shards >= 1, "shards", "must be >= 1, got " + shards);
+            InvalidInputException.require(threads >= 1, "threads", "must be >= 1, got " + threads);
         }
 
         /** One shard, one thread, no clipping, no distillation. */
@@ -94,18 +95,18 @@ public final class ContinualPretraining implements AutoCloseable {
      */
     public ContinualPretraining(Decoder decoder, Checkpoint model, AdamW optimizer, AdaptiveRegularizer regularizer,
                                 Checkpoint teacher, Settings settings) {
-        Check.require(decoder != null, "decoder", "is null");
-        Check.require(model != null, "model", "is null");
-        Check.require(optimizer != null, "optimizer", "is null");
-        Check.require(settings != null, "settings", "is null");
-        Check.require(settings.mode() != Decoder.Mode.ROUTED || regularizer != null, "regularizer",
+        InvalidInputException.require(decoder != null, "decoder", "is null");
+        InvalidInputException.require(model != null, "model", "is null");
+        InvalidInputException.require(optimizer != null, "optimizer", "is null");
+        InvalidInputException.require(settings != null, "settings", "is null");
+        InvalidInputException.require(settings.mode() != Decoder.Mode.ROUTED || regularizer != null, "regularizer",
                 "is required in ROUTED mode");
-        Check.require(settings.mode() != Decoder.Mode.ROUTED || model.config().hybrid(), "model",
+        InvalidInputException.require(settings.mode() != Decoder.Mode.ROUTED || model.config().hybrid(), "model",
                 "ROUTED mode needs a hybrid checkpoint (Transfer.toHybrid)");
-        Check.require(regularizer == null || regularizer.layers() == model.config().layers(),
+        InvalidInputException.require(regularizer == null || regularizer.layers() == model.config().layers(),
                 "regularizer", "has " + (regularizer == null ? 0 : regularizer.layers()) + " layers, the model "
                         + model.config().layers());
-        Check.require((settings.distillWeight() > 0) == (teacher != null), "teacher",
+        InvalidInputException.require((settings.distillWeight() > 0) == (teacher != null), "teacher",
                 "must be given exactly when distillWeight > 0");
         this.decoder = decoder;
         this.model = model;
@@ -136,17 +137,17 @@ public final class ContinualPretraining implements AutoCloseable {
      * @param lr      learning rate of this step
      */
     public StepResult step(int[] tokens, int[] targets, int batch, int seqLen, double lr) {
-        Check.require(tokens != null && tokens.length == batch * seqLen, "tokens",
+        InvalidInputException.require(tokens != null && tokens.length == batch * seqLen, "tokens",
                 "length must be B*S = " + batch * seqLen);
-        Check.require(targets != null && targets.length == batch * seqLen, "targets",
+        InvalidInputException.require(targets != null && targets.length == batch * seqLen, "targets",
                 "length must be B*S = " + batch * seqLen);
-        Check.require(settings.shards() <= batch, "shards",
+        InvalidInputException.require(settings.shards() <= batch, "shards",
                 "must be <= B = " + batch + ", got " + settings.shards());
         long s = optimizer.stepCount();
         int shards = settings.shards();
         int v = model.config().vocab();
         int m = LmLoss.count(targets);
-        Check.require(m >= 1, "targets", "no position carries a target (all -1)");
+        InvalidInputException.require(m >= 1, "targets", "no position carries a target (all -1)");
         // 1. forward per shard
         int[][] range = new int[shards][];
         for (int k = 0; k < shards; k++) {

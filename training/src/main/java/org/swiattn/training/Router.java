@@ -1,6 +1,8 @@
 package org.swiattn.training;
 
+import org.swiattn.spec.InvalidInputException;
 import org.swiattn.spec.Route;
+import org.swiattn.spec.Sigmoid;
 
 /**
  * The router of one hybrid layer (spec/SPEC.md section "Router"): a linear score on the layer's normalized input
@@ -35,7 +37,7 @@ public final class Router {
      */
     public static double[] logits(double[] x, int n, int c, double[] w, double b) {
         checkSizes(x, n, c, w);
-        Check.require(Double.isFinite(b), "routerBias", "must be finite, got " + b);
+        InvalidInputException.require(Double.isFinite(b), "routerBias", "must be finite, got " + b);
         double[] a = new double[n];
         // pass 1: one dot product per row
         for (int r = 0; r < n; r++) {
@@ -66,10 +68,10 @@ public final class Router {
     public static void backward(double[] dA, double[] x, int n, int c, double[] w, double[] dx, double[] dw,
                                 double[] dBias) {
         checkSizes(x, n, c, w);
-        Check.require(dA != null && dA.length == n, "dA", "length must be N = " + n);
-        Check.require(dw != null && dw.length == c, "dw", "length must be C = " + c);
-        Check.require(dBias != null && dBias.length == 1, "dBias", "length must be 1");
-        Check.require(dx == null || dx.length == n * c, "dx", "length must be N*C = " + n * c);
+        InvalidInputException.require(dA != null && dA.length == n, "dA", "length must be N = " + n);
+        InvalidInputException.require(dw != null && dw.length == c, "dw", "length must be C = " + c);
+        InvalidInputException.require(dBias != null && dBias.length == 1, "dBias", "length must be 1");
+        InvalidInputException.require(dx == null || dx.length == n * c, "dx", "length must be N*C = " + n * c);
         // pass 1: forward line a_r = <x_r, w> + b, differentiated row by row
         for (int r = 0; r < n; r++) {
             double g = dA[r];
@@ -87,14 +89,9 @@ public final class Router {
         }
     }
 
-    /** p = sigmoid(a) = 1 / (1 + e^-a), evaluated without overflow for any finite a. */
-    public static double sigmoid(double a) {
-        return a >= 0 ? 1.0 / (1.0 + Math.exp(-a)) : Math.exp(a) / (1.0 + Math.exp(a));
-    }
-
     /** logit(p) = ln(p / (1 - p)); the inverse of sigmoid. @param p in (0, 1) */
     public static double logit(double p) {
-        Check.require(p > 0 && p < 1, "p0", "must be in (0, 1), got " + p);
+        InvalidInputException.require(p > 0 && p < 1, "p0", "must be in (0, 1), got " + p);
         return Math.log(p) - Math.log1p(-p);
     }
 
@@ -107,7 +104,7 @@ public final class Router {
     public static double[] probabilities(double[] a) {
         double[] p = new double[a.length];
         for (int r = 0; r < a.length; r++) {
-            p[r] = sigmoid(a[r]);
+            p[r] = Sigmoid.of(a[r]);
         }
         return p;
     }
@@ -137,17 +134,17 @@ public final class Router {
     }
 
     private static void checkSizes(double[] x, int n, int c, double[] w) {
-        Check.require(n >= 1, "n", "must be >= 1, got " + n);
-        Check.require(c >= 1, "c", "must be >= 1, got " + c);
-        Check.require(x != null && x.length == (long) n * c, "x",
+        InvalidInputException.require(n >= 1, "n", "must be >= 1, got " + n);
+        InvalidInputException.require(c >= 1, "c", "must be >= 1, got " + c);
+        InvalidInputException.require(x != null && x.length == (long) n * c, "x",
                 "length must be N*C = " + ((long) n * c) + ", got " + (x == null ? "null" : x.length));
-        Check.require(w != null && w.length == c, "routerWeight",
+        InvalidInputException.require(w != null && w.length == c, "routerWeight",
                 "length must be C = " + c + ", got " + (w == null ? "null" : w.length));
         for (int k = 0; k < x.length; k++) {
-            Check.require(Double.isFinite(x[k]), "x", "non-finite value " + x[k] + " at index " + k);
+            InvalidInputException.require(Double.isFinite(x[k]), "x", "non-finite value " + x[k] + " at index " + k);
         }
         for (int j = 0; j < c; j++) {
-            Check.require(Double.isFinite(w[j]), "routerWeight",
+            InvalidInputException.require(Double.isFinite(w[j]), "routerWeight",
                     "non-finite value " + w[j] + " at index " + j);
         }
     }

@@ -1,5 +1,7 @@
 package org.swiattn.training;
 
+import org.swiattn.spec.InvalidInputException;
+
 
 /**
  * Target warm-up of the adaptive regularizer (spec/SPEC.md section "Adaptive regularizer"; our documented choice,
@@ -17,11 +19,11 @@ package org.swiattn.training;
 public record TargetSchedule(double start, double end, int warmup) {
 
     public TargetSchedule {
-        Check.require(Double.isFinite(start) && start >= 0 && start <= 1, "targetStart",
+        InvalidInputException.require(Double.isFinite(start) && start >= 0 && start <= 1, "targetStart",
                 "must be in [0, 1], got " + start);
-        Check.require(Double.isFinite(end) && end >= 0 && end <= 1, "targetFinal",
+        InvalidInputException.require(Double.isFinite(end) && end >= 0 && end <= 1, "targetFinal",
                 "must be in [0, 1], got " + end);
-        Check.require(warmup >= 0, "warmup", "must be >= 0, got " + warmup);
+        InvalidInputException.require(warmup >= 0, "warmup", "must be >= 0, got " + warmup);
     }
 
     /** The default ramp from t_start = 1 to t_final over warmup steps. */
@@ -31,7 +33,7 @@ public record TargetSchedule(double start, double end, int warmup) {
 
     /** t_s for step s &gt;= 0. */
     public double target(long step) {
-        Check.require(step >= 0, "step", "must be >= 0, got " + step);
+        InvalidInputException.require(step >= 0, "step", "must be >= 0, got " + step);
         if (warmup == 0 || step >= warmup) {
             return end;
         }

@@ -1,5 +1,6 @@
 package org.swiattn.training;
 
+import org.swiattn.spec.InvalidInputException;
 import org.swiattn.training.model.Checkpoint;
 import org.swiattn.training.model.ModelConfig;
 import org.swiattn.training.model.ParamLayout;
@@ -38,10 +39,10 @@ public final class Transfer {
      * @return a new hybrid checkpoint (its own weight vector)
      */
     public static Checkpoint toHybrid(Checkpoint full, double p0) {
-        Check.require(full != null, "full", "is null");
-        Check.require(!full.config().hybrid(), "full",
+        InvalidInputException.require(full != null, "full", "is null");
+        InvalidInputException.require(!full.config().hybrid(), "full",
                 "is already a hybrid checkpoint (it carries routers)");
-        Check.require(p0 > 0.5 && p0 < 1.0, "p0",
+        InvalidInputException.require(p0 > 0.5 && p0 < 1.0, "p0",
                 "must be in (0.5, 1) so that every token starts on the full branch, got " + p0);
         ModelConfig hc = full.config().withHybrid(true);
         ParamLayout src = full.layout();

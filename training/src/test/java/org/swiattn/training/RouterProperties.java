@@ -10,6 +10,7 @@ import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.constraints.LongRange;
 import org.swiattn.spec.InvalidInputException;
 import org.swiattn.spec.Route;
+import org.swiattn.spec.Sigmoid;
 
 /** The router: value, hard decision, gradient against finite differences. */
 class RouterProperties {
@@ -27,7 +28,7 @@ class RouterProperties {
             double[] a = Router.logits(x, n, c, w, bias[0]);
             double s = 0;
             for (int r = 0; r < n; r++) {
-                s += u[r] * Router.sigmoid(a[r]);
+                s += u[r] * Sigmoid.of(a[r]);
             }
             return s;
         };
@@ -59,7 +60,7 @@ class RouterProperties {
             double dot = x[i * 3] * w[0] + x[i * 3 + 1] * w[1] + x[i * 3 + 2] * w[2];
             assertThat(a[i]).isCloseTo(dot + 0.1, org.assertj.core.data.Offset.offset(1e-15));
             assertThat(route.isFull(i)).isEqualTo(a[i] > 0);
-            assertThat(Router.sigmoid(a[i]) > 0.5).isEqualTo(a[i] > 0);
+            assertThat(Sigmoid.of(a[i]) > 0.5).isEqualTo(a[i] > 0);
         }
     }
 
@@ -69,10 +70,10 @@ class RouterProperties {
         assertThat(r.isFull(0)).isFalse();
         assertThat(r.isFull(1)).isTrue();
         for (double p : new double[]{1e-6, 0.01, 0.5, 0.99, 1 - 1e-9}) {
-            assertThat(Router.sigmoid(Router.logit(p))).isCloseTo(p, org.assertj.core.data.Offset.offset(1e-15));
+            assertThat(Sigmoid.of(Router.logit(p))).isCloseTo(p, org.assertj.core.data.Offset.offset(1e-15));
         }
-        assertThat(Router.sigmoid(-800)).isGreaterThanOrEqualTo(0).isLessThan(1e-300);
-        assertThat(Router.sigmoid(800)).isEqualTo(1.0);
+        assertThat(Sigmoid.of(-800)).isGreaterThanOrEqualTo(0).isLessThan(1e-300);
+        assertThat(Sigmoid.of(800)).isEqualTo(1.0);
     }
 
     @Example

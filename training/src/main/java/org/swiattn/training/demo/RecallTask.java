@@ -1,6 +1,6 @@
 package org.swiattn.training.demo;
 
-import org.swiattn.training.Check;
+import org.swiattn.spec.InvalidInputException;
 import org.swiattn.training.SplitMix64;
 
 /**
@@ -31,12 +31,13 @@ import org.swiattn.training.SplitMix64;
 public record RecallTask(int keys, int values, int fillers, int seqLen, int pairs, int queries) {
 
     public RecallTask {
-        Check.require(keys >= 1, "keys", "must be >= 1, got " + keys);
-        Check.require(values >= 2, "values", "must be >= 2, got " + values);
-        Check.require(fillers >= 1, "fillers", "must be >= 1, got " + fillers);
-        Check.require(pairs >= 1 && pairs <= keys, "pairs", "must be in [1, keys=" + keys + "], got " + pairs);
-        Check.require(queries >= 1, "queries", "must be >= 1, got " + queries);
-        Check.require(pairs + queries <= seqLen, "seqLen",
+        InvalidInputException.require(keys >= 1, "keys", "must be >= 1, got " + keys);
+        InvalidInputException.require(values >= 2, "values", "must be >= 2, got " + values);
+        InvalidInputException.require(fillers >= 1, "fillers", "must be >= 1, got " + fillers);
+        InvalidInputException.require(pairs >= 1 && pairs <= keys, "pairs",
+                "must be in [1, keys=" + keys + "], got " + pairs);
+        InvalidInputException.require(queries >= 1, "queries", "must be >= 1, got " + queries);
+        InvalidInputException.require(pairs + queries <= seqLen, "seqLen",
                 "must be >= pairs + queries = " + (pairs + queries) + ", got " + seqLen);
     }
 
@@ -67,7 +68,7 @@ public record RecallTask(int keys, int values, int fillers, int seqLen, int pair
      * @param targets [B,S] modified (answer token at query positions, -1 elsewhere)
      */
     public void sample(SplitMix64 rng, int batch, int[] tokens, int[] targets) {
-        Check.require(tokens.length == batch * seqLen && targets.length == batch * seqLen, "tokens",
+        InvalidInputException.require(tokens.length == batch * seqLen && targets.length == batch * seqLen, "tokens",
                 "and targets must have length B*S = " + batch * seqLen);
         int answerBase = keys * values + keys;
         int fillBase = answerBase + values;

@@ -1,6 +1,6 @@
 package org.swiattn.training.model;
 
-import org.swiattn.training.Check;
+import org.swiattn.spec.InvalidInputException;
 
 /**
  * AdamW (Loshchilov and Hutter), in the exact update order of PyTorch's {@code torch.optim.AdamW}
@@ -31,12 +31,12 @@ public final class AdamW {
      * @param decay   [P] per-parameter weight-decay factor (0 = none, 1 = wd); not modified (copied)
      */
     public AdamW(double beta1, double beta2, double eps, double weightDecay, double[] lrScale, double[] decay) {
-        Check.require(beta1 >= 0 && beta1 < 1, "beta1", "must be in [0, 1), got " + beta1);
-        Check.require(beta2 >= 0 && beta2 < 1, "beta2", "must be in [0, 1), got " + beta2);
-        Check.require(eps > 0 && Double.isFinite(eps), "eps", "must be finite and > 0, got " + eps);
-        Check.require(weightDecay >= 0 && Double.isFinite(weightDecay), "weightDecay",
+        InvalidInputException.require(beta1 >= 0 && beta1 < 1, "beta1", "must be in [0, 1), got " + beta1);
+        InvalidInputException.require(beta2 >= 0 && beta2 < 1, "beta2", "must be in [0, 1), got " + beta2);
+        InvalidInputException.require(eps > 0 && Double.isFinite(eps), "eps", "must be finite and > 0, got " + eps);
+        InvalidInputException.require(weightDecay >= 0 && Double.isFinite(weightDecay), "weightDecay",
                 "must be finite and >= 0, got " + weightDecay);
-        Check.require(lrScale != null && decay != null && lrScale.length == decay.length, "lrScale",
+        InvalidInputException.require(lrScale != null && decay != null && lrScale.length == decay.length, "lrScale",
                 "and decay must have the same length P");
         this.beta1 = beta1;
         this.beta2 = beta2;
@@ -54,9 +54,9 @@ public final class AdamW {
      */
     public static AdamW forLayout(ParamLayout lay, double beta1, double beta2, double eps, double weightDecay,
                                   double routerLrScale, double routerDecayScale) {
-        Check.require(routerLrScale >= 0 && Double.isFinite(routerLrScale), "routerLrScale",
+        InvalidInputException.require(routerLrScale >= 0 && Double.isFinite(routerLrScale), "routerLrScale",
                 "must be finite and >= 0, got " + routerLrScale);
-        Check.require(routerDecayScale >= 0 && Double.isFinite(routerDecayScale), "routerDecayScale",
+        InvalidInputException.require(routerDecayScale >= 0 && Double.isFinite(routerDecayScale), "routerDecayScale",
                 "must be finite and >= 0, got " + routerDecayScale);
         double[] s = new double[lay.size()];
         double[] d = new double[lay.size()];
@@ -83,9 +83,9 @@ public final class AdamW {
      * @param lr    learning rate &gt;= 0
      */
     public void step(double[] theta, double[] g, double lr) {
-        Check.require(theta.length == m.length && g.length == m.length, "theta",
+        InvalidInputException.require(theta.length == m.length && g.length == m.length, "theta",
                 "and g must have length P = " + m.length);
-        Check.require(lr >= 0 && Double.isFinite(lr), "lr", "must be finite and >= 0, got " + lr);
+        InvalidInputException.require(lr >= 0 && Double.isFinite(lr), "lr", "must be finite and >= 0, got " + lr);
         step++;
         double bc1 = 1 - Math.pow(beta1, step);
         double bc2 = 1 - Math.pow(beta2, step);

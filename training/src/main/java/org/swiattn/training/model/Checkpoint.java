@@ -1,6 +1,6 @@
 package org.swiattn.training.model;
 
-import org.swiattn.training.Check;
+import org.swiattn.spec.InvalidInputException;
 import org.swiattn.training.SplitMix64;
 
 /**
@@ -18,11 +18,11 @@ public final class Checkpoint {
     public Checkpoint(ModelConfig config, double[] weights) {
         this.config = config;
         this.layout = new ParamLayout(config);
-        Check.require(weights != null && weights.length == layout.size(), "weights",
+        InvalidInputException.require(weights != null && weights.length == layout.size(), "weights",
                 "length must be P = " + layout.size() + " for " + config + ", got "
                         + (weights == null ? "null" : weights.length));
         for (int n = 0; n < weights.length; n++) {
-            Check.require(Double.isFinite(weights[n]), "weights",
+            InvalidInputException.require(Double.isFinite(weights[n]), "weights",
                     "non-finite value " + weights[n] + " at index " + n);
         }
         this.weights = weights;

@@ -1,6 +1,6 @@
 package org.swiattn.training.model;
 
-import org.swiattn.training.Check;
+import org.swiattn.spec.InvalidInputException;
 
 /**
  * Language-model losses on the positions that carry a target.
@@ -40,7 +40,7 @@ public final class LmLoss {
      */
     public static Result crossEntropy(double[] logits, int[] targets, int vocab) {
         int n = checkTargets(logits, targets, vocab);
-        Check.require(n >= 1, "targets", "no position carries a target (all -1)");
+        InvalidInputException.require(n >= 1, "targets", "no position carries a target (all -1)");
         return crossEntropy(logits, targets, vocab, n);
     }
 
@@ -54,7 +54,7 @@ public final class LmLoss {
      */
     public static Result crossEntropy(double[] logits, int[] targets, int vocab, int n) {
         checkTargets(logits, targets, vocab);
-        Check.require(n >= 1, "count", "must be >= 1, got " + n);
+        InvalidInputException.require(n >= 1, "count", "must be >= 1, got " + n);
         double[] d = new double[logits.length];
         double[] ls = new double[vocab];
         double sum = 0;
@@ -89,15 +89,15 @@ public final class LmLoss {
      */
     public static Result distillation(double[] logits, double[] teacher, int[] targets, int vocab) {
         int n = checkTargets(logits, targets, vocab);
-        Check.require(n >= 1, "targets", "no position carries a target (all -1)");
+        InvalidInputException.require(n >= 1, "targets", "no position carries a target (all -1)");
         return distillation(logits, teacher, targets, vocab, n);
     }
 
     /** Distillation normalised by a given M (see the cross-entropy overload). */
     public static Result distillation(double[] logits, double[] teacher, int[] targets, int vocab, int n) {
         checkTargets(logits, targets, vocab);
-        Check.require(n >= 1, "count", "must be >= 1, got " + n);
-        Check.require(teacher != null && teacher.length == logits.length, "teacher",
+        InvalidInputException.require(n >= 1, "count", "must be >= 1, got " + n);
+        InvalidInputException.require(teacher != null && teacher.length == logits.length, "teacher",
                 "length must be N*V = " + logits.length);
         double[] d = new double[logits.length];
         double[] ls = new double[vocab];
@@ -128,12 +128,12 @@ public final class LmLoss {
     }
 
     private static int checkTargets(double[] logits, int[] targets, int vocab) {
-        Check.require(targets != null, "targets", "is null");
-        Check.require(logits != null && logits.length == (long) targets.length * vocab, "logits",
+        InvalidInputException.require(targets != null, "targets", "is null");
+        InvalidInputException.require(logits != null && logits.length == (long) targets.length * vocab, "logits",
                 "length must be N*V = " + ((long) targets.length * vocab));
         int n = 0;
         for (int r = 0; r < targets.length; r++) {
-            Check.require(targets[r] >= -1 && targets[r] < vocab, "targets",
+            InvalidInputException.require(targets[r] >= -1 && targets[r] < vocab, "targets",
                     "target " + targets[r] + " at index " + r + " is outside [-1, V) = [-1, " + vocab + ")");
             n += targets[r] >= 0 ? 1 : 0;
         }

@@ -1,6 +1,6 @@
 package org.swiattn.training.model;
 
-import org.swiattn.training.Check;
+import org.swiattn.spec.InvalidInputException;
 
 /**
  * Sizes and constants of the small decoder.
@@ -15,20 +15,20 @@ public record ModelConfig(int vocab, int width, int layers, int qHeads, int kvHe
                           int window, double ropeBase, double normEps, boolean hybrid) {
 
     public ModelConfig {
-        Check.require(vocab >= 2, "vocab", "must be >= 2, got " + vocab);
-        Check.require(width >= 1, "width", "must be >= 1, got " + width);
-        Check.require(layers >= 1, "layers", "must be >= 1, got " + layers);
-        Check.require(qHeads >= 1, "qHeads", "must be >= 1, got " + qHeads);
-        Check.require(kvHeads >= 1, "kvHeads", "must be >= 1, got " + kvHeads);
-        Check.require(qHeads % kvHeads == 0, "qHeads",
+        InvalidInputException.require(vocab >= 2, "vocab", "must be >= 2, got " + vocab);
+        InvalidInputException.require(width >= 1, "width", "must be >= 1, got " + width);
+        InvalidInputException.require(layers >= 1, "layers", "must be >= 1, got " + layers);
+        InvalidInputException.require(qHeads >= 1, "qHeads", "must be >= 1, got " + qHeads);
+        InvalidInputException.require(kvHeads >= 1, "kvHeads", "must be >= 1, got " + kvHeads);
+        InvalidInputException.require(qHeads % kvHeads == 0, "qHeads",
                 "qHeads % kvHeads must be 0, got qHeads=" + qHeads + ", kvHeads=" + kvHeads);
-        Check.require(headDim >= 2 && headDim % 2 == 0, "headDim",
+        InvalidInputException.require(headDim >= 2 && headDim % 2 == 0, "headDim",
                 "must be even and >= 2 (rotary pairs), got " + headDim);
-        Check.require(mlpHidden >= 1, "mlpHidden", "must be >= 1, got " + mlpHidden);
-        Check.require(window >= 1, "window", "must be >= 1, got " + window);
-        Check.require(Double.isFinite(ropeBase) && ropeBase > 1, "ropeBase",
+        InvalidInputException.require(mlpHidden >= 1, "mlpHidden", "must be >= 1, got " + mlpHidden);
+        InvalidInputException.require(window >= 1, "window", "must be >= 1, got " + window);
+        InvalidInputException.require(Double.isFinite(ropeBase) && ropeBase > 1, "ropeBase",
                 "must be finite and > 1, got " + ropeBase);
-        Check.require(Double.isFinite(normEps) && normEps > 0, "normEps",
+        InvalidInputException.require(Double.isFinite(normEps) && normEps > 0, "normEps",
                 "must be finite and > 0, got " + normEps);
     }
 

@@ -1,5 +1,7 @@
 package org.swiattn.training.model;
 
+import org.swiattn.spec.Sigmoid;
+
 /**
  * The decoder's elementwise and matrix operations, forward and backward, on flat row-major arrays. Every backward
  * quotes the forward line it differentiates. Sums run in index order, so results are reproducible bit for bit.
@@ -153,7 +155,7 @@ public final class Ops {
     public static double[] silu(double[] h) {
         double[] y = new double[h.length];
         for (int k = 0; k < h.length; k++) {
-            y[k] = h[k] * sigmoid(h[k]);
+            y[k] = h[k] * Sigmoid.of(h[k]);
         }
         return y;
     }
@@ -168,14 +170,10 @@ public final class Ops {
     public static double[] siluBackward(double[] dy, double[] h) {
         double[] dh = new double[h.length];
         for (int k = 0; k < h.length; k++) {
-            double s = sigmoid(h[k]);
+            double s = Sigmoid.of(h[k]);
             dh[k] = dy[k] * s * (1 + h[k] * (1 - s));
         }
         return dh;
-    }
-
-    static double sigmoid(double a) {
-        return a >= 0 ? 1.0 / (1.0 + Math.exp(-a)) : Math.exp(a) / (1.0 + Math.exp(a));
     }
 
     /**
