@@ -42,8 +42,9 @@ public final class GoldenExporter {
         if (inputDtype != Dtype.F64 && inputDtype != Dtype.F32 && inputDtype != Dtype.BF16) {
             throw new BadInputException("--input-dtype must be F64, F32 or BF16, got " + inputDtype);
         }
+        SafeFiles.writableFile(out, "--out");   // before any work
         CaseSpec c = Suites.find(e.name());
-        SafeTensorsFile gold = SafeTensorsFile.open(goldenDir.resolve(e.file()));
+        SafeTensorsFile gold = Manifest.openVerified(goldenDir, e);
         SafeTensorsWriter w = new SafeTensorsWriter().metadata(gold.metadata());
         for (TensorInfo t : gold.tensors().values()) {
             if (t.dtype().isFloating()) {
@@ -55,7 +56,7 @@ public final class GoldenExporter {
         if (full) {
             AttentionInputs in = CaseInputs.inputs(c);
             Shape sh = c.shape();
-            int[] rows = c.whole() ? null : toInts(gold.readLongs("rows"));
+            int[] rows = c.whole() ? null : gold.readIndices("rows", sh.rows());
             double[] dOut = CaseInputs.dOut(c, rows);
             w.metadata("inputs_included", "q,k,v,do").metadata("inputs_dtype", inputDtype.name());
             w.addDoubles("q", inputDtype, new long[] {sh.batch(), sh.seqLen(), sh.qHeads(), sh.headDim()}, in.q());
@@ -65,13 +66,5 @@ public final class GoldenExporter {
         }
         w.write(out);
         return c;
-    }
-
-    private static int[] toInts(long[] x) {
-        int[] out = new int[x.length];
-        for (int n = 0; n < x.length; n++) {
-            out[n] = (int) x[n];
-        }
-        return out;
     }
 }

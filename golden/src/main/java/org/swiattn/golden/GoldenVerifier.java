@@ -22,7 +22,8 @@ import org.swiattn.spec.Tolerance;
  * report says whether it is bit-identical; M itself within 1e-12 relative, other metadata exactly); the stored
  * naive errors are recomputed (unless skipped) and must agree
  * within {@value #NAIVE_AGREEMENT} relative (they are yardsticks, and a platform's exp/log may move an fp32 rounding).
- * Folder-level: every case of the default suite is in the manifest, and no case file is outside it.
+ * Folder-level: every case of the default suite is in the manifest, and no case file is outside it (the temporary
+ * files of an interrupted write, {@link SafeFiles#isTemporary}, are not case files).
  */
 public final class GoldenVerifier {
     /** Relative agreement required of recomputed naive errors. */
@@ -66,6 +67,9 @@ public final class GoldenVerifier {
         if (Files.isDirectory(v1)) {
             try (Stream<Path> s = Files.list(v1)) {
                 for (Path p : s.sorted().toList()) {
+                    if (SafeFiles.isTemporary(p)) {
+                        continue;   // a write in progress, or one a SIGKILL interrupted: not a case file
+                    }
                     String rel = "v1/" + p.getFileName();
                     if (!listed.contains(rel)) {
                         problems.add(rel + " is not listed in " + Manifest.FILE);
@@ -91,9 +95,15 @@ public final class GoldenVerifier {
             problems.add("manifest says tcId " + e.tcId() + ", file " + e.file() + "; the case table says tcId "
                     + c.tcId() + ", file " + c.fileName());
         }
-        Path file = goldenDir.resolve(e.file());
+        Path file = Manifest.fileOf(goldenDir, e);
         if (!Files.exists(file)) {
             problems.add(e.file() + " is missing");
+            return new CaseVerdict(e.tcId(), e.name(), false, 0, 0, 0, problems, 0);
+        }
+        try {
+            SafeFiles.requireRegularFile(file);
+        } catch (BadInputException ex) {
+            problems.add(ex.getMessage());
             return new CaseVerdict(e.tcId(), e.name(), false, 0, 0, 0, problems, 0);
         }
         String sha = Manifest.sha256(file);
@@ -116,13 +126,13 @@ public final class GoldenVerifier {
                 problems.add("metadata '" + kv.getKey() + "' is missing");
             } else if (kv.getKey().startsWith("naive_error.")) {
                 double want = Double.parseDouble(kv.getValue());
-                double got = Double.parseDouble(have);
+                double got = numberOrNaN(have);
                 if (!(Math.abs(got - want) <= NAIVE_AGREEMENT * Math.max(Math.abs(want), 1e-300))) {
                     problems.add("metadata " + kv.getKey() + " = " + have + ", recomputed " + kv.getValue());
                 }
             } else if (kv.getKey().equals("score_magnitude")) {
                 double want = Double.parseDouble(kv.getValue());
-                double got = Double.parseDouble(have);
+                double got = numberOrNaN(have);
                 if (!(Math.abs(got - want) <= 1e-12 * Math.max(1, Math.abs(want)))) {
                     problems.add("metadata score_magnitude = " + have + ", recomputed " + kv.getValue());
                 }
@@ -170,6 +180,15 @@ public final class GoldenVerifier {
         }
         return new CaseVerdict(e.tcId(), e.name(), shaOk, compared, bitIdentical, worstRatio, problems,
                 (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** A stored metadata number, NaN when the text is not one (then every comparison with it fails). */
+    private static double numberOrNaN(String text) {
+        try {
+            return Double.parseDouble(text);
+        } catch (NumberFormatException e) {
+            return Double.NaN;
+        }
     }
 
     /** A generator for verification (naive errors as configured). */

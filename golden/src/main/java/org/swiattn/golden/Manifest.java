@@ -6,19 +6,30 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.UnaryOperator;
+import java.util.regex.Pattern;
 import org.swiattn.spec.SpecVersion;
 
 /**
@@ -88,48 +99,222 @@ public record Manifest(String format, int format_version, String spec_version, S
         return null;
     }
 
+    /** Largest manifest read (the committed one is about 40 KB). */
+    public static final long MAX_BYTES = 16L << 20;
+    /** The lock file beside the manifest that serialises {@link #update}s of one folder across processes. */
+    public static final String LOCK_FILE = ".manifest.lock";
+
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,199}");
+    private static final Pattern FILE_COMPONENT = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}");
+    private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
+    private static final Map<Path, ReentrantLock> IN_PROCESS = new ConcurrentHashMap<>();
+
     /**
-     * Reads {@code DIR/manifest.json}.
+     * Reads {@code DIR/manifest.json} and checks every entry: a name of letters, digits, '_', '.', '-'; a file
+     * that is a relative path inside DIR ending in .safetensors; a 64-digit lowercase hex sha256; fields of the
+     * right JSON types. A manifest that is not a regular file (a FIFO, a device) is refused unopened.
      *
-     * @throws BadInputException if missing or malformed
+     * @throws BadInputException if missing, not a regular file, too large or malformed (the message names the
+     *                           entry and the field)
      */
     public static Manifest read(Path dir) {
         Path p = dir.resolve(FILE);
-        try {
-            Manifest m = JSON.readValue(Files.readString(p, StandardCharsets.UTF_8), Manifest.class);
-            if (!"swiattn-golden-manifest".equals(m.format()) || m.cases() == null) {
-                throw new BadInputException(p + ": not a swiattn golden manifest (format = " + m.format() + ")");
-            }
-            return m;
-        } catch (NoSuchFileException e) {
+        if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS) && !Files.isSymbolicLink(p)) {
             throw new BadInputException(p + ": no such file (is " + dir + " a golden folder? generate one with"
                     + " `swiattn golden generate`)");
-        } catch (JsonProcessingException e) {
-            throw new BadInputException(p + ": malformed manifest: " + e.getOriginalMessage().replaceAll("\\s+", " "));
-        } catch (IOException e) {
-            throw new BadInputException(p + ": cannot read: " + e.getMessage());
         }
+        long size = SafeFiles.requireRegularFile(p).size();
+        if (size > MAX_BYTES) {
+            throw new BadInputException(p + ": " + size + " bytes, more than a manifest may have (" + MAX_BYTES + ")");
+        }
+        JsonNode root;
+        try {
+            root = JSON.readTree(Files.readString(p, StandardCharsets.UTF_8));
+        } catch (JsonProcessingException e) {
+            throw new BadInputException(p + ": not valid JSON: " + SafeTensorsFile.jsonError(e));
+        } catch (IOException e) {
+            throw new BadInputException(p + ": cannot read: " + SafeFiles.reason(e));
+        }
+        if (root == null || !root.isObject()) {
+            throw new BadInputException(p + ": not a swiattn golden manifest (not a JSON object)");
+        }
+        JsonNode format = root.get("format");
+        if (format == null || !"swiattn-golden-manifest".equals(format.asText(null))) {
+            throw new BadInputException(p + ": not a swiattn golden manifest (format = " + format + ", expected "
+                    + "\"swiattn-golden-manifest\")");
+        }
+        JsonNode cases = root.get("cases");
+        if (cases == null || !cases.isArray()) {
+            throw new BadInputException(p + ": 'cases' must be a list of case entries, got " + (cases == null
+                    ? "nothing" : cases.getNodeType().toString().toLowerCase(Locale.ROOT)));
+        }
+        require(p, "", root, "format_version", JsonNode::isInt, "an integer", false);
+        for (String k : List.of("spec_version", "generator_version")) {
+            require(p, "", root, k, JsonNode::isTextual, "a string", false);
+        }
+        for (int n = 0; n < cases.size(); n++) {
+            checkEntry(p, n, cases.get(n));
+        }
+        try {
+            return JSON.treeToValue(root, Manifest.class);
+        } catch (JsonProcessingException e) {
+            throw new BadInputException(p + ": malformed manifest: " + SafeTensorsFile.jsonError(e));
+        }
+    }
+
+    private static void checkEntry(Path p, int n, JsonNode e) {
+        String where = "cases[" + n + "]";
+        if (e == null || !e.isObject()) {
+            throw new BadInputException(p + ": " + where + " must be a JSON object, got " + e);
+        }
+        require(p, where, e, "tcId", JsonNode::isInt, "an integer", true);
+        String name = require(p, where, e, "name", JsonNode::isTextual, "a string", true).textValue();
+        if (!NAME.matcher(name).matches()) {
+            throw new BadInputException(p + ": " + where + ".name must be letters, digits, '_', '.' and '-', got "
+                    + quote(name));
+        }
+        where = where + " (" + name + ")";
+        String file = require(p, where, e, "file", JsonNode::isTextual, "a string", true).textValue();
+        checkFile(p, where, file);
+        String sha = require(p, where, e, "sha256", JsonNode::isTextual, "a string", true).textValue();
+        if (!SHA256.matcher(sha).matches()) {
+            throw new BadInputException(p + ": " + where + ".sha256 must be 64 lowercase hex digits, got "
+                    + quote(sha));
+        }
+        for (String k : List.of("B", "S", "Hq", "Hkv", "D", "window")) {
+            require(p, where, e, k, JsonNode::isInt, "an integer", false);
+        }
+        require(p, where, e, "bytes", JsonNode::canConvertToLong, "an integer", false);
+        for (String k : List.of("kind", "estimator", "seed", "comment")) {
+            require(p, where, e, k, JsonNode::isTextual, "a string", false);
+        }
+        require(p, where, e, "backward", JsonNode::isBoolean, "true or false", false);
+        for (String k : List.of("flags", "tensors")) {
+            JsonNode list = require(p, where, e, k, JsonNode::isArray, "a list of strings", false);
+            if (list != null) {
+                for (JsonNode x : list) {
+                    if (!x.isTextual()) {
+                        throw new BadInputException(p + ": " + where + "." + k + " must be a list of strings, got "
+                                + x);
+                    }
+                }
+            }
+        }
+    }
+
+    private static JsonNode require(Path p, String where, JsonNode obj, String key,
+                                    java.util.function.Predicate<JsonNode> ok, String what, boolean required) {
+        JsonNode v = obj.get(key);
+        if (v == null || v.isNull()) {
+            if (required) {
+                throw new BadInputException(p + ": " + (where.isEmpty() ? "" : where + " ") + "has no '" + key + "'");
+            }
+            return null;
+        }
+        if (!ok.test(v) || (v.isIntegralNumber() && !v.canConvertToLong())) {
+            throw new BadInputException(p + ": " + (where.isEmpty() ? "" : where + ".") + key + " must be " + what
+                    + ", got " + quote(v.toString()));
+        }
+        return v;
+    }
+
+    /** A case file: a relative path of plain components inside the folder, ending in .safetensors. */
+    private static void checkFile(Path p, String where, String file) {
+        boolean ok = file.endsWith(".safetensors") && !file.startsWith("/");
+        for (String c : file.split("/", -1)) {
+            ok &= FILE_COMPONENT.matcher(c).matches() && !c.equals("..") && !c.equals(".");
+        }
+        if (!ok) {
+            throw new BadInputException(p + ": " + where + ".file must be a relative path inside the golden folder"
+                    + " ending in .safetensors (letters, digits, '_', '.', '-', '/'), got " + quote(file));
+        }
+    }
+
+    private static String quote(String s) {
+        String t = s.length() > 80 ? s.substring(0, 80) + "..." : s;
+        return "'" + t + "'";
     }
 
     /** Reads the manifest of a folder, or an empty one if the folder has none. */
     public static Manifest readOrEmpty(Path dir) {
-        return Files.exists(dir.resolve(FILE)) ? read(dir) : empty();
+        Path p = dir.resolve(FILE);
+        return Files.exists(p, LinkOption.NOFOLLOW_LINKS) || Files.isSymbolicLink(p) ? read(dir) : empty();
     }
 
-    /** Writes {@code DIR/manifest.json} atomically (temporary file, then rename). */
-    public void write(Path dir) throws IOException {
+    /**
+     * Changes the manifest of a folder under a lock: waits for the folder's lock ({@link #LOCK_FILE}, a file lock,
+     * so other processes wait too, and an in-process lock for threads), re-reads the manifest, applies the change
+     * and writes the result atomically before releasing the lock. Concurrent runs writing into one folder therefore
+     * never lose each other's entries.
+     *
+     * @param change maps the manifest as it is now to the new one
+     * @return the manifest written
+     */
+    public static Manifest update(Path dir, UnaryOperator<Manifest> change) throws IOException {
         Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + FILE, ".tmp");
-        try {
-            Files.writeString(tmp, JSON.writeValueAsString(this) + "\n", StandardCharsets.UTF_8);
-            SafeTensorsWriter.publicPermissions(tmp);
-            Files.move(tmp, dir.resolve(FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        Path lockPath = dir.resolve(LOCK_FILE);
+        if (Files.exists(lockPath, LinkOption.NOFOLLOW_LINKS)) {
+            BasicFileAttributes a = Files.readAttributes(lockPath, BasicFileAttributes.class,
+                    LinkOption.NOFOLLOW_LINKS);
+            if (!a.isRegularFile()) {
+                throw new BadInputException(lockPath + ": is " + SafeFiles.kind(lockPath) + ", not a regular file; "
+                        + "remove it");
+            }
+        }
+        ReentrantLock local = IN_PROCESS.computeIfAbsent(dir.toRealPath(), k -> new ReentrantLock());
+        local.lock();
+        try (FileChannel ch = FileChannel.open(lockPath, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+             FileLock lock = ch.lock()) {
+            Manifest now = readOrEmpty(dir);
+            Manifest next = change.apply(now);
+            next.write(dir);
+            return next;
         } finally {
-            Files.deleteIfExists(tmp);
+            local.unlock();
         }
     }
 
-    /** Lowercase hex sha256 of a file. */
+    /** The case file of an entry (a path inside dir; the entry's file was checked by {@link #read}). */
+    public static Path fileOf(Path dir, Entry e) {
+        return dir.resolve(e.file());
+    }
+
+    /**
+     * Opens the case file of an entry after checking it against the manifest: a regular file whose sha256 is the
+     * entry's. Every tool that trusts a golden file (check, export) reads it through here.
+     *
+     * @throws BadInputException for a missing or special file, or a sha256 that differs (a damaged or changed
+     *                           golden file: its values cannot be trusted)
+     */
+    public static SafeTensorsFile openVerified(Path dir, Entry e) {
+        Path f = fileOf(dir, e);
+        String sha;
+        try {
+            sha = sha256(f);
+        } catch (IOException ex) {
+            throw new BadInputException(f + ": cannot read: " + SafeFiles.reason(ex));
+        }
+        if (!sha.equals(e.sha256())) {
+            throw new BadInputException(f + ": golden file of case " + e.tcId() + " " + e.name() + " does not match "
+                    + "its manifest (sha256 " + sha.substring(0, 16) + "..., manifest " + e.sha256().substring(0, 16)
+                    + "...): it was damaged or changed, so it is not used; restore it (git checkout) or regenerate "
+                    + "it (swiattn golden generate)");
+        }
+        return SafeTensorsFile.open(f);
+    }
+
+    /** Writes {@code DIR/manifest.json} atomically ({@link SafeFiles#atomicWrite}). */
+    public void write(Path dir) throws IOException {
+        byte[] text = (JSON.writeValueAsString(this) + "\n").getBytes(StandardCharsets.UTF_8);
+        SafeFiles.atomicWrite(dir.resolve(FILE), ch -> {
+            ByteBuffer b = ByteBuffer.wrap(text);
+            while (b.hasRemaining()) {
+                ch.write(b);
+            }
+        });
+    }
+
+    /** Lowercase hex sha256 of a regular file (a FIFO or device is refused unopened). */
     public static String sha256(Path file) throws IOException {
         MessageDigest md;
         try {
@@ -137,6 +322,7 @@ public record Manifest(String format, int format_version, String spec_version, S
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
+        SafeFiles.requireRegularFile(file);
         try (InputStream in = Files.newInputStream(file)) {
             byte[] buf = new byte[1 << 16];
             for (int n; (n = in.read(buf)) > 0; ) {

@@ -95,12 +95,16 @@ public final class SafeTensorsFile {
      * @throws SafeTensorsException for a missing, unreadable or malformed file
      */
     public static SafeTensorsFile open(Path path) {
+        String why = SafeFiles.whyNotRegular(path);   // never opens a FIFO or a device (it would block or not end)
+        if (why != null) {
+            throw new SafeTensorsException(path, why);
+        }
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             return parse(path, ch);
         } catch (NoSuchFileException e) {
             throw new SafeTensorsException(path, "no such file");
         } catch (IOException e) {
-            throw new SafeTensorsException(path, "cannot read: " + e.getMessage(), e);
+            throw new SafeTensorsException(path, "cannot read: " + SafeFiles.reason(e), e);
         }
     }
 
@@ -147,7 +151,7 @@ public final class SafeTensorsFile {
             if (m != null && m.startsWith("Duplicate field")) {
                 throw new SafeTensorsException(path, "header has a duplicate key: " + m);
             }
-            throw new SafeTensorsException(path, "header is not valid JSON: " + oneLine(m));
+            throw new SafeTensorsException(path, "header is not valid JSON: " + jsonError(e));
         }
         if (root == null || !root.isObject()) {
             throw new SafeTensorsException(path, "header is not a JSON object");
@@ -169,6 +173,13 @@ public final class SafeTensorsFile {
         long dataLen = size - 8 - n;
         List<TensorInfo> byOffset = new ArrayList<>(tensors.values());
         byOffset.sort(Comparator.comparingLong(TensorInfo::begin).thenComparingLong(TensorInfo::end));
+        for (TensorInfo t : byOffset) {
+            if (t.end() > dataLen) {
+                throw new SafeTensorsException(path, "tensor '" + t.name() + "' data_offsets [" + t.begin() + ", "
+                        + t.end() + ") run past the end of the data section (" + dataLen + " bytes): a bad offset or "
+                        + "a truncated file");
+            }
+        }
         long expected = 0;
         String previous = null;
         for (TensorInfo t : byOffset) {
@@ -292,8 +303,23 @@ public final class SafeTensorsFile {
         }
     }
 
-    private static String oneLine(String s) {
-        return s == null ? "?" : s.replaceAll("\\s+", " ");
+    /**
+     * A JSON parse error in words: the parser's first sentence and the line and column, without the parser's class
+     * names or a copy of the source (shared by the manifest reader).
+     */
+    static String jsonError(JsonProcessingException e) {
+        String m = e.getOriginalMessage() == null ? "malformed JSON" : e.getOriginalMessage();
+        m = m.replaceAll("\\s+", " ").replaceAll(" \\(code [0-9]+\\)", "");
+        int cut = m.indexOf(" at [Source");
+        if (cut >= 0) {
+            m = m.substring(0, cut);
+        }
+        if (m.length() > 160) {
+            m = m.substring(0, 160) + "...";
+        }
+        var loc = e.getLocation();
+        return loc == null || loc.getLineNr() < 0 ? m : m + " (line " + loc.getLineNr() + ", column "
+                + loc.getColumnNr() + ")";
     }
 
     /** The file this was read from. */
@@ -313,6 +339,54 @@ public final class SafeTensorsFile {
             throw new SafeTensorsException(path, "__metadata__ has no '" + key + "'");
         }
         return v;
+    }
+
+    /** A metadata value that must be a finite number, or throws naming the key and the value. */
+    public double requireDouble(String key) {
+        String v = requireMetadata(key);
+        try {
+            double d = Double.parseDouble(v);
+            if (Double.isFinite(d)) {
+                return d;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new SafeTensorsException(path, "__metadata__ '" + key + "' must be a finite number, got '" + v + "'");
+    }
+
+    /** A metadata value that must be an integer in [lo, hi], or throws naming the key and the value. */
+    public long requireLong(String key, long lo, long hi) {
+        String v = requireMetadata(key);
+        try {
+            long x = Long.parseLong(v.trim());
+            if (x >= lo && x <= hi) {
+                return x;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new SafeTensorsException(path, "__metadata__ '" + key + "' must be an integer in [" + lo + ", " + hi
+                + "], got '" + v + "'");
+    }
+
+    /**
+     * Reads an integer tensor of indices, each of which must lie in [0, limit).
+     *
+     * @return [numel] the indices
+     * @throws SafeTensorsException naming the first element out of range
+     */
+    public int[] readIndices(String name, long limit) {
+        long[] x = readLongs(name);
+        int[] out = new int[x.length];
+        for (int n = 0; n < x.length; n++) {
+            if (x[n] < 0 || x[n] >= limit || x[n] > Integer.MAX_VALUE) {
+                throw new SafeTensorsException(path, "tensor '" + name + "' element " + n + " = " + x[n]
+                        + " is outside [0, " + limit + ")");
+            }
+            out[n] = (int) x[n];
+        }
+        return out;
     }
 
     /** The tensors, in header order. */
@@ -355,8 +429,8 @@ public final class SafeTensorsFile {
             throw new SafeTensorsException(path, "tensor '" + name + "' has dtype " + t.dtype()
                     + ", expected a floating-point dtype (F64, F32, BF16, F16)");
         }
-        if (first < 0 || count < 0 || first + count > t.numel()) {
-            throw new IllegalArgumentException("elements [" + first + ", " + (first + count) + ") are outside tensor '"
+        if (first < 0 || count < 0 || first > t.numel() - count) {
+            throw new SafeTensorsException(path, "elements [" + first + ", " + (first + count) + ") are outside tensor '"
                     + name + "' of " + t.numel() + " elements");
         }
         double[] out = new double[count];

@@ -7,11 +7,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,7 +18,7 @@ import org.swiattn.spec.Bf16;
  * Builds and writes one safetensors file. Tensors are laid out in the order they were added, back to back from
  * offset 0; the JSON header is padded with spaces so the data section starts at a multiple of 8 bytes (as the
  * format's reference writer does). {@link #write} writes a temporary file in the target's folder, forces it to disk
- * and renames it over the target, so a reader never sees a half-written file.
+ * and renames it over the target ({@link SafeFiles#atomicWrite}), so a reader never sees a half-written file.
  *
  * <pre>
  *   addDoubles(name, F64|F32|BF16, shape, x)   x [numel] doubles, rounded to the dtype (F32: (float) x,
@@ -154,54 +150,29 @@ public final class SafeTensorsWriter {
     }
 
     /**
-     * Writes the file atomically: a temporary file next to the target, then a rename.
+     * Writes the file atomically ({@link SafeFiles#atomicWrite}: a temporary file beside the target, forced to disk,
+     * then renamed over it; a target that is not a regular file is refused, a link to one is written through).
      *
      * @param target the file to create or replace; its parent folders are created
+     * @return the file written
      */
-    public void write(Path target) throws IOException {
-        Path abs = target.toAbsolutePath();
-        Path dir = abs.getParent();
-        Files.createDirectories(dir);
+    public Path write(Path target) throws IOException {
         byte[] header = headerJson().getBytes(StandardCharsets.UTF_8);
         int padded = (int) ((header.length + 7L) / 8 * 8);
-        Path tmp = Files.createTempFile(dir, "." + abs.getFileName(), ".tmp");
-        boolean done = false;
-        try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE,
-                    StandardOpenOption.TRUNCATE_EXISTING)) {
-                ByteBuffer head = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
-                head.putLong(padded);
-                head.put(header);
-                while (head.hasRemaining()) {
-                    head.put((byte) ' ');
-                }
-                head.flip();
-                writeFully(ch, head);
-                ByteBuffer buf = ByteBuffer.allocate(CHUNK).order(ByteOrder.LITTLE_ENDIAN);
-                for (Pending p : tensors) {
-                    writeData(ch, buf, p);
-                }
-                ch.force(true);
+        return SafeFiles.atomicWrite(target, ch -> {
+            ByteBuffer head = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
+            head.putLong(padded);
+            head.put(header);
+            while (head.hasRemaining()) {
+                head.put((byte) ' ');
             }
-            publicPermissions(tmp);
-            try {
-                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
+            head.flip();
+            writeFully(ch, head);
+            ByteBuffer buf = ByteBuffer.allocate(CHUNK).order(ByteOrder.LITTLE_ENDIAN);
+            for (Pending p : tensors) {
+                writeData(ch, buf, p);
             }
-            done = true;
-        } finally {
-            if (!done) {
-                Files.deleteIfExists(tmp);
-            }
-        }
-    }
-
-    /** rw-r--r-- where the file system has POSIX permissions (temporary files are created rw-------). */
-    static void publicPermissions(Path p) throws IOException {
-        if (Files.getFileStore(p).supportsFileAttributeView("posix")) {
-            Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
-        }
+        });
     }
 
     private static void writeData(FileChannel ch, ByteBuffer buf, Pending p) throws IOException {

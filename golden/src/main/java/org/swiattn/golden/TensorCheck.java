@@ -1,6 +1,7 @@
 package org.swiattn.golden;
 
 import org.swiattn.spec.ErrorMeasures;
+import org.swiattn.spec.Precision;
 
 /**
  * One row of a comparison table: a candidate (or regenerated) tensor against the golden one.
@@ -24,12 +25,57 @@ public record TensorCheck(String tensor, String dtype, long elements, double max
      */
     public static TensorCheck of(String tensor, String dtype, double[] candidate, double[] reference, Layout layout,
                                  double bound, String note) {
+        int nonFinite = 0;
+        int first = -1;
+        for (int n = 0; n < candidate.length; n++) {
+            if (!Double.isFinite(candidate[n])) {
+                nonFinite++;
+                first = first < 0 ? n : first;
+            }
+        }
+        if (nonFinite > 0) {   // the error is infinite; a scaled norm would report inf/inf = NaN
+            String what = nonFinite + " non-finite value" + (nonFinite == 1 ? "" : "s") + " (first: "
+                    + candidate[first] + " at " + layout.position(first) + ")";
+            return new TensorCheck(tensor, dtype, candidate.length, Double.POSITIVE_INFINITY,
+                    Double.POSITIVE_INFINITY, layout.position(first), bound, false,
+                    note == null || note.isEmpty() ? what : note + "; " + what);
+        }
         double rel = ErrorMeasures.normwiseRelative(candidate, reference);
         double maxAbs = ErrorMeasures.maxAbs(candidate, reference);
         int worst = ErrorMeasures.worstIndex(candidate, reference);
         boolean pass = rel <= bound;
         return new TensorCheck(tensor, dtype, candidate.length, maxAbs, rel, layout.position(worst), bound, pass,
                 note);
+    }
+
+    /**
+     * Unit roundoff of a floating storage format: 2^-53 (F64), 2^-24 (F32), 2^-11 (F16), 2^-8 (BF16); rounding a
+     * value to the format changes it by at most this much relatively.
+     */
+    public static double storageRoundoff(Dtype dtype) {
+        return switch (dtype) {
+            case F64 -> 0x1p-53;
+            case F32 -> 0x1p-24;
+            case F16 -> 0x1p-11;
+            case BF16 -> 0x1p-8;
+            default -> throw new IllegalArgumentException("dtype: not a floating format, got " + dtype);
+        };
+    }
+
+    /**
+     * Unit roundoff of the format the naive yardstick ({@code NaiveAttention}) stores a golden output in: bf16
+     * keeps O, dQ, dK, dV in bf16 and the LSE and the router gradient in fp32 (its accumulation precision); fp32
+     * keeps everything in fp32. A candidate storing a tensor more coarsely gains {@link
+     * org.swiattn.spec.Tolerance#withStorage} (SPEC.md section 10).
+     */
+    public static double yardstickRoundoff(Precision precision, String tensor) {
+        String base = tensor.endsWith("_rows") ? tensor.substring(0, tensor.length() - 5) : tensor;
+        boolean fp32Kept = base.equals("lse") || base.equals("lse_all") || base.equals("d_router_logit");
+        return switch (precision) {
+            case FP64 -> 0x1p-53;
+            case FP32 -> 0x1p-24;
+            case BF16 -> fp32Kept ? 0x1p-24 : 0x1p-8;
+        };
     }
 
     /** Names positions of flat indices of a tensor: dimension labels, sizes, and optional row numbers. */

@@ -64,6 +64,29 @@ public final class Tolerance {
         return LOW_PRECISION_SCORE_FACTOR * FP32_UNIT_ROUNDOFF * scoreMagnitude;
     }
 
+    /**
+     * The bound of a low-precision (fp32, bf16) candidate's tensor stored in a format coarser than the naive
+     * yardstick keeps it in (SPEC.md section 10, [ours]): e.g. a bf16 LSE, which the yardstick keeps in fp32.
+     * Rounding x to a format of unit roundoff u changes every element by at most u |x|, so
+     *
+     * <pre>{@code
+     *   ||fl(x) - ref|| <= u ||x|| + ||x - ref|| <= u ||ref|| + (1 + u) ||x - ref||
+     *   e(fl(x)) <= u + (1 + u) * bound
+     * }</pre>
+     *
+     * @param bound            the bound of {@link #bound} for the tensor
+     * @param storageRoundoff  u of the candidate's storage format (2^-8 bf16, 2^-11 fp16)
+     * @param yardstickRoundoff u of the format the naive implementation stores the tensor in
+     * @return the bound, widened only when storageRoundoff &gt; yardstickRoundoff
+     */
+    public static double withStorage(double bound, double storageRoundoff, double yardstickRoundoff) {
+        if (!(storageRoundoff >= 0 && storageRoundoff < 1) || !(yardstickRoundoff >= 0 && yardstickRoundoff < 1)) {
+            throw new IllegalArgumentException("storageRoundoff, yardstickRoundoff: must be in [0, 1), got "
+                    + storageRoundoff + ", " + yardstickRoundoff);
+        }
+        return storageRoundoff > yardstickRoundoff ? storageRoundoff + (1 + storageRoundoff) * bound : bound;
+    }
+
     /** The bound of {@link #judge}. */
     public static double bound(Precision precision, double naiveError, double scoreMagnitude) {
         switch (precision) {
