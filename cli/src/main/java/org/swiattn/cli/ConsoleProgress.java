@@ -34,10 +34,11 @@ final class ConsoleProgress implements Progress {
         if (tty) {
             int width = 30;
             int filled = total <= 0 ? width : (int) (width * done / total);
-            err.printf("\r%s %-28s [%s%s] %3d%% %6.0fs", prefix, what, "#".repeat(filled), " ".repeat(width - filled),
+            carriageReturn();
+            err.printf("%s %-28s [%s%s] %3d%% %6.0fs", prefix, what, "#".repeat(filled), " ".repeat(width - filled),
                     total <= 0 ? 100 : 100 * done / total, secs);
             if (done >= total && total > 1) {
-                err.print("\r" + " ".repeat(prefix.length() + 80) + "\r");
+                blank();
             }
             err.flush();
             return;
@@ -59,8 +60,23 @@ final class ConsoleProgress implements Progress {
     /** Ends a redrawn line. */
     void clear() {
         if (tty) {
-            err.print("\r" + " ".repeat(prefix.length() + 80) + "\r");
+            blank();
             err.flush();
+        }
+    }
+
+    private void blank() {
+        carriageReturn();
+        err.print(" ".repeat(prefix.length() + 80));
+        carriageReturn();
+    }
+
+    /** The one raw control character of the bar (the writer escapes every other one). */
+    private void carriageReturn() {
+        if (err instanceof Terminal.TerminalWriter t) {
+            t.control('\r');
+        } else {
+            err.print('\r');
         }
     }
 }

@@ -16,6 +16,7 @@ import org.swiattn.golden.GoldenExporter;
 import org.swiattn.golden.GoldenGenerator;
 import org.swiattn.golden.GoldenVerifier;
 import org.swiattn.golden.Manifest;
+import org.swiattn.golden.SafeFiles;
 import org.swiattn.golden.Suites;
 import org.swiattn.golden.TextTable;
 import picocli.CommandLine;
@@ -94,8 +95,9 @@ public final class GoldenCommand implements Runnable {
             PrintWriter err = spec.commandLine().getErr();
             List<CaseSpec> list = select(suite, cases);
             Path dir = out != null ? out : GoldenDir.defaultDir();
+            SafeFiles.writableFolder(dir, "--out");
             Files.createDirectories(dir);
-            Manifest manifest = Manifest.readOrEmpty(dir);
+            Manifest.readOrEmpty(dir);   // a damaged manifest stops the run before any work
             ConsoleProgress progress = new ConsoleProgress(err);
             GoldenGenerator gen = new GoldenGenerator(true, progress);
             TextTable table = new TextTable("tcId", "name", "kind", "BxSxHq/HkvxD", "w", "estimator", "tensors", "size",
@@ -110,8 +112,8 @@ public final class GoldenCommand implements Runnable {
                 CaseData data = gen.compute(c);
                 Path file = dir.resolve(c.fileName());
                 data.write(file);
-                manifest = manifest.with(Manifest.entry(c, data, file));
-                manifest.write(dir);
+                Manifest.Entry entry = Manifest.entry(c, data, file);
+                Manifest.update(dir, m -> m.with(entry));   // re-read under the folder's lock: no entry is lost
                 double secs = (System.nanoTime() - t1) / 1e9;
                 long bytes = Files.size(file);
                 total += bytes;
@@ -123,7 +125,7 @@ public final class GoldenCommand implements Runnable {
             }
             o.print(table);
             o.printf(Locale.ROOT, "%d cases, %s, %.1f s; wrote %s%n", list.size(), size(total),
-                    (System.nanoTime() - t0) / 1e9, dir.resolve(Manifest.FILE));
+                    (System.nanoTime() - t0) / 1e9, Terminal.safe(dir.resolve(Manifest.FILE)));
             return 0;
         }
     }
@@ -195,7 +197,7 @@ public final class GoldenCommand implements Runnable {
                 err.printf(Locale.ROOT, "[%2d/%d] %-40s %s %7.1f s%n", n, entries.size(), e.name(),
                         r.pass() ? "ok" : "FAILED", r.seconds());
                 for (String p : r.problems()) {
-                    err.println("        " + p);
+                    err.println("        " + Terminal.safe(p));
                 }
                 err.flush();
                 failed += r.pass() ? 0 : 1;
@@ -204,7 +206,7 @@ public final class GoldenCommand implements Runnable {
             }
             o.print(table);
             for (String p : folder) {
-                o.println("folder: " + p);
+                o.println("folder: " + Terminal.safe(p));
             }
             boolean ok = failed == 0 && folder.isEmpty();
             o.printf(Locale.ROOT, "%d cases verified in %.1f s%s: %s%n", entries.size(), (System.nanoTime() - t0) / 1e9,
@@ -240,14 +242,15 @@ public final class GoldenCommand implements Runnable {
 
         @Override
         public Integer call() throws IOException {
-            Dtype dt;
-            try {
-                dt = Dtype.parse(inputDtype.toUpperCase(Locale.ROOT));
-            } catch (IllegalArgumentException e) {
-                throw new BadInputException("--input-dtype: " + e.getMessage());
-            }
+            Dtype dt = switch (inputDtype.toUpperCase(Locale.ROOT)) {
+                case "F64" -> Dtype.F64;
+                case "F32" -> Dtype.F32;
+                case "BF16" -> Dtype.BF16;
+                default -> throw new BadInputException("--input-dtype: must be F64, F32 or BF16, got '" + inputDtype
+                        + "'");
+            };
             CaseSpec c = GoldenExporter.export(golden.get(), caseId, full, dt, out);
-            spec.commandLine().getOut().printf("wrote %s (case %s%s, %s)%n", out, c.label(),
+            spec.commandLine().getOut().printf("wrote %s (case %s%s, %s)%n", Terminal.safe(out), c.label(),
                     full ? ", inputs included" : "", size(Files.size(out)));
             return 0;
         }
