@@ -138,7 +138,7 @@ public final class SwiattnCommand implements Runnable {
         Throwable e = ex instanceof UncheckedIOException u && u.getCause() != null ? u.getCause() : ex;
         String line;
         if (e instanceof BadInputException || e instanceof InvalidInputException) {
-            line = oneLine(e.getMessage());
+            line = e.getMessage() == null ? "(no message)" : e.getMessage();   // a \n in a value shows as \n
         } else if (e instanceof IOException io) {
             line = describe(io);
         } else if (e instanceof OutOfMemoryError) {

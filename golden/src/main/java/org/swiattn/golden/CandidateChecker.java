@@ -107,9 +107,11 @@ public final class CandidateChecker {
                 bound = Tolerance.withStorage(bound, TensorCheck.storageRoundoff(Dtype.parse(c.dtype)),
                         TensorCheck.yardstickRoundoff(precision, t));
             }
-            checks.add(TensorCheck.of(t, c.dtype, c.values, ref, TensorCheck.layout(t, shape, rows), bound, c.source));
-            if (!c.source.isEmpty()) {
-                notes.add(t + " " + c.source);
+            TensorCheck tc = TensorCheck.of(t, c.dtype, c.values, ref, TensorCheck.layout(t, shape, rows), bound,
+                    c.source);
+            checks.add(tc);
+            if (!tc.note().isEmpty()) {
+                notes.add(t + " " + tc.note());
             }
         }
         return new Report(entry.tcId() + " " + entry.name(), candidate, precision, checks, notes);
