@@ -38,7 +38,7 @@ import org.swiattn.spec.Visibility;
  * ({@link #forwardRows}, {@link #backwardRows}): the naive yardstick at 32K, where it cannot run whole; rows whose
  * dO is zero add exact zeros, so row results equal the whole results (up to the sign of a zero).
  */
-public final class NaiveAttention implements SwitchAttention {
+public final class NaiveAttention implements SwitchAttention, RowsComputation {
     private final Precision precision;
 
     /** @param precision the precision to emulate */

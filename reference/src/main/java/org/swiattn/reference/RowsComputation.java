@@ -1,0 +1,82 @@
+package org.swiattn.reference;
+
+import java.util.stream.IntStream;
+
+import org.swiattn.spec.AttentionInputs;
+import org.swiattn.spec.BackwardResult;
+import org.swiattn.spec.RowsResult;
+import org.swiattn.spec.Shape;
+import org.swiattn.spec.SwitchAttention;
+
+/**
+ * An attention computation asked for chosen rows: what a planted {@link Mistake} transforms. The forward answers
+ * for chosen query rows; the backward is the gradient of a loss restricted to chosen rows (dO zero elsewhere), at
+ * chosen rows (the form of the 32K golden cases; the whole backward is lossRows = keyRows = every row).
+ *
+ * <pre>
+ *   forwardRows   rows [R]                         -&gt; o [R,Hq,D], lse [R,Hq]
+ *   backwardRows  lossRows [L], dORows [L,Hq,D],
+ *                 keyRows [K]                      -&gt; dq [L,Hq,D], dk, dv [K,Hkv,D], dA [L]
+ * </pre>
+ * {@link NaiveAttention} answers both natively; {@link #wholeBackward} adapts any {@link SwitchAttention} (the
+ * reference) through its whole backward; the golden module supplies the reference's O(rows * S) backward.
+ */
+public interface RowsComputation {
+
+    /**
+     * @param in   validated inputs; not modified
+     * @param rows [R] flat rows r = b*S + i; not modified
+     */
+    RowsResult forwardRows(AttentionInputs in, int[] rows);
+
+    /**
+     * @param in       validated inputs; not modified
+     * @param lossRows [L] flat rows, strictly ascending; not modified
+     * @param dORows   [L,Hq,D] dO at the loss rows; not modified
+     * @param keyRows  [K] distinct flat rows whose dK, dV are wanted; not modified
+     */
+    RowGradients backwardRows(AttentionInputs in, int[] lossRows, double[] dORows, int[] keyRows);
+
+    /**
+     * An implementation's forwardRows, and a backward through its whole backward with dO zero outside the loss
+     * rows (O(S^2) work whatever the rows: for whole cases and tests).
+     */
+    static RowsComputation wholeBackward(SwitchAttention impl) {
+        return new RowsComputation() {
+            @Override
+            public RowsResult forwardRows(AttentionInputs in, int[] rows) {
+                return impl.forwardRows(in, rows);
+            }
+
+            @Override
+            public RowGradients backwardRows(AttentionInputs in, int[] lossRows, double[] dORows, int[] keyRows) {
+                RowGradients.checkRows(in, lossRows, keyRows);
+                Shape sh = in.shape();
+                int hd = sh.qHeads() * sh.headDim();
+                int kvd = sh.kvHeads() * sh.headDim();
+                double[] dOut = new double[sh.qSize()];
+                for (int n = 0; n < lossRows.length; n++) {
+                    System.arraycopy(dORows, n * hd, dOut, lossRows[n] * hd, hd);
+                }
+                BackwardResult g = impl.backward(in, dOut);
+                return new RowGradients(lossRows.clone(), keyRows.clone(), gather(g.dq(), lossRows, hd),
+                        gather(g.dk(), keyRows, kvd), gather(g.dv(), keyRows, kvd), gather(g.dRouterLogit(),
+                        lossRows, 1));
+            }
+        };
+    }
+
+    /** Rows of a row-major [rows, width] array: out[n] = x[rows[n]]. @param x not modified */
+    static double[] gather(double[] x, int[] rows, int width) {
+        double[] out = new double[rows.length * width];
+        for (int n = 0; n < rows.length; n++) {
+            System.arraycopy(x, rows[n] * width, out, n * width, width);
+        }
+        return out;
+    }
+
+    /** Every flat row 0 .. B*S-1. */
+    static int[] allRows(Shape sh) {
+        return IntStream.range(0, sh.rows()).toArray();
+    }
+}

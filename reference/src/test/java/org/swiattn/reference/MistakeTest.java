@@ -1,0 +1,184 @@
+package org.swiattn.reference;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.Random;
+import java.util.stream.IntStream;
+
+import org.junit.jupiter.api.Test;
+import org.swiattn.spec.AttentionInputs;
+import org.swiattn.spec.ErrorMeasures;
+import org.swiattn.spec.Estimator;
+import org.swiattn.spec.Route;
+import org.swiattn.spec.Shape;
+
+/**
+ * Every catalogued mistake, planted into the reference by its transform, computes what the mistake written
+ * directly into a dense oracle ({@link MistakeOracle}) computes: forward and backward, every estimator, GQA
+ * shapes, B = 2, on whole inputs and on a subset of rows. The test walks every entry and counts them.
+ */
+class MistakeTest {
+    static final RowsComputation REF = RowsComputation.wholeBackward(new ReferenceAttention(false));
+
+    /** The oracle with the mistake's flags. */
+    static MistakeOracle oracleOf(Mistake m) {
+        MistakeOracle x = new MistakeOracle();
+        switch (m) {
+            case WINDOW_PLUS_ONE -> x.windowDelta = 1;
+            case WINDOW_MINUS_ONE -> x.windowDelta = -1;
+            case CAUSAL_LATE -> x.late = 1;
+            case LSE_LOG2 -> x.lseLog2 = true;
+            case LSE_OTHER_BRANCH -> x.lseOther = true;
+            case GQA_MODULO -> x.gqaModulo = true;
+            case SCALE_ONE_OVER_D -> x.scale = -1;   // set per shape below
+            case SCALE_MISSING -> x.scale = 1.0;
+            case ROUTE_TIE_TO_FULL -> x.tieToFull = true;
+            case ROUTE_PER_HEAD -> x.perHead = true;
+            case SOFT_DELTA_ROUTED -> x.deltaFromRouted = true;
+            case ROUTER_GRADIENT_SUBTRACTION -> x.oneMinusPByDifference = true;
+            default -> throw new AssertionError("no oracle for " + m);
+        }
+        return x;
+    }
+
+    /** Inputs with logits mixing ordinary values, exact ties (a = 0) and saturated values (|a| in [30, 38]). */
+    static AttentionInputs inputs(long seed, Shape sh, int w, Estimator est) {
+        Random rnd = new Random(seed);
+        double[] a = TestCases.uniform(rnd, sh.rows(), 3.0);
+        for (int r = 0; r < a.length; r++) {
+            if (r % 4 == 1) {
+                a[r] = 0.0;
+            } else if (r % 4 == 2) {
+                a[r] = (r % 8 == 2 ? 1 : -1) * (30 + 8 * rnd.nextDouble());
+            }
+        }
+        return AttentionInputs.builder(sh).q(TestCases.uniform(rnd, sh.qSize(), 1.5))
+                .k(TestCases.uniform(rnd, sh.kvSize(), 1.5)).v(TestCases.uniform(rnd, sh.kvSize(), 1.0)).window(w)
+                .route(Route.ofLogits(sh.batch(), sh.seqLen(), a)).estimator(est).build();
+    }
+
+    static void close(String what, double[] planted, double[] oracle) {
+        assertThat(ErrorMeasures.normwiseRelative(planted, oracle)).as(what).isLessThanOrEqualTo(1e-11);
+    }
+
+    /** max_n |x_n - y_n| / |y_n| over the non-zero y_n (the router gradient's saturated rows are tiny). */
+    static double worstElementRelative(double[] x, double[] y) {
+        double worst = 0;
+        for (int n = 0; n < x.length; n++) {
+            if (y[n] != 0) {
+                worst = Math.max(worst, Math.abs(x[n] - y[n]) / Math.abs(y[n]));
+            }
+        }
+        return worst;
+    }
+
+    @Test
+    void everyPlantedMistakeComputesWhatTheMistakeComputes() {
+        Shape[] shapes = {new Shape(2, 7, 4, 2, 3), new Shape(1, 9, 6, 3, 2), new Shape(1, 5, 1, 1, 4)};
+        int[] windows = {3, 2, 1};
+        int checked = 0;
+        for (Mistake m : Mistake.values()) {
+            double largestEffect = 0;   // how far the mistake moves some output: the comparison is not vacuous
+            for (int t = 0; t < shapes.length; t++) {
+                Shape sh = shapes[t];
+                for (Estimator est : Estimator.values()) {
+                    AttentionInputs in = inputs(31L * t + est.ordinal(), sh, windows[t], est);
+                    double[] dO = TestCases.uniform(new Random(t), sh.qSize(), 1.0);
+                    int[] all = RowsComputation.allRows(sh);
+                    RowsOutputs got = m.predict(in, all, dO, REF);
+                    if (m == Mistake.WINDOW_MINUS_ONE && windows[t] == 1) {
+                        assertThat(got).as("w - 1 = 0 is no window").isNull();
+                        continue;
+                    }
+                    MistakeOracle x = oracleOf(m);
+                    if (m == Mistake.SCALE_ONE_OVER_D) {
+                        x.scale = 1.0 / sh.headDim();
+                    }
+                    x.run(in, dO);
+                    String at = m.id() + " " + sh + " w=" + windows[t] + " " + est;
+                    close(at + " o", got.forward().o(), x.o);
+                    close(at + " lse", got.forward().lse(), x.lse);
+                    close(at + " dq", got.gradients().dq(), x.dq);
+                    close(at + " dk", got.gradients().dk(), x.dk);
+                    close(at + " dv", got.gradients().dv(), x.dv);
+                    close(at + " dA", got.gradients().dA(), x.dA);
+                    MistakeOracle right = new MistakeOracle().run(in, dO);
+                    for (double e : new double[] {ErrorMeasures.normwiseRelative(x.o, right.o),
+                        ErrorMeasures.normwiseRelative(x.lse, right.lse), ErrorMeasures.normwiseRelative(x.dq, right.dq),
+                        ErrorMeasures.normwiseRelative(x.dk, right.dk), ErrorMeasures.normwiseRelative(x.dA, right.dA), worstElementRelative(x.dA, right.dA)}) {
+                        largestEffect = Math.max(largestEffect, e);
+                    }
+                }
+            }
+            assertThat(largestEffect).as("%s changes some output", m.id()).isGreaterThan(1e-3);
+            checked++;
+        }
+        assertThat(checked).isEqualTo(Mistake.values().length).isEqualTo(12);
+    }
+
+    @Test
+    void plantedAtRowsEqualsThePlantedWholeRestrictedToThoseRows() {
+        Shape sh = new Shape(2, 7, 4, 2, 3);
+        int[] rows = {0, 3, 6, 7, 12, 13};
+        for (Mistake m : Mistake.values()) {
+            for (Estimator est : Estimator.values()) {
+                AttentionInputs in = inputs(5 + est.ordinal(), sh, 3, est);
+                int hd = sh.qHeads() * sh.headDim();
+                double[] dORows = TestCases.uniform(new Random(9), rows.length * hd, 1.0);
+                double[] dO = new double[sh.qSize()];
+                for (int n = 0; n < rows.length; n++) {
+                    System.arraycopy(dORows, n * hd, dO, rows[n] * hd, hd);
+                }
+                RowsOutputs whole = m.predict(in, RowsComputation.allRows(sh), dO, REF);
+                RowsOutputs part = m.predict(in, rows, dORows, REF);
+                String at = m.id() + " " + est;
+                int kvd = sh.kvHeads() * sh.headDim();
+                close(at + " o", part.forward().o(), RowsComputation.gather(whole.forward().o(), rows, hd));
+                close(at + " lse", part.forward().lse(), RowsComputation.gather(whole.forward().lse(), rows,
+                        sh.qHeads()));
+                close(at + " dq", part.gradients().dq(), RowsComputation.gather(whole.gradients().dq(), rows, hd));
+                close(at + " dk", part.gradients().dk(), RowsComputation.gather(whole.gradients().dk(), rows, kvd));
+                close(at + " dv", part.gradients().dv(), RowsComputation.gather(whole.gradients().dv(), rows, kvd));
+                // dA at the rows: route-per-head attributes a row's gradient to the logit its heads read, which may
+                // lie outside the rows; the whole run has all of them
+                if (m != Mistake.ROUTE_PER_HEAD) {
+                    close(at + " dA", part.gradients().dA(), RowsComputation.gather(whole.gradients().dA(), rows, 1));
+                }
+            }
+        }
+    }
+
+    @Test
+    void theSubtractionMistakeMattersOnlyWhenPIsNearOne() {
+        // a = 36: 1 - fl(p) has lost all but a few bits; a = -36: p(1-p) ~ p, exact
+        Shape sh = new Shape(1, 2, 1, 1, 2);
+        for (double a : new double[] {36.0, -36.0}) {
+            AttentionInputs in = AttentionInputs.builder(sh).q(new double[] {1, 0, 0, 1}).k(new double[] {1, 1, 0, 1})
+                    .v(new double[] {1, 2, 3, 4}).window(1).route(Route.ofLogits(1, 2, new double[] {a, a}))
+                    .estimator(Estimator.STRAIGHT_THROUGH).build();
+            double[] dO = {1, 1, 1, 1};
+            int[] all = {0, 1};
+            double right = Mistake.LSE_LOG2.predict(in, all, dO, REF).gradients().dA()[1];
+            double wrong = Mistake.ROUTER_GRADIENT_SUBTRACTION.predict(in, all, dO, REF).gradients().dA()[1];
+            double relative = Math.abs(wrong - right) / Math.abs(right);
+            if (a > 0) {
+                assertThat(relative).isGreaterThan(1e-3);
+            } else {
+                assertThat(relative).isLessThan(1e-15);
+            }
+        }
+    }
+
+    @Test
+    void idsAreStableAndFound() {
+        assertThat(IntStream.range(0, Mistake.values().length).mapToObj(n -> Mistake.values()[n].id()).distinct()
+                .count()).isEqualTo(Mistake.values().length);
+        for (Mistake m : Mistake.values()) {
+            assertThat(Mistake.byId(m.id())).isSameAs(m);
+            assertThat(m.id()).matches("[a-z0-9-]+");
+            assertThat(m.what()).isNotBlank();
+            assertThat(m.cause()).isNotBlank();
+        }
+        assertThat(Mistake.byId("no-such-mistake")).isNull();
+    }
+}
