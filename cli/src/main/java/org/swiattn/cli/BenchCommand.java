@@ -2,7 +2,6 @@ package org.swiattn.cli;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -17,6 +16,8 @@ import org.swiattn.cuda.DeviceBuffer;
 import org.swiattn.cuda.KernelPlan;
 import org.swiattn.cuda.RouteCompaction;
 import org.swiattn.cuda.RoutedKernels;
+import org.swiattn.golden.BadInputException;
+import org.swiattn.golden.SafeFiles;
 import org.swiattn.reference.ReferenceAttention;
 import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.ErrorMeasures;
@@ -130,21 +131,79 @@ public final class BenchCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * Every option checked before the device is touched (a bad value is one line naming it, with or without a GPU).
+     *
+     * @return the precisions to run
+     */
+    List<Precision> validate() {
+        List<Precision> chosen = new ArrayList<>();
+        if (dtypes == null) {
+            chosen.addAll(precisions);
+        } else {
+            for (String x : dtypes) {
+                String t = x.trim().toLowerCase(Locale.ROOT);
+                Args.require(t.equals("fp64") || t.equals("fp32") || t.equals("bf16"), "--dtype",
+                        "fp64, fp32 or bf16", "'" + x + "'");
+                chosen.add(Precision.valueOf(t.toUpperCase(Locale.ROOT)));
+            }
+        }
+        Args.range("--batch", batch, 1, 1024);
+        Args.range("--q-heads", qHeads, 1, 1024);
+        Args.range("--kv-heads", kvHeads, 1, qHeads);
+        Args.require(qHeads % kvHeads == 0, "--kv-heads", "a divisor of --q-heads = " + qHeads, kvHeads);
+        Args.range("--head-dim", headDim, 1, 1024);
+        Args.range("--window", window, 1, Integer.MAX_VALUE);
+        Args.range("--warmup", warmup, 0, 10_000);
+        Args.range("--repeats", repeats, 1, 10_000);
+        Args.range("--check-rows", checkRows, 0, 1 << 20);
+        List<Integer> all = new ArrayList<>(seqs);
+        all.addAll(backwardSeqs);
+        for (int s : all) {
+            Args.range(seqs.contains(s) ? "--seq" : "--backward-seq", s, 1, Integer.MAX_VALUE);
+            long elements = (long) batch * s * qHeads * headDim;
+            Args.require(elements <= Integer.MAX_VALUE, "--seq", "such that B*S*Hq*D fits one buffer (2^31 - 1 "
+                    + "elements)", s + " (B*S*Hq*D = " + elements + ")");
+        }
+        for (String r : routes) {
+            boolean ok = r.equals("full") || r.equals("window");
+            if (!ok) {
+                try {
+                    double rho = Double.parseDouble(r);
+                    ok = rho > 0 && rho < 1;
+                } catch (NumberFormatException e) {
+                    ok = false;
+                }
+            }
+            Args.require(ok, "--routes", "full, window or a full fraction in (0, 1)", "'" + r + "'");
+        }
+        for (String v : versions) {
+            boolean ok = v.equalsIgnoreCase("default");
+            for (KernelPlan.Version k : KernelPlan.Version.values()) {
+                ok |= k.name().equals(v);
+            }
+            Args.require(ok, "--versions", "default or one of " + Arrays.toString(KernelPlan.Version.values()),
+                    "'" + v + "'");
+        }
+        if (json != null) {
+            SafeFiles.writableFile(json, "--json");
+        }
+        return chosen;
+    }
+
     @Override
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
+        List<Precision> chosen = validate();
         CudaDevice dev;
         try {
             dev = CudaDevice.get();
             dev.module(KernelPlan.FORWARD_MODULE);
         } catch (CudaUnavailableException e) {
-            spec.commandLine().getErr().println("swiattn bench: " + e.getMessage());
-            return 2;
+            throw new BadInputException("bench needs a CUDA device: " + e.getMessage());
         }
         out.printf("device: %s, %d SMs, cc %d%n", dev.name(), dev.multiprocessors(), dev.computeCapability());
         List<Row> rows = new ArrayList<>();
-        List<Precision> chosen = dtypes == null ? precisions
-                : dtypes.stream().map(x -> Precision.valueOf(x.trim().toUpperCase(Locale.ROOT))).toList();
         for (Precision p : chosen) {
             if (p == Precision.BF16) {
                 rows.addAll(bf16(out));
@@ -162,8 +221,7 @@ public final class BenchCommand implements Callable<Integer> {
         rows.forEach(r -> out.println(format(r)));
         trailer.forEach(out::println);
         if (json != null) {
-            Files.createDirectories(json.toAbsolutePath().getParent());
-            try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(json))) {
+            try (PrintWriter w = SafeFiles.textFile(json)) {
                 rows.forEach(r -> w.println(r.json()));
             }
         }

@@ -3,6 +3,7 @@ package org.swiattn.cli;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import org.swiattn.golden.SafeFiles;
 import org.swiattn.spec.Estimator;
 import org.swiattn.training.AdaptiveRegularizer;
 import org.swiattn.training.demo.RecallTask;
@@ -84,11 +85,44 @@ public final class DemoCommand implements Callable<Integer> {
                 + "${DEFAULT-VALUE})")
         int threads = d.threads();
 
+        /** Largest --seq-len: the demo trains on the CPU, its cost grows with S^2. */
+        static final int MAX_SEQ_LEN = 4096;
+        /** Output files of the demo in --out. */
+        static final String[] FILES = {"results.csv", "positions.csv", "training_log.csv", "transfer_demo.png"};
+
+        /** Every option is checked before the run (which takes minutes), --out included. */
+        RecallTask validate() {
+            Args.range("--pretrain-steps", pretrainSteps, 1, 1_000_000);
+            Args.range("--cpt-steps", cptSteps, 1, 1_000_000);
+            Args.range("--batch", batch, 1, 4096);
+            Args.finite("--lr", lr, true);
+            Args.finite("--cpt-lr", cptLr, true);
+            Args.finite("--router-lr-scale", routerLrScale, false);
+            Args.finite("--router-decay", routerDecay, false);
+            Args.require(target >= 0 && target <= 1, "--target", "a full ratio in [0, 1]", target);
+            Args.range("--warmup", warmup, 0, Integer.MAX_VALUE);
+            Args.finite("--lambda-lr", lambdaLr, true);
+            Args.require(p0 > 0.5 && p0 < 1, "--p0", "in (0.5, 1) (every token starts on the full branch)", p0);
+            Args.range("--threads", threads, 1, 256);
+            Args.range("--window", window, 1, MAX_SEQ_LEN);
+            RecallTask t = d.task();
+            Args.range("--seq-len", seqLen, t.pairs() + t.queries(), MAX_SEQ_LEN);
+            RecallTask task = new RecallTask(t.keys(), t.values(), t.fillers(), seqLen, t.pairs(), t.queries());
+            Args.require(task.beyondWindows(d.layers(), window), "--seq-len and --window",
+                    "such that the memory is beyond the reach of " + d.layers() + " windows (gap S - " + t.queries()
+                            + " - " + t.pairs() + " + 1 > " + d.layers() + " * (w - 1)), else the demo proves "
+                            + "nothing", "S = " + seqLen + ", w = " + window);
+            SafeFiles.writableFolder(out, "--out");
+            for (String f : FILES) {
+                SafeFiles.writableFile(out.resolve(f), "--out");
+            }
+            return task;
+        }
+
         @Override
         public Integer call() throws Exception {
             System.setProperty("java.awt.headless", "true");
-            RecallTask t = d.task();
-            RecallTask task = new RecallTask(t.keys(), t.values(), t.fillers(), seqLen, t.pairs(), t.queries());
+            RecallTask task = validate();
             TransferDemo.Options o = new TransferDemo.Options(seed, pretrainSteps, cptSteps, batch, d.evalSequences(),
                     lr, cptLr, routerLrScale, routerDecay, target, warmup, measure, penalty, lambdaLr, estimator, p0, d.width(),
                     d.layers(), d.qHeads(), d.kvHeads(), d.headDim(), d.mlpHidden(), window, task, threads,

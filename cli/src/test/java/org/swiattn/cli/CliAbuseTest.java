@@ -418,6 +418,57 @@ class CliAbuseTest {
         }
     }
 
+    // 6, 9, 10. demo and bench check every option before any work ------------------------------------------------
+
+    @Test
+    void demoRejectsBadOptionsBeforeTraining() throws Exception {
+        Path d = scratch("demo");
+        Path fifo = Cli.fifo(d.resolve("fifo"));
+        Path withFifo = Files.createDirectories(d.resolve("withfifo"));
+        Cli.fifo(withFifo.resolve("results.csv"));
+        Path file = Files.writeString(d.resolve("file"), "x");
+        String[][] cases = {
+            {"--target", "2", "--target: must be a full ratio in [0, 1], got 2.0"},
+            {"--p0", "1.5", "--p0: must be in (0.5, 1)", "got 1.5"},
+            {"--seq-len", "2147483647", "--seq-len: must be in [12, 4096], got 2147483647"},
+            {"--batch", "-1", "--batch: must be in [1, 4096], got -1"},
+            {"--lr", "-1", "--lr: must be finite and > 0, got -1.0"},
+            {"--cpt-lr", "NaN", "--cpt-lr: must be finite and > 0, got NaN"},
+            {"--window", "40", "--seq-len and --window: must be such that the memory is beyond"},
+            {"--out", fifo.toString(), "--out " + fifo + ": is a FIFO (named pipe), not a folder"},
+            {"--out", file.toString(), "not a folder"},
+            {"--out", withFifo.toString(), "results.csv: is a FIFO"},
+        };
+        for (String[] c : cases) {
+            long t0 = System.nanoTime();
+            Run r = bounded(() -> c[0].equals("--out") ? Cli.run("demo", "transfer", c[0], c[1])
+                    : Cli.run("demo", "transfer", c[0], c[1], "--out", d.resolve("unused").toString()));
+            r.failsWithOneLine(java.util.Arrays.copyOfRange(c, 2, c.length));
+            assertThat(r.out()).as("nothing ran").isEmpty();
+            assertThat((System.nanoTime() - t0) / 1e9).as("checked before any work").isLessThan(5);
+        }
+        assertThat(Files.exists(d.resolve("unused"))).isFalse();
+        assertThat(Cli.type(withFifo.resolve("results.csv"))).isEqualTo("fifo");
+    }
+
+    @Test
+    void benchRejectsBadOptionsBeforeLookingForADevice() throws Exception {
+        Path fifo = Cli.fifo(scratch("bench").resolve("fifo.json"));
+        String[][] cases = {
+            {"--dtype", "nonsense", "--dtype: must be fp64, fp32 or bf16, got 'nonsense'"},
+            {"--routes", "1.5", "--routes: must be full, window or a full fraction in (0, 1), got '1.5'"},
+            {"--versions", "V77", "--versions: must be default or one of"},
+            {"--kv-heads", "3", "--kv-heads: must be a divisor of --q-heads = 32, got 3"},
+            {"--seq", "0", "--seq: must be >= 1, got 0"},
+            {"--seq", "2000000000", "B*S*Hq*D fits one buffer"},
+            {"--json", fifo.toString(), "--json " + fifo + ": is a FIFO"},
+        };
+        for (String[] c : cases) {
+            bounded(() -> Cli.run("bench", c[0], c[1])).failsWithOneLine(c[2]);
+        }
+        assertThat(Cli.type(fifo)).isEqualTo("fifo");
+    }
+
     // exit codes are documented where the user looks ----------------------------------------------------------------
 
     @Test

@@ -9,7 +9,6 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
@@ -305,13 +304,7 @@ public record Manifest(String format, int format_version, String spec_version, S
 
     /** Writes {@code DIR/manifest.json} atomically ({@link SafeFiles#atomicWrite}). */
     public void write(Path dir) throws IOException {
-        byte[] text = (JSON.writeValueAsString(this) + "\n").getBytes(StandardCharsets.UTF_8);
-        SafeFiles.atomicWrite(dir.resolve(FILE), ch -> {
-            ByteBuffer b = ByteBuffer.wrap(text);
-            while (b.hasRemaining()) {
-                ch.write(b);
-            }
-        });
+        SafeFiles.writeString(dir.resolve(FILE), JSON.writeValueAsString(this) + "\n");
     }
 
     /** Lowercase hex sha256 of a regular file (a FIFO or device is refused unopened). */

@@ -1,7 +1,12 @@
 package org.swiattn.golden;
 
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryNotEmptyException;
@@ -33,6 +38,7 @@ import java.util.concurrent.ConcurrentHashMap;
  *                            file is deleted on failure and by a shutdown hook (SIGTERM, SIGINT); its name never
  *                            appears in a message, and {@link #isTemporary} lets a folder check skip one that a
  *                            SIGKILL left behind
+ *   writeBytes, writeString, textFile   atomicWrite of bytes, of text, of a report written line by line
  *   reason(e)                the cause of an IOException in words, without the exception class or a path
  * </pre>
  * A check and the open that follows are two system calls: a file swapped for a FIFO between them is not caught.
@@ -283,6 +289,45 @@ public final class SafeFiles {
                 PENDING.remove(tmp);
             }
         }
+    }
+
+    /** Writes bytes atomically ({@link #atomicWrite}). */
+    public static Path writeBytes(Path target, byte[] content) throws IOException {
+        return atomicWrite(target, ch -> {
+            ByteBuffer b = ByteBuffer.wrap(content);
+            while (b.hasRemaining()) {
+                ch.write(b);
+            }
+        });
+    }
+
+    /** Writes UTF-8 text atomically ({@link #atomicWrite}). */
+    public static Path writeString(Path target, String text) throws IOException {
+        return writeBytes(target, text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * A PrintWriter whose text is written to target atomically when it is closed (for reports built line by
+     * line); a failure to write is thrown from close() as an UncheckedIOException.
+     */
+    public static PrintWriter textFile(Path target) {
+        StringWriter buf = new StringWriter();
+        return new PrintWriter(buf) {
+            private boolean closed;
+
+            @Override
+            public void close() {
+                super.close();
+                if (!closed) {
+                    closed = true;
+                    try {
+                        writeString(target, buf.toString());
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                }
+            }
+        };
     }
 
     private static void pauseForTests() {

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import javax.imageio.ImageIO;
+import org.swiattn.golden.SafeFiles;
 
 /**
  * The demo's PNG (java.awt, headless): four panels.
@@ -49,7 +50,9 @@ final class DemoPlot {
         ratioPanel(g, r, 0, ph, pw, ph);
         positionPanel(g, r, pw, ph, pw, ph);
         g.dispose();
-        ImageIO.write(img, "png", file.toFile());
+        java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
+        ImageIO.write(img, "png", png);
+        SafeFiles.writeBytes(file, png.toByteArray());
     }
 
     /** A plotting frame: maps data (x, y) to pixels inside a panel's margins. */

@@ -3,12 +3,12 @@ package org.swiattn.training.demo;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import org.swiattn.golden.SafeFiles;
 import org.swiattn.spec.Estimator;
 import org.swiattn.spec.Route;
 import org.swiattn.reference.ReferenceAttention;
@@ -258,12 +258,11 @@ public final class TransferDemo {
 
     /**
      * Writes results.csv (the table), positions.csv (per-layer per-position full fraction), training_log.csv and
-     * transfer_demo.png into dir.
+     * transfer_demo.png into dir, each atomically ({@link SafeFiles}: a special file at a target is refused).
      */
     public static void write(Report r, Path dir) throws IOException {
         Files.createDirectories(dir);
-        try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(dir.resolve("results.csv"),
-                StandardCharsets.UTF_8))) {
+        try (PrintWriter w = SafeFiles.textFile(dir.resolve("results.csv"))) {
             int layers = r.swiattn().tokenRatio().length;
             StringBuilder h = new StringBuilder("model,loss,accuracy");
             for (int l = 0; l < layers; l++) {
@@ -282,8 +281,7 @@ public final class TransferDemo {
             }
             w.println("# seconds," + d(r.seconds()));
         }
-        try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(dir.resolve("positions.csv"),
-                StandardCharsets.UTF_8))) {
+        try (PrintWriter w = SafeFiles.textFile(dir.resolve("positions.csv"))) {
             double[][] pf = r.swiattn().positionFull();
             StringBuilder h = new StringBuilder("position,kind");
             for (int l = 0; l < pf.length; l++) {
@@ -300,8 +298,7 @@ public final class TransferDemo {
                 w.println(sb);
             }
         }
-        try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(dir.resolve("training_log.csv"),
-                StandardCharsets.UTF_8))) {
+        try (PrintWriter w = SafeFiles.textFile(dir.resolve("training_log.csv"))) {
             int layers = r.swiattn().tokenRatio().length;
             StringBuilder h = new StringBuilder("phase,step,loss,accuracy,target");
             for (int l = 0; l < layers; l++) {
