@@ -1,5 +1,10 @@
 package org.swiattn.cuda;
 
+import org.swiattn.cuda.driver.CudaDevice;
+import org.swiattn.cuda.driver.CudaException;
+import org.swiattn.cuda.driver.CudaOutOfMemoryException;
+import org.swiattn.cuda.driver.CudaUnavailableException;
+import org.swiattn.cuda.driver.DeviceBuffer;
 import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.BackwardResult;
 import org.swiattn.spec.Estimator;

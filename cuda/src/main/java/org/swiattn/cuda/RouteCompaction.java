@@ -1,5 +1,7 @@
 package org.swiattn.cuda;
 
+import org.swiattn.cuda.driver.CudaDevice;
+import org.swiattn.cuda.driver.DeviceBuffer;
 import org.swiattn.spec.Route;
 
 /**

@@ -1,5 +1,8 @@
 package org.swiattn.cuda;
 
+import org.swiattn.cuda.driver.CudaDevice;
+import org.swiattn.cuda.driver.DeviceBuffer;
+import org.swiattn.cuda.driver.Kernel;
 import org.swiattn.spec.Precision;
 import org.swiattn.spec.Shape;
 import org.swiattn.spec.Visibility;

@@ -6,6 +6,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.swiattn.cuda.driver.CudaDevice;
+import org.swiattn.cuda.driver.CudaException;
+import org.swiattn.cuda.driver.CudaOutOfMemoryException;
+import org.swiattn.cuda.driver.DeviceBuffer;
+import org.swiattn.cuda.driver.Kernel;
 import org.swiattn.spec.Precision;
 import org.swiattn.spec.Route;
 

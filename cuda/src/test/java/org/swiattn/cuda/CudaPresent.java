@@ -5,6 +5,8 @@ import net.jqwik.api.lifecycle.SkipExecutionHook;
 import org.junit.jupiter.api.extension.ConditionEvaluationResult;
 import org.junit.jupiter.api.extension.ExecutionCondition;
 import org.junit.jupiter.api.extension.ExtensionContext;
+import org.swiattn.cuda.driver.Cuda;
+import org.swiattn.cuda.driver.KernelModule;
 
 /**
  * Skips GPU tests (JUnit: {@code @ExtendWith(CudaPresent.class)}; jqwik: {@code @AddLifecycleHook(CudaPresent.class)})

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import org.junit.jupiter.api.Test;
+import org.swiattn.cuda.driver.CudaUnavailableException;
+import org.swiattn.cuda.driver.KernelModule;
 
 /**
  * The build packaged every kernel file as a fatbin (when nvcc was present at build time). No GPU needed: checks

@@ -2,8 +2,8 @@ package org.swiattn.cuda.bf16;
 
 import java.util.List;
 import java.util.function.IntToDoubleFunction;
-import org.swiattn.cuda.CudaDevice;
-import org.swiattn.cuda.DeviceBuffer;
+import org.swiattn.cuda.driver.CudaDevice;
+import org.swiattn.cuda.driver.DeviceBuffer;
 import org.swiattn.cuda.RouteCompaction;
 import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.BackwardResult;

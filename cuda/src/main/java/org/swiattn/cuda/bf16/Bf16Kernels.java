@@ -1,8 +1,8 @@
 package org.swiattn.cuda.bf16;
 
-import org.swiattn.cuda.CudaDevice;
-import org.swiattn.cuda.DeviceBuffer;
-import org.swiattn.cuda.KernelModule;
+import org.swiattn.cuda.driver.CudaDevice;
+import org.swiattn.cuda.driver.DeviceBuffer;
+import org.swiattn.cuda.driver.KernelModule;
 import org.swiattn.spec.InvalidInputException;
 import org.swiattn.spec.Visibility;
 

@@ -1,4 +1,4 @@
-package org.swiattn.cuda;
+package org.swiattn.cuda.driver;
 
 import static jcuda.driver.JCudaDriver.cuEventCreate;
 import static jcuda.driver.JCudaDriver.cuEventDestroy;

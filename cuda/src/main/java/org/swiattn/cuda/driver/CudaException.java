@@ -1,4 +1,4 @@
-package org.swiattn.cuda;
+package org.swiattn.cuda.driver;
 
 import jcuda.driver.CUresult;
 

@@ -1,4 +1,4 @@
-package org.swiattn.cuda;
+package org.swiattn.cuda.driver;
 
 /** Device memory ran out; the message says how much was asked for, for what, and how much the device has free. */
 public final class CudaOutOfMemoryException extends CudaException {

@@ -1,4 +1,4 @@
-package org.swiattn.cuda;
+package org.swiattn.cuda.driver;
 
 /** No usable CUDA here: no driver, no device, or the kernels were not compiled into the jar (no nvcc at build). */
 public final class CudaUnavailableException extends RuntimeException {
