@@ -4,15 +4,12 @@
 //   v1  naive: one warp per (query, head), online softmax over the visible keys one at a time. Any D. fp64, fp32.
 //   v2  tiled SIMT: BM compacted queries x BN keys per step, online softmax, register micro-tiles, D specialised
 //       (16, 32, 64, 128, 256; other D run on the next larger tile with zero padding). fp64, fp32.
-//   v3  tiled fp64 tensor cores (DMMA, mma.sync f64): BM=128 queries (8 warps x 16 rows), BN=32 keys, K/V tiles
-//       double-buffered against the two matrix products with cp.async. fp64, D in {16, 32, 64, 128}.
-//   v4  v3 with the m16n8k16 fp64 shape (Hopper): a quarter of the matrix instructions. Same tiles.
-//   v9  v4 with padded row strides (fragment loads = base + constant), strided unrolled K/V loads and a branch-free
-//       table exp: 22% faster than v3 on the H200 (the default for fp64).
-// v5 to v8 were experiments built from the v4 profile, checked against the reference and timed on the H200, all
-// slower than v4 (git history, commit c0a3edc; bench/results/2026-11-29-fp64-forward-experiments.md):
-//   v5 64x16 tiles, two CTAs per SM; v6 conflict-free V swizzle + scale folded into exp; v7 software-pipelined
-//   (next tile's S before this tile's softmax, 16-key tiles); v8 16 warps, warp pairs splitting keys and columns.
+//   v9  tiled fp64 tensor cores (DMMA m16n8k16): BM=128 queries (8 warps x 16 rows), BN=32 keys, K/V tiles
+//       double-buffered against the two matrix products with cp.async, padded row strides (fragment loads = base +
+//       constant), strided unrolled K/V loads and a branch-free table exp. fp64, D in {16, 32, 64, 128} (default).
+// v3 (m16n8k4 DMMA, XOR-swizzled tiles), v4 (v3 with m16n8k16) and the experiments v5 to v8 built from the v4
+// profile were checked against the reference and timed on the H200, and are slower than v9; they live in git
+// history (v3 and v4 until commit 8836669, v5-v8 in c0a3edc; bench/results/2026-11-29-fp64-forward-experiments.md).
 //
 // Math (per query i of branch z, head h, kv head g = h / G):
 //   s_ij = scale * <q_i, k_j> for visible j;  m = max_j s_ij;  l = sum_j exp(s_ij - m)
@@ -269,10 +266,16 @@ __device__ void fwd_v2(FWD_PARAMS(T)) {
 }
 
 // ------------------------------------------------------------------------------------------------------------------
-// v3 (fp64 tensor cores). Warp w owns query rows 16w..16w+15 of the tile; lane = 4*g + t (g = groupID, t = thread
-// in group). Fragments of the warp-level 16x8x4 product C += A B (row.col):
-//   A 16x4: a0 = A[g][t], a1 = A[g+8][t];  B 4x8: b0 = B[t][g];  C 16x8: c0,c1 = C[g][2t, 2t+1], c2,c3 = C[g+8][..]
-// sm_90 issues it as one mma.m16n8k4 (Hopper's DMMA shape); the compute_80 PTX as two mma.m8n8k4.
+// fp64 tensor cores (DMMA, mma.sync f64) for v9. Warp w owns query rows 16w..16w+15 of the tile; lane = 4*grp + t
+// (grp = group id, t = thread in group). Fragments of the warp-level products C += A B (row.col):
+//   16x8x4:   A 16x4: a0 = A[grp][t], a1 = A[grp+8][t];  B 4x8: b0 = B[t][grp];
+//             C 16x8: c0, c1 = C[grp][2t, 2t+1], c2, c3 = C[grp+8][2t, 2t+1]
+//   16x8x16 (Hopper's largest fp64 shape, the one CUTLASS's sm_90 DGEMM uses; SM90_16x8x16_F64F64F64F64_TN):
+//             A 16x16: a[v0 + 2 v1] = A[grp + 8 v0][t + 4 v1];  B 16x8: b[v] = B[t + 4 v][grp];  C as 16x8x4.
+// In O += P V the 16 keys s*16 .. s*16+15 of a k-step are ordered so that logical k = t + 4 v1 is key
+// s*16 + (v1/2)*8 + 2t + (v1%2): the thread's own score fragments of n-tiles 2s and 2s+1 are its A fragment, so P
+// never leaves the registers.
+// sm_90 issues 16x8x4 as one mma.m16n8k4 and 16x8x16 as one mma.m16n8k16; the compute_80 PTX as m8n8k4 pieces.
 __device__ __forceinline__ void dmma16x8x4(double (&c)[4], double a0, double a1, double b0) {
 #if __CUDA_ARCH__ >= 900
     asm volatile("mma.sync.aligned.m16n8k4.row.col.f64.f64.f64.f64 {%0,%1,%2,%3}, {%4,%5}, {%6}, {%0,%1,%2,%3};\n"
@@ -288,182 +291,6 @@ __device__ __forceinline__ void dmma16x8x4(double (&c)[4], double a0, double a1,
 #endif
 }
 
-__device__ __forceinline__ void cp_async16(void* smem, const void* gmem, int srcBytes) {
-    unsigned sa = (unsigned)__cvta_generic_to_shared(smem);
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(sa), "l"(gmem), "r"(srcBytes));
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
-
-// Shared-memory swizzles (element index of (row r, column c)), chosen so that every fragment load of a warp is
-// served in the minimum two wavefronts: Q and K flip 4-double groups by (r & 3); V flips 8-double groups by bit 1
-// of r (the fragment rows of V are 2t+e).
-template <int D> __device__ __forceinline__ int swz_qk(int r, int c) { return r * D + (c ^ ((r & 3) << 2)); }
-template <int D> __device__ __forceinline__ int swz_v(int r, int c) { return r * D + (c ^ (((r >> 1) & 1) << 3)); }
-
-template <int D>
-struct FwdV3Layout {
-    static constexpr int BM = 128, BN = 32, NT = 256;
-    static constexpr int BYTES = (BM + 2 * BN) * D * 8;  // Qs [BM][D], Ks [BN][D], Vs [BN][D] (swizzled)
-};
-
-// v3: grid (tiles * Hq * B), block (256), dynamic shared memory FwdV3Layout::BYTES (+ 512 B static).
-template <int D>
-__device__ void fwd_v3(FWD_PARAMS(double)) {
-    constexpr int BM = 128, BN = 32, NT = 256, KS = D / 4, ND = D / 8;
-    static_assert(D % 16 == 0 && D <= 128, "v3 handles D in {16, 32, 64, 128}");
-    extern __shared__ __align__(16) unsigned char smraw[];
-    double* Qs = (double*)smraw;
-    double* Ks = Qs + BM * D;
-    double* Vs = Ks + BN * D;
-    __shared__ int rowPos[BM];
-
-    SwiTile tile;
-    if (!swi_pick_tile(BM, Hq, B, S, listF, nF, listW, nW, tile)) return;
-    const int tid = threadIdx.x, lane = tid & 31, wid = tid >> 5, g = lane >> 2, t = lane & 3;
-    const int b = tile.b, h = tile.h, gk = h / (Hq / Hkv);
-    const bool full = tile.full;
-    for (int r = tid; r < BM; r += NT) rowPos[r] = r < tile.count ? tile.list[tile.start + r] : -1;
-    __syncthreads();
-    const int qmin = rowPos[0], qmax = rowPos[tile.count - 1];
-    const int wr = wid * 16, wcount = min(max(tile.count - wr, 0), 16);
-    const int wqmin = wcount > 0 ? rowPos[wr] : 0, wqmax = wcount > 0 ? rowPos[wr + wcount - 1] : -1;
-    const int p0 = rowPos[wr + g], p1 = rowPos[wr + g + 8];
-
-    // prologue: Q tile and the first K tile in flight
-    for (int u = tid; u < BM * D / 2; u += NT) {
-        int r = u / (D / 2), c = (u % (D / 2)) * 2, pos = rowPos[r];
-        const double* src = pos >= 0 ? q + (((i64)b * S + pos) * Hq + h) * D + c : q;
-        cp_async16(&Qs[swz_qk<D>(r, c)], src, pos >= 0 ? 16 : 0);
-    }
-    auto loadK = [&](int j0) {
-        for (int u = tid; u < BN * D / 2; u += NT) {
-            int r = u / (D / 2), c = (u % (D / 2)) * 2, j = j0 + r;
-            const double* src = j < S ? k + (((i64)b * S + j) * Hkv + gk) * D + c : k;
-            cp_async16(&Ks[swz_qk<D>(r, c)], src, j < S ? 16 : 0);
-        }
-    };
-    auto loadV = [&](int j0) {
-        for (int u = tid; u < BN * D / 2; u += NT) {
-            int r = u / (D / 2), c = (u % (D / 2)) * 2, j = j0 + r;
-            const double* src = j < S ? v + (((i64)b * S + j) * Hkv + gk) * D + c : v;
-            cp_async16(&Vs[swz_v<D>(r, c)], src, j < S ? 16 : 0);
-        }
-    };
-    const int kLo = full ? 0 : max(0, qmin - w + 1);
-    const int kt0 = kLo / BN, kt1 = qmax / BN;
-    loadK(kt0 * BN);
-    cp_async_commit();
-
-    double oacc[ND][4];
-#pragma unroll
-    for (int n = 0; n < ND; n++) oacc[n][0] = oacc[n][1] = oacc[n][2] = oacc[n][3] = 0.0;
-    double m0 = -CUDART_INF, m1 = -CUDART_INF, l0 = 0.0, l1 = 0.0;
-
-    for (int kt = kt0; kt <= kt1; kt++) {
-        const int j0 = kt * BN;
-        cp_async_wait_all();
-        __syncthreads();  // K tile kt (and Q) visible to all; every warp is done with V tile kt-1
-        loadV(j0);
-        cp_async_commit();
-        const bool active = wcount > 0 && j0 <= wqmax && (full || j0 + BN - 1 > wqmin - w);
-        double sacc[4][4];
-        if (active) {
-            // S = Q K^T for the warp's 16 rows x 32 keys
-#pragma unroll
-            for (int n = 0; n < 4; n++) sacc[n][0] = sacc[n][1] = sacc[n][2] = sacc[n][3] = 0.0;
-#pragma unroll
-            for (int ks = 0; ks < KS; ks++) {
-                double a0 = Qs[swz_qk<D>(wr + g, ks * 4 + t)], a1 = Qs[swz_qk<D>(wr + g + 8, ks * 4 + t)];
-#pragma unroll
-                for (int n = 0; n < 4; n++) dmma16x8x4(sacc[n], a0, a1, Ks[swz_qk<D>(n * 8 + g, ks * 4 + t)]);
-            }
-            // scale, mask, online softmax (rows g and g+8; the 4 lanes of a group share a row)
-            const bool needMask = !(j0 + BN - 1 <= wqmin && (full || j0 > wqmax - w));
-            double mx0 = -CUDART_INF, mx1 = -CUDART_INF;
-#pragma unroll
-            for (int n = 0; n < 4; n++)
-#pragma unroll
-                for (int e = 0; e < 2; e++) {
-                    int j = j0 + n * 8 + 2 * t + e;
-                    double s0 = sacc[n][e] * scale, s1 = sacc[n][2 + e] * scale;
-                    if (needMask) {
-                        if (!swi_visible(p0, j, full, w)) s0 = -CUDART_INF;
-                        if (!swi_visible(p1, j, full, w)) s1 = -CUDART_INF;
-                    }
-                    sacc[n][e] = s0;
-                    sacc[n][2 + e] = s1;
-                    mx0 = fmax(mx0, s0);
-                    mx1 = fmax(mx1, s1);
-                }
-            mx0 = swi_group_max(mx0, 4);
-            mx1 = swi_group_max(mx1, 4);
-            const double mn0 = fmax(m0, mx0), mn1 = fmax(m1, mx1);
-            const double ms0 = mn0 == -CUDART_INF ? 0.0 : mn0, ms1 = mn1 == -CUDART_INF ? 0.0 : mn1;
-            const double al0 = exp(m0 - ms0), al1 = exp(m1 - ms1);
-            double sum0 = 0.0, sum1 = 0.0;
-#pragma unroll
-            for (int n = 0; n < 4; n++)
-#pragma unroll
-                for (int e = 0; e < 2; e++) {
-                    double pa = exp(sacc[n][e] - ms0), pb = exp(sacc[n][2 + e] - ms1);
-                    sacc[n][e] = pa;
-                    sacc[n][2 + e] = pb;
-                    sum0 += pa;
-                    sum1 += pb;
-                }
-            l0 = l0 * al0 + sum0;
-            l1 = l1 * al1 + sum1;
-            m0 = mn0;
-            m1 = mn1;
-            if (al0 != 1.0 || al1 != 1.0) {
-#pragma unroll
-                for (int n = 0; n < ND; n++) {
-                    oacc[n][0] *= al0; oacc[n][1] *= al0;
-                    oacc[n][2] *= al1; oacc[n][3] *= al1;
-                }
-            }
-        }
-        cp_async_wait_all();
-        __syncthreads();  // V tile kt visible; every warp is done with K tile kt
-        if (kt < kt1) {
-            loadK(j0 + BN);
-            cp_async_commit();
-        }
-        if (active) {
-            // O += P V: the score fragment of keys n*8 + 2t + e is directly the A fragment of k-step (n, e)
-#pragma unroll
-            for (int n = 0; n < 4; n++)
-#pragma unroll
-                for (int e = 0; e < 2; e++) {
-                    const int kr = n * 8 + 2 * t + e;
-#pragma unroll
-                    for (int dn = 0; dn < ND; dn++)
-                        dmma16x8x4(oacc[dn], sacc[n][e], sacc[n][2 + e], Vs[swz_v<D>(kr, dn * 8 + g)]);
-                }
-        }
-    }
-    // epilogue: row sums over the 4 lanes of a group, normalise, store
-    l0 = swi_group_sum(l0, 4);
-    l1 = swi_group_sum(l1, 4);
-    if (p0 >= 0) {
-        double* orow = o + (((i64)b * S + p0) * Hq + h) * D;
-#pragma unroll
-        for (int dn = 0; dn < ND; dn++)
-            *reinterpret_cast<double2*>(orow + dn * 8 + 2 * t) = make_double2(oacc[dn][0] / l0, oacc[dn][1] / l0);
-        if (t == 0) lse[((i64)b * S + p0) * Hq + h] = m0 + log(l0);
-    }
-    if (p1 >= 0) {
-        double* orow = o + (((i64)b * S + p1) * Hq + h) * D;
-#pragma unroll
-        for (int dn = 0; dn < ND; dn++)
-            *reinterpret_cast<double2*>(orow + dn * 8 + 2 * t) = make_double2(oacc[dn][2] / l1, oacc[dn][3] / l1);
-        if (t == 0) lse[((i64)b * S + p1) * Hq + h] = m1 + log(l1);
-    }
-}
-
-
-// C += A B for the 16x8x16 fp64 shape (fragments in the v4 comment); compute_80 PTX: eight m8n8k4.
 __device__ __forceinline__ void dmma16x8x16(double (&c)[4], const double (&a)[8], const double (&b)[4]) {
 #if __CUDA_ARCH__ >= 900
     asm volatile("mma.sync.aligned.m16n8k16.row.col.f64.f64.f64.f64 {%0,%1,%2,%3}, {%4,%5,%6,%7,%8,%9,%10,%11}, "
@@ -477,179 +304,12 @@ __device__ __forceinline__ void dmma16x8x16(double (&c)[4], const double (&a)[8]
 #endif
 }
 
-// v4: v3 with Hopper's largest fp64 shape, mma.m16n8k16 (the shape CUTLASS's sm_90 DGEMM uses): the same tiles,
-// a quarter of the matrix instructions. Fragments (CUTLASS SM90_16x8x16_F64F64F64F64_TN):
-//   A 16x16: a[v0 + 2 v1] = A[g + 8 v0][t + 4 v1];  B 16x8: b[v] = B[t + 4 v][g];  C as v3.
-// In O += P V the 16 keys s*16 .. s*16+15 of a k-step are ordered so that logical k = t + 4 v1 is key
-// s*16 + (v1/2)*8 + 2t + (v1%2): the thread's own score fragments of n-tiles 2s and 2s+1 are its A fragment.
-// grid (tiles * Hq * B), block (256), dynamic shared memory FwdV3Layout::BYTES (+ 512 B static).
-template <int D>
-__device__ void fwd_v4(FWD_PARAMS(double)) {
-    constexpr int BM = 128, BN = 32, NT = 256, KS = D / 16, ND = D / 8;
-    static_assert(D % 16 == 0 && D <= 128, "v4 handles D in {16, 32, 64, 128}");
-    extern __shared__ __align__(16) unsigned char smraw[];
-    double* Qs = (double*)smraw;
-    double* Ks = Qs + BM * D;
-    double* Vs = Ks + BN * D;
-    __shared__ int rowPos[BM];
-
-    SwiTile tile;
-    if (!swi_pick_tile(BM, Hq, B, S, listF, nF, listW, nW, tile)) return;
-    const int tid = threadIdx.x, lane = tid & 31, wid = tid >> 5, g = lane >> 2, t = lane & 3;
-    const int b = tile.b, h = tile.h, gk = h / (Hq / Hkv);
-    const bool full = tile.full;
-    for (int r = tid; r < BM; r += NT) rowPos[r] = r < tile.count ? tile.list[tile.start + r] : -1;
-    __syncthreads();
-    const int qmin = rowPos[0], qmax = rowPos[tile.count - 1];
-    const int wr = wid * 16, wcount = min(max(tile.count - wr, 0), 16);
-    const int wqmin = wcount > 0 ? rowPos[wr] : 0, wqmax = wcount > 0 ? rowPos[wr + wcount - 1] : -1;
-    const int p0 = rowPos[wr + g], p1 = rowPos[wr + g + 8];
-
-    // prologue: Q tile and the first K tile in flight
-    for (int u = tid; u < BM * D / 2; u += NT) {
-        int r = u / (D / 2), c = (u % (D / 2)) * 2, pos = rowPos[r];
-        const double* src = pos >= 0 ? q + (((i64)b * S + pos) * Hq + h) * D + c : q;
-        cp_async16(&Qs[swz_qk<D>(r, c)], src, pos >= 0 ? 16 : 0);
-    }
-    auto loadK = [&](int j0) {
-        for (int u = tid; u < BN * D / 2; u += NT) {
-            int r = u / (D / 2), c = (u % (D / 2)) * 2, j = j0 + r;
-            const double* src = j < S ? k + (((i64)b * S + j) * Hkv + gk) * D + c : k;
-            cp_async16(&Ks[swz_qk<D>(r, c)], src, j < S ? 16 : 0);
-        }
-    };
-    auto loadV = [&](int j0) {
-        for (int u = tid; u < BN * D / 2; u += NT) {
-            int r = u / (D / 2), c = (u % (D / 2)) * 2, j = j0 + r;
-            const double* src = j < S ? v + (((i64)b * S + j) * Hkv + gk) * D + c : v;
-            cp_async16(&Vs[swz_v<D>(r, c)], src, j < S ? 16 : 0);
-        }
-    };
-    const int kLo = full ? 0 : max(0, qmin - w + 1);
-    const int kt0 = kLo / BN, kt1 = qmax / BN;
-    loadK(kt0 * BN);
-    cp_async_commit();
-
-    double oacc[ND][4];
-#pragma unroll
-    for (int n = 0; n < ND; n++) oacc[n][0] = oacc[n][1] = oacc[n][2] = oacc[n][3] = 0.0;
-    double m0 = -CUDART_INF, m1 = -CUDART_INF, l0 = 0.0, l1 = 0.0;
-
-    for (int kt = kt0; kt <= kt1; kt++) {
-        const int j0 = kt * BN;
-        cp_async_wait_all();
-        __syncthreads();  // K tile kt (and Q) visible to all; every warp is done with V tile kt-1
-        loadV(j0);
-        cp_async_commit();
-        const bool active = wcount > 0 && j0 <= wqmax && (full || j0 + BN - 1 > wqmin - w);
-        double sacc[4][4];
-        if (active) {
-            // S = Q K^T for the warp's 16 rows x 32 keys
-#pragma unroll
-            for (int n = 0; n < 4; n++) sacc[n][0] = sacc[n][1] = sacc[n][2] = sacc[n][3] = 0.0;
-#pragma unroll
-            for (int ks = 0; ks < KS; ks++) {
-                double a[8];
-#pragma unroll
-                for (int x = 0; x < 8; x++) a[x] = Qs[swz_qk<D>(wr + g + 8 * (x & 1), ks * 16 + t + 4 * (x >> 1))];
-#pragma unroll
-                for (int n = 0; n < 4; n++) {
-                    double bb[4];
-#pragma unroll
-                    for (int x = 0; x < 4; x++) bb[x] = Ks[swz_qk<D>(n * 8 + g, ks * 16 + t + 4 * x)];
-                    dmma16x8x16(sacc[n], a, bb);
-                }
-            }
-            // scale, mask, online softmax (rows g and g+8; the 4 lanes of a group share a row)
-            const bool needMask = !(j0 + BN - 1 <= wqmin && (full || j0 > wqmax - w));
-            double mx0 = -CUDART_INF, mx1 = -CUDART_INF;
-#pragma unroll
-            for (int n = 0; n < 4; n++)
-#pragma unroll
-                for (int e = 0; e < 2; e++) {
-                    int j = j0 + n * 8 + 2 * t + e;
-                    double s0 = sacc[n][e] * scale, s1 = sacc[n][2 + e] * scale;
-                    if (needMask) {
-                        if (!swi_visible(p0, j, full, w)) s0 = -CUDART_INF;
-                        if (!swi_visible(p1, j, full, w)) s1 = -CUDART_INF;
-                    }
-                    sacc[n][e] = s0;
-                    sacc[n][2 + e] = s1;
-                    mx0 = fmax(mx0, s0);
-                    mx1 = fmax(mx1, s1);
-                }
-            mx0 = swi_group_max(mx0, 4);
-            mx1 = swi_group_max(mx1, 4);
-            const double mn0 = fmax(m0, mx0), mn1 = fmax(m1, mx1);
-            const double ms0 = mn0 == -CUDART_INF ? 0.0 : mn0, ms1 = mn1 == -CUDART_INF ? 0.0 : mn1;
-            const double al0 = exp(m0 - ms0), al1 = exp(m1 - ms1);
-            double sum0 = 0.0, sum1 = 0.0;
-#pragma unroll
-            for (int n = 0; n < 4; n++)
-#pragma unroll
-                for (int e = 0; e < 2; e++) {
-                    double pa = exp(sacc[n][e] - ms0), pb = exp(sacc[n][2 + e] - ms1);
-                    sacc[n][e] = pa;
-                    sacc[n][2 + e] = pb;
-                    sum0 += pa;
-                    sum1 += pb;
-                }
-            l0 = l0 * al0 + sum0;
-            l1 = l1 * al1 + sum1;
-            m0 = mn0;
-            m1 = mn1;
-            if (al0 != 1.0 || al1 != 1.0) {
-#pragma unroll
-                for (int n = 0; n < ND; n++) {
-                    oacc[n][0] *= al0; oacc[n][1] *= al0;
-                    oacc[n][2] *= al1; oacc[n][3] *= al1;
-                }
-            }
-        }
-        cp_async_wait_all();
-        __syncthreads();  // V tile kt visible; every warp is done with K tile kt
-        if (kt < kt1) {
-            loadK(j0 + BN);
-            cp_async_commit();
-        }
-        if (active) {
-            // O += P V: the score fragment of keys n*8 + 2t + e is directly the A fragment of k-step (n, e)
-#pragma unroll
-            for (int st = 0; st < 2; st++) {
-                double a[8];
-#pragma unroll
-                for (int x = 0; x < 8; x++) {
-                    const int v0 = x & 1, v1 = x >> 1;
-                    a[x] = sacc[2 * st + (v1 >> 1)][(v1 & 1) + 2 * v0];
-                }
-#pragma unroll
-                for (int dn = 0; dn < ND; dn++) {
-                    double bb[4];
-#pragma unroll
-                    for (int x = 0; x < 4; x++) bb[x] = Vs[swz_v<D>(st * 16 + (x >> 1) * 8 + 2 * t + (x & 1), dn * 8 + g)];
-                    dmma16x8x16(oacc[dn], a, bb);
-                }
-            }
-        }
-    }
-    // epilogue: row sums over the 4 lanes of a group, normalise, store
-    l0 = swi_group_sum(l0, 4);
-    l1 = swi_group_sum(l1, 4);
-    if (p0 >= 0) {
-        double* orow = o + (((i64)b * S + p0) * Hq + h) * D;
-#pragma unroll
-        for (int dn = 0; dn < ND; dn++)
-            *reinterpret_cast<double2*>(orow + dn * 8 + 2 * t) = make_double2(oacc[dn][0] / l0, oacc[dn][1] / l0);
-        if (t == 0) lse[((i64)b * S + p0) * Hq + h] = m0 + log(l0);
-    }
-    if (p1 >= 0) {
-        double* orow = o + (((i64)b * S + p1) * Hq + h) * D;
-#pragma unroll
-        for (int dn = 0; dn < ND; dn++)
-            *reinterpret_cast<double2*>(orow + dn * 8 + 2 * t) = make_double2(oacc[dn][2] / l1, oacc[dn][3] / l1);
-        if (t == 0) lse[((i64)b * S + p1) * Hq + h] = m1 + log(l1);
-    }
+__device__ __forceinline__ void cp_async16(void* smem, const void* gmem, int srcBytes) {
+    unsigned sa = (unsigned)__cvta_generic_to_shared(smem);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(sa), "l"(gmem), "r"(srcBytes));
 }
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
 
 // ------------------------------------------------------------------------------------------------------------------
 // exp(x) for x <= 0 (and -inf) without branches, for v9's softmax: exp(x) = 2^(k/64) exp(r), k = rint(64 x / ln2),
@@ -693,13 +353,15 @@ __device__ __forceinline__ double swi_exp_nonpos(double x, const double* tab /* 
     return x < -707.0 ? 0.0 : z;
 }
 
-// v9: v4 with padded row strides instead of XOR swizzles. The v4 profile shows 2,470 instructions per warp and key
-// tile of which only 64 are DMMAs and 350 fp64 SIMT; much of the rest is the address arithmetic of the swizzled
-// fragment loads (recomputed: 253 registers leave no room to keep addresses). With row strides LQ = D + 4 (Q, K)
-// and LV = D + 2 (V) doubles every fragment load is a per-thread base plus a compile-time offset, and stays free of
-// bank conflicts: per half-warp (g = 0..3 or 4..7, t = 0..3) the bank pairs are 4g + t (Q, K: LQ = 4 mod 16) and
-// 4t + g (V rows 2t + e: LV = 2 mod 16), 16 distinct. Same tiles, fragments and math as v4.
-// The softmax uses swi_exp_nonpos (table-driven, branch-free) instead of libdevice exp.
+// v9: fp64 tensor cores (fragments above), padded row strides. Per pass over a key tile: S = Q K^T (16 rows x 32 keys
+// per warp, D/16 k-steps), scale and mask, online softmax (swi_exp_nonpos: table-driven, branch-free), O += P V
+// with P straight from the score registers. K tile kt+1 loads while V tile kt is used and V tile kt while K tile kt
+// is used (cp.async, one barrier each). Why padded strides: the profile of v4 (the same tiles with XOR-swizzled
+// Q/K/V) showed 2,470 instructions per warp and key tile of which only 64 are DMMAs and 350 fp64 SIMT, most of the
+// rest the address arithmetic of the swizzled fragment loads (recomputed: 253 registers leave no room to keep
+// addresses). With row strides LQ = D + 4 (Q, K) and LV = D + 2 (V) doubles every fragment load is a per-thread base
+// plus a compile-time offset, and stays free of bank conflicts: per half-warp (grp = 0..3 or 4..7, t = 0..3) the
+// bank pairs are 4 grp + t (Q, K: LQ = 4 mod 16) and 4t + grp (V rows 2t + e: LV = 2 mod 16), 16 distinct.
 // grid (tiles * Hq * B), block (256), dynamic shared memory FwdV9Layout::BYTES (+ 1 KB static).
 template <int D>
 struct FwdV9Layout {
@@ -906,14 +568,6 @@ __device__ void fwd_v9(FWD_PARAMS(double)) {
         fwd_v2<T, DMAX, BM, BN, 256, SR, SC>(FWD_ARGS);                                                            \
     }
 
-#define SWI_FWD_V3(DMAX)                                                                                           \
-    extern "C" {                                                                                                   \
-    __constant__ int swi_fwd_v3_f64_d##DMAX##_cfg[4] = {128, 32, 256, FwdV3Layout<DMAX>::BYTES};                   \
-    }                                                                                                              \
-    extern "C" __global__ void __launch_bounds__(256, 1) swi_fwd_v3_f64_d##DMAX(FWD_PARAMS(double)) {             \
-        fwd_v3<DMAX>(FWD_ARGS);                                                                                    \
-    }
-
 SWI_FWD_V1(double, f64)
 SWI_FWD_V1(float, f32)
 
@@ -927,24 +581,6 @@ SWI_FWD_V2(float, f32, 32, 64, 64, 4, 4)
 SWI_FWD_V2(float, f32, 64, 64, 64, 4, 4)
 SWI_FWD_V2(float, f32, 128, 64, 64, 4, 4)
 SWI_FWD_V2(float, f32, 256, 32, 32, 2, 2)
-
-SWI_FWD_V3(16)
-SWI_FWD_V3(32)
-SWI_FWD_V3(64)
-SWI_FWD_V3(128)
-
-#define SWI_FWD_V4(DMAX)                                                                                           \
-    extern "C" {                                                                                                   \
-    __constant__ int swi_fwd_v4_f64_d##DMAX##_cfg[4] = {128, 32, 256, FwdV3Layout<DMAX>::BYTES};                   \
-    }                                                                                                              \
-    extern "C" __global__ void __launch_bounds__(256, 1) swi_fwd_v4_f64_d##DMAX(FWD_PARAMS(double)) {             \
-        fwd_v4<DMAX>(FWD_ARGS);                                                                                    \
-    }
-
-SWI_FWD_V4(16)
-SWI_FWD_V4(32)
-SWI_FWD_V4(64)
-SWI_FWD_V4(128)
 
 #define SWI_FWD_V9(DMAX)                                                                                           \
     extern "C" {                                                                                                   \

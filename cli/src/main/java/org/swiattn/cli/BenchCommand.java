@@ -79,7 +79,7 @@ public final class BenchCommand implements Callable<Integer> {
     int repeats;
 
     @Option(names = "--versions", split = ",", defaultValue = "default",
-            description = "forward versions to time: default, V1, V2, V3, V4, V9")
+            description = "forward versions to time: default, V1, V2, V9")
     List<String> versions;
 
     @Option(names = "--backward-seq", split = ",", defaultValue = "4096",
@@ -270,8 +270,7 @@ public final class BenchCommand implements Callable<Integer> {
         double scale = sh.defaultScale();
         for (String ver : versions) {
             KernelPlan.Version fv = ver.equalsIgnoreCase("default") ? null : KernelPlan.Version.valueOf(ver);
-            if ((fv != null && fv.tensorCores())
-                    && (p != Precision.FP64 || !KernelPlan.v3Handles(headDim))) {
+            if (fv == KernelPlan.Version.V9 && (p != Precision.FP64 || !KernelPlan.hasTensorCoreForward(headDim))) {
                 continue;
             }
             RoutedKernels rk = new RoutedKernels(dev, p, fv, null);

@@ -12,7 +12,7 @@ import org.swiattn.spec.Shape;
  *
  * <pre>
  *   D specialisations  16, 32, 64, 128, 256: D runs on the smallest DMAX &gt;= D (zero-padded); D &gt; 256 runs v1.
- *   forward   FP64: v3, v4 or v9 (tensor cores) when D is exactly 16/32/64/128, else v2;  FP32: v2
+ *   forward   FP64: v9 (tensor cores) when D is exactly 16/32/64/128, else v2;  FP32: v2
  *   backward  v2 (D &lt;= 256), v1 beyond
  * </pre>
  */
@@ -23,43 +23,11 @@ public final class KernelPlan {
         V1,
         /** Tiled SIMT, D specialised. */
         V2,
-        /** Tiled fp64 tensor cores, mma.m16n8k4 (forward only; D in {16, 32, 64, 128}). */
-        V3,
-        /** V3 with the m16n8k16 fp64 shape of Hopper (forward only; D in {16, 32, 64, 128}). */
-        V4,
         /**
-         * V4 with padded row strides instead of XOR swizzles: every fragment load is a base plus a constant offset
-         * (forward only; D in {16, 32, 64, 128}). V5 to V8 were experiments, slower, kept in git history only.
+         * Tiled fp64 tensor cores (DMMA m16n8k16), padded row strides so every fragment load is a base plus a
+         * constant offset (forward only; D in {16, 32, 64, 128}). V3 to V8 were slower and live in git history.
          */
-        V9;
-
-        /** Whether this is one of the fp64 tensor-core forward versions (V3, V4, V9). */
-        public boolean tensorCores() {
-            return ordinal() >= V3.ordinal();
-        }
-    }
-
-    /** System property choosing the default fp64 tensor-core forward version (V3, V4 or V9). */
-    public static final String FP64_FORWARD_PROPERTY = "swiattn.cuda.fp64Forward";
-    /** The default fp64 tensor-core forward version when the system property is not set. */
-    public static final Version DEFAULT_TENSOR_VERSION = Version.V9;
-
-    /**
-     * The default fp64 tensor-core forward version: {@link #DEFAULT_TENSOR_VERSION}, or the system property's.
-     *
-     * @throws InvalidInputException when the property names something other than V3, V4 or V9
-     */
-    public static Version defaultTensorVersion() {
-        String s = System.getProperty(FP64_FORWARD_PROPERTY);
-        if (s == null) {
-            return DEFAULT_TENSOR_VERSION;
-        }
-        for (Version v : Version.values()) {
-            if (v.tensorCores() && v.name().equalsIgnoreCase(s.trim())) {
-                return v;
-            }
-        }
-        throw new InvalidInputException(FP64_FORWARD_PROPERTY, "must be V3, V4 or V9, got '" + s + "'");
+        V9
     }
 
     /** The specialised head dimensions. */
@@ -114,8 +82,8 @@ public final class KernelPlan {
         return -1;
     }
 
-    /** Whether v3 (fp64 tensor cores) handles this head dimension. */
-    public static boolean v3Handles(int d) {
+    /** Whether the fp64 tensor-core forward (v9) has a kernel for head dimension d: 16, 32, 64 or 128 exactly. */
+    public static boolean hasTensorCoreForward(int d) {
         return d == 16 || d == 32 || d == 64 || d == 128;
     }
 
@@ -131,27 +99,9 @@ public final class KernelPlan {
         return new TileConfig(bm, bn, 256, end * es + 4 * bm);
     }
 
-    /** Forward v3 and v4 tile configuration (mirror of FwdV3Layout). */
-    public static TileConfig forwardV3(int d) {
-        return new TileConfig(128, 32, 256, (128 + 2 * 32) * d * 8);
-    }
-
-    /** Forward v9 tile configuration (mirror of FwdV9Layout): v3's tiles, row strides D + 4 (Q, K) and D + 2 (V). */
+    /** Forward v9 tile configuration (mirror of FwdV9Layout): 128 x 32 tiles, row strides D + 4 (Q, K), D + 2 (V). */
     public static TileConfig forwardV9(int d) {
         return new TileConfig(128, 32, 256, ((128 + 32) * (d + 4) + 32 * (d + 2)) * 8);
-    }
-
-    /** The tile configuration of a tensor-core forward version (V3, V4 or V9). */
-    public static TileConfig forwardTensor(Version v, int d) {
-        switch (v) {
-            case V3:
-            case V4:
-                return forwardV3(d);
-            case V9:
-                return forwardV9(d);
-            default:
-                throw new IllegalArgumentException("version: " + v + " is not a tensor-core forward version");
-        }
     }
 
     /** Backward v2 tile configuration (mirror of BwdV2Layout and the SWI_BWD_V2 instantiations). */
@@ -176,22 +126,19 @@ public final class KernelPlan {
         String sfx = suffix(p);
         int dm = dmax(d);
         Version v = forced != null ? forced
-                : (p == Precision.FP64 && v3Handles(d)) ? defaultTensorVersion() : dm > 0 ? Version.V2 : Version.V1;
+                : (p == Precision.FP64 && hasTensorCoreForward(d)) ? Version.V9 : dm > 0 ? Version.V2 : Version.V1;
         switch (v) {
             case V1:
                 return new Choice(FORWARD_MODULE, "swi_fwd_v1_" + sfx, v, 0, null);
             case V2:
                 requireDmax(dm, d, v);
                 return new Choice(FORWARD_MODULE, "swi_fwd_v2_" + sfx + "_d" + dm, v, dm, forwardV2(p, dm));
-            case V3:
-            case V4:
             case V9:
-                if (p != Precision.FP64 || !v3Handles(d)) {
+                if (p != Precision.FP64 || !hasTensorCoreForward(d)) {
                     throw new InvalidInputException("headDim", "forward " + v + " runs fp64 with D in {16, 32, 64, 128}, "
                             + "got " + p + " D=" + d);
                 }
-                return new Choice(FORWARD_MODULE, "swi_fwd_" + v.name().toLowerCase(java.util.Locale.ROOT) + "_f64_d" + d,
-                        v, d, forwardTensor(v, d));
+                return new Choice(FORWARD_MODULE, "swi_fwd_v9_f64_d" + d, v, d, forwardV9(d));
             default:
                 throw new IllegalStateException();
         }

@@ -64,19 +64,13 @@ class CudaDeviceTest {
                         .as("bwd v2 %s %d", s, dm).containsExactly(KernelPlan.backwardV2(p, dm).toArray());
                 checked += 2;
             }
-            if (KernelPlan.v3Handles(dm)) {
-                for (KernelPlan.Version fv : KernelPlan.Version.values()) {
-                    if (!fv.tensorCores()) {
-                        continue;
-                    }
-                    String v = fv.name().toLowerCase(java.util.Locale.ROOT);
-                    assertThat(dev.module(KernelPlan.FORWARD_MODULE).intConstants("swi_fwd_" + v + "_f64_d" + dm + "_cfg", 4))
-                            .as("fwd %s d%d", v, dm).containsExactly(KernelPlan.forwardTensor(fv, dm).toArray());
-                    checked++;
-                }
+            if (KernelPlan.hasTensorCoreForward(dm)) {
+                assertThat(dev.module(KernelPlan.FORWARD_MODULE).intConstants("swi_fwd_v9_f64_d" + dm + "_cfg", 4))
+                        .as("fwd v9 d%d", dm).containsExactly(KernelPlan.forwardV9(dm).toArray());
+                checked++;
             }
         }
-        assertThat(checked).isEqualTo(32);
+        assertThat(checked).isEqualTo(24);
     }
 
     @Test

@@ -119,10 +119,10 @@ class CudaKernelEquivalenceTest {
                 }
             }
         }
-        // forward: 7 cases x (fp64: v1, v2 (D<=256), v3, v4, v9 (D in 16..128); fp32: v1, v2)
-        //   D=64,128,32,16: 5 + 2 each = 28;  D=48, 256: (2 + 2) each = 8;  D=300: 1 + 1 = 2   -> 38
+        // forward: 7 cases x (fp64: v1, v2 (D<=256), v9 (D in 16..128); fp32: v1, v2)
+        //   D=64,128,32,16: 3 + 2 each = 20;  D=48, 256: (2 + 2) each = 8;  D=300: 1 + 1 = 2   -> 30
         // backward: D<=256: 2 versions x 2 precisions x 6 cases = 24; D=300: 1 x 2 = 2          -> 26
-        assertThat(checked).isEqualTo(64);
+        assertThat(checked).isEqualTo(56);
     }
 
     static boolean applies(KernelPlan.Version v, Precision p, int d, boolean forward) {
@@ -131,10 +131,8 @@ class CudaKernelEquivalenceTest {
                 return true;
             case V2:
                 return d <= 256;
-            case V3:
-            case V4:
             case V9:
-                return forward && p == Precision.FP64 && KernelPlan.v3Handles(d);
+                return forward && p == Precision.FP64 && KernelPlan.hasTensorCoreForward(d);
             default:
                 return false;
         }

@@ -39,8 +39,9 @@ class KernelPlanTest {
     void fp64UsesTensorCoresExactlyForTheFourSpecialisedSizes() {
         for (int d = 1; d <= 300; d++) {
             KernelPlan.Version fv = KernelPlan.forward(Precision.FP64, d, null).version();
-            boolean v3 = fv.tensorCores();
-            assertThat(v3).as("D=%d", d).isEqualTo(d == 16 || d == 32 || d == 64 || d == 128);
+            boolean tensorCores = fv == KernelPlan.Version.V9;
+            assertThat(tensorCores).as("D=%d", d).isEqualTo(d == 16 || d == 32 || d == 64 || d == 128);
+            assertThat(KernelPlan.hasTensorCoreForward(d)).as("D=%d", d).isEqualTo(tensorCores);
             assertThat(KernelPlan.forward(Precision.FP32, d, null).version())
                     .isIn(KernelPlan.Version.V1, KernelPlan.Version.V2);
         }
@@ -55,14 +56,14 @@ class KernelPlanTest {
                 assertThat(KernelPlan.backwardV2(p, dm).sharedBytes()).as("bwd v2 %s %d", p, dm)
                         .isLessThanOrEqualTo(H100_SHARED);
             }
-            if (KernelPlan.v3Handles(dm)) {
-                assertThat(KernelPlan.forwardV3(dm).sharedBytes()).isLessThanOrEqualTo(H100_SHARED);
+            if (KernelPlan.hasTensorCoreForward(dm)) {
                 assertThat(KernelPlan.forwardV9(dm).sharedBytes() + 1024).as("fwd v9 %d", dm)
                         .isLessThanOrEqualTo(H100_SHARED);
             }
         }
-        // the largest tiles are the ones worth checking by hand: fp64 D=128 v3 holds Q (128 rows) + K + V (32 rows)
-        assertThat(KernelPlan.forwardV3(128).sharedBytes()).isEqualTo((128 + 32 + 32) * 128 * 8);
+        // the largest tiles are the ones worth checking by hand: fp64 D=128 v9 holds Q (128 rows) and K (32 rows) at
+        // stride 132 doubles, V (32 rows) at stride 130
+        assertThat(KernelPlan.forwardV9(128).sharedBytes()).isEqualTo(((128 + 32) * 132 + 32 * 130) * 8);
     }
 
     @Test
@@ -103,16 +104,14 @@ class KernelPlanTest {
     void bf16AndImpossibleChoicesAreRejectedNamingTheArgument() {
         assertThatThrownBy(() -> CudaAttention.checkPrecision(Precision.BF16))
                 .isInstanceOf(InvalidInputException.class).hasMessageContaining("precision").hasMessageContaining("BF16");
-        assertThatThrownBy(() -> KernelPlan.forward(Precision.FP32, 64, KernelPlan.Version.V3))
+        assertThatThrownBy(() -> KernelPlan.forward(Precision.FP32, 64, KernelPlan.Version.V9))
                 .isInstanceOf(InvalidInputException.class).hasMessageContaining("headDim");
-        assertThatThrownBy(() -> KernelPlan.forward(Precision.FP64, 48, KernelPlan.Version.V3))
+        assertThatThrownBy(() -> KernelPlan.forward(Precision.FP64, 48, KernelPlan.Version.V9))
                 .isInstanceOf(InvalidInputException.class).hasMessageContaining("D=48");
         assertThatThrownBy(() -> KernelPlan.forward(Precision.FP64, 512, KernelPlan.Version.V2))
                 .isInstanceOf(InvalidInputException.class).hasMessageContaining("D=512");
-        assertThatThrownBy(() -> KernelPlan.forward(Precision.FP32, 64, KernelPlan.Version.V4))
-                .isInstanceOf(InvalidInputException.class).hasMessageContaining("V4");
-        assertThatThrownBy(() -> KernelPlan.backward(Precision.FP64, 64, KernelPlan.Version.V3))
-                .isInstanceOf(InvalidInputException.class).hasMessageContaining("V3");
+        assertThatThrownBy(() -> KernelPlan.backward(Precision.FP64, 64, KernelPlan.Version.V9))
+                .isInstanceOf(InvalidInputException.class).hasMessageContaining("V9");
     }
 
     @Test
@@ -130,27 +129,5 @@ class KernelPlanTest {
         assertThat(KernelPlan.sharedBytes(c, Precision.FP64, 300, 2)).isEqualTo(2 * 300 * 8);
         assertThat(KernelPlan.threads(c)).isEqualTo(32);
         assertThat(KernelPlan.queryGrid(c, new Shape(3, 17, 5, 1, 300))).containsExactly(17, 5, 3);
-    }
-
-    @Test
-    void theDefaultFp64VersionPropertyAcceptsTensorVersionsAndRejectsAnythingElseNamingTheProperty() {
-        String old = System.getProperty(KernelPlan.FP64_FORWARD_PROPERTY);
-        try {
-            System.clearProperty(KernelPlan.FP64_FORWARD_PROPERTY);
-            assertThat(KernelPlan.defaultTensorVersion()).isEqualTo(KernelPlan.DEFAULT_TENSOR_VERSION);
-            System.setProperty(KernelPlan.FP64_FORWARD_PROPERTY, "v4");
-            assertThat(KernelPlan.forward(Precision.FP64, 128, null).version()).isEqualTo(KernelPlan.Version.V4);
-            for (String bad : new String[] {"V5", "V2", "fast"}) {  // V5: a removed experiment; V2: not tensor cores
-                System.setProperty(KernelPlan.FP64_FORWARD_PROPERTY, bad);
-                assertThatThrownBy(KernelPlan::defaultTensorVersion).isInstanceOf(InvalidInputException.class)
-                        .hasMessageContaining(KernelPlan.FP64_FORWARD_PROPERTY).hasMessageContaining(bad);
-            }
-        } finally {
-            if (old == null) {
-                System.clearProperty(KernelPlan.FP64_FORWARD_PROPERTY);
-            } else {
-                System.setProperty(KernelPlan.FP64_FORWARD_PROPERTY, old);
-            }
-        }
     }
 }
