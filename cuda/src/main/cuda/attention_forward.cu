@@ -70,27 +70,6 @@ __device__ void fwd_v1(FWD_PARAMS(T)) {
 }
 
 // ------------------------------------------------------------------------------------------------------------------
-// Vector loads from shared memory of N consecutive elements (16-byte pieces where the alignment allows).
-template <typename T, int N>
-__device__ __forceinline__ void lds_vec(const T* p, T* r) {
-    if constexpr (sizeof(T) == 8 && N % 2 == 0) {
-#pragma unroll
-        for (int u = 0; u < N / 2; u++) { double2 t = reinterpret_cast<const double2*>(p)[u]; r[2 * u] = t.x; r[2 * u + 1] = t.y; }
-    } else if constexpr (sizeof(T) == 4 && N % 4 == 0) {
-#pragma unroll
-        for (int u = 0; u < N / 4; u++) {
-            float4 t = reinterpret_cast<const float4*>(p)[u];
-            r[4 * u] = t.x; r[4 * u + 1] = t.y; r[4 * u + 2] = t.z; r[4 * u + 3] = t.w;
-        }
-    } else if constexpr (sizeof(T) == 4 && N % 2 == 0) {
-#pragma unroll
-        for (int u = 0; u < N / 2; u++) { float2 t = reinterpret_cast<const float2*>(p)[u]; r[2 * u] = t.x; r[2 * u + 1] = t.y; }
-    } else {
-#pragma unroll
-        for (int u = 0; u < N; u++) r[u] = p[u];
-    }
-}
-
 // v2 tile configuration and its shared-memory size (bytes), read by the host from swi_fwd_v2_*_cfg.
 //   Qt [DMAX][BM+PAD]  queries, transposed     Kt [DMAX][BN+PAD]  keys, transposed
 //   Vs [BN][DMAX]      values                  St [BN][BM+PAD]    scores, then probabilities, transposed
@@ -125,7 +104,7 @@ __device__ void fwd_v2(FWD_PARAMS(T)) {
 
     SwiTile tile;
     if (!swi_pick_tile(BM, Hq, B, S, listF, nF, listW, nW, tile)) return;
-    const int tid = threadIdx.x, b = tile.b, h = tile.h, gk = h / (Hq / Hkv);
+    const int tid = threadIdx.x, b = tile.b, h = tile.h, g = h / (Hq / Hkv);
     const bool full = tile.full;
     for (int r = tid; r < BM; r += NT) {
         rowPos[r] = r < tile.count ? tile.list[tile.start + r] : -1;
@@ -148,7 +127,7 @@ __device__ void fwd_v2(FWD_PARAMS(T)) {
         for (int it = 0; it < PER; it++) {
             int u = tid + it * NT, jr = u / DMAX, c = u % DMAX, j = j0 + jr;
             bool ok = j < S && c < d;
-            i64 off = (((i64)b * S + (ok ? j : 0)) * Hkv + gk) * d + (ok ? c : 0);
+            i64 off = (((i64)b * S + (ok ? j : 0)) * Hkv + g) * d + (ok ? c : 0);
             kreg[it] = ok ? k[off] : T(0);
             vreg[it] = ok ? v[off] : T(0);
         }
@@ -304,13 +283,6 @@ __device__ __forceinline__ void dmma16x8x16(double (&c)[4], const double (&a)[8]
 #endif
 }
 
-__device__ __forceinline__ void cp_async16(void* smem, const void* gmem, int srcBytes) {
-    unsigned sa = (unsigned)__cvta_generic_to_shared(smem);
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(sa), "l"(gmem), "r"(srcBytes));
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
-
 // ------------------------------------------------------------------------------------------------------------------
 // exp(x) for x <= 0 (and -inf) without branches, for v9's softmax: exp(x) = 2^(k/64) exp(r), k = rint(64 x / ln2),
 // r = x - k ln2/64 (ln2/64 split in two: the high part has 36 bits, so k * high is exact), |r| <= ln2/128, exp(r) by
@@ -383,8 +355,8 @@ __device__ void fwd_v9(FWD_PARAMS(double)) {
 
     SwiTile tile;
     if (!swi_pick_tile(BM, Hq, B, S, listF, nF, listW, nW, tile)) return;
-    const int tid = threadIdx.x, lane = tid & 31, wid = tid >> 5, g = lane >> 2, t = lane & 3;
-    const int b = tile.b, h = tile.h, gk = h / (Hq / Hkv);
+    const int tid = threadIdx.x, lane = tid & 31, wid = tid >> 5, grp = lane >> 2, t = lane & 3;
+    const int b = tile.b, h = tile.h, g = h / (Hq / Hkv);
     const bool full = tile.full;
     for (int r = tid; r < BM; r += NT) rowPos[r] = r < tile.count ? tile.list[tile.start + r] : -1;
     for (int j = tid; j < 64; j += NT) expTab[j] = swi_exp2_64th[j];
@@ -392,17 +364,17 @@ __device__ void fwd_v9(FWD_PARAMS(double)) {
     const int qmin = rowPos[0], qmax = rowPos[tile.count - 1];
     const int wr = wid * 16, wcount = min(max(tile.count - wr, 0), 16);
     const int wqmin = wcount > 0 ? rowPos[wr] : 0, wqmax = wcount > 0 ? rowPos[wr + wcount - 1] : -1;
-    const int p0 = rowPos[wr + g], p1 = rowPos[wr + g + 8];
+    const int p0 = rowPos[wr + grp], p1 = rowPos[wr + grp + 8];
     // per-thread fragment bases: every fragment load below is base + a compile-time offset
-    const double* qf = Qs + (wr + g) * LQ + t;  // A: Q[wr + g + 8 v0][ks*16 + t + 4 v1]
-    const double* kf = Ks + g * LQ + t;         // B: K[n*8 + g][ks*16 + t + 4 v]
-    const double* vf = Vs + 2 * t * LV + g;     // B: V[st*16 + (v/2)*8 + 2t + v%2][dn*8 + g]
+    const double* qf = Qs + (wr + grp) * LQ + t;  // A: Q[wr + grp + 8 v0][ks*16 + t + 4 v1]
+    const double* kf = Ks + grp * LQ + t;         // B: K[n*8 + grp][ks*16 + t + 4 v]
+    const double* vf = Vs + 2 * t * LV + grp;     // B: V[st*16 + (v/2)*8 + 2t + v%2][dn*8 + grp]
 
     // prologue: Q tile and the first K tile in flight
     for (int u = tid; u < BM * D / 2; u += NT) {
         int r = u / (D / 2), c = (u % (D / 2)) * 2, pos = rowPos[r];
         const double* src = pos >= 0 ? q + (((i64)b * S + pos) * Hq + h) * D + c : q;
-        cp_async16(&Qs[r * LQ + c], src, pos >= 0 ? 16 : 0);
+        swi_cp_async16(&Qs[r * LQ + c], src, pos >= 0 ? 16 : 0);
     }
     // K/V tile loads: thread tid copies the 16-byte chunk c of rows r0, r0 + RPI, ... (unrolled; the global
     // pointer advances by a stride, no per-chunk index arithmetic)
@@ -410,14 +382,14 @@ __device__ void fwd_v9(FWD_PARAMS(double)) {
     static_assert(NT % CPR == 0 && BN % RPI == 0, "v9 load passes");
     const int r0 = tid / CPR, c0 = (tid % CPR) * 2;
     const i64 rowStride = (i64)Hkv * D;
-    const double* kRow = k + ((i64)b * S * Hkv + gk) * D + c0;  // + j * rowStride for key j
-    const double* vRow = v + ((i64)b * S * Hkv + gk) * D + c0;
+    const double* kRow = k + ((i64)b * S * Hkv + g) * D + c0;  // + j * rowStride for key j
+    const double* vRow = v + ((i64)b * S * Hkv + g) * D + c0;
     auto loadK = [&](int j0) {
         const double* src = kRow + (i64)(j0 + r0) * rowStride;
 #pragma unroll
         for (int it = 0; it < ITER; it++, src += RPI * rowStride) {
             const bool ok = j0 + r0 + it * RPI < S;
-            cp_async16(&Ks[(r0 + it * RPI) * LQ + c0], ok ? src : k, ok ? 16 : 0);
+            swi_cp_async16(&Ks[(r0 + it * RPI) * LQ + c0], ok ? src : k, ok ? 16 : 0);
         }
     };
     auto loadV = [&](int j0) {
@@ -425,13 +397,13 @@ __device__ void fwd_v9(FWD_PARAMS(double)) {
 #pragma unroll
         for (int it = 0; it < ITER; it++, src += RPI * rowStride) {
             const bool ok = j0 + r0 + it * RPI < S;
-            cp_async16(&Vs[(r0 + it * RPI) * LV + c0], ok ? src : v, ok ? 16 : 0);
+            swi_cp_async16(&Vs[(r0 + it * RPI) * LV + c0], ok ? src : v, ok ? 16 : 0);
         }
     };
     const int kLo = full ? 0 : max(0, qmin - w + 1);
     const int kt0 = kLo / BN, kt1 = qmax / BN;
     loadK(kt0 * BN);
-    cp_async_commit();
+    swi_cp_async_commit();
 
     double oacc[ND][4];
 #pragma unroll
@@ -440,10 +412,10 @@ __device__ void fwd_v9(FWD_PARAMS(double)) {
 
     for (int kt = kt0; kt <= kt1; kt++) {
         const int j0 = kt * BN;
-        cp_async_wait_all();
+        swi_cp_async_wait<0>();
         __syncthreads();  // K tile kt (and Q) visible to all; every warp is done with V tile kt-1
         loadV(j0);
-        cp_async_commit();
+        swi_cp_async_commit();
         const bool active = wcount > 0 && j0 <= wqmax && (full || j0 + BN - 1 > wqmin - w);
         double sacc[4][4];
         if (active) {
@@ -463,7 +435,7 @@ __device__ void fwd_v9(FWD_PARAMS(double)) {
                     dmma16x8x16(sacc[n], a, bb);
                 }
             }
-            // scale, mask, online softmax (rows g and g+8; the 4 lanes of a group share a row)
+            // scale, mask, online softmax (rows grp and grp+8; the 4 lanes of a group share a row)
             const bool needMask = !(j0 + BN - 1 <= wqmin && (full || j0 > wqmax - w));
             double mx0 = -CUDART_INF, mx1 = -CUDART_INF;
 #pragma unroll
@@ -509,11 +481,11 @@ __device__ void fwd_v9(FWD_PARAMS(double)) {
                 }
             }
         }
-        cp_async_wait_all();
+        swi_cp_async_wait<0>();
         __syncthreads();  // V tile kt visible; every warp is done with K tile kt
         if (kt < kt1) {
             loadK(j0 + BN);
-            cp_async_commit();
+            swi_cp_async_commit();
         }
         if (active) {
             // O += P V: the score fragment of keys n*8 + 2t + e is directly the A fragment of k-step (n, e)

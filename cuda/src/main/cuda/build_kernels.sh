@@ -31,7 +31,7 @@ if (( ${#jobs[@]} == 0 )); then exit 0; fi
 echo "[swiattn-cuda] nvcc: compiling ${#jobs[@]} kernel file(s) (compute_80 PTX + sm_90 SASS)"
 compile() {
   local cu="${1%%|*}" fb="${1##*|}" sass="arch=compute_90,code=sm_90"
-  [[ "$cu" == */bf16/* ]] && sass="arch=compute_90a,code=sm_90a"  # bf16 wgmma kernels need sm_90a (helper bf16)
+  [[ "$cu" == */bf16/* ]] && sass="arch=compute_90a,code=sm_90a"  # the bf16 wgmma kernels need sm_90a
   "$NVCC" -fatbin -O3 -std=c++17 -I"$(dirname "$cu")" -I"$2" \
     -gencode $sass -gencode arch=compute_80,code=compute_80 \
     -o "$fb.tmp" "$cu" && mv "$fb.tmp" "$fb"

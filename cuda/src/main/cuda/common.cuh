@@ -1,20 +1,25 @@
-// Shared helpers of the SwiAttn CUDA kernels (fp64 and fp32; the bf16 kernels may include it too).
+// Shared helpers of every SwiAttn CUDA kernel, in every precision (fp64, fp32, bf16).
 //
 // Shape legend (as in the spec module):
 //   B batch, S sequence length, Hq query heads, Hkv key/value heads (G = Hq/Hkv), D head dim, w window.
 //   Q, O, dQ, dO [B,S,Hq,D]; K, V, dK, dV [B,S,Hkv,D]; LSE [B,S,Hq]; route z [B,S] (1 = full branch).
-//   Query head h reads key/value head h / G.
+//   Query head h reads key/value head g = h / G: in every kernel `g` names the kv head.
 // Visibility (normative): full branch  keys 0..i;  window branch keys max(0, i-w+1)..i.
-// Compacted route (route_compact.cu): listF[b*S + n], n < nF[b]: full-routed positions, ascending;
-//                                     listW[b*S + n], n < nW[b]: window-routed positions, ascending.
+// Compacted route (route_compact.cu), the one list format of every kernel:
+//   listF[b*S + n], n < nF[b]: full-routed positions, ascending;
+//   listW[b*S + n], n < nW[b]: window-routed positions, ascending.
+//   A null count pointer switches that branch off; SOFT passes the identity list (swi_identity_lists) as a branch.
+// Launchers pass min(w, S) as the window, so i + w and j + w cannot overflow.
 #pragma once
+#include <cuda_bf16.h>
 #include <cuda_runtime.h>
 #include <math_constants.h>
+#include <stdint.h>
 
 // Offsets are 64-bit: B*S*H*D fits an int (Java arrays) but products of ints in kernels must not overflow.
 typedef long long i64;
 
-// Key j is visible to query i on the given branch (i < 0 marks a padding row: nothing is visible).
+// Key j >= 0 is visible to query i on the given branch (i < 0 marks a padding row: nothing is visible).
 __device__ __forceinline__ bool swi_visible(int i, int j, bool full, int w) {
     return j <= i && (full || j > i - w);
 }
@@ -32,6 +37,14 @@ __device__ __forceinline__ int swi_lower_bound(const int* list, int count, int x
 template <typename T> __device__ __forceinline__ T swi_neg_inf();
 template <> __device__ __forceinline__ double swi_neg_inf<double>() { return -CUDART_INF; }
 template <> __device__ __forceinline__ float swi_neg_inf<float>() { return -CUDART_INF_F; }
+
+// Storage <-> compute conversions: the identity for fp64 and fp32, bf16 <-> fp32 (round to nearest even) for bf16.
+//   swi_load<T>(x): a stored element as the compute type T;  swi_store<S>(x): a computed value as the stored type S.
+template <typename T, typename S> __device__ __forceinline__ T swi_load(S x) { return (T)x; }
+template <> __device__ __forceinline__ float swi_load<float, __nv_bfloat16>(__nv_bfloat16 x) { return __bfloat162float(x); }
+template <typename S, typename T> __device__ __forceinline__ S swi_store(T x) { return (S)x; }
+template <> __device__ __forceinline__ __nv_bfloat16 swi_store<__nv_bfloat16, float>(float x) { return __float2bfloat16_rn(x); }
+template <> __device__ __forceinline__ __nv_bfloat16 swi_store<__nv_bfloat16, double>(double x) { return __double2bfloat16(x); }
 
 // exp / log in the kernel's own precision (accurate library versions, not the fast intrinsics).
 __device__ __forceinline__ double swi_exp(double x) { return exp(x); }
@@ -51,6 +64,44 @@ __device__ __forceinline__ T swi_group_max(T x, int width) {
     for (int o = width >> 1; o > 0; o >>= 1) x = fmax(x, __shfl_xor_sync(0xffffffffu, x, o));
     return x;
 }
+
+// Vector loads from shared memory of N consecutive elements of T (16-byte pieces where the alignment allows).
+//   p [N] not modified; r [N] written.
+template <typename T, int N>
+__device__ __forceinline__ void lds_vec(const T* p, T* r) {
+    if constexpr (sizeof(T) == 8 && N % 2 == 0) {
+#pragma unroll
+        for (int u = 0; u < N / 2; u++) { double2 t = reinterpret_cast<const double2*>(p)[u]; r[2 * u] = t.x; r[2 * u + 1] = t.y; }
+    } else if constexpr (sizeof(T) == 4 && N % 4 == 0) {
+#pragma unroll
+        for (int u = 0; u < N / 4; u++) {
+            float4 t = reinterpret_cast<const float4*>(p)[u];
+            r[4 * u] = t.x; r[4 * u + 1] = t.y; r[4 * u + 2] = t.z; r[4 * u + 3] = t.w;
+        }
+    } else if constexpr (sizeof(T) == 4 && N % 2 == 0) {
+#pragma unroll
+        for (int u = 0; u < N / 2; u++) { float2 t = reinterpret_cast<const float2*>(p)[u]; r[2 * u] = t.x; r[2 * u + 1] = t.y; }
+    } else {
+#pragma unroll
+        for (int u = 0; u < N; u++) r[u] = p[u];
+    }
+}
+
+// Asynchronous 16-byte copies global -> shared (cp.async, compute capability 8.0+). srcBytes = 0 writes 16 zero
+// bytes and reads nothing (rows past S, padding rows).
+__device__ __forceinline__ uint32_t swi_smem_addr(const void* p) {
+    return static_cast<uint32_t>(__cvta_generic_to_shared(p));
+}
+__device__ __forceinline__ void swi_cp_async16(uint32_t smem, const void* gmem, int srcBytes) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem), "l"(gmem), "r"(srcBytes));
+}
+__device__ __forceinline__ void swi_cp_async16(void* smem, const void* gmem, int srcBytes) {
+    swi_cp_async16(swi_smem_addr(smem), gmem, srcBytes);
+}
+__device__ __forceinline__ void swi_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+// Waits until at most N committed groups are still in flight.
+template <int N>
+__device__ __forceinline__ void swi_cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory"); }
 
 // Tile schedule shared by every tiled forward / dQ kernel (one CTA per (list tile, head, batch)).
 //   grid.x = tilesPerBatch * Hq * B, linear id x -> h = x % Hq, b = (x / Hq) % B, t = x / (Hq*B).

@@ -1,108 +1,63 @@
-// Kernel entry points of the bf16 routed-attention backward (math, layouts and schedules: attn_bwd_bf16.cuh).
-// extern "C" names for the JCuda driver API (org.swiattn.cuda.bf16.Bf16Kernels) and the ctypes library.
+// Kernel entry points of the bf16 routed-attention backward (math, layouts and schedules: attn_bwd_bf16.cuh and
+// ../attention_backward.cuh). extern "C" names for the JCuda driver API (org.swiattn.cuda.bf16.Bf16Kernels).
+// Each family exports its configuration {BM, BN, threads, dynamic shared bytes} as <family>_cfg (checked by a GPU
+// test against Bf16Kernels' mirror).
 //
-// Version 2, tensor cores (mma.sync), D in {64, 128}; 128 threads, dynamic shared 4*64*D*2 + 1024 bytes:
-//   swiattn_bf16_bwd_dkdv_mma_d<D>(const bf16* Q, const bf16* K, const bf16* V, const bf16* dO,
-//        const int* order [B,S] or null, const int* nfull [B], const float* lseF, lseW, deltaF, deltaW [B,S,Hq],
-//        const float* coefF, coefW [B,S] or null, bf16* dK, bf16* dV, int B, int S, int Hq, int Hkv, int window,
-//        float scale)                                         grid ceil(S/64) * Hkv * B
-//   swiattn_bf16_bwd_dq_mma_d<D>(same inputs..., bf16* dQ, int B, int S, int Hq, int Hkv, int window, float scale)
-//                                                             grid (ceil(S/64) + 1) * Hq * B
-//   order == null means SOFT (identity lists, both branches for every token).
-// Version 1, SIMT fp32 (copy of the fp32 tiled backward), D in {64, 128}; 256 threads; dynamic shared
-// SimtLayout<D,64,64>::BYTES (exported as swiattn_bf16_bwd_simt_d<D>_cfg = {BM, BN, threads, bytes}):
-//   swiattn_bf16_bwd_dkdv_simt_d<D>(const bf16* q, k, v, dO, const int* listF, nF, listW, nW (null count: branch
-//        off), const float* lseF, lseW, deltaF, deltaW, coefF, coefW, int B, S, Hq, Hkv, w, float scale,
-//        bf16* dK, bf16* dV)                                  grid (ceil(S/64), Hkv, B)
-//   swiattn_bf16_bwd_dq_simt_d<D>(same inputs..., float* dQacc, int accumulate)   grid (ceil(S/64) + 1) * Hq * B
-// Row helpers: swiattn_bf16_delta, swiattn_bf16_router_grad, swiattn_bf16_f32_to_bf16, swiattn_bf16_fill_normal.
+// Version "mma", tensor cores, D in {64, 128}; 128 threads; family swi_bwd_mma_bf16_d<D>:
+//   swi_bwd_dkdv_mma_bf16_d<D>(const bf16* Q, K, V, dO, const int* listF [B,S], nF [B], listW [B,S], nW [B],
+//        const float* lseF, lseW, deltaF, deltaW [B,S,Hq], const float* coefF, coefW [B,S] or null,
+//        bf16* dK, bf16* dV, int B, int S, int Hq, int Hkv, int window, float scale)    grid ceil(S/64) * Hkv * B
+//   swi_bwd_dq_mma_bf16_d<D>(Q, K, V, dO, listF, nF, listW, nW, lse*, delta*, coef*, bf16* dQ,
+//        int B, int S, int Hq, int Hkv, int window, float scale, int both)      grid (ceil(S/64) + 1) * Hq * B
+//   both = 1 (SOFT): listF the identity list, nW null, every row through both branches.
+// Version "simt" = the fp32 v2 backward templates with bf16 storage (In = bf16, T = float), D in {64, 128}; 256
+// threads; family swi_bwd_v2_bf16_d<D>, the argument lists of ../attention_backward.cu's v2 kernels:
+//   swi_bwd_dkdv_v2_bf16_d<D>(..., bf16* dK, bf16* dV)                  grid (ceil(S/64), Hkv, B)
+//   swi_bwd_dq_v2_bf16_d<D>(..., float* dQacc, int accumulate)         grid (ceil(S/64) + 1) * Hq * B
+#include "../attention_backward.cuh"
 #include "attn_bwd_bf16.cuh"
 
-using swiattn_bf16::bwd_mma_smem_bytes;
-
-#define SWIATTN_BF16_BWD_MMA(D)                                                                                      \
-    extern "C" __global__ void __launch_bounds__(128) swiattn_bf16_bwd_dkdv_mma_d##D(                                \
-        const __nv_bfloat16* __restrict__ Q, const __nv_bfloat16* __restrict__ K, const __nv_bfloat16* __restrict__ V, \
-        const __nv_bfloat16* __restrict__ dO, const int* __restrict__ order, const int* __restrict__ nfull,          \
-        const float* __restrict__ lseF, const float* __restrict__ lseW, const float* __restrict__ deltaF,            \
-        const float* __restrict__ deltaW, const float* __restrict__ coefF, const float* __restrict__ coefW,          \
-        __nv_bfloat16* __restrict__ dK, __nv_bfloat16* __restrict__ dV, int B, int S, int Hq, int Hkv, int window,   \
-        float scale) {                                                                                                \
-        swiattn_bf16::mma_dkdv_body<D>(Q, K, V, dO, order, nfull, lseF, lseW, deltaF, deltaW, coefF, coefW, dK, dV, B, \
-                                       S, Hq, Hkv, window, scale);                                                    \
-    }                                                                                                                 \
-    extern "C" __global__ void __launch_bounds__(128) swiattn_bf16_bwd_dq_mma_d##D(                                  \
-        const __nv_bfloat16* __restrict__ Q, const __nv_bfloat16* __restrict__ K, const __nv_bfloat16* __restrict__ V, \
-        const __nv_bfloat16* __restrict__ dO, const int* __restrict__ order, const int* __restrict__ nfull,          \
-        const float* __restrict__ lseF, const float* __restrict__ lseW, const float* __restrict__ deltaF,            \
-        const float* __restrict__ deltaW, const float* __restrict__ coefF, const float* __restrict__ coefW,          \
-        __nv_bfloat16* __restrict__ dQ, int B, int S, int Hq, int Hkv, int window, float scale) {                    \
-        swiattn_bf16::mma_dq_body<D>(Q, K, V, dO, order, nfull, lseF, lseW, deltaF, deltaW, coefF, coefW, dQ, B, S, Hq, \
-                                     Hkv, window, scale);                                                             \
-    }
-
-SWIATTN_BF16_BWD_MMA(64)
-SWIATTN_BF16_BWD_MMA(128)
-
-#define SWIATTN_BF16_BWD_SIMT(D)                                                                                     \
+#define SWI_BWD_MMA_BF16(D)                                                                                          \
     extern "C" {                                                                                                      \
-    __constant__ int swiattn_bf16_bwd_simt_d##D##_cfg[4] = {64, 64, 256,                                              \
-                                                            swiattn_bf16::SimtLayout<D, 64, 64>::BYTES};            \
+    __constant__ int swi_bwd_mma_bf16_d##D##_cfg[4] = {swi_bf16::BWD_T, swi_bf16::BWD_T, swi_bf16::BWD_NT,            \
+                                                       swi_bf16::bwd_mma_smem_bytes<D>()};                           \
     }                                                                                                                 \
-    extern "C" __global__ void __launch_bounds__(256) swiattn_bf16_bwd_dkdv_simt_d##D(                               \
-        SIMT_BWD_ARGS, __nv_bfloat16* __restrict__ dK, __nv_bfloat16* __restrict__ dV) {                            \
-        swiattn_bf16::simt_dkdv<D, 64, 64, 256, 4, 4, 4>(SIMT_BWD_PASS, dK, dV);                                      \
+    extern "C" __global__ void __launch_bounds__(128) swi_bwd_dkdv_mma_bf16_d##D(                                    \
+        const __nv_bfloat16* __restrict__ Q, const __nv_bfloat16* __restrict__ K, const __nv_bfloat16* __restrict__ V, \
+        const __nv_bfloat16* __restrict__ dO, const int* __restrict__ listF, const int* __restrict__ nF,            \
+        const int* __restrict__ listW, const int* __restrict__ nW, const float* __restrict__ lseF,                   \
+        const float* __restrict__ lseW, const float* __restrict__ deltaF, const float* __restrict__ deltaW,          \
+        const float* __restrict__ coefF, const float* __restrict__ coefW, __nv_bfloat16* __restrict__ dK,            \
+        __nv_bfloat16* __restrict__ dV, int B, int S, int Hq, int Hkv, int window, float scale) {                    \
+        swi_bf16::mma_dkdv_body<D>(Q, K, V, dO, listF, nF, listW, nW, lseF, lseW, deltaF, deltaW, coefF, coefW, dK,   \
+                                   dV, B, S, Hq, Hkv, window, scale);                                                 \
     }                                                                                                                 \
-    extern "C" __global__ void __launch_bounds__(256) swiattn_bf16_bwd_dq_simt_d##D(                                 \
-        SIMT_BWD_ARGS, float* __restrict__ dQacc, int accumulate) {                                                   \
-        swiattn_bf16::simt_dq<D, 64, 64, 256, 4, 4, 4>(SIMT_BWD_PASS, dQacc, accumulate);                             \
+    extern "C" __global__ void __launch_bounds__(128) swi_bwd_dq_mma_bf16_d##D(                                      \
+        const __nv_bfloat16* __restrict__ Q, const __nv_bfloat16* __restrict__ K, const __nv_bfloat16* __restrict__ V, \
+        const __nv_bfloat16* __restrict__ dO, const int* __restrict__ listF, const int* __restrict__ nF,            \
+        const int* __restrict__ listW, const int* __restrict__ nW, const float* __restrict__ lseF,                   \
+        const float* __restrict__ lseW, const float* __restrict__ deltaF, const float* __restrict__ deltaW,          \
+        const float* __restrict__ coefF, const float* __restrict__ coefW, __nv_bfloat16* __restrict__ dQ, int B,     \
+        int S, int Hq, int Hkv, int window, float scale, int both) {                                                  \
+        swi_bf16::mma_dq_body<D>(Q, K, V, dO, listF, nF, listW, nW, lseF, lseW, deltaF, deltaW, coefF, coefW, dQ, B,  \
+                                 S, Hq, Hkv, window, scale, both);                                                    \
     }
 
-SWIATTN_BF16_BWD_SIMT(64)
-SWIATTN_BF16_BWD_SIMT(128)
+SWI_BWD_MMA_BF16(64)
+SWI_BWD_MMA_BF16(128)
 
-extern "C" __global__ void __launch_bounds__(256) swiattn_bf16_delta(const __nv_bfloat16* __restrict__ dO,
-                                                                    const __nv_bfloat16* __restrict__ X,
-                                                                    const float* __restrict__ coef,
-                                                                    float* __restrict__ delta, int rows, int Hq, int D) {
-    swiattn_bf16::delta_body(dO, X, coef, delta, rows, Hq, D);
-}
-
-extern "C" __global__ void __launch_bounds__(256) swiattn_bf16_router_grad(const __nv_bfloat16* __restrict__ dO,
-                                                                          const __nv_bfloat16* __restrict__ X,
-                                                                          const __nv_bfloat16* __restrict__ Y,
-                                                                          const float* __restrict__ factor,
-                                                                          float* __restrict__ dA, int rows, int hd) {
-    swiattn_bf16::router_grad_body(dO, X, Y, factor, dA, rows, hd);
-}
-
-extern "C" __global__ void __launch_bounds__(256) swiattn_bf16_f32_to_bf16(const float* __restrict__ x,
-                                                                          __nv_bfloat16* __restrict__ y,
-                                                                          long long count) {
-    swiattn_bf16::f32_to_bf16_body(x, y, count);
-}
-
-extern "C" __global__ void __launch_bounds__(256) swiattn_bf16_fill_normal(__nv_bfloat16* __restrict__ x,
-                                                                          long long count, unsigned long long seed,
-                                                                          float scale) {
-    swiattn_bf16::fill_normal_body(x, count, seed, scale);
-}
-
-// SOFT forward mixing (a row helper of the forward, kept here with the other row helpers):
-//   O[n] = bf16(pF[r] * oF[n] + pW[r] * oW[n]) (fp32), r = n / (Hq*D);  lse[rh] = z[r] ? lseF[rh] : lseW[rh].
-//   oF, oW [rows,Hq,D] bf16, pF, pW [rows] fp32, lseF, lseW [rows,Hq] fp32, z [rows] uint8: not modified;
-//   O bf16, lse fp32: written. Launch: grid ceil(rows*Hq*D/256), block 256.
-extern "C" __global__ void __launch_bounds__(256) swiattn_bf16_soft_combine(
-    const __nv_bfloat16* __restrict__ oF, const __nv_bfloat16* __restrict__ oW, const float* __restrict__ pF,
-    const float* __restrict__ pW, const float* __restrict__ lseF, const float* __restrict__ lseW,
-    const unsigned char* __restrict__ z, __nv_bfloat16* __restrict__ O, float* __restrict__ lse, int rows, int Hq,
-    int D) {
-    const long long n = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-    if (n >= (long long)rows * Hq * D) return;
-    const long long r = n / ((long long)Hq * D);
-    O[n] = __float2bfloat16_rn(pF[r] * __bfloat162float(oF[n]) + pW[r] * __bfloat162float(oW[n]));
-    if (n % D == 0) {
-        const long long rh = n / D;
-        lse[rh] = z[r] ? lseF[rh] : lseW[rh];
+#define SWI_BWD_V2_BF16(DMAX)                                                                                       \
+    extern "C" {                                                                                                     \
+    __constant__ int swi_bwd_v2_bf16_d##DMAX##_cfg[4] = {64, 64, 256, BwdV2Layout<float, DMAX, 64, 64>::BYTES};     \
+    }                                                                                                                \
+    extern "C" __global__ void __launch_bounds__(256) swi_bwd_dkdv_v2_bf16_d##DMAX(                                 \
+        BWD_PARAMS(__nv_bfloat16, float), __nv_bfloat16* dK, __nv_bfloat16* dV) {                                   \
+        dkdv_v2<__nv_bfloat16, float, DMAX, 64, 64, 256, 4, 4, 4>(BWD_COMMON_ARGS, dK, dV);                          \
+    }                                                                                                                \
+    extern "C" __global__ void __launch_bounds__(256) swi_bwd_dq_v2_bf16_d##DMAX(                                   \
+        BWD_PARAMS(__nv_bfloat16, float), float* dQacc, int accumulate) {                                           \
+        dq_v2<__nv_bfloat16, float, DMAX, 64, 64, 256, 4, 4, 4>(BWD_COMMON_ARGS, dQacc, accumulate);                 \
     }
-}
+
+SWI_BWD_V2_BF16(64)
+SWI_BWD_V2_BF16(128)

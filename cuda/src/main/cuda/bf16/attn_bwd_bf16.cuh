@@ -1,16 +1,13 @@
-// Routed (Switch) attention backward in bf16: dQ, dK, dV (bf16 out), deterministic (no atomics: every output
-// element is written by exactly one thread, which sums its terms in a fixed order). Two versions side by side:
+// Routed (Switch) attention backward in bf16 on tensor cores: dQ, dK, dV (bf16 out), deterministic (no atomics:
+// every output element is written by exactly one thread, which sums its terms in a fixed order).
 //
-//   version 1 "simt"  the tiled SIMT structure of the fp32 backward (../attention_backward.cu, dkdv_v2 / dq_v2),
-//                     copied and adapted: bf16 inputs converted to fp32 when staged in shared memory, every product
-//                     and sum in fp32 on the CUDA cores (no tensor cores), dK/dV rounded once to bf16, dQ kept in an
-//                     fp32 scratch (SOFT adds two branch launches there) and rounded to bf16 by swiattn_bf16_f32_to_bf16.
-//                     Lists: listF/nF/listW/nW of route_compact.cu (RouteCompaction on the Java side).
-//   version 2 "mma"   tensor cores, mma.sync m16n8k16 (bf16 x bf16 -> fp32), ldmatrix from XOR-swizzled tiles (the
-//                     operand patterns of attn_fwd_bf16.cuh): all five products run on tensor cores with bf16 operands
-//                     and fp32 accumulation; P and dS are rounded to bf16 for their products (as FlashAttention does);
-//                     masks, exp, dS = P (dP - delta), the final scale and the bf16 rounding run on the CUDA cores.
-//                     Lists: the forward's compaction (order [B,S]: full positions then window positions, nfull [B]).
+//   version "mma" (this file): mma.sync m16n8k16 (bf16 x bf16 -> fp32), ldmatrix from XOR-swizzled tiles (the
+//     operand patterns of attn_fwd_bf16.cuh): all five products run on tensor cores with bf16 operands and fp32
+//     accumulation; P and dS are rounded to bf16 for their products (as FlashAttention does); masks, exp,
+//     dS = P (dP - delta), the final scale and the bf16 rounding run on the CUDA cores.
+//   version "simt": the fp32 tiled backward templates of ../attention_backward.cuh (dkdv_v2 / dq_v2) with bf16
+//     storage (In = bf16, T = float), instantiated in attn_bwd_bf16.cu: every product in fp32 on the CUDA cores.
+// Both take the compacted route of every precision (listF/nF/listW/nW, ../common.cuh) and its tile schedule.
 //
 // Math of one branch X in {F, W} for query i, head h, kv head g = h / G, visible key j, branch coefficient c_i
 // (routed: c = 1 for the selected branch only; SOFT: c = p for F, 1 - p for W on every token):
@@ -26,347 +23,8 @@
 #pragma once
 #include "attn_fwd_bf16.cuh"
 
-namespace swiattn_bf16 {
+namespace swi_bf16 {
 
-typedef long long i64;
-
-// Key j is visible to query position i on a branch (i < 0: a padding row, nothing visible). i - w cannot overflow
-// (i >= 0, w >= 1).
-__device__ __forceinline__ bool bwd_visible(int i, int j, bool full, int w) {
-    return i >= 0 && j <= i && (full || j > i - w);
-}
-
-// First index n in [0, count) with list[n] >= x (count if none); list ascending; list == nullptr: the identity
-// list 0..count-1.
-__device__ __forceinline__ int bwd_lower_bound(const int* list, int count, int x) {
-    if (!list) return min(max(x, 0), count);
-    int lo = 0, hi = count;
-    while (lo < hi) {
-        int mid = (lo + hi) >> 1;
-        if (list[mid] < x) lo = mid + 1; else hi = mid;
-    }
-    return lo;
-}
-
-// Last key (exclusive bound) a window query may have to see key jmax: positions < jmax + w, clamped to S without
-// overflow (w may be up to 2^31-1).
-__device__ __forceinline__ int bwd_window_end(int jmax, int w, int S) {
-    return w >= S ? S : min(S, jmax + w);
-}
-
-// ================================================================================================================
-// Version 1: SIMT (copy of the fp32 tiled backward, adapted to bf16 storage)
-// ================================================================================================================
-
-// Shared-memory layout (floats, then ints), natural row-major tiles with 16-byte row padding:
-//   Qs [BM][LD] queries   dOs [BM][LD] coefficient-scaled output gradients   Ks, Vs [BN][LD]
-//   Ps [BM][LDP] probabilities (dkdv) / dSt [BN][LDQ] transposed score gradients (dq)   dSs [BM][LDP]
-//   rowLse, rowDelta [BM];  rowPos [BM] (int, -1 = padding)
-template <int DMAX, int BM, int BN>
-struct SimtLayout {
-    static constexpr int PAD = 4;
-    static constexpr int LD = DMAX + PAD, LDP = BN + PAD, LDQ = BM + PAD;
-    static constexpr int PSZ = (BM * LDP > BN * LDQ) ? BM * LDP : BN * LDQ;
-    static constexpr int QS = 0, DOS = QS + BM * LD, KS = DOS + BM * LD, VS = KS + BN * LD, PS = VS + BN * LD,
-                         DSS = PS + PSZ, RL = DSS + BM * LDP, RD = RL + BM, END = RD + BM;
-    static constexpr int BYTES = END * 4 + BM * 4;
-};
-
-template <int N>
-__device__ __forceinline__ void lds_f(const float* p, float* r) {
-    if constexpr (N % 4 == 0) {
-#pragma unroll
-        for (int u = 0; u < N / 4; u++) {
-            float4 t = reinterpret_cast<const float4*>(p)[u];
-            r[4 * u] = t.x; r[4 * u + 1] = t.y; r[4 * u + 2] = t.z; r[4 * u + 3] = t.w;
-        }
-    } else {
-#pragma unroll
-        for (int u = 0; u < N; u++) r[u] = p[u];
-    }
-}
-
-// Phase A of both SIMT kernels: for the BM x BN tile, S = scale Q K^T and dP = dOB V^T on an SR x SC micro-tile
-// per thread, then P = exp(S - lse) on visible pairs (0 elsewhere) and dS = P (dP - delta). store(i, jj, p, ds).
-template <int DMAX, int BM, int BN, int NT, int SR, int SC, typename Store>
-__device__ __forceinline__ void simt_phase_a(const float* Qs, const float* dOs, const float* Ks, const float* Vs,
-                                             const int* rowPos, const float* rowLse, const float* rowDelta, int j0,
-                                             bool full, int w, float scale, Store store) {
-    using L = SimtLayout<DMAX, BM, BN>;
-    constexpr int VEC = 4, TX = BN / SC;
-    static_assert((BM / SR) * TX == NT, "phase A micro-tiles must cover the tile");
-    const int ty = threadIdx.x / TX, tx = threadIdx.x % TX;
-    float s[SR][SC], dp[SR][SC];
-#pragma unroll
-    for (int r = 0; r < SR; r++)
-#pragma unroll
-        for (int c = 0; c < SC; c++) s[r][c] = dp[r][c] = 0.f;
-#pragma unroll 2
-    for (int kk = 0; kk < DMAX; kk += VEC) {
-        float a[SR][VEC], o[SR][VEC], kb[SC][VEC], vb[SC][VEC];
-#pragma unroll
-        for (int r = 0; r < SR; r++) {
-            lds_f<VEC>(Qs + (ty * SR + r) * L::LD + kk, a[r]);
-            lds_f<VEC>(dOs + (ty * SR + r) * L::LD + kk, o[r]);
-        }
-#pragma unroll
-        for (int c = 0; c < SC; c++) {
-            lds_f<VEC>(Ks + (tx * SC + c) * L::LD + kk, kb[c]);
-            lds_f<VEC>(Vs + (tx * SC + c) * L::LD + kk, vb[c]);
-        }
-#pragma unroll
-        for (int r = 0; r < SR; r++)
-#pragma unroll
-            for (int c = 0; c < SC; c++)
-#pragma unroll
-                for (int u = 0; u < VEC; u++) {
-                    s[r][c] += a[r][u] * kb[c][u];
-                    dp[r][c] += o[r][u] * vb[c][u];
-                }
-    }
-#pragma unroll
-    for (int r = 0; r < SR; r++) {
-        const int i = ty * SR + r, pos = rowPos[i];
-        const float lse = rowLse[i], delta = rowDelta[i];
-#pragma unroll
-        for (int c = 0; c < SC; c++) {
-            const int jj = tx * SC + c;
-            float p = bwd_visible(pos, j0 + jj, full, w) ? expf(s[r][c] * scale - lse) : 0.f;
-            store(i, jj, p, p * (dp[r][c] - delta));
-        }
-    }
-}
-
-// Stages BM query rows (positions rowPos) of head h as fp32: Qs, dOs (times the branch coefficient), lse, delta.
-template <int DMAX, int BM, int BN, int NT>
-__device__ __forceinline__ void simt_load_rows(float* Qs, float* dOs, float* rowLse, float* rowDelta,
-                                               const int* rowPos, const __nv_bfloat16* q, const __nv_bfloat16* dO,
-                                               const float* lse, const float* delta, const float* coef, int b, int S,
-                                               int Hq, int h) {
-    using L = SimtLayout<DMAX, BM, BN>;
-    for (int u = threadIdx.x; u < BM * DMAX; u += NT) {
-        const int r = u / DMAX, c = u % DMAX, pos = rowPos[r];
-        float qv = 0.f, ov = 0.f;
-        if (pos >= 0) {
-            const i64 off = (((i64)b * S + pos) * Hq + h) * DMAX + c;
-            qv = __bfloat162float(q[off]);
-            ov = __bfloat162float(dO[off]) * (coef ? coef[(i64)b * S + pos] : 1.f);
-        }
-        Qs[r * L::LD + c] = qv;
-        dOs[r * L::LD + c] = ov;
-    }
-    for (int r = threadIdx.x; r < BM; r += NT) {
-        const int pos = rowPos[r];
-        const i64 l = ((i64)b * S + (pos >= 0 ? pos : 0)) * Hq + h;
-        rowLse[r] = pos >= 0 ? lse[l] : 0.f;
-        rowDelta[r] = pos >= 0 ? delta[l] : 0.f;
-    }
-}
-
-// Stages key/value rows j0..j0+BN-1 of kv head g as fp32 (zeros past S).
-template <int DMAX, int BM, int BN, int NT>
-__device__ __forceinline__ void simt_load_keys(float* Ks, float* Vs, const __nv_bfloat16* k, const __nv_bfloat16* v,
-                                               int b, int S, int Hkv, int g, int j0) {
-    using L = SimtLayout<DMAX, BM, BN>;
-    for (int u = threadIdx.x; u < BN * DMAX; u += NT) {
-        const int r = u / DMAX, c = u % DMAX, j = j0 + r;
-        float kv = 0.f, vv = 0.f;
-        if (j < S) {
-            const i64 off = (((i64)b * S + j) * Hkv + g) * DMAX + c;
-            kv = __bfloat162float(k[off]);
-            vv = __bfloat162float(v[off]);
-        }
-        Ks[r * L::LD + c] = kv;
-        Vs[r * L::LD + c] = vv;
-    }
-}
-
-#define SIMT_BWD_ARGS                                                                                               \
-    const __nv_bfloat16 *__restrict__ q, const __nv_bfloat16 *__restrict__ k, const __nv_bfloat16 *__restrict__ v, \
-        const __nv_bfloat16 *__restrict__ dO, const int *__restrict__ listF, const int *__restrict__ nF,           \
-        const int *__restrict__ listW, const int *__restrict__ nW, const float *__restrict__ lseF,                 \
-        const float *__restrict__ lseW, const float *__restrict__ deltaF, const float *__restrict__ deltaW,        \
-        const float *__restrict__ coefF, const float *__restrict__ coefW, int B, int S, int Hq, int Hkv, int w,    \
-        float scale
-#define SIMT_BWD_PASS q, k, v, dO, listF, nF, listW, nW, lseF, lseW, deltaF, deltaW, coefF, coefW, B, S, Hq, Hkv, w, scale
-
-// dK/dV: grid (ceil(S/BN), Hkv, B), block NT, dynamic shared SimtLayout::BYTES. Thread owns dK, dV rows
-// jy*J..+J, columns dx*DC..+DC in registers; dK, dV [B,S,Hkv,D] written (bf16) for the tile's keys.
-template <int DMAX, int BM, int BN, int NT, int SR, int SC, int J>
-__device__ void simt_dkdv(SIMT_BWD_ARGS, __nv_bfloat16* __restrict__ dK, __nv_bfloat16* __restrict__ dV) {
-    using L = SimtLayout<DMAX, BM, BN>;
-    constexpr int DXG = NT / (BN / J), DC = DMAX / DXG;
-    static_assert(DXG * (BN / J) == NT && DC * DXG == DMAX, "dK/dV micro-tiles must cover the tile");
-    extern __shared__ __align__(16) unsigned char smraw[];
-    float* sm = (float*)smraw;
-    float *Qs = sm + L::QS, *dOs = sm + L::DOS, *Ks = sm + L::KS, *Vs = sm + L::VS, *Ps = sm + L::PS,
-          *dSs = sm + L::DSS, *rowLse = sm + L::RL, *rowDelta = sm + L::RD;
-    int* rowPos = (int*)(sm + L::END);
-    const int j0 = blockIdx.x * BN, g = blockIdx.y, b = blockIdx.z, G = Hq / Hkv, tid = threadIdx.x;
-    const int jmax = min(j0 + BN, S) - 1;
-    const int jy = tid / DXG, dx = tid % DXG;
-    simt_load_keys<DMAX, BM, BN, NT>(Ks, Vs, k, v, b, S, Hkv, g, j0);
-    float accK[J][DC], accV[J][DC];
-#pragma unroll
-    for (int a = 0; a < J; a++)
-#pragma unroll
-        for (int c = 0; c < DC; c++) accK[a][c] = accV[a][c] = 0.f;
-    // pass 1: branch F then W; heads of the group; chunks of BM queries (in list order) that see the key tile
-    for (int br = 0; br < 2; br++) {
-        const int* cnt = br == 0 ? nF : nW;
-        if (!cnt) continue;
-        const bool full = br == 0;
-        const int* list = (full ? listF : listW) + (i64)b * S;
-        const int n = cnt[b];
-        const int lo = bwd_lower_bound(list, n, j0);
-        const int hi = full ? n : bwd_lower_bound(list, n, bwd_window_end(jmax, w, S));
-        for (int h = g * G; h < (g + 1) * G; h++) {
-            for (int c0 = lo; c0 < hi; c0 += BM) {
-                __syncthreads();  // previous chunk's phase B is done
-                for (int r = tid; r < BM; r += NT) rowPos[r] = c0 + r < hi ? list[c0 + r] : -1;
-                __syncthreads();
-                simt_load_rows<DMAX, BM, BN, NT>(Qs, dOs, rowLse, rowDelta, rowPos, q, dO, full ? lseF : lseW,
-                                                 full ? deltaF : deltaW, full ? coefF : coefW, b, S, Hq, h);
-                __syncthreads();
-                simt_phase_a<DMAX, BM, BN, NT, SR, SC>(Qs, dOs, Ks, Vs, rowPos, rowLse, rowDelta, j0, full, w, scale,
-                    [&](int i, int jj, float p, float ds) { Ps[i * L::LDP + jj] = p; dSs[i * L::LDP + jj] = ds; });
-                __syncthreads();
-                // phase B: dV += P^T dOB, dK += dS^T Q over the chunk's rows, in order
-#pragma unroll 2
-                for (int i = 0; i < BM; i++) {
-                    float p[J], ds[J], o[DC], qq[DC];
-                    lds_f<J>(Ps + i * L::LDP + jy * J, p);
-                    lds_f<J>(dSs + i * L::LDP + jy * J, ds);
-                    lds_f<DC>(dOs + i * L::LD + dx * DC, o);
-                    lds_f<DC>(Qs + i * L::LD + dx * DC, qq);
-#pragma unroll
-                    for (int a = 0; a < J; a++)
-#pragma unroll
-                        for (int c = 0; c < DC; c++) {
-                            accV[a][c] += p[a] * o[c];
-                            accK[a][c] += ds[a] * qq[c];
-                        }
-                }
-            }
-        }
-    }
-    // store the tile's rows, rounded once to bf16
-#pragma unroll
-    for (int a = 0; a < J; a++) {
-        const int j = j0 + jy * J + a;
-        if (j >= S) continue;
-        const i64 off = (((i64)b * S + j) * Hkv + g) * DMAX;
-#pragma unroll
-        for (int c = 0; c < DC; c++) {
-            const int x = dx * DC + c;
-            dK[off + x] = __float2bfloat16_rn(accK[a][c] * scale);
-            dV[off + x] = __float2bfloat16_rn(accV[a][c]);
-        }
-    }
-}
-
-// Tile schedule of the SIMT dQ kernel (one CTA per (list tile, head, batch)), as the fp32 kernels' swi_pick_tile:
-//   grid.x = tilesPerBatch * Hq * B; x -> h = x % Hq, b = (x / Hq) % B, t = x / (Hq*B); full tiles first in
-//   descending position order, then window tiles; false for CTAs beyond the batch's tile count.
-struct SimtTile {
-    int b, h, start, count;
-    bool full;
-    const int* list;
-};
-__device__ __forceinline__ bool simt_pick_tile(int BM, int Hq, int B, int S, const int* listF, const int* nF,
-                                               const int* listW, const int* nW, SimtTile& tile) {
-    long long x = blockIdx.x;
-    tile.h = (int)(x % Hq);
-    tile.b = (int)((x / Hq) % B);
-    int t = (int)(x / ((long long)Hq * B));
-    int nf = nF ? nF[tile.b] : 0;
-    int nw = nW ? nW[tile.b] : 0;
-    int tF = (nf + BM - 1) / BM;
-    int tW = (nw + BM - 1) / BM;
-    if (t < tF) {
-        tile.full = true;
-        tile.start = (tF - 1 - t) * BM;
-        tile.count = min(BM, nf - tile.start);
-        tile.list = listF + (i64)tile.b * S;
-        return true;
-    }
-    t -= tF;
-    if (t < tW) {
-        tile.full = false;
-        tile.start = t * BM;
-        tile.count = min(BM, nw - tile.start);
-        tile.list = listW + (i64)tile.b * S;
-        return true;
-    }
-    return false;
-}
-
-// dQ: grid (tiles * Hq * B), block NT, dynamic shared SimtLayout::BYTES. Thread owns dQ rows iy*I..+I, columns
-// dx*DC..+DC. dQacc [B,S,Hq,D] fp32: written, or added to when accumulate (SOFT's second branch).
-template <int DMAX, int BM, int BN, int NT, int SR, int SC, int I>
-__device__ void simt_dq(SIMT_BWD_ARGS, float* __restrict__ dQacc, int accumulate) {
-    using L = SimtLayout<DMAX, BM, BN>;
-    constexpr int DXG = NT / (BM / I), DC = DMAX / DXG;
-    static_assert(DXG * (BM / I) == NT && DC * DXG == DMAX, "dQ micro-tiles must cover the tile");
-    extern __shared__ __align__(16) unsigned char smraw[];
-    float* sm = (float*)smraw;
-    float *Qs = sm + L::QS, *dOs = sm + L::DOS, *Ks = sm + L::KS, *Vs = sm + L::VS, *dSt = sm + L::PS,
-          *rowLse = sm + L::RL, *rowDelta = sm + L::RD;
-    int* rowPos = (int*)(sm + L::END);
-    SimtTile tile;
-    if (!simt_pick_tile(BM, Hq, B, S, listF, nF, listW, nW, tile)) return;
-    const int tid = threadIdx.x, b = tile.b, h = tile.h, gk = h / (Hq / Hkv);
-    const bool full = tile.full;
-    for (int r = tid; r < BM; r += NT) rowPos[r] = r < tile.count ? tile.list[tile.start + r] : -1;
-    __syncthreads();
-    simt_load_rows<DMAX, BM, BN, NT>(Qs, dOs, rowLse, rowDelta, rowPos, q, dO, full ? lseF : lseW,
-                                     full ? deltaF : deltaW, full ? coefF : coefW, b, S, Hq, h);
-    const int qmin = rowPos[0], qmax = rowPos[tile.count - 1];
-    const int kLo = full ? 0 : max(0, qmin - w + 1);
-    const int iy = tid / DXG, dx = tid % DXG;
-    float acc[I][DC];
-#pragma unroll
-    for (int a = 0; a < I; a++)
-#pragma unroll
-        for (int c = 0; c < DC; c++) acc[a][c] = 0.f;
-    // pass 1: the key tiles the rows can see, in order
-    for (int j0 = (kLo / BN) * BN; j0 <= qmax; j0 += BN) {
-        __syncthreads();
-        simt_load_keys<DMAX, BM, BN, NT>(Ks, Vs, k, v, b, S, Hkv, gk, j0);
-        __syncthreads();
-        simt_phase_a<DMAX, BM, BN, NT, SR, SC>(Qs, dOs, Ks, Vs, rowPos, rowLse, rowDelta, j0, full, w, scale,
-            [&](int i, int jj, float p, float ds) { dSt[jj * L::LDQ + i] = ds; });
-        __syncthreads();
-        // phase B: dQ += dS K
-#pragma unroll 2
-        for (int jj = 0; jj < BN; jj++) {
-            float ds[I], kk[DC];
-            lds_f<I>(dSt + jj * L::LDQ + iy * I, ds);
-            lds_f<DC>(Ks + jj * L::LD + dx * DC, kk);
-#pragma unroll
-            for (int a = 0; a < I; a++)
-#pragma unroll
-                for (int c = 0; c < DC; c++) acc[a][c] += ds[a] * kk[c];
-        }
-    }
-    // store (or add to) the tile's rows, fp32
-#pragma unroll
-    for (int a = 0; a < I; a++) {
-        const int pos = rowPos[iy * I + a];
-        if (pos < 0) continue;
-        const i64 off = (((i64)b * S + pos) * Hq + h) * DMAX;
-#pragma unroll
-        for (int c = 0; c < DC; c++) {
-            const int x = dx * DC + c;
-            const float val = acc[a][c] * scale;
-            dQacc[off + x] = accumulate ? dQacc[off + x] + val : val;
-        }
-    }
-}
-
-// ================================================================================================================
-// Version 2: tensor cores (mma.sync m16n8k16)
-// ================================================================================================================
 //
 // Both kernels: 4 warps (128 threads), tiles of 64 rows x D bf16 in shared memory, XOR-swizzled (swz<CH>), loaded
 // with 16-byte vector loads (rows past S or padding rows are zero). Operand patterns (attn_fwd_bf16.cuh, step 5):
@@ -383,17 +41,6 @@ constexpr int BWD_NT = 128;   // threads per block (4 warps x 16 rows)
 template <int D>
 constexpr int bwd_mma_smem_bytes() {
     return 4 * BWD_T * D * 2 + 4 * BWD_T * 4;  // sK, sV, sQ, sdO + pos, lse, delta, coef
-}
-
-// The branch lists of batch b in the forward's compaction format: full = order[b*S + 0..nF), window =
-// order[b*S + nF..S). order == nullptr (SOFT): both lists are the identity 0..S-1.
-__device__ __forceinline__ void bwd_branch_list(const int* order, const int* nfull, int b, int S, bool full,
-                                                const int*& list, int& n) {
-    if (!order) { list = nullptr; n = S; return; }
-    const int nF = nfull[b];
-    const int* base = order + (i64)b * S;
-    list = full ? base : base + nF;
-    n = full ? nF : S - nF;
 }
 
 // Stages 64 rows of a [B,S,H,D] bf16 tensor (row r at position pos[r] of head hh; pos < 0 or >= S: zeros) into a
@@ -416,8 +63,8 @@ __device__ __forceinline__ void bwd_stage(uint8_t* dst, const __nv_bfloat16* __r
 // ---- dK, dV --------------------------------------------------------------------------------------------------
 // Block = (key tile kt of 64 keys, kv head g, batch b); blockIdx.x = (kt * B + b) * Hkv + g (key tile 0, the one
 // seen by the most queries, first). Warp w owns keys j0 + 16w .. +15 and accumulates their dK, dV rows [16 x D] in
-// registers over: branch F then W; the G query heads of the group; chunks of 64 list entries whose positions can
-// see the tile (full: pos >= j0; window: j0 <= pos < jmax + w). Per chunk, with Q, dO of the chunk staged:
+// registers over: branch F then W (a null count skips the branch); the G query heads of the group; chunks of 64
+// list entries whose positions can see the tile (full: pos >= j0; window: j0 <= pos < jmax + w). Per chunk, with Q, dO of the chunk staged:
 //   S^T  = K Q^T   [16 x 64]   A = K rows,  B = Q rows ([n][k])
 //   dP^T = V dO^T  [16 x 64]   A = V rows,  B = dO rows
 //   P^T  = exp2(S^T scale log2e - lse log2e) on visible pairs, dS^T = P^T (c dP^T - delta); P^T *= c
@@ -428,8 +75,9 @@ __device__ __forceinline__ void bwd_stage(uint8_t* dst, const __nv_bfloat16* __r
 template <int D>
 __device__ __forceinline__ void mma_dkdv_body(const __nv_bfloat16* __restrict__ Q, const __nv_bfloat16* __restrict__ K,
                                               const __nv_bfloat16* __restrict__ V,
-                                              const __nv_bfloat16* __restrict__ dO, const int* __restrict__ order,
-                                              const int* __restrict__ nfull, const float* __restrict__ lseF,
+                                              const __nv_bfloat16* __restrict__ dO, const int* __restrict__ listF,
+                                              const int* __restrict__ nF, const int* __restrict__ listW,
+                                              const int* __restrict__ nW, const float* __restrict__ lseF,
                                               const float* __restrict__ lseW, const float* __restrict__ deltaF,
                                               const float* __restrict__ deltaW, const float* __restrict__ coefF,
                                               const float* __restrict__ coefW, __nv_bfloat16* __restrict__ dK,
@@ -445,7 +93,7 @@ __device__ __forceinline__ void mma_dkdv_body(const __nv_bfloat16* __restrict__ 
     float* sLse = reinterpret_cast<float*>(sPos + BWD_T);
     float* sDelta = sLse + BWD_T;
     float* sCoef = sDelta + BWD_T;
-    const uint32_t aK = smem_addr(sK), aV = smem_addr(sV), aQ = smem_addr(sQ), adO = smem_addr(sdO);
+    const uint32_t aK = swi_smem_addr(sK), aV = swi_smem_addr(sV), aQ = swi_smem_addr(sQ), adO = swi_smem_addr(sdO);
 
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int grp = lane >> 2, c4 = lane & 3;
@@ -471,12 +119,13 @@ __device__ __forceinline__ void mma_dkdv_body(const __nv_bfloat16* __restrict__ 
 
     // 2. branch F then W, heads of the group, chunks of 64 list entries that see the tile
     for (int br = 0; br < 2; br++) {
+        const int* cnt = br == 0 ? nF : nW;
+        if (!cnt) continue;
         const bool full = br == 0;
-        const int* list;
-        int n;
-        bwd_branch_list(order, nfull, b, S, full, list, n);
-        const int lo = bwd_lower_bound(list, n, j0);
-        const int hi = full ? n : bwd_lower_bound(list, n, bwd_window_end(jmax, window, S));
+        const int* list = (full ? listF : listW) + (i64)b * S;
+        const int n = cnt[b];
+        const int lo = swi_lower_bound(list, n, j0);
+        const int hi = full ? n : swi_lower_bound(list, n, jmax + window);
         const float* lse = full ? lseF : lseW;
         const float* delta = full ? deltaF : deltaW;
         const float* coef = full ? coefF : coefW;
@@ -485,7 +134,7 @@ __device__ __forceinline__ void mma_dkdv_body(const __nv_bfloat16* __restrict__ 
                 __syncthreads();  // 2a. the previous chunk's reads of sQ, sdO, sPos.. are done
                 if (tid < BWD_T) {
                     const int e = c0 + tid;
-                    const int pos = e < hi ? (list ? list[e] : e) : -1;
+                    const int pos = e < hi ? list[e] : -1;
                     sPos[tid] = pos;
                     const i64 rh = ((i64)b * S + max(pos, 0)) * Hq + h;
                     sLse[tid] = pos >= 0 ? lse[rh] * 1.4426950408889634f : 0.f;
@@ -530,7 +179,7 @@ __device__ __forceinline__ void mma_dkdv_body(const __nv_bfloat16* __restrict__ 
                             const int pos = sPos[qc];
                             const float cf = sCoef[qc];
                             const float p =
-                                bwd_visible(pos, j, full, window) ? exp2f(fmaf(st[nq][e], sl2, -sLse[qc])) : 0.f;
+                                swi_visible(pos, j, full, window) ? exp2f(fmaf(st[nq][e], sl2, -sLse[qc])) : 0.f;
                             dpt[nq][e] = p * (cf * dpt[nq][e] - sDelta[qc]);
                             st[nq][e] = p * cf;
                         }
@@ -576,9 +225,9 @@ __device__ __forceinline__ void mma_dkdv_body(const __nv_bfloat16* __restrict__ 
 }
 
 // ---- dQ ------------------------------------------------------------------------------------------------------
-// Block = (query tile, head h, batch b); blockIdx.x = (t * B + b) * Hq + h. Routed (order != null): slots t <
-// ceil(nF/64) take full tiles in descending position order, then window tiles; SOFT (order == null): tiles of the
-// identity list in descending order, each row through both branches (F then W, accumulated in the same registers).
+// Block = (query tile, head h, batch b): the tile schedule of every precision (swi_pick_tile, ../common.cuh).
+// Routed (both = 0): a full tile runs the full branch, a window tile the window branch. SOFT (both = 1, listF the
+// identity list, nW null): each row of a tile through both branches (F then W, accumulated in the same registers).
 // Warp w owns the tile's rows 16w..16w+15 and their dQ [16 x D]; per visible key tile (K, V staged):
 //   S  = Q K^T   [16 x 64]   A = Q rows,  B = K rows
 //   dP = dO V^T  [16 x 64]   A = dO rows, B = V rows
@@ -589,12 +238,13 @@ __device__ __forceinline__ void mma_dkdv_body(const __nv_bfloat16* __restrict__ 
 template <int D>
 __device__ __forceinline__ void mma_dq_body(const __nv_bfloat16* __restrict__ Q, const __nv_bfloat16* __restrict__ K,
                                             const __nv_bfloat16* __restrict__ V, const __nv_bfloat16* __restrict__ dO,
-                                            const int* __restrict__ order, const int* __restrict__ nfull,
+                                            const int* __restrict__ listF, const int* __restrict__ nF,
+                                            const int* __restrict__ listW, const int* __restrict__ nW,
                                             const float* __restrict__ lseF, const float* __restrict__ lseW,
                                             const float* __restrict__ deltaF, const float* __restrict__ deltaW,
                                             const float* __restrict__ coefF, const float* __restrict__ coefW,
                                             __nv_bfloat16* __restrict__ dQ, int B, int S, int Hq, int Hkv, int window,
-                                            float scale) {
+                                            float scale, int both) {
     constexpr int CH = D / 8, KD = D / 16, ND = D / 8;
     extern __shared__ __align__(128) uint8_t smem[];
     uint8_t* sK = smem;
@@ -605,49 +255,22 @@ __device__ __forceinline__ void mma_dq_body(const __nv_bfloat16* __restrict__ Q,
     float* sLse = reinterpret_cast<float*>(sPos + BWD_T);
     float* sDelta = sLse + BWD_T;
     float* sCoef = sDelta + BWD_T;
-    const uint32_t aK = smem_addr(sK), aV = smem_addr(sV), aQ = smem_addr(sQ), adO = smem_addr(sdO);
+    const uint32_t aK = swi_smem_addr(sK), aV = swi_smem_addr(sV), aQ = swi_smem_addr(sQ), adO = swi_smem_addr(sdO);
 
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int grp = lane >> 2, c4 = lane & 3;
 
-    // 1. decode the work slot -> rows list[start .. start+cnt) and the branch passes
-    const int h = blockIdx.x % Hq;
-    const int b = (blockIdx.x / Hq) % B;
-    const int t = blockIdx.x / (Hq * B);
-    const int* rows;  // list the tile's rows come from (nullptr: identity)
-    int start, cnt, passLo, passHi;  // passes: 0 = full branch, 1 = window branch
-    if (order) {
-        const int nF = nfull[b];
-        const int ft = (nF + BWD_T - 1) / BWD_T, wt = (S - nF + BWD_T - 1) / BWD_T;
-        if (t < ft) {
-            rows = order + (i64)b * S;
-            start = (ft - 1 - t) * BWD_T;
-            cnt = min(BWD_T, nF - start);
-            passLo = 0;
-            passHi = 1;
-        } else {
-            if (t - ft >= wt) return;
-            rows = order + (i64)b * S + nF;
-            start = (t - ft) * BWD_T;
-            cnt = min(BWD_T, S - nF - start);
-            passLo = 1;
-            passHi = 2;
-        }
-    } else {
-        const int tiles = (S + BWD_T - 1) / BWD_T;
-        if (t >= tiles) return;
-        rows = nullptr;
-        start = (tiles - 1 - t) * BWD_T;
-        cnt = min(BWD_T, S - start);
-        passLo = 0;
-        passHi = 2;
-    }
-    if (tid < BWD_T) sPos[tid] = tid < cnt ? (rows ? rows[start + tid] : start + tid) : -1;
+    // 1. the work slot -> rows tile.list[start .. start+cnt) and the branch passes (0 = full, 1 = window)
+    SwiTile tile;
+    if (!swi_pick_tile(BWD_T, Hq, B, S, listF, nF, listW, nW, tile)) return;
+    const int h = tile.h, b = tile.b, cnt = tile.count;
+    const int passLo = both || tile.full ? 0 : 1, passHi = both || !tile.full ? 2 : 1;
+    if (tid < BWD_T) sPos[tid] = tid < cnt ? tile.list[tile.start + tid] : -1;
     __syncthreads();
     bwd_stage<D>(sQ, Q, b, S, Hq, h, S, [&](int r) { return sPos[r]; });
     bwd_stage<D>(sdO, dO, b, S, Hq, h, S, [&](int r) { return sPos[r]; });
 
-    const int kvh = h / (Hq / Hkv);
+    const int g = h / (Hq / Hkv);
     const int wr0 = warp * 16;
     const int pos0 = sPos[wr0 + grp], pos1 = sPos[wr0 + grp + 8];
     const int pFirst = sPos[0], pLast = sPos[cnt - 1];
@@ -683,8 +306,8 @@ __device__ __forceinline__ void mma_dq_body(const __nv_bfloat16* __restrict__ Q,
         const int wLo = full ? 0 : max(0, wFirst - window + 1);
         for (int ks = (kLo / BWD_T) * BWD_T; ks <= pLast; ks += BWD_T) {
             __syncthreads();  // 2a. the previous key tile's reads are done
-            bwd_stage<D>(sK, K, b, S, Hkv, kvh, S, [&](int r) { return ks + r; });
-            bwd_stage<D>(sV, V, b, S, Hkv, kvh, S, [&](int r) { return ks + r; });
+            bwd_stage<D>(sK, K, b, S, Hkv, g, S, [&](int r) { return ks + r; });
+            bwd_stage<D>(sV, V, b, S, Hkv, g, S, [&](int r) { return ks + r; });
             __syncthreads();
             if (wLast < 0 || ks > wLast || ks + BWD_T - 1 < wLo) continue;  // no row of this warp sees the tile
 
@@ -717,7 +340,7 @@ __device__ __forceinline__ void mma_dq_body(const __nv_bfloat16* __restrict__ Q,
                         const int hr = e >> 1;
                         const int pos = hr ? pos1 : pos0;
                         const int j = ks + kk * 16 + n * 8 + 2 * c4 + (e & 1);
-                        const float p = bwd_visible(pos, j, full, window)
+                        const float p = swi_visible(pos, j, full, window)
                                             ? exp2f(fmaf(sc[n][e], sl2, -(hr ? lse1 : lse0))) : 0.f;
                         sc[n][e] = p * ((hr ? cf1 : cf0) * dp[n][e] - (hr ? del1 : del0));
                     }
@@ -751,77 +374,4 @@ __device__ __forceinline__ void mma_dq_body(const __nv_bfloat16* __restrict__ Q,
     }
 }
 
-// ================================================================================================================
-// Row helpers (fp32 arithmetic on bf16 tensors; one fixed reduction order: deterministic)
-// ================================================================================================================
-
-// delta[rh] = coef[rh / Hq] * sum_d dO[rh, d] * X[rh, d]   (coef == nullptr: 1), rh = r*Hq + h.
-//   dO, X [rows*Hq, D] bf16, coef [rows] fp32 not modified; delta [rows*Hq] fp32 written.
-// Launch: grid ceil(rows*Hq/8), block 256 (one warp per (r, h)).
-__device__ __forceinline__ void delta_body(const __nv_bfloat16* __restrict__ dO, const __nv_bfloat16* __restrict__ X,
-                                           const float* __restrict__ coef, float* __restrict__ delta, int rows,
-                                           int Hq, int D) {
-    const i64 rh = (i64)blockIdx.x * 8 + (threadIdx.x >> 5);
-    const int lane = threadIdx.x & 31;
-    if (rh >= (i64)rows * Hq) return;
-    const __nv_bfloat16* a = dO + rh * D;
-    const __nv_bfloat16* x = X + rh * D;
-    float s = 0.f;
-    for (int c = lane; c < D; c += 32) s += __bfloat162float(a[c]) * __bfloat162float(x[c]);
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
-    if (lane == 0) delta[rh] = coef ? coef[rh / Hq] * s : s;
-}
-
-// dA[r] = factor[r] * sum_{t < hd} dO[r, t] * (X[r, t] - Y[r, t])   (Y == nullptr: 0), hd = Hq * D.
-//   STRAIGHT_THROUGH, SOFT: X = oF, Y = oW, factor = p(1-p);  SELECTED_BRANCH: X = o, Y = null, factor = z - p.
-//   dO, X, Y [rows, hd] bf16, factor [rows] fp32 not modified; dA [rows] fp32 written. Launch: grid rows, block 256.
-__device__ __forceinline__ void router_grad_body(const __nv_bfloat16* __restrict__ dO,
-                                                 const __nv_bfloat16* __restrict__ X,
-                                                 const __nv_bfloat16* __restrict__ Y, const float* __restrict__ factor,
-                                                 float* __restrict__ dA, int rows, int hd) {
-    __shared__ float part[8];
-    const int r = blockIdx.x;
-    if (r >= rows) return;
-    const __nv_bfloat16* a = dO + (i64)r * hd;
-    const __nv_bfloat16* x = X + (i64)r * hd;
-    const __nv_bfloat16* y = Y ? Y + (i64)r * hd : nullptr;
-    float s = 0.f;
-    for (int c = threadIdx.x; c < hd; c += blockDim.x)
-        s += __bfloat162float(a[c]) * (y ? __bfloat162float(x[c]) - __bfloat162float(y[c]) : __bfloat162float(x[c]));
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = s;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        float t = 0.f;
-        for (int k = 0; k < (int)(blockDim.x >> 5); k++) t += part[k];
-        dA[r] = factor[r] * t;
-    }
-}
-
-// y[n] = bf16(x[n]) for n < count.  x fp32 not modified, y bf16 written. Launch: grid ceil(count/256), block 256.
-__device__ __forceinline__ void f32_to_bf16_body(const float* __restrict__ x, __nv_bfloat16* __restrict__ y,
-                                                 i64 count) {
-    const i64 n = (i64)blockIdx.x * blockDim.x + threadIdx.x;
-    if (n < count) y[n] = __float2bfloat16_rn(x[n]);
-}
-
-// x[n] = bf16(scale * N(0,1)) from a counter-based hash (SplitMix64 + Box-Muller), for benchmarks: fresh random data
-// without a host round trip, never all zeros. x [count] written. Launch: grid ceil(count/256), block 256.
-__device__ __forceinline__ void fill_normal_body(__nv_bfloat16* __restrict__ x, i64 count, unsigned long long seed,
-                                                 float scale) {
-    const i64 n = (i64)blockIdx.x * blockDim.x + threadIdx.x;
-    if (n >= count) return;
-    unsigned long long s = seed + 0x9E3779B97F4A7C15ULL * (unsigned long long)(n + 1);
-    auto mix = [](unsigned long long z) {
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-        return z ^ (z >> 31);
-    };
-    const float u1 = (float)(((mix(s) >> 40) + 1) * 0x1.0p-24);  // (0, 1]
-    const float u2 = (float)((mix(s ^ 0xD1B54A32D192ED03ULL) >> 40) * 0x1.0p-24);
-    x[n] = __float2bfloat16_rn(scale * sqrtf(-2.f * logf(u1)) * cospif(2.f * u2));
-}
-
-}  // namespace swiattn_bf16
+}  // namespace swi_bf16

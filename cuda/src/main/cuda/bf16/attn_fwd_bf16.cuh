@@ -12,40 +12,24 @@
 // BM queries per block (tile), BN = 64 keys per key tile, MT m16 tiles per warp (16*MT query rows per warp).
 // Layouts (row-major "BSHD"):
 //   Q, O [B,S,Hq,D] bf16      K, V [B,S,Hkv,D] bf16      LSE [B,S,Hq] fp32
-//   z [B,S] uint8 (1 = full)  order [B,S] int32           nfull [B] int32
+//   listF, listW [B,S], nF, nW [B] int32: the compacted route of ../route_compact.cu (../common.cuh)
 //
-// Compaction (kernel route_compact_bf16): per batch, order[b, 0..F) lists the full-routed positions ascending
-// and order[b, F..S) the window-routed positions ascending, F = nfull[b]. Because the route is shared by all
-// heads, BM consecutive entries of one list form a dense query tile for every head: a full tile of queries
-// p_0 < ... < p_{BM-1} visits key tiles 0..p_{BM-1}/BN; a window tile visits key tiles
-// max(0, p_0-w+1)/BN .. p_{BM-1}/BN. Each warp further skips key tiles none of its 16*MT rows can see.
+// Because the route is shared by all heads, BM consecutive entries of one list form a dense query tile for every
+// head: a full tile of queries p_0 < ... < p_{BM-1} visits key tiles 0..p_{BM-1}/BN; a window tile visits key
+// tiles max(0, p_0-w+1)/BN .. p_{BM-1}/BN. Each warp further skips key tiles none of its 16*MT rows can see.
 //
-// Work list: blockIdx.x = (t*B + b)*Hq + h, t in [0, T), T = ceil(S/BM) + 1 >= (#full tiles + #window tiles).
-// Slots t < #full tiles take full tiles in descending position (heaviest first, so the block scheduler
-// approximates longest-processing-time-first); the next take window tiles; the rest exit at once. Heads are
+// Work list: the tile schedule of every precision (swi_pick_tile, ../common.cuh): blockIdx.x = (t*B + b)*Hq + h,
+// t in [0, ceil(S/BM) + 1); full tiles first, heaviest (highest positions) first and aligned to the end of the
+// list so the partial tile holds the lowest positions, then window tiles; the rest exit at once. Heads are
 // innermost so the Hq/Hkv heads that share K/V run side by side (L2 reuse).
 #pragma once
-#include <cuda_bf16.h>
-#include <stdint.h>
+#include "../common.cuh"
 
-namespace swiattn_bf16 {
+namespace swi_bf16 {
 
 constexpr int BN = 64;  // keys per key tile
 
 // ---- small PTX wrappers -------------------------------------------------------------------------------------
-
-__device__ __forceinline__ uint32_t smem_addr(const void* p) {
-    return static_cast<uint32_t>(__cvta_generic_to_shared(p));
-}
-
-// 16-byte async copy global -> shared; valid == false writes 16 zero bytes (src is not read).
-__device__ __forceinline__ void cp_async16(uint32_t dst, const void* src, bool valid) {
-    int n = valid ? 16 : 0;
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(n));
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int N>
-__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
 
 __device__ __forceinline__ void ldsm_x4(uint32_t& r0, uint32_t& r1, uint32_t& r2, uint32_t& r3, uint32_t addr) {
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
@@ -85,7 +69,7 @@ __device__ __forceinline__ uint32_t swz(int r, int ch) {
     return static_cast<uint32_t>((r * CH + (ch ^ (r & 7))) * 16);
 }
 
-// Dynamic shared memory of one block: positions, Q tile, STAGES x (K tile, V tile).
+// Dynamic shared memory of one block: positions, Q tile, STAGES x (K tile, V tile) (exported as <kernel>_cfg).
 template <int D, int BM, int STAGES>
 constexpr int smem_bytes() {
     return BM * 4 + BM * D * 2 + STAGES * 2 * BN * D * 2;
@@ -93,14 +77,16 @@ constexpr int smem_bytes() {
 
 // ---- the forward kernel body ----------------------------------------------------------------------------------
 //
-// Q, K, V [B,S,H*,D] bf16, not modified; O [B,S,Hq,D] bf16, LSE [B,S,Hq] fp32: written for every (b,i,h);
-// order [B,S], nfull [B]: the compaction, not modified. scale_log2 = scale * log2(e).
-template <int D, int BM, int MT, int STAGES, bool QREG>
+// Q, K, V [B,S,H*,D] bf16, not modified; O [B,S,Hq,D] bf16, LSE [B,S,Hq] fp32: written at the listed rows;
+// listF, nF, listW, nW: the compaction (a null count switches a branch off), not modified. scale_log2 = scale *
+// log2(e). Q fragments stay in registers for the whole key loop.
+template <int D, int BM, int MT, int STAGES>
 __device__ __forceinline__ void routed_fwd_body(const __nv_bfloat16* __restrict__ Q,
                                                 const __nv_bfloat16* __restrict__ K,
                                                 const __nv_bfloat16* __restrict__ V, __nv_bfloat16* __restrict__ O,
-                                                float* __restrict__ LSE, const int* __restrict__ order,
-                                                const int* __restrict__ nfull, int B, int S, int Hq, int Hkv,
+                                                float* __restrict__ LSE, const int* __restrict__ listF,
+                                                const int* __restrict__ nF, const int* __restrict__ listW,
+                                                const int* __restrict__ nW, int B, int S, int Hq, int Hkv,
                                                 int window, float scale_log2) {
     constexpr int NW = BM / (16 * MT);  // warps per block
     constexpr int NT = NW * 32;         // threads per block
@@ -116,30 +102,17 @@ __device__ __forceinline__ void routed_fwd_body(const __nv_bfloat16* __restrict_
     uint8_t* sQ = smem + BM * 4;
     uint8_t* sK = sQ + BM * D * 2;
     uint8_t* sV = sK + STAGES * BN * D * 2;
-    const uint32_t aQ = smem_addr(sQ), aK = smem_addr(sK), aV = smem_addr(sV);
+    const uint32_t aQ = swi_smem_addr(sQ), aK = swi_smem_addr(sK), aV = swi_smem_addr(sV);
 
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-    const int g = lane >> 2, c = lane & 3;  // fragment row group and column pair
+    const int grp = lane >> 2, c = lane & 3;  // fragment row group and column pair
 
-    // 1. decode the work slot: (tile slot t, batch b, head h) -> branch and range of the compacted list
-    const int h = blockIdx.x % Hq;
-    const int b = (blockIdx.x / Hq) % B;
-    const int t = blockIdx.x / (Hq * B);
-    const int nF = nfull[b];
-    const int ft = (nF + BM - 1) / BM, wt = (S - nF + BM - 1) / BM;
-    bool full;
-    int start, cnt;
-    if (t < ft) {
-        full = true;
-        start = (ft - 1 - t) * BM;  // heaviest (latest positions) first
-        cnt = min(BM, nF - start);
-    } else {
-        if (t - ft >= wt) return;
-        full = false;
-        start = nF + (t - ft) * BM;
-        cnt = min(BM, S - start);
-    }
-    const int* ord = order + (size_t)b * S + start;
+    // 1. the work slot (swi_pick_tile): batch b, head h, branch and range of the compacted list
+    SwiTile tile;
+    if (!swi_pick_tile(BM, Hq, B, S, listF, nF, listW, nW, tile)) return;
+    const int h = tile.h, b = tile.b, cnt = tile.count;
+    const bool full = tile.full;
+    const int* ord = tile.list + tile.start;
     for (int r = tid; r < BM; r += NT) sIdx[r] = ord[min(r, cnt - 1)];  // pad with the last row (not stored)
     __syncthreads();
 
@@ -154,14 +127,14 @@ __device__ __forceinline__ void routed_fwd_body(const __nv_bfloat16* __restrict_
     int pos[MT][2];  // positions of this thread's two fragment rows per m-tile
 #pragma unroll
     for (int mi = 0; mi < MT; mi++) {
-        pos[mi][0] = sIdx[wRow0 + mi * 16 + g];
-        pos[mi][1] = sIdx[wRow0 + mi * 16 + g + 8];
+        pos[mi][0] = sIdx[wRow0 + mi * 16 + grp];
+        pos[mi][1] = sIdx[wRow0 + mi * 16 + grp + 8];
     }
 
-    const int kvh = h / (Hq / Hkv);
+    const int g = h / (Hq / Hkv);
     const size_t kvRow = (size_t)Hkv * D;  // elements between consecutive key rows
-    const __nv_bfloat16* Kb = K + (size_t)b * S * kvRow + (size_t)kvh * D;
-    const __nv_bfloat16* Vb = V + (size_t)b * S * kvRow + (size_t)kvh * D;
+    const __nv_bfloat16* Kb = K + (size_t)b * S * kvRow + (size_t)g * D;
+    const __nv_bfloat16* Vb = V + (size_t)b * S * kvRow + (size_t)g * D;
 
     // 3. async loads: the Q tile (gathered rows) and key tiles (K and V) into a STAGES-deep ring
     auto load_kv = [&](int it) {
@@ -176,8 +149,8 @@ __device__ __forceinline__ void routed_fwd_body(const __nv_bfloat16* __restrict_
             const int j = kt * BN + r;
             const bool ok = j < S;
             const size_t off = (size_t)(ok ? j : 0) * kvRow + ch * 8;
-            cp_async16(dK + swz<CH>(r, ch), Kb + off, ok);
-            cp_async16(dV + swz<CH>(r, ch), Vb + off, ok);
+            swi_cp_async16(dK + swz<CH>(r, ch), Kb + off, ok ? 16 : 0);
+            swi_cp_async16(dV + swz<CH>(r, ch), Vb + off, ok ? 16 : 0);
         }
     };
     {
@@ -187,15 +160,15 @@ __device__ __forceinline__ void routed_fwd_body(const __nv_bfloat16* __restrict_
         for (int u = 0; u < BM * CH / NT; u++) {
             const int n = tid + u * NT;
             const int r = n / CH, ch = n % CH;
-            cp_async16(aQ + swz<CH>(r, ch), Qb + (size_t)sIdx[r] * Hq * D + ch * 8, true);
+            swi_cp_async16(aQ + swz<CH>(r, ch), Qb + (size_t)sIdx[r] * Hq * D + ch * 8, 16);
         }
     }
     load_kv(0);
-    cp_async_commit();
+    swi_cp_async_commit();
 #pragma unroll
     for (int s = 1; s < STAGES - 1; s++) {
         if (s < nTiles) load_kv(s);
-        cp_async_commit();
+        swi_cp_async_commit();
     }
 
     // 4. running state: O accumulators, row max m (log2 units), partial row sums l (per thread)
@@ -210,23 +183,22 @@ __device__ __forceinline__ void routed_fwd_body(const __nv_bfloat16* __restrict_
         mrow[mi][0] = mrow[mi][1] = -INFINITY;
         lrow[mi][0] = lrow[mi][1] = 0.f;
     }
-    uint32_t qf[QREG ? MT : 1][QREG ? KD : 1][4];
+    uint32_t qf[MT][KD][4];  // Q fragments, loaded once (pass 0)
 
     // 5. main loop over key tiles (descending), pass it: wait for tile it, prefetch tile it+STAGES-1, compute it
     for (int it = 0; it < nTiles; it++) {
-        cp_async_wait<STAGES - 2>();
+        swi_cp_async_wait<STAGES - 2>();
         __syncthreads();
-        if (QREG && it == 0) {
+        if (it == 0) {
 #pragma unroll
             for (int mi = 0; mi < MT; mi++)
 #pragma unroll
                 for (int kk = 0; kk < KD; kk++)
-                    ldsm_x4(qf[QREG ? mi : 0][QREG ? kk : 0][0], qf[QREG ? mi : 0][QREG ? kk : 0][1],
-                            qf[QREG ? mi : 0][QREG ? kk : 0][2], qf[QREG ? mi : 0][QREG ? kk : 0][3],
+                    ldsm_x4(qf[mi][kk][0], qf[mi][kk][1], qf[mi][kk][2], qf[mi][kk][3],
                             aQ + swz<CH>(wRow0 + mi * 16 + (lane & 15), kk * 2 + (lane >> 4)));
         }
         if (it + STAGES - 1 < nTiles) load_kv(it + STAGES - 1);
-        cp_async_commit();
+        swi_cp_async_commit();
 
         const int ks = (ktHi - it) * BN;
         if (ks > wLast || ks + BN - 1 < wLo) continue;  // no row of this warp sees this key tile
@@ -246,15 +218,9 @@ __device__ __forceinline__ void routed_fwd_body(const __nv_bfloat16* __restrict_
         for (int kk = 0; kk < KD; kk++) {
             uint32_t qa[MT][4];
 #pragma unroll
-            for (int mi = 0; mi < MT; mi++) {
-                if (QREG) {
+            for (int mi = 0; mi < MT; mi++)
 #pragma unroll
-                    for (int e = 0; e < 4; e++) qa[mi][e] = qf[QREG ? mi : 0][QREG ? kk : 0][e];
-                } else {
-                    ldsm_x4(qa[mi][0], qa[mi][1], qa[mi][2], qa[mi][3],
-                            aQ + swz<CH>(wRow0 + mi * 16 + (lane & 15), kk * 2 + (lane >> 4)));
-                }
-            }
+                for (int e = 0; e < 4; e++) qa[mi][e] = qf[mi][kk][e];
 #pragma unroll
             for (int np = 0; np < NK / 2; np++) {
                 uint32_t b0, b1, b2, b3;
@@ -281,8 +247,7 @@ __device__ __forceinline__ void routed_fwd_body(const __nv_bfloat16* __restrict_
                         float x = sc[mi][n][hr * 2 + e];
                         if (needMask) {
                             const int j = ks + n * 8 + 2 * c + e;
-                            const bool ok = j <= p && (full || j > p - window);
-                            x = ok ? x : -INFINITY;
+                            x = swi_visible(p, j, full, window) ? x : -INFINITY;
                             sc[mi][n][hr * 2 + e] = x;
                         }
                         mx = fmaxf(mx, x);
@@ -334,7 +299,7 @@ __device__ __forceinline__ void routed_fwd_body(const __nv_bfloat16* __restrict_
             }
         }
     }
-    cp_async_wait<0>();
+    swi_cp_async_wait<0>();
 
     // 6. epilogue: O = acc / l (bf16), LSE = ln2 * (m + log2 l); padded rows (r >= cnt) are not stored
 #pragma unroll
@@ -344,7 +309,7 @@ __device__ __forceinline__ void routed_fwd_body(const __nv_bfloat16* __restrict_
             float l = lrow[mi][hr];
             l += __shfl_xor_sync(0xffffffffu, l, 1);
             l += __shfl_xor_sync(0xffffffffu, l, 2);
-            const int r = wRow0 + mi * 16 + g + 8 * hr;
+            const int r = wRow0 + mi * 16 + grp + 8 * hr;
             if (r >= cnt) continue;
             const float inv = 1.f / l;
             const size_t row = (size_t)b * S + pos[mi][hr];
@@ -358,50 +323,4 @@ __device__ __forceinline__ void routed_fwd_body(const __nv_bfloat16* __restrict_
         }
 }
 
-// ---- route compaction ----------------------------------------------------------------------------------------
-//
-// z [B,S] uint8, not modified; order [B,S], nfull [B]: written. One block of 1024 threads per batch row:
-// pass 1 counts full tokens per thread chunk, pass 2 scans the counts, pass 3 writes both sorted lists.
-__device__ __forceinline__ void route_compact_body(const uint8_t* __restrict__ z, int* __restrict__ order,
-                                                   int* __restrict__ nfull, int S) {
-    __shared__ int warpSum[32];
-    const int b = blockIdx.x, tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-    const int nth = blockDim.x;
-    const int chunk = (S + nth - 1) / nth;
-    const int i0 = min(S, tid * chunk), i1 = min(S, i0 + chunk);
-    const uint8_t* zb = z + (size_t)b * S;
-    // 1. count
-    int cf = 0;
-    for (int i = i0; i < i1; i++) cf += zb[i] != 0;
-    // 2. exclusive block scan of cf
-    int incl = cf;
-#pragma unroll
-    for (int d = 1; d < 32; d <<= 1) {
-        int t = __shfl_up_sync(0xffffffffu, incl, d);
-        if (lane >= d) incl += t;
-    }
-    if (lane == 31) warpSum[warp] = incl;
-    __syncthreads();
-    if (warp == 0) {
-        int v = lane < (nth >> 5) ? warpSum[lane] : 0;
-#pragma unroll
-        for (int d = 1; d < 32; d <<= 1) {
-            int t = __shfl_up_sync(0xffffffffu, v, d);
-            if (lane >= d) v += t;
-        }
-        warpSum[lane] = v;  // inclusive prefix over warps
-    }
-    __syncthreads();
-    const int total = warpSum[(nth >> 5) - 1];
-    int offF = incl - cf + (warp > 0 ? warpSum[warp - 1] : 0);
-    int offW = total + (i0 - offF);  // window tokens before i0 = i0 - full tokens before i0
-    // 3. write
-    int* ob = order + (size_t)b * S;
-    for (int i = i0; i < i1; i++) {
-        if (zb[i]) ob[offF++] = i;
-        else ob[offW++] = i;
-    }
-    if (tid == 0) nfull[b] = total;
-}
-
-}  // namespace swiattn_bf16
+}  // namespace swi_bf16

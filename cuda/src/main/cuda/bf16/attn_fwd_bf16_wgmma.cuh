@@ -1,5 +1,5 @@
 // Routed attention forward, bf16, version 2: Hopper warpgroup MMA (wgmma, sm_90a), cp.async ring, compacted
-// routes. Same math, layouts, compaction, work list and outputs as version 1 (attn_fwd_bf16.cuh: read it first);
+// routes. Same math, layouts, lists, tile schedule and outputs as version 1 (attn_fwd_bf16.cuh: read it first);
 // what changes is how the two products are computed:
 //
 //   S [64 x 64] = Q_wg [64 x D] K_tile^T       wgmma m64n64k16, A = Q (smem), B = K (smem), D/16 steps
@@ -13,12 +13,14 @@
 // 8-row atoms of 1024 B (1024-aligned), 16-byte chunk c of row r stored at chunk c ^ (r & 7). A D-wide operand is
 // split into D/64 column halves stored one after the other. The B operand of the second product must be K-major
 // too, i.e. V^T [D rows][keys]; it is read from Vt [B,Hkv,D,Sp] (Sp = S rounded up to 64, zero padded), written
-// once per call by transpose_v_bf16 (one pass over V, about 0.4% of the routed forward at S=32768).
+// once per call by swi_transpose_v_bf16 (one pass over V, about 0.4% of the routed forward at S=32768).
+// A version that overlapped P V of tile t with the softmax of tile t+1 was slower (ptxas serializes it, C7514) and
+// lives in git history (until commit 8836669).
 #pragma once
 #include "attn_fwd_bf16.cuh"
 #include "wgmma_ops.cuh"
 
-namespace swiattn_bf16 {
+namespace swi_bf16 {
 
 // wgmma shared-memory matrix descriptor: K-major, 128-byte swizzle, 8-row atoms 1024 B apart (SBO), LBO unused.
 __device__ __forceinline__ uint64_t wg_desc(uint32_t saddr) {
@@ -42,13 +44,15 @@ constexpr int wg_smem_bytes() {
     return 1024 /*alignment slack*/ + 64 * NWG * D * 2 /*Q*/ + STAGES * 2 * 64 * D * 2 /*K, Vt*/ + 64 * NWG * 4;
 }
 
-// Q [B,S,Hq,D], K [B,S,Hkv,D], Vt [B,Hkv,D,Sp] bf16, not modified; O [B,S,Hq,D] bf16, LSE [B,S,Hq]: written.
-template <int D, int NWG, int STAGES, bool OVL>
+// Q [B,S,Hq,D], K [B,S,Hkv,D], Vt [B,Hkv,D,Sp] bf16, not modified; O [B,S,Hq,D] bf16, LSE [B,S,Hq]: written at
+// the listed rows; listF, nF, listW, nW: the compaction, not modified.
+template <int D, int NWG, int STAGES>
 __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __restrict__ Q,
                                                       const __nv_bfloat16* __restrict__ K,
                                                       const __nv_bfloat16* __restrict__ Vt,
                                                       __nv_bfloat16* __restrict__ O, float* __restrict__ LSE,
-                                                      const int* __restrict__ order, const int* __restrict__ nfull,
+                                                      const int* __restrict__ listF, const int* __restrict__ nF,
+                                                      const int* __restrict__ listW, const int* __restrict__ nW,
                                                       int B, int S, int Sp, int Hq, int Hkv, int window,
                                                       float scale_log2) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -61,33 +65,20 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
     static_assert(D == 64 || D == 128, "wgmma version: D in {64, 128}");
 
     extern __shared__ uint8_t smem_raw[];
-    const uint32_t base = (smem_addr(smem_raw) + 1023u) & ~1023u;
-    uint8_t* sbase = smem_raw + (base - smem_addr(smem_raw));
+    const uint32_t base = (swi_smem_addr(smem_raw) + 1023u) & ~1023u;
+    uint8_t* sbase = smem_raw + (base - swi_smem_addr(smem_raw));
     const uint32_t aQ = base, aK = aQ + BM * D * 2, aV = aK + STAGES * TILE;
     int* sIdx = reinterpret_cast<int*>(sbase + BM * D * 2 + STAGES * 2 * TILE);
 
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, wg = warp >> 2;
-    const int g = lane >> 2, c = lane & 3;
+    const int grp = lane >> 2, c = lane & 3;
 
-    // 1. decode the work slot (as version 1)
-    const int h = blockIdx.x % Hq;
-    const int b = (blockIdx.x / Hq) % B;
-    const int t = blockIdx.x / (Hq * B);
-    const int nF = nfull[b];
-    const int ft = (nF + BM - 1) / BM, wt = (S - nF + BM - 1) / BM;
-    bool full;
-    int start, cnt;
-    if (t < ft) {
-        full = true;
-        start = (ft - 1 - t) * BM;
-        cnt = min(BM, nF - start);
-    } else {
-        if (t - ft >= wt) return;
-        full = false;
-        start = nF + (t - ft) * BM;
-        cnt = min(BM, S - start);
-    }
-    const int* ord = order + (size_t)b * S + start;
+    // 1. the work slot (swi_pick_tile, as version 1)
+    SwiTile tile;
+    if (!swi_pick_tile(BM, Hq, B, S, listF, nF, listW, nW, tile)) return;
+    const int h = tile.h, b = tile.b, cnt = tile.count;
+    const bool full = tile.full;
+    const int* ord = tile.list + tile.start;
     for (int r = tid; r < BM; r += NT) sIdx[r] = ord[min(r, cnt - 1)];
     __syncthreads();
 
@@ -104,13 +95,13 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
     const int gLo = __shfl_sync(0xffffffffu, full ? 0 : max(0, gFirst - window + 1), 0);
     const int wRow0 = gRow0 + (warp & 3) * 16;
     const int wFirst = sIdx[wRow0], wLast = sIdx[wRow0 + 15];
-    const int pos0 = sIdx[wRow0 + g], pos1 = sIdx[wRow0 + g + 8];
+    const int pos0 = sIdx[wRow0 + grp], pos1 = sIdx[wRow0 + grp + 8];
 
-    const int kvh = h / (Hq / Hkv);
+    const int g = h / (Hq / Hkv);
     const size_t kvRow = (size_t)Hkv * D;
     const int kvRowI = Hkv * D;
-    const __nv_bfloat16* Kb = K + (size_t)b * S * kvRow + (size_t)kvh * D;
-    const __nv_bfloat16* Vtb = Vt + ((size_t)b * Hkv + kvh) * D * Sp;
+    const __nv_bfloat16* Kb = K + (size_t)b * S * kvRow + (size_t)g * D;
+    const __nv_bfloat16* Vtb = Vt + ((size_t)b * Hkv + g) * D * Sp;
 
     // 3. async loads: Q tile (gathered rows), K tile and V^T tile into a STAGES-deep ring
     auto load_kv = [&](int it) {
@@ -125,9 +116,9 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
                 const int j = kt * BN + r;
                 const bool ok = j < S;
                 // (32-bit element offsets: S*Hkv*D and D*Sp are below 2^31 for every shape Java can hold)
-                cp_async16(dK + wg_off(r, ch, 64), Kb + ((ok ? j : 0) * kvRowI + ch * 8), ok);
+                swi_cp_async16(dK + wg_off(r, ch, 64), Kb + ((ok ? j : 0) * kvRowI + ch * 8), ok ? 16 : 0);
                 const int d = n >> 3, kc = n & 7;  // Vt: row d, chunk kc of the 64 keys
-                cp_async16(dV + (uint32_t)(d * 128 + ((kc ^ (d & 7)) << 4)), Vtb + (d * Sp + kt * BN + kc * 8), true);
+                swi_cp_async16(dV + (uint32_t)(d * 128 + ((kc ^ (d & 7)) << 4)), Vtb + (d * Sp + kt * BN + kc * 8), 16);
             }
         }
     };
@@ -137,30 +128,25 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
         for (int u = 0; u < BM * CH / NT; u++) {
             const int n = tid + u * NT;
             const int r = n / CH, ch = n % CH;
-            cp_async16(aQ + wg_off(r, ch, BM), Qb + (size_t)sIdx[r] * Hq * D + ch * 8, true);
+            swi_cp_async16(aQ + wg_off(r, ch, BM), Qb + (size_t)sIdx[r] * Hq * D + ch * 8, 16);
         }
     }
-    // Ring schedule. Plain: prefetch distance PF = STAGES-1. Overlapped (OVL): P_t V_t is issued together with
-    // S_{t+1} and runs on the tensor cores while the softmax of tile t+1 runs, so stage t must stay intact one
-    // iteration longer: prefetch distance 1 into a ring of STAGES >= 3.
-    constexpr int PF = OVL ? 1 : STAGES - 1;
-    static_assert(!OVL || STAGES >= 3, "the overlapped schedule needs STAGES >= 3");
+    // Ring schedule: prefetch distance PF = STAGES-1.
+    constexpr int PF = STAGES - 1;
     load_kv(0);
-    cp_async_commit();
+    swi_cp_async_commit();
 #pragma unroll
     for (int s = 1; s < PF; s++) {
         if (s < nTiles) load_kv(s);
-        cp_async_commit();
+        swi_cp_async_commit();
     }
 
-    // 4. running state (rows g and g+8 of this warp's 16); pending P (OVL) in the A-fragment layout
+    // 4. running state (rows grp and grp+8 of this warp's 16); P in the A-fragment layout
     float acc[ND * 4];
 #pragma unroll
     for (int n = 0; n < ND * 4; n++) acc[n] = 0.f;
     float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.f, l1 = 0.f;
     uint32_t pa[4][4];
-    bool pend = false;
-    uint32_t pendV = 0;
 
     auto issue_pv = [&](uint32_t tV) {
 #pragma unroll
@@ -177,32 +163,21 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
 
     // 5. main loop over key tiles (descending), pass it: wait tile it, prefetch tile it+PF, S, softmax, P V
     for (int it = 0; it < nTiles; it++) {
-        cp_async_wait<PF - 1>();
+        swi_cp_async_wait<PF - 1>();
         fence_proxy_async();  // cp.async (generic proxy) writes -> wgmma (async proxy) reads
         __syncthreads();
         if (it + PF < nTiles) load_kv(it + PF);
-        cp_async_commit();
+        swi_cp_async_commit();
 
         const int ks = (ktHi - it) * BN;
         const int stage = it % STAGES;
         const uint32_t tK = aK + stage * TILE, tV = aV + stage * TILE;
-        if (ks > gLast || ks + BN - 1 < gLo) {  // the whole warpgroup skips this key tile
-            if (OVL && pend) {                   // flush the pending product before its stage is reused
-                fence_acc();
-                wg_fence();
-                issue_pv(pendV);
-                wg_wait0();
-                fence_acc();
-                pend = false;
-            }
-            continue;
-        }
+        if (ks > gLast || ks + BN - 1 < gLo) continue;  // the whole warpgroup skips this key tile
 
-        // 5a. S = Q K^T (64 x 64 per warpgroup); OVL: then the pending P V of the previous tile
+        // 5a. S = Q K^T (64 x 64 per warpgroup)
         float sc[NK * 4];
 #pragma unroll
         for (int n = 0; n < NK * 4; n++) sc[n] = 0.f;
-        if (OVL && pend) fence_acc();
         wg_fence();
 #pragma unroll
         for (int kk = 0; kk < D / 16; kk++) {
@@ -211,17 +186,11 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
                             wg_desc(tK + half * 64 * 128 + koff));
         }
         wg_commit();
-        if (OVL && pend) {
-            wg_fence();  // a separate wgmma pipeline stage, so ptxas can retire S alone at wait_group 1
-            issue_pv(pendV);
-            asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory");  // S done, P V may run on
-        } else {
-            wg_wait0();
-        }
+        wg_wait0();
 #pragma unroll
         for (int n = 0; n < NK * 4; n++) reg_fence(sc[n]);
 
-        // 5b. mask + online softmax (version 1's, per warp); the rescale of acc waits for the pending P V
+        // 5b. mask + online softmax (version 1's, per warp)
         const bool needMask = (ks + BN - 1 > wFirst) || (!full && ks < wLast - window + 1);
         float alpha[2];
 #pragma unroll
@@ -237,8 +206,7 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
                     float x = sc[n * 4 + hr * 2 + e];
                     if (needMask) {
                         const int j = ks + n * 8 + 2 * c + e;
-                        const bool ok = j <= p && (full || j > p - window);
-                        x = ok ? x : -INFINITY;
+                        x = swi_visible(p, j, full, window) ? x : -INFINITY;
                         sc[n * 4 + hr * 2 + e] = x;
                     }
                     mx = fmaxf(mx, x);
@@ -260,10 +228,6 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
                 }
             lr = lr * alpha[hr] + sum;
         }
-        if (OVL && pend) {
-            wg_wait0();
-            fence_acc();
-        }
 #pragma unroll
         for (int nd = 0; nd < ND; nd++) {
             acc[nd * 4 + 0] *= alpha[0];
@@ -272,7 +236,7 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
             acc[nd * 4 + 3] *= alpha[1];
         }
 
-        // 5c. P (A layout: two n8 score tiles = one k16 step); O += P V now (plain) or next pass (OVL)
+        // 5c. P (A layout: two n8 score tiles = one k16 step); O += P V
 #pragma unroll
         for (int kk = 0; kk < 4; kk++) {
             pa[kk][0] = pack_bf16(sc[(2 * kk) * 4 + 0], sc[(2 * kk) * 4 + 1]);
@@ -280,25 +244,13 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
             pa[kk][2] = pack_bf16(sc[(2 * kk + 1) * 4 + 0], sc[(2 * kk + 1) * 4 + 1]);
             pa[kk][3] = pack_bf16(sc[(2 * kk + 1) * 4 + 2], sc[(2 * kk + 1) * 4 + 3]);
         }
-        if (OVL) {
-            pend = true;
-            pendV = tV;
-        } else {
-            fence_acc();
-            wg_fence();
-            issue_pv(tV);
-            wg_wait0();
-            fence_acc();
-        }
-    }
-    if (OVL && pend) {
         fence_acc();
         wg_fence();
-        issue_pv(pendV);
+        issue_pv(tV);
         wg_wait0();
         fence_acc();
     }
-    cp_async_wait<0>();
+    swi_cp_async_wait<0>();
 
     // 6. epilogue (as version 1)
 #pragma unroll
@@ -306,7 +258,7 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
         float l = hr ? l1 : l0;
         l += __shfl_xor_sync(0xffffffffu, l, 1);
         l += __shfl_xor_sync(0xffffffffu, l, 2);
-        const int r = wRow0 + g + 8 * hr;
+        const int r = wRow0 + grp + 8 * hr;
         if (r >= cnt) continue;
         const float inv = 1.f / l;
         const size_t row = (size_t)b * S + (hr ? pos1 : pos0);
@@ -323,6 +275,7 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
 }
 
 // V [B,S,Hkv,D] -> Vt [B,Hkv,D,Sp], Sp = S rounded up to 64, keys j >= S zero. Grid (Sp/64, D/64, B*Hkv), 256 thr.
+// (g: the kv head)
 __device__ __forceinline__ void transpose_v_body(const __nv_bfloat16* __restrict__ V, __nv_bfloat16* __restrict__ Vt,
                                                  int S, int Sp, int Hkv, int D) {
     __shared__ uint16_t tile[64][66];
@@ -343,4 +296,4 @@ __device__ __forceinline__ void transpose_v_body(const __nv_bfloat16* __restrict
     }
 }
 
-}  // namespace swiattn_bf16
+}  // namespace swi_bf16

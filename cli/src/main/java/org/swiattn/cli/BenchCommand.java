@@ -2,6 +2,7 @@ package org.swiattn.cli;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -9,13 +10,14 @@ import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
-import org.swiattn.cuda.driver.CudaDevice;
-import org.swiattn.cuda.driver.CudaTimer;
-import org.swiattn.cuda.driver.CudaUnavailableException;
-import org.swiattn.cuda.driver.DeviceBuffer;
+import java.util.stream.Collectors;
+import org.swiattn.cuda.BackwardOperands;
 import org.swiattn.cuda.KernelPlan;
 import org.swiattn.cuda.RouteCompaction;
 import org.swiattn.cuda.RoutedKernels;
+import org.swiattn.cuda.driver.CudaDevice;
+import org.swiattn.cuda.driver.CudaUnavailableException;
+import org.swiattn.cuda.driver.DeviceBuffer;
 import org.swiattn.golden.BadInputException;
 import org.swiattn.golden.SafeFiles;
 import org.swiattn.reference.ReferenceAttention;
@@ -26,26 +28,28 @@ import org.swiattn.spec.Precision;
 import org.swiattn.spec.Route;
 import org.swiattn.spec.RowsResult;
 import org.swiattn.spec.Shape;
-import org.swiattn.spec.Visibility;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
  * {@code swiattn bench}: times the CUDA routed attention on fresh random data generated on the GPU (never zeros),
- * with CUDA events, after warm-up, reporting the median of the repeats in ms and in useful TFLOP/s (4*D FLOPs per
- * visible (query, key) pair per head: only the work the route asks for counts). Routed times include the GPU route
- * compaction. Every configuration is first checked against the fp64 reference on sampled rows (forward), and the
- * backward against the reference on sampled key rows at small S by the test suite.
+ * by one timing method for ours and the peers ({@link BenchTiming}), reporting the median of the repeats in ms and
+ * in useful TFLOP/s (4*D FLOPs per visible (query, key) pair per head: only the work the route asks for counts).
+ * Routed times include the GPU route compaction. Every configuration is first checked against the fp64 reference
+ * on sampled rows (forward), and the backward against the reference on sampled key rows at small S by the test
+ * suite. With {@code --peers} the PyTorch peers run in the same invocation on the same route masks
+ * ({@link PeerRun}), with the physical limits of the device (copy bandwidth, GEMM rates), and a ratio table follows.
  *
- * <pre>
- *   routes   full (all tokens full = causal attention), window (all window), or a full fraction rho in (0,1):
- *            each token full with probability rho (seeded)
- * </pre>
+ * <pre>{@code
+ *   routes   full (all tokens full = causal attention), window (all window), or a full fraction rho in [0,1]:
+ *            each token full with probability rho (seeded; BenchRoutes)
+ * }</pre>
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = {"Benchmark the CUDA routed attention (fp64 / fp32): ms and useful TFLOP/s, median of repeats.",
-            "Inputs are random N(0,1) generated on the GPU; rows are checked against the fp64 reference first."})
+        description = {"Benchmark the CUDA routed attention (fp64 / fp32 / bf16): ms and useful TFLOP/s, median of "
+            + "repeats.", "Inputs are random N(0,1) generated on the GPU; rows are checked against the fp64 reference "
+            + "first."})
 public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--precision", split = ",", defaultValue = "FP64,FP32", description = "FP64 and/or FP32")
     List<Precision> precisions;
@@ -78,13 +82,21 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--repeats", defaultValue = "7", description = "timed runs; the median is reported")
     int repeats;
 
+    @Option(names = "--timing", defaultValue = "FLUSHED", description = "FLUSHED (default: L2 cleared before each "
+            + "repeat, repeats queued back to back) or SYNC (each repeat waited for, no flush); ours and the peers alike")
+    BenchTiming.Method timingMethod;
+
     @Option(names = "--versions", split = ",", defaultValue = "default",
-            description = "forward versions to time: default, V1, V2, V9")
+            description = "fp64/fp32 forward versions to time: default, V1, V2, V9")
     List<String> versions;
 
     @Option(names = "--backward-seq", split = ",", defaultValue = "4096",
             description = "sequence lengths at which the backward is timed (none: empty)")
     List<Integer> backwardSeqs;
+
+    @Option(names = "--backward-routes", split = ",", defaultValue = "full,window,0.25",
+            description = "routes of the backward timings")
+    List<String> backwardRoutes;
 
     @Option(names = "--check-rows", defaultValue = "12", description = "rows checked against the reference (0: none)")
     int checkRows;
@@ -96,40 +108,25 @@ public final class BenchCommand implements Callable<Integer> {
     Path json;
 
     @Option(names = "--dtype", split = ",", description = "fp64, fp32 and/or bf16 (replaces --precision); bf16 runs "
-            + "the tensor-core kernels of org.swiattn.cuda.bf16 (Bf16Bench)")
+            + "the tensor-core kernels of org.swiattn.cuda.bf16")
     List<String> dtypes;
 
-    @Option(names = "--peers", description = "bf16: also run the PyTorch peers in this invocation (--python "
-            + "--peer-script, forward and backward) and print the ratios")
+    @Option(names = "--peers", description = "also run the PyTorch peers and the device limits in this invocation "
+            + "(--python --peer-script), on the same route masks and by the same timing method, and print the ratios")
     boolean peers;
 
     @Option(names = "--python", defaultValue = "python3", description = "interpreter for --peers")
     String python;
 
-    @Option(names = "--peer-script", defaultValue = "bench/peers/peer_side_by_side.py",
-            description = "peer script for --peers")
+    @Option(names = "--peer-script", defaultValue = "bench/peers/peers.py", description = "peer script for --peers")
     String peerScript;
 
-    /** Lines printed after the table (bf16 --peers ratios). */
-    private final List<String> trailer = new ArrayList<>();
+    @Option(names = "--mask-dir", description = "where the rho route masks are written for the peers (default: a "
+            + "temporary directory)")
+    Path maskDir;
 
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
-
-    /** One measured configuration. */
-    record Row(String precision, int s, String route, double fullFraction, String op, String kernel, double ms,
-               double msMin, double tflops, double errO, double errLse) {
-        String json() {
-            return String.format(Locale.ROOT, "{\"precision\":\"%s\",\"S\":%d,\"route\":\"%s\",\"full_fraction\":%.4f,"
-                    + "\"op\":\"%s\",\"kernel\":\"%s\",\"ms\":%.4f,\"ms_min\":%.4f,\"tflops\":%.3f,"
-                    + "\"err_o\":%s,\"err_lse\":%s}", precision, s, route, fullFraction, op, kernel, ms, msMin,
-                    tflops, num(errO), num(errLse));
-        }
-
-        static String num(double x) {
-            return Double.isNaN(x) ? "null" : String.format(Locale.ROOT, "%.3e", x);
-        }
-    }
 
     /**
      * Every option checked before the device is touched (a bad value is one line naming it, with or without a GPU).
@@ -165,7 +162,9 @@ public final class BenchCommand implements Callable<Integer> {
             Args.require(elements <= Integer.MAX_VALUE, "--seq", "such that B*S*Hq*D fits one buffer (2^31 - 1 "
                     + "elements)", s + " (B*S*Hq*D = " + elements + ")");
         }
-        for (String r : routes) {
+        List<String> allRoutes = new ArrayList<>(routes);
+        allRoutes.addAll(backwardRoutes);
+        for (String r : allRoutes) {
             boolean ok = r.equals("full") || r.equals("window");
             if (!ok) {
                 try {
@@ -175,7 +174,8 @@ public final class BenchCommand implements Callable<Integer> {
                     ok = false;
                 }
             }
-            Args.require(ok, "--routes", "full, window or a full fraction in (0, 1)", "'" + r + "'");
+            Args.require(ok, routes.contains(r) ? "--routes" : "--backward-routes",
+                    "full, window or a full fraction in (0, 1)", "'" + r + "'");
         }
         for (String v : versions) {
             boolean ok = v.equalsIgnoreCase("default");
@@ -184,6 +184,9 @@ public final class BenchCommand implements Callable<Integer> {
             }
             Args.require(ok, "--versions", "default or one of " + Arrays.toString(KernelPlan.Version.values()),
                     "'" + v + "'");
+        }
+        if (peers) {
+            Args.require(batch == 1, "--batch", "1 with --peers (the peers run B = 1)", batch);
         }
         if (json != null) {
             SafeFiles.writableFile(json, "--json");
@@ -202,24 +205,42 @@ public final class BenchCommand implements Callable<Integer> {
         } catch (CudaUnavailableException e) {
             throw new BadInputException("bench needs a CUDA device: " + e.getMessage());
         }
+        Path masks = peers ? (maskDir != null ? maskDir : Files.createTempDirectory("swiattn-masks")) : maskDir;
+        BenchTiming timing = new BenchTiming(dev, timingMethod, warmup, repeats);
         out.printf("device: %s, %d SMs, cc %d%n", dev.name(), dev.multiprocessors(), dev.computeCapability());
-        List<Row> rows = new ArrayList<>();
+        out.println("timing: " + timing.describe());
+        List<BenchRow> rows = new ArrayList<>();
         for (Precision p : chosen) {
             if (p == Precision.BF16) {
-                rows.addAll(bf16(out));
+                rows.addAll(Bf16Bench.run(new Bf16Bench.Config(batch, qHeads, kvHeads, headDim, window, seqs, routes,
+                        backwardSeqs, backwardRoutes, checkRows, seed, masks), timing, out));
                 continue;
             }
             for (int s : seqs) {
-                rows.addAll(forwardSweep(dev, p, s, out));
+                rows.addAll(forwardSweep(dev, timing, p, s, masks, out));
                 if (backwardSeqs.contains(s)) {
-                    rows.addAll(backwardRuns(dev, p, s, out));
+                    rows.addAll(backwardRuns(dev, timing, p, s, masks, out));
                 }
             }
         }
         out.println();
-        out.println(header());
-        rows.forEach(r -> out.println(format(r)));
-        trailer.forEach(out::println);
+        out.println(BenchRow.header());
+        rows.forEach(r -> out.println(r.format()));
+        if (peers) {
+            PeerRun.Result pr;
+            try {
+                pr = PeerRun.run(python, peerScript, peerArgs(chosen, masks), out);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while running the peers", e);
+            }
+            out.println();
+            out.println("limits measured in this run: " + pr.limits().stream()
+                    .map(l -> String.format(Locale.ROOT, "%s %.1f %s", l.name(), l.value(), l.unit()))
+                    .collect(Collectors.joining(", ")));
+            out.println("ours vs PyTorch peers (" + timing.describe() + ", both sides; same route masks):");
+            PeerRun.ratios(rows, pr).forEach(out::println);
+        }
         if (json != null) {
             try (PrintWriter w = SafeFiles.textFile(json)) {
                 rows.forEach(r -> w.println(r.json()));
@@ -229,43 +250,33 @@ public final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    static String header() {
-        return String.format(Locale.ROOT, "%-5s %6s %-7s %6s %-9s %-26s %10s %10s %8s %9s %9s", "prec", "S", "route",
-                "rho", "op", "kernel", "ms(med)", "ms(min)", "TFLOP/s", "errO", "errLSE");
+    /** The peer script's arguments: the same sizes, routes, masks and timing as ours. */
+    private List<String> peerArgs(List<Precision> chosen, Path masks) {
+        List<String> a = new ArrayList<>(List.of("--dtypes",
+                chosen.stream().map(p -> p.name().toLowerCase(Locale.ROOT)).collect(Collectors.joining(",")),
+                "--sizes", join(seqs), "--routes", String.join(",", routes), "--backward-sizes", join(backwardSeqs),
+                "--backward-routes", String.join(",", backwardRoutes), "--mask-dir", masks.toString(),
+                "--warmup", Integer.toString(warmup), "--repeats", Integer.toString(repeats),
+                "--timing", timingMethod.name().toLowerCase(Locale.ROOT)));
+        return a;
     }
 
-    static String format(Row r) {
-        return String.format(Locale.ROOT, "%-5s %6d %-7s %6.3f %-9s %-26s %10.3f %10.3f %8.2f %9s %9s", r.precision(),
-                r.s(), r.route(), r.fullFraction(), r.op(), r.kernel(), r.ms(), r.msMin(), r.tflops(),
-                Row.num(r.errO()), Row.num(r.errLse()));
+    private static String join(List<Integer> xs) {
+        return xs.stream().map(String::valueOf).collect(Collectors.joining(","));
     }
 
-    /** The hard mask [B,S] of a route name. */
-    boolean[] mask(String route, int s, long seedFor) {
-        boolean[] z = new boolean[batch * s];
-        if (route.equals("full")) {
-            Arrays.fill(z, true);
-        } else if (!route.equals("window")) {
-            double rho = Double.parseDouble(route);
-            SplittableRandom rnd = new SplittableRandom(seedFor);
-            for (int r = 0; r < z.length; r++) {
-                z[r] = rnd.nextDouble() < rho;
-            }
+    /** The mask of a route at S (written for the peers when it is a rho route and masks is set). */
+    private boolean[] mask(String route, int s, Path masks) throws IOException {
+        boolean[] z = BenchRoutes.mask(route, batch, s, BenchRoutes.maskSeed(seed, routes, backwardRoutes, route));
+        if (masks != null && !route.equals("full") && !route.equals("window")) {
+            BenchRoutes.writeMask(masks, s, route, z);
         }
         return z;
     }
 
-    /** Useful FLOPs: 4*D per visible pair per query head. */
-    double usefulFlops(boolean[] z, int s) {
-        double pairs = 0;
-        for (int b = 0; b < batch; b++) {
-            pairs += Visibility.visiblePairs(Arrays.copyOfRange(z, b * s, (b + 1) * s), window);
-        }
-        return 4.0 * headDim * qHeads * pairs;
-    }
-
-    private List<Row> forwardSweep(CudaDevice dev, Precision p, int s, PrintWriter out) {
-        List<Row> rows = new ArrayList<>();
+    private List<BenchRow> forwardSweep(CudaDevice dev, BenchTiming timing, Precision p, int s, Path masks,
+                                        PrintWriter out) throws IOException {
+        List<BenchRow> rows = new ArrayList<>();
         Shape sh = new Shape(batch, s, qHeads, kvHeads, headDim);
         double scale = sh.defaultScale();
         for (String ver : versions) {
@@ -281,36 +292,32 @@ public final class BenchCommand implements Callable<Integer> {
                  DeviceBuffer k = rk.allocate(sh.kvSize(), "k");
                  DeviceBuffer v = rk.allocate(sh.kvSize(), "v");
                  DeviceBuffer o = rk.allocate(sh.qSize(), "o");
-                 DeviceBuffer lse = rk.allocate(sh.lseSize(), "lse");
-                 CudaTimer timer = new CudaTimer(dev)) {
+                 DeviceBuffer lse = rk.allocate(sh.lseSize(), "lse")) {
                 rk.fillNormal(q, sh.qSize(), seed, 1.0);
                 rk.fillNormal(k, sh.kvSize(), seed + 1, 1.0);
                 rk.fillNormal(v, sh.kvSize(), seed + 2, 1.0);
                 dev.synchronize();
                 double[][] host = checkRows > 0 ? new double[][] {q.readAll(sh.qSize(), rk.floats()),
                     k.readAll(sh.kvSize(), rk.floats()), v.readAll(sh.kvSize(), rk.floats())} : null;
-                int n = 0;
                 for (String route : routes) {
-                    boolean[] z = mask(route, s, seed + 100 + n++);
-                    double flops = usefulFlops(z, s);
-                    byte[] zb = RouteCompaction.maskBytes(Route.ofMask(batch, s, z));
-                    try (DeviceBuffer zd = DeviceBuffer.of(dev, zb, "route");
+                    boolean[] z = mask(route, s, masks);
+                    double flops = BenchRoutes.usefulFlops(z, batch, s, window, headDim, qHeads);
+                    try (DeviceBuffer zd = DeviceBuffer.of(dev, BenchRoutes.bytes(z), "route");
                          RouteCompaction.DeviceLists l = RouteCompaction.onDevice(dev, zd, batch, s)) {
                         // timed: route compaction on the GPU + the routed forward (buffers allocated outside)
                         Runnable run = () -> {
                             RouteCompaction.compactInto(dev, zd, l, batch, s);
-                            rk.forward(sh, window, scale, q, k, v, o, lse, l.listF, l.nF, l.listW, l.nW);
+                            rk.forward(sh, window, scale, q, k, v, o, lse, l);
                         };
                         o.fill((byte) 0xFF);  // poison: every row must be written
                         run.run();
                         dev.synchronize();
                         double[] err = host == null ? new double[] {Double.NaN, Double.NaN}
                                 : check(sh, host, z, o, lse, rk.floats(), scale);
-                        double[] t = time(dev, timer, run);
-                        double frac = Route.ofMask(batch, s, z).fullCount() / (double) z.length;
-                        Row r = new Row(p.name(), s, route, frac, "forward", kname, t[0], t[1], flops / t[0] / 1e9,
-                                err[0], err[1]);
-                        out.println(format(r));
+                        double[] t = timing.measure(run);
+                        BenchRow r = new BenchRow(p.name(), s, route, BenchRoutes.fraction(z), "forward", kname, t[0],
+                                t[1], flops / t[0] / 1e9, err[0], err[1]);
+                        out.println(r.format());
                         out.flush();
                         rows.add(r);
                     }
@@ -318,22 +325,6 @@ public final class BenchCommand implements Callable<Integer> {
             }
         }
         return rows;
-    }
-
-    /** {median, min} of the repeats, after warm-up. */
-    private double[] time(CudaDevice dev, CudaTimer timer, Runnable run) {
-        for (int i = 0; i < warmup; i++) {
-            run.run();
-        }
-        dev.synchronize();
-        double[] ms = new double[repeats];
-        for (int i = 0; i < repeats; i++) {
-            timer.start();
-            run.run();
-            ms[i] = timer.stop();
-        }
-        Arrays.sort(ms);
-        return new double[] {ms[repeats / 2], ms[0]};
     }
 
     /** Normwise relative error of O and max |LSE| error over sampled rows vs the fp64 reference (same inputs). */
@@ -360,11 +351,12 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     /**
-     * Backward timing (HARD estimator, the selected branch): forward once, then time delta + dK/dV + dQ, for the
-     * full causal route and the rho = 0.25 route.
+     * Backward timing (HARD estimator, the selected branch): forward once, then time delta + dK/dV + dQ, for each
+     * backward route.
      */
-    private List<Row> backwardRuns(CudaDevice dev, Precision p, int s, PrintWriter out) {
-        List<Row> rows = new ArrayList<>();
+    private List<BenchRow> backwardRuns(CudaDevice dev, BenchTiming timing, Precision p, int s, Path masks,
+                                        PrintWriter out) throws IOException {
+        List<BenchRow> rows = new ArrayList<>();
         Shape sh = new Shape(batch, s, qHeads, kvHeads, headDim);
         double scale = sh.defaultScale();
         RoutedKernels rk = new RoutedKernels(dev, p, null, null);
@@ -378,63 +370,33 @@ public final class BenchCommand implements Callable<Integer> {
              DeviceBuffer delta = rk.allocate(sh.lseSize(), "delta");
              DeviceBuffer dQ = rk.allocate(sh.qSize(), "dQ");
              DeviceBuffer dK = rk.allocate(sh.kvSize(), "dK");
-             DeviceBuffer dV = rk.allocate(sh.kvSize(), "dV");
-             CudaTimer timer = new CudaTimer(dev)) {
+             DeviceBuffer dV = rk.allocate(sh.kvSize(), "dV")) {
             rk.fillNormal(q, sh.qSize(), seed + 10, 1.0);
             rk.fillNormal(k, sh.kvSize(), seed + 11, 1.0);
             rk.fillNormal(v, sh.kvSize(), seed + 12, 1.0);
             rk.fillNormal(dO, sh.qSize(), seed + 13, 1.0);
-            int n = 0;
-            for (String route : new String[] {"full", "0.25"}) {
-                boolean[] z = mask(route, s, seed + 200 + n++);
-                double flops = usefulFlops(z, s) * 2.5;  // backward: 5 products of the 2 in the forward
-                try (DeviceBuffer zd = DeviceBuffer.of(dev, RouteCompaction.maskBytes(Route.ofMask(batch, s, z)),
-                        "route");
+            for (String route : backwardRoutes) {
+                boolean[] z = mask(route, s, masks);
+                double flops = BenchRoutes.usefulFlops(z, batch, s, window, headDim, qHeads) * 2.5;  // 5 products of 2
+                try (DeviceBuffer zd = DeviceBuffer.of(dev, BenchRoutes.bytes(z), "route");
                      RouteCompaction.DeviceLists l = RouteCompaction.onDevice(dev, zd, batch, s)) {
-                    rk.forward(sh, window, scale, q, k, v, o, lse, l.listF, l.nF, l.listW, l.nW);
+                    rk.forward(sh, window, scale, q, k, v, o, lse, l);
+                    BackwardOperands ops = BackwardOperands.routed(q, k, v, dO, l, lse, delta);
                     Runnable run = () -> {
                         rk.delta(sh, dO, o, null, delta);
-                        rk.dKdV(sh, window, scale, q, k, v, dO, l.listF, l.nF, l.listW, l.nW, lse, lse, delta, delta,
-                                null, null, dK, dV);
-                        rk.dQ(sh, window, scale, q, k, v, dO, l.listF, l.nF, l.listW, l.nW, lse, lse, delta, delta,
-                                null, null, dQ, false);
+                        rk.dKdV(sh, window, scale, ops, dK, dV);
+                        rk.dQ(sh, window, scale, ops, dQ, false);
                     };
-                    double[] t = time(dev, timer, run);
-                    double frac = Route.ofMask(batch, s, z).fullCount() / (double) z.length;
-                    Row r = new Row(p.name(), s, route, frac, "backward", kname, t[0], t[1], flops / t[0] / 1e9,
-                            Double.NaN, Double.NaN);
-                    out.println(format(r));
+                    double[] t = timing.measure(run);
+                    BenchRow r = new BenchRow(p.name(), s, route, BenchRoutes.fraction(z), "backward", kname, t[0],
+                            t[1], flops / t[0] / 1e9, Double.NaN, Double.NaN);
+                    out.println(r.format());
                     out.flush();
                     rows.add(r);
                 }
             }
         }
         return rows;
-    }
-
-    /** bf16: the sweep of {@link Bf16Bench}, and with --peers the peers and the ratios. */
-    private List<Row> bf16(PrintWriter out) throws IOException {
-        Bf16Bench.Config cfg = new Bf16Bench.Config(batch, qHeads,
-                kvHeads, headDim, window, warmup, repeats, seqs, routes, backwardSeqs, checkRows, seed);
-        List<Bf16Bench.Result> res =
-                Bf16Bench.run(cfg, out, r -> format(bf16Row(r)));
-        if (peers) {
-            try {
-                trailer.add("");
-                trailer.add("bf16 vs PyTorch peers (peers: triton do_bench median; ours: CUDA events median):");
-                trailer.addAll(Bf16Bench.ratios(res,
-                        Bf16Bench.runPeers(python, peerScript, seqs, out)));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException("interrupted while running the peers", e);
-            }
-        }
-        return res.stream().map(BenchCommand::bf16Row).toList();
-    }
-
-    private static Row bf16Row(Bf16Bench.Result r) {
-        return new Row("BF16", r.s(), r.route(), r.fullFraction(), r.op(), r.kernel(), r.ms(), r.msMin(), r.tflops(),
-                r.errO(), r.errLse());
     }
 
     /** Runs the command alone (the CLI registers it as {@code swiattn bench}). */

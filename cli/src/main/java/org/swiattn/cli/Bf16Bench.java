@@ -1,125 +1,66 @@
 package org.swiattn.cli;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
-import java.util.Map;
 import java.util.SplittableRandom;
-import org.swiattn.cuda.driver.CudaDevice;
-import org.swiattn.cuda.driver.CudaTimer;
-import org.swiattn.cuda.driver.DeviceBuffer;
+import org.swiattn.cuda.BackwardOperands;
+import org.swiattn.cuda.RouteCompaction;
 import org.swiattn.cuda.bf16.Bf16Attention;
 import org.swiattn.cuda.bf16.Bf16Kernels;
+import org.swiattn.cuda.driver.CudaDevice;
+import org.swiattn.cuda.driver.DeviceBuffer;
 import org.swiattn.reference.ReferenceAttention;
 import org.swiattn.spec.AttentionInputs;
+import org.swiattn.spec.Bf16;
 import org.swiattn.spec.ErrorMeasures;
 import org.swiattn.spec.Estimator;
+import org.swiattn.spec.InvalidInputException;
 import org.swiattn.spec.Route;
 import org.swiattn.spec.RowsResult;
 import org.swiattn.spec.Shape;
-import org.swiattn.spec.Visibility;
 
 /**
  * The bf16 half of {@code swiattn bench} ({@code --dtype bf16}): times the bf16 kernels on fresh random bf16 data
- * generated on the GPU, with CUDA events after warm-up, median of the repeats (the method of the fp64/fp32 bench),
- * and optionally runs the PyTorch peers in the same invocation ({@code --peers}) and prints the ratios.
+ * generated on the GPU, by the bench's one timing method ({@link BenchTiming}).
  *
- * <pre>
+ * <pre>{@code
  *   forward    route compaction + (wgmma: V^T transpose) + the default variant, for every route; checked first on
  *              sampled rows against the fp64 reference (errO normwise, errLSE max abs)
- *   backward   delta + dK/dV + dQ of the HARD estimator (the selected branch; forward outside the timing), routes
- *              full, window and rho = 0.25 at the backward sequence lengths; tensor-core version (MMA), and at
- *              S &lt;= 4096 also the SIMT version, whose outputs the MMA ones are compared with (normwise)
+ *   backward   delta + dK/dV + dQ of the HARD estimator (the selected branch; forward outside the timing), for
+ *              the backward routes at the backward sequence lengths; tensor-core version (MMA), and at S <= 4096
+ *              also the SIMT version, whose outputs the MMA ones are compared with (normwise, errO column)
  *   FLOPs      useful only: 4*D per visible (query, key) pair per head (forward), 2.5x that (backward: 5 products)
- *   peers      python3 bench/peers/peer_side_by_side.py --peers-only --backward (do_bench medians, L2 flushed);
- *              ratios peer/ours per op and mask
- * </pre>
+ * }</pre>
  */
-public final class Bf16Bench {
+final class Bf16Bench {
     private Bf16Bench() {
     }
 
-    /** What to run (the BenchCommand options). */
-    public record Config(int batch, int qHeads, int kvHeads, int headDim, int window, int warmup, int repeats,
-                         List<Integer> seqs, List<String> routes, List<Integer> backwardSeqs, int checkRows,
-                         long seed) {
-    }
-
-    /** One measured configuration (the fields of BenchCommand's table). */
-    public record Result(int s, String route, double fullFraction, String op, String kernel, double ms, double msMin,
-                         double tflops, double errO, double errLse) {
-    }
-
-    /** The hard mask [B,S] of a route name: full, window, or a full fraction rho (seeded Bernoulli). */
-    static boolean[] mask(String route, int batch, int s, long seed) {
-        boolean[] z = new boolean[batch * s];
-        if (route.equals("full")) {
-            Arrays.fill(z, true);
-        } else if (!route.equals("window")) {
-            double rho = Double.parseDouble(route);
-            SplittableRandom rnd = new SplittableRandom(seed);
-            for (int r = 0; r < z.length; r++) {
-                z[r] = rnd.nextDouble() < rho;
-            }
-        }
-        return z;
-    }
-
-    /** Useful forward FLOPs: 4*D per visible pair per query head. @param z [B*S] not modified */
-    static double usefulFlops(boolean[] z, int batch, int s, int window, int headDim, int qHeads) {
-        double pairs = 0;
-        for (int b = 0; b < batch; b++) {
-            pairs += Visibility.visiblePairs(Arrays.copyOfRange(z, b * s, (b + 1) * s), window);
-        }
-        return 4.0 * headDim * qHeads * pairs;
-    }
-
-    private static byte[] bytes(boolean[] z) {
-        byte[] b = new byte[z.length];
-        for (int n = 0; n < z.length; n++) {
-            b[n] = (byte) (z[n] ? 1 : 0);
-        }
-        return b;
-    }
-
-    /** {median, min} of the repeats in ms, after warm-up. */
-    static double[] time(CudaDevice dev, CudaTimer timer, Runnable run, int warmup, int repeats) {
-        for (int i = 0; i < warmup; i++) {
-            run.run();
-        }
-        dev.synchronize();
-        double[] ms = new double[repeats];
-        for (int i = 0; i < repeats; i++) {
-            timer.start();
-            run.run();
-            ms[i] = timer.stop();
-        }
-        Arrays.sort(ms);
-        return new double[] {ms[repeats / 2], ms[0]};
+    /** What to run (the BenchCommand options). maskDir: where rho masks are written for the peers, or null. */
+    record Config(int batch, int qHeads, int kvHeads, int headDim, int window, List<Integer> seqs,
+                  List<String> routes, List<Integer> backwardSeqs, List<String> backwardRoutes, int checkRows,
+                  long seed, Path maskDir) {
     }
 
     /**
      * Runs the sweep: for each S, the forward of every route, then (S in backwardSeqs) the backward.
      *
-     * @param out receives one line per result as it is measured (formatted by {@code line})
+     * @param out receives one line per result as it is measured
      */
-    public static List<Result> run(Config cfg, PrintWriter out, java.util.function.Function<Result, String> line) {
+    static List<BenchRow> run(Config cfg, BenchTiming timing, PrintWriter out) throws IOException {
         CudaDevice dev = CudaDevice.get();
         Bf16Attention att = Bf16Attention.create();
         Bf16Kernels kn = att.kernels();
         Bf16Attention.Variant var = att.variantFor(cfg.headDim());
         if (var.headDim() != cfg.headDim()) {
-            throw new org.swiattn.spec.InvalidInputException("headDim", "the bf16 bench runs D = 64 or 128 (the "
-                    + "kernels' native sizes), got " + cfg.headDim());
+            throw new InvalidInputException("headDim", "the bf16 bench runs D = 64 or 128 (the kernels' native "
+                    + "sizes), got " + cfg.headDim());
         }
-        List<Result> results = new ArrayList<>();
+        String kname = var.kernel().replace("swi_", "");
+        List<BenchRow> results = new ArrayList<>();
         for (int s : cfg.seqs()) {
             Shape sh = new Shape(cfg.batch(), s, cfg.qHeads(), cfg.kvHeads(), cfg.headDim());
             Bf16Kernels.Dims d = new Bf16Kernels.Dims(cfg.batch(), s, cfg.qHeads(), cfg.kvHeads(), var.headDim());
@@ -135,52 +76,46 @@ public final class Bf16Bench {
                  DeviceBuffer dQ = DeviceBuffer.allocate(dev, 2 * d.qElems(), "dQ(bf16)");
                  DeviceBuffer dK = DeviceBuffer.allocate(dev, 2 * d.kvElems(), "dK(bf16)");
                  DeviceBuffer dV = DeviceBuffer.allocate(dev, 2 * d.kvElems(), "dV(bf16)");
-                 DeviceBuffer order = DeviceBuffer.allocate(dev, 4L * d.rows(), "order");
-                 DeviceBuffer nfull = DeviceBuffer.allocate(dev, 4L * d.batch(), "nfull");
                  DeviceBuffer vt = DeviceBuffer.allocate(dev, 2L * d.batch() * d.kvHeads() * d.dp() * d.paddedSeq(),
-                         "vt");
-                 CudaTimer timer = new CudaTimer(dev)) {
+                         "vt")) {
                 // random N(0,1) bf16 inputs on the GPU (D = dp: no padding)
                 kn.fillNormal(q, d.qElems(), cfg.seed(), 1.0);
                 kn.fillNormal(k, d.kvElems(), cfg.seed() + 1, 1.0);
                 kn.fillNormal(v, d.kvElems(), cfg.seed() + 2, 1.0);
                 kn.fillNormal(dO, d.qElems(), cfg.seed() + 3, 1.0);
                 dev.synchronize();
-                double[][] host = cfg.checkRows() > 0 ? new double[][] {
-                    Bf16Attention.unpackBf16(q.toInts((int) (d.qElems() / 2)), sh.rows() * sh.qHeads(), d.dp(), d.dp()),
-                    Bf16Attention.unpackBf16(k.toInts((int) (d.kvElems() / 2)), sh.rows() * sh.kvHeads(), d.dp(), d.dp()),
-                    Bf16Attention.unpackBf16(v.toInts((int) (d.kvElems() / 2)), sh.rows() * sh.kvHeads(), d.dp(), d.dp())}
-                        : null;
-                int n = 0;
+                double[][] host = cfg.checkRows() > 0 ? new double[][] {unpack(q, d.qElems()), unpack(k, d.kvElems()),
+                    unpack(v, d.kvElems())} : null;
                 // 1. forward, every route
                 for (String route : cfg.routes()) {
-                    boolean[] z = mask(route, cfg.batch(), s, cfg.seed() + 100 + n++);
-                    double flops = usefulFlops(z, cfg.batch(), s, w, cfg.headDim(), cfg.qHeads());
-                    try (DeviceBuffer zd = DeviceBuffer.of(dev, bytes(z), "route")) {
+                    boolean[] z = mask(cfg, s, route);
+                    double flops = BenchRoutes.usefulFlops(z, cfg.batch(), s, w, cfg.headDim(), cfg.qHeads());
+                    try (DeviceBuffer zd = DeviceBuffer.of(dev, BenchRoutes.bytes(z), "route");
+                         RouteCompaction.DeviceLists l = RouteCompaction.onDevice(dev, zd, d.batch(), s)) {
                         Runnable run = () -> {
-                            kn.compact(d, zd, order, nfull);
-                            kn.forward(var, d, w, scale, q, k, v, vt, o, lse, order, nfull);
+                            kn.compact(d, zd, l);
+                            kn.forward(var, d, w, scale, q, k, v, vt, o, lse, l);
                         };
                         o.fill((byte) 0xFF);
                         run.run();
                         dev.synchronize();
                         double[] err = host == null ? new double[] {Double.NaN, Double.NaN}
                                 : checkRows(cfg, sh, host, z, o, lse, d, scale);
-                        double[] t = time(dev, timer, run, cfg.warmup(), cfg.repeats());
-                        Result r = new Result(s, route, fraction(z), "forward", var.kernel().replace("swiattn_bf16_", ""),
-                                t[0], t[1], flops / t[0] / 1e9, err[0], err[1]);
-                        out.println(line.apply(r));
+                        double[] t = timing.measure(run);
+                        BenchRow r = new BenchRow("BF16", s, route, BenchRoutes.fraction(z), "forward", kname, t[0],
+                                t[1], flops / t[0] / 1e9, err[0], err[1]);
+                        out.println(r.format());
                         out.flush();
                         results.add(r);
                     }
                 }
-                // 2. backward (HARD: the selected branch), full / window / 0.25
+                // 2. backward (HARD: the selected branch)
                 if (cfg.backwardSeqs().contains(s)) {
-                    for (String route : new String[] {"full", "window", "0.25"}) {
-                        boolean[] z = mask(route, cfg.batch(), s, cfg.seed() + 200 + n++);
-                        double flops = 2.5 * usefulFlops(z, cfg.batch(), s, w, cfg.headDim(), cfg.qHeads());
-                        results.addAll(backwardRuns(cfg, dev, kn, var, d, s, route, z, flops, scale, q, k, v, dO, o,
-                                lse, delta, dQ, dK, dV, order, nfull, vt, timer, out, line));
+                    for (String route : cfg.backwardRoutes()) {
+                        boolean[] z = mask(cfg, s, route);
+                        double flops = 2.5 * BenchRoutes.usefulFlops(z, cfg.batch(), s, w, cfg.headDim(), cfg.qHeads());
+                        results.addAll(backwardRuns(cfg, timing, dev, kn, var, d, s, route, z, flops, scale,
+                                new DeviceBuffer[] {q, k, v, dO, o, lse, delta, dQ, dK, dV, vt}, out));
                     }
                 }
             }
@@ -188,67 +123,68 @@ public final class Bf16Bench {
         return results;
     }
 
-    private static double fraction(boolean[] z) {
-        int f = 0;
-        for (boolean x : z) {
-            f += x ? 1 : 0;
+    /** The mask of a route at S, written for the peers when it is a rho route. */
+    private static boolean[] mask(Config cfg, int s, String route) throws IOException {
+        boolean[] z = BenchRoutes.mask(route, cfg.batch(), s,
+                BenchRoutes.maskSeed(cfg.seed(), cfg.routes(), cfg.backwardRoutes(), route));
+        if (cfg.maskDir() != null && !route.equals("full") && !route.equals("window")) {
+            BenchRoutes.writeMask(cfg.maskDir(), s, route, z);
         }
-        return f / (double) z.length;
+        return z;
     }
 
-    /** Timed backward of one route: MMA always; at S &lt;= 4096 also SIMT and the MMA-vs-SIMT difference. */
-    private static List<Result> backwardRuns(Config cfg, CudaDevice dev, Bf16Kernels kn, Bf16Attention.Variant var,
-                                             Bf16Kernels.Dims d, int s, String route, boolean[] z, double flops,
-                                             double scale, DeviceBuffer q, DeviceBuffer k, DeviceBuffer v,
-                                             DeviceBuffer dO, DeviceBuffer o, DeviceBuffer lse, DeviceBuffer delta,
-                                             DeviceBuffer dQ, DeviceBuffer dK, DeviceBuffer dV, DeviceBuffer order,
-                                             DeviceBuffer nfull, DeviceBuffer vt, CudaTimer timer, PrintWriter out,
-                                             java.util.function.Function<Result, String> line) {
-        List<Result> res = new ArrayList<>();
+    /**
+     * Timed backward of one route: MMA always; at S &lt;= 4096 also SIMT and the MMA-vs-SIMT difference.
+     *
+     * @param t {q, k, v, dO, o, lse, delta, dQ, dK, dV, vt}: inputs not modified, the others overwritten
+     */
+    private static List<BenchRow> backwardRuns(Config cfg, BenchTiming timing, CudaDevice dev, Bf16Kernels kn,
+                                               Bf16Attention.Variant var, Bf16Kernels.Dims d, int s, String route,
+                                               boolean[] z, double flops, double scale, DeviceBuffer[] t,
+                                               PrintWriter out) {
+        DeviceBuffer q = t[0], k = t[1], v = t[2], dO = t[3], o = t[4], lse = t[5], delta = t[6], dQ = t[7],
+                dK = t[8], dV = t[9], vt = t[10];
+        List<BenchRow> res = new ArrayList<>();
         int w = cfg.window();
-        try (DeviceBuffer zd = DeviceBuffer.of(dev, bytes(z), "route")) {
-            kn.compact(d, zd, order, nfull);
-            kn.forward(var, d, w, scale, q, k, v, vt, o, lse, order, nfull);
+        double frac = BenchRoutes.fraction(z);
+        try (DeviceBuffer zd = DeviceBuffer.of(dev, BenchRoutes.bytes(z), "route");
+             RouteCompaction.DeviceLists l = RouteCompaction.onDevice(dev, zd, d.batch(), d.seqLen())) {
+            kn.forward(var, d, w, scale, q, k, v, vt, o, lse, l);
+            BackwardOperands ops = BackwardOperands.routed(q, k, v, dO, l, lse, delta);
             Runnable mma = () -> {
                 kn.delta(d, dO, o, null, delta);
-                kn.dKdVmma(d, w, scale, q, k, v, dO, order, nfull, lse, lse, delta, delta, null, null, dK, dV);
-                kn.dQmma(d, w, scale, q, k, v, dO, order, nfull, lse, lse, delta, delta, null, null, dQ);
+                kn.dKdVmma(d, w, scale, ops, dK, dV);
+                kn.dQmma(d, w, scale, ops, false, dQ);
             };
-            double[] t = time(dev, timer, mma, cfg.warmup(), cfg.repeats());
-            Result r = new Result(s, route, fraction(z), "backward", "bwd_mma_d" + d.dp(), t[0], t[1],
-                    flops / t[0] / 1e9, Double.NaN, Double.NaN);
-            out.println(line.apply(r));
+            double[] tm = timing.measure(mma);
+            BenchRow r = new BenchRow("BF16", s, route, frac, "backward", "bwd_mma_bf16_d" + d.dp(), tm[0], tm[1],
+                    flops / tm[0] / 1e9, Double.NaN, Double.NaN);
+            out.println(r.format());
             out.flush();
             res.add(r);
             if (s > 4096) {
                 return res;
             }
             // the SIMT version on the same inputs: timing, and the normwise difference of the outputs
-            int nq = (int) (d.qElems() / 2);
-            int nkv = (int) (d.kvElems() / 2);
-            double[][] a = {unpack(dQ, nq), unpack(dK, nkv), unpack(dV, nkv)};
-            try (org.swiattn.cuda.RouteCompaction.DeviceLists l =
-                         org.swiattn.cuda.RouteCompaction.onDevice(dev, zd, d.batch(), d.seqLen());
-                 DeviceBuffer dQacc = DeviceBuffer.allocate(dev, 4 * d.qElems(), "dQ(fp32)")) {
+            double[][] a = {unpack(dQ, d.qElems()), unpack(dK, d.kvElems()), unpack(dV, d.kvElems())};
+            try (DeviceBuffer dQacc = DeviceBuffer.allocate(dev, 4 * d.qElems(), "dQ(fp32)")) {
                 Runnable simt = () -> {
                     kn.delta(d, dO, o, null, delta);
-                    kn.dKdVsimt(d, w, scale, q, k, v, dO, l.listF, l.nF, l.listW, l.nW, lse, lse, delta, delta, null,
-                            null, dK, dV);
-                    kn.dQsimt(d, w, scale, q, k, v, dO, l.listF, l.nF, l.listW, l.nW, lse, lse, delta, delta, null,
-                            null, dQacc, false);
+                    kn.dKdVsimt(d, w, scale, ops, dK, dV);
+                    kn.dQsimt(d, w, scale, ops, dQacc, false);
                     kn.toBf16(dQacc, dQ, d.qElems());
                 };
-                double[] ts = time(dev, timer, simt, Math.min(cfg.warmup(), 1), Math.min(cfg.repeats(), 3));
+                double[] ts = timing.measure(simt);
                 dev.synchronize();
-                double[][] b = {unpack(dQ, nq), unpack(dK, nkv), unpack(dV, nkv)};
+                double[][] b = {unpack(dQ, d.qElems()), unpack(dK, d.kvElems()), unpack(dV, d.kvElems())};
                 double diff = 0;
-                for (int t2 = 0; t2 < 3; t2++) {
-                    diff = Math.max(diff, ErrorMeasures.normwiseRelative(a[t2], b[t2]));
+                for (int n = 0; n < 3; n++) {
+                    diff = Math.max(diff, ErrorMeasures.normwiseRelative(a[n], b[n]));
                 }
                 // errO column: the largest normwise MMA-vs-SIMT difference of dQ, dK, dV
-                Result rs = new Result(s, route, fraction(z), "backward", "bwd_simt_d" + d.dp(), ts[0], ts[1],
-                        flops / ts[0] / 1e9, diff, Double.NaN);
-                out.println(line.apply(rs));
+                BenchRow rs = new BenchRow("BF16", s, route, frac, "backward", "bwd_v2_bf16_d" + d.dp() + " (simt)",
+                        ts[0], ts[1], flops / ts[0] / 1e9, diff, Double.NaN);
+                out.println(rs.format());
                 out.flush();
                 res.add(rs);
             }
@@ -256,12 +192,13 @@ public final class Bf16Bench {
         return res;
     }
 
-    private static double[] unpack(DeviceBuffer x, int words) {
-        int[] p = x.toInts(words);
-        double[] out = new double[2 * words];
-        for (int n = 0; n < out.length; n++) {
-            int wd = p[n >> 1];
-            out[n] = org.swiattn.spec.Bf16.value((short) ((n & 1) == 0 ? wd : wd >>> 16));
+    /** A bf16 device tensor of n elements as doubles. */
+    private static double[] unpack(DeviceBuffer x, long n) {
+        int[] p = x.toInts((int) (n / 2));
+        double[] out = new double[2 * p.length];
+        for (int i = 0; i < out.length; i++) {
+            int wd = p[i >> 1];
+            out[i] = Bf16.value((short) ((i & 1) == 0 ? wd : wd >>> 16));
         }
         return out;
     }
@@ -278,8 +215,7 @@ public final class Bf16Bench {
             rows[i] = i == 0 ? sh.rows() - 1 : rnd.nextInt(sh.rows());
         }
         RowsResult ref = new ReferenceAttention(true).forwardRows(in, rows);
-        double[] gotO = Bf16Attention.unpackBf16(o.toInts((int) (d.qElems() / 2)), sh.rows() * sh.qHeads(), d.dp(),
-                d.dp());
+        double[] gotO = unpack(o, d.qElems());
         float[] gotL = lse.toFloats((int) d.lseElems());
         int hd = sh.qHeads() * sh.headDim();
         double[] mo = new double[rows.length * hd];
@@ -291,113 +227,5 @@ public final class Bf16Bench {
             }
         }
         return new double[] {ErrorMeasures.normwiseRelative(mo, ref.o()), ErrorMeasures.maxAbs(ml, ref.lse())};
-    }
-
-    // ------------------------------------------------------------------------------------------------------------
-    // peers
-
-    /** One peer timing: S, kernel (sdpa_full, flex_full, flex_window, flex_routed_compact), op, ms, rho. */
-    public record Peer(int s, String kernel, String op, double ms, double rho) {
-    }
-
-    /**
-     * Parses the peer script's machine-readable lines ("PEER\tS\tkernel\top\tms\trho"); other lines are ignored.
-     *
-     * @param lines not modified
-     */
-    public static List<Peer> parsePeers(List<String> lines) {
-        List<Peer> peers = new ArrayList<>();
-        for (String l : lines) {
-            if (!l.startsWith("PEER\t")) {
-                continue;
-            }
-            String[] f = l.split("\t");
-            if (f.length != 6) {
-                throw new IllegalArgumentException("peer line: expected 6 tab-separated fields, got " + f.length
-                        + ": " + l);
-            }
-            peers.add(new Peer(Integer.parseInt(f[1]), f[2], f[3], Double.parseDouble(f[4]), Double.parseDouble(f[5])));
-        }
-        return peers;
-    }
-
-    /**
-     * Runs the peer script ({@code python -u script --peers-only --backward --sizes S...}) in this process's working
-     * directory, echoing its output to log (may be null), and returns its timings.
-     */
-    public static List<Peer> runPeers(String python, String script, List<Integer> sizes, PrintWriter log)
-            throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of(python, "-u", script, "--peers-only", "--backward", "--sizes"));
-        sizes.forEach(s -> cmd.add(Integer.toString(s)));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        pb.environment().put("PYTHONUNBUFFERED", "1");
-        Process p = pb.start();
-        List<String> lines = new ArrayList<>();
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-            for (String l = r.readLine(); l != null; l = r.readLine()) {
-                lines.add(l);
-                if (log != null) {
-                    log.println("  [peers] " + l);
-                    log.flush();
-                }
-            }
-        }
-        int rc = p.waitFor();
-        if (rc != 0) {
-            throw new IOException("peer script " + String.join(" ", cmd) + " exited with status " + rc);
-        }
-        return parsePeers(lines);
-    }
-
-    /**
-     * The ratio table: for each S and op, each of our masks against the peers computing the same mask (ratio =
-     * peer ms / our ms, above 1 = ours faster), and the routed run against the ideal rho*SDPA + (1-rho)*FlexWindow
-     * (ours / ideal, goal &lt;= 1.1). Our routed rho and the peers' differ slightly (independent draws); the
-     * ideal uses the peers' rho.
-     *
-     * @param ours  not modified
-     * @param peers not modified
-     */
-    public static List<String> ratios(List<Result> ours, List<Peer> peers) {
-        List<String> out = new ArrayList<>();
-        out.add(String.format(Locale.ROOT, "%6s %-8s %-7s %10s  %s", "S", "op", "mask", "ours ms", "peer ms and ratio "
-                + "peer/ours (> 1: ours faster)"));
-        for (Result r : ours) {
-            if (r.kernel().startsWith("bwd_simt")) {
-                continue;
-            }
-            Map<String, Double> pm = new LinkedHashMap<>();
-            double rho = 0.25;
-            for (Peer p : peers) {
-                if (p.s() == r.s() && p.op().equals(r.op())) {
-                    pm.put(p.kernel(), p.ms());
-                    if (p.kernel().equals("flex_routed_compact")) {
-                        rho = p.rho();
-                    }
-                }
-            }
-            if (pm.isEmpty()) {
-                continue;
-            }
-            String mask = r.route().equals("full") ? "full" : r.route().equals("window") ? "window" : "routed";
-            StringBuilder sb = new StringBuilder();
-            List<String> same = switch (mask) {
-                case "full" -> List.of("sdpa_full", "flex_full");
-                case "window" -> List.of("flex_window");
-                default -> List.of("flex_routed_compact");
-            };
-            for (String kname : same) {
-                Double ms = pm.get(kname);
-                if (ms != null) {
-                    sb.append(String.format(Locale.ROOT, "  %s %.3f -> %.3f", kname, ms, ms / r.ms()));
-                }
-            }
-            if (mask.equals("routed") && pm.containsKey("sdpa_full") && pm.containsKey("flex_window")) {
-                double ideal = rho * pm.get("sdpa_full") + (1 - rho) * pm.get("flex_window");
-                sb.append(String.format(Locale.ROOT, "  ideal %.3f -> ours/ideal %.3f", ideal, r.ms() / ideal));
-            }
-            out.add(String.format(Locale.ROOT, "%6d %-8s %-7s %10.3f %s", r.s(), r.op(), mask, r.ms(), sb));
-        }
-        return out;
     }
 }

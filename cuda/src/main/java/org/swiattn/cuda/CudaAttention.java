@@ -133,8 +133,7 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
             if (in.estimator() != Estimator.SOFT) {
                 // o = oZ: each token's selected branch only
                 try (RouteCompaction.DeviceLists lists = RouteCompaction.onDevice(dev, z, sh.batch(), sh.seqLen())) {
-                    kernels.forward(sh, in.window(), in.scale(), q, k, v, o, lse, lists.listF, lists.nF,
-                            lists.listW, lists.nW);
+                    kernels.forward(sh, in.window(), in.scale(), q, k, v, o, lse, lists);
                 }
             } else {
                 // o = p oF + (1-p) oW: both branches for every token
@@ -145,8 +144,8 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
                      DeviceBuffer lseW = kernels.allocate(sh.lseSize(), "lseW");
                      DeviceBuffer pF = rowValues(route, r -> p(route, r), "pF");
                      DeviceBuffer pW = rowValues(route, r -> pc(route, r), "pW")) {
-                    kernels.forward(sh, in.window(), in.scale(), q, k, v, oF, lseF, all.listF, all.nF, null, null);
-                    kernels.forward(sh, in.window(), in.scale(), q, k, v, oW, lseW, null, null, all.listW, all.nW);
+                    kernels.forward(sh, in.window(), in.scale(), q, k, v, oF, lseF, all.fullOnly());
+                    kernels.forward(sh, in.window(), in.scale(), q, k, v, oW, lseW, all.windowOnly());
                     kernels.softCombine(sh, oF, oW, pF, pW, lseF, lseW, z, o, lse);
                     dev.synchronize();
                 }
@@ -191,12 +190,11 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
                      DeviceBuffer o = kernels.allocate(sh.qSize(), "o");
                      DeviceBuffer lse = kernels.allocate(sh.lseSize(), "lse");
                      DeviceBuffer delta = kernels.allocate(sh.lseSize(), "delta")) {
-                    kernels.forward(sh, w, sc, q, k, v, o, lse, lists.listF, lists.nF, lists.listW, lists.nW);
+                    kernels.forward(sh, w, sc, q, k, v, o, lse, lists);
                     kernels.delta(sh, dO, o, null, delta);
-                    kernels.dKdV(sh, w, sc, q, k, v, dO, lists.listF, lists.nF, lists.listW, lists.nW, lse, lse,
-                            delta, delta, null, null, dK, dV);
-                    kernels.dQ(sh, w, sc, q, k, v, dO, lists.listF, lists.nF, lists.listW, lists.nW, lse, lse,
-                            delta, delta, null, null, dQ, false);
+                    BackwardOperands ops = BackwardOperands.routed(q, k, v, dO, lists, lse, delta);
+                    kernels.dKdV(sh, w, sc, ops, dK, dV);
+                    kernels.dQ(sh, w, sc, ops, dQ, false);
                     if (est == Estimator.SELECTED_BRANCH) {
                         try (DeviceBuffer factor = rowValues(route, r -> route.isFull(r) ? pc(route, r)
                                 : -p(route, r), "factor")) {
@@ -221,16 +219,15 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
                      DeviceBuffer pF = rowValues(route, r -> p(route, r), "pF");
                      DeviceBuffer pW = rowValues(route, r -> pc(route, r), "pW");
                      DeviceBuffer factor = rowValues(route, r -> p(route, r) * pc(route, r), "factor")) {
-                    kernels.forward(sh, w, sc, q, k, v, oF, lseF, all.listF, all.nF, null, null);
-                    kernels.forward(sh, w, sc, q, k, v, oW, lseW, null, null, all.listW, all.nW);
+                    kernels.forward(sh, w, sc, q, k, v, oF, lseF, all.fullOnly());
+                    kernels.forward(sh, w, sc, q, k, v, oW, lseW, all.windowOnly());
                     kernels.delta(sh, dO, oF, pF, deltaF);
                     kernels.delta(sh, dO, oW, pW, deltaW);
-                    kernels.dKdV(sh, w, sc, q, k, v, dO, all.listF, all.nF, all.listW, all.nW, lseF, lseW, deltaF,
-                            deltaW, pF, pW, dK, dV);
-                    kernels.dQ(sh, w, sc, q, k, v, dO, all.listF, all.nF, null, null, lseF, lseW, deltaF, deltaW,
-                            pF, pW, dQ, false);
-                    kernels.dQ(sh, w, sc, q, k, v, dO, null, null, all.listW, all.nW, lseF, lseW, deltaF, deltaW,
-                            pF, pW, dQ, true);
+                    BackwardOperands ops = new BackwardOperands(q, k, v, dO, all,
+                            new BackwardOperands.Branch(lseF, deltaF, pF), new BackwardOperands.Branch(lseW, deltaW, pW));
+                    kernels.dKdV(sh, w, sc, ops, dK, dV);
+                    kernels.dQ(sh, w, sc, ops.withLists(all.fullOnly()), dQ, false);
+                    kernels.dQ(sh, w, sc, ops.withLists(all.windowOnly()), dQ, true);
                     kernels.routerGrad(sh, dO, oF, oW, factor, dA);
                     dev.synchronize();
                 }
@@ -253,8 +250,8 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
              DeviceBuffer lseF = kernels.allocate(sh.lseSize(), "lseF");
              DeviceBuffer lseW = kernels.allocate(sh.lseSize(), "lseW");
              DeviceBuffer factor = rowValues(route, r -> p(route, r) * pc(route, r), "factor")) {
-            kernels.forward(sh, in.window(), in.scale(), q, k, v, oF, lseF, all.listF, all.nF, null, null);
-            kernels.forward(sh, in.window(), in.scale(), q, k, v, oW, lseW, null, null, all.listW, all.nW);
+            kernels.forward(sh, in.window(), in.scale(), q, k, v, oF, lseF, all.fullOnly());
+            kernels.forward(sh, in.window(), in.scale(), q, k, v, oW, lseW, all.windowOnly());
             kernels.routerGrad(sh, dO, oF, oW, factor, dA);
             dev.synchronize();
         }

@@ -62,26 +62,30 @@ public final class RouteCompaction {
         return z;
     }
 
-    /** Device-resident compacted route; close() frees its four buffers. */
-    public static final class DeviceLists implements AutoCloseable {
-        public final DeviceBuffer listF;
-        public final DeviceBuffer nF;
-        public final DeviceBuffer listW;
-        public final DeviceBuffer nW;
+    /**
+     * Device-resident compacted route, the one list format of every kernel: listF, listW [B,S] int, nF, nW [B] int.
+     * A null count switches that branch off. close() frees the buffers; a view ({@link #fullOnly()},
+     * {@link #windowOnly()}) shares them and is not closed.
+     */
+    public record DeviceLists(DeviceBuffer listF, DeviceBuffer nF, DeviceBuffer listW, DeviceBuffer nW)
+            implements AutoCloseable {
+        /** A view with the window branch switched off. */
+        public DeviceLists fullOnly() {
+            return new DeviceLists(listF, nF, null, null);
+        }
 
-        DeviceLists(DeviceBuffer listF, DeviceBuffer nF, DeviceBuffer listW, DeviceBuffer nW) {
-            this.listF = listF;
-            this.nF = nF;
-            this.listW = listW;
-            this.nW = nW;
+        /** A view with the full branch switched off. */
+        public DeviceLists windowOnly() {
+            return new DeviceLists(null, null, listW, nW);
         }
 
         @Override
         public void close() {
-            listF.close();
-            nF.close();
-            listW.close();
-            nW.close();
+            for (DeviceBuffer x : new DeviceBuffer[] {listF, nF, listW, nW}) {
+                if (x != null) {
+                    x.close();
+                }
+            }
         }
     }
 
@@ -109,7 +113,7 @@ public final class RouteCompaction {
      */
     public static void compactInto(CudaDevice dev, DeviceBuffer z, DeviceLists lists, int batch, int seqLen) {
         dev.module(MODULE).kernel("swi_route_compact").launch(new int[] {batch, 1, 1}, 1024, 0,
-                z, lists.listF, lists.nF, lists.listW, lists.nW, seqLen);
+                z, lists.listF(), lists.nF(), lists.listW(), lists.nW(), seqLen);
     }
 
     /**

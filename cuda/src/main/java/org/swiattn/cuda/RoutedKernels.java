@@ -13,10 +13,11 @@ import org.swiattn.spec.Visibility;
  * asynchronous: call {@link CudaDevice#synchronize()} before reading results.
  *
  * <p>Tensor arguments are {@link DeviceBuffer}s in this precision (doubles for FP64, floats for FP32), row-major:
- * <pre>
+ * <pre>{@code
  *   q, o, dO, dQ [B,S,Hq,D]    k, v, dK, dV [B,S,Hkv,D]    lse, delta [B,S,Hq]    coef, factor, dA [B,S]
- *   listF, listW [B,S] int, nF, nW [B] int (RouteCompaction); a null count buffer switches that branch off
- * </pre>
+ *   lists: RouteCompaction.DeviceLists (listF, listW [B,S], nF, nW [B]); a null count switches that branch off
+ *   backward operands: BackwardOperands (q, k, v, dO, lists, per-branch lse, delta, coef)
+ * }</pre>
  */
 public final class RoutedKernels {
     private final CudaDevice dev;
@@ -82,23 +83,25 @@ public final class RoutedKernels {
 
     /**
      * Branch forward over the given lists: o, lse at the listed rows (full list with the full branch, window list
-     * with the window branch).
+     * with the window branch). q, k, v, lists not modified; o, lse modified at the listed rows.
      */
     public void forward(Shape sh, int window, double scale, DeviceBuffer q, DeviceBuffer k, DeviceBuffer v,
-                        DeviceBuffer o, DeviceBuffer lse, DeviceBuffer listF, DeviceBuffer nF, DeviceBuffer listW,
-                        DeviceBuffer nW) {
+                        DeviceBuffer o, DeviceBuffer lse, RouteCompaction.DeviceLists lists) {
         KernelPlan.checkShape(sh);
         KernelPlan.Choice c = forwardChoice(sh.headDim());
         kernel(c).launch(KernelPlan.queryGrid(c, sh), KernelPlan.threads(c),
                 KernelPlan.sharedBytes(c, precision, sh.headDim(), 2),
-                q, k, v, o, lse, listF, nF, listW, nW, sh.batch(), sh.seqLen(), sh.qHeads(), sh.kvHeads(),
-                sh.headDim(), Visibility.effectiveWindow(window, sh.seqLen()), real(scale));
+                q, k, v, o, lse, lists.listF(), lists.nF(), lists.listW(), lists.nW(), sh.batch(), sh.seqLen(),
+                sh.qHeads(), sh.kvHeads(), sh.headDim(), Visibility.effectiveWindow(window, sh.seqLen()), real(scale));
     }
 
     /**
-     * delta[r,h] = coef[r] * &lt;dO[r,h,:], x[r,h,:]&gt; (coef null = 1), summed in the order in which the chosen
-     * backward kernels sum dp = &lt;dO, v&gt; (v2: sequential over d; v1: lane-strided), so that dp - delta cancels
-     * exactly where o = v (attention on a single key).
+     * The row dot products of the backward, summed in the order in which the chosen backward kernels sum
+     * dp = &lt;dO, v&gt; (v2: sequential over d; v1: lane-strided), so that dp - delta cancels exactly where o = v
+     * (attention on a single key):
+     * <pre>{@code
+     *   delta[r,h] = coef[r] * <dO[r,h,:], x[r,h,:]>      (coef null = 1)
+     * }</pre>
      */
     public void delta(Shape sh, DeviceBuffer dO, DeviceBuffer x, DeviceBuffer coef, DeviceBuffer delta) {
         long rh = (long) sh.rows() * sh.qHeads();
@@ -108,7 +111,12 @@ public final class RoutedKernels {
                 sh.headDim());
     }
 
-    /** dA[r] = factor[r] * sum_{h,d} dO (x - y)  (y null = 0). */
+    /**
+     * The router-logit gradient rows (y null = 0):
+     * <pre>{@code
+     *   dA[r] = factor[r] * sum_{h,d} dO[r,h,d] (x[r,h,d] - y[r,h,d])
+     * }</pre>
+     */
     public void routerGrad(Shape sh, DeviceBuffer dO, DeviceBuffer x, DeviceBuffer y, DeviceBuffer factor,
                            DeviceBuffer dA) {
         dev.module(KernelPlan.UTIL_MODULE).kernel("swi_router_grad_" + sfx).launch1d(sh.rows(), 256, 0,
@@ -123,32 +131,34 @@ public final class RoutedKernels {
                 oF, oW, pF, pW, lseF, lseW, z, o, lse, sh.rows(), sh.qHeads(), sh.headDim());
     }
 
-    /** dK, dV (overwritten) from both branches' lists; per-branch lse, delta, coef (null coef = 1). */
-    public void dKdV(Shape sh, int window, double scale, DeviceBuffer q, DeviceBuffer k, DeviceBuffer v,
-                     DeviceBuffer dO, DeviceBuffer listF, DeviceBuffer nF, DeviceBuffer listW, DeviceBuffer nW,
-                     DeviceBuffer lseF, DeviceBuffer lseW, DeviceBuffer deltaF, DeviceBuffer deltaW,
-                     DeviceBuffer coefF, DeviceBuffer coefW, DeviceBuffer dK, DeviceBuffer dV) {
+    /**
+     * dK, dV (overwritten) from both branches' lists of the operands.
+     *
+     * @param ops not modified; dK [B,S,Hkv,D], dV [B,S,Hkv,D] modified
+     */
+    public void dKdV(Shape sh, int window, double scale, BackwardOperands ops, DeviceBuffer dK, DeviceBuffer dV) {
         KernelPlan.checkShape(sh);
         KernelPlan.Choice c = backwardChoice(sh.headDim())[0];
         kernel(c).launch(KernelPlan.keyGrid(c, sh), KernelPlan.threads(c),
                 KernelPlan.sharedBytes(c, precision, sh.headDim(), 4),
-                q, k, v, dO, listF, nF, listW, nW, lseF, lseW, deltaF, deltaW, coefF, coefW, sh.batch(),
-                sh.seqLen(), sh.qHeads(), sh.kvHeads(), sh.headDim(), Visibility.effectiveWindow(window, sh.seqLen()), real(scale), dK, dV);
+                ops.kernelArgs(sh.batch(), sh.seqLen(), sh.qHeads(), sh.kvHeads(), sh.headDim(),
+                        Visibility.effectiveWindow(window, sh.seqLen()), real(scale), dK, dV));
     }
 
-    /** dQ over the lists' rows: written, or added to when accumulate. */
-    public void dQ(Shape sh, int window, double scale, DeviceBuffer q, DeviceBuffer k, DeviceBuffer v,
-                   DeviceBuffer dO, DeviceBuffer listF, DeviceBuffer nF, DeviceBuffer listW, DeviceBuffer nW,
-                   DeviceBuffer lseF, DeviceBuffer lseW, DeviceBuffer deltaF, DeviceBuffer deltaW,
-                   DeviceBuffer coefF, DeviceBuffer coefW, DeviceBuffer dQ, boolean accumulate) {
+    /**
+     * dQ over the rows of the operands' lists: written, or added to when accumulate.
+     *
+     * @param ops not modified; dQ [B,S,Hq,D] modified at the listed rows
+     */
+    public void dQ(Shape sh, int window, double scale, BackwardOperands ops, DeviceBuffer dQ, boolean accumulate) {
         KernelPlan.checkShape(sh);
         KernelPlan.Choice c = backwardChoice(sh.headDim())[1];
         kernel(c).launch(KernelPlan.queryGrid(c, sh), KernelPlan.threads(c),
                 KernelPlan.sharedBytes(c, precision, sh.headDim(), 3),
-                q, k, v, dO, listF, nF, listW, nW, lseF, lseW, deltaF, deltaW, coefF, coefW, sh.batch(),
-                sh.seqLen(), sh.qHeads(), sh.kvHeads(), sh.headDim(), Visibility.effectiveWindow(window, sh.seqLen()), real(scale), dQ,
-                accumulate ? 1 : 0);
+                ops.kernelArgs(sh.batch(), sh.seqLen(), sh.qHeads(), sh.kvHeads(), sh.headDim(),
+                        Visibility.effectiveWindow(window, sh.seqLen()), real(scale), dQ, accumulate ? 1 : 0));
     }
+
 
     /** Fills a buffer of n elements with scale * N(0,1) from a hash of (seed, index): fresh data, never zeros. */
     public void fillNormal(DeviceBuffer x, long n, long seed, double scale) {

@@ -30,10 +30,10 @@ class CudaDeviceTest {
                 try (DeviceBuffer z = DeviceBuffer.of(dev, RouteCompaction.maskBytes(route), "z");
                      RouteCompaction.DeviceLists d = RouteCompaction.onDevice(dev, z, bs[0], bs[1])) {
                     dev.synchronize();
-                    int[] nF = d.nF.toInts(bs[0]);
-                    int[] nW = d.nW.toInts(bs[0]);
-                    int[] lf = d.listF.toInts(bs[0] * bs[1]);
-                    int[] lw = d.listW.toInts(bs[0] * bs[1]);
+                    int[] nF = d.nF().toInts(bs[0]);
+                    int[] nW = d.nW().toInts(bs[0]);
+                    int[] lf = d.listF().toInts(bs[0] * bs[1]);
+                    int[] lw = d.listW().toInts(bs[0] * bs[1]);
                     assertThat(nF).containsExactly(h.nF());
                     assertThat(nW).containsExactly(h.nW());
                     for (int b = 0; b < bs[0]; b++) {

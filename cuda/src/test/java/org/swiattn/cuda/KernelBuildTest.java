@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import org.junit.jupiter.api.Test;
+import org.swiattn.cuda.bf16.Bf16Kernels;
 import org.swiattn.cuda.driver.CudaUnavailableException;
 import org.swiattn.cuda.driver.KernelModule;
 
@@ -23,13 +24,13 @@ class KernelBuildTest {
                 "kernels not compiled (nvcc absent at build time): nothing packaged to check");
         int checked = 0;
         for (String m : new String[] {KernelPlan.FORWARD_MODULE, KernelPlan.BACKWARD_MODULE, KernelPlan.UTIL_MODULE,
-            RouteCompaction.MODULE}) {
+            RouteCompaction.MODULE, Bf16Kernels.FORWARD_MODULE, Bf16Kernels.BACKWARD_MODULE}) {
             byte[] fb = KernelModule.readResource(m);
             assertThat(fb.length).as(m).isGreaterThan(1000);
             assertThat(ByteBuffer.wrap(fb).order(ByteOrder.LITTLE_ENDIAN).getInt(0)).as(m).isEqualTo(FATBIN_MAGIC);
             checked++;
         }
-        assertThat(checked).isEqualTo(4);
+        assertThat(checked).isEqualTo(6);
     }
 
     @Test

@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.function.IntToDoubleFunction;
 import org.swiattn.cuda.driver.CudaDevice;
 import org.swiattn.cuda.driver.DeviceBuffer;
+import org.swiattn.cuda.BackwardOperands;
 import org.swiattn.cuda.RouteCompaction;
 import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.BackwardResult;
@@ -19,18 +20,20 @@ import org.swiattn.spec.SwitchAttention;
 
 /**
  * Routed (Switch) attention in bf16 on NVIDIA tensor cores: bf16 inputs, fp32 accumulation, bf16 output, fp32 LSE
- * (kernels in {@code src/main/cuda/bf16}, module {@value #MODULE}).
+ * (kernels in {@code src/main/cuda/bf16}, modules {@value Bf16Kernels#FORWARD_MODULE} and
+ * {@value Bf16Kernels#BACKWARD_MODULE}).
  *
- * <pre>
- *   inputs   q [B,S,Hq,D], k, v [B,S,Hkv,D] rounded to bf16 with {@link Bf16#bits} (golden inputs are already
+ * <pre>{@code
+ *   inputs   q [B,S,Hq,D], k, v [B,S,Hkv,D] rounded to bf16 with Bf16.bits (golden inputs are already
  *            bf16-representable, so nothing changes for them)
- *   s_ij   = scale * &lt;q_i, k_j&gt;                    fp32 accumulation of bf16 products (tensor cores)
+ *   s_ij   = scale * <q_i, k_j>                      fp32 accumulation of bf16 products (tensor cores)
  *   lse_i  = ln sum_{j visible} exp(s_ij)            fp32, online (max-subtracted) softmax
  *   o_i    = bf16( sum_j bf16(exp(s_ij - m)) v_j / l ) fp32 accumulation, P rounded to bf16 for the product
  *   visible: keys 0..i (z_i = 1, full) or max(0, i-w+1)..i (z_i = 0, window)
- * </pre>
- * The route is compacted on the GPU (full-routed positions, then window-routed positions, each ascending), and each
- * block takes a tile of consecutive list entries for one head, so it visits only the key tiles its queries see.
+ * }</pre>
+ * The route is compacted on the GPU into the lists of every precision ({@link RouteCompaction}), and each block
+ * takes a tile of consecutive list entries for one head (the tile schedule of {@code common.cuh}), so it visits
+ * only the key tiles its queries see.
  * D in {64, 128} runs natively; other D up to 128 are zero-padded to the next of the two (padding changes no score
  * because the spec's scale is passed explicitly). Two kernel versions: {@link Variant#kind()} 1 (mma.sync m16n8k16,
  * any GPU of compute capability 8.0+) and 2 (Hopper wgmma, compute capability 9.0, reads a V^T scratch copy).
@@ -39,13 +42,10 @@ import org.swiattn.spec.SwitchAttention;
  * <p>Backward ({@link #backward}): dQ, dK, dV in bf16, dL/da in fp32, for every estimator, deterministic (no
  * atomics). Two kernel versions ({@link Bf16Kernels.BackwardVersion}): MMA (default; the five products S, dP, dV,
  * dK, dQ on tensor cores with bf16 operands and fp32 accumulation; masks, exp, dS and rounding on the CUDA cores)
- * and SIMT (every product in fp32 on the CUDA cores, the fp32 backward's tiled structure). The forward pass, delta
- * = c &lt;dO, o&gt; and the router gradient are recomputed/computed on the GPU in fp32 from the bf16 tensors.
+ * and SIMT (every product in fp32 on the CUDA cores: the fp32 tiled backward with bf16 storage). The forward pass,
+ * {@code delta = c <dO, o>} and the router gradient are recomputed/computed on the GPU in fp32 from the bf16 tensors.
  */
 public final class Bf16Attention implements SwitchAttention {
-    /** The packaged fatbin (relative to the kernel resource directory). */
-    public static final String MODULE = "bf16/attn_fwd_bf16";
-
     /**
      * One compiled forward kernel.
      *
@@ -57,31 +57,42 @@ public final class Bf16Attention implements SwitchAttention {
      * @param stages  depth of the K/V shared-memory ring
      */
     public record Variant(String kernel, int kind, int headDim, int blockM, int threads, int stages) {
-        /** Dynamic shared memory per block, bytes (the formulas of attn_fwd_bf16.cu). */
+        /** Keys per key tile of every variant. */
+        public static final int BLOCK_N = 64;
+
+        /**
+         * Dynamic shared memory per block, bytes (mirror of smem_bytes and wg_smem_bytes; a GPU test checks it
+         * against the kernel's exported {@code _cfg}): positions, the Q tile and the K/V ring; version 2 adds
+         * 1024 bytes of alignment slack.
+         */
         public int sharedBytes() {
-            int kv = stages * 2 * 64 * headDim * 2;
+            int kv = stages * 2 * BLOCK_N * headDim * 2;
             return kind == 1 ? blockM * 4 + blockM * headDim * 2 + kv : 1024 + blockM * headDim * 2 + kv + blockM * 4;
         }
 
-        private static Variant v1(int d, int bm, int mt, int st, boolean qreg) {
-            return new Variant("swiattn_bf16_fwd_d" + d + "_m" + bm + "_t" + mt + "_s" + st + (qreg ? "_q" : ""), 1, d,
-                    bm, bm / (16 * mt) * 32, st);
+        /** The configuration the kernel exports as {@code <kernel>_cfg}: {BM, BN, threads, shared bytes}. */
+        public int[] config() {
+            return new int[] {blockM, BLOCK_N, threads, sharedBytes()};
         }
 
-        private static Variant v2(int d, int nwg, int st, boolean ovl, int minb) {
-            return new Variant("swiattn_bf16_wg_d" + d + "_w" + nwg + "_s" + st + (ovl ? "_o" : "") + "_b" + minb, 2,
-                    d, 64 * nwg, 128 * nwg, st);
+        private static Variant mma(int d, int bm, int mt, int st) {
+            return new Variant("swi_fwd_mma_bf16_d" + d + "_m" + bm + "_t" + mt + "_s" + st, 1, d, bm,
+                    bm / (16 * mt) * 32, st);
+        }
+
+        private static Variant wgmma(int d, int nwg, int st, int minb) {
+            return new Variant("swi_fwd_wgmma_bf16_d" + d + "_w" + nwg + "_s" + st + "_b" + minb, 2, d, 64 * nwg,
+                    128 * nwg, st);
         }
     }
 
-    /** Every forward kernel of the module, in the order of the C harness's table. */
+    /**
+     * Every forward kernel of the module: the fastest measured configuration of each version and head dimension
+     * (bench/results/2026-11-29-bf16-forward.md); version 1 runs on compute capability 8.0+, version 2 on 9.0.
+     */
     public static final List<Variant> VARIANTS = List.of(
-            Variant.v1(128, 128, 1, 2, true), Variant.v1(128, 64, 1, 2, true), Variant.v1(128, 128, 2, 2, false),
-            Variant.v1(128, 128, 1, 3, true), Variant.v1(128, 64, 1, 3, true),
-            Variant.v1(64, 128, 1, 2, true), Variant.v1(64, 64, 1, 2, true), Variant.v1(64, 128, 2, 2, true),
-            Variant.v2(128, 2, 2, false, 1), Variant.v2(128, 2, 2, false, 2), Variant.v2(128, 1, 2, false, 2),
-            Variant.v2(128, 3, 2, false, 1), Variant.v2(128, 2, 3, true, 1), Variant.v2(128, 3, 3, true, 1),
-            Variant.v2(128, 4, 2, false, 1), Variant.v2(64, 2, 2, false, 2), Variant.v2(64, 3, 3, true, 1));
+            Variant.mma(128, 64, 1, 3), Variant.mma(64, 128, 2, 2),
+            Variant.wgmma(128, 2, 2, 2), Variant.wgmma(64, 2, 2, 2));
 
     private final CudaDevice device;
     private final Bf16Kernels kernels;
@@ -123,8 +134,8 @@ public final class Bf16Attention implements SwitchAttention {
     public static Bf16Attention create() {
         CudaDevice dev = CudaDevice.get();
         boolean hopper = dev.computeCapability() == 90;
-        return new Bf16Attention(dev, find(hopper ? "swiattn_bf16_wg_d64_w2_s2_b2" : "swiattn_bf16_fwd_d64_m128_t2_s2_q"),
-                find(hopper ? "swiattn_bf16_wg_d128_w2_s2_b2" : "swiattn_bf16_fwd_d128_m64_t1_s3_q"), DEFAULT_BACKWARD);
+        return new Bf16Attention(dev, find(hopper ? "swi_fwd_wgmma_bf16_d64_w2_s2_b2" : "swi_fwd_mma_bf16_d64_m128_t2_s2"),
+                find(hopper ? "swi_fwd_wgmma_bf16_d128_w2_s2_b2" : "swi_fwd_mma_bf16_d128_m64_t1_s3"), DEFAULT_BACKWARD);
     }
 
     /** An instance that runs the given kernel for every D (D padded to variant.headDim(); D must not exceed it). */
@@ -200,7 +211,7 @@ public final class Bf16Attention implements SwitchAttention {
      *
      * @param packed [R*dp/2]; not modified
      */
-    public static double[] unpackBf16(int[] packed, int r, int d, int dp) {
+    static double[] unpackBf16(int[] packed, int r, int d, int dp) {
         double[] out = new double[r * d];
         for (int v = 0; v < r; v++) {
             for (int e = 0; e < d; e++) {
@@ -226,40 +237,34 @@ public final class Bf16Attention implements SwitchAttention {
         return DeviceBuffer.of(device, x, label);
     }
 
-    /** A constant route mask [B,S]: every token full (1) or every token windowed (0). */
-    private DeviceBuffer constantMask(Bf16Kernels.Dims d, boolean full) {
-        byte[] z = new byte[d.rows()];
-        java.util.Arrays.fill(z, (byte) (full ? 1 : 0));
-        return DeviceBuffer.of(device, z, full ? "z(all full)" : "z(all window)");
+    /** The wgmma forward's V^T scratch [B,Hkv,dp,Sp] for variant var, or null for the mma.sync version. */
+    private DeviceBuffer vtScratch(Bf16Kernels.Dims d, Variant var) {
+        return var.kind() == 2
+                ? DeviceBuffer.allocate(device, 2L * d.batch() * d.kvHeads() * d.dp() * d.paddedSeq(), "vt(bf16)")
+                : null;
     }
 
     /**
-     * Routed forward on device tensors for the mask z: compaction, then the variant's kernel. o, lse modified.
-     *
-     * @param z [B,S] uint8; not modified
+     * Branch forward of the variant over the lists: o, lse at the listed rows. q, k, v, lists not modified.
      */
-    private void routedForward(Bf16Kernels.Dims d, Variant var, int window, double scale, DeviceBuffer q,
-                               DeviceBuffer k, DeviceBuffer v, DeviceBuffer z, DeviceBuffer o, DeviceBuffer lse) {
-        try (DeviceBuffer order = DeviceBuffer.allocate(device, 4L * d.rows(), "order");
-             DeviceBuffer nfull = DeviceBuffer.allocate(device, 4L * d.batch(), "nfull");
-             DeviceBuffer vt = var.kind() == 2
-                     ? DeviceBuffer.allocate(device, 2L * d.batch() * d.kvHeads() * d.dp() * d.paddedSeq(), "vt(bf16)")
-                     : null) {
-            kernels.compact(d, z, order, nfull);
-            kernels.forward(var, d, window, scale, q, k, v, vt, o, lse, order, nfull);
-            device.synchronize();  // the list and scratch buffers are released when this returns
+    private void forwardOver(Bf16Kernels.Dims d, Variant var, int window, double scale, DeviceBuffer q,
+                             DeviceBuffer k, DeviceBuffer v, DeviceBuffer o, DeviceBuffer lse,
+                             RouteCompaction.DeviceLists lists) {
+        try (DeviceBuffer vt = vtScratch(d, var)) {
+            kernels.forward(var, d, window, scale, q, k, v, vt, o, lse, lists);
+            device.synchronize();  // the scratch buffer is released when this returns
         }
     }
 
     /**
-     * The forward outputs of both branches for every token: oF, lseF (all-full route) and oW, lseW (all-window).
-     * Modifies oF, lseF, oW, lseW.
+     * The forward outputs of both branches for every token (the identity list on each branch): oF, lseF (full
+     * branch) and oW, lseW (window branch). Modifies oF, lseF, oW, lseW.
      */
     private void bothBranches(Bf16Kernels.Dims d, Variant var, AttentionInputs in, DeviceBuffer q, DeviceBuffer k,
                               DeviceBuffer v, DeviceBuffer oF, DeviceBuffer lseF, DeviceBuffer oW, DeviceBuffer lseW) {
-        try (DeviceBuffer ones = constantMask(d, true); DeviceBuffer zeros = constantMask(d, false)) {
-            routedForward(d, var, in.window(), in.scale(), q, k, v, ones, oF, lseF);
-            routedForward(d, var, in.window(), in.scale(), q, k, v, zeros, oW, lseW);
+        try (RouteCompaction.DeviceLists all = RouteCompaction.identity(device, d.batch(), d.seqLen())) {
+            forwardOver(d, var, in.window(), in.scale(), q, k, v, oF, lseF, all.fullOnly());
+            forwardOver(d, var, in.window(), in.scale(), q, k, v, oW, lseW, all.windowOnly());
         }
     }
 
@@ -297,7 +302,9 @@ public final class Bf16Attention implements SwitchAttention {
             lse.fill((byte) 0xFF);
             if (in.estimator() != Estimator.SOFT) {
                 // 1. o = oZ: compaction + one routed launch
-                routedForward(d, var, in.window(), in.scale(), q, k, v, z, o, lse);
+                try (RouteCompaction.DeviceLists lists = RouteCompaction.onDevice(device, z, d.batch(), d.seqLen())) {
+                    forwardOver(d, var, in.window(), in.scale(), q, k, v, o, lse, lists);
+                }
             } else {
                 // 2. o = p oF + (1-p) oW: both branches for every token, then the mix
                 try (DeviceBuffer oF = DeviceBuffer.allocate(device, 2L * d.qElems(), "oF(bf16)");
@@ -328,13 +335,13 @@ public final class Bf16Attention implements SwitchAttention {
     /**
      * Backward pass for the inputs' estimator: dQ, dK, dV (bf16 values) and dL/da (fp32 values), as doubles.
      * Deterministic: the same inputs give bit-identical outputs (no atomics). The forward is recomputed in bf16
-     * (the kernels' O and LSE), delta = c &lt;dO, o&gt; in fp32, then dK/dV per key tile and dQ per query tile with
-     * {@link #backwardVersion()}'s kernels:
-     * <pre>
+     * (the kernels' O and LSE), {@code delta = c <dO, o>} in fp32, then dK/dV per key tile and dQ per query tile
+     * with {@link #backwardVersion()}'s kernels:
+     * <pre>{@code
      *   HARD, STRAIGHT_THROUGH, SELECTED_BRANCH   the selected branch only (routed lists), c = 1
      *   SOFT                                      both branches for every token, c = p (full), 1 - p (window)
-     *   dL/da   HARD 0;  STE, SOFT p(1-p) sum_h &lt;dO, oF - oW&gt;;  SB (z - p) sum_h &lt;dO, oZ&gt;   (fp32 sums)
-     * </pre>
+     *   dL/da   HARD 0;  STE, SOFT p(1-p) sum_h <dO, oF - oW>;  SB (z - p) sum_h <dO, oZ>   (fp32 sums)
+     * }</pre>
      * dO is rounded to bf16 like the inputs.
      *
      * @param in   validated inputs; not modified
@@ -387,26 +394,20 @@ public final class Bf16Attention implements SwitchAttention {
         try (DeviceBuffer o = DeviceBuffer.allocate(device, 2L * d.qElems(), "o(bf16)");
              DeviceBuffer lse = DeviceBuffer.allocate(device, 4L * d.lseElems(), "lse");
              DeviceBuffer delta = DeviceBuffer.allocate(device, 4L * d.lseElems(), "delta");
-             DeviceBuffer order = DeviceBuffer.allocate(device, 4L * d.rows(), "order");
-             DeviceBuffer nfull = DeviceBuffer.allocate(device, 4L * d.batch(), "nfull");
-             DeviceBuffer vt = var.kind() == 2
-                     ? DeviceBuffer.allocate(device, 2L * d.batch() * d.kvHeads() * d.dp() * d.paddedSeq(), "vt")
-                     : null) {
+             RouteCompaction.DeviceLists lists = RouteCompaction.onDevice(device, z, d.batch(), d.seqLen());
+             DeviceBuffer vt = vtScratch(d, var)) {
             // 1. forward recomputed: o, lse of each token's branch; delta = <dO, o>
-            kernels.compact(d, z, order, nfull);
-            kernels.forward(var, d, w, sc, q, k, v, vt, o, lse, order, nfull);
+            kernels.forward(var, d, w, sc, q, k, v, vt, o, lse, lists);
             kernels.delta(d, dO, o, null, delta);
             // 2. dK, dV, dQ
+            BackwardOperands ops = BackwardOperands.routed(q, k, v, dO, lists, lse, delta);
             if (backwardVersion == Bf16Kernels.BackwardVersion.MMA) {
-                kernels.dKdVmma(d, w, sc, q, k, v, dO, order, nfull, lse, lse, delta, delta, null, null, dK, dV);
-                kernels.dQmma(d, w, sc, q, k, v, dO, order, nfull, lse, lse, delta, delta, null, null, dQ);
+                kernels.dKdVmma(d, w, sc, ops, dK, dV);
+                kernels.dQmma(d, w, sc, ops, false, dQ);
             } else {
-                try (RouteCompaction.DeviceLists l = RouteCompaction.onDevice(device, z, d.batch(), d.seqLen());
-                     DeviceBuffer dQacc = DeviceBuffer.allocate(device, 4L * d.qElems(), "dQ(fp32)")) {
-                    kernels.dKdVsimt(d, w, sc, q, k, v, dO, l.listF, l.nF, l.listW, l.nW, lse, lse, delta, delta,
-                            null, null, dK, dV);
-                    kernels.dQsimt(d, w, sc, q, k, v, dO, l.listF, l.nF, l.listW, l.nW, lse, lse, delta, delta,
-                            null, null, dQacc, false);
+                try (DeviceBuffer dQacc = DeviceBuffer.allocate(device, 4L * d.qElems(), "dQ(fp32)")) {
+                    kernels.dKdVsimt(d, w, sc, ops, dK, dV);
+                    kernels.dQsimt(d, w, sc, ops, dQacc, false);
                     kernels.toBf16(dQacc, dQ, d.qElems());
                     device.synchronize();
                 }
@@ -454,20 +455,21 @@ public final class Bf16Attention implements SwitchAttention {
             kernels.delta(d, dO, oF, pF, deltaF);
             kernels.delta(d, dO, oW, pW, deltaW);
             // 2. dK, dV, dQ over the identity lists of both branches
-            if (backwardVersion == Bf16Kernels.BackwardVersion.MMA) {
-                kernels.dKdVmma(d, w, sc, q, k, v, dO, null, null, lseF, lseW, deltaF, deltaW, pF, pW, dK, dV);
-                kernels.dQmma(d, w, sc, q, k, v, dO, null, null, lseF, lseW, deltaF, deltaW, pF, pW, dQ);
-            } else {
-                try (RouteCompaction.DeviceLists all = RouteCompaction.identity(device, d.batch(), d.seqLen());
-                     DeviceBuffer dQacc = DeviceBuffer.allocate(device, 4L * d.qElems(), "dQ(fp32)")) {
-                    kernels.dKdVsimt(d, w, sc, q, k, v, dO, all.listF, all.nF, all.listW, all.nW, lseF, lseW, deltaF,
-                            deltaW, pF, pW, dK, dV);
-                    kernels.dQsimt(d, w, sc, q, k, v, dO, all.listF, all.nF, null, null, lseF, lseW, deltaF, deltaW,
-                            pF, pW, dQacc, false);
-                    kernels.dQsimt(d, w, sc, q, k, v, dO, null, null, all.listW, all.nW, lseF, lseW, deltaF, deltaW,
-                            pF, pW, dQacc, true);
-                    kernels.toBf16(dQacc, dQ, d.qElems());
+            try (RouteCompaction.DeviceLists all = RouteCompaction.identity(device, d.batch(), d.seqLen())) {
+                BackwardOperands ops = new BackwardOperands(q, k, v, dO, all,
+                        new BackwardOperands.Branch(lseF, deltaF, pF), new BackwardOperands.Branch(lseW, deltaW, pW));
+                if (backwardVersion == Bf16Kernels.BackwardVersion.MMA) {
+                    kernels.dKdVmma(d, w, sc, ops, dK, dV);
+                    kernels.dQmma(d, w, sc, ops.withLists(all.fullOnly()), true, dQ);
                     device.synchronize();
+                } else {
+                    try (DeviceBuffer dQacc = DeviceBuffer.allocate(device, 4L * d.qElems(), "dQ(fp32)")) {
+                        kernels.dKdVsimt(d, w, sc, ops, dK, dV);
+                        kernels.dQsimt(d, w, sc, ops.withLists(all.fullOnly()), dQacc, false);
+                        kernels.dQsimt(d, w, sc, ops.withLists(all.windowOnly()), dQacc, true);
+                        kernels.toBf16(dQacc, dQ, d.qElems());
+                        device.synchronize();
+                    }
                 }
             }
             // 3. router gradient p(1-p) sum_h <dO, oF - oW>

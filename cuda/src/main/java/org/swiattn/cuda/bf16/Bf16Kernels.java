@@ -1,41 +1,45 @@
 package org.swiattn.cuda.bf16;
 
+import org.swiattn.cuda.BackwardOperands;
+import org.swiattn.cuda.KernelPlan;
+import org.swiattn.cuda.RouteCompaction;
 import org.swiattn.cuda.driver.CudaDevice;
 import org.swiattn.cuda.driver.DeviceBuffer;
 import org.swiattn.cuda.driver.KernelModule;
 import org.swiattn.spec.InvalidInputException;
+import org.swiattn.spec.Precision;
+import org.swiattn.spec.Shape;
 import org.swiattn.spec.Visibility;
 
 /**
  * The launches of the bf16 routed attention on device-resident tensors (asynchronous: call
  * {@link CudaDevice#synchronize()} before reading results). {@link Bf16Attention} builds on it; the benchmark
- * ({@code swiattn bench --dtype bf16}, org.swiattn.cli.Bf16Bench) uses it directly on data generated on the GPU.
+ * ({@code swiattn bench --dtype bf16}) uses it directly on data generated on the GPU. The route compaction, the
+ * list format, the tile schedule and the row helpers are those of every precision ({@link RouteCompaction},
+ * {@code common.cuh}, {@code attention_util.cu}).
  *
  * <p>Tensors are {@link DeviceBuffer}s, row-major, bf16 with the head dimension padded to {@code dp} (64 or 128):
- * <pre>
+ * <pre>{@code
  *   q, o, dO, dQ [B,S,Hq,dp] bf16    k, v, dK, dV [B,S,Hkv,dp] bf16    vt [B,Hkv,dp,Sp] bf16 (wgmma forward)
  *   lse, delta [B,S,Hq] fp32         coef, factor, dA [B,S] fp32       dQacc [B,S,Hq,dp] fp32 (SIMT backward)
- *   z [B,S] uint8 (1 = full)         order [B,S] int (full positions, then window positions), nfull [B] int
- *   listF, nF, listW, nW             the fp32 path's lists (org.swiattn.cuda.RouteCompaction), SIMT backward
- * </pre>
+ *   z [B,S] uint8 (1 = full)         lists: RouteCompaction.DeviceLists
+ * }</pre>
  */
 public final class Bf16Kernels {
-    /** The backward (and row-helper) fatbin. */
+    /** The forward fatbin (relative to the kernel resource directory). */
+    public static final String FORWARD_MODULE = "bf16/attn_fwd_bf16";
+    /** The backward fatbin. */
     public static final String BACKWARD_MODULE = "bf16/attn_bwd_bf16";
     /** Rows per tile of the tensor-core backward kernels. */
     public static final int MMA_TILE = 64;
     /** Threads per block of the tensor-core backward kernels. */
     public static final int MMA_THREADS = 128;
-    /** Rows per tile of the SIMT backward kernels (BM = BN). */
-    public static final int SIMT_TILE = 64;
-    /** Threads per block of the SIMT backward kernels. */
-    public static final int SIMT_THREADS = 256;
 
-    /** Backward kernel versions (side by side in attn_bwd_bf16.cuh). */
+    /** Backward kernel versions (side by side). */
     public enum BackwardVersion {
-        /** Version 1: tiled SIMT, fp32 arithmetic on the CUDA cores (the fp32 backward's structure). */
+        /** The fp32 tiled SIMT backward (attention_backward.cuh, v2) with bf16 storage: fp32 on the CUDA cores. */
         SIMT,
-        /** Version 2: tensor cores (mma.sync m16n8k16), bf16 operands, fp32 accumulation. */
+        /** Tensor cores (mma.sync m16n8k16), bf16 operands, fp32 accumulation. */
         MMA
     }
 
@@ -73,17 +77,25 @@ public final class Bf16Kernels {
         public int paddedSeq() {
             return (seqLen + 63) / 64 * 64;
         }
+
+        /** The same sizes as a spec shape (D = dp). */
+        public Shape shape() {
+            return new Shape(batch, seqLen, qHeads, kvHeads, dp);
+        }
     }
 
     private final CudaDevice dev;
     private final KernelModule fwd;
     private final KernelModule bwd;
+    private final KernelModule util;
 
-    /** @param dev the device; both bf16 modules are loaded now (fails naming the fatbin when not packaged) */
+    /** @param dev the device; the bf16 modules are loaded now (fails naming the fatbin when not packaged) */
     public Bf16Kernels(CudaDevice dev) {
         this.dev = dev;
-        this.fwd = dev.module(Bf16Attention.MODULE);
+        this.fwd = dev.module(FORWARD_MODULE);
         this.bwd = dev.module(BACKWARD_MODULE);
+        this.util = dev.module(KernelPlan.UTIL_MODULE);
+        dev.module(RouteCompaction.MODULE);
     }
 
     public CudaDevice device() {
@@ -91,72 +103,83 @@ public final class Bf16Kernels {
     }
 
     /**
-     * Route compaction: order [B,S] = the full-routed positions ascending, then the window-routed positions
-     * ascending; nfull [B]. One block of 1024 threads per batch row.
+     * Route compaction into existing lists (the kernel of every precision, {@link RouteCompaction#compactInto}).
      *
      * @param z [B,S] uint8; not modified
      */
-    public void compact(Dims d, DeviceBuffer z, DeviceBuffer order, DeviceBuffer nfull) {
-        fwd.kernel("swiattn_bf16_route_compact").launch1d(d.batch(), 1024, 0, z, order, nfull, d.seqLen());
+    public void compact(Dims d, DeviceBuffer z, RouteCompaction.DeviceLists lists) {
+        RouteCompaction.compactInto(dev, z, lists, d.batch(), d.seqLen());
     }
 
     /**
-     * Routed forward over the compacted route: o [B,S,Hq,dp] bf16 and lse [B,S,Hq] fp32 for every row.
+     * Routed forward over the lists: o [B,S,Hq,dp] bf16 and lse [B,S,Hq] fp32 at the listed rows.
      * Version-2 variants first write V^T into vt (which must then be non-null, [B,Hkv,dp,Sp]).
      *
      * @param var a variant with headDim == dp
      */
     public void forward(Bf16Attention.Variant var, Dims d, int window, double scale, DeviceBuffer q, DeviceBuffer k,
-                        DeviceBuffer v, DeviceBuffer vt, DeviceBuffer o, DeviceBuffer lse, DeviceBuffer order,
-                        DeviceBuffer nfull) {
+                        DeviceBuffer v, DeviceBuffer vt, DeviceBuffer o, DeviceBuffer lse,
+                        RouteCompaction.DeviceLists lists) {
         if (var.headDim() != d.dp()) {
             throw new IllegalArgumentException("variant " + var.kernel() + " is for D = " + var.headDim()
                     + ", tensors are padded to " + d.dp());
         }
         long grid = (long) ((d.seqLen() + var.blockM() - 1) / var.blockM() + 1) * d.batch() * d.qHeads();
         float scaleLog2 = (float) (scale * 1.4426950408889634);
+        int w = Visibility.effectiveWindow(window, d.seqLen());
         if (var.kind() == 2) {
             int sp = d.paddedSeq();
-            fwd.kernel("swiattn_bf16_transpose_v").launch(new int[] {sp / 64, d.dp() / 64, d.batch() * d.kvHeads()},
+            fwd.kernel("swi_transpose_v_bf16").launch(new int[] {sp / 64, d.dp() / 64, d.batch() * d.kvHeads()},
                     256, 0, v, vt, d.seqLen(), sp, d.kvHeads(), d.dp());
-            fwd.kernel(var.kernel()).launch1d(grid, var.threads(), var.sharedBytes(), q, k, vt, o, lse, order, nfull,
-                    d.batch(), d.seqLen(), sp, d.qHeads(), d.kvHeads(), Visibility.effectiveWindow(window, d.seqLen()), scaleLog2);
+            fwd.kernel(var.kernel()).launch1d(grid, var.threads(), var.sharedBytes(), q, k, vt, o, lse,
+                    lists.listF(), lists.nF(), lists.listW(), lists.nW(), d.batch(), d.seqLen(), sp, d.qHeads(),
+                    d.kvHeads(), w, scaleLog2);
         } else {
-            fwd.kernel(var.kernel()).launch1d(grid, var.threads(), var.sharedBytes(), q, k, v, o, lse, order, nfull,
-                    d.batch(), d.seqLen(), d.qHeads(), d.kvHeads(), Visibility.effectiveWindow(window, d.seqLen()), scaleLog2);
+            fwd.kernel(var.kernel()).launch1d(grid, var.threads(), var.sharedBytes(), q, k, v, o, lse,
+                    lists.listF(), lists.nF(), lists.listW(), lists.nW(), d.batch(), d.seqLen(), d.qHeads(),
+                    d.kvHeads(), w, scaleLog2);
         }
     }
 
     /**
-     * SOFT mixing: o = bf16(pF oF + pW oW), lse = z ? lseF : lseW.
+     * SOFT mixing, in fp32, rounded once to bf16:
+     * <pre>{@code
+     *   o = bf16(pF oF + pW oW),  lse = z ? lseF : lseW
+     * }</pre>
      *
      * @param oF [B,S,Hq,dp] not modified (likewise oW, pF, pW, lseF, lseW, z); o, lse modified
      */
     public void softCombine(Dims d, DeviceBuffer oF, DeviceBuffer oW, DeviceBuffer pF, DeviceBuffer pW,
                             DeviceBuffer lseF, DeviceBuffer lseW, DeviceBuffer z, DeviceBuffer o, DeviceBuffer lse) {
         long n = d.qElems();
-        bwd.kernel("swiattn_bf16_soft_combine").launch1d((n + 255) / 256, 256, 0, oF, oW, pF, pW, lseF, lseW, z, o,
+        util.kernel("swi_soft_combine_bf16").launch1d((n + 255) / 256, 256, 0, oF, oW, pF, pW, lseF, lseW, z, o,
                 lse, d.rows(), d.qHeads(), d.dp());
     }
 
     /**
-     * delta[r,h] = coef[r] * &lt;dO[r,h,:], x[r,h,:]&gt; in fp32 (coef null = 1).
+     * The row dot products of the backward, in fp32 (coef null = 1):
+     * <pre>{@code
+     *   delta[r,h] = coef[r] * <dO[r,h,:], x[r,h,:]>
+     * }</pre>
      *
      * @param dO [B,S,Hq,dp] not modified; x likewise; delta [B,S,Hq] modified
      */
     public void delta(Dims d, DeviceBuffer dO, DeviceBuffer x, DeviceBuffer coef, DeviceBuffer delta) {
-        bwd.kernel("swiattn_bf16_delta").launch1d((d.lseElems() + 7) / 8, 256, 0, dO, x, coef, delta, d.rows(),
+        util.kernel("swi_delta_bf16").launch1d((d.lseElems() + 7) / 8, 256, 0, dO, x, coef, delta, d.rows(),
                 d.qHeads(), d.dp());
     }
 
     /**
-     * dA[r] = factor[r] * sum_{h,d} dO (x - y) in fp32 (y null = 0).
+     * The router-logit gradient rows in fp32 (y null = 0):
+     * <pre>{@code
+     *   dA[r] = factor[r] * sum_{h,d} dO[r,h,d] (x[r,h,d] - y[r,h,d])
+     * }</pre>
      *
      * @param dO [B,S,Hq,dp] not modified (likewise x, y, factor); dA [B,S] modified
      */
     public void routerGrad(Dims d, DeviceBuffer dO, DeviceBuffer x, DeviceBuffer y, DeviceBuffer factor,
                            DeviceBuffer dA) {
-        bwd.kernel("swiattn_bf16_router_grad").launch1d(d.rows(), 256, 0, dO, x, y, factor, dA, d.rows(),
+        util.kernel("swi_router_grad_bf16").launch1d(d.rows(), 256, 0, dO, x, y, factor, dA, d.rows(),
                 d.qHeads() * d.dp());
     }
 
@@ -165,13 +188,9 @@ public final class Bf16Kernels {
         return 4 * MMA_TILE * dp * 2 + 4 * MMA_TILE * 4;
     }
 
-    /** Dynamic shared bytes of the SIMT backward kernels (mirror of SimtLayout&lt;dp, 64, 64&gt;::BYTES). */
-    public static int simtSharedBytes(int dp) {
-        int ld = dp + 4;
-        int ldp = SIMT_TILE + 4;
-        int psz = SIMT_TILE * ldp;
-        int end = 4 * SIMT_TILE * ld + psz + SIMT_TILE * ldp + 2 * SIMT_TILE;
-        return end * 4 + SIMT_TILE * 4;
+    /** The SIMT backward's tile configuration: the fp32 v2 backward's (the same template, bf16 storage). */
+    public static KernelPlan.TileConfig simtConfig(int dp) {
+        return KernelPlan.backwardV2(Precision.FP32, dp);
     }
 
     /** Blocks of a tensor-core dK/dV launch: one per (key tile, kv head, batch). */
@@ -185,67 +204,67 @@ public final class Bf16Kernels {
     }
 
     /**
-     * Tensor-core dK, dV (overwritten, bf16) from both branches. order null: SOFT (identity lists, every token on
-     * both branches with coefficients coefF, coefW); otherwise the routed compaction (coef null = 1).
+     * Tensor-core dK, dV (overwritten, bf16) from both branches of the operands.
      *
-     * @param q [B,S,Hq,dp] not modified (likewise k, v, dO, order, nfull, lse*, delta*, coef*)
+     * @param ops not modified; dK, dV modified
      */
-    public void dKdVmma(Dims d, int window, double scale, DeviceBuffer q, DeviceBuffer k, DeviceBuffer v,
-                        DeviceBuffer dO, DeviceBuffer order, DeviceBuffer nfull, DeviceBuffer lseF, DeviceBuffer lseW,
-                        DeviceBuffer deltaF, DeviceBuffer deltaW, DeviceBuffer coefF, DeviceBuffer coefW,
-                        DeviceBuffer dK, DeviceBuffer dV) {
-        bwd.kernel("swiattn_bf16_bwd_dkdv_mma_d" + d.dp()).launch1d(mmaKeyBlocks(d), MMA_THREADS,
-                mmaSharedBytes(d.dp()), q, k, v, dO, order, nfull, lseF, lseW, deltaF, deltaW, coefF, coefW, dK, dV,
-                d.batch(), d.seqLen(), d.qHeads(), d.kvHeads(), Visibility.effectiveWindow(window, d.seqLen()), (float) scale);
-    }
-
-    /** Tensor-core dQ (overwritten, bf16); arguments as {@link #dKdVmma}. */
-    public void dQmma(Dims d, int window, double scale, DeviceBuffer q, DeviceBuffer k, DeviceBuffer v,
-                      DeviceBuffer dO, DeviceBuffer order, DeviceBuffer nfull, DeviceBuffer lseF, DeviceBuffer lseW,
-                      DeviceBuffer deltaF, DeviceBuffer deltaW, DeviceBuffer coefF, DeviceBuffer coefW,
-                      DeviceBuffer dQ) {
-        bwd.kernel("swiattn_bf16_bwd_dq_mma_d" + d.dp()).launch1d(queryBlocks(d), MMA_THREADS,
-                mmaSharedBytes(d.dp()), q, k, v, dO, order, nfull, lseF, lseW, deltaF, deltaW, coefF, coefW, dQ,
-                d.batch(), d.seqLen(), d.qHeads(), d.kvHeads(), Visibility.effectiveWindow(window, d.seqLen()), (float) scale);
+    public void dKdVmma(Dims d, int window, double scale, BackwardOperands ops, DeviceBuffer dK, DeviceBuffer dV) {
+        bwd.kernel("swi_bwd_dkdv_mma_bf16_d" + d.dp()).launch1d(mmaKeyBlocks(d), MMA_THREADS,
+                mmaSharedBytes(d.dp()), ops.kernelArgs(dK, dV, d.batch(), d.seqLen(), d.qHeads(), d.kvHeads(),
+                        Visibility.effectiveWindow(window, d.seqLen()), (float) scale));
     }
 
     /**
-     * SIMT dK, dV (overwritten, bf16) from the fp32 path's lists (a null count switches a branch off).
+     * Tensor-core dQ (overwritten, bf16). both: every row of the full list through both branches (SOFT: the lists
+     * are the identity on the full side, the window side off); otherwise each tile through its own branch.
      *
-     * @param q [B,S,Hq,dp] not modified (likewise every input)
+     * @param ops not modified; dQ modified
      */
-    public void dKdVsimt(Dims d, int window, double scale, DeviceBuffer q, DeviceBuffer k, DeviceBuffer v,
-                         DeviceBuffer dO, DeviceBuffer listF, DeviceBuffer nF, DeviceBuffer listW, DeviceBuffer nW,
-                         DeviceBuffer lseF, DeviceBuffer lseW, DeviceBuffer deltaF, DeviceBuffer deltaW,
-                         DeviceBuffer coefF, DeviceBuffer coefW, DeviceBuffer dK, DeviceBuffer dV) {
-        bwd.kernel("swiattn_bf16_bwd_dkdv_simt_d" + d.dp()).launch(
-                new int[] {(d.seqLen() + SIMT_TILE - 1) / SIMT_TILE, d.kvHeads(), d.batch()}, SIMT_THREADS,
-                simtSharedBytes(d.dp()), q, k, v, dO, listF, nF, listW, nW, lseF, lseW, deltaF, deltaW, coefF, coefW,
-                d.batch(), d.seqLen(), d.qHeads(), d.kvHeads(), Visibility.effectiveWindow(window, d.seqLen()), (float) scale, dK, dV);
+    public void dQmma(Dims d, int window, double scale, BackwardOperands ops, boolean both, DeviceBuffer dQ) {
+        bwd.kernel("swi_bwd_dq_mma_bf16_d" + d.dp()).launch1d(queryBlocks(d), MMA_THREADS,
+                mmaSharedBytes(d.dp()), ops.kernelArgs(dQ, d.batch(), d.seqLen(), d.qHeads(), d.kvHeads(),
+                        Visibility.effectiveWindow(window, d.seqLen()), (float) scale, both ? 1 : 0));
     }
 
-    /** SIMT dQ into the fp32 scratch dQacc: written, or added to when accumulate; arguments as {@link #dKdVsimt}. */
-    public void dQsimt(Dims d, int window, double scale, DeviceBuffer q, DeviceBuffer k, DeviceBuffer v,
-                       DeviceBuffer dO, DeviceBuffer listF, DeviceBuffer nF, DeviceBuffer listW, DeviceBuffer nW,
-                       DeviceBuffer lseF, DeviceBuffer lseW, DeviceBuffer deltaF, DeviceBuffer deltaW,
-                       DeviceBuffer coefF, DeviceBuffer coefW, DeviceBuffer dQacc, boolean accumulate) {
-        bwd.kernel("swiattn_bf16_bwd_dq_simt_d" + d.dp()).launch1d(queryBlocks(d), SIMT_THREADS,
-                simtSharedBytes(d.dp()), q, k, v, dO, listF, nF, listW, nW, lseF, lseW, deltaF, deltaW, coefF, coefW,
-                d.batch(), d.seqLen(), d.qHeads(), d.kvHeads(), Visibility.effectiveWindow(window, d.seqLen()), (float) scale, dQacc, accumulate ? 1 : 0);
+    /**
+     * SIMT dK, dV (overwritten, bf16): the fp32 v2 backward with bf16 storage.
+     *
+     * @param ops not modified; dK, dV modified
+     */
+    public void dKdVsimt(Dims d, int window, double scale, BackwardOperands ops, DeviceBuffer dK, DeviceBuffer dV) {
+        KernelPlan.TileConfig c = simtConfig(d.dp());
+        bwd.kernel("swi_bwd_dkdv_v2_bf16_d" + d.dp()).launch(
+                new int[] {(d.seqLen() + c.bn() - 1) / c.bn(), d.kvHeads(), d.batch()}, c.threads(), c.sharedBytes(),
+                ops.kernelArgs(d.batch(), d.seqLen(), d.qHeads(), d.kvHeads(), d.dp(),
+                        Visibility.effectiveWindow(window, d.seqLen()), (float) scale, dK, dV));
+    }
+
+    /**
+     * SIMT dQ into the fp32 scratch dQacc: written, or added to when accumulate.
+     *
+     * @param ops not modified; dQacc modified at the listed rows
+     */
+    public void dQsimt(Dims d, int window, double scale, BackwardOperands ops, DeviceBuffer dQacc,
+                       boolean accumulate) {
+        KernelPlan.TileConfig c = simtConfig(d.dp());
+        bwd.kernel("swi_bwd_dq_v2_bf16_d" + d.dp()).launch1d(queryBlocks(d), c.threads(), c.sharedBytes(),
+                ops.kernelArgs(d.batch(), d.seqLen(), d.qHeads(), d.kvHeads(), d.dp(),
+                        Visibility.effectiveWindow(window, d.seqLen()), (float) scale, dQacc, accumulate ? 1 : 0));
     }
 
     /** y = bf16(x), n elements. @param x fp32, not modified; y bf16, modified */
     public void toBf16(DeviceBuffer x, DeviceBuffer y, long n) {
-        bwd.kernel("swiattn_bf16_f32_to_bf16").launch1d((n + 255) / 256, 256, 0, x, y, n);
+        util.kernel("swi_to_bf16_f32").launch1d((n + 255) / 256, 256, 0, x, y, n);
     }
 
     /** x = bf16(scale * N(0,1)), n elements, from a hash of (seed, index): fresh benchmark data, never zeros. */
     public void fillNormal(DeviceBuffer x, long n, long seed, double scale) {
-        bwd.kernel("swiattn_bf16_fill_normal").launch1d((n + 255) / 256, 256, 0, x, n, seed, (float) scale);
+        util.kernel("swi_fill_normal_bf16").launch1d((n + 255) / 256, 256, 0, x, n, seed, scale);
     }
 
-    /** The SIMT kernels' exported {BM, BN, threads, shared bytes} for dp (checked against {@link #simtSharedBytes}). */
-    public int[] simtConfig(int dp) {
-        return bwd.intConstants("swiattn_bf16_bwd_simt_d" + dp + "_cfg", 4);
+    /** A kernel's exported {BM, BN, threads, dynamic shared bytes} ({@code <name>_cfg}) of the bf16 modules. */
+    public int[] exportedConfig(String name) {
+        KernelModule m = name.startsWith("swi_fwd_") ? fwd : bwd;
+        return m.intConstants(name + "_cfg", 4);
     }
 }

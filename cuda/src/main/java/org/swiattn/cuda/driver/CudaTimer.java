@@ -8,7 +8,11 @@ import static jcuda.driver.JCudaDriver.cuEventSynchronize;
 
 import jcuda.driver.CUevent;
 
-/** A pair of CUDA events around device work on the default stream: {@code start(); ...; ms = stop();}. */
+/**
+ * A pair of CUDA events around device work on the default stream: {@code start(); ...; ms = stop();}, or, for many
+ * timed regions queued back to back without waiting, {@code start(); ...; end();} on each timer and
+ * {@link #elapsed()} on each once everything is queued.
+ */
 public final class CudaTimer implements AutoCloseable {
     private final CudaDevice device;
     private final CUevent start = new CUevent();
@@ -28,8 +32,19 @@ public final class CudaTimer implements AutoCloseable {
 
     /** Records the end event, waits for it, and returns the elapsed device time in milliseconds. */
     public float stop() {
+        end();
+        return elapsed();
+    }
+
+    /** Records the end event without waiting. */
+    public void end() {
         device.makeCurrent();
         Cuda.check(cuEventRecord(end, null), "cuEventRecord(end)");
+    }
+
+    /** Waits for the end event and returns the device time between the two events, in milliseconds. */
+    public float elapsed() {
+        device.makeCurrent();
         int r = cuEventSynchronize(end);
         if (r != 0) {
             device.synchronize();

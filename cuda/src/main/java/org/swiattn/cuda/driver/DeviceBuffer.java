@@ -6,6 +6,7 @@ import static jcuda.driver.JCudaDriver.cuMemFree;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
 import static jcuda.driver.JCudaDriver.cuMemsetD8;
+import static jcuda.driver.JCudaDriver.cuMemsetD8Async;
 
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
@@ -180,6 +181,12 @@ public final class DeviceBuffer implements AutoCloseable {
     public void fill(byte b) {
         live();
         Cuda.check(cuMemsetD8(ptr, b, bytes), "cuMemsetD8(" + label + ")");
+    }
+
+    /** Sets every byte to b, queued on the default stream (the host does not wait). @param b the byte value */
+    public void fillAsync(byte b) {
+        live();
+        Cuda.check(cuMemsetD8Async(ptr, b, bytes, null), "cuMemsetD8Async(" + label + ")");
     }
 
     /** The device address (for kernel arguments). */

@@ -124,6 +124,24 @@ class Bf16AttentionTest {
         }
 
         @Test
+        void exportedConfigurationsEqualTheJavaMirrors() {
+            Bf16Kernels kn = Bf16Attention.create().kernels();
+            int checked = 0;
+            for (Bf16Attention.Variant var : Bf16Attention.VARIANTS) {
+                assertThat(kn.exportedConfig(var.kernel())).as(var.kernel()).containsExactly(var.config());
+                checked++;
+            }
+            for (int dp : new int[] {64, 128}) {
+                assertThat(kn.exportedConfig("swi_bwd_mma_bf16_d" + dp)).as("mma backward d%d", dp).containsExactly(
+                        Bf16Kernels.MMA_TILE, Bf16Kernels.MMA_TILE, Bf16Kernels.MMA_THREADS, Bf16Kernels.mmaSharedBytes(dp));
+                assertThat(kn.exportedConfig("swi_bwd_v2_bf16_d" + dp)).as("simt backward d%d", dp)
+                        .containsExactly(Bf16Kernels.simtConfig(dp).toArray());
+                checked += 2;
+            }
+            assertThat(checked).isEqualTo(Bf16Attention.VARIANTS.size() + 4);
+        }
+
+        @Test
         void defaultVersionAtLongSequenceMatchesReferenceRows() {
             // S = 8192, 25% full: reference rows via forwardRows (the CPU reference is too slow for every row)
             Shape sh = new Shape(1, 8192, 8, 2, 128);

@@ -65,14 +65,14 @@ class Bf16BackwardTest {
 
     @Test
     void sharedMemoryMirrorsFitAndGrowWithD() {
-        // SIMT: 4 fp32 tiles of 64 x (dp+4), P and dS tiles of 64 x 68, 2 row arrays, 64 positions
-        assertThat(Bf16Kernels.simtSharedBytes(128)).isEqualTo((4 * 64 * 132 + 2 * 64 * 68 + 128) * 4 + 256);
-        assertThat(Bf16Kernels.simtSharedBytes(64)).isEqualTo((4 * 64 * 68 + 2 * 64 * 68 + 128) * 4 + 256);
+        // SIMT (the fp32 v2 layout): 4 fp32 tiles of 64 x (dp+4), P and dS tiles of 64 x 68, 2 row arrays, positions
+        assertThat(Bf16Kernels.simtConfig(128).sharedBytes()).isEqualTo((4 * 64 * 132 + 2 * 64 * 68 + 128) * 4 + 256);
+        assertThat(Bf16Kernels.simtConfig(64).sharedBytes()).isEqualTo((4 * 64 * 68 + 2 * 64 * 68 + 128) * 4 + 256);
         // tensor cores: 4 bf16 tiles of 64 x dp + 4 row arrays of 64 words
         assertThat(Bf16Kernels.mmaSharedBytes(128)).isEqualTo(65536 + 1024);
         assertThat(Bf16Kernels.mmaSharedBytes(64)).isEqualTo(32768 + 1024);
         for (int dp : new int[] {64, 128}) {
-            assertThat(Bf16Kernels.simtSharedBytes(dp)).isLessThanOrEqualTo(227 * 1024);
+            assertThat(Bf16Kernels.simtConfig(dp).sharedBytes()).isLessThanOrEqualTo(227 * 1024);
             assertThat(Bf16Kernels.mmaSharedBytes(dp)).isLessThanOrEqualTo(227 * 1024);
         }
     }
