@@ -1,57 +1,88 @@
 #!/usr/bin/env bash
-# Runs on the GPU machine, from the repository root, with bundle/ built by scripts/gpu/build_bundle.sh:
-#   kernels     CUDA device tests + every kernel version against the fp64 reference (CudaKernelEquivalenceTest)
-#   bench       swiattn bench: fp64 and fp32, S = 4096 and 32768, routes full/window/0.1/0.25/0.5, backward at 4K
-#   peers       PyTorch peers of the same shapes (bench/peers/peer_bench.py)
-#   sanitizer   compute-sanitizer memcheck and racecheck on a small case (every kernel family, both precisions)
-#   properties  the jqwik property suite against CUDA fp64 and fp32
-# then prints a short table (scripts/gpu/summary.py). Logs go to $OUT (the device tool's folder) or ./out.
-# Environment: STAGES (comma list, default all, in the order above), BENCH_ARGS (extra swiattn bench options),
-# PEER_ARGS (extra peer_bench.py options, e.g. --skip-flex),
-# JAVA_OPTS (default -Xmx48g). Each stage has its own time limit; a failing stage does not stop the others.
+# Runs on the GPU machine, from the repository root, with bundle/ built by scripts/gpu/build_bundle.sh. Stages (in
+# this order; STAGES picks a comma list, default tests,properties,bench):
+#   tests       GPU tests in parallel JVMs: device harness + every fp64/fp32 kernel version against the fp64
+#               reference (CudaKernelEquivalenceTest) + golden cases (CudaGoldenTest); bf16 forward versions and
+#               exported configurations (Bf16AttentionTest) + bf16 golden cases (Bf16GoldenTest); bf16 backward
+#               (Bf16BackwardTest)
+#   properties  the jqwik property suite on CUDA fp64, fp32 (org.swiattn.cuda.properties) and bf16, parallel JVMs
+#   sanitizer   compute-sanitizer memcheck and racecheck on a small bench case (every kernel family, fp64 and fp32)
+#   baseline    the bench of another build ($BASELINE_JAR, a swiattn.jar) with $BASELINE_ARGS, for before/after
+#   bench       swiattn bench $BENCH_ARGS (default: every precision's defaults, with --peers)
+# Logs go to $OUT (the device tool's folder) or ./out; a short table is printed last. Each stage has a time limit
+# (TESTS_LIMIT, PROPERTIES_LIMIT, BENCH_LIMIT, seconds); a failing stage does not stop the others.
+# JAVA_OPTS: per JVM (default -Xmx12g for the parallel stages, -Xmx48g for the bench).
 set -uo pipefail
 out="${OUT:-$PWD/out}"
 mkdir -p "$out"
-stages="${STAGES:-kernels,bench,peers,sanitizer,properties}"
+stages="${STAGES:-tests,properties,bench}"
 java=bundle/jre/bin/java
 cp="bundle/swiattn.jar:bundle/test-classes:$(ls bundle/lib/*.jar | tr '\n' ':')"
-jopts="${JAVA_OPTS:--Xmx48g -XX:+UseParallelGC}"
 export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu,memory.used --format=csv \
   >"$out/gpu.txt" 2>&1
 cat "$out/gpu.txt"
-
-run_stage() {  # name limit command...
-  local name=$1 limit=$2
+want() { [[ ",$stages," == *",$1,"* ]]; }
+junit() {  # log limit selectors...: one JUnit console run
+  local log=$1 limit=$2
   shift 2
-  [[ ",$stages," == *",$name,"* ]] || return 0
-  local t0=$SECONDS
-  echo "== $name (limit ${limit}s)"
-  timeout "$limit" "$@" >"$out/$name.log" 2>&1
-  local rc=$?
-  echo "$name rc=$rc $((SECONDS - t0))s" | tee -a "$out/stages.txt"
-  tail -n 4 "$out/$name.log"
+  timeout "$limit" $java ${JAVA_OPTS:--Xmx12g -XX:+UseParallelGC} -jar bundle/junit.jar execute --disable-banner \
+    --details=tree --config "jqwik.database=/tmp/jqwik-$log" --class-path "$cp" "$@" >"$out/$log.log" 2>&1
+  echo "$log rc=$?" >>"$out/stages.txt"
 }
-junit=($java $jopts -jar bundle/junit.jar execute --disable-banner --details=tree --class-path "$cp")
-small=(--seq 300 --precision FP64,FP32 --routes 0.3,full --head-dim 64 --q-heads 4 --kv-heads 2 --window 37
-       --warmup 0 --repeats 1 --backward-seq 300 --check-rows 0 --versions default,V1,V2)
-
-run_stage kernels 240 "${junit[@]}" --select-class org.swiattn.cuda.CudaDeviceTest \
-  --select-class org.swiattn.cuda.CudaKernelEquivalenceTest --select-class org.swiattn.cuda.CudaGoldenTest
-# shellcheck disable=SC2086
-run_stage bench 300 $java $jopts -cp "$cp" org.swiattn.cli.BenchCommand --json "$out/bench.jsonl" \
-  ${BENCH_ARGS:-}
-# shellcheck disable=SC2086
-run_stage peers 300 python3 bench/peers/peer_bench.py --json "$out/peers.jsonl" ${PEER_ARGS:-}
-run_stage sanitizer 240 bash -c "compute-sanitizer --tool memcheck --error-exitcode 9 $java -Xmx4g -cp '$cp' \
-  org.swiattn.cli.BenchCommand ${small[*]} > '$out/memcheck.log' 2>&1; m=\$?; \
-  compute-sanitizer --tool racecheck --error-exitcode 9 $java -Xmx4g -cp '$cp' \
-  org.swiattn.cli.BenchCommand ${small[*]} > '$out/racecheck.log' 2>&1; r=\$?; \
-  tail -n 3 '$out/memcheck.log' '$out/racecheck.log'; grep -m 6 -E 'Race reported|Warning|Error' \
-  '$out/racecheck.log' '$out/memcheck.log'; echo memcheck rc=\$m racecheck rc=\$r; exit \$((m + r))"
-python3 scripts/gpu/summary.py "$out" >"$out/summary.md"
-run_stage properties "${PROPERTIES_LIMIT:-300}" "${junit[@]}" --include-classname '.*Properties' \
-  --select-package org.swiattn.cuda.properties
-grep -E "tests (successful|failed|aborted)|containers failed" "$out/properties.log" 2>/dev/null | tr -s ' ' | tr '\n' ' '
+parallel_stage() {  # name: runs the queued junit calls in parallel and reports their counts
+  local name=$1 t0=$SECONDS
+  wait
+  echo "== $name $((SECONDS - t0))s" | tee -a "$out/stages.txt"
+}
+count() {  # log: the launcher's closing counts
+  grep -E "tests (successful|failed|aborted)|containers failed" "$out/$1.log" 2>/dev/null | tr -s ' ' | tr '\n' ' '
+}
+P=org.swiattn.cuda
+if want tests; then
+  junit tests-fp "${TESTS_LIMIT:-240}" --select-class $P.CudaDeviceTest --select-class $P.CudaKernelEquivalenceTest \
+    --select-class $P.CudaGoldenTest &
+  junit tests-bf16 "${TESTS_LIMIT:-240}" --select-class $P.bf16.Bf16AttentionTest --select-class $P.bf16.Bf16GoldenTest &
+  junit tests-bf16-backward "${TESTS_LIMIT:-240}" --select-class $P.bf16.Bf16BackwardTest &
+fi
+if want properties; then  # queued beside the tests: one wait for both
+  L="${PROPERTIES_LIMIT:-240}"
+  junit props-fp64 "$L" --include-classname '.*CudaFp64.*Properties' --select-package $P.properties &
+  junit props-fp32 "$L" --include-classname '.*CudaFp32.*Properties' --select-package $P.properties &
+  junit props-bf16-forward "$L" --include-classname '.*Bf16ForwardProperties' --select-class $P.bf16.Bf16ForwardProperties &
+  junit props-bf16-conformance "$L" --include-classname '.*Properties' \
+    --select-class $P.bf16.Bf16ConformanceProperties --select-class $P.bf16.Bf16GradientProperties &
+  junit props-bf16-validation "$L" --include-classname '.*Properties' \
+    --select-class $P.bf16.Bf16ValidationProperties --select-class $P.bf16.Bf16OracleProperties &
+fi
+want tests || want properties && parallel_stage "tests and properties"
+if want sanitizer; then
+  small=(--seq 300 --precision FP64,FP32 --routes 0.3,full --head-dim 64 --q-heads 4 --kv-heads 2 --window 37
+         --warmup 0 --repeats 1 --backward-seq 300 --check-rows 0 --versions default,V1,V2 --timing SYNC)
+  for tool in memcheck racecheck; do
+    timeout 240 compute-sanitizer --tool $tool --error-exitcode 9 $java -Xmx4g -jar bundle/swiattn.jar bench \
+      "${small[@]}" >"$out/$tool.log" 2>&1
+    echo "$tool rc=$?" | tee -a "$out/stages.txt"
+  done
+fi
+if want baseline; then
+  # shellcheck disable=SC2086
+  timeout "${BASELINE_LIMIT:-150}" $java -Xmx48g -XX:+UseParallelGC -jar "$BASELINE_JAR" bench ${BASELINE_ARGS:-} \
+    >"$out/baseline.log" 2>&1
+  echo "baseline rc=$?" | tee -a "$out/stages.txt"
+fi
+if want bench; then
+  # shellcheck disable=SC2086
+  timeout "${BENCH_LIMIT:-330}" $java -Xmx48g -XX:+UseParallelGC -jar bundle/swiattn.jar bench \
+    --json "$out/bench.jsonl" ${BENCH_ARGS:---peers} >"$out/bench.log" 2>&1
+  echo "bench rc=$?" | tee -a "$out/stages.txt"
+fi
 echo
-cat "$out/summary.md"
+echo "== stages"; cat "$out/stages.txt"
+for l in tests-fp tests-bf16 tests-bf16-backward props-fp64 props-fp32 props-bf16-forward props-bf16-conformance \
+         props-bf16-validation; do
+  [[ -f "$out/$l.log" ]] && echo "$l: $(count $l)"
+done
+grep -h "checked\|MISMATCH\|FAIL" "$out"/tests-*.log 2>/dev/null | head -5
+[[ -f "$out/baseline.log" ]] && { echo "== baseline"; sed -n '/^prec /,$p' "$out/baseline.log" | head -30; }
+[[ -f "$out/bench.log" ]] && { echo "== bench"; sed -n '/^prec /,$p' "$out/bench.log" | grep -v "^  \[peers\]"; }

@@ -1,0 +1,208 @@
+# The PyTorch peers of `swiattn bench --peers` and the physical limits of the device, run in the same invocation
+# as our kernels, on the same route masks (files written by the bench) and by the same timing method (timing.py).
+#
+#   python3 bench/peers/peers.py --dtypes bf16,fp64 --sizes 4096,32768 --routes full,window,0.1,0.25,0.5
+#           --backward-sizes 4096 --backward-routes full,window,0.25 --mask-dir DIR --warmup 2 --repeats 7
+#           [--timing flushed|sync] [--no-limits]
+#
+# Output, one line per timing (other lines are progress):
+#   LIMIT <name> <value> <unit>                      copy_d2d GB/s (bytes read + written, 2 GiB copy);
+#                                                    gemm_bf16 / gemm_fp32 (IEEE, no TF32) / gemm_fp64 (DMMA)
+#                                                    TFLOP/s, 8192^3 products on random data
+#   PEER <dtype> <S> <kernel> <op> <rho> <ms> [note]  ms "nan" with a note when the peer cannot run the case
+#
+# Peers (B=1, Hq=32, Hkv=8, D=128, w=1024), each used the way a user would for a routed batch:
+#   bf16  sdpa_full            SDPA is_causal (flash), GQA
+#         flex_full            FlexAttention causal block mask
+#         flex_window          FlexAttention sliding window (q - kv < w)
+#         flex_routed_compact  FlexAttention routed: full-routed queries permuted to the front (the gather and the
+#                              scatter of the output are timed), block mask over the compacted queries
+#   fp64 / fp32  sdpa_full     SDPA is_causal (math / efficient kernels)
+#         sdpa_dense_mask      SDPA with the dense boolean routed mask, K/V expanded to Hq heads
+#         flex_routed          FlexAttention routed mask (fp32 only)
+#   op backward: autograd of the same call, dO random, the forward outside the timing.
+import argparse, math, os, sys
+import numpy as np
+import torch
+import torch._dynamo
+from torch.nn.attention import sdpa_kernel, SDPBackend
+from torch.nn.attention.flex_attention import flex_attention, create_block_mask
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import measure  # noqa: E402
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--dtypes", default="bf16")
+ap.add_argument("--sizes", default="4096,32768")
+ap.add_argument("--routes", default="full,window,0.25")
+ap.add_argument("--backward-sizes", default="4096")
+ap.add_argument("--backward-routes", default="full,window,0.25")
+ap.add_argument("--mask-dir", default=None, help="mask_S<S>_rho<route>.u8 files written by swiattn bench")
+ap.add_argument("--warmup", type=int, default=2)
+ap.add_argument("--repeats", type=int, default=7)
+ap.add_argument("--timing", default="flushed")
+ap.add_argument("--no-limits", action="store_true")
+args = ap.parse_args()
+
+dev = "cuda"
+B, HQ, HKV, D, W = 1, 32, 8, 128, 1024
+G = HQ // HKV
+torch.manual_seed(0)
+torch.backends.cuda.matmul.allow_tf32 = False
+torch.backends.cudnn.allow_tf32 = False
+torch._dynamo.config.cache_size_limit = 256
+torch._dynamo.config.accumulated_cache_size_limit = 4096
+flex = torch.compile(flex_attention, dynamic=False)
+DT = {"bf16": torch.bfloat16, "fp32": torch.float32, "fp64": torch.float64}
+
+
+def ints(s):
+    return [int(x) for x in s.split(",") if x]
+
+
+def bench(fn):
+    return measure(fn, args.warmup, args.repeats, args.timing)[0]
+
+
+def peer(dtype, S, kernel, op, rho, make):
+    """Times make() (built inside the guard: a backward runs its forward there) and prints the PEER line; a peer
+    that cannot run the case is a result too."""
+    try:
+        ms = bench(make())
+        print(f"PEER\t{dtype}\t{S}\t{kernel}\t{op}\t{rho:.17g}\t{ms:.5f}", flush=True)
+    except torch.OutOfMemoryError:
+        print(f"PEER\t{dtype}\t{S}\t{kernel}\t{op}\t{rho:.17g}\tnan\tout of memory", flush=True)
+    except Exception as e:
+        note = f"{type(e).__name__}: {str(e).splitlines()[0][:80]}" if str(e) else type(e).__name__
+        print(f"PEER\t{dtype}\t{S}\t{kernel}\t{op}\t{rho:.17g}\tnan\t{note}", flush=True)
+    torch.cuda.empty_cache()
+
+
+def backward_of(fwd, leaves):
+    """The timed backward of out = fwd(): autograd with a random dO, the forward outside the timing."""
+    out = fwd()
+    d_out = torch.randn_like(out)
+    return lambda: torch.autograd.grad(out, leaves, d_out, retain_graph=True)
+
+
+def route_mask(S, route):
+    """The full mask [S] of a route: full, window, or the bench's mask file of a rho route."""
+    if route == "full":
+        return torch.ones(S, dtype=torch.bool, device=dev)
+    if route == "window":
+        return torch.zeros(S, dtype=torch.bool, device=dev)
+    if args.mask_dir is None:
+        sys.exit(f"peers: --mask-dir is needed for the rho route {route}")
+    path = os.path.join(args.mask_dir, f"mask_S{S}_rho{route}.u8")
+    z = np.fromfile(path, dtype=np.uint8)
+    if z.size != B * S:
+        sys.exit(f"peers: {path} holds {z.size} bytes, expected {B * S}")
+    return torch.from_numpy(z.astype(bool)).to(dev)
+
+
+def limits():
+    n = 1 << 30  # 1 GiB of fp16 = 2 GiB copied per direction
+    x = torch.empty(n, dtype=torch.float16, device=dev).normal_()
+    y = torch.empty_like(x)
+    ms = bench(lambda: y.copy_(x))
+    print(f"LIMIT\tcopy_d2d\t{2 * 2 * n / ms / 1e6:.1f}\tGB/s", flush=True)
+    del x, y
+    N = 8192
+    for name, dt in (("gemm_bf16", torch.bfloat16), ("gemm_fp32", torch.float32), ("gemm_fp64", torch.float64)):
+        a = torch.randn(N, N, device=dev, dtype=dt)
+        b = torch.randn(N, N, device=dev, dtype=dt)
+        ms = bench(lambda: a @ b)
+        print(f"LIMIT\t{name}\t{2 * N ** 3 / ms / 1e9:.1f}\tTFLOP/s", flush=True)
+        del a, b
+    torch.cuda.empty_cache()
+
+
+def bf16_peers(S, routes, op):
+    dt, name = torch.bfloat16, "bf16"
+    grad = op == "backward"
+    q = torch.randn(B, HQ, S, D, device=dev, dtype=dt, requires_grad=grad)
+    k = torch.randn(B, HKV, S, D, device=dev, dtype=dt, requires_grad=grad)
+    v = torch.randn(B, HKV, S, D, device=dev, dtype=dt, requires_grad=grad)
+    leaves = (q, k, v)
+
+    def timed(fwd):
+        return backward_of(fwd, leaves) if grad else fwd
+
+    causal = create_block_mask(lambda b, h, qi, ki: qi >= ki, B, None, S, S)
+    swa = create_block_mask(lambda b, h, qi, ki: (qi >= ki) & (qi - ki < W), B, None, S, S)
+    # the ideal of every routed row needs SDPA full and Flex window, so both run whatever the routes
+    peer(name, S, "sdpa_full", op, 1.0, lambda: timed(lambda: torch.nn.functional.scaled_dot_product_attention(
+        q, k, v, is_causal=True, enable_gqa=True)))
+    if "full" in routes:
+        peer(name, S, "flex_full", op, 1.0, lambda: timed(lambda: flex(q, k, v, block_mask=causal, enable_gqa=True)))
+    peer(name, S, "flex_window", op, 0.0, lambda: timed(lambda: flex(q, k, v, block_mask=swa, enable_gqa=True)))
+    for route in routes:
+        if route in ("full", "window"):
+            continue
+        full = route_mask(S, route)
+        nfull = int(full.sum())
+        perm = torch.cat([torch.nonzero(full).flatten(), torch.nonzero(~full).flatten()])
+        pos = perm.to(torch.int32)
+        bm = create_block_mask(lambda b, h, qi, ki: (pos[qi] >= ki) & ((qi < nfull) | (pos[qi] - ki < W)),
+                               B, None, S, S)
+
+        def routed():
+            o = flex(q[:, :, perm], k, v, block_mask=bm, enable_gqa=True)
+            out = torch.empty_like(o)
+            out[:, :, perm] = o
+            return out
+        peer(name, S, "flex_routed_compact", op, nfull / S, lambda: timed(routed))
+    del q, k, v, leaves
+    torch.cuda.empty_cache()
+
+
+def fp_peers(name, S, routes, op):
+    dt = DT[name]
+    grad = op == "backward"
+    q = torch.randn(B, HQ, S, D, device=dev, dtype=dt, requires_grad=grad)
+    k = torch.randn(B, HKV, S, D, device=dev, dtype=dt, requires_grad=grad)
+    v = torch.randn(B, HKV, S, D, device=dev, dtype=dt, requires_grad=grad)
+    leaves = (q, k, v)
+
+    def timed(fwd):
+        return backward_of(fwd, leaves) if grad else fwd
+
+    if "full" in routes:
+        peer(name, S, "sdpa_full", op, 1.0, lambda: timed(lambda: torch.nn.functional.scaled_dot_product_attention(
+            q, k, v, is_causal=True, enable_gqa=True)))
+    for route in routes:
+        if route in ("full", "window"):
+            continue
+        full = route_mask(S, route)
+        rho = int(full.sum()) / S
+        try:
+            i = torch.arange(S, device=dev)
+            diff = i[:, None] - i[None, :]
+            mask = (diff >= 0) & (full[:, None] | (diff < W))
+
+            def dense():
+                with sdpa_kernel([SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH]):
+                    return torch.nn.functional.scaled_dot_product_attention(
+                        q, k.repeat_interleave(G, dim=1), v.repeat_interleave(G, dim=1), attn_mask=mask)
+            peer(name, S, "sdpa_dense_mask", op, rho, lambda: timed(dense))
+            del mask
+        except torch.OutOfMemoryError:
+            print(f"PEER\t{name}\t{S}\tsdpa_dense_mask\t{op}\t{rho:.17g}\tnan\tout of memory", flush=True)
+        torch.cuda.empty_cache()
+        if name == "fp32":
+            bm = create_block_mask(lambda b, h, qi, ki: (qi >= ki) & (full[qi] | (qi - ki < W)), B, None, S, S)
+            peer(name, S, "flex_routed", op, rho, lambda: timed(lambda: flex(q, k, v, block_mask=bm, enable_gqa=True)))
+    del q, k, v, leaves
+    torch.cuda.empty_cache()
+
+
+print(torch.__version__, torch.cuda.get_device_name(), f"timing {args.timing}, warm-up {args.warmup}, "
+      f"repeats {args.repeats}", flush=True)
+if not args.no_limits:
+    limits()
+fwd_routes, bwd_routes = args.routes.split(","), args.backward_routes.split(",")
+for name in args.dtypes.split(","):
+    for S in ints(args.sizes):
+        (bf16_peers if name == "bf16" else lambda s, r, o: fp_peers(name, s, r, o))(S, fwd_routes, "forward")
+    for S in ints(args.backward_sizes):
+        (bf16_peers if name == "bf16" else lambda s, r, o: fp_peers(name, s, r, o))(S, bwd_routes, "backward")
