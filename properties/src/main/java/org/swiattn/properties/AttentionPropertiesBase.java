@@ -36,8 +36,9 @@ import org.swiattn.spec.Tolerance;
  * {@link #forwardTerms}, {@link #backwardTerms}). FP64: e &lt;= 1e-12 * max(1, M), M the score magnitude
  * ({@link ScoreMagnitude}). FP32/BF16: at most twice the error of the naive implementation of the same precision
  * ({@link NaiveAttention}) on the same inputs, measured with the same denominator, plus the noise floor.
- * {@link #forwardBounds} and {@link #backwardBounds} compute these bounds; override them only with a documented
- * reason. The term tensors are not overridable: they belong to the inputs, not to the implementation.
+ * {@link #forwardBounds} and {@link #backwardBounds} compute these bounds from {@link #bounds()}; an implementation
+ * that promises tighter bounds overrides that one hook, with a documented reason. The term tensors are not
+ * overridable: they belong to the inputs, not to the implementation.
  *
  * <p>Metamorphic properties compare the implementation with itself on two related inputs; each side may be off
  * by its bound, so they allow the sum of the two bounds ({@link #selfBounds}), relative to the larger of the two
@@ -87,6 +88,60 @@ public abstract class AttentionPropertiesBase {
 
     /** Bounds on the normwise relative errors of a backward result. */
     public record BackwardBounds(double dq, double dk, double dv, double dRouterLogit) {
+    }
+
+    /** How closely an implementation must match, per inputs: the bounds of its forward and backward results. */
+    public interface Bounds {
+        /** @param in inputs; not modified */
+        ForwardBounds forward(AttentionInputs in);
+
+        /** @param in inputs; not modified @param dOut [B,S,Hq,D]; not modified */
+        BackwardBounds backward(AttentionInputs in, double[] dOut);
+
+        /** The same bound b(in) on every tensor of the forward and the backward. */
+        static Bounds uniform(java.util.function.ToDoubleFunction<AttentionInputs> b) {
+            return new Bounds() {
+                @Override
+                public ForwardBounds forward(AttentionInputs in) {
+                    double x = b.applyAsDouble(in);
+                    return new ForwardBounds(x, x);
+                }
+
+                @Override
+                public BackwardBounds backward(AttentionInputs in, double[] dOut) {
+                    double x = b.applyAsDouble(in);
+                    return new BackwardBounds(x, x, x, x);
+                }
+            };
+        }
+    }
+
+    /**
+     * The bounds this implementation is judged by: the spec's ({@link #specForwardBounds},
+     * {@link #specBackwardBounds}) unless an implementation promises tighter ones and says why.
+     */
+    protected Bounds bounds() {
+        return new Bounds() {
+            @Override
+            public ForwardBounds forward(AttentionInputs in) {
+                return specForwardBounds(in);
+            }
+
+            @Override
+            public BackwardBounds backward(AttentionInputs in, double[] dOut) {
+                return specBackwardBounds(in, dOut);
+            }
+        };
+    }
+
+    /** The bounds of a forward result on these inputs ({@link #bounds()}). @param in not modified */
+    protected final ForwardBounds forwardBounds(AttentionInputs in) {
+        return bounds().forward(in);
+    }
+
+    /** The bounds of a backward result ({@link #bounds()}). @param in not modified @param dOut not modified */
+    protected final BackwardBounds backwardBounds(AttentionInputs in, double[] dOut) {
+        return bounds().backward(in, dOut);
     }
 
     /**
@@ -141,7 +196,7 @@ public abstract class AttentionPropertiesBase {
      *
      * @param in inputs; not modified
      */
-    protected ForwardBounds forwardBounds(AttentionInputs in) {
+    protected final ForwardBounds specForwardBounds(AttentionInputs in) {
         Precision p = implementation().precision();
         if (p == Precision.FP64) {
             double b = Tolerance.bound(p, 0, ScoreMagnitude.max(in));
@@ -162,7 +217,7 @@ public abstract class AttentionPropertiesBase {
      * @param in   inputs; not modified
      * @param dOut [B,S,Hq,D]; not modified
      */
-    protected BackwardBounds backwardBounds(AttentionInputs in, double[] dOut) {
+    protected final BackwardBounds specBackwardBounds(AttentionInputs in, double[] dOut) {
         Precision p = implementation().precision();
         if (p == Precision.FP64) {
             double b = Tolerance.bound(p, 0, ScoreMagnitude.max(in));

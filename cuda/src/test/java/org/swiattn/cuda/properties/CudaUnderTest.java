@@ -1,10 +1,19 @@
 package org.swiattn.cuda.properties;
 
 import org.swiattn.cuda.CudaAttention;
+import org.swiattn.properties.AttentionPropertiesBase;
+import org.swiattn.reference.ScoreMagnitude;
 import org.swiattn.spec.Precision;
 
 /** The CUDA instances the property suite runs on, created on first use (only when a GPU is present). */
 final class CudaUnderTest {
+    /**
+     * The bound CudaAttention promises in fp64 (cuda/README.md): every tensor within 1e-13 * max(1, M) of the
+     * reference, M the score magnitude (the softmax's condition), 10x tighter than the spec's fp64 bound.
+     */
+    static final AttentionPropertiesBase.Bounds FP64_BOUNDS =
+            AttentionPropertiesBase.Bounds.uniform(in -> 1e-13 * Math.max(1, ScoreMagnitude.max(in)));
+
     private static CudaAttention fp64;
     private static CudaAttention fp32;
 
