@@ -23,7 +23,7 @@ public record BackwardOperands(DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, D
                                RouteCompaction.DeviceLists lists, Branch full, Branch window) {
 
     /**
-     * One branch's forward rows: lse and delta = c &lt;dO, o&gt; of that branch, and its coefficient c per row.
+     * One branch's forward rows: lse and {@code delta = c <dO, o>} of that branch, and its coefficient c per row.
      *
      * @param lse   [B,S,Hq]; not modified
      * @param delta [B,S,Hq]; not modified

@@ -22,14 +22,14 @@ import org.swiattn.spec.SwitchAttention;
  * released when the call returns (try-with-resources), also on error. CUDA errors raise {@link CudaException}
  * naming the call; a shape too large for the device raises {@link CudaOutOfMemoryException}.
  *
- * <pre>
+ * <pre>{@code
  *   forward   route compaction on the GPU (sorted full / window query lists), then one tiled launch over both
  *             lists: each branch visits only the key tiles its queries can see.
  *             SOFT: both branches for every token (identity lists), then o = p oF + (1-p) oW.
- *   backward  forward recomputed, delta = &lt;dOB, oB&gt;, dK/dV per key tile, dQ per query tile (deterministic:
+ *   backward  forward recomputed, delta = <dOB, oB>, dK/dV per key tile, dQ per query tile (deterministic:
  *             no atomics), router-logit gradient per row:
- *               HARD 0;  STRAIGHT_THROUGH, SOFT p(1-p) sum_h &lt;dO, oF - oW&gt;;  SELECTED_BRANCH (z-p) sum_h &lt;dO, oZ&gt;
- * </pre>
+ *               HARD 0;  STRAIGHT_THROUGH, SOFT p(1-p) sum_h <dO, oF - oW>;  SELECTED_BRANCH (z-p) sum_h <dO, oZ>
+ * }</pre>
  */
 public final class CudaAttention implements SwitchAttention, AutoCloseable {
     private final Precision precision;
@@ -239,7 +239,7 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
         }
     }
 
-    /** STRAIGHT_THROUGH router gradient: both branch outputs for every token, p(1-p) sum_h &lt;dO, oF - oW&gt;. */
+    /** STRAIGHT_THROUGH router gradient: both branch outputs for every token, {@code p(1-p) sum_h <dO, oF - oW>}. */
     private void routerGradBothBranches(AttentionInputs in, DeviceBuffer q, DeviceBuffer k, DeviceBuffer v,
                                         DeviceBuffer dO, DeviceBuffer dA) {
         Shape sh = in.shape();

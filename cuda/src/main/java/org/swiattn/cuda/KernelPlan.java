@@ -10,11 +10,11 @@ import org.swiattn.spec.Shape;
  * and {@code attention_backward.cu}; on a GPU the kernels' exported {@code <kernel>_cfg} constants are checked
  * against it), the launch grids, and the limits of a shape. Pure Java: tested without a GPU.
  *
- * <pre>
- *   D specialisations  16, 32, 64, 128, 256: D runs on the smallest DMAX &gt;= D (zero-padded); D &gt; 256 runs v1.
+ * <pre>{@code
+ *   D specialisations  16, 32, 64, 128, 256: D runs on the smallest DMAX >= D (zero-padded); D > 256 runs v1.
  *   forward   FP64: v9 (tensor cores) when D is exactly 16/32/64/128, else v2;  FP32: v2
- *   backward  v2 (D &lt;= 256), v1 beyond
- * </pre>
+ *   backward  v2 (D <= 256), v1 beyond
+ * }</pre>
  */
 public final class KernelPlan {
     /** Kernel versions (side by side in each .cu file). */
@@ -72,7 +72,7 @@ public final class KernelPlan {
         return suffix(p).equals("f64") ? 8 : 4;
     }
 
-    /** The smallest specialised DMAX &gt;= d, or -1 when d &gt; 256. */
+    /** The smallest specialised {@code DMAX >= d}, or -1 when {@code d > 256}. */
     public static int dmax(int d) {
         for (int m : DMAX) {
             if (d <= m) {

@@ -10,10 +10,10 @@ import org.swiattn.spec.Route;
  * own queries. The GPU version ({@link #onDevice}) is kernel {@code swi_route_compact} of
  * {@code route_compact.cu}; {@link #onHost} is the same function in Java, used by the tests to check it.
  *
- * <pre>
- *   listF [B,S]  listF[b*S + n], n &lt; nF[b]: the positions i with z = 1, ascending
- *   listW [B,S]  listW[b*S + n], n &lt; nW[b]: the positions i with z = 0, ascending   (nF[b] + nW[b] = S)
- * </pre>
+ * <pre>{@code
+ *   listF [B,S]  listF[b*S + n], n < nF[b]: the positions i with z = 1, ascending
+ *   listW [B,S]  listW[b*S + n], n < nW[b]: the positions i with z = 0, ascending   (nF[b] + nW[b] = S)
+ * }</pre>
  */
 public final class RouteCompaction {
     /** Name of the kernel file (fatbin) holding the compaction kernels. */

@@ -97,7 +97,7 @@ public final class RoutedKernels {
 
     /**
      * The row dot products of the backward, summed in the order in which the chosen backward kernels sum
-     * dp = &lt;dO, v&gt; (v2: sequential over d; v1: lane-strided), so that dp - delta cancels exactly where o = v
+     * {@code dp = <dO, v>} (v2: sequential over d; v1: lane-strided), so that dp - delta cancels exactly where o = v
      * (attention on a single key):
      * <pre>{@code
      *   delta[r,h] = coef[r] * <dO[r,h,:], x[r,h,:]>      (coef null = 1)

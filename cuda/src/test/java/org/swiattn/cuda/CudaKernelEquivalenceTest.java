@@ -23,7 +23,7 @@ import org.swiattn.spec.Tolerance;
 
 /**
  * Every kernel version against the fp64 reference (EJML style: one test walks every variant and asserts how many it
- * checked, so a new variant cannot slip by untested). fp64: normwise relative error &lt;= 1e-13 * max(1, M);
+ * checked, so a new variant cannot slip by untested). fp64: normwise relative error {@code <= 1e-13 * max(1, M)};
  * fp32: the spec's rule, 2 x the naive fp32 error + atol. GPU only (skips with one line otherwise).
  */
 @ExtendWith(CudaPresent.class)

@@ -168,7 +168,7 @@ public final class Bf16Attention implements SwitchAttention {
         return Precision.BF16;
     }
 
-    /** The kernel used for head dimension d (D &lt;= 64 pads to 64 where a 64 kernel is set, else to 128). */
+    /** The kernel used for head dimension d ({@code D <= 64} pads to 64 where a 64 kernel is set, else to 128). */
     public Variant variantFor(int d) {
         if (d > 128) {
             throw new InvalidInputException("headDim", "the bf16 kernels support D <= 128 (64 and 128 natively, smaller D "
@@ -190,7 +190,7 @@ public final class Bf16Attention implements SwitchAttention {
      *
      * @param x  [R*D]; not modified
      * @param d  D
-     * @param dp padded D (even, &gt;= D)
+     * @param dp padded D (even, at least D)
      * @return [R*dp/2] packed words
      */
     static int[] packBf16(double[] x, int d, int dp) {

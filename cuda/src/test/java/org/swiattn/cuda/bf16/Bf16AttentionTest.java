@@ -28,7 +28,7 @@ import org.swiattn.spec.Tolerance;
 
 /**
  * The bf16 forward against the fp64 reference by the spec's low-precision rule: normwise relative error of O
- * &lt;= 2 x the error of {@link NaiveAttention}(BF16) + 1e-3; LSE (fp32) within 1e-5 relative. Host-side packing tests
+ * at most 2 x the error of {@link NaiveAttention}(BF16) + 1e-3; LSE (fp32) within 1e-5 relative. Host-side packing tests
  * run everywhere; GPU tests skip with one line without a device.
  */
 class Bf16AttentionTest {

@@ -27,7 +27,7 @@ import org.swiattn.spec.Tolerance;
 
 /**
  * The bf16 backward (both kernel versions, every estimator) against the fp64 reference by the spec's low-precision
- * rule: for each of dQ, dK, dV and dL/da, normwise relative error &lt;= 2 x the error of
+ * rule: for each of dQ, dK, dV and dL/da, normwise relative error at most 2 x the error of
  * {@link NaiveAttention}(BF16).backward on the same inputs + 1e-3 ({@link Tolerance#judge}). Host-side tests (launch
  * geometry, shared-memory mirrors, argument checks) run everywhere; GPU tests skip with one line without a device.
  */
@@ -46,7 +46,7 @@ class Bf16BackwardTest {
 
     /**
      * q, k, v ~ N(0,1) in bf16; router logits: positive with probability rho (so z = 1), magnitude 0.1..3, every
-     * ninth logit exactly 0 when 0 &lt; rho &lt; 1 (z = 0, p = 1/2).
+     * ninth logit exactly 0 when {@code 0 < rho < 1} (z = 0, p = 1/2).
      */
     static AttentionInputs inputs(long seed, Shape sh, int w, double rho, Estimator est) {
         SplittableRandom rnd = new SplittableRandom(seed);
@@ -116,7 +116,7 @@ class Bf16BackwardTest {
     @Nested
     @ExtendWith(CudaPresent.class)
     class OnGpu {
-        /** Shapes: GQA 4/2/1, B = 2, odd S and tile edges, w = 1, w &gt;= S, all-full, all-window, D padded. */
+        /** Shapes: GQA 4/2/1, B = 2, odd S and tile edges, w = 1, {@code w >= S}, all-full, all-window, D padded. */
         final List<Case> cases = List.of(
                 new Case(new Shape(1, 300, 8, 2, 128), 64, 0.3), new Case(new Shape(2, 200, 4, 4, 128), 1, 0.5),
                 new Case(new Shape(1, 257, 4, 1, 128), 1000, 0.5), new Case(new Shape(1, 192, 4, 2, 64), 33, 1.0),

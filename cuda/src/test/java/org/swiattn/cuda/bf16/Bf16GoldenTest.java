@@ -33,7 +33,7 @@ import org.swiattn.spec.Shape;
 /**
  * The golden cases against the bf16 implementation through the {@code swiattn check} logic ({@link CandidateChecker},
  * low-precision policy: each tensor within 2 x the case's stored naive bf16 error + 1e-3). Every WHOLE case with
- * D &lt;= 128 runs (forward, and backward where the case has gradients); cases with D &gt; 128 and SAMPLED (32K)
+ * {@code D <= 128} runs (forward, and backward where the case has gradients); cases with {@code D > 128} and SAMPLED (32K)
  * cases are listed as skipped. Golden folder: {@code -Dswiattn.golden=DIR}, else {@code golden/} (or
  * {@code ../golden/}) when it holds a manifest, else the {@code small} suite is generated into a temporary folder
  * first (the committed suite minus the 4K and 32K cases). Prints one verdict line per case and the per-tensor tables.

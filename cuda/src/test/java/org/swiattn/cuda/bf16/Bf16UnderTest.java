@@ -4,8 +4,8 @@ import org.swiattn.spec.Shape;
 
 /**
  * The bf16 instance the property suite runs on, created on first use (only when a GPU is present), and the shapes
- * it takes: D &lt;= 128 (64 and 128 natively, smaller D zero-padded). The suite skips (jqwik Assume) cases with
- * 128 &lt; D &lt;= 256; everything else of the contract is covered (any B, S, Hq/Hkv, w, route, estimator, scale).
+ * it takes: {@code D <= 128} (64 and 128 natively, smaller D zero-padded). The suite skips (jqwik Assume) cases with
+ * {@code 128 < D <= 256}; everything else of the contract is covered (any B, S, Hq/Hkv, w, route, estimator, scale).
  */
 final class Bf16UnderTest {
     private static Bf16Attention instance;
@@ -20,7 +20,7 @@ final class Bf16UnderTest {
         return instance;
     }
 
-    /** Whether the bf16 kernels take this shape: D &lt;= 128. */
+    /** Whether the bf16 kernels take this shape: {@code D <= 128}. */
     static boolean supports(Shape shape) {
         return shape.headDim() <= 128;
     }

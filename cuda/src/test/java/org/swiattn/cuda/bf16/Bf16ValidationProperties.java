@@ -8,7 +8,7 @@ import org.swiattn.spec.SwitchAttention;
 
 /**
  * The suite's validation properties on the bf16 tensor-core implementation, judged by the BF16 tolerance (2 x the
- * naive bf16 error + 1e-3, via the suite's bounds for {@code Precision.BF16}); cases with D &gt; 128 are skipped
+ * naive bf16 error + 1e-3, via the suite's bounds for {@code Precision.BF16}); cases with {@code D > 128} are skipped
  * ({@link Bf16UnderTest#supports}). Skips with one line without a GPU.
  */
 @AddLifecycleHook(CudaPresent.class)
