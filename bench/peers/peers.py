@@ -85,6 +85,14 @@ def backward_of(fwd, leaves):
     return lambda: torch.autograd.grad(out, leaves, d_out, retain_graph=True)
 
 
+def inputs(name, S, op):
+    """q [B,Hq,S,D], k, v [B,Hkv,S,D] ~ N(0,1) in the dtype, and timed(fwd): the forward itself, or for
+    op = backward its autograd with the forward outside the timing."""
+    grad = op == "backward"
+    q, k, v = (torch.randn(B, h, S, D, device=dev, dtype=DT[name], requires_grad=grad) for h in (HQ, HKV, HKV))
+    return q, k, v, (lambda fwd: backward_of(fwd, (q, k, v))) if grad else (lambda fwd: fwd)
+
+
 def route_mask(S, route):
     """The full mask [S] of a route: full, window, or the bench's mask file of a rho route."""
     if route == "full":
@@ -118,15 +126,8 @@ def limits():
 
 
 def bf16_peers(S, routes, op):
-    dt, name = torch.bfloat16, "bf16"
-    grad = op == "backward"
-    q = torch.randn(B, HQ, S, D, device=dev, dtype=dt, requires_grad=grad)
-    k = torch.randn(B, HKV, S, D, device=dev, dtype=dt, requires_grad=grad)
-    v = torch.randn(B, HKV, S, D, device=dev, dtype=dt, requires_grad=grad)
-    leaves = (q, k, v)
-
-    def timed(fwd):
-        return backward_of(fwd, leaves) if grad else fwd
+    name = "bf16"
+    q, k, v, timed = inputs(name, S, op)
 
     causal = create_block_mask(lambda b, h, qi, ki: qi >= ki, B, None, S, S)
     swa = create_block_mask(lambda b, h, qi, ki: (qi >= ki) & (qi - ki < W), B, None, S, S)
@@ -152,20 +153,12 @@ def bf16_peers(S, routes, op):
             out[:, :, perm] = o
             return out
         peer(name, S, "flex_routed_compact", op, nfull / S, lambda: timed(routed))
-    del q, k, v, leaves
+    del q, k, v
     torch.cuda.empty_cache()
 
 
 def fp_peers(name, S, routes, op):
-    dt = DT[name]
-    grad = op == "backward"
-    q = torch.randn(B, HQ, S, D, device=dev, dtype=dt, requires_grad=grad)
-    k = torch.randn(B, HKV, S, D, device=dev, dtype=dt, requires_grad=grad)
-    v = torch.randn(B, HKV, S, D, device=dev, dtype=dt, requires_grad=grad)
-    leaves = (q, k, v)
-
-    def timed(fwd):
-        return backward_of(fwd, leaves) if grad else fwd
+    q, k, v, timed = inputs(name, S, op)
 
     if "full" in routes:
         peer(name, S, "sdpa_full", op, 1.0, lambda: timed(lambda: torch.nn.functional.scaled_dot_product_attention(
@@ -192,7 +185,7 @@ def fp_peers(name, S, routes, op):
         if name == "fp32":
             bm = create_block_mask(lambda b, h, qi, ki: (qi >= ki) & (full[qi] | (qi - ki < W)), B, None, S, S)
             peer(name, S, "flex_routed", op, rho, lambda: timed(lambda: flex(q, k, v, block_mask=bm, enable_gqa=True)))
-    del q, k, v, leaves
+    del q, k, v
     torch.cuda.empty_cache()
 
 
