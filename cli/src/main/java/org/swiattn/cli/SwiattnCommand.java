@@ -112,7 +112,8 @@ public final class SwiattnCommand implements Runnable {
         cl.setExecutionExceptionHandler((ex, line, parseResult) -> report(ex, line.getErr()));
         cl.setParameterExceptionHandler((ex, args) -> {
             CommandLine c = ex.getCommandLine();
-            c.getErr().println("swiattn: error: " + Terminal.safe(oneLine(ex.getMessage())) + " (see `"
+            String m = oneLine(ex.getMessage()).replaceFirst("^Error: ", "");   // picocli's own prefix
+            c.getErr().println("swiattn: error: " + Terminal.safe(m) + " (see `"
                     + c.getCommandSpec().qualifiedName() + " --help`)");
             c.getErr().flush();
             return EXIT_BAD_INPUT;

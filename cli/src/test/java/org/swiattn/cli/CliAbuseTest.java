@@ -285,7 +285,11 @@ class CliAbuseTest {
         Run dtype = Cli.run("golden", "export", "--golden", golden.toString(), "--case", "1", "--full",
                 "--input-dtype", "I64", "--out", dir.resolve("d.safetensors").toString())
                 .failsWithOneLine("--input-dtype: must be F64, F32 or BF16, got 'I64'");
-        assertThat(dtype.err()).doesNotContain("I16", "BOOL", "Error: Error:");
+        assertThat(dtype.err()).doesNotContain("I16", "BOOL");
+        Run usage = Cli.run("check").failsWithOneLine("Missing required argument", "(see `swiattn check --help`)");
+        assertThat(usage.err()).doesNotContain("Error:");
+        Cli.run("check", "--golden", golden.toString(), "--all", dir.resolve("absent").toString())
+                .failsWithOneLine("absent: no such folder");
         Path plain = Files.writeString(dir.resolve("plain-file"), "x");
         Cli.run("check", "--golden", golden.toString(), "--case", "24", "--candidate",
                 plain.resolve("x.safetensors").toString()).failsWithOneLine("cannot read: Not a directory");

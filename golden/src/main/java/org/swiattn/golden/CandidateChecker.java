@@ -206,7 +206,8 @@ public final class CandidateChecker {
      */
     public static List<Path> candidates(Path dir) {
         if (!Files.isDirectory(dir)) {
-            throw new BadInputException(dir + ": not a folder");
+            throw new BadInputException(dir + ": " + (Files.exists(dir) ? "is " + SafeFiles.kind(dir) + ", not a folder"
+                    : "no such folder"));
         }
         try (Stream<Path> s = Files.list(dir)) {
             List<Path> out = s.filter(p -> p.getFileName().toString().endsWith(".safetensors")).sorted().toList();
