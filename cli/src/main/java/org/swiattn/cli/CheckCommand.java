@@ -8,6 +8,9 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.swiattn.golden.BadInputException;
 import org.swiattn.golden.CandidateChecker;
+import org.swiattn.golden.Explanation;
+import org.swiattn.golden.MistakeFinder;
+import org.swiattn.golden.Suites;
 import org.swiattn.golden.TensorCheck;
 import org.swiattn.golden.TextTable;
 import picocli.CommandLine;
@@ -52,6 +55,11 @@ public final class CheckCommand implements Callable<Integer> {
     @Option(names = "--forward-only", description = "compare o and lse only (for inference implementations)")
     boolean forwardOnly;
 
+    @Option(names = "--explain", description = "for a failing candidate, also test the catalogue of classic "
+            + "mistakes (SPEC.md section 10.1): the reference is re-run with each one planted and the one the "
+            + "candidate matches is named with its usual cause (seconds for small cases, minutes at 32K)")
+    boolean explain;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -60,16 +68,23 @@ public final class CheckCommand implements Callable<Integer> {
         PrintWriter o = spec.commandLine().getOut();
         CandidateChecker checker = new CandidateChecker(golden.get());
         if (target.one != null) {
-            CandidateChecker.Report r = checker.check(target.one.caseId, target.one.candidate, forwardOnly);
+            List<CandidateChecker.Compared> compared = new ArrayList<>();
+            CandidateChecker.Report r = checker.check(target.one.caseId, target.one.candidate, forwardOnly,
+                    compared::add);
             print(o, r);
+            explain(o, r, compared);
             return r.pass() ? 0 : SwiattnCommand.EXIT_FAIL;
         }
         // every file is judged, whatever the others hold: an unreadable or unknown one is reported and skipped
         List<CandidateChecker.Report> reports = new ArrayList<>();
+        java.util.Map<CandidateChecker.Report, List<CandidateChecker.Compared>> compared = new java.util.HashMap<>();
         List<String[]> unchecked = new ArrayList<>();
         for (Path p : CandidateChecker.candidates(target.all)) {
             try {
-                reports.add(checker.check(null, p, forwardOnly));
+                List<CandidateChecker.Compared> tensors = new ArrayList<>();
+                CandidateChecker.Report r = checker.check(null, p, forwardOnly, tensors::add);
+                reports.add(r);
+                compared.put(r, tensors);
             } catch (BadInputException e) {
                 unchecked.add(new String[] {Terminal.safe(p.getFileName()), Terminal.safe(e.getMessage())});
             }
@@ -77,6 +92,7 @@ public final class CheckCommand implements Callable<Integer> {
         reports.sort(java.util.Comparator.comparingInt(r -> Integer.parseInt(r.caseLabel().split(" ")[0])));
         for (CandidateChecker.Report r : reports) {
             print(o, r);
+            explain(o, r, compared.get(r));
             o.println();
         }
         for (String[] u : unchecked) {
@@ -107,6 +123,31 @@ public final class CheckCommand implements Callable<Integer> {
                         + " not checked") + ")");
         // a proven conformance failure (1) outranks files that could not be judged (2)
         return failed > 0 ? SwiattnCommand.EXIT_FAIL : unchecked.isEmpty() ? 0 : SwiattnCommand.EXIT_BAD_INPUT;
+    }
+
+    /** Under a failing candidate: where its error lies and, with --explain, the catalogued mistake it matches. */
+    private void explain(PrintWriter o, CandidateChecker.Report r, List<CandidateChecker.Compared> compared) {
+        if (r.pass()) {
+            return;
+        }
+        for (String line : Explanation.breakdown(compared)) {
+            o.println("  " + line);
+        }
+        if (!explain) {
+            o.println("  hint: " + Explanation.explainHint());
+            o.flush();
+            return;
+        }
+        o.flush();
+        ConsoleProgress progress = new ConsoleProgress(spec.commandLine().getErr());
+        progress.prefix(r.caseLabel());
+        List<MistakeFinder.Verdict> verdicts = MistakeFinder.find(Suites.find(compared.get(0).entry().name()),
+                compared, progress);
+        progress.clear();
+        for (String line : Explanation.catalogue(verdicts)) {
+            o.println("  " + line);
+        }
+        o.flush();
     }
 
     private static void print(PrintWriter o, CandidateChecker.Report r) {

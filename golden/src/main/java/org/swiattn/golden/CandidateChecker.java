@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.swiattn.spec.Precision;
 import org.swiattn.spec.Tolerance;
@@ -65,6 +66,28 @@ public final class CandidateChecker {
      * @param forwardOnly compare the forward tensors only (o, lse)
      */
     public Report check(String caseId, Path candidate, boolean forwardOnly) {
+        return check(caseId, candidate, forwardOnly, c -> { });
+    }
+
+    /**
+     * One tensor as compared: the candidate's values, the golden values and the verdict (what
+     * {@link Explanation} breaks down).
+     *
+     * <pre>
+     *   candidate, reference   [N] in the golden layout (row tensors in the order of rows)
+     *   shape                  the golden shape;  rows: the golden sampled rows, or null for a WHOLE case
+     * </pre>
+     */
+    public record Compared(Manifest.Entry entry, String tensor, double[] candidate, double[] reference, long[] shape,
+                           int[] rows, TensorCheck check) {
+    }
+
+    /**
+     * {@link #check(String, Path, boolean)}, handing every compared tensor to a consumer as well.
+     *
+     * @param compared receives each tensor's values and verdict, in the order of the report
+     */
+    public Report check(String caseId, Path candidate, boolean forwardOnly, Consumer<Compared> compared) {
         SafeTensorsFile cand = SafeTensorsFile.open(candidate);
         String declared = cand.metadata().get("case");
         String id = caseId != null ? caseId : declared != null ? declared : stem(candidate);
@@ -110,6 +133,7 @@ public final class CandidateChecker {
             TensorCheck tc = TensorCheck.of(t, c.dtype, c.values, ref, TensorCheck.layout(t, shape, rows), bound,
                     c.source);
             checks.add(tc);
+            compared.accept(new Compared(entry, t, c.values, ref, shape, rows, tc));
             if (!tc.note().isEmpty()) {
                 notes.add(t + " " + tc.note());
             }

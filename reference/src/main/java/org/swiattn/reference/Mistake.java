@@ -183,7 +183,7 @@ public enum Mistake {
      *               modified
      * @param c      the computation the mistake is planted into (the reference); not modified
      * @return the outputs, or null when the mistake cannot be expressed on these inputs (window-minus-one at w = 1,
-     *         route-tie-to-full on a route without logits)
+     *         route-tie-to-full on a route without logits, causal-late and route-per-head beyond self-attention)
      */
     public RowsOutputs predict(AttentionInputs in, int[] rows, double[] dORows, RowsComputation c) {
         in.checkRows(rows);
@@ -195,7 +195,47 @@ public enum Mistake {
                         + dORows.length);
             }
         }
+        if (!in.segments().isSelfAttention() && !segmentAware()) {
+            return null;
+        }
         return plant(in, rows, dORows, c);
+    }
+
+    /**
+     * Whether the mistake can change anything on these inputs: false when it certainly cannot (a window change with
+     * w &gt;= S, GQA with G = 1 or Hkv = 1, a scale equal to the one planted, no logit a = 0, one head, an estimator
+     * other than SOFT for soft-delta-routed, HARD for the router gradient). A true answer is no promise that the
+     * outputs move beyond the tolerance.
+     *
+     * @param in validated inputs; not modified
+     */
+    public boolean canShowOn(AttentionInputs in) {
+        org.swiattn.spec.Shape sh = in.shape();
+        int s = sh.seqLen();
+        return switch (this) {
+            case WINDOW_PLUS_ONE -> in.window() < s;
+            case WINDOW_MINUS_ONE -> in.window() > 1 && in.window() - 1 < s;
+            case CAUSAL_LATE -> s > 1;
+            case LSE_LOG2 -> true;
+            case LSE_OTHER_BRANCH -> in.window() < s;
+            case GQA_MODULO -> sh.groupSize() > 1 && sh.kvHeads() > 1;
+            case SCALE_ONE_OVER_D -> in.scale() != 1.0 / sh.headDim();
+            case SCALE_MISSING -> in.scale() != 1.0;
+            case ROUTE_TIE_TO_FULL -> in.route().hasLogits() && java.util.Arrays.stream(in.route().logits())
+                    .anyMatch(a -> a == 0.0);
+            case ROUTE_PER_HEAD -> sh.qHeads() > 1 && in.route().fullCount() > 0
+                    && in.route().fullCount() < sh.rows();
+            case SOFT_DELTA_ROUTED -> in.estimator() == org.swiattn.spec.Estimator.SOFT;
+            case ROUTER_GRADIENT_SUBTRACTION -> in.estimator() != org.swiattn.spec.Estimator.HARD;
+        };
+    }
+
+    /**
+     * Whether the transform holds for any segments (spec 2.0) or only for self-attention (one segment per batch
+     * row): causal-late and route-per-head count positions within a batch row.
+     */
+    boolean segmentAware() {
+        return this != CAUSAL_LATE && this != ROUTE_PER_HEAD;
     }
 
     abstract RowsOutputs plant(AttentionInputs in, int[] rows, double[] dORows, RowsComputation c);

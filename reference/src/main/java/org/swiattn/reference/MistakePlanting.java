@@ -7,6 +7,7 @@ import org.swiattn.spec.Estimator;
 import org.swiattn.spec.Route;
 import org.swiattn.spec.RowsResult;
 import org.swiattn.spec.Shape;
+import org.swiattn.spec.Sigmoid;
 
 /**
  * The transforms that plant a {@link Mistake}: each one rewrites the inputs or the outputs of an unchanged
@@ -84,8 +85,8 @@ final class MistakePlanting {
                 continue;   // z - p = -p: no subtraction
             }
             double a = in.route().logit(r);
-            double pc = AccurateMath.sigmoid(-a);
-            double byDifference = 1.0 - AccurateMath.sigmoid(a);
+            double pc = Sigmoid.complement(a);
+            double byDifference = 1.0 - Sigmoid.of(a);
             dA[n] = pc == 0.0 ? 0.0 : dA[n] * (byDifference / pc);
         }
         RowGradients g = out.gradients();
@@ -289,7 +290,7 @@ final class MistakePlanting {
         double[] gq = new double[dq.length];
         for (int n = 0; n < rows.length; n++) {
             double a = in.route().logit(rows[n]);
-            double ppc = AccurateMath.sigmoid(a) * AccurateMath.sigmoid(-a);
+            double ppc = Sigmoid.of(a) * Sigmoid.complement(a);
             for (int h = 0; h < hq; h++) {
                 int off = (n * hq + h) * dim;
                 double e = ppc * (AccurateMath.dot(dORows, off, oF, off, dim) - AccurateMath.dot(dORows, off, oW, off,

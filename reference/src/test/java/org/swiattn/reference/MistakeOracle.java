@@ -3,6 +3,7 @@ package org.swiattn.reference;
 import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.Estimator;
 import org.swiattn.spec.Shape;
+import org.swiattn.spec.Sigmoid;
 
 /**
  * A plain dense fp64 routed attention with every catalogued mistake written in directly (test oracle): the
@@ -85,10 +86,10 @@ final class MistakeOracle {
                     int r = b * s + src;
                     double a = in.route().hasLogits() ? in.route().logit(r) : Double.NaN;
                     boolean z = in.route().hasLogits() ? (tieToFull ? a >= 0 : a > 0) : in.route().isFull(r);
-                    double pr = AccurateMath.sigmoid(a);
-                    double pc = oneMinusPByDifference ? 1 - pr : AccurateMath.sigmoid(-a);
+                    double pr = Sigmoid.of(a);
+                    double pc = oneMinusPByDifference ? 1 - pr : Sigmoid.complement(a);
                     double cF = est == Estimator.SOFT ? pr : z ? 1 : 0;
-                    double cW = est == Estimator.SOFT ? AccurateMath.sigmoid(-a) : z ? 0 : 1;
+                    double cW = est == Estimator.SOFT ? Sigmoid.complement(a) : z ? 0 : 1;
                     int off = sh.qOffset(b, i, h);
                     for (int d = 0; d < dim; d++) {
                         o[off + d] = cF * ob[0][i][d] + cW * ob[1][i][d];

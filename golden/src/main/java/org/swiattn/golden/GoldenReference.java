@@ -1,0 +1,29 @@
+package org.swiattn.golden;
+
+import org.swiattn.reference.ReferenceAttention;
+import org.swiattn.reference.RowGradients;
+import org.swiattn.reference.RowsComputation;
+import org.swiattn.spec.AttentionInputs;
+import org.swiattn.spec.RowsResult;
+
+/**
+ * The fp64 reference as the golden files compute it, asked for chosen rows: forwardRows; the whole backward when
+ * every row is asked (WHOLE cases, bit for bit the golden values), {@link RowsBackward} otherwise (SAMPLED cases).
+ * What {@link MistakeFinder} plants the catalogued mistakes into.
+ */
+final class GoldenReference implements RowsComputation {
+    private final ReferenceAttention reference = new ReferenceAttention();
+    private final RowsComputation whole = RowsComputation.wholeBackward(reference);
+
+    @Override
+    public RowsResult forwardRows(AttentionInputs in, int[] rows) {
+        return reference.forwardRows(in, rows);
+    }
+
+    @Override
+    public RowGradients backwardRows(AttentionInputs in, int[] lossRows, double[] dORows, int[] keyRows) {
+        int all = in.shape().rows();
+        return lossRows.length == all && keyRows.length == all ? whole.backwardRows(in, lossRows, dORows, keyRows)
+                : RowsBackward.backward(in, lossRows, dORows, keyRows);
+    }
+}
