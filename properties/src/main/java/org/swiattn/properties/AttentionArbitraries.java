@@ -125,7 +125,12 @@ public final class AttentionArbitraries {
 
     /** General cases built on the given shapes. */
     public static Arbitrary<AttentionCase> casesOf(Arbitrary<Shape> shapes) {
-        return Combinators.combine(shapes, windowKinds(), picks(), routeKinds(), estimators(), scaleKinds(),
+        return casesOf(shapes, windowKinds());
+    }
+
+    /** General cases built on the given shapes and window kinds. */
+    public static Arbitrary<AttentionCase> casesOf(Arbitrary<Shape> shapes, Arbitrary<WindowKind> windowKinds) {
+        return Combinators.combine(shapes, windowKinds, picks(), routeKinds(), estimators(), scaleKinds(),
                         magnitudes(), seeds())
                 .as(AttentionCase::new);
     }

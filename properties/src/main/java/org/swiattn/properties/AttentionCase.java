@@ -129,7 +129,7 @@ public final class AttentionCase {
      * Router logits [B,S] whose signs follow the route kind; magnitudes mostly in (0, 3], some exact zeros, and
      * now and then saturating magnitudes 40, 800 and 1e30 (p rounds to 0 or 1; exp(800) overflows).
      */
-    private static double[] logitsOf(RouteKind kind, Shape shape, SplittableRandom rnd) {
+    static double[] logitsOf(RouteKind kind, Shape shape, SplittableRandom rnd) {
         double[] a = new double[shape.rows()];
         for (int r = 0; r < a.length; r++) {
             int i = r % shape.seqLen();

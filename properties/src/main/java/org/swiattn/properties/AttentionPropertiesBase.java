@@ -22,8 +22,8 @@ import org.swiattn.spec.Tolerance;
  *
  * <p>To run the suite on an implementation, subclass each property class ({@link ForwardProperties},
  * {@link GradientProperties}, {@link ValidationProperties}, {@link ConformanceProperties},
- * {@link OracleProperties}) in a test source folder, with a name ending in {@code Properties}, and return the
- * implementation from {@link #implementation()}:
+ * {@link OracleProperties}, {@link SegmentProperties}, {@link SegmentValidationProperties}) in a test source
+ * folder, with a name ending in {@code Properties}, and return the implementation from {@link #implementation()}:
  * <pre>{@code
  *   class CudaForwardProperties extends ForwardProperties {
  *       protected SwitchAttention implementation() { return CudaHolder.FP64; }  // cached: called often

@@ -104,6 +104,33 @@ public final class Checks {
         return e;
     }
 
+    /**
+     * Requires actual and expected to hold the same doubles, element by element (bit for bit up to the sign of a
+     * zero, which no arithmetic downstream can tell apart; NaN equals NaN); fails with the first that differs.
+     *
+     * @param actual   [N]; not modified
+     * @param expected [N]; not modified
+     */
+    public static void identical(String what, double[] actual, double[] expected, Object context) {
+        requireSameLength(what, actual, expected);
+        for (int n = 0; n < actual.length; n++) {
+            if (actual[n] != expected[n] && !(Double.isNaN(actual[n]) && Double.isNaN(expected[n]))) {
+                throw new AssertionError(String.format("%s: not the same doubles; first difference at [%d]: actual "
+                        + "%.17g, expected %.17g%n  case: %s", what, n, actual[n], expected[n], context));
+            }
+        }
+    }
+
+    /** Requires every element of x to be exactly 0 (+0.0 or -0.0); fails with the first that is not. */
+    public static void zero(String what, double[] x, Object context) {
+        for (int n = 0; n < x.length; n++) {
+            if (x[n] != 0.0) {
+                throw new AssertionError(String.format("%s: must be exactly 0, element [%d] is %.17g%n  case: %s",
+                        what, n, x[n], context));
+            }
+        }
+    }
+
     /** Requires {@code ok}, else fails with the message and the context. */
     public static void that(boolean ok, String message, Object context) {
         if (!ok) {

@@ -25,8 +25,13 @@ public final class SummaryHook implements AroundPropertyHook {
 
     @Override
     public boolean appliesTo(Optional<AnnotatedElement> element) {
+        return declaredIn(AttentionPropertiesBase.class, element);
+    }
+
+    /** Whether the element is a method declared in base or a subclass of it (for global hooks' appliesTo). */
+    static boolean declaredIn(Class<?> base, Optional<AnnotatedElement> element) {
         return element.filter(e -> e instanceof Method)
-                .map(e -> AttentionPropertiesBase.class.isAssignableFrom(((Method) e).getDeclaringClass()))
+                .map(e -> base.isAssignableFrom(((Method) e).getDeclaringClass()))
                 .orElse(false);
     }
 

@@ -40,14 +40,23 @@ public abstract class ValidationProperties extends AttentionPropertiesBase {
 
     /** Runs the action and returns the InvalidInputException it must throw. */
     static InvalidInputException rejected(Runnable action, Object context) {
+        return thrown(InvalidInputException.class, action, "bad input was accepted", context);
+    }
+
+    /**
+     * Runs the action and returns the exception of the given type it must throw; fails with {@code ifNone} when it
+     * throws nothing, and with the exception when it throws another.
+     */
+    static <E extends RuntimeException> E thrown(Class<E> type, Runnable action, String ifNone, Object context) {
         try {
             action.run();
-        } catch (InvalidInputException e) {
-            return e;
         } catch (RuntimeException e) {
-            throw new AssertionError("expected InvalidInputException, got " + e + "\n  case: " + context, e);
+            if (type.isInstance(e)) {
+                return type.cast(e);
+            }
+            throw new AssertionError("expected " + type.getSimpleName() + ", got " + e + "\n  case: " + context, e);
         }
-        throw new AssertionError("bad input was accepted\n  case: " + context);
+        throw new AssertionError(ifNone + "\n  case: " + context);
     }
 
     /** Requires the exception to name the argument and to mention every one of the offending details. */

@@ -1,0 +1,263 @@
+package org.swiattn.properties.mutants;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import org.swiattn.properties.SegmentSlices;
+import org.swiattn.spec.AttentionInputs;
+import org.swiattn.spec.BackwardResult;
+import org.swiattn.spec.ForwardResult;
+import org.swiattn.spec.Precision;
+import org.swiattn.spec.Segments;
+import org.swiattn.spec.Shape;
+import org.swiattn.spec.SwitchAttention;
+
+/**
+ * The spec 2.0 mistakes of the field as implementations: a correct base with one bug each, for
+ * {@link SuiteCatchesMutantsTest}. They answer supportsSegments() true, so the segment properties run on them.
+ *
+ * <pre>
+ *   mutant                        bug                                                      seen in
+ *   top-left                      Sq &lt; Sk aligned top-left: query i sees keys 0..i       PyTorch SDPA is_causal,
+ *                                 of its segment (not kLen-qLen+i)                         ONNX before its errata
+ *   crossing-segments             a segment's queries also see every earlier segment's     packing without a
+ *                                 keys (no document mask)                                  document mask
+ *   positions-not-restarted       the position of a query counts the query rows of the     varlen position bugs
+ *                                 segments before it (capped at its segment's last key)
+ *   decode-ignores-window         a decode step (Sq = 1) attends to the whole cache on     nanochat #452, hnet #20
+ *                                 the window branch
+ *   gradients-beyond-length       dK, dV of key rows outside every segment are left        FlashAttention #2324
+ *                                 uninitialised (non-zero)
+ * </pre>
+ * Several of them compute each segment or row as a call of its own on the base ({@link SegmentSlices#slice}) and
+ * put the results together ({@link #stitched}).
+ */
+final class SegmentMutants {
+    private SegmentMutants() {
+    }
+
+    /** A base implementation with a hook to break it; supportsSegments() true. */
+    static class SegmentMutant implements SwitchAttention {
+        final SwitchAttention base;
+        private final String name;
+
+        SegmentMutant(String name, SwitchAttention base) {
+            this.name = "mutant-" + name;
+            this.base = base;
+        }
+
+        @Override
+        public String name() {
+            return name;
+        }
+
+        @Override
+        public Precision precision() {
+            return Precision.FP64;
+        }
+
+        @Override
+        public boolean supportsSegments() {
+            return true;
+        }
+
+        @Override
+        public ForwardResult forward(AttentionInputs in) {
+            return base.forward(in);
+        }
+
+        @Override
+        public BackwardResult backward(AttentionInputs in, double[] dOut) {
+            return base.backward(in, dOut);
+        }
+    }
+
+    /** Query rows q0 .. q0+nq-1 computed as a call of their own against key rows k0 .. k0+nk-1 with window w. */
+    record Slice(int q0, int nq, int k0, int nk, int window) {
+    }
+
+    /** The slices' calls on the base put together: O, LSE, dQ, dRouterLogit rows copied, dK, dV rows summed. */
+    static final class Stitched {
+        final ForwardResult forward;
+        final BackwardResult backward;
+
+        /**
+         * @param in     the whole call; not modified
+         * @param dOut   [B*Sq,Hq,D] or null (forward only); not modified
+         * @param slices covering every query row once
+         */
+        Stitched(SwitchAttention base, AttentionInputs in, double[] dOut, List<Slice> slices) {
+            Shape sh = in.shape();
+            int qw = sh.qHeads() * sh.headDim();
+            int kw = sh.kvHeads() * sh.headDim();
+            double[] o = new double[sh.qSize()];
+            double[] lse = new double[sh.lseSize()];
+            double[] dq = new double[sh.qSize()];
+            double[] dk = new double[sh.kvSize()];
+            double[] dv = new double[sh.kvSize()];
+            double[] da = new double[sh.rows()];
+            for (Slice s : slices) {
+                AttentionInputs part = SegmentSlices.slice(in, s.q0(), s.nq(), s.k0(), s.nk(), s.window());
+                ForwardResult f = base.forward(part);
+                System.arraycopy(f.o(), 0, o, s.q0() * qw, f.o().length);
+                System.arraycopy(f.lse(), 0, lse, s.q0() * sh.qHeads(), f.lse().length);
+                if (dOut != null) {
+                    BackwardResult g = base.backward(part, SegmentSlices.rows(dOut, qw, s.q0(), s.nq()));
+                    System.arraycopy(g.dq(), 0, dq, s.q0() * qw, g.dq().length);
+                    System.arraycopy(g.dRouterLogit(), 0, da, s.q0(), g.dRouterLogit().length);
+                    SegmentSlices.addRows(g.dk(), dk, kw, s.k0());
+                    SegmentSlices.addRows(g.dv(), dv, kw, s.k0());
+                }
+            }
+            forward = new ForwardResult(sh, o, lse);
+            backward = dOut == null ? null : new BackwardResult(sh, dq, dk, dv, da);
+        }
+    }
+
+    /** A mutant that computes through slices of the call chosen by {@link #slices}. */
+    abstract static class SlicedMutant extends SegmentMutant {
+        SlicedMutant(String name, SwitchAttention base) {
+            super(name, base);
+        }
+
+        /** The calls that make up the (wrong) result; inputs may be rewritten first by {@link #prepare}. */
+        abstract List<Slice> slices(AttentionInputs in);
+
+        /** The inputs the slices read (default: unchanged). */
+        AttentionInputs prepare(AttentionInputs in) {
+            return in;
+        }
+
+        @Override
+        public ForwardResult forward(AttentionInputs in) {
+            AttentionInputs p = prepare(in);
+            return new Stitched(base, p, null, slices(p)).forward;
+        }
+
+        @Override
+        public BackwardResult backward(AttentionInputs in, double[] dOut) {
+            in.checkOutputGradient(dOut);
+            AttentionInputs p = prepare(in);
+            return new Stitched(base, p, dOut, slices(p)).backward;
+        }
+    }
+
+    /** Top-left alignment: query i of a segment sees its keys 0..i (the first qLen keys form its cache). */
+    static SwitchAttention topLeft(SwitchAttention base) {
+        return new SegmentMutant("top-left", base) {
+            private AttentionInputs topLeft(AttentionInputs in) {
+                int[][] t = SegmentSlices.table(in.segments());
+                // kLen := qLen: position = kLen - qLen + i = i
+                return in.toBuilder().segments(Segments.of(in.shape(), t[0], t[1], t[2], t[1])).build();
+            }
+
+            @Override
+            public ForwardResult forward(AttentionInputs in) {
+                return base.forward(topLeft(in));
+            }
+
+            @Override
+            public BackwardResult backward(AttentionInputs in, double[] dOut) {
+                return base.backward(topLeft(in), dOut);
+            }
+        };
+    }
+
+    /**
+     * Attention crossing segments: segment s's queries see the key rows from the first segment's first key to their
+     * own position (rows outside every segment read as zeros).
+     */
+    static SwitchAttention crossingSegments(SwitchAttention base) {
+        return new SlicedMutant("crossing-segments", base) {
+            @Override
+            AttentionInputs prepare(AttentionInputs in) {
+                Shape sh = in.shape();
+                int kw = sh.kvHeads() * sh.headDim();
+                double[] k = in.k().clone();
+                double[] v = in.v().clone();
+                for (int kr = 0; kr < sh.kvRows(); kr++) {
+                    if (!in.segments().keyRowUsed(kr)) {
+                        java.util.Arrays.fill(k, kr * kw, (kr + 1) * kw, 0.0);
+                        java.util.Arrays.fill(v, kr * kw, (kr + 1) * kw, 0.0);
+                    }
+                }
+                return in.toBuilder().k(k).v(v).build();
+            }
+
+            @Override
+            List<Slice> slices(AttentionInputs in) {
+                Segments seg = in.segments();
+                int first = seg.kStart(0);
+                List<Slice> out = new ArrayList<>();
+                for (int s = 0; s < seg.count(); s++) {
+                    if (seg.qLen(s) > 0) {
+                        out.add(new Slice(seg.qStart(s), seg.qLen(s), first, seg.kStart(s) + seg.kLen(s) - first,
+                                in.window()));
+                    }
+                }
+                return out;
+            }
+        };
+    }
+
+    /**
+     * Positions not restarted per segment: query row r of segment s sits at position min(kLen - 1, p + qStart[s]),
+     * counting the query rows of the segments before it.
+     */
+    static SwitchAttention positionsNotRestarted(SwitchAttention base) {
+        return new SlicedMutant("positions-not-restarted", base) {
+            @Override
+            List<Slice> slices(AttentionInputs in) {
+                Segments seg = in.segments();
+                List<Slice> out = new ArrayList<>();
+                for (int r = 0; r < in.shape().rows(); r++) {
+                    int s = seg.segmentOf(r);
+                    int p = Math.min(seg.kLen(s) - 1, seg.position(r) + seg.qStart(s));
+                    out.add(new Slice(r, 1, seg.kStart(s), p + 1, in.window()));
+                }
+                return out;
+            }
+        };
+    }
+
+    /** A decode step (Sq = 1 against a cache) ignores the window: the window branch sees the whole cache. */
+    static SwitchAttention decodeIgnoresWindow(SwitchAttention base) {
+        return new SegmentMutant("decode-ignores-window", base) {
+            private AttentionInputs unwindowed(AttentionInputs in) {
+                boolean decode = in.shape().seqLen() == 1 && !in.segments().isSelfAttention();
+                return decode ? in.toBuilder().window(Integer.MAX_VALUE).build() : in;
+            }
+
+            @Override
+            public ForwardResult forward(AttentionInputs in) {
+                return base.forward(unwindowed(in));
+            }
+
+            @Override
+            public BackwardResult backward(AttentionInputs in, double[] dOut) {
+                return base.backward(unwindowed(in), dOut);
+            }
+        };
+    }
+
+    /** dK, dV of key rows outside every segment left uninitialised: whatever was in the buffer (here 0.5). */
+    static SwitchAttention gradientsBeyondLength(SwitchAttention base) {
+        return new SegmentMutant("gradients-beyond-length", base) {
+            @Override
+            public BackwardResult backward(AttentionInputs in, double[] dOut) {
+                BackwardResult g = base.backward(in, dOut);
+                Shape sh = in.shape();
+                int kw = sh.kvHeads() * sh.headDim();
+                double[] dk = g.dk().clone();
+                double[] dv = g.dv().clone();
+                for (int kr = 0; kr < sh.kvRows(); kr++) {
+                    if (!in.segments().keyRowUsed(kr)) {
+                        java.util.Arrays.fill(dk, kr * kw, (kr + 1) * kw, 0.5);
+                        java.util.Arrays.fill(dv, kr * kw, (kr + 1) * kw, 0.5);
+                    }
+                }
+                return new BackwardResult(sh, g.dq(), dk, dv, g.dRouterLogit());
+            }
+        };
+    }
+}
