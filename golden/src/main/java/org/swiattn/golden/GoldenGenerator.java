@@ -32,7 +32,8 @@ import org.swiattn.spec.Visibility;
  *                         (q of that head, k and v of its kv head), each row on its routed branch
  *   dq_rows, dk_rows, dv_rows, d_router_logit_rows
  *                         the reference backward for dO = golden("do") on the sampled rows, zero elsewhere
- *                         ({@link RowsBackward}, equal to ReferenceAttention.backward bit for bit)
+ *                         ({@link RowsBackward}: single-rounded probabilities, within 1e-14 normwise of
+ *                         ReferenceAttention.backward, not bit for bit; the committed files rest on it)
  *   naive errors          {@code NaiveAttention.forwardRows / backwardRows} at the sampled rows; lse_all
  *                         uses the naive error of lse_rows (the naive forward of all 32K rows costs hours)
  *   score magnitude       the bound scale * max_i |q_i| * max_j |k_j| (Cauchy-Schwarz) instead of the exact

@@ -10,6 +10,7 @@ import org.swiattn.spec.Estimator;
 import org.swiattn.spec.Route;
 import org.swiattn.spec.RowsResult;
 import org.swiattn.spec.Shape;
+import org.swiattn.spec.Sigmoid;
 import org.swiattn.spec.Visibility;
 
 /**
@@ -80,8 +81,8 @@ public final class RowsBackward {
             for (int n = 0; n < lossRows.length; n++) {
                 int r = lossRows[n];
                 double a = route.logit(r);
-                double p = AccurateMath.sigmoid(a);
-                double pc = AccurateMath.sigmoid(-a);
+                double p = Sigmoid.of(a);
+                double pc = Sigmoid.complement(a);
                 boolean z = route.isFull(r);
                 AccurateMath.Sum sum = new AccurateMath.Sum();
                 if (est == Estimator.SELECTED_BRANCH) {
@@ -123,8 +124,8 @@ public final class RowsBackward {
                     double cF;
                     double cW;
                     if (est == Estimator.SOFT) {
-                        cF = AccurateMath.sigmoid(route.logit(r));
-                        cW = AccurateMath.sigmoid(-route.logit(r));
+                        cF = Sigmoid.of(route.logit(r));
+                        cW = Sigmoid.complement(route.logit(r));
                     } else {
                         cF = z ? 1.0 : 0.0;
                         cW = z ? 0.0 : 1.0;

@@ -7,6 +7,8 @@ import net.jqwik.api.ForAll;
 import net.jqwik.api.Label;
 import net.jqwik.api.Property;
 
+import org.swiattn.reference.PlainAttention;
+import org.swiattn.reference.ScoreMagnitude;
 import org.swiattn.reference.TermMagnitudes;
 import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.Bf16;
@@ -21,7 +23,8 @@ import org.swiattn.spec.Visibility;
 
 /**
  * Properties of the forward pass (O and LSE) that any implementation must have, checked on the implementation
- * alone: against the spec's definitions ({@link Definition}) or against itself on related inputs (metamorphic).
+ * alone: against the spec's definitions ({@link PlainAttention}) or against itself on related inputs
+ * (metamorphic).
  * None of them assumes anything about the reference.
  *
  * <pre>
@@ -100,7 +103,8 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
     @Label("routed with all-full route equals full causal attention")
     void allFullRouteIsFullCausalAttention(@ForAll("cases") AttentionCase c) {
         AttentionInputs in = allFull(c.inputs());
-        sameForward("all-full route vs full causal attention (Definition)", forward(in), Definition.branch(in, true),
+        sameForward("all-full route vs full causal attention (PlainAttention)", forward(in),
+                PlainAttention.branch(in, true),
                 forwardBounds(in), forwardTerms(in), c);
     }
 
@@ -117,8 +121,8 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
     void allWindowRouteIsSlidingWindowAttention(@ForAll("cases") AttentionCase c) {
         AttentionInputs in = allWindow(c.inputs());
         CaseStatistics.record("w", CaseStatistics.windowCategory(in.window(), in.shape().seqLen()));
-        sameForward("all-window route vs sliding-window attention (Definition)", forward(in),
-                Definition.branch(in, false), forwardBounds(in), forwardTerms(in), c);
+        sameForward("all-window route vs sliding-window attention (PlainAttention)", forward(in),
+                PlainAttention.branch(in, false), forwardBounds(in), forwardTerms(in), c);
     }
 
     /**
@@ -379,7 +383,7 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
             for (int i = 0; i < sh.seqLen(); i++) {
                 boolean branch = in.estimator() == Estimator.SOFT || in.route().isFull(b, i);
                 for (int h = 0; h < sh.qHeads(); h++) {
-                    double[][] range = Definition.valueRange(in, b, i, h, branch);
+                    double[][] range = PlainAttention.valueRange(in, b * sh.seqLen() + i, h, branch);
                     int off = sh.qOffset(b, i, h);
                     for (int d = 0; d < sh.headDim(); d++) {
                         double o = r.o()[off + d];
@@ -396,7 +400,7 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
     /**
      * LSE is the natural log-sum-exp of the scaled scores over the keys of the branch the token is routed to (the
      * hard route, for every estimator): equivalently sum_j exp(s_ij - lse_i) = 1. The expected values are
-     * computed by {@link Definition} from q and k.
+     * computed by {@link PlainAttention} from q and k.
      */
     @Property(tries = 150)
     @Label("LSE is the log-sum-exp of the visible scores of the routed branch")
@@ -408,7 +412,8 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
             for (int i = 0; i < sh.seqLen(); i++) {
                 for (int h = 0; h < sh.qHeads(); h++) {
                     expected[sh.lseOffset(b, i, h)] =
-                            Definition.logSumExp(Definition.scores(in, b, i, h, in.route().isFull(b, i)));
+                            PlainAttention.logSumExp(PlainAttention.scores(in, b * sh.seqLen() + i, h,
+                                    in.route().isFull(b, i)));
                 }
             }
         }
@@ -495,7 +500,7 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
         for (int h = 0; h < hq; h++) {
             double la = ra.lse()[sh.lseOffset(b, split - 1, h)];
             double lb = rb.lse()[sh.lseOffset(b, i, h)];
-            double l = Definition.logAddExp(la, lb);
+            double l = PlainAttention.logAddExp(la, lb);
             mergedLse[h] = l;
             wholeLse[h] = whole.lse()[sh.lseOffset(b, i, h)];
             double wa = Math.exp(la - l);
@@ -661,7 +666,7 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
                                          @ForAll("scoreMagnitudes") double target) {
         AttentionInputs in = largeScores(c.inputs(), target);
         Assume.that(in != null);
-        double m = Definition.fullScoreMagnitude(in);
+        double m = ScoreMagnitude.max(in);
         CaseStatistics.record("M", m <= 1e2 ? "M<=1e2" : m <= 1e3 ? "1e2<M<=1e3" : "1e3<M<=1e4");
         ForwardResult r = forward(in);
         Checks.that(Tensors.allFinite(r.o()) && Tensors.allFinite(r.lse()), "non-finite O or LSE at M = " + m, c);
@@ -680,14 +685,14 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
      * when every score is 0.
      */
     static AttentionInputs largeScores(AttentionInputs in, double target) {
-        double m0 = Definition.fullScoreMagnitude(in);
+        double m0 = ScoreMagnitude.max(in);
         if (m0 == 0) {
             return null;
         }
         double f = Math.scalb(1.0, (int) Math.floor(Math.log(target / m0) / Math.log(2)));
         AttentionInputs scaled = in.toBuilder().q(Tensors.scaled(in.q(), f)).build();
         // guard against log rounding at the boundary
-        while (Definition.fullScoreMagnitude(scaled) > target) {
+        while (ScoreMagnitude.max(scaled) > target) {
             f /= 2;
             scaled = in.toBuilder().q(Tensors.scaled(in.q(), f)).build();
         }

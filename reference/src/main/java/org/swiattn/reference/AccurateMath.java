@@ -6,7 +6,10 @@ package org.swiattn.reference;
  * <p>{@link #dot} is the Dot2 algorithm of Ogita, Rump and Oishi ("Accurate sum and dot product", SIAM J. Sci.
  * Comput. 26(6), 2005): every product is split exactly with an FMA ({@code p = a*b, e = fma(a, b, -p)}, so
  * {@code a*b = p + e} exactly) and every sum with Knuth's TwoSum, so the result is as accurate as if computed in
- * twice the working precision and then rounded: |dot - exact| &lt;= u|exact| + gamma_n^2 * sum|a_k b_k|.
+ * twice the working precision and then rounded:
+ * <pre>{@code
+ *   |dot - exact| <= u |exact| + gamma_n^2 * sum_k |a_k b_k|
+ * }</pre>
  * Commons Math's {@code MathArrays.linearCombination} gives the same accuracy on whole arrays; this version works
  * on strided slices of the flat BSHD tensors without copying (tests check the two agree).
  */
@@ -15,7 +18,7 @@ public final class AccurateMath {
     }
 
     /**
-     * Compensated dot product sum_{d &lt; n} a[aOff + d] * b[bOff + d].
+     * Compensated dot product {@code sum_{d < n} a[aOff + d] * b[bOff + d]}.
      *
      * @param a [.. n ..] not modified
      * @param b [.. n ..] not modified
@@ -89,6 +92,10 @@ public final class AccurateMath {
         return hi;
     }
 
+    /** An unevaluated pair hi + lo (|lo| at most half an ulp of hi): about twice the working precision. */
+    public record Pair(double hi, double lo) {
+    }
+
     /**
      * x * (hi + lo) as a pair: returns the rounded product and stores its low part in lo[idx].
      *
@@ -129,26 +136,28 @@ public final class AccurateMath {
     }
 
     /**
-     * Element-wise compensated accumulation {@code acc[accOff + n] += x * y[yOff + n]} for n in [0, len), with
-     * the accumulated error kept in {@code err[accOff + n]}; the value of element n is the sum of the two.
+     * Element-wise compensated accumulation, the error term of element n kept beside it:
+     * <pre>{@code
+     *   acc[accOff + n] + err[accOff + n]  +=  x * y[yOff + n]      n in [0, len)
+     * }</pre>
      *
      * @param acc [.. len ..] running sums at accOff; modified
      * @param err [.. len ..] running error terms at accOff; modified
      * @param y   [.. len ..] not modified
      */
     public static void axpy(double[] acc, double[] err, int accOff, double x, double[] y, int yOff, int len) {
-        axpy(acc, accOff, err, accOff, x, y, yOff, len);
+        axpy(acc, err, accOff, accOff, x, y, yOff, len);
     }
 
     /**
-     * As {@link #axpy(double[], double[], int, double, double[], int, int)}, with the error terms of element n at
+     * As {@link #axpy(double[], double[], int, double, double[], int, int)}, with the error term of element n at
      * {@code err[errOff + n]} (e.g. a [D] scratch row for an output row inside a larger tensor).
      *
      * @param acc [.. len ..] running sums at accOff; modified
      * @param err [.. len ..] running error terms at errOff; modified
      * @param y   [.. len ..] not modified
      */
-    public static void axpy(double[] acc, int accOff, double[] err, int errOff, double x, double[] y, int yOff,
+    public static void axpy(double[] acc, double[] err, int accOff, int errOff, double x, double[] y, int yOff,
                             int len) {
         for (int n = 0; n < len; n++) {
             double yv = y[yOff + n];
@@ -167,10 +176,5 @@ public final class AccurateMath {
         for (int n = 0; n < acc.length; n++) {
             acc[n] += err[n];
         }
-    }
-
-    /** sigmoid(a) = 1 / (1 + e^-a), without overflow for any finite a. */
-    public static double sigmoid(double a) {
-        return a >= 0 ? 1.0 / (1.0 + Math.exp(-a)) : Math.exp(a) / (1.0 + Math.exp(a));
     }
 }

@@ -16,17 +16,17 @@ import org.swiattn.spec.Visibility;
  * double. Inputs (doubles) and the scale (a double) are taken as exact numbers. With 40 digits the oracle's own
  * error is far below one double ulp, so "error against the oracle" is the error against the exact result.
  *
- * <pre>
+ * <pre>{@code
  *   s_j = scale * sum_d q_id k_jd                  exact products, sums to `digits` digits
  *   lse = log sum_j exp(s_j)  (computed as m + log sum_j exp(s_j - m))
  *   o   = sum_j exp(s_j - lse) v_j ;  SOFT mixes p oF + (1-p) oW with p = 1 / (1 + exp(-a))
- * </pre>
+ * }</pre>
  * Cost is O(B*S^2*Hq*D) Dfp operations: keep S*D small (S*S*Hq*D up to about 10^6).
  */
 public final class DfpOracle {
     private final DfpField field;
 
-    /** @param digits decimal digits of every intermediate (&gt;= 30) */
+    /** @param digits decimal digits of every intermediate, at least 30 */
     public DfpOracle(int digits) {
         if (digits < 30) {
             throw new IllegalArgumentException("digits: must be >= 30, got " + digits);

@@ -7,20 +7,21 @@ import org.swiattn.spec.Estimator;
 import org.swiattn.spec.ForwardResult;
 import org.swiattn.spec.Route;
 import org.swiattn.spec.Shape;
+import org.swiattn.spec.Sigmoid;
 import org.swiattn.spec.Visibility;
 
 /**
  * A second, independent formulation of the forward pass in matrix form with EJML, kept as a cross-check of
  * {@link ReferenceAttention} (which works row by row). Per (batch b, query head h, branch):
  *
- * <pre>
+ * <pre>{@code
  *   Qh [S,D], Kg [S,D], Vg [S,D]      g = h / G
  *   Sc = scale * Qh Kg^T              [S,S]
  *   Sc_ij = -inf where key j is not visible to query i on the branch
  *   P  = rowwise softmax(Sc)          [S,S]  (max-subtracted)
  *   Ob = P Vg                         [S,D],  lse_i = log sum_j exp(Sc_ij)
  *   O_i = z_i O_F,i + (1 - z_i) O_W,i  (SOFT: p_i O_F,i + (1 - p_i) O_W,i)
- * </pre>
+ * }</pre>
  * Plain fp64 matrix products (no compensation): it agrees with the reference to rounding, not bit for bit.
  * Memory is O(S^2) per (b, h): for small and medium S only.
  */
@@ -62,9 +63,9 @@ public final class MatrixAttention {
                     boolean z = route.isFull(r);
                     double cF = z ? 1 : 0;
                     if (in.estimator() == Estimator.SOFT) {
-                        cF = AccurateMath.sigmoid(route.logit(r));
+                        cF = Sigmoid.of(route.logit(r));
                     }
-                    double cW = in.estimator() == Estimator.SOFT ? AccurateMath.sigmoid(-route.logit(r)) : 1 - cF;
+                    double cW = in.estimator() == Estimator.SOFT ? Sigmoid.complement(route.logit(r)) : 1 - cF;
                     for (int d = 0; d < dim; d++) {
                         o[sh.qOffset(b, i, h) + d] = cF * oF.get(i, d) + cW * oW.get(i, d);
                     }

@@ -15,7 +15,7 @@ import org.swiattn.spec.SwitchAttention;
  * {@code swiattn check --explain} can re-run the reference with the mistake planted and name the one a failing
  * candidate matches, and the property suite can prove it catches each one.
  *
- * <pre>
+ * <pre>{@code
  *   id                         what the candidate computes                   planted as
  *   window-plus-one            window of w+1 keys (i-w .. i)                 window w + 1
  *   window-minus-one           window of w-1 keys (i-w+2 .. i)               window w - 1 (none for w = 1)
@@ -25,11 +25,11 @@ import org.swiattn.spec.SwitchAttention;
  *   gqa-modulo                 query head h reads kv head h % Hkv            query heads permuted
  *   scale-one-over-d           scale 1/D                                     scale 1/D
  *   scale-missing              scale 1                                       scale 1
- *   route-tie-to-full          a = 0 routed to the full branch               a = 0 -&gt; smallest positive a
+ *   route-tie-to-full          a = 0 routed to the full branch               a = 0 -> smallest positive a
  *   route-per-head             head h of token i routed like token (i Hq + h) mod S   one-head problems
  *   soft-delta-routed          SOFT backward: Delta from the routed output   dQ, dK corrections (see below)
  *   router-gradient-subtraction  p(1-p) with 1 - p = 1 - fl(p)              dA * (1 - p) / sigmoid(-a)
- * </pre>
+ * }</pre>
  */
 public enum Mistake {
     WINDOW_PLUS_ONE("window-plus-one", "4", "window of w+1 keys: row i sees keys i-w .. i",

@@ -32,7 +32,7 @@ final class MistakePlanting {
     }
 
     /**
-     * Ties sent to the full branch: every logit a = 0 becomes the smallest positive double, so z = [a &gt; 0] = 1
+     * Ties sent to the full branch: every logit a = 0 becomes the smallest positive double, so {@code z = [a > 0] = 1}
      * while p = sigmoid(a) stays 1/2 exactly. Null for a route without logits (it has no ties).
      */
     static AttentionInputs tiesToFull(AttentionInputs in) {
@@ -258,14 +258,15 @@ final class MistakePlanting {
     }
 
     /**
-     * SOFT with Delta_i = &lt;g_i, o_i&gt; taken from the routed output o = p oF + (1-p) oW instead of the branch output.
+     * SOFT with {@code Delta_i = <g_i, o_i>} taken from the routed output o = p oF + (1-p) oW instead of the branch
+     * output.
      * Only the softmax backward changes: dS'_ij = dS_ij + P_ij eps_i with eps = Delta - Delta', which is
-     * +e on the full branch and -e on the window branch, e_ih = p(1-p) &lt;dO_ih, oF_ih - oW_ih&gt;. Hence
-     * <pre>
+     * +e on the full branch and -e on the window branch, {@code e_ih = p(1-p) <dO_ih, oF_ih - oW_ih>}. Hence
+     * <pre>{@code
      *   dQ'_i = dQ_i + scale e_i (kF_i - kW_i)     kB_i = sum_j P^B_ij k_j: the branch forward with values K
      *   dK'   = dK + dV^F(G) - dV^W(G)             dV^B(G): dV of the HARD all-B backward for dO := G,
      *                                                G_ih = scale e_ih q_ih
-     * </pre>
+     * }</pre>
      * Other estimators have c = 0 on the branch not selected and o = oZ, so nothing changes for them.
      */
     static RowsOutputs softDeltaFromRoutedOutput(AttentionInputs in, int[] rows, double[] dORows, RowsComputation c) {

@@ -11,6 +11,7 @@ import org.swiattn.spec.Precision;
 import org.swiattn.spec.Route;
 import org.swiattn.spec.RowsResult;
 import org.swiattn.spec.Shape;
+import org.swiattn.spec.Sigmoid;
 import org.swiattn.spec.SwitchAttention;
 import org.swiattn.spec.Visibility;
 
@@ -20,7 +21,7 @@ import org.swiattn.spec.Visibility;
  * It materialises each stage the way a framework would (scores, softmax, product), rounding to the storage
  * precision between stages and accumulating in the accumulation precision:
  *
- * <pre>
+ * <pre>{@code
  *   precision  storage st(x)        accumulation ac(x)
  *   FP64       x                    x                  (plain, uncompensated sums)
  *   FP32       (float) x            (float) x
@@ -30,9 +31,9 @@ import org.swiattn.spec.Visibility;
  *   s_j    = st(scale * sum_d q_d k_jd)          sequential sum in ac
  *   P_j    = st(exp(s_j - m) / Z),  Z = sum_j exp(s_j - m)   in ac;  lse = ac(m + log Z)
  *   o      = st(sum_j P_j v_j)                   in ac
- *   backward: dV_j += P_j g;  dP_j = st(&lt;g, v_j&gt;);  Delta = &lt;g, o&gt;;  dS_j = st(P_j (dP_j - Delta));
+ *   backward: dV_j += P_j g;  dP_j = st(<g, v_j>);  Delta = <g, o>;  dS_j = st(P_j (dP_j - Delta));
  *             dQ += scale dS_j k_j;  dK_j += scale dS_j q   (sums in ac, results rounded with st)
- * </pre>
+ * }</pre>
  * Every sum runs in a fixed sequential order, so its rounding is well defined and reproducible whatever the
  * thread count (threads only split independent rows or key/value heads). It answers for chosen rows too
  * ({@link #forwardRows}, {@link #backwardRows}): the naive yardstick at 32K, where it cannot run whole; rows whose
@@ -170,8 +171,8 @@ public final class NaiveAttention implements SwitchAttention, RowsComputation {
                 if (in.estimator() == Estimator.SOFT) {
                     double lseF = branchForward(in, b, i, h, true, o, off);
                     double lseW = branchForward(in, b, i, h, false, oW, 0);
-                    double p = ac(AccurateMath.sigmoid(route.logit(r)));
-                    double pc = ac(AccurateMath.sigmoid(-route.logit(r)));
+                    double p = ac(Sigmoid.of(route.logit(r)));
+                    double pc = ac(Sigmoid.complement(route.logit(r)));
                     for (int d = 0; d < dim; d++) {
                         o[off + d] = st(ac(ac(p * o[off + d]) + ac(pc * oW[d])));
                     }
@@ -184,14 +185,14 @@ public final class NaiveAttention implements SwitchAttention, RowsComputation {
         return new RowsResult(sh, rows.clone(), o, lse);
     }
 
-    /** Naive forward of row (b, i, h) on a branch. @param o modified at [oOff, oOff + D) */
+    /** Naive forward of row (b, i, h) on a branch. @param o modified at [oOff, oOff + D) @return the LSE */
     private double branchForward(AttentionInputs in, int b, int i, int h, boolean full, double[] o, int oOff) {
         Shape sh = in.shape();
         int dim = sh.headDim();
         int g = sh.kvHeadOf(h);
         int lo = Visibility.firstKey(i, full, in.window());
-        double[] p = probabilities(in, b, i, h, lo, Double.NaN);
-        double lse = p[p.length - 1];
+        double[] p = scores(in, b, i, h, lo);
+        double lse = softmax(p);
         for (int d = 0; d < dim; d++) {
             double acc = 0;
             for (int j = lo; j <= i; j++) {
@@ -202,41 +203,54 @@ public final class NaiveAttention implements SwitchAttention, RowsComputation {
         return lse;
     }
 
-    /** P_j for j in [lo, i] at [j - lo], the LSE in the last slot; with a given LSE (not NaN) P is recomputed. */
-    private double[] probabilities(AttentionInputs in, int b, int i, int h, int lo, double lseGiven) {
+    /** s_j = st(scale * sum_d q_d k_jd) for j in [lo, i], at [j - lo]. */
+    private double[] scores(AttentionInputs in, int b, int i, int h, int lo) {
         Shape sh = in.shape();
         int g = sh.kvHeadOf(h);
-        int n = i - lo + 1;
-        double[] p = new double[n + 1];
-        double m = Double.NEGATIVE_INFINITY;
+        double[] s = new double[i - lo + 1];
         for (int j = lo; j <= i; j++) {
-            double s = st(ac(in.scale() * dot(in.q(), sh.qOffset(b, i, h), in.k(), sh.kvOffset(b, j, g),
+            s[j - lo] = st(ac(in.scale() * dot(in.q(), sh.qOffset(b, i, h), in.k(), sh.kvOffset(b, j, g),
                     sh.headDim())));
-            p[j - lo] = s;
-            m = Math.max(m, s);
         }
-        if (!Double.isNaN(lseGiven)) {
-            for (int t = 0; t < n; t++) {
-                p[t] = st(ac(Math.exp(ac(p[t] - lseGiven))));
-            }
-            p[n] = lseGiven;
-            return p;
-        }
-        double z = 0;
-        for (int t = 0; t < n; t++) {
-            p[t] = ac(Math.exp(ac(p[t] - m)));
-            z = ac(z + p[t]);
-        }
-        for (int t = 0; t < n; t++) {
-            p[t] = st(ac(p[t] / z));
-        }
-        p[n] = ac(m + ac(Math.log(z)));
-        return p;
+        return s;
     }
 
     /**
-     * Naive backward for dO that is zero outside {@code lossRows}, at chosen rows (see {@link RowGradients}); the whole backward is the case
-     * lossRows = keyRows = every row.
+     * The forward softmax in place: P_t = st(exp(s_t - m) / Z), Z = sum_t exp(s_t - m).
+     *
+     * @param s [n] scores on entry, P on return; modified
+     * @return lse = ac(m + log Z)
+     */
+    private double softmax(double[] s) {
+        double m = Double.NEGATIVE_INFINITY;
+        for (double x : s) {
+            m = Math.max(m, x);
+        }
+        double z = 0;
+        for (int t = 0; t < s.length; t++) {
+            s[t] = ac(Math.exp(ac(s[t] - m)));
+            z = ac(z + s[t]);
+        }
+        for (int t = 0; t < s.length; t++) {
+            s[t] = st(ac(s[t] / z));
+        }
+        return ac(m + ac(Math.log(z)));
+    }
+
+    /**
+     * The backward's recomputed softmax in place: P_t = st(exp(s_t - lse)) with the forward's LSE.
+     *
+     * @param s [n] scores on entry, P on return; modified
+     */
+    private void recomputedSoftmax(double[] s, double lse) {
+        for (int t = 0; t < s.length; t++) {
+            s[t] = st(ac(Math.exp(ac(s[t] - lse))));
+        }
+    }
+
+    /**
+     * Naive backward for dO that is zero outside {@code lossRows}, at chosen rows (see {@link RowGradients}); the
+     * whole backward is the case lossRows = keyRows = every row.
      *
      * @param in       inputs; not modified
      * @param lossRows [L] strictly ascending flat rows; not modified
@@ -284,8 +298,8 @@ public final class NaiveAttention implements SwitchAttention, RowsComputation {
                     double cF = z ? 1 : 0;
                     double cW = z ? 0 : 1;
                     if (est == Estimator.SOFT) {
-                        cF = ac(AccurateMath.sigmoid(route.logit(r)));
-                        cW = ac(AccurateMath.sigmoid(-route.logit(r)));
+                        cF = ac(Sigmoid.of(route.logit(r)));
+                        cW = ac(Sigmoid.complement(route.logit(r)));
                     }
                     if (est == Estimator.SELECTED_BRANCH) {
                         routerTerms[n][h] = dot(dOut, off, z ? oF : oW, 0, dim);
@@ -315,8 +329,8 @@ public final class NaiveAttention implements SwitchAttention, RowsComputation {
                 for (int h = 0; h < sh.qHeads(); h++) {
                     routerSum = ac(routerSum + routerTerms[n][h]);
                 }
-                double p = ac(AccurateMath.sigmoid(route.logit(r)));
-                double pc = ac(AccurateMath.sigmoid(-route.logit(r)));
+                double p = ac(Sigmoid.of(route.logit(r)));
+                double pc = ac(Sigmoid.complement(route.logit(r)));
                 dA[n] = est == Estimator.SELECTED_BRANCH
                         ? ac((route.isFull(r) ? pc : -p) * routerSum) : ac(ac(p * pc) * routerSum);
             }
@@ -337,7 +351,8 @@ public final class NaiveAttention implements SwitchAttention, RowsComputation {
         int kvh = sh.kvHeadOf(h);
         int lo = Visibility.firstKey(i, full, in.window());
         int qOff = sh.qOffset(b, i, h);
-        double[] p = probabilities(in, b, i, h, lo, lse);
+        double[] p = scores(in, b, i, h, lo);
+        recomputedSoftmax(p, lse);
         double delta = dot(g, 0, o, 0, dim);
         for (int j = lo; j <= i; j++) {
             int kvOff = sh.kvOffset(b, j, kvh);

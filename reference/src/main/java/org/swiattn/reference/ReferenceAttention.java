@@ -10,6 +10,7 @@ import org.swiattn.spec.Precision;
 import org.swiattn.spec.Route;
 import org.swiattn.spec.RowsResult;
 import org.swiattn.spec.Shape;
+import org.swiattn.spec.Sigmoid;
 import org.swiattn.spec.SwitchAttention;
 
 /**
@@ -19,18 +20,19 @@ import org.swiattn.spec.SwitchAttention;
  * one query row at a time ({@link BranchRow}), with max-subtracted softmax, compensated (Dot2) dot products and
  * compensated sums, so its error against the exact result is a few units in the last place
  * ({@link DfpOracle} checks this). Rows are independent in the forward pass, so {@link #forwardRows} answers
- * for chosen rows without computing the others. Work is spread over threads without changing any result: every
+ * for chosen rows without computing the others, and {@link #backwardRows} answers the gradients of a loss on a
+ * few rows without visiting the others. Work is spread over threads without changing any result: every
  * output element is computed by exactly one thread in a fixed order.
  *
- * <pre>
+ * <pre>{@code
  *   route:      z_r in {0, 1}, r = b*S + i;  p_r = sigmoid(a_r) when the route has logits
  *   branches:   oF, lseF over keys [0, i];   oW, lseW over keys [max(0, i-w+1), i]
  *   forward:    o = z oF + (1-z) oW           (HARD, STRAIGHT_THROUGH, SELECTED_BRANCH)
  *               o = p oF + (1-p) oW           (SOFT)
  *               lse = z lseF + (1-z) lseW     (every estimator)
- * </pre>
+ * }</pre>
  */
-public final class ReferenceAttention implements SwitchAttention {
+public final class ReferenceAttention implements SwitchAttention, RowsComputation {
 
     private final boolean parallel;
 
@@ -107,15 +109,15 @@ public final class ReferenceAttention implements SwitchAttention {
         boolean z = route.isFull(r);
         if (in.estimator() != Estimator.SOFT) {
             // o = oZ: only the selected branch is computed
-            lse[lseIdx] = BranchRow.forward(in, b, i, h, z, o, oOff, scratch);
+            lse[lseIdx] = BranchRow.forward(in, b, i, h, z, o, oOff, scratch).hi();
             return;
         }
         // o = p oF + (1-p) oW, with 1-p computed as sigmoid(-a) (no cancellation)
         double[] ow = new double[dim];
-        double lseF = BranchRow.forward(in, b, i, h, true, o, oOff, scratch);
-        double lseW = BranchRow.forward(in, b, i, h, false, ow, 0, scratch);
-        double p = AccurateMath.sigmoid(route.logit(r));
-        double pc = AccurateMath.sigmoid(-route.logit(r));
+        double lseF = BranchRow.forward(in, b, i, h, true, o, oOff, scratch).hi();
+        double lseW = BranchRow.forward(in, b, i, h, false, ow, 0, scratch).hi();
+        double p = Sigmoid.of(route.logit(r));
+        double pc = Sigmoid.complement(route.logit(r));
         for (int d = 0; d < dim; d++) {
             o[oOff + d] = p * o[oOff + d] + pc * ow[d];
         }
@@ -123,19 +125,20 @@ public final class ReferenceAttention implements SwitchAttention {
     }
 
     /**
-     * Backward pass for the inputs' estimator (SPEC.md section "Training estimators").
+     * Backward pass for the inputs' estimator (SPEC.md section "Training estimators"): {@link #backwardRows} with
+     * every row a loss row and every row a key row.
      *
-     * <pre>
+     * <pre>{@code
      *   coefficients of the branches in the backward pass (the forward value of m is z):
      *     HARD, STRAIGHT_THROUGH, SELECTED_BRANCH:  cF = z, cW = 1 - z
      *     SOFT:                                     cF = p, cW = 1 - p
-     *   dL/doF_i = cF_i dO_i,  dL/doW_i = cW_i dO_i  -&gt; {@link BranchRow#backward} for each branch
+     *   dL/doF_i = cF_i dO_i,  dL/doW_i = cW_i dO_i  -> BranchRow.backward for each branch
      *   router logit a_i:
      *     HARD              0
-     *     STRAIGHT_THROUGH  p(1-p) sum_h &lt;dO_ih, oF_ih - oW_ih&gt;
-     *     SOFT              p(1-p) sum_h &lt;dO_ih, oF_ih - oW_ih&gt;
-     *     SELECTED_BRANCH   (z - p) sum_h &lt;dO_ih, oZ_ih&gt;
-     * </pre>
+     *     STRAIGHT_THROUGH  p(1-p) sum_h <dO_ih, oF_ih - oW_ih>
+     *     SOFT              p(1-p) sum_h <dO_ih, oF_ih - oW_ih>
+     *     SELECTED_BRANCH   (z - p) sum_h <dO_ih, oZ_ih>
+     * }</pre>
      *
      * @param in   validated inputs; not modified
      * @param dOut dL/dO [B,S,Hq,D]; not modified
@@ -144,100 +147,153 @@ public final class ReferenceAttention implements SwitchAttention {
     public BackwardResult backward(AttentionInputs in, double[] dOut) {
         in.checkOutputGradient(dOut);
         Shape sh = in.shape();
+        int[] all = IntStream.range(0, sh.rows()).toArray();
+        RowGradients g = backwardRows(in, all, dOut, all);
+        return new BackwardResult(sh, g.dq(), g.dk(), g.dv(), g.dA());
+    }
+
+    /**
+     * Backward pass for a loss whose dO is zero outside {@code lossRows}, answered at chosen rows, in O(sum over
+     * loss rows of visible keys) work: what makes gradient rows at 32K affordable. Rows whose dO is zero add exact
+     * zeros to every accumulator, so the values equal those of {@link #backward} on the whole dO (up to the sign of
+     * a zero); see {@link #backward} for the formulas.
+     *
+     * <pre>{@code
+     *   lossRows [L]        flat rows r = b*S + i where dO may be non-zero, strictly ascending
+     *   dORows   [L,Hq,D]   dO at the loss rows
+     *   keyRows  [K]        flat rows whose dK, dV are wanted, distinct, any order
+     *   result: dq [L,Hq,D], dk and dv [K,Hkv,D], dA [L] (see RowGradients)
+     * }</pre>
+     *
+     * @param in       validated inputs; not modified
+     * @param lossRows [L] not modified
+     * @param dORows   [L,Hq,D] not modified
+     * @param keyRows  [K] not modified
+     */
+    public RowGradients backwardRows(AttentionInputs in, int[] lossRows, double[] dORows, int[] keyRows) {
+        RowGradients.checkRows(in, lossRows, keyRows);
+        Shape sh = in.shape();
         int dim = sh.headDim();
+        int hq = sh.qHeads();
+        int hd = hq * dim;
+        if (dORows == null || dORows.length != lossRows.length * hd) {
+            throw new IllegalArgumentException("dORows: length must be L*Hq*D = " + lossRows.length * hd + ", got "
+                    + (dORows == null ? "null" : Integer.toString(dORows.length)));
+        }
         Estimator est = in.estimator();
         Route route = in.route();
         boolean bothBranches = est == Estimator.STRAIGHT_THROUGH || est == Estimator.SOFT;
+        int nLoss = lossRows.length;
 
-        // pass 1: branch forwards. oF/lseF are filled where the full branch is needed (z = 1, or both branches),
-        // oW/lseW where the window branch is needed (z = 0, or both branches)
-        double[] oF = new double[sh.qSize()];
-        double[] oW = new double[sh.qSize()];
-        double[] lseF = new double[sh.lseSize()];
-        double[] lseW = new double[sh.lseSize()];
-        double[] lseFLo = new double[sh.lseSize()];   // low parts of the LSE pairs (see BranchRow)
-        double[] lseWLo = new double[sh.lseSize()];
-        rows(sh.rows()).forEach(r -> {
+        // pass 1: branch forwards of the loss rows, [L,Hq,D] and [L,Hq]. oF/lseF are filled where the full
+        // branch is needed (z = 1, or both branches), oW/lseW where the window branch is needed
+        double[] oF = new double[nLoss * hd];
+        double[] oW = new double[nLoss * hd];
+        AccurateMath.Pair[] lseF = new AccurateMath.Pair[nLoss * hq];
+        AccurateMath.Pair[] lseW = new AccurateMath.Pair[nLoss * hq];
+        rows(nLoss).forEach(n -> {
             BranchRow.Scratch scratch = scratch(sh);
+            int r = lossRows[n];
             int b = r / sh.seqLen();
             int i = r % sh.seqLen();
             boolean z = route.isFull(r);
-            for (int h = 0; h < sh.qHeads(); h++) {
-                int off = sh.qOffset(b, i, h);
-                int l = sh.lseOffset(b, i, h);
+            for (int h = 0; h < hq; h++) {
+                int off = n * hd + h * dim;
                 if (z || bothBranches) {
-                    lseF[l] = BranchRow.forward(in, b, i, h, true, oF, off, scratch);
-                    lseFLo[l] = scratch.lseLo;
+                    lseF[n * hq + h] = BranchRow.forward(in, b, i, h, true, oF, off, scratch);
                 }
                 if (!z || bothBranches) {
-                    lseW[l] = BranchRow.forward(in, b, i, h, false, oW, off, scratch);
-                    lseWLo[l] = scratch.lseLo;
+                    lseW[n * hq + h] = BranchRow.forward(in, b, i, h, false, oW, off, scratch);
                 }
             }
         });
 
-        // pass 2: router-logit gradient, one value per row r
-        double[] dA = new double[sh.rows()];
+        // pass 2: router-logit gradient, one value per loss row
+        double[] dA = new double[nLoss];
         if (est != Estimator.HARD) {
-            rows(sh.rows()).forEach(r -> dA[r] = routerGradient(in, r, dOut, oF, oW));
+            rows(nLoss).forEach(n -> dA[n] = routerGradient(in, lossRows[n], dORows, n * hd, oF, oW));
         }
 
         // pass 3: dQ, dK, dV. One task per (b, kv head g): its dK/dV rows and the dQ rows of its G query heads
         // are written by that task alone, in a fixed order (deterministic whatever the thread count)
-        BranchRow.Grads grads = new BranchRow.Grads(sh);
+        BranchRow.Grads grads = new BranchRow.Grads(sh, nLoss, keyRows);
+        int[] firstOfBatch = firstLossRowOfEachBatch(sh, lossRows);
         rows(sh.batch() * sh.kvHeads()).forEach(task -> {
             int b = task / sh.kvHeads();
             int g = task % sh.kvHeads();
             double[] gBuf = new double[dim];
             for (int h = g * sh.groupSize(); h < (g + 1) * sh.groupSize(); h++) {
-                for (int i = 0; i < sh.seqLen(); i++) {
-                    int r = b * sh.seqLen() + i;
-                    int off = sh.qOffset(b, i, h);
-                    int l = sh.lseOffset(b, i, h);
+                for (int n = firstOfBatch[b]; n < firstOfBatch[b + 1]; n++) {
+                    int r = lossRows[n];
+                    int i = r % sh.seqLen();
+                    int off = n * hd + h * dim;
                     boolean z = route.isFull(r);
                     double cF;
                     double cW;
                     if (est == Estimator.SOFT) {
-                        cF = AccurateMath.sigmoid(route.logit(r));
-                        cW = AccurateMath.sigmoid(-route.logit(r));
+                        cF = Sigmoid.of(route.logit(r));
+                        cW = Sigmoid.complement(route.logit(r));
                     } else {
                         cF = z ? 1.0 : 0.0;
                         cW = z ? 0.0 : 1.0;
                     }
                     if (cF != 0.0) {
-                        scaled(dOut, off, cF, gBuf, dim);
-                        BranchRow.backward(in, b, i, h, true, gBuf, 0, oF, off, lseF[l], lseFLo[l], grads);
+                        scaled(dORows, off, cF, gBuf, dim);
+                        BranchRow.backward(in, b, i, h, true, gBuf, 0, oF, off, lseF[n * hq + h], n, grads);
                     }
                     if (cW != 0.0) {
-                        scaled(dOut, off, cW, gBuf, dim);
-                        BranchRow.backward(in, b, i, h, false, gBuf, 0, oW, off, lseW[l], lseWLo[l], grads);
+                        scaled(dORows, off, cW, gBuf, dim);
+                        BranchRow.backward(in, b, i, h, false, gBuf, 0, oW, off, lseW[n * hq + h], n, grads);
                     }
                 }
             }
         });
         grads.fold();
-        return new BackwardResult(sh, grads.dq, grads.dk, grads.dv, dA);
+        return new RowGradients(lossRows.clone(), keyRows.clone(), grads.dq, grads.dk, grads.dv, dA);
     }
 
-    /** dL/da_r for STRAIGHT_THROUGH, SOFT and SELECTED_BRANCH (see {@link #backward}). */
-    private static double routerGradient(AttentionInputs in, int r, double[] dOut, double[] oF, double[] oW) {
+    /**
+     * first [B+1]: the loss rows of batch b are lossRows[first[b] .. first[b+1]) (lossRows ascending).
+     *
+     * @param lossRows [L] strictly ascending; not modified
+     */
+    private static int[] firstLossRowOfEachBatch(Shape sh, int[] lossRows) {
+        int[] first = new int[sh.batch() + 1];
+        int n = 0;
+        for (int b = 0; b <= sh.batch(); b++) {
+            while (n < lossRows.length && lossRows[n] / sh.seqLen() < b) {
+                n++;
+            }
+            first[b] = n;
+        }
+        return first;
+    }
+
+    /**
+     * dL/da_r for STRAIGHT_THROUGH, SOFT and SELECTED_BRANCH (see {@link #backward}).
+     *
+     * @param dO     dO of row r at [off, off + Hq*D); not modified
+     * @param oF     full-branch outputs of row r at the same offset; not modified
+     * @param oW     window-branch outputs of row r at the same offset; not modified
+     */
+    private static double routerGradient(AttentionInputs in, int r, double[] dO, int off, double[] oF,
+                                         double[] oW) {
         Shape sh = in.shape();
-        int dim = sh.headDim();
-        int hd = sh.qHeads() * dim;
+        int hd = sh.qHeads() * sh.headDim();
         double a = in.route().logit(r);
-        double p = AccurateMath.sigmoid(a);
-        double pc = AccurateMath.sigmoid(-a);
+        double p = Sigmoid.of(a);
+        double pc = Sigmoid.complement(a);
         boolean z = in.route().isFull(r);
         AccurateMath.Sum sum = new AccurateMath.Sum();
         if (in.estimator() == Estimator.SELECTED_BRANCH) {
             // sum_h <dO_ih, oZ_ih> over the row's Hq*D contiguous elements
-            sum.add(AccurateMath.dot(dOut, r * hd, z ? oF : oW, r * hd, hd));
+            sum.add(AccurateMath.dot(dO, off, z ? oF : oW, off, hd));
             double zMinusP = z ? pc : -p;   // z - p, exactly 1 - p = sigmoid(-a) when z = 1
             return zMinusP * sum.value();
         }
         // sum_h <dO_ih, oF_ih - oW_ih> = <dO, oF> - <dO, oW>
-        sum.add(AccurateMath.dot(dOut, r * hd, oF, r * hd, hd));
-        sum.add(-AccurateMath.dot(dOut, r * hd, oW, r * hd, hd));
+        sum.add(AccurateMath.dot(dO, off, oF, off, hd));
+        sum.add(-AccurateMath.dot(dO, off, oW, off, hd));
         return p * pc * sum.value();
     }
 

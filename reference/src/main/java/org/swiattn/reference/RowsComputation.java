@@ -13,11 +13,11 @@ import org.swiattn.spec.SwitchAttention;
  * for chosen query rows; the backward is the gradient of a loss restricted to chosen rows (dO zero elsewhere), at
  * chosen rows (the form of the 32K golden cases; the whole backward is lossRows = keyRows = every row).
  *
- * <pre>
- *   forwardRows   rows [R]                         -&gt; o [R,Hq,D], lse [R,Hq]
+ * <pre>{@code
+ *   forwardRows   rows [R]                         -> o [R,Hq,D], lse [R,Hq]
  *   backwardRows  lossRows [L], dORows [L,Hq,D],
- *                 keyRows [K]                      -&gt; dq [L,Hq,D], dk, dv [K,Hkv,D], dA [L]
- * </pre>
+ *                 keyRows [K]                      -> dq [L,Hq,D], dk, dv [K,Hkv,D], dA [L]
+ * }</pre>
  * {@link NaiveAttention} answers both natively; {@link #wholeBackward} adapts any {@link SwitchAttention} (the
  * reference) through its whole backward; the golden module supplies the reference's O(rows * S) backward.
  */

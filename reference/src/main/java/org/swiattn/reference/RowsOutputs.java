@@ -7,10 +7,10 @@ import org.swiattn.spec.RowsResult;
  * The outputs of one computation at chosen rows: the forward at the rows and, when asked, the gradients of the loss
  * restricted to the rows, at the rows (loss rows = key rows).
  *
- * <pre>
+ * <pre>{@code
  *   forward    o [R,Hq,D], lse [R,Hq]
  *   gradients  dq [R,Hq,D], dk, dv [R,Hkv,D], dA [R]; null for a forward-only computation
- * </pre>
+ * }</pre>
  */
 public record RowsOutputs(RowsResult forward, RowGradients gradients) {
 

@@ -4,7 +4,7 @@ import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.Shape;
 
 /**
- * M = max |s_ij| over causal pairs (j &lt;= i), the score magnitude of the fp64 tolerance rule
+ * M = max |s_ij| over causal pairs ({@code j <= i}), the score magnitude of the fp64 tolerance rule
  * ({@link org.swiattn.spec.Tolerance}). Causal pairs include both branches' visible sets, so M bounds the scores
  * any estimator touches.
  */

@@ -4,12 +4,13 @@ import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.Estimator;
 import org.swiattn.spec.RowsResult;
 import org.swiattn.spec.Shape;
+import org.swiattn.spec.Sigmoid;
 import org.swiattn.spec.Visibility;
 
 /**
  * The term-magnitude tensors T of the tolerance policy (spec 1.1, SPEC.md section 10): for every tensor the
  * reference computes, the same formula evaluated on absolute values. A computed sum satisfies
- * |fl(sum a_i) - sum a_i| &lt;= gamma_n sum |a_i|, so an implementation's error is measured against
+ * {@code |fl(sum a_i) - sum a_i| <= gamma_n sum |a_i|}, so an implementation's error is measured against
  * max(||ref||, ||T||) ({@link org.swiattn.spec.ErrorMeasures#normwiseRelative(double[], double[], double)}), not
  * against a result that may have cancelled to (near) zero.
  *
@@ -17,11 +18,11 @@ import org.swiattn.spec.Visibility;
  * plain fp64 (max-subtracted softmax, uncompensated sums) in O(B*S^2*Hq*D) loops, one branch row at a time, read
  * next to {@link BranchRow} and {@link ReferenceAttention#backward}, whose structure it follows line by line.
  *
- * <pre>
+ * <pre>{@code
  *   shape legend: B batch, S sequence, Hq query heads, Hkv kv heads, G = Hq/Hkv, D head dim, R selected rows
  *   q, o, dq, dO  [B,S,Hq,D]    k, v, dk, dv  [B,S,Hkv,D]    lse [B,S,Hq]    route, dRouterLogit [B,S]
  *
- *   per branch row (b, i, h), g = h / G, keys j in [lo, i] of the branch, s_j = scale &lt;q_i, k_j&gt;:
+ *   per branch row (b, i, h), g = h / G, keys j in [lo, i] of the branch, s_j = scale <q_i, k_j>:
  *     m = max_j s_j,  l = sum_j exp(s_j - m),  P_j = exp(s_j - m) / l,  oB = sum_j P_j v_j
  *   forward:
  *     T_O[i,h,:]    = sum_j P_j |v_j|                  of the selected branch z (SOFT: p T_F + (1-p) T_W)
@@ -33,7 +34,7 @@ import org.swiattn.spec.Visibility;
  *     T_dK[j,g,:]  += scale T_dS_j |q_i|
  *   router logit, per row r (sums over h and k):
  *     HARD 0;  STE, SOFT p(1-p) sum |dO| (|oF| + |oW|);  SELECTED_BRANCH |z - p| sum |dO| |oZ|
- * </pre>
+ * }</pre>
  * Every T is elementwise at least the absolute value of the exact tensor it stands for (triangle inequality on
  * the same formula), so max(||ref||, ||T||) = ||T|| up to rounding.
  */
@@ -178,13 +179,13 @@ public record TermMagnitudes(Shape shape, double[] o, double[] lse, double[] dq,
                 case SOFT: {
                     // dL/da = p(1-p) sum_h <dO, oF - oW>
                     double a = in.route().logit(r);
-                    double pp = AccurateMath.sigmoid(a) * AccurateMath.sigmoid(-a);
+                    double pp = Sigmoid.of(a) * Sigmoid.complement(a);
                     tDa[r] = pp * (dotBranch[1] + dotBranch[0]);
                     break;
                 }
                 case SELECTED_BRANCH: {
                     // dL/da = (z - p) sum_h <dO, oZ>;  |z - p| = 1-p for z = 1, p for z = 0
-                    double zMinusP = AccurateMath.sigmoid(z ? -in.route().logit(r) : in.route().logit(r));
+                    double zMinusP = z ? Sigmoid.complement(in.route().logit(r)) : Sigmoid.of(in.route().logit(r));
                     tDa[r] = zMinusP * dotBranch[z ? 1 : 0];
                     break;
                 }
@@ -252,7 +253,7 @@ public record TermMagnitudes(Shape shape, double[] o, double[] lse, double[] dq,
     /** The SOFT coefficient of a branch at row r: p = sigmoid(a) (full) or 1 - p = sigmoid(-a) (window). */
     private static double coefficient(AttentionInputs in, int r, boolean full) {
         double a = in.route().logit(r);
-        return AccurateMath.sigmoid(full ? a : -a);
+        return full ? Sigmoid.of(a) : Sigmoid.complement(a);
     }
 
     /** |x| elementwise. @param x not modified */

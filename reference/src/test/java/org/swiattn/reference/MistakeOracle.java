@@ -10,12 +10,12 @@ import org.swiattn.spec.Sigmoid;
  * independent check that each transform of {@link MistakePlanting} computes what the mistake computes. Loops as
  * the spec's formulas read; no compensation (agreement with the reference is to about 1e-14 on small inputs).
  *
- * <pre>
+ * <pre>{@code
  *   per (b, h): z, a of head h at token i come from token src(i, h) (identity unless route-per-head)
  *   branch B: keys [lo, hi]: lo = 0 (F) or max(0, i - w' + 1) (W), hi = min(S-1, i + late); kv head kvOf(h)
  *   o = cF oF + cW oW (SOFT p, 1-p; else z, 1-z), lse of the selected branch (or the other), maybe / ln 2
- *   backward: g = c dO; Delta = &lt;g, oB&gt; (or &lt;g, o&gt;); dS = P (dP - Delta); router with 1-p exact or by difference
- * </pre>
+ *   backward: g = c dO; Delta = <g, oB> (or <g, o>); dS = P (dP - Delta); router with 1-p exact or by difference
+ * }</pre>
  */
 final class MistakeOracle {
     int windowDelta;

@@ -14,6 +14,7 @@ import org.swiattn.spec.ForwardResult;
 import org.swiattn.spec.Route;
 import org.swiattn.spec.RowsResult;
 import org.swiattn.spec.Shape;
+import org.swiattn.spec.Sigmoid;
 
 class ReferenceAttentionTest {
     private final ReferenceAttention ref = new ReferenceAttention();
@@ -160,10 +161,10 @@ class ReferenceAttentionTest {
             double h = 1e-6;
             for (int r = 0; r < sh.rows(); r++) {
                 // surrogate value as a function of a_r with stopgrad held at the current p
-                double p0 = AccurateMath.sigmoid(a[r]);
+                double p0 = Sigmoid.of(a[r]);
                 boolean z = a[r] > 0;
-                double up = surrogate(est, z, AccurateMath.sigmoid(a[r] + h), p0, f, w, dO, r, sh);
-                double down = surrogate(est, z, AccurateMath.sigmoid(a[r] - h), p0, f, w, dO, r, sh);
+                double up = surrogate(est, z, Sigmoid.of(a[r] + h), p0, f, w, dO, r, sh);
+                double down = surrogate(est, z, Sigmoid.of(a[r] - h), p0, f, w, dO, r, sh);
                 assertThat(g.dRouterLogit()[r]).as("%s da[%d]", est, r).isCloseTo((up - down) / (2 * h), within(1e-8));
             }
         }

@@ -18,7 +18,7 @@ import org.swiattn.spec.Visibility;
 /**
  * {@link TermMagnitudes} against independent computations: the reference on absolute values where the formula
  * allows it (T_O, T_dV, T_LSE for non-negative scores), a brute-force matrix form for T_dQ, T_dK and T_dA, and
- * T &gt;= |exact| elementwise. Every check walks every estimator over a GQA shape with a cutting window and counts
+ * {@code T >= |exact|} elementwise. Every check walks every estimator over a GQA shape with a cutting window and counts
  * what it checked.
  */
 class TermMagnitudesTest {
@@ -185,7 +185,7 @@ class TermMagnitudesTest {
         return in.route().isFull(r) == full ? 1 : 0;
     }
 
-    /** T &gt;= |exact| elementwise for all six tensors (the reference stands for the exact values). */
+    /** {@code T >= |exact|} elementwise for all six tensors (the reference stands for the exact values). */
     @Test
     void termsBoundTheAbsoluteValues() {
         int checked = 0;
