@@ -9,12 +9,12 @@ import org.swiattn.spec.ErrorMeasures;
  * Where the error of one compared tensor lies: which heads and which rows are exact, within bound or wrong, and the
  * first wrong row (what {@code swiattn check} prints under a failing tensor).
  *
- * <pre>
+ * <pre>{@code
  *   budget      bound * ||ref||  (bound alone where ref = 0): the largest ||x - ref|| the tensor may have
- *   a head h    wrong when ||x_h - ref_h|| &gt; budget / sqrt(heads)     (its equal share of the budget)
- *   a row r     wrong when ||x_r - ref_r|| &gt; budget / sqrt(rows)      (r = (b, i); key rows for dK, dV)
+ *   a head h    wrong when ||x_h - ref_h|| > budget / sqrt(heads)     (its equal share of the budget)
+ *   a row r     wrong when ||x_r - ref_r|| > budget / sqrt(rows)      (r = (b, i); key rows for dK, dV)
  *   exact       x_h (x_r) equals ref_h (ref_r) bit for bit
- * </pre>
+ * }</pre>
  * Equal shares make the breakdown consistent with the verdict: a tensor whose every head (row) is within its
  * share passes, so a failing tensor always has a wrong head and a wrong row.
  */

@@ -73,10 +73,10 @@ public final class CandidateChecker {
      * One tensor as compared: the candidate's values, the golden values and the verdict (what
      * {@link Explanation} breaks down).
      *
-     * <pre>
+     * <pre>{@code
      *   candidate, reference   [N] in the golden layout (row tensors in the order of rows)
      *   shape                  the golden shape;  rows: the golden sampled rows, or null for a WHOLE case
-     * </pre>
+     * }</pre>
      */
     public record Compared(Manifest.Entry entry, String tensor, double[] candidate, double[] reference, long[] shape,
                            int[] rows, TensorCheck check) {

@@ -17,14 +17,14 @@ import org.swiattn.spec.ErrorMeasures;
  * reference is re-run with each mistake planted, on the case's own inputs, and the candidate is checked against
  * that planted reference with the same bounds.
  *
- * <pre>
+ * <pre>{@code
  *   e_t     = ||x_t - planted_t|| / ||planted_t||          every tensor t the planted run predicts
  *   effect  = ||planted_t - ref_t|| / ||ref_t|| / bound_t   (does the mistake show on this case at all?)
- *   MATCHES        e_t &lt;= bound_t on every predicted tensor (the candidate conforms to the mistaken spec)
+ *   MATCHES        e_t <= bound_t on every predicted tensor (the candidate conforms to the mistaken spec)
  *   EXPLAINS_MOST  every failing predicted tensor's error drops at least tenfold
  *   NO_MATCH       neither;  NO_EFFECT: the planted run is within bound of the reference everywhere
- *   NOT_PLANTABLE  the mistake cannot change these inputs ({@link Mistake#canShowOn}, e.g. no logit a = 0)
- * </pre>
+ *   NOT_PLANTABLE  the mistake cannot change these inputs (Mistake.canShowOn, e.g. no logit a = 0)
+ * }</pre>
  * WHOLE cases predict every tensor; SAMPLED (32K) cases the row tensors (the LSE of every row, lse_all, would cost
  * a full-branch pass per mistake; its breakdown is still shown).
  */

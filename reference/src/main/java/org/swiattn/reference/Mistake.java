@@ -10,8 +10,8 @@ import org.swiattn.spec.RowsResult;
 import org.swiattn.spec.SwitchAttention;
 
 /**
- * The catalogue of classic mistakes (SPEC.md section 10.1): each one seen in the field, each planted into an
- * unchanged computation (the reference) as a transform of its inputs or outputs ({@link MistakePlanting}), so
+ * The catalogue of classic mistakes (SPEC.md section 10.1, the one table of them): each one seen in the field,
+ * each planted into an unchanged computation (the reference) as a transform of its inputs or outputs ({@link MistakePlanting}), so
  * {@code swiattn check --explain} can re-run the reference with the mistake planted and name the one a failing
  * candidate matches, and the property suite can prove it catches each one.
  *
@@ -124,8 +124,9 @@ public enum Mistake {
     ROUTER_GRADIENT_SUBTRACTION("router-gradient-subtraction", "10.2", "router gradient p(1-p) (SELECTED_BRANCH: "
             + "z - p) with 1 - p computed as 1 - fl(p): cancels as p -> 1 (zero for a > 36.7 in fp64, a > 16.6 in "
             + "fp32)",
-            "autograd through torch.sigmoid (its backward computes y * (1 - y)), or 1 - p written by hand; compute "
-                    + "1 - p as sigmoid(-a) (spec 1.2: non-conforming)") {
+            "autograd through torch.sigmoid (its backward computes y * (1 - y)), or 1 - p written by hand; "
+                    + "non-conforming (SPEC.md 10.2): compute 1 - p as sigmoid(-a), in PyTorch "
+                    + "p = exp(-softplus(-a))") {
         @Override
         RowsOutputs plant(AttentionInputs in, int[] rows, double[] dORows, RowsComputation c) {
             return MistakePlanting.routerGradientBySubtraction(in, rows, RowsOutputs.of(c, in, rows, dORows));
@@ -203,7 +204,7 @@ public enum Mistake {
 
     /**
      * Whether the mistake can change anything on these inputs: false when it certainly cannot (a window change with
-     * w &gt;= S, GQA with G = 1 or Hkv = 1, a scale equal to the one planted, no logit a = 0, one head, an estimator
+     * w >= S, GQA with G = 1 or Hkv = 1, a scale equal to the one planted, no logit a = 0, one head, an estimator
      * other than SOFT for soft-delta-routed, HARD for the router gradient). A true answer is no promise that the
      * outputs move beyond the tolerance.
      *

@@ -14,7 +14,8 @@ import org.swiattn.spec.Sigmoid;
  *   per (b, h): z, a of head h at token i come from token src(i, h) (identity unless route-per-head)
  *   branch B: keys [lo, hi]: lo = 0 (F) or max(0, i - w' + 1) (W), hi = min(S-1, i + late); kv head kvOf(h)
  *   o = cF oF + cW oW (SOFT p, 1-p; else z, 1-z), lse of the selected branch (or the other), maybe / ln 2
- *   backward: g = c dO; Delta = <g, oB> (or <g, o>); dS = P (dP - Delta); router with 1-p exact or by difference
+ *   backward: g = c dO; Delta = <g, oB> (or <g, o>); dS = P (dP - Delta)
+ *   router: 1-p exact or by difference
  * }</pre>
  */
 final class MistakeOracle {

@@ -111,8 +111,9 @@ class MistakeTest {
                         }
                     }
                     for (double e : new double[] {ErrorMeasures.normwiseRelative(x.o, right.o),
-                        ErrorMeasures.normwiseRelative(x.lse, right.lse), ErrorMeasures.normwiseRelative(x.dq, right.dq),
-                        ErrorMeasures.normwiseRelative(x.dk, right.dk), ErrorMeasures.normwiseRelative(x.dA, right.dA), worstElementRelative(x.dA, right.dA)}) {
+                        ErrorMeasures.normwiseRelative(x.lse, right.lse),
+                        ErrorMeasures.normwiseRelative(x.dq, right.dq), ErrorMeasures.normwiseRelative(x.dk, right.dk),
+                        ErrorMeasures.normwiseRelative(x.dA, right.dA), worstElementRelative(x.dA, right.dA)}) {
                         largestEffect = Math.max(largestEffect, e);
                     }
                 }
@@ -174,6 +175,23 @@ class MistakeTest {
                 assertThat(relative).isLessThan(1e-15);
             }
         }
+    }
+
+    @Test
+    void theSpecTableListsExactlyTheCatalogue() throws java.io.IOException {
+        String spec = java.nio.file.Files.readString(java.nio.file.Path.of("..", "spec", "SPEC.md"));
+        int start = spec.indexOf("### 10.1 ");
+        String section = spec.substring(start, spec.indexOf("\n### ", start + 1));
+        java.util.Set<String> listed = new java.util.TreeSet<>();
+        java.util.regex.Matcher row = java.util.regex.Pattern.compile("(?m)^\\| `([a-z0-9-]+)` \\|").matcher(section);
+        while (row.find()) {
+            listed.add(row.group(1));
+        }
+        java.util.Set<String> ids = new java.util.TreeSet<>();
+        for (Mistake m : Mistake.values()) {
+            ids.add(m.id());
+        }
+        assertThat(listed).isEqualTo(ids);
     }
 
     @Test
