@@ -7,13 +7,13 @@ import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.RowsResult;
 
 /**
- * The fp64 reference as the golden files compute it, asked for chosen rows: forwardRows; the whole backward when
- * every row is asked (WHOLE cases, bit for bit the golden values), {@link RowsBackward} otherwise (SAMPLED cases).
- * What {@link MistakeFinder} plants the catalogued mistakes into.
+ * The fp64 reference as the golden files compute it, asked for chosen rows: {@link ReferenceAttention} for the
+ * forward and for a backward over every row (WHOLE cases: bit for bit the golden values), {@link RowsBackward} for
+ * a backward at fewer rows (how the SAMPLED 32K gradient rows were computed). What {@link MistakeFinder} plants the
+ * catalogued mistakes into.
  */
 final class GoldenReference implements RowsComputation {
     private final ReferenceAttention reference = new ReferenceAttention();
-    private final RowsComputation whole = RowsComputation.wholeBackward(reference);
 
     @Override
     public RowsResult forwardRows(AttentionInputs in, int[] rows) {
@@ -23,7 +23,7 @@ final class GoldenReference implements RowsComputation {
     @Override
     public RowGradients backwardRows(AttentionInputs in, int[] lossRows, double[] dORows, int[] keyRows) {
         int all = in.shape().rows();
-        return lossRows.length == all && keyRows.length == all ? whole.backwardRows(in, lossRows, dORows, keyRows)
+        return lossRows.length == all && keyRows.length == all ? reference.backwardRows(in, lossRows, dORows, keyRows)
                 : RowsBackward.backward(in, lossRows, dORows, keyRows);
     }
 }

@@ -245,7 +245,7 @@ public enum Mistake {
      * The computation with this mistake planted, as an implementation of the contract (for the property suite's
      * mutant test). Where the mistake cannot be expressed on some inputs it computes what c computes.
      *
-     * @param c the computation, e.g. {@code RowsComputation.wholeBackward(new ReferenceAttention())}
+     * @param c the computation, e.g. {@code new ReferenceAttention()}
      */
     public SwitchAttention planted(RowsComputation c) {
         Mistake m = this;

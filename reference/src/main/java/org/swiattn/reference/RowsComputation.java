@@ -3,10 +3,8 @@ package org.swiattn.reference;
 import java.util.stream.IntStream;
 
 import org.swiattn.spec.AttentionInputs;
-import org.swiattn.spec.BackwardResult;
 import org.swiattn.spec.RowsResult;
 import org.swiattn.spec.Shape;
-import org.swiattn.spec.SwitchAttention;
 
 /**
  * An attention computation asked for chosen rows: what a planted {@link Mistake} transforms. The forward answers
@@ -18,8 +16,8 @@ import org.swiattn.spec.SwitchAttention;
  *   backwardRows  lossRows [L], dORows [L,Hq,D],
  *                 keyRows [K]                      -> dq [L,Hq,D], dk, dv [K,Hkv,D], dA [L]
  * }</pre>
- * {@link NaiveAttention} answers both natively; {@link #wholeBackward} adapts any {@link SwitchAttention} (the
- * reference) through its whole backward; the golden module supplies the reference's O(rows * S) backward.
+ * {@link ReferenceAttention} and {@link NaiveAttention} answer both; the whole forward and backward are the
+ * case rows = lossRows = keyRows = every row.
  */
 public interface RowsComputation {
 
@@ -36,35 +34,6 @@ public interface RowsComputation {
      * @param keyRows  [K] distinct flat rows whose dK, dV are wanted; not modified
      */
     RowGradients backwardRows(AttentionInputs in, int[] lossRows, double[] dORows, int[] keyRows);
-
-    /**
-     * An implementation's forwardRows, and a backward through its whole backward with dO zero outside the loss
-     * rows (O(S^2) work whatever the rows: for whole cases and tests).
-     */
-    static RowsComputation wholeBackward(SwitchAttention impl) {
-        return new RowsComputation() {
-            @Override
-            public RowsResult forwardRows(AttentionInputs in, int[] rows) {
-                return impl.forwardRows(in, rows);
-            }
-
-            @Override
-            public RowGradients backwardRows(AttentionInputs in, int[] lossRows, double[] dORows, int[] keyRows) {
-                RowGradients.checkRows(in, lossRows, keyRows);
-                Shape sh = in.shape();
-                int hd = sh.qHeads() * sh.headDim();
-                int kvd = sh.kvHeads() * sh.headDim();
-                double[] dOut = new double[sh.qSize()];
-                for (int n = 0; n < lossRows.length; n++) {
-                    System.arraycopy(dORows, n * hd, dOut, lossRows[n] * hd, hd);
-                }
-                BackwardResult g = impl.backward(in, dOut);
-                return new RowGradients(lossRows.clone(), keyRows.clone(), gather(g.dq(), lossRows, hd),
-                        gather(g.dk(), keyRows, kvd), gather(g.dv(), keyRows, kvd), gather(g.dRouterLogit(),
-                        lossRows, 1));
-            }
-        };
-    }
 
     /** Rows of a row-major [rows, width] array: out[n] = x[rows[n]]. @param x not modified */
     static double[] gather(double[] x, int[] rows, int width) {

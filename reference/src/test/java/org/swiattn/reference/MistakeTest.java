@@ -18,7 +18,7 @@ import org.swiattn.spec.Shape;
  * shapes, B = 2, on whole inputs and on a subset of rows. The test walks every entry and counts them.
  */
 class MistakeTest {
-    static final RowsComputation REF = RowsComputation.wholeBackward(new ReferenceAttention(false));
+    static final RowsComputation REF = new ReferenceAttention(false);
 
     /** The oracle with the mistake's flags. */
     static MistakeOracle oracleOf(Mistake m) {
