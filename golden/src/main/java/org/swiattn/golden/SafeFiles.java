@@ -164,19 +164,22 @@ public final class SafeFiles {
         }
         BasicFileAttributes a = attributesNoFollow(abs);
         if (a != null && a.isSymbolicLink()) {
-            Path real;
-            try {
-                real = abs.toRealPath();
-            } catch (IOException e) {
+            BasicFileAttributes r = attributesFollow(abs);   // also /dev/stdout -> /proc/self/fd/1 -> pipe:[..]
+            if (r == null) {
                 throw new BadInputException(what + ": is a symbolic link to a missing file; refusing to write "
                         + "through it");
             }
-            BasicFileAttributes r = attributesNoFollow(real);
-            if (r != null && r.isRegularFile()) {
+            Path real = null;
+            try {
+                real = abs.toRealPath();
+            } catch (IOException e) {
+                // a pipe or socket behind /proc/self/fd has no path: named by its kind below
+            }
+            if (r.isRegularFile() && real != null) {
                 return real;
             }
-            throw new BadInputException(what + ": is a symbolic link to " + real + ", " + kind(real)
-                    + "; refusing to replace it (write to a regular file)");
+            throw new BadInputException(what + ": is a symbolic link to " + (real == null ? "" : real + ", ")
+                    + kind(abs) + "; refusing to replace it (write to a regular file)");
         }
         if (a != null && a.isDirectory()) {
             throw new BadInputException(what + ": is a folder, not a file");
