@@ -20,6 +20,7 @@ import org.junit.platform.launcher.listeners.TestExecutionSummary;
 import org.swiattn.properties.ForwardProperties;
 import org.swiattn.properties.GradientProperties;
 import org.swiattn.properties.ValidationProperties;
+import org.swiattn.reference.Mistake;
 import org.swiattn.reference.ReferenceAttention;
 import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.BackwardResult;
@@ -27,7 +28,6 @@ import org.swiattn.spec.Estimator;
 import org.swiattn.spec.ForwardResult;
 import org.swiattn.spec.Precision;
 import org.swiattn.spec.RowsResult;
-import org.swiattn.spec.Shape;
 import org.swiattn.spec.SwitchAttention;
 
 /**
@@ -37,14 +37,20 @@ import org.swiattn.spec.SwitchAttention;
  *
  * <pre>
  *   mutant                      bug                                               caught by
- *   window-off-by-one           window branch sees w+1 keys                       all-window = window; locality
- *   lse-log2                    LSE in log2 (the authors' kernel's storage)       LSE definition; shift invariance
- *   gqa-modulo                  query head h reads kv head h % Hkv (not h / G)    GQA = MHA
- *   causal-leak                 full rows see key i+1                             causality; all-full = full
+ *   window-plus-one (*)         window branch sees w+1 keys                       all-window = window; locality
+ *   window-minus-one (*)        window branch sees w-1 keys                       all-window = window
+ *   scale-one-over-d (*)        scores scaled by 1/D                              LSE definition
+ *   route-per-head (*)          head h of token i routed like token (i Hq+h) % S  rows = selected branch
+ *   soft-delta-routed (*)       SOFT backward: Delta from the routed output       input finite differences
+ *   lse-log2 (*)                LSE in log2 (the authors' kernel's storage)       LSE definition; shift invariance
+ *   gqa-modulo (*)              query head h reads kv head h % Hkv (not h / G)    GQA = MHA
+ *   causal-late (*)             row i sees key i+1                                causality; all-full = full
  *   soft-as-hard                SOFT forward ignores p                            rows = selected branch / p-mix
  *   router-gradient-sign        dL/da negated                                     router finite differences
  *   rows-clamped                forwardRows clamps rows into range                rows out of range rejected
  * </pre>
+ * (*) the catalogue's own entry ({@link Mistake}, SPEC.md section 10.1), planted as {@code swiattn check --explain}
+ * plants it; the others are mutants of this test only.
  */
 class SuiteCatchesMutantsTest {
 
@@ -85,73 +91,10 @@ class SuiteCatchesMutantsTest {
         }
     }
 
-    static final Mutant WINDOW_OFF_BY_ONE = new Mutant("window-off-by-one") {
-        @Override
-        public ForwardResult forward(AttentionInputs in) {
-            int w = in.window();
-            return REF.forward(in.toBuilder().window(w == Integer.MAX_VALUE ? w : w + 1).build());
-        }
-    };
-
-    static final Mutant LSE_LOG2 = new Mutant("lse-log2") {
-        @Override
-        public ForwardResult forward(AttentionInputs in) {
-            ForwardResult r = REF.forward(in);
-            double[] lse = r.lse().clone();
-            for (int n = 0; n < lse.length; n++) {
-                lse[n] /= Math.log(2);
-            }
-            return new ForwardResult(r.shape(), r.o(), lse);
-        }
-    };
-
-    static final Mutant GQA_MODULO = new Mutant("gqa-modulo") {
-        @Override
-        public ForwardResult forward(AttentionInputs in) {
-            // MHA inputs whose head h holds kv head h % Hkv
-            Shape sh = in.shape();
-            Shape mha = new Shape(sh.batch(), sh.seqLen(), sh.qHeads(), sh.qHeads(), sh.headDim());
-            double[] k = new double[sh.qSize()];
-            double[] v = new double[sh.qSize()];
-            for (int b = 0; b < sh.batch(); b++) {
-                for (int j = 0; j < sh.seqLen(); j++) {
-                    for (int h = 0; h < sh.qHeads(); h++) {
-                        int from = sh.kvOffset(b, j, h % sh.kvHeads());
-                        System.arraycopy(in.k(), from, k, sh.qOffset(b, j, h), sh.headDim());
-                        System.arraycopy(in.v(), from, v, sh.qOffset(b, j, h), sh.headDim());
-                    }
-                }
-            }
-            ForwardResult r = REF.forward(AttentionInputs.builder(mha).q(in.q()).k(k).v(v).window(in.window())
-                    .scale(in.scale()).route(in.route()).estimator(in.estimator()).build());
-            return new ForwardResult(sh, r.o(), r.lse());
-        }
-    };
-
-    static final Mutant CAUSAL_LEAK = new Mutant("causal-leak") {
-        @Override
-        public ForwardResult forward(AttentionInputs in) {
-            ForwardResult r = REF.forward(in);
-            if (in.estimator() == Estimator.SOFT) {
-                return r;
-            }
-            // full row (b, i) attends to keys 0..i+1: row i+1 of the full branch with q_{i+1} := q_i
-            Shape sh = in.shape();
-            int hd = sh.qHeads() * sh.headDim();
-            double[] o = r.o().clone();
-            double[] lse = r.lse().clone();
-            for (int row = 0; row < sh.rows(); row++) {
-                if (in.route().isFull(row) && row % sh.seqLen() < sh.seqLen() - 1) {
-                    double[] q = in.q().clone();
-                    System.arraycopy(in.q(), row * hd, q, (row + 1) * hd, hd);
-                    RowsResult leak = REF.forwardRows(in.toBuilder().q(q).build(), new int[] {row + 1});
-                    System.arraycopy(leak.o(), 0, o, row * hd, hd);
-                    System.arraycopy(leak.lse(), 0, lse, row * sh.qHeads(), sh.qHeads());
-                }
-            }
-            return new ForwardResult(sh, o, lse);
-        }
-    };
+    /** A mistake of the catalogue (SPEC.md section 10.1) planted into the reference, as check --explain plants it. */
+    static SwitchAttention planted(Mistake m) {
+        return m.planted(REF);
+    }
 
     static final Mutant SOFT_AS_HARD = new Mutant("soft-as-hard") {
         @Override
@@ -185,31 +128,59 @@ class SuiteCatchesMutantsTest {
 
     // the property classes on each mutant (nested: never picked up by surefire on their own)
 
-    static class WindowOffByOne extends ForwardProperties {
+    static class WindowPlusOne extends ForwardProperties {
         @Override
         protected SwitchAttention implementation() {
-            return WINDOW_OFF_BY_ONE;
+            return planted(Mistake.WINDOW_PLUS_ONE);
+        }
+    }
+
+    static class WindowMinusOne extends ForwardProperties {
+        @Override
+        protected SwitchAttention implementation() {
+            return planted(Mistake.WINDOW_MINUS_ONE);
+        }
+    }
+
+    static class ScaleOneOverD extends ForwardProperties {
+        @Override
+        protected SwitchAttention implementation() {
+            return planted(Mistake.SCALE_ONE_OVER_D);
+        }
+    }
+
+    static class RoutePerHead extends ForwardProperties {
+        @Override
+        protected SwitchAttention implementation() {
+            return planted(Mistake.ROUTE_PER_HEAD);
+        }
+    }
+
+    static class SoftDeltaRouted extends GradientProperties {
+        @Override
+        protected SwitchAttention implementation() {
+            return planted(Mistake.SOFT_DELTA_ROUTED);
         }
     }
 
     static class LseLog2 extends ForwardProperties {
         @Override
         protected SwitchAttention implementation() {
-            return LSE_LOG2;
+            return planted(Mistake.LSE_LOG2);
         }
     }
 
     static class GqaModulo extends ForwardProperties {
         @Override
         protected SwitchAttention implementation() {
-            return GQA_MODULO;
+            return planted(Mistake.GQA_MODULO);
         }
     }
 
-    static class CausalLeak extends ForwardProperties {
+    static class CausalLate extends ForwardProperties {
         @Override
         protected SwitchAttention implementation() {
-            return CAUSAL_LEAK;
+            return planted(Mistake.CAUSAL_LATE);
         }
     }
 
@@ -273,11 +244,15 @@ class SuiteCatchesMutantsTest {
 
     @Test
     void everyMutantIsCaught() {
-        caught(WindowOffByOne.class, ForwardProperties.class, "allWindowRouteIsSlidingWindowAttention",
+        caught(WindowPlusOne.class, ForwardProperties.class, "allWindowRouteIsSlidingWindowAttention",
                 "windowLocality");
+        caught(WindowMinusOne.class, ForwardProperties.class, "allWindowRouteIsSlidingWindowAttention");
+        caught(ScaleOneOverD.class, ForwardProperties.class, "lseIsTheLogSumExpOfTheVisibleScores");
+        caught(RoutePerHead.class, ForwardProperties.class, "routedRowsAreTheirSelectedBranch");
+        caught(SoftDeltaRouted.class, GradientProperties.class, "inputGradientsAgreeWithFiniteDifferences");
         caught(LseLog2.class, ForwardProperties.class, "lseIsTheLogSumExpOfTheVisibleScores", "shiftInvariance");
         caught(GqaModulo.class, ForwardProperties.class, "gqaEqualsMhaWithRepeatedHeads");
-        caught(CausalLeak.class, ForwardProperties.class, "causality", "allFullRouteIsFullCausalAttention");
+        caught(CausalLate.class, ForwardProperties.class, "causality", "allFullRouteIsFullCausalAttention");
         caught(SoftAsHard.class, ForwardProperties.class, "routedRowsAreTheirSelectedBranch");
         caught(RouterGradientSign.class, GradientProperties.class, "routerGradientAgreesWithFiniteDifferences");
         caught(RowsClamped.class, ValidationProperties.class, "rowsOutOfRangeAreRejected");
@@ -285,6 +260,6 @@ class SuiteCatchesMutantsTest {
         long suites = Arrays.stream(SuiteCatchesMutantsTest.class.getDeclaredClasses())
                 .filter(c -> c.getSuperclass() != null && c.getSuperclass().getSimpleName().endsWith("Properties"))
                 .count();
-        assertThat(checkedMutants).isEqualTo(suites).isEqualTo(7);
+        assertThat(checkedMutants).isEqualTo(suites).isEqualTo(11);
     }
 }
