@@ -70,6 +70,7 @@ public final class SwiattnCommand implements Runnable {
     public static void main(String[] args) {
         PrintWriter err = Terminal.writer(new OutputStreamWriter(System.err));
         onSignals(err);
+        Thread.setDefaultUncaughtExceptionHandler((thread, t) -> System.exit(report(t, err)));   // worker threads
         int rc;
         try {
             rc = execute(args);
