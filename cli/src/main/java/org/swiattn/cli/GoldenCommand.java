@@ -13,6 +13,7 @@ import org.swiattn.golden.CaseData;
 import org.swiattn.golden.CaseSpec;
 import org.swiattn.golden.Dtype;
 import org.swiattn.golden.GoldenExporter;
+import org.swiattn.golden.GoldenFolder;
 import org.swiattn.golden.GoldenGenerator;
 import org.swiattn.golden.GoldenVerifier;
 import org.swiattn.golden.Manifest;
@@ -177,7 +178,7 @@ public final class GoldenCommand implements Runnable {
                 }
             }
             List<String> folder = whole ? new ArrayList<>(v.folderProblems(m, Suites.ALL)) : new ArrayList<>();
-            Path training = whole ? TrainingGoldenCheck.folderBeside(dir) : null;
+            Path training = whole ? GoldenFolder.training(dir) : null;
             if (training != null && Files.isRegularFile(training.resolve(Manifest.FILE))) {
                 List<String> tp = TrainingGoldenCheck.problems(training);
                 folder.addAll(tp);

@@ -4,11 +4,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.stream.Stream;
 import org.swiattn.spec.ErrorMeasures;
 import org.swiattn.spec.Precision;
 import org.swiattn.spec.Tolerance;
@@ -54,29 +51,12 @@ public final class GoldenVerifier {
     /** Problems of the folder as a whole (missing cases, stray files). */
     public List<String> folderProblems(Manifest m, List<CaseSpec> expected) throws IOException {
         List<String> problems = new ArrayList<>();
-        Set<String> listed = new HashSet<>();
-        for (Manifest.Entry e : m.cases()) {
-            listed.add(e.file());
-        }
         for (CaseSpec c : expected) {
             if (m.find(c.name()) == null) {
                 problems.add("case " + c.label() + " is missing from " + Manifest.FILE);
             }
         }
-        Path v1 = goldenDir.resolve("v1");
-        if (Files.isDirectory(v1)) {
-            try (Stream<Path> s = Files.list(v1)) {
-                for (Path p : s.sorted().toList()) {
-                    if (SafeFiles.isTemporary(p)) {
-                        continue;   // a write in progress, or one a SIGKILL interrupted: not a case file
-                    }
-                    String rel = "v1/" + p.getFileName();
-                    if (!listed.contains(rel)) {
-                        problems.add(rel + " is not listed in " + Manifest.FILE);
-                    }
-                }
-            }
-        }
+        problems.addAll(GoldenFolder.strayFiles(goldenDir, m));
         return problems;
     }
 

@@ -62,8 +62,12 @@ public record Manifest(String format, int format_version, String spec_version, S
 
     /** An empty manifest of the current versions. */
     public static Manifest empty() {
-        return new Manifest("swiattn-golden-manifest", 1, SpecVersion.VALUES, GoldenGenerator.GENERATOR_VERSION,
-                List.of());
+        return empty(GoldenGenerator.GENERATOR_VERSION);
+    }
+
+    /** An empty manifest of the current format and spec version, for cases written by another generator. */
+    public static Manifest empty(String generatorVersion) {
+        return new Manifest("swiattn-golden-manifest", 1, SpecVersion.VALUES, generatorVersion, List.of());
     }
 
     /** The entry for a written case file. */

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.swiattn.golden.Dtype;
+import org.swiattn.golden.GoldenFolder;
 import org.swiattn.golden.Manifest;
 import org.swiattn.golden.SafeTensorsWriter;
 import org.swiattn.golden.SplitMix64;
@@ -31,10 +32,10 @@ import org.swiattn.reference.ReferenceAttention;
 
 /**
  * Golden cases of the training side (router, adaptive regularizer, one continual-pretraining step), written with
- * the golden module's tooling: safetensors files via {@link SafeTensorsWriter}, inputs from the portable golden
+ * the golden module's file format: safetensors files via {@link SafeTensorsWriter}, inputs from the portable golden
  * PRNG ({@link SplitMix64#fill}), a {@code manifest.json} of the golden format (sha256, tcId, kind, flags).
- * Committed under {@code training/golden/} (tcIds 1001+); {@code TrainingGoldenTest} regenerates them and demands
- * identical bytes.
+ * Committed under {@code golden/training/} ({@link GoldenFolder#training}, tcIds 1001+); {@code TrainingGoldenTest}
+ * and {@code swiattn golden verify} regenerate them and demand identical bytes.
  *
  * <pre>
  *   router      inputs x [N,C], w [C], b [1], d_a [N] (= dL/da)      outputs a, p [N], z U8 [N], dx [N,C], dw [C], db [1]
@@ -59,10 +60,10 @@ public final class TrainingGolden {
     public record Written(String name, Path file) {
     }
 
-    /** Writes every case and the manifest into dir ({@code training/golden} in the repository). */
+    /** Writes every case and the manifest into dir ({@code golden/training} in the repository). */
     public static List<Written> generate(Path dir) throws IOException {
         List<Written> out = new ArrayList<>();
-        Manifest m = new Manifest("swiattn-golden-manifest", 1, SpecVersion.VALUES, GENERATOR_VERSION, List.of());
+        Manifest m = Manifest.empty(GENERATOR_VERSION);
         int id = 1001;
         // router
         m = add(m, out, dir, router(id++, "router_n12_c8", 12, 8, 0x1001L, false));
@@ -100,14 +101,15 @@ public final class TrainingGolden {
     }
 
     private static Manifest add(Manifest m, List<Written> out, Path dir, Case c) throws IOException {
-        Path file = dir.resolve("v1").resolve(c.name() + ".safetensors");
+        String rel = GoldenFolder.CASES + "/" + c.name() + ".safetensors";
+        Path file = dir.resolve(rel);
         c.w().metadata("tcId", Integer.toString(c.tcId())).metadata("name", c.name()).metadata("kind", c.kind())
                 .metadata("spec_version", SpecVersion.VALUES).metadata("generator", "org.swiattn.training.golden"
                         + ".TrainingGolden v" + GENERATOR_VERSION).metadata("seed", Long.toUnsignedString(c.seed()))
                 .metadata("comment", c.comment());
         c.w().write(file);
         out.add(new Written(c.name(), file));
-        return m.with(new Manifest.Entry(c.tcId(), c.name(), "v1/" + c.name() + ".safetensors",
+        return m.with(new Manifest.Entry(c.tcId(), c.name(), rel,
                 Manifest.sha256(file), Files.size(file), c.kind(), c.b(), c.s(), c.hq(), c.hkv(), c.d(), c.window(),
                 c.estimator(), true, Long.toUnsignedString(c.seed()), c.flags(), c.comment(), c.tensors()));
     }
@@ -367,9 +369,9 @@ public final class TrainingGolden {
         return s;
     }
 
-    /** {@code java ... TrainingGolden [DIR]} (default training/golden). */
+    /** {@code java ... TrainingGolden [DIR]} (default golden/training, run from the repository root). */
     public static void main(String[] args) throws IOException {
-        Path dir = Path.of(args.length > 0 ? args[0] : "training/golden");
+        Path dir = args.length > 0 ? Path.of(args[0]) : GoldenFolder.training(Path.of("golden"));
         for (Written w : generate(dir)) {
             System.out.println("wrote " + w.file());
         }
