@@ -23,7 +23,7 @@ final class Args {
                 value);
     }
 
-    /** A finite option value &gt; 0 (positive) or &gt;= 0. */
+    /** A finite option value {@code > 0} (positive) or {@code >= 0}. */
     static void finite(String option, double value, boolean positive) {
         require(Double.isFinite(value) && (positive ? value > 0 : value >= 0), option,
                 "finite and " + (positive ? "> 0" : ">= 0"), value);

@@ -134,7 +134,7 @@ final class Bf16Bench {
     }
 
     /**
-     * Timed backward of one route: MMA always; at S &lt;= 4096 also SIMT and the MMA-vs-SIMT difference.
+     * Timed backward of one route: MMA always; at {@code S <= 4096} also SIMT and the MMA-vs-SIMT difference.
      *
      * @param t {q, k, v, dO, o, lse, delta, dQ, dK, dV, vt}: inputs not modified, the others overwritten
      */

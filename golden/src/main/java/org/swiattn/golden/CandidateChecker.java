@@ -16,16 +16,16 @@ import org.swiattn.spec.Tolerance;
  * the tolerance policy of {@link Tolerance}.
  *
  * <p>The candidate file:
- * <pre>
+ * <pre>{@code
  *   __metadata__ "precision"   required: "fp64", "fp32" or "bf16", the arithmetic the candidate computed in
- *                              (selects the rule: fp64 e &lt;= 1e-12 max(1, M); fp32/bf16 e &lt;= 2 e_naive + atol)
+ *                              (selects the rule: fp64 e <= 1e-12 max(1, M); fp32/bf16 e <= 2 e_naive + atol)
  *   __metadata__ "case"        optional: the case name or tcId; must match the case checked
  *   tensors                    the golden output names with the golden shapes, any floating dtype (F64, F32, BF16,
  *                              F16): o, lse (+ dq, dk, dv, d_router_logit when the case has gradients).
  *                              For SAMPLED cases either the row tensors (o_rows, lse_rows, lse_all, dq_rows, ...)
  *                              or the whole tensors (o [B,S,Hq,D], lse [B,S,Hq], dq, dk, dv, d_router_logit), from
  *                              which the golden rows (and, for lse_all, the head lse_all_head) are taken.
- * </pre>
+ * }</pre>
  * Bad input (unknown case, corrupt file, missing tensor, wrong shape or dtype, missing precision) throws
  * {@link BadInputException}; a tolerance failure is a result, not an exception.
  */

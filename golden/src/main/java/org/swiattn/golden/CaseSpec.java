@@ -18,7 +18,7 @@ import org.swiattn.spec.Shape;
  *   estimator         the training estimator (backward and router gradient)
  *   route             how the route z and the router logits a are made ({@link RouteKind}), fraction of full rows
  *   seed              the case seed of the input generator ({@link SplitMix64})
- *   ampQ .. ampDo     power-of-two amplitudes of the generated q, k, v, dO (large-score cases use ampQ, ampK &gt; 1)
+ *   ampQ .. ampDo     power-of-two amplitudes of the generated q, k, v, dO (large-score cases use ampQ, ampK above 1)
  *   backward          whether gradients are stored
  *   lseHead           SAMPLED only: the query head whose LSE is stored for every row
  *   flags, comment    Wycheproof-style flags (see golden/README.md) and a one-line comment

@@ -44,7 +44,7 @@ import java.util.Map;
  * <p>Checks, each failing with a {@link SafeTensorsException} that names the file and the defect:
  * file shorter than 8 bytes; N larger than {@link #MAX_HEADER_BYTES} or than the rest of the file; a header that is
  * not UTF-8, not one JSON object, or has trailing garbage; duplicate keys; a tensor entry with missing, extra or
- * ill-typed fields; an unknown dtype; a negative or non-integral size or offset; begin &gt; end; a byte range that
+ * ill-typed fields; an unknown dtype; a negative or non-integral size or offset; {@code begin > end}; a byte range that
  * disagrees with dtype and shape; gaps or overlaps between tensors (the tensors must tile the data section exactly,
  * as the format's reference implementation requires); a data section shorter (truncated) or longer than the
  * tensors; a tensor of more elements than a Java array holds.

@@ -5,13 +5,13 @@ import java.util.Arrays;
 /**
  * One tensor entry of a safetensors header, already validated.
  *
- * <pre>
+ * <pre>{@code
  *   name     the key in the JSON header
  *   dtype    element type
- *   shape    [rank] sizes, each &gt;= 0 (rank 0 is a scalar with one element)
+ *   shape    [rank] sizes, each >= 0 (rank 0 is a scalar with one element)
  *   begin    first byte of the data, relative to the start of the data section
  *   end      one past the last byte; end - begin == numel * dtype.bytes()
- * </pre>
+ * }</pre>
  */
 public record TensorInfo(String name, Dtype dtype, long[] shape, long begin, long end) {
 

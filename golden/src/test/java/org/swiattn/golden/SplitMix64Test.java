@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import org.junit.jupiter.api.Test;
 
 /**
- * The Java generator against fixed values computed independently: by the numpy snippet of golden/README.md (run once
+ * The Java generator against fixed values computed independently: by the numpy snippet of SPEC.md 13.2 (run once
  * with python3 + numpy 2.4 on 2026-11-29, see examples/python/golden_prng.py), and, for the raw stream, the
  * published first outputs of SplitMix64 with seed 0 (the test vector of the xoshiro authors' splitmix64.c).
  */

@@ -14,7 +14,7 @@ import org.swiattn.spec.Estimator;
 import org.swiattn.spec.Route;
 import org.swiattn.spec.Visibility;
 
-/** The case table covers what the issue asks for, with stable, unique ids and names. */
+/** The case table covers what the spec asks of the golden suite, with stable, unique ids and names. */
 class SuitesTest {
 
     @Test
@@ -34,7 +34,7 @@ class SuitesTest {
     }
 
     @Test
-    void coversTheEdgeCasesOfTheIssue() {
+    void coversTheRequiredEdgeCases() {
         Set<Integer> ratios = new TreeSet<>();
         Set<Integer> dims = new TreeSet<>();
         Set<Estimator> backwardEstimators = new HashSet<>();

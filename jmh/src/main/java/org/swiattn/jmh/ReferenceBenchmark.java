@@ -23,7 +23,7 @@ import org.swiattn.spec.RowsResult;
 import org.swiattn.spec.Shape;
 
 /**
- * Speed of the fp64 reference on this machine (issue targets: whole forward at B=1, S=4096, Hq=4, Hkv=1, D=64,
+ * Speed of the fp64 reference on this machine (targets: whole forward at B=1, S=4096, Hq=4, Hkv=1, D=64,
  * w=1024, random route with 25% full under 10 s; one row at S=32768, D=128 under 5 ms).
  *
  * <pre>

@@ -136,8 +136,8 @@ public final class AttentionArbitraries {
     }
 
     /**
-     * Cases whose window really cuts keys off some window-routed row: w &lt; S and at least one token i &gt;= w
-     * routed to the window branch (for window-locality).
+     * Cases whose window really cuts keys off some window-routed row: {@code w < S} and at least one token
+     * {@code i >= w} routed to the window branch (for window-locality).
      */
     public static Arbitrary<AttentionCase> windowCuttingCases() {
         Arbitrary<Shape> atLeastTwo = Combinators.combine(batches(), Arbitraries.integers().between(2, 16),
@@ -146,7 +146,7 @@ public final class AttentionArbitraries {
         return casesOf(atLeastTwo).filter(AttentionArbitraries::hasCutWindowRow);
     }
 
-    /** Whether some window-routed token i has keys cut off (i &gt;= w). */
+    /** Whether some window-routed token i has keys cut off ({@code i >= w}). */
     static boolean hasCutWindowRow(AttentionCase c) {
         double[] a = c.logits();
         for (int r = 0; r < a.length; r++) {

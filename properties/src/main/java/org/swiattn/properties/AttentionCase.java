@@ -82,7 +82,7 @@ public final class AttentionCase {
      * @param routeKind  how the route is drawn
      * @param estimator  the estimator of the inputs
      * @param scaleKind  default or custom scale
-     * @param magnitude  m &gt; 0: values are uniform in [-m, m)
+     * @param magnitude  {@code m > 0}: values are uniform in [-m, m)
      * @param seed       seed of the tensors
      */
     public AttentionCase(Shape shape, WindowKind windowKind, double windowPick, RouteKind routeKind,
@@ -104,7 +104,7 @@ public final class AttentionCase {
         this.logits = logitsOf(routeKind, shape, rnd);
     }
 
-    /** w for a window kind; S-1 becomes 1 when S = 1 (w &gt;= 1 always). */
+    /** w for a window kind; S-1 becomes 1 when S = 1 ({@code w >= 1} always). */
     static int windowOf(WindowKind kind, double pick, int seqLen) {
         switch (kind) {
             case ONE:

@@ -33,7 +33,7 @@ import org.swiattn.spec.Tolerance;
  * <p>Tolerance (SPEC.md section 10, spec 1.1, {@link Tolerance}): how closely the implementation must match is
  * decided by its {@link Precision}. Every error is a normwise relative error with the term-size allowance,
  * ||x - ref|| / max(||ref||, ||T||), T the term-magnitude tensor of the inputs ({@link TermMagnitudes},
- * {@link #forwardTerms}, {@link #backwardTerms}). FP64: e &lt;= 1e-12 * max(1, M), M the score magnitude
+ * {@link #forwardTerms}, {@link #backwardTerms}). FP64: {@code e <= 1e-12 * max(1, M)}, M the score magnitude
  * ({@link ScoreMagnitude}). FP32/BF16: at most twice the error of the naive implementation of the same precision
  * ({@link NaiveAttention}) on the same inputs, measured with the same denominator, plus the noise floor.
  * {@link #forwardBounds} and {@link #backwardBounds} compute these bounds from {@link #bounds()}; an implementation

@@ -34,7 +34,7 @@ public final class Checks {
      *
      * @param x        [N]; not modified
      * @param ref      [N]; not modified
-     * @param termNorm ||T||, T the term-magnitude tensor of ref; &gt;= 0
+     * @param termNorm ||T||, T the term-magnitude tensor of ref; {@code >= 0}
      */
     public static double relativeError(double[] x, double[] ref, double termNorm) {
         return ErrorMeasures.normwiseRelative(x, ref, termNorm);
@@ -45,7 +45,7 @@ public final class Checks {
      *
      * @param x        [N]; not modified
      * @param ref      [N]; not modified
-     * @param termNorm ||T_LSE||; &gt;= 0
+     * @param termNorm ||T_LSE||; {@code >= 0}
      */
     public static double lseError(double[] x, double[] ref, double termNorm) {
         double diff = ErrorMeasures.normOfDifference(x, ref);
@@ -55,7 +55,7 @@ public final class Checks {
     }
 
     /**
-     * Requires relativeError(actual, expected, termNorm) &lt;= bound; returns the error.
+     * Requires {@code relativeError(actual, expected, termNorm) <= bound}; returns the error.
      *
      * @param actual   [N]; not modified
      * @param expected [N]; not modified
@@ -72,7 +72,7 @@ public final class Checks {
     }
 
     /**
-     * Requires ||actual - expected|| &lt;= rel * ||expected|| + abs (a relative bound with an absolute floor, for
+     * Requires {@code ||actual - expected|| <= rel * ||expected|| + abs} (a relative bound with an absolute floor, for
      * comparisons with numerical estimates whose noise does not shrink with the expected value); returns the
      * normwise error ||actual - expected|| / (rel * ||expected|| + abs) relative to the allowance.
      *
@@ -90,7 +90,7 @@ public final class Checks {
     }
 
     /**
-     * Requires lseError(actual, expected, termNorm) &lt;= bound; returns the error.
+     * Requires {@code lseError(actual, expected, termNorm) <= bound}; returns the error.
      *
      * @param actual   [N]; not modified
      * @param expected [N]; not modified

@@ -31,7 +31,7 @@ import org.swiattn.spec.Tolerance;
  * EJML matrix formulation ({@link MatrixAttention}) within the tolerance policy of its precision
  * ({@link Tolerance}, via {@link #forwardBounds} and {@link #backwardBounds}). These are the properties that are
  * explicitly "agrees with the reference"; on the reference itself the reference comparisons are trivial and the
- * EJML one is the cross-check of the issue.
+ * EJML one is the independent cross-check.
  *
  * <p>Every error is measured with the term-size allowance of spec 1.1 (||x - ref|| / max(||ref||, ||T||), T from
  * {@link #forwardTerms} / {@link #backwardTerms}), for the candidate and for the naive error that sets the bound.

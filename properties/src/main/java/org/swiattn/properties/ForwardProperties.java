@@ -27,10 +27,10 @@ import org.swiattn.spec.Visibility;
  * (metamorphic).
  * None of them assumes anything about the reference.
  *
- * <pre>
+ * <pre>{@code
  *   routing      all-full route = full causal attention; all-window route = sliding-window attention;
- *                every row is its selected branch (SOFT: the p-mix); w &gt;= S = full; HARD = STE = SB forward
- *   visibility   causality (nothing after i changes rows &lt;= i); window locality (keys before i-w+1 never
+ *                every row is its selected branch (SOFT: the p-mix); w >= S = full; HARD = STE = SB forward
+ *   visibility   causality (nothing after i changes rows <= i); window locality (keys before i-w+1 never
  *                matter to window rows)
  *   softmax      weights sum to 1 (V = 1 gives O = 1); O in the hull of the visible values; LSE is the
  *                log-sum-exp of the visible scores; shift invariance; LSE merge of disjoint key sets
@@ -38,7 +38,7 @@ import org.swiattn.spec.Visibility;
  *   rows         forwardRows = rows of forward
  *   range        no NaN/Inf and O in the value hull for score magnitudes up to 1e4; O linear in V for V
  *                scaled by 2^+-600
- * </pre>
+ * }</pre>
  * Every comparison measures errors with the term-size allowance of spec 1.1 (||x - y|| / max(||y||, ||T||), T the
  * term tensors of the inputs, {@link #forwardTerms}; of both sides' inputs, {@link #maxTerms}, when two related
  * inputs are compared).
@@ -63,7 +63,7 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
         return hardWithRoute(in, Route.allWindow(in.shape().batch(), in.shape().seqLen()));
     }
 
-    /** The (b, i) rows with i &lt;= cut, as a selection keep [B*S]. */
+    /** The (b, i) rows with {@code i <= cut}, as a selection keep [B*S]. */
     static boolean[] rowsUpTo(Shape sh, int cut) {
         boolean[] keep = new boolean[sh.rows()];
         for (int r = 0; r < keep.length; r++) {
@@ -174,7 +174,7 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
         sameForward("routed vs selected branches", routed, new ForwardResult(sh, o, lse), b, t, c);
     }
 
-    /** A window of w &gt;= S hides nothing: the window branch is the full branch, whatever the route. */
+    /** A window of {@code w >= S} hides nothing: the window branch is the full branch, whatever the route. */
     @Property(tries = 120)
     @Label("window >= S equals full attention")
     void windowOfAtLeastSIsFullAttention(@ForAll("cases") AttentionCase c) {
@@ -205,7 +205,7 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
 
     /**
      * Causality: replacing q, k, v and the router logits at every position after i (in every batch element) never
-     * changes a row &lt;= i. The replacements are fresh values of twice the magnitude, so a leak of any later key
+     * changes a row {@code <= i}. The replacements are fresh values of twice the magnitude, so a leak of any later key
      * would move the output by far more than the tolerance.
      */
     @Property(tries = 150)
@@ -245,8 +245,8 @@ public abstract class ForwardProperties extends AttentionPropertiesBase {
 
     /**
      * Window locality: for a token i routed to the window branch, keys and values before i-w+1 never matter.
-     * Keys and values at positions &lt; cut are replaced (every batch element); every window-routed row with
-     * i-w+1 &gt;= cut must not change. (SOFT mixes in the full branch, so SOFT cases run as HARD here.)
+     * Keys and values at positions {@code < cut} are replaced (every batch element); every window-routed row with
+     * {@code i-w+1 >= cut} must not change. (SOFT mixes in the full branch, so SOFT cases run as HARD here.)
      */
     @Property(tries = 150)
     @Label("window locality: keys before i-w+1 never matter to window-routed rows")

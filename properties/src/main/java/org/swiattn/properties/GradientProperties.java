@@ -17,21 +17,21 @@ import org.swiattn.spec.Shape;
 import org.swiattn.spec.Sigmoid;
 
 /**
- * Properties of the backward pass, checked on the implementation alone. The loss is L = &lt;dO, O&gt; with a random
+ * Properties of the backward pass, checked on the implementation alone. The loss is {@code L = <dO, O>} with a random
  * dO, so dL/dO = dO and the implementation's backward(in, dO) must return dL/dq, dL/dk, dL/dv, dL/da.
  *
- * <pre>
+ * <pre>{@code
  *   dq, dk, dv   central finite differences of L through the implementation's own forward
  *                (HARD, STRAIGHT_THROUGH, SELECTED_BRANCH: the hard forward, route held fixed; SOFT: the p-mix)
  *   dL/da        HARD: exactly 0
  *                SOFT: finite differences of the SOFT forward in a
  *                STRAIGHT_THROUGH: the same (m = z + p - stopgrad(p) has dm/da = p', as the SOFT mix has)
- *                SELECTED_BRANCH: finite differences of the surrogate sum_i pZ_i(a)/pZ_i(a0) &lt;dO_i, oZ_i&gt;
+ *                SELECTED_BRANCH: finite differences of the surrogate sum_i pZ_i(a)/pZ_i(a0) <dO_i, oZ_i>
  *                (o = oZ pZ/stopgrad(pZ)), oZ from the implementation's forward
  *   GQA          dK, dV of GQA are the group sums of dK, dV of MHA with repeated heads
  *   selection    HARD, STRAIGHT_THROUGH and SELECTED_BRANCH have the same dq, dk, dv
- *   causality    dO = 0 on rows &gt;= c gives zero dq, dk, dv and dL/da on rows &gt;= c
- * </pre>
+ *   causality    dO = 0 on rows >= c gives zero dq, dk, dv and dL/da on rows >= c
+ * }</pre>
  * Finite differences need the implementation's arithmetic to be much finer than the step: they run for FP64
  * implementations only (lower precisions are held to the reference's gradients by {@link ConformanceProperties}).
  */
@@ -56,7 +56,7 @@ public abstract class GradientProperties extends AttentionPropertiesBase {
         return implementation().precision() == Precision.FP64;
     }
 
-    /** &lt;x, y&gt;, compensated (the loss must be accurate to far below the step). */
+    /** {@code <x, y>}, compensated (the loss must be accurate to far below the step). */
     static double dot(double[] x, double[] y) {
         double s = 0;
         double c = 0;
@@ -98,7 +98,7 @@ public abstract class GradientProperties extends AttentionPropertiesBase {
     }
 
     /**
-     * dq, dk, dv of every estimator agree with central finite differences of L = &lt;dO, O&gt; through the
+     * dq, dk, dv of every estimator agree with central finite differences of {@code L = <dO, O>} through the
      * implementation's forward (the route held fixed: only q, k, v move).
      */
     @Property(tries = 120)
@@ -231,9 +231,10 @@ public abstract class GradientProperties extends AttentionPropertiesBase {
     }
 
     /**
-     * Causality of the gradients: with dO = 0 on every row i &gt;= cut, nothing at positions &gt;= cut receives a
-     * gradient (key j is seen only by queries i &gt;= j, and rows without dO contribute nothing): dq, dk, dv and
-     * dL/da vanish there, up to the tolerance times the whole gradient's norm or its term norm, whichever is larger.
+     * Causality of the gradients: with dO = 0 on every row {@code i >= cut}, nothing at positions {@code >= cut}
+     * receives a gradient (key j is seen only by queries {@code i >= j}, and rows without dO contribute nothing): dq,
+     * dk, dv and dL/da vanish there, up to the tolerance times the whole gradient's norm or its term norm, whichever
+     * is larger.
      */
     @Property(tries = 120)
     @Label("gradient causality: dO = 0 after position c gives zero gradients after c")
@@ -265,7 +266,7 @@ public abstract class GradientProperties extends AttentionPropertiesBase {
                 g.dRouterLogit(), b.dRouterLogit(), t.dRouterLogit(), c);
     }
 
-    /** Requires ||part|| &lt;= bound * max(||whole||, ||terms||). @param terms T of whole; not modified */
+    /** Requires {@code ||part|| <= bound * max(||whole||, ||terms||)}. @param terms T of whole; not modified */
     private static void requireSmall(String what, double[] part, double[] whole, double bound, double[] terms,
                                      Object context) {
         double np = Checks.norm(part);

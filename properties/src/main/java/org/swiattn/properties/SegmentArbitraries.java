@@ -95,7 +95,7 @@ public final class SegmentArbitraries {
 
     /** One segment of a generated table: kLen keys, the query-row kind, and unused key rows before it (GAPS). */
     public record SegmentSpec(int kLen, QueryRows queries, double pick, int gapBefore) {
-        /** qLen of this segment (&lt;= kLen). */
+        /** qLen of this segment ({@code <= kLen}). */
         int qLen() {
             return switch (queries) {
                 case ALL -> kLen;
@@ -198,7 +198,7 @@ public final class SegmentArbitraries {
         });
     }
 
-    /** {@link Segments#packed}: B = 1, cu_seqlens_q and cu_seqlens_k differ (qLen &lt;= kLen per segment). */
+    /** {@link Segments#packed}: B = 1, cu_seqlens_q and cu_seqlens_k differ ({@code qLen <= kLen} per segment). */
     public static Arbitrary<SegmentCase> packedVarlenCases() {
         return Combinators.combine(segmentSpecs(), commons()).as((specs, c) -> {
             int n = specs.size();

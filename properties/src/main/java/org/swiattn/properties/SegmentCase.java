@@ -30,7 +30,7 @@ public final class SegmentCase {
     public enum Layout {
         /** {@link Segments#packedSelf}: B*S flat rows, documents share one cu_seqlens (pretraining packing) */
         PACKED_SELF,
-        /** {@link Segments#packed}: cu_seqlens_q and cu_seqlens_k differ, qLen &lt;= kLen (varlen prefill) */
+        /** {@link Segments#packed}: cu_seqlens_q and cu_seqlens_k differ, {@code qLen <= kLen} (varlen prefill) */
         PACKED,
         /** {@link Segments#kvCache}: B sequences of a padded cache of capacity Sk, Sq new rows each (decode) */
         KV_CACHE,

@@ -109,7 +109,7 @@ public final class SegmentSlices {
     /**
      * Query rows q0 .. q0+nq-1 of a call against its key rows k0 .. k0+nk-1, as a call of their own: B = 1,
      * Sq = nq, Sk = nk, bottom-right aligned (the last query sits at the last key), window w, the same scale,
-     * route rows and estimator. Requires 1 &lt;= nq &lt;= nk.
+     * route rows and estimator. Requires {@code 1 <= nq <= nk}.
      *
      * @param in inputs; not modified
      */
@@ -124,7 +124,7 @@ public final class SegmentSlices {
 
     /**
      * Segment s of a call alone: its query rows against its key rows, the same window. What the whole call must
-     * compute for those rows, since attention never crosses a segment. Requires qLen(s) &gt;= 1.
+     * compute for those rows, since attention never crosses a segment. Requires {@code qLen(s) >= 1}.
      *
      * @param in inputs; not modified
      */

@@ -25,22 +25,22 @@ import org.swiattn.spec.Shape;
  * Every malformed spec 2.0 metadata is rejected with an {@link InvalidInputException} that names the argument
  * and carries the offending value; and an implementation that does not compute segments refuses them.
  *
- * <pre>
+ * <pre>{@code
  *   argument                  bad input                                                   where it is caught
  *   cuSeqlensQ, cuSeqlensK,   not starting at 0, decreasing, negative, a total that is    Segments.packed /
  *   cuSeqlens                 not B*Sq (B*Sk), fewer than 2 entries, null, q and k with   packedSelf
  *                             different segment counts
  *   cacheSeqlens              above the capacity Sk, below Sq (0 and negative included),  Segments.kvCache
  *                             not B entries, null
- *   segments                  Sq &gt; Sk bottom-right (also Sq != Sk with no segments      Segments, AttentionInputs
+ *   segments                  Sq > Sk bottom-right (also Sq != Sk with no segments      Segments, AttentionInputs
  *                             given), a segment with more queries than keys, negative
  *                             lengths, query rows that do not tile [0, B*Sq), key ranges
  *                             that overlap or leave [0, B*Sk), a table for another shape
  *   cuSeqlens                 packed self-attention with Sq != Sk                         Segments.packedSelf
  *   segmentIds                a document that is not contiguous, the wrong length         Segments.fromSegmentIds
- *   kvSeqLen                  Sk &lt; 1                                                   Shape
+ *   kvSeqLen                  Sk < 1                                                   Shape
  *   k, v                      a non-finite value on a key row inside a segment            AttentionInputs
- * </pre>
+ * }</pre>
  * All of it is the spec's validation, shared by every implementation, so these properties run on every
  * implementation, also where {@link org.swiattn.spec.SwitchAttention#supportsSegments()} is false; there the last
  * property requires the implementation to refuse segment inputs with an {@link UnsupportedOperationException}.
@@ -174,7 +174,7 @@ public abstract class SegmentValidationProperties extends AttentionPropertiesBas
     }
 
     /**
-     * More queries than keys is rejected, never a row with nothing to see: Sq &gt; Sk bottom-right (Segments.
+     * More queries than keys is rejected, never a row with nothing to see: {@code Sq > Sk} bottom-right (Segments.
      * bottomRight, selfAttention, and inputs given no segments), packed self-attention with Sq != Sk, a packed
      * segment with more query rows than key rows. Each names segments (cuSeqlens for packedSelf) and the numbers.
      */
@@ -338,7 +338,7 @@ public abstract class SegmentValidationProperties extends AttentionPropertiesBas
         SegmentStatistics.require("other shape", "more key rows", "more query rows");
     }
 
-    /** Sk &lt; 1 is rejected, naming kvSeqLen and its value. */
+    /** {@code Sk < 1} is rejected, naming kvSeqLen and its value. */
     @Property(tries = 30)
     @Label("spec 2.0: Sk < 1 is rejected")
     void nonPositiveKeyRowsAreRejected(@ForAll("cases") AttentionCase c, @ForAll("badSizes") int bad) {

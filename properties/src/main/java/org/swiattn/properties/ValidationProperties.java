@@ -16,23 +16,23 @@ import org.swiattn.spec.Route;
 import org.swiattn.spec.Shape;
 
 /**
- * Every bad input of BRIEF section 2 is rejected with an {@link InvalidInputException} whose
+ * Every bad input of SPEC.md section 9 is rejected with an {@link InvalidInputException} whose
  * {@link InvalidInputException#argument()} names the argument and whose message carries the offending value or
  * index. Nothing is silently clamped.
  *
- * <pre>
+ * <pre>{@code
  *   argument        bad input                                                 where it is caught
  *   q, k, v         wrong length, null, NaN or +-Inf (message: the index)     AttentionInputs.build
  *   qHeads          Hq % Hkv != 0                                             Shape
- *   headDim, ...    D &lt; 1 (and B, S, Hq, Hkv &lt; 1)                         Shape
- *   window          w &lt; 1, or not given                                    AttentionInputs.build
+ *   headDim, ...    D < 1 (and B, S, Hq, Hkv < 1)                         Shape
+ *   window          w < 1, or not given                                    AttentionInputs.build
  *   route           mask of the wrong length; route of another B or S;        Route / AttentionInputs.build
  *                   a mask-only route for an estimator that needs logits
  *   routerLogits    wrong length, NaN or +-Inf                                Route.ofLogits
  *   scale           NaN, +-Inf, 0, -0.0, negative                             AttentionInputs.build
  *   dOut            wrong length, null, non-finite                            implementation().backward
  *   rows            an index outside [0, B*S)                                 implementation().forwardRows
- * </pre>
+ * }</pre>
  * The last two go through the implementation under test; the others through the spec's validation, which every
  * implementation shares because it can only be called with validated {@link AttentionInputs}.
  */
@@ -133,7 +133,7 @@ public abstract class ValidationProperties extends AttentionPropertiesBase {
         names(e, "qHeads", c, hq, hkv);
     }
 
-    /** D &lt; 1 (and B, S, Hq, Hkv &lt; 1) is rejected, naming the size and its value. */
+    /** {@code D < 1} (and {@code B, S, Hq, Hkv < 1}) is rejected, naming the size and its value. */
     @Property(tries = 50)
     @Label("D < 1 (and B, S, Hq, Hkv < 1) is rejected")
     void nonPositiveSizesAreRejected(@ForAll("cases") AttentionCase c, @ForAll("badWindows") int bad) {
@@ -150,7 +150,7 @@ public abstract class ValidationProperties extends AttentionPropertiesBase {
         names(e, which, c, bad);
     }
 
-    /** w &lt; 1 is rejected, naming window and its value; so is a missing window. */
+    /** {@code w < 1} is rejected, naming window and its value; so is a missing window. */
     @Property(tries = 50)
     @Label("w < 1 (or no window) is rejected")
     void windowsBelowOneAreRejected(@ForAll("cases") AttentionCase c, @ForAll("badWindows") int w) {

@@ -11,7 +11,7 @@
  *   ForwardProperties         routing, visibility, softmax, heads, rows, range         the spec's definitions and
  *                                                                                      the implementation itself
  *   GradientProperties        dQ, dK, dV, dL/da of every estimator                     finite differences, itself
- *   ValidationProperties      every bad input of BRIEF section 2 is rejected, named    InvalidInputException
+ *   ValidationProperties      every bad input of SPEC section 9 is rejected, named     InvalidInputException
  *   ConformanceProperties     O, LSE, gradients                                        fp64 reference, EJML
  *   OracleProperties          O, LSE                                                   Dfp oracle (40 digits)
  *   SegmentProperties         spec 2.0: chunked prefill, decode, packed batches equal  the implementation itself

@@ -21,14 +21,14 @@ import org.swiattn.spec.Visibility;
  *   PER_LAYER  R_l per layer                    L_reg = (1/L) sum_l phi(R_l; lambda1_l, lambda2_l)
  * </pre>
  * Penalty phi with gap u = R - t:
- * <pre>
+ * <pre>{@code
  *   TWO_SIDED (default)  phi = lambda1 u + lambda2 u^2                (Lagrangian of CoFi / Sheared-LLaMA)
- *   HINGE                phi = lambda1 h + lambda2 h^2,  h = max(0, u)  (only R &gt; t is penalised; at u = 0 the
+ *   HINGE                phi = lambda1 h + lambda2 h^2,  h = max(0, u)  (only R > t is penalised; at u = 0 the
  *                                                                      derivative in R is taken as 0)
- * </pre>
- * The model minimises L_reg; the multipliers ascend it: lambda_k &lt;- lambda_k + eta * dL_reg/dlambda_k (plain
- * gradient ascent, lambdas start at 0). So in TWO_SIDED lambda1 rises while R &gt; t and falls while R &lt; t, and
- * lambda2 never falls; in HINGE both rise while R &gt; t and stay put otherwise.
+ * }</pre>
+ * The model minimises L_reg; the multipliers ascend it: {@code lambda_k <- lambda_k + eta * dL_reg/dlambda_k} (plain
+ * gradient ascent, lambdas start at 0). So in TWO_SIDED lambda1 rises while {@code R > t} and falls while
+ * {@code R < t}, and lambda2 never falls; in HINGE both rise while {@code R > t} and stay put otherwise.
  *
  * <p>Not thread-safe: one instance belongs to one training run (it holds the multipliers).
  */
@@ -49,7 +49,7 @@ public final class AdaptiveRegularizer {
      * @param measure            COST (default) or TOKEN
      * @param budget             GLOBAL (default) or PER_LAYER
      * @param penalty            TWO_SIDED (default) or HINGE
-     * @param lambdaLearningRate eta &gt; 0 of the multiplier ascent
+     * @param lambdaLearningRate {@code eta > 0} of the multiplier ascent
      * @param schedule           target warm-up
      */
     public record Config(Measure measure, Budget budget, Penalty penalty, double lambdaLearningRate,
@@ -158,7 +158,7 @@ public final class AdaptiveRegularizer {
     /**
      * Expected full ratio R of one layer.
      *
-     * <pre>  p [B,S] -&gt; R scalar  </pre>
+     * <pre>{@code  p [B,S] -> R scalar  }</pre>
      *
      * @param p [B,S] router probabilities in [0, 1]; not modified
      */
@@ -185,7 +185,7 @@ public final class AdaptiveRegularizer {
     /**
      * dR/dp of one layer (constant in p: both measures are linear).
      *
-     * <pre>  -&gt; [B,S];  COST: (cF_i - cW_i) / (B sum cF);  TOKEN: 1 / (B S)  </pre>
+     * <pre>{@code  -> [B,S];  COST: (cF_i - cW_i) / (B sum cF);  TOKEN: 1 / (B S)  }</pre>
      */
     public static double[] ratioGradient(Measure measure, int batch, int seqLen, int window) {
         InvalidInputException.require(window >= 1, "window", "must be >= 1, got " + window);
@@ -232,7 +232,7 @@ public final class AdaptiveRegularizer {
     /**
      * Evaluates L_reg and its gradients at optimizer step s (multipliers are not changed; see {@link #ascend}).
      *
-     * <pre>  p [L][B*S] -&gt; Result  </pre>
+     * <pre>{@code  p [L][B*S] -> Result  }</pre>
      *
      * @param p [L][B*S] router probabilities of every layer; not modified
      */

@@ -39,10 +39,10 @@ public final class ContinualPretraining implements AutoCloseable {
      *
      * @param mode          FULL, WINDOW or ROUTED
      * @param estimator     router estimator of ROUTED mode
-     * @param distillWeight beta &gt;= 0 (0: no teacher needed)
-     * @param clipNorm      &gt; 0 global-norm clip, or 0 for none
-     * @param shards        &gt;= 1 number of batch shards (fixes the summation order)
-     * @param threads       &gt;= 1 worker threads
+     * @param distillWeight {@code beta >= 0} (0: no teacher needed)
+     * @param clipNorm      {@code > 0} global-norm clip, or 0 for none
+     * @param shards        {@code >= 1} number of batch shards (fixes the summation order)
+     * @param threads       {@code >= 1} worker threads
      */
     public record Settings(Decoder.Mode mode, Estimator estimator, double distillWeight, double clipNorm, int shards,
                            int threads) {
@@ -91,7 +91,7 @@ public final class ContinualPretraining implements AutoCloseable {
     /**
      * @param model       trained in place (its weight vector is updated)
      * @param regularizer required in ROUTED mode, ignored otherwise
-     * @param teacher     frozen FULL-mode teacher, required iff distillWeight &gt; 0; not modified
+     * @param teacher     frozen FULL-mode teacher, required iff {@code distillWeight > 0}; not modified
      */
     public ContinualPretraining(Decoder decoder, Checkpoint model, AdamW optimizer, AdaptiveRegularizer regularizer,
                                 Checkpoint teacher, Settings settings) {

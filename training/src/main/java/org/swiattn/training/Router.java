@@ -8,11 +8,11 @@ import org.swiattn.spec.Sigmoid;
  * The router of one hybrid layer (spec/SPEC.md section "Router"): a linear score on the layer's normalized input
  * (the input of the Q/K/V projections), a sigmoid probability and a hard decision shared by all heads.
  *
- * <pre>
- *   a_r = &lt;x_r, w&gt; + b          x [N,C] normalized input, w [C], b scalar      (paper: linear router)
+ * <pre>{@code
+ *   a_r = <x_r, w> + b          x [N,C] normalized input, w [C], b scalar      (paper: linear router)
  *   p_r = sigmoid(a_r)                                                             (paper)
- *   z_r = [a_r &gt; 0]             a_r == 0 goes to the window branch                 (our tie rule)
- * </pre>
+ *   z_r = [a_r > 0]             a_r == 0 goes to the window branch                 (our tie rule)
+ * }</pre>
  * Backward, given g_r = dL/da_r (from the attention estimator and from the regularizer):
  * <pre>
  *   dL/dx_r += g_r * w          dL/dw += sum_r g_r * x_r          dL/db += sum_r g_r
@@ -26,7 +26,7 @@ public final class Router {
     /**
      * Router logits.
      *
-     * <pre>  x [N,C], w [C] -&gt; a [N]  </pre>
+     * <pre>{@code  x [N,C], w [C] -> a [N]  }</pre>
      *
      * @param x [N,C] normalized input; not modified
      * @param n N rows
@@ -54,7 +54,7 @@ public final class Router {
     /**
      * Backward of {@link #logits}: accumulates into dx, dw and dBias[0].
      *
-     * <pre>  forward: a_r = &lt;x_r, w&gt; + b     dA [N] -&gt; dx [N,C] (+=), dw [C] (+=), dBias [1] (+=)  </pre>
+     * <pre>{@code  forward: a_r = <x_r, w> + b     dA [N] -> dx [N,C] (+=), dw [C] (+=), dBias [1] (+=)  }</pre>
      *
      * @param dA    [N] dL/da; not modified
      * @param x     [N,C] the forward input; not modified
@@ -110,7 +110,7 @@ public final class Router {
     }
 
     /**
-     * The route of a logit vector: z = [a &gt; 0], logits carried for the training estimators.
+     * The route of a logit vector: {@code z = [a > 0]}, logits carried for the training estimators.
      *
      * @param a [B,S]; not modified (copied by {@link Route#ofLogits})
      */

@@ -4,12 +4,12 @@ package org.swiattn.training;
  * SplitMix64 (Steele, Lea, Flood 2014): the portable integer PRNG of the project, here used for initialisation and
  * synthetic data of the training module. Every value is a pure function of the seed and the call sequence.
  *
- * <pre>
+ * <pre>{@code
  *   state += 0x9E3779B97F4A7C15
- *   z = state; z = (z ^ (z &gt;&gt;&gt; 30)) * 0xBF58476D1CE4E5B9; z = (z ^ (z &gt;&gt;&gt; 27)) * 0x94D049BB133111EB
- *   next = z ^ (z &gt;&gt;&gt; 31)
- *   uniform = (next &gt;&gt;&gt; 11) * 2^-53           in [0, 1)
- * </pre>
+ *   z = state; z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9; z = (z ^ (z >>> 27)) * 0x94D049BB133111EB
+ *   next = z ^ (z >>> 31)
+ *   uniform = (next >>> 11) * 2^-53           in [0, 1)
+ * }</pre>
  */
 public final class SplitMix64 {
     private long state;
@@ -31,7 +31,7 @@ public final class SplitMix64 {
         return (nextLong() >>> 11) * 0x1.0p-53;
     }
 
-    /** Uniform integer in [0, bound) by rejection (no modulo bias). @param bound &gt;= 1 */
+    /** Uniform integer in [0, bound) by rejection (no modulo bias). @param bound {@code >= 1} */
     public int nextInt(int bound) {
         if (bound < 1) {
             throw new IllegalArgumentException("bound: must be >= 1, got " + bound);

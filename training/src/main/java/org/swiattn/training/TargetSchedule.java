@@ -14,7 +14,7 @@ import org.swiattn.spec.InvalidInputException;
  *
  * @param start  t_start in [0, 1]
  * @param end    t_final in [0, 1]
- * @param warmup number of steps of the linear ramp, &gt;= 0
+ * @param warmup number of steps of the linear ramp, {@code >= 0}
  */
 public record TargetSchedule(double start, double end, int warmup) {
 
@@ -31,7 +31,7 @@ public record TargetSchedule(double start, double end, int warmup) {
         return new TargetSchedule(1.0, end, warmup);
     }
 
-    /** t_s for step s &gt;= 0. */
+    /** t_s for step {@code s >= 0}. */
     public double target(long step) {
         InvalidInputException.require(step >= 0, "step", "must be >= 0, got " + step);
         if (warmup == 0 || step >= warmup) {

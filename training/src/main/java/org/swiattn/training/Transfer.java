@@ -8,14 +8,14 @@ import org.swiattn.training.model.ParamLayout;
 /**
  * The transfer procedure (spec/SPEC.md section "Transfer"): a full-attention checkpoint becomes a hybrid one.
  *
- * <pre>
+ * <pre>{@code
  *   every tensor of the full checkpoint is copied unchanged; in particular each hybrid layer's full and window
  *   branches share the full layer's Wq, Wk, Wv, Wo (one KV cache)                         (paper)
  *   each layer gets a router  w_r = 0 [C],  b_r = logit(p0),  p0 = 0.99 by default      (init values: our choice)
- *   =&gt; a_i = logit(p0) &gt; 0 for every token, z_i = 1: at step 0 every token is on the full branch and the hybrid
+ *   => a_i = logit(p0) > 0 for every token, z_i = 1: at step 0 every token is on the full branch and the hybrid
  *      model computes bit for bit what the full model computes (o = 1*oF + 0*oW = oF).
- * </pre>
- * p0 must lie in (0.5, 1): p0 &lt;= 0.5 would give a_i &lt;= 0 and route every token to the window branch.
+ * }</pre>
+ * p0 must lie in (0.5, 1): {@code p0 <= 0.5} would give {@code a_i <= 0} and route every token to the window branch.
  */
 public final class Transfer {
     /** The default initial full probability p0. */
@@ -32,7 +32,7 @@ public final class Transfer {
     /**
      * Builds the hybrid checkpoint.
      *
-     * <pre>  full [P_full] -&gt; hybrid [P_full + L*(C+1)]  </pre>
+     * <pre>{@code  full [P_full] -> hybrid [P_full + L*(C+1)]  }</pre>
      *
      * @param full a non-hybrid checkpoint; not modified
      * @param p0   initial full probability, in (0.5, 1)

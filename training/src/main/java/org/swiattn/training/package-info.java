@@ -14,6 +14,6 @@
  * <p>What is the paper's and what is ours: the hybrid layer, the router on the normalized input, the hard routing,
  * the adaptive (Lagrangian) regularizer toward a target full ratio and the transfer from a full checkpoint follow
  * Zhao et al. (2026); the estimators, the COST measure, the exact Lagrangian form, the warm-up, the budgets and every
- * default value are our documented choices (see spec/sections/TRAINING.md).
+ * default value are our documented choices (see spec/SPEC.md, sections 11 and 12).
  */
 package org.swiattn.training;

@@ -22,7 +22,7 @@ final class Fd {
         return (up - down) / (2 * h);
     }
 
-    /** |a - b| &lt;= rel * max(scale, |a|, |b|). */
+    /** {@code |a - b| <= rel * max(scale, |a|, |b|)}. */
     static boolean close(double a, double b, double rel, double scale) {
         return Math.abs(a - b) <= rel * Math.max(scale, Math.max(Math.abs(a), Math.abs(b)));
     }

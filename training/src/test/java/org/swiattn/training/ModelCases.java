@@ -42,7 +42,7 @@ final class ModelCases {
 
     /**
      * V 3..7, C 2..6, L 1..2, Hkv 1..2, G 1..2, D in {2, 4}, F 2..5, w 1..6, B 1..2, S 1..7 (window edges w=1 and
-     * w &gt;= S included on purpose).
+     * {@code w >= S} included on purpose).
      */
     static Arbitrary<Case> tiny() {
         Arbitrary<Integer> vocab = Arbitraries.integers().between(3, 7);

@@ -16,9 +16,9 @@ import org.swiattn.spec.SwitchAttention;
  * The spec 2.0 mistakes of the field as implementations: a correct base with one bug each, for
  * {@link SuiteCatchesMutantsTest}. They answer supportsSegments() true, so the segment properties run on them.
  *
- * <pre>
+ * <pre>{@code
  *   mutant                        bug                                                      seen in
- *   top-left                      Sq &lt; Sk aligned top-left: query i sees keys 0..i       PyTorch SDPA is_causal,
+ *   top-left                      Sq < Sk aligned top-left: query i sees keys 0..i       PyTorch SDPA is_causal,
  *                                 of its segment (not kLen-qLen+i)                         ONNX before its errata
  *   crossing-segments             a segment's queries also see every earlier segment's     packing without a
  *                                 keys (no document mask)                                  document mask
@@ -28,7 +28,7 @@ import org.swiattn.spec.SwitchAttention;
  *                                 the window branch
  *   gradients-beyond-length       dK, dV of key rows outside every segment are left        FlashAttention #2324
  *                                 uninitialised (non-zero)
- * </pre>
+ * }</pre>
  * Several of them compute each segment or row as a call of its own on the base ({@link SegmentSlices#slice}) and
  * put the results together ({@link #stitched}).
  */

@@ -21,12 +21,12 @@ import org.swiattn.training.SplitMix64;
  * stack of L window layers can see the memory from a query: window-only attention can only guess (accuracy ~ 1/nV),
  * one full-attention hop solves it. Loss is taken on the Q query positions only.
  *
- * @param keys    nK &gt;= 1
- * @param values  nV &gt;= 2
- * @param fillers nFill &gt;= 1
+ * @param keys    {@code nK >= 1}
+ * @param values  {@code nV >= 2}
+ * @param fillers {@code nFill >= 1}
  * @param seqLen  S
  * @param pairs   P in [1, nK]
- * @param queries Q &gt;= 1, with P + Q &lt;= S
+ * @param queries {@code Q >= 1}, with {@code P + Q <= S}
  */
 public record RecallTask(int keys, int values, int fillers, int seqLen, int pairs, int queries) {
 
@@ -51,7 +51,7 @@ public record RecallTask(int keys, int values, int fillers, int seqLen, int pair
         return seqLen - queries - pairs + 1;
     }
 
-    /** Whether L stacked windows of size w cannot reach the memory from any query: gap &gt; L (w - 1). */
+    /** Whether L stacked windows of size w cannot reach the memory from any query: {@code gap > L (w - 1)}. */
     public boolean beyondWindows(int layers, int window) {
         return gap() > (long) layers * (window - 1);
     }

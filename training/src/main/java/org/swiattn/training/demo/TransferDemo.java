@@ -28,14 +28,14 @@ import org.swiattn.training.model.ModelConfig;
 /**
  * End-to-end demonstration of the transfer procedure on a task a window cannot solve ({@link RecallTask}):
  *
- * <pre>
+ * <pre>{@code
  *   1. pretrain a small full-attention decoder                                   (mode FULL)
  *   2. window-only baseline: the same checkpoint, trained on as many steps        (mode WINDOW)
  *      with every token on the window branch
  *   3. SwiAttn: transfer the checkpoint (routers w_r = 0, b_r = logit(p0)), continue pretraining with the adaptive
- *      regularizer toward a target full ratio t &lt;= 0.2                            (mode ROUTED)
+ *      regularizer toward a target full ratio t <= 0.2                            (mode ROUTED)
  *   4. evaluate the three on one held-out set (hard routes), print the table, write CSV and a PNG plot
- * </pre>
+ * }</pre>
  * Seeded (SplitMix64) and reproducible bit for bit: the batch is cut into a fixed number of shards whatever the
  * number of threads.
  */
@@ -43,7 +43,7 @@ public final class TransferDemo {
 
     /**
      * Every knob of the demo, with the defaults of {@code swiattn demo transfer}. The demo's regularizer uses the
-     * one-sided HINGE (the target is an upper bound, "full ratio &lt;= t") and decays the router weights w_r with
+     * one-sided HINGE (the target is an upper bound, {@code full ratio <= t}) and decays the router weights w_r with
      * weight decay 100 * 0.01 = 1 so no router logit saturates; see training/README.md for the measured
      * alternatives (TWO_SIDED: lower accuracy at the end of the run; no router decay: a filler token stuck on full).
      */

@@ -80,7 +80,7 @@ public final class AdamW {
      *
      * @param theta [P] parameters; modified
      * @param g     [P] gradient; not modified
-     * @param lr    learning rate &gt;= 0
+     * @param lr    learning rate {@code >= 0}
      */
     public void step(double[] theta, double[] g, double lr) {
         InvalidInputException.require(theta.length == m.length && g.length == m.length, "theta",

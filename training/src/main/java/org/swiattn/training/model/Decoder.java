@@ -26,7 +26,7 @@ import org.swiattn.training.Router;
  *   logits = RMSNorm(x; final_norm) lm_head                           [N,V]
  * </pre>
  * Modes: FULL (every token on the full branch, route all-full), WINDOW (all-window), ROUTED (hybrid checkpoint,
- * z = [a &gt; 0] with the given estimator). FULL and WINDOW use the HARD estimator.
+ * {@code z = [a > 0]} with the given estimator). FULL and WINDOW use the HARD estimator.
  */
 public final class Decoder {
 
@@ -92,7 +92,7 @@ public final class Decoder {
     /**
      * Forward pass.
      *
-     * <pre>  tokens [B,S] -&gt; Trace (logits [N,V])  </pre>
+     * <pre>{@code  tokens [B,S] -> Trace (logits [N,V])  }</pre>
      *
      * @param ck        checkpoint; not modified
      * @param tokens    [B,S] token ids in [0, V); not modified (kept by the trace)
@@ -183,7 +183,7 @@ public final class Decoder {
     /**
      * Backward pass: the gradient of a loss with respect to every parameter.
      *
-     * <pre>  dLogits [N,V], dRouterExtra [L][N] (or null) -&gt; grad [P] (new)  </pre>
+     * <pre>{@code  dLogits [N,V], dRouterExtra [L][N] (or null) -> grad [P] (new)  }</pre>
      *
      * @param ck           the checkpoint of the forward; not modified
      * @param tr           the forward trace; not modified

@@ -5,13 +5,13 @@ import org.swiattn.spec.InvalidInputException;
 /**
  * Language-model losses on the positions that carry a target.
  *
- * <pre>
- *   targets [N], -1 = no target at this position;  M = number of positions with a target (&gt;= 1)
- *   cross entropy   L_lm = (1/M) sum_{r: t_r &gt;= 0} -log softmax(logits_r)[t_r]
+ * <pre>{@code
+ *   targets [N], -1 = no target at this position;  M = number of positions with a target (>= 1)
+ *   cross entropy   L_lm = (1/M) sum_{r: t_r >= 0} -log softmax(logits_r)[t_r]
  *                   dL/dlogits_r = (softmax(logits_r) - onehot(t_r)) / M
- *   distillation    L_kd = (1/M) sum_{r: t_r &gt;= 0} KL(softmax(teacher_r) || softmax(logits_r))
+ *   distillation    L_kd = (1/M) sum_{r: t_r >= 0} KL(softmax(teacher_r) || softmax(logits_r))
  *                   dL/dlogits_r = (softmax(logits_r) - softmax(teacher_r)) / M
- * </pre>
+ * }</pre>
  */
 public final class LmLoss {
     private LmLoss() {
@@ -50,7 +50,7 @@ public final class LmLoss {
      *
      * @param logits  [N,V]; not modified
      * @param targets [N]; not modified
-     * @param n       M &gt;= 1, the normaliser
+     * @param n       {@code M >= 1}, the normaliser
      */
     public static Result crossEntropy(double[] logits, int[] targets, int vocab, int n) {
         checkTargets(logits, targets, vocab);
@@ -85,7 +85,7 @@ public final class LmLoss {
      *
      * @param logits  [N,V] student; not modified
      * @param teacher [N,V] teacher; not modified
-     * @param targets [N] only the positions with t &gt;= 0 count; not modified
+     * @param targets [N] only the positions with {@code t >= 0} count; not modified
      */
     public static Result distillation(double[] logits, double[] teacher, int[] targets, int vocab) {
         int n = checkTargets(logits, targets, vocab);

@@ -13,7 +13,7 @@ public final class Ops {
     /**
      * y = x W.
      *
-     * <pre>  x [N,in], W [in,out] at offset wOff of w -&gt; y [N,out] (new)  </pre>
+     * <pre>{@code  x [N,in], W [in,out] at offset wOff of w -> y [N,out] (new)  }</pre>
      *
      * @param x [N,in]; not modified
      * @param w holds W at wOff; not modified
@@ -70,7 +70,7 @@ public final class Ops {
     /**
      * RMSNorm: y_r = x_r * rinv_r * g, rinv_r = 1 / sqrt(mean_j x_rj^2 + eps).
      *
-     * <pre>  x [N,C], g [C] at gOff -&gt; y [N,C] (new), rinv [N] (modified)  </pre>
+     * <pre>{@code  x [N,C], g [C] at gOff -> y [N,C] (new), rinv [N] (modified)  }</pre>
      */
     public static double[] rmsNorm(double[] x, int n, int c, double[] g, int gOff, double eps, double[] rinv) {
         double[] y = new double[n * c];
@@ -124,7 +124,7 @@ public final class Ops {
      *   y_t       = x_t cos - x_{t+D/2} sin
      *   y_{t+D/2} = x_t sin + x_{t+D/2} cos
      * </pre>
-     * With inverse = true it applies the transpose rotation (angle -&gt; -angle): the backward.
+     * With inverse = true it applies the transpose rotation ({@code angle -> -angle}): the backward.
      *
      * @param x [N,H*D]; modified
      */
