@@ -8,8 +8,8 @@
 #   bundle/lib/           their test dependencies (properties suite, jqwik, assertj)
 #   bundle/junit.jar      JUnit console launcher (runs jqwik and Jupiter tests without Maven)
 # Builds through the reactor (package, no install: ~/.m2 is left alone). Needs JDK 17 (jlink, jdeps), Maven and
-# nvcc (the kernels are compiled here, at build time). Prints the size: the device tool carries at most 64 MiB
-# beside the ~22 MB tracked tree, so --xz also writes target/bundle.tar.xz.
+# nvcc (the kernels are compiled here, at build time). Prints the size: keep it under 64 MiB for GPU machines that
+# take at most that beside the ~22 MB tracked tree; --xz also writes target/bundle.tar.xz.
 # Usage: scripts/gpu/build_bundle.sh [--offline] [--xz]   (from anywhere)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -41,7 +41,7 @@ mvn "${mvnopts[@]}" dependency:copy -Dartifact=org.junit.platform:junit-platform
 mv bundle/junit-platform-console-standalone.jar bundle/junit.jar
 # 4. the runtime: modules of every jar, plus what the test runners use
 #    (jdeps reads the fat jar; it cannot parse the jqwik jars, whose needs are the fixed list)
-#    java.desktop (Jackson's optional java.beans use, 15 MB) is left out to stay under the carry limit
+#    java.desktop (Jackson's optional java.beans use, 15 MB) is left out to stay under 64 MiB
 mods=$(jdeps --print-module-deps --ignore-missing-deps --multi-release 17 bundle/swiattn.jar | sed 's/,java.desktop//')
 mods="$mods,java.logging,java.management,java.instrument,jdk.unsupported,java.naming,jdk.zipfs"
 jlink --add-modules "$mods" --strip-debug --no-header-files --no-man-pages --compress=2 --output bundle/jre

@@ -9,7 +9,7 @@
 #   sanitizer   compute-sanitizer memcheck and racecheck on a small bench case (every kernel family, fp64 and fp32)
 #   baseline    the bench of another build ($BASELINE_JAR, a swiattn.jar) with $BASELINE_ARGS, for before/after
 #   bench       swiattn bench $BENCH_ARGS (default: every precision's defaults, with --peers)
-# Logs go to $OUT (the device tool's folder) or ./out; a short table is printed last. Each stage has a time limit
+# Logs go to $OUT (if set) or ./out; a short table is printed last. Each stage has a time limit
 # (TESTS_LIMIT, PROPERTIES_LIMIT, BENCH_LIMIT, seconds); a failing stage does not stop the others.
 # JAVA_OPTS: per JVM (default -Xmx12g for the parallel stages, -Xmx48g for the bench).
 set -uo pipefail
