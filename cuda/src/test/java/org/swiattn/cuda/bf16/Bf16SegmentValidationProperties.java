@@ -2,8 +2,10 @@ package org.swiattn.cuda.bf16;
 
 import net.jqwik.api.lifecycle.AddLifecycleHook;
 import org.swiattn.cuda.CudaPresent;
+import org.swiattn.cuda.DecodePlan;
 import org.swiattn.properties.SegmentValidationProperties;
 import org.swiattn.spec.Shape;
+import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.SwitchAttention;
 
 /**
@@ -21,5 +23,11 @@ class Bf16SegmentValidationProperties extends SegmentValidationProperties {
     @Override
     protected boolean supports(Shape shape, int window) {
         return Bf16UnderTest.supports(shape);
+    }
+
+    /** The decode forward (Sq = 1 against a KV cache) runs on the GPU; other tables are refused. */
+    @Override
+    protected boolean computesForward(AttentionInputs in) {
+        return super.computesForward(in) || DecodePlan.isDecode(in);
     }
 }

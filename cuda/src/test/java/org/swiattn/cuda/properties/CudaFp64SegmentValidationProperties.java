@@ -2,7 +2,9 @@ package org.swiattn.cuda.properties;
 
 import net.jqwik.api.lifecycle.AddLifecycleHook;
 import org.swiattn.cuda.CudaPresent;
+import org.swiattn.cuda.DecodePlan;
 import org.swiattn.properties.SegmentValidationProperties;
+import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.SwitchAttention;
 
 /**
@@ -20,5 +22,11 @@ class CudaFp64SegmentValidationProperties extends SegmentValidationProperties {
     @Override
     protected Bounds bounds() {
         return CudaUnderTest.FP64_BOUNDS;
+    }
+
+    /** The decode forward (Sq = 1 against a KV cache) runs on the GPU; other tables are refused. */
+    @Override
+    protected boolean computesForward(AttentionInputs in) {
+        return super.computesForward(in) || DecodePlan.isDecode(in);
     }
 }
