@@ -21,6 +21,13 @@
 #         sdpa_dense_mask      SDPA with the dense boolean routed mask, K/V expanded to Hq heads
 #         flex_routed          FlexAttention routed mask (fp32 only)
 #   op backward: autograd of the same call, dO random, the forward outside the timing.
+# Decode (--decode; "S" of the PEER line is the batch B, op "decode"; cache --cache keys, every length = capacity;
+# the route of B rows from decode_mask_B<B>_rho<route>.u8):
+#   sdpa_split    the batch split by route, as a user with per-route caches runs it: SDPA q_len 1 on the full rows'
+#                 whole caches and on the window rows' last w keys (the caches of each group gathered before the
+#                 timing), GQA
+#   flex_routed   one FlexAttention call over the whole batch, q_len 1, a block mask keeping the window rows' last
+#                 w keys (bf16 and fp32)
 import argparse, math, os, sys
 import numpy as np
 import torch
@@ -42,6 +49,9 @@ ap.add_argument("--warmup", type=int, default=2)
 ap.add_argument("--repeats", type=int, default=7)
 ap.add_argument("--timing", default="flushed")
 ap.add_argument("--no-limits", action="store_true")
+ap.add_argument("--decode", action="store_true", help="decode: one query per sequence against a KV cache")
+ap.add_argument("--batches", default="1,8,32,128", help="decode batch sizes")
+ap.add_argument("--cache", type=int, default=32768, help="decode cache capacity = length")
 args = ap.parse_args()
 
 dev = "cuda"
@@ -189,10 +199,61 @@ def fp_peers(name, S, routes, op):
     torch.cuda.empty_cache()
 
 
+DEC_FULL = None  # [B] bool, the route of the current decode case (read by the one mask function)
+
+
+def decode_mask(b, h, q_idx, kv_idx):
+    return DEC_FULL[b] | (kv_idx >= args.cache - W)
+
+
+def decode_peers(name, B, routes):
+    global DEC_FULL
+    Sk, dt = args.cache, DT[name]
+    w = min(W, Sk)
+    q = torch.randn(B, HQ, 1, D, device=dev, dtype=dt)
+    k = torch.randn(B, HKV, Sk, D, device=dev, dtype=dt)
+    v = torch.randn(B, HKV, Sk, D, device=dev, dtype=dt)
+    for route in routes:
+        if route in ("full", "window"):
+            full = torch.full((B,), route == "full", dtype=torch.bool, device=dev)
+        else:
+            if args.mask_dir is None:
+                sys.exit(f"peers: --mask-dir is needed for the rho route {route}")
+            path = os.path.join(args.mask_dir, f"decode_mask_B{B}_rho{route}.u8")
+            z = np.fromfile(path, dtype=np.uint8)
+            if z.size != B:
+                sys.exit(f"peers: {path} holds {z.size} bytes, expected {B}")
+            full = torch.from_numpy(z.astype(bool)).to(dev)
+        rho = int(full.sum()) / B
+        iF, iW = torch.nonzero(full).flatten(), torch.nonzero(~full).flatten()
+        qF, kF, vF = q[iF], k[iF], v[iF]
+        qW, kW, vW = q[iW], k[iW, :, Sk - w:].contiguous(), v[iW, :, Sk - w:].contiguous()
+
+        def split():
+            if iF.numel():
+                torch.nn.functional.scaled_dot_product_attention(qF, kF, vF, enable_gqa=True)
+            if iW.numel():
+                torch.nn.functional.scaled_dot_product_attention(qW, kW, vW, enable_gqa=True)
+        peer(name, B, "sdpa_split", "decode", rho, lambda: split)
+        del qF, kF, vF, qW, kW, vW
+        torch.cuda.empty_cache()
+        if name != "fp64":
+            DEC_FULL = full
+            bm = create_block_mask(decode_mask, B, None, 1, Sk)
+            peer(name, B, "flex_routed", "decode", rho, lambda: lambda: flex(q, k, v, block_mask=bm, enable_gqa=True))
+    del q, k, v
+    torch.cuda.empty_cache()
+
+
 print(torch.__version__, torch.cuda.get_device_name(), f"timing {args.timing}, warm-up {args.warmup}, "
       f"repeats {args.repeats}", flush=True)
 if not args.no_limits:
     limits()
+if args.decode:
+    for name in args.dtypes.split(","):
+        for B in ints(args.batches):
+            decode_peers(name, B, args.routes.split(","))
+    sys.exit(0)
 fwd_routes, bwd_routes = args.routes.split(","), args.backward_routes.split(",")
 for name in args.dtypes.split(","):
     for S in ints(args.sizes):

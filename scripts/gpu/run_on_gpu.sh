@@ -2,7 +2,8 @@
 # Runs on the GPU machine, from the repository root, with bundle/ built by scripts/gpu/build_bundle.sh. Stages (in
 # this order; STAGES picks a comma list, default tests,properties,bench):
 #   tests       GPU tests in parallel JVMs: device harness + every fp64/fp32 kernel version against the fp64
-#               reference (CudaKernelEquivalenceTest) + golden cases (CudaGoldenTest); bf16 forward versions and
+#               reference (CudaKernelEquivalenceTest) + every decode version (CudaDecodeTest) + golden cases
+#               (CudaGoldenTest); bf16 forward versions and
 #               exported configurations (Bf16AttentionTest) + bf16 golden cases (Bf16GoldenTest); bf16 backward
 #               (Bf16BackwardTest)
 #   properties  the jqwik property suite on CUDA fp64, fp32 (org.swiattn.cuda.properties) and bf16, parallel JVMs
@@ -41,7 +42,7 @@ count() {  # log: the launcher's closing counts
 P=org.swiattn.cuda
 if want tests; then
   junit tests-fp "${TESTS_LIMIT:-240}" --select-class $P.CudaDeviceTest --select-class $P.CudaKernelEquivalenceTest \
-    --select-class $P.CudaGoldenTest &
+    --select-class $P.CudaGoldenTest --select-class $P.CudaDecodeTest &
   junit tests-bf16 "${TESTS_LIMIT:-240}" --select-class $P.bf16.Bf16AttentionTest --select-class $P.bf16.Bf16GoldenTest &
   junit tests-bf16-backward "${TESTS_LIMIT:-240}" --select-class $P.bf16.Bf16BackwardTest &
 fi

@@ -51,6 +51,19 @@ import picocli.CommandLine.Spec;
             + "repeats.", "Inputs are random N(0,1) generated on the GPU; rows are checked against the fp64 reference "
             + "first."})
 public final class BenchCommand implements Callable<Integer> {
+    /** What is timed. */
+    enum Mode { PREFILL, DECODE }
+
+    @Option(names = "--mode", defaultValue = "PREFILL", description = "PREFILL (self-attention, the default) or DECODE "
+            + "(one query per sequence against a KV cache of --cache keys, batches --batches)")
+    Mode mode;
+
+    @Option(names = "--cache", defaultValue = "32768", description = "decode: the KV cache capacity and length")
+    int cache;
+
+    @Option(names = "--batches", split = ",", defaultValue = "1,8,32,128", description = "decode: batch sizes B")
+    List<Integer> batches;
+
     @Option(names = "--precision", split = ",", defaultValue = "FP64,FP32", description = "FP64 and/or FP32")
     List<Precision> precisions;
 
@@ -185,8 +198,16 @@ public final class BenchCommand implements Callable<Integer> {
             Args.require(ok, "--versions", "default or one of " + Arrays.toString(KernelPlan.Version.values()),
                     "'" + v + "'");
         }
-        if (peers) {
+        if (peers && mode == Mode.PREFILL) {
             Args.require(batch == 1, "--batch", "1 with --peers (the peers run B = 1)", batch);
+        }
+        if (mode == Mode.DECODE) {
+            Args.range("--cache", cache, 1, Integer.MAX_VALUE);
+            for (int b : batches) {
+                Args.range("--batches", b, 1, 65535);
+                Args.require((long) b * cache * kvHeads * headDim <= Integer.MAX_VALUE, "--cache",
+                        "such that B*Sk*Hkv*D fits one buffer (2^31 - 1 elements)", cache + " at B = " + b);
+            }
         }
         if (json != null) {
             SafeFiles.writableFile(json, "--json");
@@ -209,6 +230,9 @@ public final class BenchCommand implements Callable<Integer> {
         BenchTiming timing = new BenchTiming(dev, timingMethod, warmup, repeats);
         out.printf("device: %s, %d SMs, cc %d%n", dev.name(), dev.multiprocessors(), dev.computeCapability());
         out.println("timing: " + timing.describe());
+        if (mode == Mode.DECODE) {
+            return decode(chosen, masks, timing, out);
+        }
         List<BenchRow> rows = new ArrayList<>();
         for (Precision p : chosen) {
             if (p == Precision.BF16) {
@@ -240,6 +264,42 @@ public final class BenchCommand implements Callable<Integer> {
                     .collect(Collectors.joining(", ")));
             out.println("ours vs PyTorch peers (" + timing.describe() + ", both sides; same route masks):");
             PeerRun.ratios(rows, pr).forEach(out::println);
+        }
+        if (json != null) {
+            try (PrintWriter w = SafeFiles.textFile(json)) {
+                rows.forEach(r -> w.println(r.json()));
+            }
+        }
+        out.flush();
+        return 0;
+    }
+
+    /** The decode mode: DecodeBench, then with --peers the peers' decode and the ratio table. */
+    private int decode(List<Precision> chosen, Path masks, BenchTiming timing, PrintWriter out) throws IOException {
+        List<DecodeBench.Row> rows = DecodeBench.run(new DecodeBench.Config(qHeads, kvHeads, headDim, window, cache,
+                batches, routes, checkRows > 0, seed, masks), chosen, timing, out);
+        out.println();
+        out.println(DecodeBench.Row.header());
+        rows.forEach(r -> out.println(r.format()));
+        if (peers) {
+            List<String> a = new ArrayList<>(List.of("--decode", "--dtypes", chosen.stream()
+                    .map(p -> p.name().toLowerCase(Locale.ROOT)).collect(Collectors.joining(",")), "--batches",
+                    join(batches), "--cache", Integer.toString(cache), "--routes", String.join(",", routes),
+                    "--mask-dir", masks.toString(), "--warmup", Integer.toString(warmup), "--repeats",
+                    Integer.toString(repeats), "--timing", timingMethod.name().toLowerCase(Locale.ROOT)));
+            PeerRun.Result pr;
+            try {
+                pr = PeerRun.run(python, peerScript, a, out);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while running the peers", e);
+            }
+            out.println();
+            out.println("limits measured in this run: " + pr.limits().stream()
+                    .map(l -> String.format(Locale.ROOT, "%s %.1f %s", l.name(), l.value(), l.unit()))
+                    .collect(Collectors.joining(", ")));
+            out.println("decode vs memory floor and PyTorch peers (" + timing.describe() + ", both sides; same routes):");
+            DecodeBench.ratios(rows, pr).forEach(out::println);
         }
         if (json != null) {
             try (PrintWriter w = SafeFiles.textFile(json)) {

@@ -29,6 +29,8 @@ import org.swiattn.spec.SwitchAttention;
  *   backward  forward recomputed, delta = <dOB, oB>, dK/dV per key tile, dQ per query tile (deterministic:
  *             no atomics), router-logit gradient per row:
  *               HARD 0;  STRAIGHT_THROUGH, SOFT p(1-p) sum_h <dO, oF - oW>;  SELECTED_BRANCH (z-p) sum_h <dO, oZ>
+ *   decode    (spec 2.0: Sq = 1 against a KV cache, DecodePlan.isDecode) forward only: split-KV over planned
+ *             pieces of each row's visible keys, merged by LSE (CudaDecode); other segment tables are refused
  * }</pre>
  */
 public final class CudaAttention implements SwitchAttention, AutoCloseable {
@@ -119,7 +121,12 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
     @Override
     public ForwardResult forward(AttentionInputs in) {
         live();
-        in.requireSelfAttention(name());
+        if (!in.segments().isSelfAttention()) {
+            if (!DecodePlan.isDecode(in)) {
+                throw CudaDecode.unsupported(name(), in);
+            }
+            return CudaDecode.forward(dev, precision, DecodeKernels.Version.SIMT, in, in.shape().headDim());
+        }
         Shape sh = in.shape();
         KernelPlan.checkShape(sh);
         Route route = in.route();
@@ -165,7 +172,7 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
     @Override
     public BackwardResult backward(AttentionInputs in, double[] dOut) {
         live();
-        in.requireSelfAttention(name());
+        in.requireSelfAttention(name() + " (backward)");
         in.checkOutputGradient(dOut);
         Shape sh = in.shape();
         KernelPlan.checkShape(sh);

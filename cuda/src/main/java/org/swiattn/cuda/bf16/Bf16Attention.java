@@ -5,10 +5,13 @@ import java.util.function.IntToDoubleFunction;
 import org.swiattn.cuda.driver.CudaDevice;
 import org.swiattn.cuda.driver.DeviceBuffer;
 import org.swiattn.cuda.BackwardOperands;
+import org.swiattn.cuda.CudaDecode;
+import org.swiattn.cuda.DecodeKernels;
+import org.swiattn.cuda.DecodePlan;
+import org.swiattn.cuda.DeviceTensors;
 import org.swiattn.cuda.RouteCompaction;
 import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.BackwardResult;
-import org.swiattn.spec.Bf16;
 import org.swiattn.spec.Estimator;
 import org.swiattn.spec.ForwardResult;
 import org.swiattn.spec.InvalidInputException;
@@ -99,22 +102,37 @@ public final class Bf16Attention implements SwitchAttention {
     private final Variant forD64;
     private final Variant forD128;
     private final Bf16Kernels.BackwardVersion backwardVersion;
+    private final DecodeKernels.Version decodeVersion;
 
     private Bf16Attention(CudaDevice device, Variant forD64, Variant forD128,
-                          Bf16Kernels.BackwardVersion backwardVersion) {
+                          Bf16Kernels.BackwardVersion backwardVersion, DecodeKernels.Version decodeVersion) {
         this.device = device;
         this.kernels = new Bf16Kernels(device);
         this.forD64 = forD64;
         this.forD128 = forD128;
         this.backwardVersion = backwardVersion;
+        this.decodeVersion = decodeVersion;
     }
 
     /** The default backward version: tensor cores. */
     public static final Bf16Kernels.BackwardVersion DEFAULT_BACKWARD = Bf16Kernels.BackwardVersion.MMA;
 
+    /** The default decode version: tensor cores. */
+    public static final DecodeKernels.Version DEFAULT_DECODE = DecodeKernels.Version.MMA;
+
     /** The same forward kernels with another backward version. */
     public Bf16Attention withBackward(Bf16Kernels.BackwardVersion version) {
-        return new Bf16Attention(device, forD64, forD128, version);
+        return new Bf16Attention(device, forD64, forD128, version, decodeVersion);
+    }
+
+    /** The same kernels with another decode version (decode inputs: Sq = 1 against a KV cache). */
+    public Bf16Attention withDecode(DecodeKernels.Version version) {
+        return new Bf16Attention(device, forD64, forD128, backwardVersion, version);
+    }
+
+    /** The decode version this instance runs. */
+    public DecodeKernels.Version decodeVersion() {
+        return decodeVersion;
     }
 
     /** The backward version this instance runs. */
@@ -135,7 +153,8 @@ public final class Bf16Attention implements SwitchAttention {
         CudaDevice dev = CudaDevice.get();
         boolean hopper = dev.computeCapability() == 90;
         return new Bf16Attention(dev, find(hopper ? "swi_fwd_wgmma_bf16_d64_w2_s2_b2" : "swi_fwd_mma_bf16_d64_m128_t2_s2"),
-                find(hopper ? "swi_fwd_wgmma_bf16_d128_w2_s2_b2" : "swi_fwd_mma_bf16_d128_m64_t1_s3"), DEFAULT_BACKWARD);
+                find(hopper ? "swi_fwd_wgmma_bf16_d128_w2_s2_b2" : "swi_fwd_mma_bf16_d128_m64_t1_s3"), DEFAULT_BACKWARD,
+                DEFAULT_DECODE);
     }
 
     /** An instance that runs the given kernel for every D (D padded to variant.headDim(); D must not exceed it). */
@@ -145,7 +164,8 @@ public final class Bf16Attention implements SwitchAttention {
             throw new IllegalArgumentException("variant " + variant.kernel() + " needs compute capability 9.0, device "
                     + dev.name() + " has " + dev.computeCapability());
         }
-        return new Bf16Attention(dev, variant.headDim() == 64 ? variant : null, variant, DEFAULT_BACKWARD);
+        return new Bf16Attention(dev, variant.headDim() == 64 ? variant : null, variant, DEFAULT_BACKWARD,
+                DEFAULT_DECODE);
     }
 
     /** The variant with this kernel name. */
@@ -160,7 +180,7 @@ public final class Bf16Attention implements SwitchAttention {
 
     @Override
     public String name() {
-        return "cuda-bf16(" + forD128.kernel() + ", backward " + backwardVersion + ")";
+        return "cuda-bf16(" + forD128.kernel() + ", backward " + backwardVersion + ", decode " + decodeVersion + ")";
     }
 
     @Override
@@ -182,45 +202,6 @@ public final class Bf16Attention implements SwitchAttention {
                     + forD128.headDim() + ", got " + d);
         }
         return forD128;
-    }
-
-    /**
-     * Rounds x [R, D] (R = rows*heads vectors of D) to bf16 and packs it as [R, dp] bf16, zero-padded, two values per
-     * int (element 2n in the low half, as little-endian memory holds it).
-     *
-     * @param x  [R*D]; not modified
-     * @param d  D
-     * @param dp padded D (even, at least D)
-     * @return [R*dp/2] packed words
-     */
-    static int[] packBf16(double[] x, int d, int dp) {
-        int r = x.length / d;
-        int[] out = new int[r * dp / 2];
-        for (int v = 0; v < r; v++) {           // pass 1: every vector
-            for (int e = 0; e < d; e++) {       // pass 2: its D values, rounded and placed
-                int bits = Bf16.bits(x[v * d + e]) & 0xFFFF;
-                int idx = v * dp + e;
-                out[idx >> 1] |= (idx & 1) == 0 ? bits : bits << 16;
-            }
-        }
-        return out;
-    }
-
-    /**
-     * Unpacks [R, dp] bf16 (two per int) to [R, D] doubles, dropping the padding.
-     *
-     * @param packed [R*dp/2]; not modified
-     */
-    static double[] unpackBf16(int[] packed, int r, int d, int dp) {
-        double[] out = new double[r * d];
-        for (int v = 0; v < r; v++) {
-            for (int e = 0; e < d; e++) {
-                int idx = v * dp + e;
-                int w = packed[idx >> 1];
-                out[v * d + e] = Bf16.value((short) ((idx & 1) == 0 ? w : w >>> 16));
-            }
-        }
-        return out;
     }
 
     /** Sizes of a call: the shape with D padded to the variant's head dimension. */
@@ -285,16 +266,22 @@ public final class Bf16Attention implements SwitchAttention {
      */
     @Override
     public ForwardResult forward(AttentionInputs in) {
-        in.requireSelfAttention(name());
         device.makeCurrent();
+        if (!in.segments().isSelfAttention()) {
+            if (!DecodePlan.isDecode(in)) {
+                throw CudaDecode.unsupported(name(), in);
+            }
+            int dp = variantFor(in.shape().headDim()).headDim();
+            return CudaDecode.forward(device, Precision.BF16, decodeVersion, in, dp);
+        }
         Shape s = in.shape();
         Variant var = variantFor(s.headDim());
         Bf16Kernels.Dims d = dims(s);
         int hd = s.headDim();
         Route route = in.route();
-        try (DeviceBuffer q = DeviceBuffer.of(device, packBf16(in.q(), hd, d.dp()), "q(bf16)");
-             DeviceBuffer k = DeviceBuffer.of(device, packBf16(in.k(), hd, d.dp()), "k(bf16)");
-             DeviceBuffer v = DeviceBuffer.of(device, packBf16(in.v(), hd, d.dp()), "v(bf16)");
+        try (DeviceBuffer q = DeviceBuffer.of(device, DeviceTensors.packBf16(in.q(), hd, d.dp()), "q(bf16)");
+             DeviceBuffer k = DeviceBuffer.of(device, DeviceTensors.packBf16(in.k(), hd, d.dp()), "k(bf16)");
+             DeviceBuffer v = DeviceBuffer.of(device, DeviceTensors.packBf16(in.v(), hd, d.dp()), "v(bf16)");
              DeviceBuffer o = DeviceBuffer.allocate(device, 2L * d.qElems(), "o(bf16)");
              DeviceBuffer lse = DeviceBuffer.allocate(device, 4L * d.lseElems(), "lse(fp32)");
              DeviceBuffer z = DeviceBuffer.of(device, RouteCompaction.maskBytes(route), "z")) {
@@ -319,18 +306,11 @@ public final class Bf16Attention implements SwitchAttention {
                 }
             }
             device.synchronize();
-            return new ForwardResult(s, unpackBf16(o.toInts((int) (d.qElems() / 2)), s.lseSize(), hd, d.dp()),
-                    widen(lse.toFloats(s.lseSize())));
+            return new ForwardResult(s, DeviceTensors.unpackBf16(o.toInts((int) (d.qElems() / 2)), s.lseSize(), hd, d.dp()),
+                    DeviceTensors.widen(lse.toFloats(s.lseSize())));
         }
     }
 
-    private static double[] widen(float[] x) {
-        double[] out = new double[x.length];
-        for (int n = 0; n < x.length; n++) {
-            out[n] = x[n];
-        }
-        return out;
-    }
 
     /**
      * Backward pass for the inputs' estimator: dQ, dK, dV (bf16 values) and dL/da (fp32 values), as doubles.
@@ -349,7 +329,7 @@ public final class Bf16Attention implements SwitchAttention {
      */
     @Override
     public BackwardResult backward(AttentionInputs in, double[] dOut) {
-        in.requireSelfAttention(name());
+        in.requireSelfAttention(name() + " (backward)");
         in.checkOutputGradient(dOut);
         device.makeCurrent();
         Shape s = in.shape();
@@ -358,10 +338,10 @@ public final class Bf16Attention implements SwitchAttention {
         int hd = s.headDim();
         Route route = in.route();
         Estimator est = in.estimator();
-        try (DeviceBuffer q = DeviceBuffer.of(device, packBf16(in.q(), hd, d.dp()), "q(bf16)");
-             DeviceBuffer k = DeviceBuffer.of(device, packBf16(in.k(), hd, d.dp()), "k(bf16)");
-             DeviceBuffer v = DeviceBuffer.of(device, packBf16(in.v(), hd, d.dp()), "v(bf16)");
-             DeviceBuffer dO = DeviceBuffer.of(device, packBf16(dOut, hd, d.dp()), "dO(bf16)");
+        try (DeviceBuffer q = DeviceBuffer.of(device, DeviceTensors.packBf16(in.q(), hd, d.dp()), "q(bf16)");
+             DeviceBuffer k = DeviceBuffer.of(device, DeviceTensors.packBf16(in.k(), hd, d.dp()), "k(bf16)");
+             DeviceBuffer v = DeviceBuffer.of(device, DeviceTensors.packBf16(in.v(), hd, d.dp()), "v(bf16)");
+             DeviceBuffer dO = DeviceBuffer.of(device, DeviceTensors.packBf16(dOut, hd, d.dp()), "dO(bf16)");
              DeviceBuffer z = DeviceBuffer.of(device, RouteCompaction.maskBytes(route), "z");
              DeviceBuffer dQ = DeviceBuffer.allocate(device, 2L * d.qElems(), "dQ(bf16)");
              DeviceBuffer dK = DeviceBuffer.allocate(device, 2L * d.kvElems(), "dK(bf16)");
@@ -376,11 +356,11 @@ public final class Bf16Attention implements SwitchAttention {
                 softBackward(d, var, in, q, k, v, dO, dQ, dK, dV, dA);
             }
             device.synchronize();
-            double[] dRouter = est == Estimator.HARD ? new double[s.rows()] : widen(dA.toFloats(s.rows()));
+            double[] dRouter = est == Estimator.HARD ? new double[s.rows()] : DeviceTensors.widen(dA.toFloats(s.rows()));
             return new BackwardResult(s,
-                    unpackBf16(dQ.toInts((int) (d.qElems() / 2)), s.rows() * s.qHeads(), hd, d.dp()),
-                    unpackBf16(dK.toInts((int) (d.kvElems() / 2)), s.rows() * s.kvHeads(), hd, d.dp()),
-                    unpackBf16(dV.toInts((int) (d.kvElems() / 2)), s.rows() * s.kvHeads(), hd, d.dp()), dRouter);
+                    DeviceTensors.unpackBf16(dQ.toInts((int) (d.qElems() / 2)), s.rows() * s.qHeads(), hd, d.dp()),
+                    DeviceTensors.unpackBf16(dK.toInts((int) (d.kvElems() / 2)), s.rows() * s.kvHeads(), hd, d.dp()),
+                    DeviceTensors.unpackBf16(dV.toInts((int) (d.kvElems() / 2)), s.rows() * s.kvHeads(), hd, d.dp()), dRouter);
         }
     }
 

@@ -153,6 +153,15 @@ public final class DeviceBuffer implements AutoCloseable {
         return x;
     }
 
+    /** n ints from int offset. */
+    public int[] readInts(long offset, int n) {
+        live();
+        checkSize(4L * (offset + n));
+        int[] x = new int[n];
+        Cuda.check(cuMemcpyDtoH(Pointer.to(x), ptr.withByteOffset(4L * offset), 4L * n), "cuMemcpyDtoH(" + label + ")");
+        return x;
+    }
+
     /** n elements from element offset, widened to double; elements are doubles (FP64) or floats (FP32). */
     public double[] read(long offset, int n, boolean floats) {
         live();

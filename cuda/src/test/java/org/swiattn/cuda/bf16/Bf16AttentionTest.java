@@ -55,11 +55,11 @@ class Bf16AttentionTest {
     @Test
     void packingRoundsPadsAndRestores() {
         double[] x = {1.0, -2.5, 1.0 + 1.0 / 256, 3.0e-3, 0.0, 7.0};  // 2 vectors of D = 3
-        int[] p = Bf16Attention.packBf16(x, 3, 4);
+        int[] p = org.swiattn.cuda.DeviceTensors.packBf16(x, 3, 4);
         assertThat(p).hasSize(4);
         assertThat(p[1] >>> 16).as("padding of vector 0").isZero();
         assertThat(p[3] >>> 16).as("padding of vector 1").isZero();
-        double[] back = Bf16Attention.unpackBf16(p, 2, 3, 4);
+        double[] back = org.swiattn.cuda.DeviceTensors.unpackBf16(p, 2, 3, 4);
         for (int n = 0; n < x.length; n++) {
             assertThat(back[n]).isEqualTo(Bf16.round(x[n]));
         }

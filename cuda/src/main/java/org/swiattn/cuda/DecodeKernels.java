@@ -1,0 +1,135 @@
+package org.swiattn.cuda;
+
+import org.swiattn.cuda.driver.CudaDevice;
+import org.swiattn.cuda.driver.DeviceBuffer;
+import org.swiattn.cuda.driver.KernelModule;
+import org.swiattn.spec.InvalidInputException;
+import org.swiattn.spec.Precision;
+
+/**
+ * The launches of the split-KV routed decode ({@code decode.cu}, {@code bf16/decode_bf16.cu}) on device-resident
+ * tensors: the split kernel over a {@link DecodePlan}'s items, then the merge of each (row, head)'s pieces by LSE.
+ * Asynchronous: call {@link CudaDevice#synchronize()} before reading results.
+ *
+ * <pre>{@code
+ *   q, o [B,1,Hq,D]   k, v [B,Sk,Hkv,D] (stored type: fp64, fp32 or bf16)   lse [B,1,Hq] (fp64, else fp32)
+ *   partials  oPart [items, G, D], lsePart [items, G] in the compute type (fp64, else fp32)
+ * }</pre>
+ * Versions: SIMT (every precision, D &lt;= 256; bf16 D &lt;= 128) and MMA (bf16 only, D = 64 or 128: tensor cores,
+ * the default for bf16).
+ */
+public final class DecodeKernels {
+    /** The SIMT split and merge kernels' fatbin. */
+    public static final String MODULE = "decode";
+    /** The bf16 tensor-core split kernel's fatbin. */
+    public static final String BF16_MODULE = "bf16/decode_bf16";
+    /** Threads per block of every split kernel. */
+    public static final int THREADS = 128;
+
+    /** Split-kernel versions. */
+    public enum Version {
+        /** SIMT: warps over keys, lanes over D; every precision. */
+        SIMT,
+        /** bf16 tensor cores (mma.sync m16n8k16, the G heads of a kv head packed as 16 rows). */
+        MMA
+    }
+
+    private final CudaDevice dev;
+    private final Precision precision;
+    private final KernelModule module;
+
+    public DecodeKernels(CudaDevice dev, Precision precision) {
+        this.dev = dev;
+        this.precision = precision;
+        this.module = dev.module(MODULE);
+    }
+
+    /** A plan on the device; close() frees it. */
+    public record DevicePlan(DecodePlan plan, DeviceBuffer items, DeviceBuffer rowStart, DeviceBuffer rowCount)
+            implements AutoCloseable {
+        @Override
+        public void close() {
+            items.close();
+            rowStart.close();
+            rowCount.close();
+        }
+    }
+
+    /** Uploads a plan. @param plan not modified */
+    public DevicePlan upload(DecodePlan plan) {
+        return new DevicePlan(plan, DeviceBuffer.of(dev, plan.items(), "decode.items"),
+                DeviceBuffer.of(dev, plan.rowStart(), "decode.rowStart"),
+                DeviceBuffer.of(dev, plan.rowCount(), "decode.rowCount"));
+    }
+
+    /** Bytes per element of the compute type (partials, lse). */
+    public int computeBytes() {
+        return precision == Precision.FP64 ? 8 : 4;
+    }
+
+    /** Elements of the partial outputs of a plan: items * G * d (the lse partials: items * G). */
+    public static long partialElems(DecodePlan plan, int qHeads, int kvHeads, int d) {
+        return (long) plan.count() * (qHeads / kvHeads) * d;
+    }
+
+    private String suffix() {
+        return switch (precision) {
+            case FP64 -> "f64";
+            case FP32 -> "f32";
+            case BF16 -> "bf16";
+        };
+    }
+
+    /**
+     * Checks that the version runs this precision and head dimension, naming the argument when not.
+     *
+     * @throws InvalidInputException for D beyond the version's specialisations
+     */
+    public static void checkHeadDim(Version version, Precision p, int d) {
+        if (version == Version.MMA) {
+            InvalidInputException.require(p == Precision.BF16, "precision", "the tensor-core decode runs bf16, got "
+                    + p);
+            InvalidInputException.require(d == 64 || d == 128, "headDim", "the tensor-core decode runs D = 64 or 128 "
+                    + "(padded), got " + d);
+        } else {
+            int max = p == Precision.BF16 ? 128 : 256;
+            InvalidInputException.require(d >= 1 && d <= max, "headDim", "the decode kernels run D <= " + max
+                    + " in " + p + ", got " + d);
+        }
+    }
+
+    /**
+     * One decode step: the split kernel over the plan's items, then the merge. q, k, v, plan not modified; oPart,
+     * lsePart scratch; o, lse written for every row.
+     *
+     * @param d the head dimension of the tensors (for MMA: the padded 64 or 128)
+     */
+    public void forward(Version version, int batch, int kvSeqLen, int qHeads, int kvHeads, int d, double scale,
+                        DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DevicePlan plan, DeviceBuffer oPart,
+                        DeviceBuffer lsePart, DeviceBuffer o, DeviceBuffer lse) {
+        checkHeadDim(version, precision, d);
+        long n = plan.plan().count();
+        if (version == Version.MMA) {
+            dev.module(BF16_MODULE).kernel("swi_decode_split_mma_bf16_d" + d).launch1d(n, THREADS,
+                    mmaSharedBytes(d), q, k, v, plan.items(), oPart, lsePart, kvSeqLen, qHeads, kvHeads,
+                    (float) (scale * 1.4426950408889634));
+        } else {
+            int dpl = d <= 64 ? 2 : d <= 128 ? 4 : 8;
+            module.kernel("swi_decode_split_simt_" + suffix() + "_d" + dpl).launch1d(n, THREADS, 0, q, k, v,
+                    plan.items(), oPart, lsePart, kvSeqLen, qHeads, kvHeads, d,
+                    precision == Precision.FP64 ? (Object) scale : (Object) (float) scale);
+        }
+        module.kernel("swi_decode_merge_" + suffix()).launch1d((long) batch * qHeads, THREADS, 0, oPart, lsePart,
+                plan.rowStart(), plan.rowCount(), o, lse, qHeads, kvHeads, d);
+    }
+
+    /** Dynamic shared bytes of the tensor-core split kernel (mirror of decode_smem_bytes): Q tile + 3 K/V stages. */
+    public static int mmaSharedBytes(int d) {
+        return 16 * d * 2 + 3 * 2 * DecodePlan.TILE * d * 2;
+    }
+
+    /** The tensor-core split kernel's exported {16, 64, threads, shared bytes}. */
+    public int[] mmaConfig(int d) {
+        return dev.module(BF16_MODULE).intConstants("swi_decode_mma_bf16_d" + d + "_cfg", 4);
+    }
+}
