@@ -5,11 +5,13 @@ import org.swiattn.spec.Shape;
 import org.swiattn.spec.Visibility;
 
 /**
- * One query row (b, i, h) on one branch: the whole attention mechanism in two functions.
+ * One query row r, head h on one branch: the whole attention mechanism in two functions.
  *
  * <pre>{@code
- *   keys visible to query i:  j in [lo, i],  lo = 0 (full branch) or max(0, i - w + 1) (window branch)
- *   s_j   = scale * <q_i, k_j>                        (Dot2, kept as a pair hi + lo)
+ *   r sits at position p of a segment whose keys start at key row k0 (Segments); it sees key rows
+ *     j in [first, last],  last = k0 + p,  first = k0 (full branch) or k0 + max(0, p - w + 1) (window branch)
+ *   (self-attention prefill: r = b*S + i, k0 = b*S, p = i)
+ *   s_j   = scale * <q_r, k_j>                        (Dot2, kept as a pair hi + lo)
  *   m     = max_j s_j
  *   lse   = m + log sum_j exp(s_j - m)                  (max-subtracted, compensated sum)
  * }</pre>
@@ -29,15 +31,27 @@ final class BranchRow {
 
     /** Scratch space of one thread: scores of one row and per-coordinate error terms. */
     static final class Scratch {
-        final double[] scores;    // [S] high parts of s_j, then e_j
-        final double[] scoresLo;  // [S] low parts of s_j
+        final double[] scores;    // [n] high parts of s_j at j - first, then e_j; n >= visible keys of any row
+        final double[] scoresLo;  // [n] low parts of s_j
         final double[] err;       // [D]
 
-        Scratch(Shape shape) {
-            scores = new double[shape.seqLen()];
-            scoresLo = new double[shape.seqLen()];
-            err = new double[shape.headDim()];
+        Scratch(int keys, int dim) {
+            scores = new double[keys];
+            scoresLo = new double[keys];
+            err = new double[dim];
         }
+    }
+
+    /**
+     * The most keys a row of these inputs sees: the longest segment's key count (a segment of a packed batch
+     * may span several batch rows of the key tensor, so this can exceed Sk).
+     */
+    static int maxVisibleKeys(AttentionInputs in) {
+        int n = 1;
+        for (int s = 0; s < in.segments().count(); s++) {
+            n = Math.max(n, in.segments().kLen(s));
+        }
+        return n;
     }
 
     /**
@@ -45,40 +59,43 @@ final class BranchRow {
      *
      * @param in      inputs; not modified
      * @param full    true for the full branch, false for the window branch
-     * @param o       output; o[oOff .. oOff + D) is overwritten with the branch output of row (b, i, h); modified
+     * @param r       flat query row
+     * @param o       output; o[oOff .. oOff + D) is overwritten with the branch output of row r, head h; modified
      * @param scratch scratch space; modified
      * @return the natural-log LSE of the row's visible scaled scores, as a pair
      */
-    static AccurateMath.Pair forward(AttentionInputs in, int b, int i, int h, boolean full, double[] o, int oOff,
+    static AccurateMath.Pair forward(AttentionInputs in, int r, int h, boolean full, double[] o, int oOff,
                                      Scratch scratch) {
         Shape sh = in.shape();
         int dim = sh.headDim();
         int g = sh.kvHeadOf(h);
-        int lo = Visibility.firstKey(i, full, in.window());
-        int qOff = sh.qOffset(b, i, h);
+        int first = Visibility.firstKeyRow(in.segments(), r, full, in.window());
+        int last = Visibility.lastKeyRow(in.segments(), r);
+        int qOff = sh.qRowOffset(r, h);
         double[] q = in.q();
         double[] k = in.k();
         double[] v = in.v();
         double[] s = scratch.scores;
         double[] sLo = scratch.scoresLo;
 
-        // pass 1: scores s_j = scale * <q_i, k_j> as pairs, and the position jm of their maximum m
-        int jm = lo;
-        for (int j = lo; j <= i; j++) {
-            s[j] = AccurateMath.dotPair(q, qOff, k, sh.kvOffset(b, j, g), dim, sLo, j);
-            s[j] = AccurateMath.scalePair(in.scale(), s[j], sLo, j);
-            if (s[j] > s[jm]) {
-                jm = j;
+        // pass 1: scores s_j = scale * <q_r, k_j> as pairs (at t = j - first), and the index tm of their maximum m
+        int n = last - first + 1;
+        int tm = 0;
+        for (int t = 0; t < n; t++) {
+            s[t] = AccurateMath.dotPair(q, qOff, k, sh.kvRowOffset(first + t, g), dim, sLo, t);
+            s[t] = AccurateMath.scalePair(in.scale(), s[t], sLo, t);
+            if (s[t] > s[tm]) {
+                tm = t;
             }
         }
-        double mHi = s[jm];
-        double mLo = sLo[jm];
+        double mHi = s[tm];
+        double mLo = sLo[tm];
 
-        // pass 2: e_j = exp(s_j - m), Z = sum_j e_j (every e_j <= 1 and e_jm = 1, so Z in [1, i+1])
+        // pass 2: e_j = exp(s_j - m), Z = sum_j e_j (every e_j <= 1 and e_jm = 1, so Z in [1, n])
         AccurateMath.Sum z = new AccurateMath.Sum();
-        for (int j = lo; j <= i; j++) {
-            s[j] = Math.exp(AccurateMath.difference(s[j], sLo[j], mHi, mLo));
-            z.add(s[j]);
+        for (int t = 0; t < n; t++) {
+            s[t] = Math.exp(AccurateMath.difference(s[t], sLo[t], mHi, mLo));
+            z.add(s[t]);
         }
         double zv = z.value();
 
@@ -86,8 +103,8 @@ final class BranchRow {
         // every partial sum a sub-convex combination of the v_j, so it cannot overflow even for |v| near 1e308
         java.util.Arrays.fill(o, oOff, oOff + dim, 0.0);
         java.util.Arrays.fill(scratch.err, 0.0);
-        for (int j = lo; j <= i; j++) {
-            AccurateMath.axpy(o, scratch.err, oOff, 0, s[j] / zv, v, sh.kvOffset(b, j, g), dim);
+        for (int t = 0; t < n; t++) {
+            AccurateMath.axpy(o, scratch.err, oOff, 0, s[t] / zv, v, sh.kvRowOffset(first + t, g), dim);
         }
         for (int d = 0; d < dim; d++) {
             o[oOff + d] += scratch.err[d];
@@ -115,16 +132,18 @@ final class BranchRow {
      * @param gOut  [.. D ..] dL/d(branch output) at gOff; not modified
      * @param oBr   [.. D ..] branch output of this row at oOff (from {@link #forward}); not modified
      * @param lse   the branch LSE of this row (from {@link #forward})
-     * @param dqRow the row of {@code grads} that receives dQ of (b, i, h): dQ_i at {@code (dqRow*Hq + h)*D}
+     * @param r     flat query row
+     * @param dqRow the row of {@code grads} that receives dQ of (r, h): at {@code (dqRow*Hq + h)*D}
      * @param grads compensated accumulators of dQ, dK, dV; modified
      */
-    static void backward(AttentionInputs in, int b, int i, int h, boolean full, double[] gOut, int gOff,
+    static void backward(AttentionInputs in, int r, int h, boolean full, double[] gOut, int gOff,
                          double[] oBr, int oOff, AccurateMath.Pair lse, int dqRow, Grads grads) {
         Shape sh = in.shape();
         int dim = sh.headDim();
         int g = sh.kvHeadOf(h);
-        int lo = Visibility.firstKey(i, full, in.window());
-        int qOff = sh.qOffset(b, i, h);
+        int first = Visibility.firstKeyRow(in.segments(), r, full, in.window());
+        int last = Visibility.lastKeyRow(in.segments(), r);
+        int qOff = sh.qRowOffset(r, h);
         int dqOff = (dqRow * sh.qHeads() + h) * dim;
         double scale = in.scale();
         double[] q = in.q();
@@ -136,9 +155,9 @@ final class BranchRow {
         double[] sLo = new double[1];
 
         // pass 2: over visible keys, recompute P_j and accumulate dV_j, dQ_i, dK_j (dK, dV of tracked keys only)
-        for (int j = lo; j <= i; j++) {
-            int kvOff = sh.kvOffset(b, j, g);
-            int kOut = grads.keyOffset(b * sh.seqLen() + j, g);
+        for (int j = first; j <= last; j++) {
+            int kvOff = sh.kvRowOffset(j, g);
+            int kOut = grads.keyOffset(j, g);
             double sHi = AccurateMath.dotPair(q, qOff, k, kvOff, dim, sLo, 0);
             sHi = AccurateMath.scalePair(scale, sHi, sLo, 0);
             double p = Math.exp(AccurateMath.difference(sHi, sLo[0], lse.hi(), lse.lo()));
@@ -160,7 +179,7 @@ final class BranchRow {
      * <pre>{@code
      *   dq, dqErr  [L,Hq,D]     row n is loss row n
      *   dk, dkErr  [K,Hkv,D]    row n is key row keyRows[n]; likewise dv, dvErr
-     *   keyIndex   [B*S]        n for key row keyRows[n], -1 for a key row that is not tracked
+     *   keyIndex   [B*Sk]       n for key row keyRows[n], -1 for a key row that is not tracked
      * }</pre>
      */
     static final class Grads {
@@ -174,7 +193,7 @@ final class BranchRow {
         private final int kvHeads;
         private final int dim;
 
-        /** @param keyRows [K] distinct flat key rows; not modified */
+        /** @param keyRows [K] distinct flat key rows in [0, B*Sk); not modified */
         Grads(Shape sh, int lossRows, int[] keyRows) {
             kvHeads = sh.kvHeads();
             dim = sh.headDim();
@@ -185,7 +204,7 @@ final class BranchRow {
             dkErr = new double[dk.length];
             dv = new double[keyRows.length * kvd];
             dvErr = new double[dv.length];
-            keyIndex = new int[sh.rows()];
+            keyIndex = new int[sh.kvRows()];
             java.util.Arrays.fill(keyIndex, -1);
             for (int n = 0; n < keyRows.length; n++) {
                 keyIndex[keyRows[n]] = n;

@@ -21,7 +21,9 @@ import org.swiattn.spec.Visibility;
  *   lse = log sum_j exp(s_j)  (computed as m + log sum_j exp(s_j - m))
  *   o   = sum_j exp(s_j - lse) v_j ;  SOFT mixes p oF + (1-p) oW with p = 1 / (1 + exp(-a))
  * }</pre>
- * Cost is O(B*S^2*Hq*D) Dfp operations: keep S*D small (S*S*Hq*D up to about 10^6).
+ * Every {@link org.swiattn.spec.Segments} table: query row r reads the key rows of its segment that its branch
+ * sees (Visibility.firstKeyRow .. lastKeyRow). Cost is O(visible pairs * Hq * D) Dfp operations: keep it small
+ * (up to about 10^6).
  */
 public final class DfpOracle {
     private final DfpField field;
@@ -51,48 +53,46 @@ public final class DfpOracle {
         double[] lse = new double[sh.lseSize()];
         Route route = in.route();
         Dfp scale = field.newDfp(in.scale());
-        for (int b = 0; b < sh.batch(); b++) {
-            for (int i = 0; i < sh.seqLen(); i++) {
-                int r = b * sh.seqLen() + i;
-                boolean z = route.isFull(r);
-                for (int h = 0; h < sh.qHeads(); h++) {
-                    Dfp[] oF = new Dfp[dim];
-                    Dfp[] oW = new Dfp[dim];
-                    Dfp lseF = branch(in, scale, b, i, h, true, oF);
-                    Dfp lseW = branch(in, scale, b, i, h, false, oW);
-                    Dfp[] out;
-                    if (in.estimator() == Estimator.SOFT) {
-                        Dfp p = field.getOne().divide(field.getOne().add(DfpMath.exp(field.newDfp(-route.logit(r)))));
-                        Dfp pc = field.getOne().subtract(p);
-                        out = new Dfp[dim];
-                        for (int d = 0; d < dim; d++) {
-                            out[d] = p.multiply(oF[d]).add(pc.multiply(oW[d]));
-                        }
-                    } else {
-                        out = z ? oF : oW;
-                    }
-                    int off = sh.qOffset(b, i, h);
+        for (int r = 0; r < sh.rows(); r++) {
+            boolean z = route.isFull(r);
+            for (int h = 0; h < sh.qHeads(); h++) {
+                Dfp[] oF = new Dfp[dim];
+                Dfp[] oW = new Dfp[dim];
+                Dfp lseF = branch(in, scale, r, h, true, oF);
+                Dfp lseW = branch(in, scale, r, h, false, oW);
+                Dfp[] out;
+                if (in.estimator() == Estimator.SOFT) {
+                    Dfp p = field.getOne().divide(field.getOne().add(DfpMath.exp(field.newDfp(-route.logit(r)))));
+                    Dfp pc = field.getOne().subtract(p);
+                    out = new Dfp[dim];
                     for (int d = 0; d < dim; d++) {
-                        o[off + d] = out[d].toDouble();
+                        out[d] = p.multiply(oF[d]).add(pc.multiply(oW[d]));
                     }
-                    lse[sh.lseOffset(b, i, h)] = (z ? lseF : lseW).toDouble();
+                } else {
+                    out = z ? oF : oW;
                 }
+                int off = sh.qRowOffset(r, h);
+                for (int d = 0; d < dim; d++) {
+                    o[off + d] = out[d].toDouble();
+                }
+                lse[r * sh.qHeads() + h] = (z ? lseF : lseW).toDouble();
             }
         }
         return new ForwardResult(sh, o, lse);
     }
 
-    /** One branch of row (b, i, h): fills out [D], returns lse. @param out modified */
-    private Dfp branch(AttentionInputs in, Dfp scale, int b, int i, int h, boolean full, Dfp[] out) {
+    /** One branch of query row r, head h: fills out [D], returns lse. @param out modified */
+    private Dfp branch(AttentionInputs in, Dfp scale, int r, int h, boolean full, Dfp[] out) {
         Shape sh = in.shape();
         int dim = sh.headDim();
         int g = sh.kvHeadOf(h);
-        int lo = Visibility.firstKey(i, full, in.window());
-        int qOff = sh.qOffset(b, i, h);
-        Dfp[] s = new Dfp[i - lo + 1];
+        int lo = Visibility.firstKeyRow(in.segments(), r, full, in.window());
+        int last = Visibility.lastKeyRow(in.segments(), r);
+        int qOff = sh.qRowOffset(r, h);
+        Dfp[] s = new Dfp[last - lo + 1];
         Dfp m = null;
-        for (int j = lo; j <= i; j++) {
-            int kOff = sh.kvOffset(b, j, g);
+        for (int j = lo; j <= last; j++) {
+            int kOff = sh.kvRowOffset(j, g);
             Dfp dot = field.getZero();
             for (int d = 0; d < dim; d++) {
                 dot = dot.add(field.newDfp(in.q()[qOff + d]).multiply(field.newDfp(in.k()[kOff + d])));
@@ -108,8 +108,8 @@ public final class DfpOracle {
         }
         for (int d = 0; d < dim; d++) {
             Dfp acc = field.getZero();
-            for (int j = lo; j <= i; j++) {
-                acc = acc.add(e[j - lo].multiply(field.newDfp(in.v()[sh.kvOffset(b, j, g) + d])));
+            for (int j = lo; j <= last; j++) {
+                acc = acc.add(e[j - lo].multiply(field.newDfp(in.v()[sh.kvRowOffset(j, g) + d])));
             }
             out[d] = acc.divide(zsum);
         }

@@ -34,6 +34,7 @@ import org.swiattn.spec.Visibility;
  *   backward: dV_j += P_j g;  dP_j = st(<g, v_j>);  Delta = <g, o>;  dS_j = st(P_j (dP_j - Delta));
  *             dQ += scale dS_j k_j;  dK_j += scale dS_j q   (sums in ac, results rounded with st)
  * }</pre>
+ * Every {@link org.swiattn.spec.Segments} table is computed (a row reads its segment's visible key rows only).
  * Every sum runs in a fixed sequential order, so its rounding is well defined and reproducible whatever the
  * thread count (threads only split independent rows or key/value heads). It answers for chosen rows too
  * ({@link #forwardRows}, {@link #backwardRows}): the naive yardstick at 32K, where it cannot run whole; rows whose
@@ -60,20 +61,25 @@ public final class NaiveAttention implements SwitchAttention, RowsComputation {
         return precision;
     }
 
-    /** Naive forward of every row: O [B,S,Hq,D], LSE [B,S,Hq]. @param in not modified */
+    /** Naive forward of every row: O [B*Sq,Hq,D], LSE [B*Sq,Hq]. @param in not modified */
     @Override
     public ForwardResult forward(AttentionInputs in) {
         RowsResult all = forwardRows(in, allRows(in.shape()));
         return new ForwardResult(in.shape(), all.o(), all.lse());
     }
 
-    /** Naive backward of every row. @param in not modified @param dOut [B,S,Hq,D] not modified */
+    /** Naive backward of every row. @param in not modified @param dOut [B*Sq,Hq,D] not modified */
     @Override
     public BackwardResult backward(AttentionInputs in, double[] dOut) {
         in.checkOutputGradient(dOut);
-        int[] all = allRows(in.shape());
-        RowGradients g = backwardRows(in, all, dOut, all);
+        int[] keys = IntStream.range(0, in.shape().kvRows()).toArray();
+        RowGradients g = backwardRows(in, allRows(in.shape()), dOut, keys);
         return new BackwardResult(in.shape(), g.dq(), g.dk(), g.dv(), g.dA());
+    }
+
+    @Override
+    public boolean supportsSegments() {
+        return true;
     }
 
     private static int[] allRows(Shape sh) {
@@ -105,7 +111,8 @@ public final class NaiveAttention implements SwitchAttention, RowsComputation {
 
     /**
      * Rounded copies of the rows of q read (the chosen rows) and of k, v, unless st leaves them unchanged (golden
-     * inputs are bf16-representable, so it does).
+     * inputs are bf16-representable, so it does). NaN counts as unchanged: key rows outside every segment may hold
+     * it, and are never read.
      */
     private AttentionInputs rounded(AttentionInputs in, int[] rows) {
         boolean same = unchanged(in.q(), rows, in.shape().qHeads() * in.shape().headDim()) && unchanged(in.k(), null, 0)
@@ -124,10 +131,14 @@ public final class NaiveAttention implements SwitchAttention, RowsComputation {
         return in.toBuilder().q(q).k(k).v(v).build();
     }
 
+    private boolean changed(double x) {
+        return Double.doubleToLongBits(st(x)) != Double.doubleToLongBits(x);
+    }
+
     private boolean unchanged(double[] x, int[] rows, int rowLen) {
         if (rows == null) {
             for (double t : x) {
-                if (st(t) != t) {
+                if (changed(t)) {
                     return false;
                 }
             }
@@ -135,7 +146,7 @@ public final class NaiveAttention implements SwitchAttention, RowsComputation {
         }
         for (int r : rows) {
             for (int n = r * rowLen; n < (r + 1) * rowLen; n++) {
-                if (st(x[n]) != x[n]) {
+                if (changed(x[n])) {
                     return false;
                 }
             }
@@ -162,15 +173,13 @@ public final class NaiveAttention implements SwitchAttention, RowsComputation {
         Route route = in.route();
         IntStream.range(0, rows.length).parallel().forEach(n -> {
             int r = rows[n];
-            int b = r / sh.seqLen();
-            int i = r % sh.seqLen();
             boolean z = route.isFull(r);
             double[] oW = new double[dim];
             for (int h = 0; h < sh.qHeads(); h++) {
                 int off = n * hd + h * dim;
                 if (in.estimator() == Estimator.SOFT) {
-                    double lseF = branchForward(in, b, i, h, true, o, off);
-                    double lseW = branchForward(in, b, i, h, false, oW, 0);
+                    double lseF = branchForward(in, r, h, true, o, off);
+                    double lseW = branchForward(in, r, h, false, oW, 0);
                     double p = ac(Sigmoid.of(route.logit(r)));
                     double pc = ac(Sigmoid.complement(route.logit(r)));
                     for (int d = 0; d < dim; d++) {
@@ -178,38 +187,38 @@ public final class NaiveAttention implements SwitchAttention, RowsComputation {
                     }
                     lse[n * sh.qHeads() + h] = z ? lseF : lseW;
                 } else {
-                    lse[n * sh.qHeads() + h] = branchForward(in, b, i, h, z, o, off);
+                    lse[n * sh.qHeads() + h] = branchForward(in, r, h, z, o, off);
                 }
             }
         });
         return new RowsResult(sh, rows.clone(), o, lse);
     }
 
-    /** Naive forward of row (b, i, h) on a branch. @param o modified at [oOff, oOff + D) @return the LSE */
-    private double branchForward(AttentionInputs in, int b, int i, int h, boolean full, double[] o, int oOff) {
+    /** Naive forward of query row r, head h on a branch. @param o modified at [oOff, oOff + D) @return the LSE */
+    private double branchForward(AttentionInputs in, int r, int h, boolean full, double[] o, int oOff) {
         Shape sh = in.shape();
         int dim = sh.headDim();
         int g = sh.kvHeadOf(h);
-        int lo = Visibility.firstKey(i, full, in.window());
-        double[] p = scores(in, b, i, h, lo);
+        int first = Visibility.firstKeyRow(in.segments(), r, full, in.window());
+        double[] p = scores(in, r, h, first);
         double lse = softmax(p);
         for (int d = 0; d < dim; d++) {
             double acc = 0;
-            for (int j = lo; j <= i; j++) {
-                acc = ac(acc + ac(p[j - lo] * in.v()[sh.kvOffset(b, j, g) + d]));
+            for (int t = 0; t < p.length; t++) {
+                acc = ac(acc + ac(p[t] * in.v()[sh.kvRowOffset(first + t, g) + d]));
             }
             o[oOff + d] = st(acc);
         }
         return lse;
     }
 
-    /** s_j = st(scale * sum_d q_d k_jd) for j in [lo, i], at [j - lo]. */
-    private double[] scores(AttentionInputs in, int b, int i, int h, int lo) {
+    /** s_j = st(scale * sum_d q_d k_jd) for key rows j in [first, last of row r], at [j - first]. */
+    private double[] scores(AttentionInputs in, int r, int h, int first) {
         Shape sh = in.shape();
         int g = sh.kvHeadOf(h);
-        double[] s = new double[i - lo + 1];
-        for (int j = lo; j <= i; j++) {
-            s[j - lo] = st(ac(in.scale() * dot(in.q(), sh.qOffset(b, i, h), in.k(), sh.kvOffset(b, j, g),
+        double[] s = new double[Visibility.lastKeyRow(in.segments(), r) - first + 1];
+        for (int t = 0; t < s.length; t++) {
+            s[t] = st(ac(in.scale() * dot(in.q(), sh.qRowOffset(r, h), in.k(), sh.kvRowOffset(first + t, g),
                     sh.headDim())));
         }
         return s;
@@ -270,7 +279,7 @@ public final class NaiveAttention implements SwitchAttention, RowsComputation {
         for (int n = 0; n < dOut.length; n++) {
             dOut[n] = st(dORows[n]);
         }
-        int[] keyIndex = new int[sh.rows()];
+        int[] keyIndex = new int[sh.kvRows()];
         java.util.Arrays.fill(keyIndex, -1);
         for (int n = 0; n < keyRows.length; n++) {
             keyIndex[keyRows[n]] = n;
@@ -288,13 +297,11 @@ public final class NaiveAttention implements SwitchAttention, RowsComputation {
             double[] gv = new double[dim];
             for (int n = 0; n < lossRows.length; n++) {
                 int r = lossRows[n];
-                int b = r / sh.seqLen();
-                int i = r % sh.seqLen();
                 boolean z = route.isFull(r);
                 for (int h = g * sh.groupSize(); h < (g + 1) * sh.groupSize(); h++) {
                     int off = n * hd + h * dim;
-                    double lseF = branchForward(in, b, i, h, true, oF, 0);
-                    double lseW = branchForward(in, b, i, h, false, oW, 0);
+                    double lseF = branchForward(in, r, h, true, oF, 0);
+                    double lseW = branchForward(in, r, h, false, oW, 0);
                     double cF = z ? 1 : 0;
                     double cW = z ? 0 : 1;
                     if (est == Estimator.SOFT) {
@@ -315,7 +322,7 @@ public final class NaiveAttention implements SwitchAttention, RowsComputation {
                         for (int d = 0; d < dim; d++) {
                             gv[d] = st(ac(c * dOut[off + d]));
                         }
-                        branchBackward(in, b, i, h, full, gv, full ? oF : oW, full ? lseF : lseW, off, keyIndex,
+                        branchBackward(in, r, h, full, gv, full ? oF : oW, full ? lseF : lseW, off, keyIndex,
                                 dq, dk, dv);
                     }
                 }
@@ -344,21 +351,22 @@ public final class NaiveAttention implements SwitchAttention, RowsComputation {
     }
 
     /** One loss row on one branch; accumulates (in ac) into dq row dqOff and the tracked dk, dv rows. */
-    private void branchBackward(AttentionInputs in, int b, int i, int h, boolean full, double[] g, double[] o,
+    private void branchBackward(AttentionInputs in, int r, int h, boolean full, double[] g, double[] o,
                                 double lse, int dqOff, int[] keyIndex, double[] dq, double[] dk, double[] dv) {
         Shape sh = in.shape();
         int dim = sh.headDim();
         int kvh = sh.kvHeadOf(h);
-        int lo = Visibility.firstKey(i, full, in.window());
-        int qOff = sh.qOffset(b, i, h);
-        double[] p = scores(in, b, i, h, lo);
+        int first = Visibility.firstKeyRow(in.segments(), r, full, in.window());
+        int qOff = sh.qRowOffset(r, h);
+        double[] p = scores(in, r, h, first);
         recomputedSoftmax(p, lse);
         double delta = dot(g, 0, o, 0, dim);
-        for (int j = lo; j <= i; j++) {
-            int kvOff = sh.kvOffset(b, j, kvh);
-            int kn = keyIndex[b * sh.seqLen() + j];
+        for (int t = 0; t < p.length; t++) {
+            int j = first + t;
+            int kvOff = sh.kvRowOffset(j, kvh);
+            int kn = keyIndex[j];
             int kOut = (kn * sh.kvHeads() + kvh) * dim;
-            double pj = p[j - lo];
+            double pj = p[t];
             double dp = st(dot(g, 0, in.v(), kvOff, dim));
             double ds = st(ac(pj * ac(dp - delta)));
             double sds = ac(in.scale() * ds);

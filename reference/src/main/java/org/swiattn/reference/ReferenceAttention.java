@@ -8,6 +8,7 @@ import org.swiattn.spec.Estimator;
 import org.swiattn.spec.ForwardResult;
 import org.swiattn.spec.Precision;
 import org.swiattn.spec.Route;
+import org.swiattn.spec.Segments;
 import org.swiattn.spec.RowsResult;
 import org.swiattn.spec.Shape;
 import org.swiattn.spec.Sigmoid;
@@ -25,12 +26,17 @@ import org.swiattn.spec.SwitchAttention;
  * output element is computed by exactly one thread in a fixed order.
  *
  * <pre>{@code
- *   route:      z_r in {0, 1}, r = b*S + i;  p_r = sigmoid(a_r) when the route has logits
- *   branches:   oF, lseF over keys [0, i];   oW, lseW over keys [max(0, i-w+1), i]
+ *   rows:       query row r = b*Sq + i of q [B*Sq,Hq,D]; key row j of k, v [B*Sk,Hkv,D]
+ *   segments:   r sits at position p of a segment whose keys start at key row k0 (in.segments())
+ *   route:      z_r in {0, 1};  p_r = sigmoid(a_r) when the route has logits
+ *   branches:   oF, lseF over key rows k0 + [0, p];   oW, lseW over key rows k0 + [max(0, p-w+1), p]
  *   forward:    o = z oF + (1-z) oW           (HARD, STRAIGHT_THROUGH, SELECTED_BRANCH)
  *               o = p oF + (1-p) oW           (SOFT)
  *               lse = z lseF + (1-z) lseW     (every estimator)
  * }</pre>
+ * Every {@link Segments} table is computed (self-attention prefill, chunked prefill, decode against a KV cache,
+ * packed batches): a query row reads only its own segment's key rows, so key rows outside every segment are never
+ * read and get dK = dV = 0. Self-attention inputs give exactly the results of spec 1.x.
  */
 public final class ReferenceAttention implements SwitchAttention, RowsComputation {
 
@@ -56,8 +62,13 @@ public final class ReferenceAttention implements SwitchAttention, RowsComputatio
         return Precision.FP64;
     }
 
+    @Override
+    public boolean supportsSegments() {
+        return true;
+    }
+
     /**
-     * Forward pass. O [B,S,Hq,D], LSE [B,S,Hq].
+     * Forward pass. O [B*Sq,Hq,D], LSE [B*Sq,Hq].
      *
      * @param in validated inputs; not modified
      */
@@ -67,9 +78,10 @@ public final class ReferenceAttention implements SwitchAttention, RowsComputatio
         double[] o = new double[sh.qSize()];
         double[] lse = new double[sh.lseSize()];
         int hq = sh.qHeads();
-        // one task per (row r = b*S + i, head h); it writes o[(r*Hq + h)*D ..) and lse[r*Hq + h] only
+        int keys = BranchRow.maxVisibleKeys(in);
+        // one task per (query row r, head h); it writes o[(r*Hq + h)*D ..) and lse[r*Hq + h] only
         rows(sh.rows() * hq).forEach(t -> routedRowHead(in, t / hq, t % hq, o, t * sh.headDim(), lse, t,
-                scratch(sh)));
+                scratch(keys, sh.headDim())));
         return new ForwardResult(sh, o, lse);
     }
 
@@ -77,7 +89,7 @@ public final class ReferenceAttention implements SwitchAttention, RowsComputatio
      * Forward pass for chosen rows only, in O(sum over chosen rows of visible keys) work.
      *
      * @param in   validated inputs; not modified
-     * @param rows [R] flat row indices r = b*S + i; not modified
+     * @param rows [R] flat query rows r = b*Sq + i; not modified
      * @return o [R,Hq,D] and lse [R,Hq]
      */
     @Override
@@ -87,9 +99,10 @@ public final class ReferenceAttention implements SwitchAttention, RowsComputatio
         int hq = sh.qHeads();
         double[] o = new double[rows.length * hq * sh.headDim()];
         double[] lse = new double[rows.length * hq];
+        int keys = BranchRow.maxVisibleKeys(in);
         // one task per (selected row n, head h): it writes o[(n*Hq + h)*D ..) and lse[n*Hq + h] only
         rows(rows.length * hq).forEach(t -> routedRowHead(in, rows[t / hq], t % hq, o, t * sh.headDim(), lse, t,
-                scratch(sh)));
+                scratch(keys, sh.headDim())));
         return new RowsResult(sh, rows.clone(), o, lse);
     }
 
@@ -101,21 +114,18 @@ public final class ReferenceAttention implements SwitchAttention, RowsComputatio
      */
     private static void routedRowHead(AttentionInputs in, int r, int h, double[] o, int oOff, double[] lse,
                                       int lseIdx, BranchRow.Scratch scratch) {
-        Shape sh = in.shape();
-        int dim = sh.headDim();
-        int b = r / sh.seqLen();
-        int i = r % sh.seqLen();
+        int dim = in.shape().headDim();
         Route route = in.route();
         boolean z = route.isFull(r);
         if (in.estimator() != Estimator.SOFT) {
             // o = oZ: only the selected branch is computed
-            lse[lseIdx] = BranchRow.forward(in, b, i, h, z, o, oOff, scratch).hi();
+            lse[lseIdx] = BranchRow.forward(in, r, h, z, o, oOff, scratch).hi();
             return;
         }
         // o = p oF + (1-p) oW, with 1-p computed as sigmoid(-a) (no cancellation)
         double[] ow = new double[dim];
-        double lseF = BranchRow.forward(in, b, i, h, true, o, oOff, scratch).hi();
-        double lseW = BranchRow.forward(in, b, i, h, false, ow, 0, scratch).hi();
+        double lseF = BranchRow.forward(in, r, h, true, o, oOff, scratch).hi();
+        double lseW = BranchRow.forward(in, r, h, false, ow, 0, scratch).hi();
         double p = Sigmoid.of(route.logit(r));
         double pc = Sigmoid.complement(route.logit(r));
         for (int d = 0; d < dim; d++) {
@@ -126,7 +136,8 @@ public final class ReferenceAttention implements SwitchAttention, RowsComputatio
 
     /**
      * Backward pass for the inputs' estimator (SPEC.md section "Training estimators"): {@link #backwardRows} with
-     * every row a loss row and every row a key row.
+     * every query row a loss row and every key row tracked: dQ [B*Sq,Hq,D] of every query row, dK and dV
+     * [B*Sk,Hkv,D] of every key row (exactly 0 on key rows outside every segment), dL/da [B*Sq].
      *
      * <pre>{@code
      *   coefficients of the branches in the backward pass (the forward value of m is z):
@@ -141,14 +152,15 @@ public final class ReferenceAttention implements SwitchAttention, RowsComputatio
      * }</pre>
      *
      * @param in   validated inputs; not modified
-     * @param dOut dL/dO [B,S,Hq,D]; not modified
+     * @param dOut dL/dO [B*Sq,Hq,D]; not modified
      */
     @Override
     public BackwardResult backward(AttentionInputs in, double[] dOut) {
         in.checkOutputGradient(dOut);
         Shape sh = in.shape();
-        int[] all = IntStream.range(0, sh.rows()).toArray();
-        RowGradients g = backwardRows(in, all, dOut, all);
+        int[] allQueries = IntStream.range(0, sh.rows()).toArray();
+        int[] allKeys = IntStream.range(0, sh.kvRows()).toArray();
+        RowGradients g = backwardRows(in, allQueries, dOut, allKeys);
         return new BackwardResult(sh, g.dq(), g.dk(), g.dv(), g.dA());
     }
 
@@ -159,9 +171,9 @@ public final class ReferenceAttention implements SwitchAttention, RowsComputatio
      * a zero); see {@link #backward} for the formulas.
      *
      * <pre>{@code
-     *   lossRows [L]        flat rows r = b*S + i where dO may be non-zero, strictly ascending
+     *   lossRows [L]        flat query rows where dO may be non-zero, strictly ascending
      *   dORows   [L,Hq,D]   dO at the loss rows
-     *   keyRows  [K]        flat rows whose dK, dV are wanted, distinct, any order
+     *   keyRows  [K]        flat key rows (in [0, B*Sk)) whose dK, dV are wanted, distinct, any order
      *   result: dq [L,Hq,D], dk and dv [K,Hkv,D], dA [L] (see RowGradients)
      * }</pre>
      *
@@ -184,6 +196,7 @@ public final class ReferenceAttention implements SwitchAttention, RowsComputatio
         Route route = in.route();
         boolean bothBranches = est == Estimator.STRAIGHT_THROUGH || est == Estimator.SOFT;
         int nLoss = lossRows.length;
+        int keys = BranchRow.maxVisibleKeys(in);
 
         // pass 1: branch forwards of the loss rows, [L,Hq,D] and [L,Hq]. oF/lseF are filled where the full
         // branch is needed (z = 1, or both branches), oW/lseW where the window branch is needed
@@ -192,18 +205,16 @@ public final class ReferenceAttention implements SwitchAttention, RowsComputatio
         AccurateMath.Pair[] lseF = new AccurateMath.Pair[nLoss * hq];
         AccurateMath.Pair[] lseW = new AccurateMath.Pair[nLoss * hq];
         rows(nLoss).forEach(n -> {
-            BranchRow.Scratch scratch = scratch(sh);
+            BranchRow.Scratch scratch = scratch(keys, dim);
             int r = lossRows[n];
-            int b = r / sh.seqLen();
-            int i = r % sh.seqLen();
             boolean z = route.isFull(r);
             for (int h = 0; h < hq; h++) {
                 int off = n * hd + h * dim;
                 if (z || bothBranches) {
-                    lseF[n * hq + h] = BranchRow.forward(in, b, i, h, true, oF, off, scratch);
+                    lseF[n * hq + h] = BranchRow.forward(in, r, h, true, oF, off, scratch);
                 }
                 if (!z || bothBranches) {
-                    lseW[n * hq + h] = BranchRow.forward(in, b, i, h, false, oW, off, scratch);
+                    lseW[n * hq + h] = BranchRow.forward(in, r, h, false, oW, off, scratch);
                 }
             }
         });
@@ -214,18 +225,19 @@ public final class ReferenceAttention implements SwitchAttention, RowsComputatio
             rows(nLoss).forEach(n -> dA[n] = routerGradient(in, lossRows[n], dORows, n * hd, oF, oW));
         }
 
-        // pass 3: dQ, dK, dV. One task per (b, kv head g): its dK/dV rows and the dQ rows of its G query heads
-        // are written by that task alone, in a fixed order (deterministic whatever the thread count)
+        // pass 3: dQ, dK, dV. One task per (segment s, kv head g): the key rows of a segment are its own, so its
+        // dK/dV rows and the dQ rows of its G query heads are written by that task alone, in a fixed order
+        // (deterministic whatever the thread count; in self-attention a segment is a batch row)
         BranchRow.Grads grads = new BranchRow.Grads(sh, nLoss, keyRows);
-        int[] firstOfBatch = firstLossRowOfEachBatch(sh, lossRows);
-        rows(sh.batch() * sh.kvHeads()).forEach(task -> {
-            int b = task / sh.kvHeads();
+        Segments seg = in.segments();
+        int[] firstOfSegment = firstLossRowOfEachSegment(seg, lossRows);
+        rows(seg.count() * sh.kvHeads()).forEach(task -> {
+            int s = task / sh.kvHeads();
             int g = task % sh.kvHeads();
             double[] gBuf = new double[dim];
             for (int h = g * sh.groupSize(); h < (g + 1) * sh.groupSize(); h++) {
-                for (int n = firstOfBatch[b]; n < firstOfBatch[b + 1]; n++) {
+                for (int n = firstOfSegment[s]; n < firstOfSegment[s + 1]; n++) {
                     int r = lossRows[n];
-                    int i = r % sh.seqLen();
                     int off = n * hd + h * dim;
                     boolean z = route.isFull(r);
                     double cF;
@@ -239,11 +251,11 @@ public final class ReferenceAttention implements SwitchAttention, RowsComputatio
                     }
                     if (cF != 0.0) {
                         scaled(dORows, off, cF, gBuf, dim);
-                        BranchRow.backward(in, b, i, h, true, gBuf, 0, oF, off, lseF[n * hq + h], n, grads);
+                        BranchRow.backward(in, r, h, true, gBuf, 0, oF, off, lseF[n * hq + h], n, grads);
                     }
                     if (cW != 0.0) {
                         scaled(dORows, off, cW, gBuf, dim);
-                        BranchRow.backward(in, b, i, h, false, gBuf, 0, oW, off, lseW[n * hq + h], n, grads);
+                        BranchRow.backward(in, r, h, false, gBuf, 0, oW, off, lseW[n * hq + h], n, grads);
                     }
                 }
             }
@@ -253,18 +265,19 @@ public final class ReferenceAttention implements SwitchAttention, RowsComputatio
     }
 
     /**
-     * first [B+1]: the loss rows of batch b are lossRows[first[b] .. first[b+1]) (lossRows ascending).
+     * first [n+1]: the loss rows of segment s are lossRows[first[s] .. first[s+1]) (segments tile the query rows
+     * in order and lossRows ascend, so each segment's loss rows are contiguous).
      *
      * @param lossRows [L] strictly ascending; not modified
      */
-    private static int[] firstLossRowOfEachBatch(Shape sh, int[] lossRows) {
-        int[] first = new int[sh.batch() + 1];
+    private static int[] firstLossRowOfEachSegment(Segments seg, int[] lossRows) {
+        int[] first = new int[seg.count() + 1];
         int n = 0;
-        for (int b = 0; b <= sh.batch(); b++) {
-            while (n < lossRows.length && lossRows[n] / sh.seqLen() < b) {
+        for (int s = 0; s <= seg.count(); s++) {
+            while (n < lossRows.length && seg.segmentOf(lossRows[n]) < s) {
                 n++;
             }
-            first[b] = n;
+            first[s] = n;
         }
         return first;
     }
@@ -307,10 +320,11 @@ public final class ReferenceAttention implements SwitchAttention, RowsComputatio
     /** Per-thread scratch space, reused across tasks and calls while large enough. */
     private static final ThreadLocal<BranchRow.Scratch> SCRATCH = new ThreadLocal<>();
 
-    private static BranchRow.Scratch scratch(Shape sh) {
+    /** @param keys at least the visible keys of any row ({@link BranchRow#maxVisibleKeys}) */
+    private static BranchRow.Scratch scratch(int keys, int dim) {
         BranchRow.Scratch s = SCRATCH.get();
-        if (s == null || s.scores.length < sh.seqLen() || s.err.length != sh.headDim()) {
-            s = new BranchRow.Scratch(sh);
+        if (s == null || s.scores.length < keys || s.err.length != dim) {
+            s = new BranchRow.Scratch(keys, dim);
             SCRATCH.set(s);
         }
         return s;

@@ -19,19 +19,21 @@ import org.swiattn.spec.Visibility;
  * next to {@link BranchRow} and {@link ReferenceAttention#backward}, whose structure it follows line by line.
  *
  * <pre>{@code
- *   shape legend: B batch, S sequence, Hq query heads, Hkv kv heads, G = Hq/Hkv, D head dim, R selected rows
- *   q, o, dq, dO  [B,S,Hq,D]    k, v, dk, dv  [B,S,Hkv,D]    lse [B,S,Hq]    route, dRouterLogit [B,S]
+ *   shape legend: B batch, Sq query rows and Sk key rows per batch row, Hq query heads, Hkv kv heads,
+ *                 G = Hq/Hkv, D head dim, R selected rows
+ *   q, o, dq, dO  [B*Sq,Hq,D]   k, v, dk, dv  [B*Sk,Hkv,D]   lse [B*Sq,Hq]   route, dRouterLogit [B*Sq]
  *
- *   per branch row (b, i, h), g = h / G, keys j in [lo, i] of the branch, s_j = scale <q_i, k_j>:
+ *   per branch row (r, h), g = h / G, key rows j in [first, last] of the branch (Visibility.firstKeyRow,
+ *   lastKeyRow), s_j = scale <q_r, k_j>:
  *     m = max_j s_j,  l = sum_j exp(s_j - m),  P_j = exp(s_j - m) / l,  oB = sum_j P_j v_j
  *   forward:
- *     T_O[i,h,:]    = sum_j P_j |v_j|                  of the selected branch z (SOFT: p T_F + (1-p) T_W)
- *     T_LSE[i,h]    = |m| + |log l|                    of the selected branch z (every estimator)
+ *     T_O[r,h,:]    = sum_j P_j |v_j|                  of the selected branch z (SOFT: p T_F + (1-p) T_W)
+ *     T_LSE[r,h]    = |m| + |log l|                    of the selected branch z (every estimator)
  *   backward, branch coefficients c (HARD, STE, SB: z and 1-z; SOFT: p and 1-p), for each branch with c != 0:
- *     T_dV[j,g,:]  += c P_j |dO_i|
- *     T_dS_j        = c P_j (sum_k |dO_ik| |v_jk| + sum_k |dO_ik| |oB_ik|)
- *     T_dQ[i,h,:]  += scale T_dS_j |k_j|
- *     T_dK[j,g,:]  += scale T_dS_j |q_i|
+ *     T_dV[j,g,:]  += c P_j |dO_r|
+ *     T_dS_j        = c P_j (sum_k |dO_rk| |v_jk| + sum_k |dO_rk| |oB_rk|)
+ *     T_dQ[r,h,:]  += scale T_dS_j |k_j|
+ *     T_dK[j,g,:]  += scale T_dS_j |q_r|
  *   router logit, per row r (sums over h and k):
  *     HARD 0;  STE, SOFT p(1-p) sum |dO| (|oF| + |oW|);  SELECTED_BRANCH |z - p| sum |dO| |oZ|
  * }</pre>
@@ -42,7 +44,7 @@ public record TermMagnitudes(Shape shape, double[] o, double[] lse, double[] dq,
                              double[] dRouterLogit) {
 
     /**
-     * T for the forward outputs only: o [B,S,Hq,D] and lse [B,S,Hq]; dq, dk, dv and dRouterLogit are null.
+     * T for the forward outputs only: o [B*Sq,Hq,D] and lse [B*Sq,Hq]; dq, dk, dv and dRouterLogit are null.
      *
      * @param in validated inputs; not modified
      */
@@ -56,7 +58,7 @@ public record TermMagnitudes(Shape shape, double[] o, double[] lse, double[] dq,
      * T for the forward outputs of chosen rows, in O(sum over chosen rows of visible keys * Hq * D) work.
      *
      * @param in   validated inputs; not modified
-     * @param rows [R] flat row indices r = b*S + i; not modified
+     * @param rows [R] flat query rows r = b*Sq + i; not modified
      * @return T_O [R,Hq,D] in {@code o()} and T_LSE [R,Hq] in {@code lse()}
      */
     public static RowsResult forwardRows(AttentionInputs in, int[] rows) {
@@ -67,23 +69,20 @@ public record TermMagnitudes(Shape shape, double[] o, double[] lse, double[] dq,
         boolean soft = in.estimator() == Estimator.SOFT;
         double[] tO = new double[rows.length * hq * dim];
         double[] tLse = new double[rows.length * hq];
-        double[] p = new double[sh.seqLen()];
-        double[] absV = absolute(in.v());
+        double[] p = new double[BranchRow.maxVisibleKeys(in)];
         for (int n = 0; n < rows.length; n++) {
             int r = rows[n];
-            int b = r / sh.seqLen();
-            int i = r % sh.seqLen();
             boolean z = in.route().isFull(r);
             for (int h = 0; h < hq; h++) {
                 int out = (n * hq + h) * dim;
                 // pass 1: the selected branch: T_LSE = |m| + |log l|, T_O = sum_j P_j |v_j|
-                tLse[n * hq + h] = weights(in, b, i, h, z, p);
+                tLse[n * hq + h] = weights(in, r, h, z, p);
                 double cZ = soft ? coefficient(in, r, z) : 1.0;
-                accumulate(in, b, i, h, z, p, absV, cZ, tO, out);
+                accumulate(in, r, h, z, p, cZ, tO, out);
                 // pass 2 (SOFT only): the other branch with its coefficient, T_O = p T_F + (1-p) T_W
                 if (soft) {
-                    weights(in, b, i, h, !z, p);
-                    accumulate(in, b, i, h, !z, p, absV, coefficient(in, r, !z), tO, out);
+                    weights(in, r, h, !z, p);
+                    accumulate(in, r, h, !z, p, coefficient(in, r, !z), tO, out);
                 }
             }
         }
@@ -94,7 +93,7 @@ public record TermMagnitudes(Shape shape, double[] o, double[] lse, double[] dq,
      * T for every tensor: the forward ones and the gradients of the inputs' estimator given dO.
      *
      * @param in   validated inputs; not modified
-     * @param dOut dL/dO [B,S,Hq,D]; not modified
+     * @param dOut dL/dO [B*Sq,Hq,D]; not modified
      */
     public static TermMagnitudes of(AttentionInputs in, double[] dOut) {
         in.checkOutputGradient(dOut);
@@ -112,16 +111,14 @@ public record TermMagnitudes(Shape shape, double[] o, double[] lse, double[] dq,
         double[] tDk = new double[sh.kvSize()];
         double[] tDv = new double[sh.kvSize()];
         double[] tDa = new double[sh.rows()];
-        double[] p = new double[sh.seqLen()];
+        double[] p = new double[BranchRow.maxVisibleKeys(in)];
         double[] oB = new double[dim];
         for (int r = 0; r < sh.rows(); r++) {
-            int b = r / sh.seqLen();
-            int i = r % sh.seqLen();
             boolean z = in.route().isFull(r);
             // |dO_r| . |oF_r| and |dO_r| . |oW_r| summed over the heads, for the router-logit term
             double[] dotBranch = new double[2];   // [0] window, [1] full
             for (int h = 0; h < sh.qHeads(); h++) {
-                int qOff = sh.qOffset(b, i, h);
+                int qOff = sh.qRowOffset(r, h);
                 for (boolean full : new boolean[] {true, false}) {
                     // forward line: c^B = z, 1-z (HARD, STE, SB) or p, 1-p (SOFT); a branch with c = 0 adds nothing
                     double c = est == Estimator.SOFT ? coefficient(in, r, full) : (full == z ? 1.0 : 0.0);
@@ -130,14 +127,15 @@ public record TermMagnitudes(Shape shape, double[] o, double[] lse, double[] dq,
                         continue;
                     }
                     // pass 1: P_j and the branch output oB = sum_j P_j v_j (plain fp64)
-                    weights(in, b, i, h, full, p);
+                    weights(in, r, h, full, p);
                     java.util.Arrays.fill(oB, 0.0);
-                    int lo = Visibility.firstKey(i, full, in.window());
+                    int first = Visibility.firstKeyRow(in.segments(), r, full, in.window());
+                    int last = Visibility.lastKeyRow(in.segments(), r);
                     int g = sh.kvHeadOf(h);
-                    for (int j = lo; j <= i; j++) {
-                        int kvOff = sh.kvOffset(b, j, g);
+                    for (int j = first; j <= last; j++) {
+                        int kvOff = sh.kvRowOffset(j, g);
                         for (int d = 0; d < dim; d++) {
-                            oB[d] += p[j] * in.v()[kvOff + d];
+                            oB[d] += p[j - first] * in.v()[kvOff + d];
                         }
                     }
                     // Delta_i = <G_i, oB_i>: its term size sum_k |dO_ik| |oB_ik|
@@ -150,18 +148,19 @@ public record TermMagnitudes(Shape shape, double[] o, double[] lse, double[] dq,
                         continue;
                     }
                     // pass 2: over visible keys
-                    for (int j = lo; j <= i; j++) {
-                        int kvOff = sh.kvOffset(b, j, g);
-                        // dV_j += P_j G_i
+                    for (int j = first; j <= last; j++) {
+                        int kvOff = sh.kvRowOffset(j, g);
+                        double pj = p[j - first];
+                        // dV_j += P_j G_r
                         for (int d = 0; d < dim; d++) {
-                            tDv[kvOff + d] += c * p[j] * absDo[qOff + d];
+                            tDv[kvOff + d] += c * pj * absDo[qOff + d];
                         }
                         // dS_j = P_j (<G_i, v_j> - Delta_i)
                         double dpTerms = 0;
                         for (int d = 0; d < dim; d++) {
                             dpTerms += absDo[qOff + d] * absV[kvOff + d];
                         }
-                        double tDs = c * p[j] * (dpTerms + deltaTerms);
+                        double tDs = c * pj * (dpTerms + deltaTerms);
                         // dQ_i += scale dS_j k_j ;  dK_j += scale dS_j q_i
                         for (int d = 0; d < dim; d++) {
                             tDq[qOff + d] += scale * tDs * absK[kvOff + d];
@@ -197,36 +196,38 @@ public record TermMagnitudes(Shape shape, double[] o, double[] lse, double[] dq,
     }
 
     /**
-     * The softmax weights of one branch row, in plain fp64: P_j = exp(s_j - m) / l for j in [lo, i].
+     * The softmax weights of one branch row, in plain fp64: P_j = exp(s_j - m) / l for key rows j in
+     * [first, last], at p[j - first].
      *
-     * @param p [S] receives P_j at j in [lo, i]; modified
+     * @param p [n] receives P_j at j - first (n at least the row's visible keys); modified
      * @return T_LSE of the row, |m| + |log l|
      */
-    private static double weights(AttentionInputs in, int b, int i, int h, boolean full, double[] p) {
+    private static double weights(AttentionInputs in, int r, int h, boolean full, double[] p) {
         Shape sh = in.shape();
         int dim = sh.headDim();
         int g = sh.kvHeadOf(h);
-        int lo = Visibility.firstKey(i, full, in.window());
-        int qOff = sh.qOffset(b, i, h);
-        // pass 1: s_j = scale <q_i, k_j> and m = max_j s_j
+        int first = Visibility.firstKeyRow(in.segments(), r, full, in.window());
+        int n = Visibility.lastKeyRow(in.segments(), r) - first + 1;
+        int qOff = sh.qRowOffset(r, h);
+        // pass 1: s_j = scale <q_r, k_j> and m = max_j s_j
         double m = Double.NEGATIVE_INFINITY;
-        for (int j = lo; j <= i; j++) {
-            int kvOff = sh.kvOffset(b, j, g);
+        for (int t = 0; t < n; t++) {
+            int kvOff = sh.kvRowOffset(first + t, g);
             double s = 0;
             for (int d = 0; d < dim; d++) {
                 s += in.q()[qOff + d] * in.k()[kvOff + d];
             }
-            p[j] = in.scale() * s;
-            m = Math.max(m, p[j]);
+            p[t] = in.scale() * s;
+            m = Math.max(m, p[t]);
         }
-        // pass 2: l = sum_j exp(s_j - m) (in [1, i+1]) and P_j = exp(s_j - m) / l
+        // pass 2: l = sum_j exp(s_j - m) (in [1, n]) and P_j = exp(s_j - m) / l
         double l = 0;
-        for (int j = lo; j <= i; j++) {
-            p[j] = Math.exp(p[j] - m);
-            l += p[j];
+        for (int t = 0; t < n; t++) {
+            p[t] = Math.exp(p[t] - m);
+            l += p[t];
         }
-        for (int j = lo; j <= i; j++) {
-            p[j] /= l;
+        for (int t = 0; t < n; t++) {
+            p[t] /= l;
         }
         return Math.abs(m) + Math.abs(Math.log(l));
     }
@@ -234,18 +235,19 @@ public record TermMagnitudes(Shape shape, double[] o, double[] lse, double[] dq,
     /**
      * out[off + d] += c * sum_j P_j |v_j|[d] over the branch's keys.
      *
-     * @param p    [S] weights from {@link #weights}; not modified
-     * @param absV [B,S,Hkv,D] |v|; not modified
+     * @param p    [n] weights from {@link #weights}; not modified
      * @param out  modified at [off, off + D)
      */
-    private static void accumulate(AttentionInputs in, int b, int i, int h, boolean full, double[] p, double[] absV,
-                                   double c, double[] out, int off) {
+    private static void accumulate(AttentionInputs in, int r, int h, boolean full, double[] p, double c,
+                                   double[] out, int off) {
         Shape sh = in.shape();
         int g = sh.kvHeadOf(h);
-        for (int j = Visibility.firstKey(i, full, in.window()); j <= i; j++) {
-            int kvOff = sh.kvOffset(b, j, g);
+        int first = Visibility.firstKeyRow(in.segments(), r, full, in.window());
+        int last = Visibility.lastKeyRow(in.segments(), r);
+        for (int j = first; j <= last; j++) {
+            int kvOff = sh.kvRowOffset(j, g);
             for (int d = 0; d < sh.headDim(); d++) {
-                out[off + d] += c * p[j] * absV[kvOff + d];
+                out[off + d] += c * p[j - first] * Math.abs(in.v()[kvOff + d]);
             }
         }
     }

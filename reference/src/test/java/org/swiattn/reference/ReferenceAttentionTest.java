@@ -115,33 +115,7 @@ class ReferenceAttentionTest {
             Shape sh = new Shape(1, 6, 2, 1, 3);
             AttentionInputs in = TestCases.random(21 + est.ordinal(), sh, 2, est);
             double[] dO = TestCases.uniform(new Random(est.ordinal()), sh.qSize(), 1);
-            BackwardResult g = ref.backward(in, dO);
-            double h = 1e-6;
-            for (String which : new String[] {"q", "k", "v"}) {
-                double[] x = which.equals("q") ? in.q().clone() : which.equals("k") ? in.k().clone() : in.v().clone();
-                double[] analytic = which.equals("q") ? g.dq() : which.equals("k") ? g.dk() : g.dv();
-                for (int n = 0; n < x.length; n++) {
-                    double x0 = x[n];
-                    x[n] = x0 + h;
-                    double up = loss(with(in, which, x), dO);
-                    x[n] = x0 - h;
-                    double down = loss(with(in, which, x), dO);
-                    x[n] = x0;
-                    assertThat(analytic[n]).as("%s d%s[%d]", est, which, n).isCloseTo((up - down) / (2 * h), within(1e-7));
-                }
-            }
-            if (est == Estimator.SOFT) {   // only SOFT's forward value depends on the logits
-                double[] a = in.route().logits();
-                for (int r = 0; r < a.length; r++) {
-                    double a0 = a[r];
-                    a[r] = a0 + h;
-                    double up = loss(in.withRoute(Route.ofLogits(1, 6, a)), dO);
-                    a[r] = a0 - h;
-                    double down = loss(in.withRoute(Route.ofLogits(1, 6, a)), dO);
-                    a[r] = a0;
-                    assertThat(g.dRouterLogit()[r]).isCloseTo((up - down) / (2 * h), within(1e-7));
-                }
-            }
+            CentralDifferences.check(in, dO, est.toString());
             checked++;
         }
         assertThat(checked).isEqualTo(4);
@@ -189,17 +163,4 @@ class ReferenceAttentionTest {
         return s;
     }
 
-    private double loss(AttentionInputs in, double[] dO) {
-        double[] o = ref.forward(in).o();
-        double s = 0;
-        for (int n = 0; n < o.length; n++) {
-            s += dO[n] * o[n];
-        }
-        return s;
-    }
-
-    private static AttentionInputs with(AttentionInputs in, String which, double[] x) {
-        AttentionInputs.Builder b = in.toBuilder();
-        return (which.equals("q") ? b.q(x) : which.equals("k") ? b.k(x) : b.v(x)).build();
-    }
 }
