@@ -221,7 +221,7 @@ public final class AttentionInputs {
             return this;
         }
 
-        /** @param scale finite and &gt; 0; default 1/sqrt(D) */
+        /** @param scale finite and {@code > 0}; default 1/sqrt(D) */
         public Builder scale(double scale) {
             this.scale = scale;
             return this;

@@ -9,9 +9,9 @@ package org.swiattn.spec;
  *   both                         = ||x - ref||_2 when the denominator is 0
  * </pre>
  * T is the term-magnitude tensor of ref (SPEC.md section 10: the same formula evaluated on absolute values,
- * {@code org.swiattn.reference.TermMagnitudes}); a computed sum satisfies |fl(sum a_i) - sum a_i| &lt;=
- * gamma_n sum |a_i|, so errors are measured against the size of the terms, not of a possibly cancelled result.
- * Since ||T|| &gt;= ||ref|| for every tensor of the spec, the plain form (T unknown) is never looser.
+ * {@code org.swiattn.reference.TermMagnitudes}); a computed sum satisfies
+ * {@code |fl(sum a_i) - sum a_i| <= gamma_n sum |a_i|}, so errors are measured against the size of the terms, not of a possibly cancelled result.
+ * Since {@code ||T|| >= ||ref||} for every tensor of the spec, the plain form (T unknown) is never looser.
  * Norms are computed with running scaling (as LAPACK's dnrm2) so no square overflows or underflows.
  */
 public final class ErrorMeasures {
@@ -69,7 +69,7 @@ public final class ErrorMeasures {
      *
      * @param candidate [N]; not modified
      * @param reference [N]; not modified
-     * @param termNorm  ||T||_2: finite and &gt;= 0 (0: the plain normwise relative error)
+     * @param termNorm  ||T||_2: finite and {@code >= 0} (0: the plain normwise relative error)
      * @throws IllegalArgumentException naming termNorm when it is NaN, negative or infinite (an infinite
      *                                  denominator would accept anything)
      */

@@ -8,11 +8,11 @@ package org.swiattn.spec;
 public enum Estimator {
     /** Inference: hard route, no gradient to the router (dL/da = 0). Router logits optional. */
     HARD(false),
-    /** m = z + p - stopgrad(p); dL/da_i = p_i(1-p_i) * sum_h &lt;dO_ih, oF_ih - oW_ih&gt;. Needs logits. */
+    /** m = z + p - stopgrad(p); {@code dL/da_i = p_i(1-p_i) * sum_h <dO_ih, oF_ih - oW_ih>}. Needs logits. */
     STRAIGHT_THROUGH(true),
-    /** o = oZ * pZ / stopgrad(pZ); dL/da_i = (z_i - p_i) * sum_h &lt;dO_ih, oZ_ih&gt;. Needs logits. */
+    /** o = oZ * pZ / stopgrad(pZ); {@code dL/da_i = (z_i - p_i) * sum_h <dO_ih, oZ_ih>}. Needs logits. */
     SELECTED_BRANCH(true),
-    /** o = p*oF + (1-p)*oW; dL/da_i = p_i(1-p_i) * sum_h &lt;dO_ih, oF_ih - oW_ih&gt;. Needs logits. */
+    /** o = p*oF + (1-p)*oW; {@code dL/da_i = p_i(1-p_i) * sum_h <dO_ih, oF_ih - oW_ih>}. Needs logits. */
     SOFT(true);
 
     private final boolean needsLogits;

@@ -5,11 +5,11 @@ import java.util.Arrays;
 /**
  * The routing decision of one layer: one hard decision per (batch, token), shared by all heads.
  *
- * <pre>
+ * <pre>{@code
  *   z [B,S]   z_r = 1 (full branch) or 0 (window branch), r = b*S + i
- *   a [B,S]   optional router logits; when present z_r = [a_r &gt; 0] (a_r == 0 routes to the window branch)
+ *   a [B,S]   optional router logits; when present z_r = [a_r > 0] (a_r == 0 routes to the window branch)
  *   p [B,S]   p_r = sigmoid(a_r)
- * </pre>
+ * }</pre>
  * A route built from logits always agrees with its logits. Immutable: arrays are copied in and out.
  */
 public final class Route {
@@ -41,7 +41,7 @@ public final class Route {
     }
 
     /**
-     * A route from router logits: z = [a &gt; 0], p = sigmoid(a).
+     * A route from router logits: {@code z = [a > 0], p = sigmoid(a)}.
      *
      * @param batch  B
      * @param seqLen S

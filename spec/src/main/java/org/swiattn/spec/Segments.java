@@ -102,7 +102,7 @@ public final class Segments {
 
     /**
      * Chunked prefill against a full cache: batch row b is one segment whose Sq queries are the last Sq positions of
-     * its Sk keys (queries at positions Sk-Sq .. Sk-1). Requires Sq &lt;= Sk.
+     * its Sk keys (queries at positions Sk-Sq .. Sk-1). Requires {@code Sq <= Sk}.
      */
     public static Segments bottomRight(Shape shape) {
         requireShape(shape);
@@ -128,7 +128,7 @@ public final class Segments {
      * {@code flash_attn_with_kvcache}): batch row b holds {@code cacheSeqlens[b]} valid keys, the new tokens'
      * keys included, and its Sq queries are the last Sq of them. Cache slots at or beyond the length are never read.
      *
-     * @param cacheSeqlens [B] valid keys per batch row, Sq &lt;= cacheSeqlens[b] &lt;= Sk; not modified (copied)
+     * @param cacheSeqlens [B] valid keys per batch row, {@code Sq <= cacheSeqlens[b] <= Sk}; not modified (copied)
      */
     public static Segments kvCache(Shape shape, int[] cacheSeqlens) {
         requireShape(shape);
@@ -183,8 +183,8 @@ public final class Segments {
 
     /**
      * Packed self-attention (pretraining packs documents): queries and keys share one {@code cuSeqlens}; requires
-     * Sq = Sk. Equivalent to segment ids: row r belongs to the segment s with cuSeqlens[s] &lt;= r &lt;
-     * cuSeqlens[s+1].
+     * Sq = Sk. Equivalent to segment ids: row r belongs to the segment s with
+     * {@code cuSeqlens[s] <= r < cuSeqlens[s+1]}.
      *
      * @param cuSeqlens [n+1] cumulative lengths: 0, non-decreasing, last = B*S; not modified
      */

@@ -6,10 +6,10 @@ package org.swiattn.spec;
  * e = ||x - ref|| / max(||ref||, ||T||) ({@link ErrorMeasures#normwiseRelative(double[], double[], double)}, T the
  * term-magnitude tensor of the reference), judged by:
  *
- * <pre>
- *   FP64        e &lt;= FP64_REL * max(1, M)                  M = max |s_ij| over visible pairs (score magnitude)
- *   FP32, BF16  e &lt;= LOW_PRECISION_FACTOR * e_naive + atol(precision) + 8 * 2^-24 * M
- * </pre>
+ * <pre>{@code
+ *   FP64        e <= FP64_REL * max(1, M)                  M = max |s_ij| over visible pairs (score magnitude)
+ *   FP32, BF16  e <= LOW_PRECISION_FACTOR * e_naive + atol(precision) + 8 * 2^-24 * M
+ * }</pre>
  * where e_naive is the error of the naive implementation in the same precision on the same inputs (reference
  * module, {@code NaiveAttention}), measured with the same denominator - the FlashAttention rule - and atol is a
  * noise floor; the last term admits the fp32 rounding of a stored log-sum-exp (spec 1.1). The factor max(1, M) for fp64 is the relative condition number of softmax: an absolute error u*M in
@@ -77,7 +77,7 @@ public final class Tolerance {
      * @param bound            the bound of {@link #bound} for the tensor
      * @param storageRoundoff  u of the candidate's storage format (2^-8 bf16, 2^-11 fp16)
      * @param yardstickRoundoff u of the format the naive implementation stores the tensor in
-     * @return the bound, widened only when storageRoundoff &gt; yardstickRoundoff
+     * @return the bound, widened only when {@code storageRoundoff > yardstickRoundoff}
      */
     public static double withStorage(double bound, double storageRoundoff, double yardstickRoundoff) {
         if (!(storageRoundoff >= 0 && storageRoundoff < 1) || !(yardstickRoundoff >= 0 && yardstickRoundoff < 1)) {
