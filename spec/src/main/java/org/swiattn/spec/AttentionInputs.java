@@ -131,8 +131,10 @@ public final class AttentionInputs {
         InvalidInputException.require(rows != null, "rows", "is null");
         for (int n = 0; n < rows.length; n++) {
             int r = rows[n];
-            InvalidInputException.require(r >= 0 && r < shape.rows(), "rows",
-                    "rows[" + n + "] = " + r + " is outside [0, B*Sq) = [0, " + shape.rows() + ")");
+            if (r < 0 || r >= shape.rows()) {   // the message is built only for a bad row: this runs per row
+                throw new InvalidInputException("rows",
+                        "rows[" + n + "] = " + r + " is outside [0, B*Sq) = [0, " + shape.rows() + ")");
+            }
         }
     }
 
