@@ -7,13 +7,12 @@ import org.swiattn.properties.SegmentSlices;
 import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.BackwardResult;
 import org.swiattn.spec.ForwardResult;
-import org.swiattn.spec.Precision;
 import org.swiattn.spec.Segments;
 import org.swiattn.spec.Shape;
 import org.swiattn.spec.SwitchAttention;
 
 /**
- * The spec 2.0 mistakes of the field as implementations: a correct base with one bug each, for
+ * The spec 2.0 mistakes of the field as implementations: the reference with one bug each, for
  * {@link SuiteCatchesMutantsTest}. They answer supportsSegments() true, so the segment properties run on them.
  *
  * <pre>{@code
@@ -29,46 +28,24 @@ import org.swiattn.spec.SwitchAttention;
  *   gradients-beyond-length       dK, dV of key rows outside every segment are left        FlashAttention #2324
  *                                 uninitialised (non-zero)
  * }</pre>
- * Several of them compute each segment or row as a call of its own on the base ({@link SegmentSlices#slice}) and
- * put the results together ({@link #stitched}).
+ * Several of them compute each segment or row as a call of its own on the reference ({@link SegmentSlices#slice})
+ * and put the results together ({@link Stitched}).
  */
 final class SegmentMutants {
+    static final SwitchAttention REF = SuiteCatchesMutantsTest.REF;
+
     private SegmentMutants() {
     }
 
-    /** A base implementation with a hook to break it; supportsSegments() true. */
-    static class SegmentMutant implements SwitchAttention {
-        final SwitchAttention base;
-        private final String name;
-
-        SegmentMutant(String name, SwitchAttention base) {
-            this.name = "mutant-" + name;
-            this.base = base;
-        }
-
-        @Override
-        public String name() {
-            return name;
-        }
-
-        @Override
-        public Precision precision() {
-            return Precision.FP64;
+    /** The reference with a hook to break it; supportsSegments() true. */
+    static class SegmentMutant extends SuiteCatchesMutantsTest.Mutant {
+        SegmentMutant(String name) {
+            super(name);
         }
 
         @Override
         public boolean supportsSegments() {
             return true;
-        }
-
-        @Override
-        public ForwardResult forward(AttentionInputs in) {
-            return base.forward(in);
-        }
-
-        @Override
-        public BackwardResult backward(AttentionInputs in, double[] dOut) {
-            return base.backward(in, dOut);
         }
     }
 
@@ -76,7 +53,7 @@ final class SegmentMutants {
     record Slice(int q0, int nq, int k0, int nk, int window) {
     }
 
-    /** The slices' calls on the base put together: O, LSE, dQ, dRouterLogit rows copied, dK, dV rows summed. */
+    /** The slices' calls on the reference put together: O, LSE, dQ, dRouterLogit rows copied, dK, dV summed. */
     static final class Stitched {
         final ForwardResult forward;
         final BackwardResult backward;
@@ -86,7 +63,7 @@ final class SegmentMutants {
          * @param dOut   [B*Sq,Hq,D] or null (forward only); not modified
          * @param slices covering every query row once
          */
-        Stitched(SwitchAttention base, AttentionInputs in, double[] dOut, List<Slice> slices) {
+        Stitched(AttentionInputs in, double[] dOut, List<Slice> slices) {
             Shape sh = in.shape();
             int qw = sh.qHeads() * sh.headDim();
             int kw = sh.kvHeads() * sh.headDim();
@@ -98,11 +75,11 @@ final class SegmentMutants {
             double[] da = new double[sh.rows()];
             for (Slice s : slices) {
                 AttentionInputs part = SegmentSlices.slice(in, s.q0(), s.nq(), s.k0(), s.nk(), s.window());
-                ForwardResult f = base.forward(part);
+                ForwardResult f = REF.forward(part);
                 System.arraycopy(f.o(), 0, o, s.q0() * qw, f.o().length);
                 System.arraycopy(f.lse(), 0, lse, s.q0() * sh.qHeads(), f.lse().length);
                 if (dOut != null) {
-                    BackwardResult g = base.backward(part, SegmentSlices.rows(dOut, qw, s.q0(), s.nq()));
+                    BackwardResult g = REF.backward(part, SegmentSlices.rows(dOut, qw, s.q0(), s.nq()));
                     System.arraycopy(g.dq(), 0, dq, s.q0() * qw, g.dq().length);
                     System.arraycopy(g.dRouterLogit(), 0, da, s.q0(), g.dRouterLogit().length);
                     SegmentSlices.addRows(g.dk(), dk, kw, s.k0());
@@ -116,8 +93,8 @@ final class SegmentMutants {
 
     /** A mutant that computes through slices of the call chosen by {@link #slices}. */
     abstract static class SlicedMutant extends SegmentMutant {
-        SlicedMutant(String name, SwitchAttention base) {
-            super(name, base);
+        SlicedMutant(String name) {
+            super(name);
         }
 
         /** The calls that make up the (wrong) result; inputs may be rewritten first by {@link #prepare}. */
@@ -131,133 +108,123 @@ final class SegmentMutants {
         @Override
         public ForwardResult forward(AttentionInputs in) {
             AttentionInputs p = prepare(in);
-            return new Stitched(base, p, null, slices(p)).forward;
+            return new Stitched(p, null, slices(p)).forward;
         }
 
         @Override
         public BackwardResult backward(AttentionInputs in, double[] dOut) {
             in.checkOutputGradient(dOut);
             AttentionInputs p = prepare(in);
-            return new Stitched(base, p, dOut, slices(p)).backward;
+            return new Stitched(p, dOut, slices(p)).backward;
         }
     }
 
     /** Top-left alignment: query i of a segment sees its keys 0..i (the first qLen keys form its cache). */
-    static SwitchAttention topLeft(SwitchAttention base) {
-        return new SegmentMutant("top-left", base) {
-            private AttentionInputs topLeft(AttentionInputs in) {
-                int[][] t = SegmentSlices.table(in.segments());
-                // kLen := qLen: position = kLen - qLen + i = i
-                return in.toBuilder().segments(Segments.of(in.shape(), t[0], t[1], t[2], t[1])).build();
-            }
+    static final SwitchAttention TOP_LEFT = new SegmentMutant("top-left") {
+        private AttentionInputs topLeft(AttentionInputs in) {
+            int[][] t = SegmentSlices.table(in.segments());
+            // kLen := qLen: position = kLen - qLen + i = i
+            return in.toBuilder().segments(Segments.of(in.shape(), t[0], t[1], t[2], t[1])).build();
+        }
 
-            @Override
-            public ForwardResult forward(AttentionInputs in) {
-                return base.forward(topLeft(in));
-            }
+        @Override
+        public ForwardResult forward(AttentionInputs in) {
+            return REF.forward(topLeft(in));
+        }
 
-            @Override
-            public BackwardResult backward(AttentionInputs in, double[] dOut) {
-                return base.backward(topLeft(in), dOut);
-            }
-        };
-    }
+        @Override
+        public BackwardResult backward(AttentionInputs in, double[] dOut) {
+            return REF.backward(topLeft(in), dOut);
+        }
+    };
 
     /**
      * Attention crossing segments: segment s's queries see the key rows from the first segment's first key to their
      * own position (rows outside every segment read as zeros).
      */
-    static SwitchAttention crossingSegments(SwitchAttention base) {
-        return new SlicedMutant("crossing-segments", base) {
-            @Override
-            AttentionInputs prepare(AttentionInputs in) {
-                Shape sh = in.shape();
-                int kw = sh.kvHeads() * sh.headDim();
-                double[] k = in.k().clone();
-                double[] v = in.v().clone();
-                for (int kr = 0; kr < sh.kvRows(); kr++) {
-                    if (!in.segments().keyRowUsed(kr)) {
-                        java.util.Arrays.fill(k, kr * kw, (kr + 1) * kw, 0.0);
-                        java.util.Arrays.fill(v, kr * kw, (kr + 1) * kw, 0.0);
-                    }
+    static final SwitchAttention CROSSING_SEGMENTS = new SlicedMutant("crossing-segments") {
+        @Override
+        AttentionInputs prepare(AttentionInputs in) {
+            Shape sh = in.shape();
+            int kw = sh.kvHeads() * sh.headDim();
+            double[] k = in.k().clone();
+            double[] v = in.v().clone();
+            for (int kr = 0; kr < sh.kvRows(); kr++) {
+                if (!in.segments().keyRowUsed(kr)) {
+                    java.util.Arrays.fill(k, kr * kw, (kr + 1) * kw, 0.0);
+                    java.util.Arrays.fill(v, kr * kw, (kr + 1) * kw, 0.0);
                 }
-                return in.toBuilder().k(k).v(v).build();
             }
+            return in.toBuilder().k(k).v(v).build();
+        }
 
-            @Override
-            List<Slice> slices(AttentionInputs in) {
-                Segments seg = in.segments();
-                int first = seg.kStart(0);
-                List<Slice> out = new ArrayList<>();
-                for (int s = 0; s < seg.count(); s++) {
-                    if (seg.qLen(s) > 0) {
-                        out.add(new Slice(seg.qStart(s), seg.qLen(s), first, seg.kStart(s) + seg.kLen(s) - first,
-                                in.window()));
-                    }
+        @Override
+        List<Slice> slices(AttentionInputs in) {
+            Segments seg = in.segments();
+            int first = seg.kStart(0);
+            List<Slice> out = new ArrayList<>();
+            for (int s = 0; s < seg.count(); s++) {
+                if (seg.qLen(s) > 0) {
+                    out.add(new Slice(seg.qStart(s), seg.qLen(s), first, seg.kStart(s) + seg.kLen(s) - first,
+                            in.window()));
                 }
-                return out;
             }
-        };
-    }
+            return out;
+        }
+    };
 
     /**
      * Positions not restarted per segment: query row r of segment s sits at position min(kLen - 1, p + qStart[s]),
      * counting the query rows of the segments before it.
      */
-    static SwitchAttention positionsNotRestarted(SwitchAttention base) {
-        return new SlicedMutant("positions-not-restarted", base) {
-            @Override
-            List<Slice> slices(AttentionInputs in) {
-                Segments seg = in.segments();
-                List<Slice> out = new ArrayList<>();
-                for (int r = 0; r < in.shape().rows(); r++) {
-                    int s = seg.segmentOf(r);
-                    int p = Math.min(seg.kLen(s) - 1, seg.position(r) + seg.qStart(s));
-                    out.add(new Slice(r, 1, seg.kStart(s), p + 1, in.window()));
-                }
-                return out;
+    static final SwitchAttention POSITIONS_NOT_RESTARTED = new SlicedMutant("positions-not-restarted") {
+        @Override
+        List<Slice> slices(AttentionInputs in) {
+            Segments seg = in.segments();
+            List<Slice> out = new ArrayList<>();
+            for (int r = 0; r < in.shape().rows(); r++) {
+                int s = seg.segmentOf(r);
+                int p = Math.min(seg.kLen(s) - 1, seg.position(r) + seg.qStart(s));
+                out.add(new Slice(r, 1, seg.kStart(s), p + 1, in.window()));
             }
-        };
-    }
+            return out;
+        }
+    };
 
     /** A decode step (Sq = 1 against a cache) ignores the window: the window branch sees the whole cache. */
-    static SwitchAttention decodeIgnoresWindow(SwitchAttention base) {
-        return new SegmentMutant("decode-ignores-window", base) {
-            private AttentionInputs unwindowed(AttentionInputs in) {
-                boolean decode = in.shape().seqLen() == 1 && !in.segments().isSelfAttention();
-                return decode ? in.toBuilder().window(Integer.MAX_VALUE).build() : in;
-            }
+    static final SwitchAttention DECODE_IGNORES_WINDOW = new SegmentMutant("decode-ignores-window") {
+        private AttentionInputs unwindowed(AttentionInputs in) {
+            boolean decode = in.shape().seqLen() == 1 && !in.segments().isSelfAttention();
+            return decode ? in.toBuilder().window(Integer.MAX_VALUE).build() : in;
+        }
 
-            @Override
-            public ForwardResult forward(AttentionInputs in) {
-                return base.forward(unwindowed(in));
-            }
+        @Override
+        public ForwardResult forward(AttentionInputs in) {
+            return REF.forward(unwindowed(in));
+        }
 
-            @Override
-            public BackwardResult backward(AttentionInputs in, double[] dOut) {
-                return base.backward(unwindowed(in), dOut);
-            }
-        };
-    }
+        @Override
+        public BackwardResult backward(AttentionInputs in, double[] dOut) {
+            return REF.backward(unwindowed(in), dOut);
+        }
+    };
 
     /** dK, dV of key rows outside every segment left uninitialised: whatever was in the buffer (here 0.5). */
-    static SwitchAttention gradientsBeyondLength(SwitchAttention base) {
-        return new SegmentMutant("gradients-beyond-length", base) {
-            @Override
-            public BackwardResult backward(AttentionInputs in, double[] dOut) {
-                BackwardResult g = base.backward(in, dOut);
-                Shape sh = in.shape();
-                int kw = sh.kvHeads() * sh.headDim();
-                double[] dk = g.dk().clone();
-                double[] dv = g.dv().clone();
-                for (int kr = 0; kr < sh.kvRows(); kr++) {
-                    if (!in.segments().keyRowUsed(kr)) {
-                        java.util.Arrays.fill(dk, kr * kw, (kr + 1) * kw, 0.5);
-                        java.util.Arrays.fill(dv, kr * kw, (kr + 1) * kw, 0.5);
-                    }
+    static final SwitchAttention GRADIENTS_BEYOND_LENGTH = new SegmentMutant("gradients-beyond-length") {
+        @Override
+        public BackwardResult backward(AttentionInputs in, double[] dOut) {
+            BackwardResult g = REF.backward(in, dOut);
+            Shape sh = in.shape();
+            int kw = sh.kvHeads() * sh.headDim();
+            double[] dk = g.dk().clone();
+            double[] dv = g.dv().clone();
+            for (int kr = 0; kr < sh.kvRows(); kr++) {
+                if (!in.segments().keyRowUsed(kr)) {
+                    java.util.Arrays.fill(dk, kr * kw, (kr + 1) * kw, 0.5);
+                    java.util.Arrays.fill(dv, kr * kw, (kr + 1) * kw, 0.5);
                 }
-                return new BackwardResult(sh, g.dq(), dk, dv, g.dRouterLogit());
             }
-        };
-    }
+            return new BackwardResult(sh, g.dq(), dk, dv, g.dRouterLogit());
+        }
+    };
 }

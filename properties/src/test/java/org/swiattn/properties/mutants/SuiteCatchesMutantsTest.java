@@ -19,6 +19,7 @@ import org.junit.platform.launcher.listeners.SummaryGeneratingListener;
 import org.junit.platform.launcher.listeners.TestExecutionSummary;
 import org.swiattn.properties.ForwardProperties;
 import org.swiattn.properties.GradientProperties;
+import org.swiattn.properties.SegmentProperties;
 import org.swiattn.properties.ValidationProperties;
 import org.swiattn.reference.Mistake;
 import org.swiattn.reference.ReferenceAttention;
@@ -48,6 +49,12 @@ import org.swiattn.spec.SwitchAttention;
  *   soft-as-hard                SOFT forward ignores p                            rows = selected branch / p-mix
  *   router-gradient-sign        dL/da negated                                     router finite differences
  *   rows-clamped                forwardRows clamps rows into range                rows out of range rejected
+ *   spec 2.0 (SegmentMutants, run on SegmentProperties):
+ *   top-left                    Sq below Sk aligned top-left                      chunked prefill; decode
+ *   crossing-segments           a segment sees the earlier segments' keys         packed = one by one; no crossing
+ *   positions-not-restarted     positions count earlier segments' query rows      packed = one by one
+ *   decode-ignores-window       Sq = 1 against a cache ignores the window         decode step = prefill row
+ *   gradients-beyond-length     dK, dV of unused key rows left non-zero           cache slots; packed = one by one
  * </pre>
  * (*) the catalogue's own entry ({@link Mistake}, SPEC.md section 10.1), planted as {@code swiattn check --explain}
  * plants it; the others are mutants of this test only.
@@ -205,6 +212,43 @@ class SuiteCatchesMutantsTest {
         }
     }
 
+    // spec 2.0 mutants: the segment properties at the spec's tolerance (not bit for bit), as other implementations
+
+    static class TopLeft extends SegmentProperties {
+        @Override
+        protected SwitchAttention implementation() {
+            return SegmentMutants.TOP_LEFT;
+        }
+    }
+
+    static class CrossingSegments extends SegmentProperties {
+        @Override
+        protected SwitchAttention implementation() {
+            return SegmentMutants.CROSSING_SEGMENTS;
+        }
+    }
+
+    static class PositionsNotRestarted extends SegmentProperties {
+        @Override
+        protected SwitchAttention implementation() {
+            return SegmentMutants.POSITIONS_NOT_RESTARTED;
+        }
+    }
+
+    static class DecodeIgnoresWindow extends SegmentProperties {
+        @Override
+        protected SwitchAttention implementation() {
+            return SegmentMutants.DECODE_IGNORES_WINDOW;
+        }
+    }
+
+    static class GradientsBeyondLength extends SegmentProperties {
+        @Override
+        protected SwitchAttention implementation() {
+            return SegmentMutants.GRADIENTS_BEYOND_LENGTH;
+        }
+    }
+
     /** Runs one property of a suite class on its mutant; returns how many failed (0 or 1). */
     static long failures(Class<?> suite, Class<?> declaring, String property) {
         Method m = Arrays.stream(declaring.getDeclaredMethods()).filter(x -> x.getName().equals(property))
@@ -256,10 +300,18 @@ class SuiteCatchesMutantsTest {
         caught(SoftAsHard.class, ForwardProperties.class, "routedRowsAreTheirSelectedBranch");
         caught(RouterGradientSign.class, GradientProperties.class, "routerGradientAgreesWithFiniteDifferences");
         caught(RowsClamped.class, ValidationProperties.class, "rowsOutOfRangeAreRejected");
+        caught(TopLeft.class, SegmentProperties.class, "chunkedPrefillEqualsTheRowsOfTheOneShotPrefill",
+                "decodeStepEqualsTheRowOfThePrefill");
+        caught(CrossingSegments.class, SegmentProperties.class, "packedBatchEqualsItsSegmentsOneByOne",
+                "nothingCrossesASegment");
+        caught(PositionsNotRestarted.class, SegmentProperties.class, "packedBatchEqualsItsSegmentsOneByOne");
+        caught(DecodeIgnoresWindow.class, SegmentProperties.class, "decodeStepEqualsTheRowOfThePrefill");
+        caught(GradientsBeyondLength.class, SegmentProperties.class, "cacheSlotsBeyondTheLengthNeverMatter",
+                "packedBatchEqualsItsSegmentsOneByOne");
         // one mutant per nested suite class: a new mutant class without a line above fails here
         long suites = Arrays.stream(SuiteCatchesMutantsTest.class.getDeclaredClasses())
                 .filter(c -> c.getSuperclass() != null && c.getSuperclass().getSimpleName().endsWith("Properties"))
                 .count();
-        assertThat(checkedMutants).isEqualTo(suites).isEqualTo(11);
+        assertThat(checkedMutants).isEqualTo(suites).isEqualTo(16);
     }
 }
