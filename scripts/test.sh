@@ -10,6 +10,14 @@ if ! python3 -c 'import numpy' 2>/dev/null; then
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-numpy) >/dev/null
 fi
 
+# 1b. PyTorch for the harness: Debian's CPU build serves the system Python (/usr/bin/python3), which `python3` on PATH
+#     need not be (a pyenv or venv interpreter); --no-install-recommends keeps the compilers and headers out
+if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+  echo "[test] torch missing: installing python3-torch from Debian"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-torch) \
+    >/dev/null
+fi
+
 # 2. build every module and run every unit and property test (GPU tests skip without a CUDA device)
 mvn -B -ntp install
 
@@ -19,6 +27,9 @@ if [ -x ./swiattn ] && [ -f golden/manifest.json ]; then
 fi
 if [ -x examples/python/run_check.sh ]; then
   bash examples/python/run_check.sh
+fi
+if [ -x examples/python/run_harness.sh ]; then
+  bash examples/python/run_harness.sh
 fi
 # 4. one closing line over every JUnit/jqwik test of every module (GPU tests count as skipped without a GPU)
 python3 - <<'PY'
