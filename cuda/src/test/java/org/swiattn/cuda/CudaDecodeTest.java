@@ -200,7 +200,7 @@ class CudaDecodeTest {
                     .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("self-attention");
             Shape chunk = new Shape(2, 2, 2, 1, 16, 10);
             AttentionInputs prefill = AttentionInputs.builder(chunk).q(new double[chunk.qSize()])
-                    .k(new double[chunk.kvSize()]).v(new double[chunk.kvSize()]).window(4)
+                    .k(new double[chunk.kvSize()]).v(new double[chunk.kvSize()]).window(4).route(Route.allFull(2, 2))
                     .segments(Segments.kvCache(chunk, new int[] {10, 5})).build();
             assertThatThrownBy(() -> gpu.forward(prefill)).isInstanceOf(UnsupportedOperationException.class)
                     .hasMessageContaining("decode (Sq = 1").hasMessageContaining("S=2 Sk=10");
