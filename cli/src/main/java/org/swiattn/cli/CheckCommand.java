@@ -142,7 +142,7 @@ public final class CheckCommand implements Callable<Integer> {
         ConsoleProgress progress = new ConsoleProgress(spec.commandLine().getErr());
         progress.prefix(r.caseLabel());
         List<MistakeFinder.Verdict> verdicts = MistakeFinder.find(Suites.find(compared.get(0).entry().name()),
-                compared, progress);
+                compared, r.precision(), progress);
         progress.clear();
         for (String line : Explanation.catalogue(verdicts)) {
             o.println("  " + line);

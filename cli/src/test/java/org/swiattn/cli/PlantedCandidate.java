@@ -40,7 +40,7 @@ final class PlantedCandidate {
         double[] dORows = !c.backward() ? null : c.whole() ? CaseInputs.dOut(c, null) : CaseInputs.dOutRows(c, rows);
         NaiveAttention impl = new NaiveAttention(precision);
         RowsOutputs out = mistake == null ? RowsOutputs.of(impl, in, rows, dORows)
-                : mistake.predict(in, rows, dORows, impl);
+                : mistake.predict(in, rows, dORows, impl, precision);
         if (out == null) {
             return null;
         }

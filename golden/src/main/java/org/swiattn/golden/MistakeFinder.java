@@ -11,6 +11,7 @@ import org.swiattn.reference.RowsComputation;
 import org.swiattn.reference.RowsOutputs;
 import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.ErrorMeasures;
+import org.swiattn.spec.Precision;
 
 /**
  * Tests a failing candidate against the catalogue of classic mistakes ({@link Mistake}, SPEC.md section 10.1): the
@@ -47,12 +48,42 @@ public final class MistakeFinder {
     }
 
     /**
-     * The reference with every mistake planted, on one case's inputs, at the case's rows: what candidates of that
-     * case are judged against (computed once, reusable for any number of candidates).
+     * The reference with every mistake planted, on one case's inputs, at the case's rows, for candidates of one
+     * precision: what candidates of that case are judged against (computed once, reusable for any number of them).
      *
      * @param planted per mistake its outputs, or null where it cannot show ({@link Mistake#canShowOn})
      */
-    public record Planted(CaseSpec spec, int[] rows, Map<Mistake, RowsOutputs> planted) {
+    public record Planted(CaseSpec spec, int[] rows, boolean gradients, Precision precision,
+                          Map<Mistake, RowsOutputs> planted) {
+
+        /**
+         * The same for candidates of another precision: only the mistakes whose effect depends on it
+         * ({@link Mistake#precisionDependent}) are planted again.
+         */
+        public Planted at(Precision p) {
+            if (p == precision) {
+                return this;
+            }
+            Map<Mistake, RowsOutputs> out = new java.util.EnumMap<>(planted);
+            Inputs x = inputs(spec, rows, gradients);
+            for (Mistake m : Mistake.values()) {
+                if (m.precisionDependent()) {
+                    out.put(m, m.canShowOn(x.in) ? m.predict(x.in, x.rows, x.dORows, new GoldenReference(), p) : null);
+                }
+            }
+            return new Planted(spec, rows, gradients, p, out);
+        }
+    }
+
+    private record Inputs(AttentionInputs in, int[] rows, double[] dORows) {
+    }
+
+    private static Inputs inputs(CaseSpec c, int[] rows, boolean gradients) {
+        AttentionInputs in = CaseInputs.inputs(c);
+        int[] at = c.whole() ? RowsComputation.allRows(c.shape()) : rows != null ? rows.clone()
+                : CaseInputs.sampledRows(c, in.route());
+        double[] dORows = !gradients ? null : c.whole() ? CaseInputs.dOut(c, null) : CaseInputs.dOutRows(c, at);
+        return new Inputs(in, at, dORows);
     }
 
     /**
@@ -60,37 +91,37 @@ public final class MistakeFinder {
      *
      * @param rows      the golden rows of a SAMPLED case (null: every row of a WHOLE case); not modified
      * @param gradients whether to run the backward too
+     * @param precision the precision of the candidates to be judged
      * @param progress  told which mistake is being planted
      */
-    public static Planted plant(CaseSpec c, int[] rows, boolean gradients, Progress progress) {
-        AttentionInputs in = CaseInputs.inputs(c);
-        int[] at = c.whole() ? RowsComputation.allRows(c.shape()) : rows != null ? rows.clone()
-                : CaseInputs.sampledRows(c, in.route());
-        double[] dORows = !gradients ? null : c.whole() ? CaseInputs.dOut(c, null) : CaseInputs.dOutRows(c, at);
+    public static Planted plant(CaseSpec c, int[] rows, boolean gradients, Precision precision, Progress progress) {
+        Inputs x = inputs(c, rows, gradients);
         RowsComputation reference = new GoldenReference();
         Map<Mistake, RowsOutputs> out = new java.util.EnumMap<>(Mistake.class);
         int done = 0;
         for (Mistake m : Mistake.values()) {
             progress.update("planting " + m.id(), done++, Mistake.values().length);
-            out.put(m, m.canShowOn(in) ? m.predict(in, at, dORows, reference) : null);
+            out.put(m, m.canShowOn(x.in) ? m.predict(x.in, x.rows, x.dORows, reference, precision) : null);
         }
         progress.update("planting", done, Mistake.values().length);
-        return new Planted(c, at, out);
+        return new Planted(c, rows == null ? null : rows.clone(), gradients, precision, out);
     }
 
     /**
      * Every mistake's verdict on one candidate, best first (MATCHES by worst ratio, then EXPLAINS_MOST, NO_MATCH,
      * NO_EFFECT, NOT_PLANTABLE): {@link #plant} then {@link #judge}.
      *
-     * @param c        the case
-     * @param compared the candidate's tensors as compared (one case); not modified
-     * @param progress told which mistake is being planted
+     * @param c         the case
+     * @param compared  the candidate's tensors as compared (one case); not modified
+     * @param precision the candidate's precision
+     * @param progress  told which mistake is being planted
      */
-    public static List<Verdict> find(CaseSpec c, List<CandidateChecker.Compared> compared, Progress progress) {
+    public static List<Verdict> find(CaseSpec c, List<CandidateChecker.Compared> compared, Precision precision,
+                                     Progress progress) {
         int[] rows = compared.stream().map(CandidateChecker.Compared::rows).filter(java.util.Objects::nonNull)
                 .findFirst().orElse(null);
         boolean gradients = compared.stream().anyMatch(t -> GoldenGenerator.isGradient(t.tensor()));
-        return judge(plant(c, rows, gradients, progress), compared);
+        return judge(plant(c, rows, gradients, precision, progress), compared);
     }
 
     /**

@@ -11,9 +11,9 @@ import org.swiattn.spec.SwitchAttention;
 
 /**
  * The catalogue of classic mistakes (SPEC.md section 10.1, the one table of them): each one seen in the field,
- * each planted into an unchanged computation (the reference) as a transform of its inputs or outputs ({@link MistakePlanting}), so
- * {@code swiattn check --explain} can re-run the reference with the mistake planted and name the one a failing
- * candidate matches, and the property suite can prove it catches each one.
+ * each planted into an unchanged computation (the reference) as a transform of its inputs or outputs
+ * ({@link MistakePlanting}), so {@code swiattn check --explain} can re-run the reference with the mistake planted
+ * and name the one a failing candidate matches, and the property suite can prove it catches each one.
  *
  * <pre>{@code
  *   id                         what the candidate computes                   planted as
@@ -36,7 +36,7 @@ public enum Mistake {
             "a window of \"w tokens before the query\", FlashAttention window_size=(w, 0) where (w-1, 0) is meant, "
                     + "or attention-gym's generate_sliding_window(w) (q - kv <= w)") {
         @Override
-        RowsOutputs plant(AttentionInputs in, int[] rows, double[] dORows, RowsComputation c) {
+        RowsOutputs plant(AttentionInputs in, int[] rows, double[] dORows, RowsComputation c, Precision arithmetic) {
             return RowsOutputs.of(c, MistakePlanting.window(in, 1), rows, dORows);
         }
     },
@@ -44,7 +44,7 @@ public enum Mistake {
             "the window's lower edge excluded (kv_idx > q_idx - w + 1, or q - kv < w - 1), or window_size=(w-2, 0)"
                     + " after converting w to FlashAttention's left size twice") {
         @Override
-        RowsOutputs plant(AttentionInputs in, int[] rows, double[] dORows, RowsComputation c) {
+        RowsOutputs plant(AttentionInputs in, int[] rows, double[] dORows, RowsComputation c, Precision arithmetic) {
             AttentionInputs narrow = MistakePlanting.window(in, -1);
             return narrow == null ? null : RowsOutputs.of(c, narrow, rows, dORows);
         }
@@ -53,7 +53,7 @@ public enum Mistake {
             "a causal mask built with j <= i + 1 (torch.triu(ones, diagonal=2) instead of diagonal=1), or positions "
                     + "counted from 1 on one side only") {
         @Override
-        RowsOutputs plant(AttentionInputs in, int[] rows, double[] dORows, RowsComputation c) {
+        RowsOutputs plant(AttentionInputs in, int[] rows, double[] dORows, RowsComputation c, Precision arithmetic) {
             return MistakePlanting.causalLate(in, rows, dORows, c);
         }
     },
@@ -61,7 +61,7 @@ public enum Mistake {
             "the log2 LSE of kernels that fold log2(e) into the scale (the authors' TileLang kernel, some FlashInfer "
                     + "APIs) returned as is; convert with lse = lse2 * ln 2") {
         @Override
-        RowsOutputs plant(AttentionInputs in, int[] rows, double[] dORows, RowsComputation c) {
+        RowsOutputs plant(AttentionInputs in, int[] rows, double[] dORows, RowsComputation c, Precision arithmetic) {
             return MistakePlanting.lseDividedBy(RowsOutputs.of(c, in, rows, dORows), Math.log(2));
         }
     },
@@ -69,7 +69,7 @@ public enum Mistake {
             "both branches computed (STRAIGHT_THROUGH, SOFT) and the LSE taken from the other branch's buffer, or "
                     + "the route inverted when selecting the LSE (z = 1 means full)") {
         @Override
-        RowsOutputs plant(AttentionInputs in, int[] rows, double[] dORows, RowsComputation c) {
+        RowsOutputs plant(AttentionInputs in, int[] rows, double[] dORows, RowsComputation c, Precision arithmetic) {
             return MistakePlanting.lseOfOtherBranch(in, rows, RowsOutputs.of(c, in, rows, dORows), c);
         }
     },
@@ -77,28 +77,28 @@ public enum Mistake {
             "K and V expanded to Hq heads with repeat (tile) instead of repeat_interleave, or the kv head computed "
                     + "as h % Hkv") {
         @Override
-        RowsOutputs plant(AttentionInputs in, int[] rows, double[] dORows, RowsComputation c) {
+        RowsOutputs plant(AttentionInputs in, int[] rows, double[] dORows, RowsComputation c, Precision arithmetic) {
             return MistakePlanting.gqaModulo(in, rows, dORows, c);
         }
     },
     SCALE_ONE_OVER_D("scale-one-over-d", "3", "scores scaled by 1/D instead of the given scale (1/sqrt(D))",
             "the scale applied twice (q * D^-0.5 before a kernel that scales again), or 1/D written for 1/sqrt(D)") {
         @Override
-        RowsOutputs plant(AttentionInputs in, int[] rows, double[] dORows, RowsComputation c) {
+        RowsOutputs plant(AttentionInputs in, int[] rows, double[] dORows, RowsComputation c, Precision arithmetic) {
             return RowsOutputs.of(c, MistakePlanting.scale(in, 1.0 / in.shape().headDim()), rows, dORows);
         }
     },
     SCALE_MISSING("scale-missing", "3", "scores not scaled (scale 1)",
             "scale=1.0 passed to a kernel that expects the caller to scale q, or the scale argument ignored") {
         @Override
-        RowsOutputs plant(AttentionInputs in, int[] rows, double[] dORows, RowsComputation c) {
+        RowsOutputs plant(AttentionInputs in, int[] rows, double[] dORows, RowsComputation c, Precision arithmetic) {
             return RowsOutputs.of(c, MistakePlanting.scale(in, 1.0), rows, dORows);
         }
     },
     ROUTE_TIE_TO_FULL("route-tie-to-full", "6", "a router logit a = 0 routed to the full branch (z = [a >= 0])",
             "z = (a >= 0) or z = (sigmoid(a) >= 0.5) instead of z = (a > 0)") {
         @Override
-        RowsOutputs plant(AttentionInputs in, int[] rows, double[] dORows, RowsComputation c) {
+        RowsOutputs plant(AttentionInputs in, int[] rows, double[] dORows, RowsComputation c, Precision arithmetic) {
             AttentionInputs ties = MistakePlanting.tiesToFull(in);
             return ties == null ? null : RowsOutputs.of(c, ties, rows, dORows);
         }
@@ -108,7 +108,7 @@ public enum Mistake {
             "the [B,S] route expanded to the heads with z.repeat(1, Hq).view(B, S, Hq) instead of z[:, :, None] (the "
                     + "route's own repeat/repeat_interleave confusion), or a per-(token, head) gate") {
         @Override
-        RowsOutputs plant(AttentionInputs in, int[] rows, double[] dORows, RowsComputation c) {
+        RowsOutputs plant(AttentionInputs in, int[] rows, double[] dORows, RowsComputation c, Precision arithmetic) {
             return MistakePlanting.routePerHead(in, rows, dORows, c);
         }
     },
@@ -117,7 +117,7 @@ public enum Mistake {
             "one FlashAttention backward per branch fed the routed forward's output (out=o) instead of that branch's "
                     + "output; the hard estimators hide it because there o = oZ") {
         @Override
-        RowsOutputs plant(AttentionInputs in, int[] rows, double[] dORows, RowsComputation c) {
+        RowsOutputs plant(AttentionInputs in, int[] rows, double[] dORows, RowsComputation c, Precision arithmetic) {
             return MistakePlanting.softDeltaFromRoutedOutput(in, rows, dORows, c);
         }
     },
@@ -128,8 +128,9 @@ public enum Mistake {
                     + "non-conforming (SPEC.md 10.2): compute 1 - p as sigmoid(-a), in PyTorch "
                     + "p = exp(-softplus(-a))") {
         @Override
-        RowsOutputs plant(AttentionInputs in, int[] rows, double[] dORows, RowsComputation c) {
-            return MistakePlanting.routerGradientBySubtraction(in, rows, RowsOutputs.of(c, in, rows, dORows));
+        RowsOutputs plant(AttentionInputs in, int[] rows, double[] dORows, RowsComputation c, Precision arithmetic) {
+            return MistakePlanting.routerGradientBySubtraction(in, rows, RowsOutputs.of(c, in, rows, dORows),
+                    arithmetic);
         }
     };
 
@@ -187,6 +188,18 @@ public enum Mistake {
      *         route-tie-to-full on a route without logits, causal-late and route-per-head beyond self-attention)
      */
     public RowsOutputs predict(AttentionInputs in, int[] rows, double[] dORows, RowsComputation c) {
+        return predict(in, rows, dORows, c, Precision.FP64);
+    }
+
+    /**
+     * {@link #predict(AttentionInputs, int[], double[], RowsComputation)} for a candidate computing in the given
+     * precision, where the mistake's effect depends on it ({@link #precisionDependent}: 1 - fl(p) loses everything
+     * once fl(p) = 1, at a &gt; 16.6 in fp32 but a &gt; 36.7 in fp64; bf16 candidates compute p in fp32).
+     *
+     * @param arithmetic the candidate's precision
+     */
+    public RowsOutputs predict(AttentionInputs in, int[] rows, double[] dORows, RowsComputation c,
+                               Precision arithmetic) {
         in.checkRows(rows);
         if (dORows != null) {
             RowGradients.checkRows(in, rows, rows);
@@ -199,7 +212,12 @@ public enum Mistake {
         if (!in.segments().isSelfAttention() && !segmentAware()) {
             return null;
         }
-        return plant(in, rows, dORows, c);
+        return plant(in, rows, dORows, c, arithmetic);
+    }
+
+    /** Whether the planted outputs depend on the candidate's precision (router-gradient-subtraction). */
+    public boolean precisionDependent() {
+        return this == ROUTER_GRADIENT_SUBTRACTION;
     }
 
     /**
@@ -239,7 +257,8 @@ public enum Mistake {
         return this != CAUSAL_LATE && this != ROUTE_PER_HEAD;
     }
 
-    abstract RowsOutputs plant(AttentionInputs in, int[] rows, double[] dORows, RowsComputation c);
+    abstract RowsOutputs plant(AttentionInputs in, int[] rows, double[] dORows, RowsComputation c,
+                               Precision arithmetic);
 
     /**
      * The computation with this mistake planted, as an implementation of the contract (for the property suite's

@@ -4,6 +4,7 @@ import java.util.Arrays;
 
 import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.Estimator;
+import org.swiattn.spec.Precision;
 import org.swiattn.spec.Route;
 import org.swiattn.spec.RowsResult;
 import org.swiattn.spec.Shape;
@@ -70,10 +71,12 @@ final class MistakePlanting {
     }
 
     /**
-     * dA with 1 - p computed as the difference 1 - fl(p) instead of sigmoid(-a): dA * (1 - p) / sigmoid(-a) on the
-     * rows whose formula has the factor 1 - p (STRAIGHT_THROUGH, SOFT: p(1-p); SELECTED_BRANCH: z - p on z = 1).
+     * dA with 1 - p computed as the difference 1 - fl(p) (fl: the candidate's arithmetic) instead of sigmoid(-a):
+     * dA * (1 - p) / sigmoid(-a) on the rows whose formula has the factor 1 - p (STRAIGHT_THROUGH, SOFT: p(1-p);
+     * SELECTED_BRANCH: z - p on z = 1).
      */
-    static RowsOutputs routerGradientBySubtraction(AttentionInputs in, int[] rows, RowsOutputs out) {
+    static RowsOutputs routerGradientBySubtraction(AttentionInputs in, int[] rows, RowsOutputs out,
+                                                   Precision arithmetic) {
         Estimator est = in.estimator();
         if (out.gradients() == null || est == Estimator.HARD) {
             return out;
@@ -86,7 +89,10 @@ final class MistakePlanting {
             }
             double a = in.route().logit(r);
             double pc = Sigmoid.complement(a);
-            double byDifference = 1.0 - Sigmoid.of(a);
+            double p = Sigmoid.of(a);
+            // fl(p) and 1 - fl(p) in the candidate's arithmetic (bf16 candidates compute p in fp32); the
+            // difference itself is exact (Sterbenz) where it matters, p >= 1/2
+            double byDifference = arithmetic == Precision.FP64 ? 1.0 - p : (double) (1.0f - (float) p);
             dA[n] = pc == 0.0 ? 0.0 : dA[n] * (byDifference / pc);
         }
         RowGradients g = out.gradients();

@@ -195,6 +195,28 @@ class MistakeTest {
     }
 
     @Test
+    void theSubtractionIsPlantedInTheCandidatesArithmetic() {
+        // a = 20: fl32(p) = 1, so an fp32 (or bf16) candidate's 1 - fl(p) is 0; in fp64 it keeps 8 digits
+        Shape sh = new Shape(1, 1, 1, 1, 2);
+        AttentionInputs in = AttentionInputs.builder(sh).q(new double[] {1, 0}).k(new double[] {1, 1})
+                .v(new double[] {1, 2}).window(1).route(Route.ofLogits(1, 1, new double[] {20.0}))
+                .estimator(Estimator.SELECTED_BRANCH).build();
+        double[] dO = {1, 1};
+        int[] all = {0};
+        double right = Mistake.LSE_LOG2.predict(in, all, dO, REF).gradients().dA()[0];
+        Mistake m = Mistake.ROUTER_GRADIENT_SUBTRACTION;
+        assertThat(m.precisionDependent()).isTrue();
+        assertThat(m.predict(in, all, dO, REF, org.swiattn.spec.Precision.FP32).gradients().dA()[0]).isZero();
+        assertThat(m.predict(in, all, dO, REF, org.swiattn.spec.Precision.BF16).gradients().dA()[0]).isZero();
+        double fp64 = m.predict(in, all, dO, REF).gradients().dA()[0];
+        assertThat(right).isNotZero();
+        assertThat(Math.abs(fp64 - right) / Math.abs(right)).isGreaterThan(1e-12).isLessThan(1e-6);
+        for (Mistake other : Mistake.values()) {
+            assertThat(other.precisionDependent()).isEqualTo(other == m);
+        }
+    }
+
+    @Test
     void idsAreStableAndFound() {
         assertThat(IntStream.range(0, Mistake.values().length).mapToObj(n -> Mistake.values()[n].id()).distinct()
                 .count()).isEqualTo(Mistake.values().length);
