@@ -28,6 +28,8 @@ import org.swiattn.spec.SwitchAttention;
  *   route-tie-to-full          a = 0 routed to the full branch               a = 0 -> smallest positive a
  *   route-per-head             head h of token i routed like token (i Hq + h) mod S   one-head problems
  *   soft-delta-routed          SOFT backward: Delta from the routed output   dQ, dK corrections (see below)
+ *   top-left                   Sq < Sk aligned top-left (spec 2.0)           segments with kLen cut to qLen
+ *   crossing-segments          packed segments see earlier segments' keys     one call per segment from key 0
  *   router-gradient-subtraction  p(1-p) with 1 - p = 1 - fl(p)              dA * (1 - p) / sigmoid(-a)
  * }</pre>
  */
@@ -121,6 +123,24 @@ public enum Mistake {
             return MistakePlanting.softDeltaFromRoutedOutput(in, rows, dORows, c);
         }
     },
+    TOP_LEFT("top-left", "2.1", "queries aligned top-left: query i of a segment sees its keys 0 .. i, not "
+            + "0 .. kLen - qLen + i (bottom-right)",
+            "PyTorch SDPA is_causal, xformers' LowerTriangularMask or the ONNX Attention docs used for chunked "
+                    + "prefill or decode (Sq < Sk), where FlashAttention aligns bottom-right") {
+        @Override
+        RowsOutputs plant(AttentionInputs in, int[] rows, double[] dORows, RowsComputation c, Precision arithmetic) {
+            return RowsOutputs.of(c, MistakePlanting.topLeft(in), rows, dORows);
+        }
+    },
+    CROSSING_SEGMENTS("crossing-segments", "2.1", "attention crossing packed segments: a segment's queries also "
+            + "see the keys of the segments before it in their batch row",
+            "packed (varlen) sequences given one causal mask without a document mask: cu_seqlens not passed, or "
+                    + "FlexAttention without the segment-id mask_mod") {
+        @Override
+        RowsOutputs plant(AttentionInputs in, int[] rows, double[] dORows, RowsComputation c, Precision arithmetic) {
+            return MistakePlanting.crossingSegments(in, rows, dORows, c);
+        }
+    },
     ROUTER_GRADIENT_SUBTRACTION("router-gradient-subtraction", "10.2", "router gradient p(1-p) (SELECTED_BRANCH: "
             + "z - p) with 1 - p computed as 1 - fl(p): cancels as p -> 1 (zero for a > 36.7 in fp64, a > 16.6 in "
             + "fp32)",
@@ -185,7 +205,8 @@ public enum Mistake {
      *               modified
      * @param c      the computation the mistake is planted into (the reference); not modified
      * @return the outputs, or null when the mistake cannot be expressed on these inputs (window-minus-one at w = 1,
-     *         route-tie-to-full on a route without logits, causal-late and route-per-head beyond self-attention)
+     *         route-tie-to-full on a route without logits, causal-late and route-per-head beyond self-attention,
+     *         crossing-segments at a subset of rows)
      */
     public RowsOutputs predict(AttentionInputs in, int[] rows, double[] dORows, RowsComputation c) {
         return predict(in, rows, dORows, c, Precision.FP64);
@@ -202,7 +223,7 @@ public enum Mistake {
                                Precision arithmetic) {
         in.checkRows(rows);
         if (dORows != null) {
-            RowGradients.checkRows(in, rows, rows);
+            RowGradients.checkRows(in, rows, RowsOutputs.keyRows(in, rows));
             int want = rows.length * in.shape().qHeads() * in.shape().headDim();
             if (dORows.length != want) {
                 throw new IllegalArgumentException("dORows: length must be R*Hq*D = " + want + ", got "
@@ -245,6 +266,11 @@ public enum Mistake {
             case ROUTE_PER_HEAD -> sh.qHeads() > 1 && in.route().fullCount() > 0
                     && in.route().fullCount() < sh.rows();
             case SOFT_DELTA_ROUTED -> in.estimator() == org.swiattn.spec.Estimator.SOFT;
+            case TOP_LEFT -> java.util.stream.IntStream.range(0, in.segments().count())
+                    .anyMatch(t -> in.segments().qLen(t) > 0 && in.segments().qLen(t) < in.segments().kLen(t));
+            case CROSSING_SEGMENTS -> java.util.stream.IntStream.range(0, in.segments().count())
+                    .anyMatch(t -> in.segments().qLen(t) > 0 && MistakePlanting.firstKeyOfRow(in.segments(), t,
+                            sh.kvSeqLen()) < in.segments().kStart(t));
             case ROUTER_GRADIENT_SUBTRACTION -> in.estimator() != org.swiattn.spec.Estimator.HARD;
         };
     }
@@ -279,6 +305,12 @@ public enum Mistake {
                 return Precision.FP64;
             }
 
+            /** True: c (the reference) computes every segment table; the mistake is planted where it can be. */
+            @Override
+            public boolean supportsSegments() {
+                return true;
+            }
+
             @Override
             public ForwardResult forward(AttentionInputs in) {
                 RowsResult r = forwardRows(in, RowsComputation.allRows(in.shape()));
@@ -290,7 +322,8 @@ public enum Mistake {
                 in.checkOutputGradient(dOut);
                 int[] all = RowsComputation.allRows(in.shape());
                 RowsOutputs out = m.predict(in, all, dOut, c);
-                RowGradients g = out != null ? out.gradients() : c.backwardRows(in, all, dOut, all);
+                RowGradients g = out != null ? out.gradients()
+                        : c.backwardRows(in, all, dOut, RowsOutputs.keyRows(in, all));
                 return new BackwardResult(in.shape(), g.dq(), g.dk(), g.dv(), g.dA());
             }
 

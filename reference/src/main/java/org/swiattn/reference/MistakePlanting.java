@@ -7,6 +7,7 @@ import org.swiattn.spec.Estimator;
 import org.swiattn.spec.Precision;
 import org.swiattn.spec.Route;
 import org.swiattn.spec.RowsResult;
+import org.swiattn.spec.Segments;
 import org.swiattn.spec.Shape;
 import org.swiattn.spec.Sigmoid;
 
@@ -311,10 +312,112 @@ final class MistakePlanting {
         }
         // pass 3: the dK correction through the dV of the all-full and all-window backwards
         double[] dk = base.gradients().dk().clone();
-        add(dk, c.backwardRows(allF, rows, gq, rows).dv(), 1);
-        add(dk, c.backwardRows(allW, rows, gq, rows).dv(), -1);
+        int[] keys = RowsOutputs.keyRows(in, rows);
+        add(dk, c.backwardRows(allF, rows, gq, keys).dv(), 1);
+        add(dk, c.backwardRows(allW, rows, gq, keys).dv(), -1);
         RowGradients g = base.gradients();
         return new RowsOutputs(base.forward(), new RowGradients(g.lossRows(), g.keyRows(), dq, dk, g.dv(), g.dA()));
+    }
+
+    // ---- spec 2.0: segments ----
+
+    /**
+     * Top-left instead of bottom-right alignment: query i of a segment (0-based) sits at position i, not
+     * kLen - qLen + i, i.e. the segments with kLen cut to qLen (its first qLen keys).
+     */
+    static AttentionInputs topLeft(AttentionInputs in) {
+        Segments seg = in.segments();
+        int n = seg.count();
+        int[] qStart = new int[n];
+        int[] qLen = new int[n];
+        int[] kStart = new int[n];
+        for (int s = 0; s < n; s++) {
+            qStart[s] = seg.qStart(s);
+            qLen[s] = seg.qLen(s);
+            kStart[s] = seg.kStart(s);
+        }
+        return in.toBuilder().segments(Segments.of(in.shape(), qStart, qLen, kStart, qLen.clone())).build();
+    }
+
+    /**
+     * Attention crossing packed segments (no document mask): segment s's queries see the key rows from the first
+     * key of the first segment in their batch row up to their own position, key rows outside every segment read
+     * as zeros. Each segment is
+     * the reference on a call of its own (its query rows against those key rows, bottom-right aligned); dK, dV add
+     * up. The backward is planted for whole calls only (rows = every query row; null otherwise), the forward at any
+     * rows.
+     */
+    static RowsOutputs crossingSegments(AttentionInputs in, int[] rows, double[] dORows, RowsComputation c) {
+        Shape sh = in.shape();
+        if (rows.length != sh.rows() || !java.util.Arrays.equals(rows, RowsComputation.allRows(sh))) {
+            if (dORows != null) {
+                return null;
+            }
+            // the forward at chosen rows: those rows of the whole planted forward
+            RowsResult all = crossingSegments(in, RowsComputation.allRows(sh), null, c).forward();
+            return new RowsOutputs(new RowsResult(sh, rows.clone(), RowsComputation.gather(all.o(), rows,
+                    sh.qHeads() * sh.headDim()), RowsComputation.gather(all.lse(), rows, sh.qHeads())), null);
+        }
+        Segments seg = in.segments();
+        int hd = sh.qHeads() * sh.headDim();
+        int kvd = sh.kvHeads() * sh.headDim();
+        double[] o = new double[sh.qSize()];
+        double[] lse = new double[sh.lseSize()];
+        double[] dq = dORows == null ? null : new double[sh.qSize()];
+        double[] dk = dORows == null ? null : new double[sh.kvSize()];
+        double[] dv = dORows == null ? null : new double[sh.kvSize()];
+        double[] dA = dORows == null ? null : new double[sh.rows()];
+        for (int s = 0; s < seg.count(); s++) {
+            int q0 = seg.qStart(s);
+            int nq = seg.qLen(s);
+            if (nq == 0) {
+                continue;
+            }
+            int first = firstKeyOfRow(seg, s, sh.kvSeqLen());
+            int nk = seg.kStart(s) + seg.kLen(s) - first;
+            // pass 1: the segment's own call: its query rows, key rows first .. its last key (unused ones zero)
+            Shape one = new Shape(1, nq, sh.qHeads(), sh.kvHeads(), sh.headDim(), nk);
+            double[] k = java.util.Arrays.copyOfRange(in.k(), first * kvd, (first + nk) * kvd);
+            double[] v = java.util.Arrays.copyOfRange(in.v(), first * kvd, (first + nk) * kvd);
+            for (int kr = 0; kr < nk; kr++) {
+                if (!seg.keyRowUsed(first + kr)) {
+                    java.util.Arrays.fill(k, kr * kvd, (kr + 1) * kvd, 0.0);
+                    java.util.Arrays.fill(v, kr * kvd, (kr + 1) * kvd, 0.0);
+                }
+            }
+            Route route = in.route().hasLogits()
+                    ? Route.ofLogits(1, nq, java.util.Arrays.copyOfRange(in.route().logits(), q0, q0 + nq))
+                    : Route.ofMask(1, nq, java.util.Arrays.copyOfRange(in.route().mask(), q0, q0 + nq));
+            AttentionInputs part = AttentionInputs.builder(one)
+                    .q(java.util.Arrays.copyOfRange(in.q(), q0 * hd, (q0 + nq) * hd)).k(k).v(v).window(in.window())
+                    .scale(in.scale()).route(route).estimator(in.estimator()).segments(Segments.bottomRight(one))
+                    .build();
+            RowsOutputs out = RowsOutputs.of(c, part, RowsComputation.allRows(one), dORows == null ? null
+                    : java.util.Arrays.copyOfRange(dORows, q0 * hd, (q0 + nq) * hd));
+            // pass 2: its rows back in place
+            System.arraycopy(out.forward().o(), 0, o, q0 * hd, nq * hd);
+            System.arraycopy(out.forward().lse(), 0, lse, q0 * sh.qHeads(), nq * sh.qHeads());
+            if (dORows != null) {
+                System.arraycopy(out.gradients().dq(), 0, dq, q0 * hd, nq * hd);
+                System.arraycopy(out.gradients().dA(), 0, dA, q0, nq);
+                for (int t = 0; t < nk * kvd; t++) {
+                    dk[first * kvd + t] += out.gradients().dk()[t];
+                    dv[first * kvd + t] += out.gradients().dv()[t];
+                }
+            }
+        }
+        int[] keys = RowsOutputs.keyRows(in, rows);
+        return new RowsOutputs(new RowsResult(sh, rows.clone(), o, lse), dORows == null ? null
+                : new RowGradients(rows.clone(), keys, dq, dk, dv, dA));
+    }
+
+    /** The first key row of the first segment that shares segment s's batch row (its key rows' b = kr / Sk). */
+    static int firstKeyOfRow(Segments seg, int s, int kvSeqLen) {
+        int t = s;
+        while (t > 0 && seg.kStart(t - 1) / kvSeqLen == seg.kStart(s) / kvSeqLen) {
+            t--;
+        }
+        return seg.kStart(t);
     }
 
     // ---- helpers ----

@@ -36,6 +36,7 @@ class MistakeTest {
             case ROUTE_PER_HEAD -> x.perHead = true;
             case SOFT_DELTA_ROUTED -> x.deltaFromRouted = true;
             case ROUTER_GRADIENT_SUBTRACTION -> x.oneMinusPByDifference = true;
+            case TOP_LEFT, CROSSING_SEGMENTS -> { }   // segments only (SegmentMistakeOracle)
             default -> throw new AssertionError("no oracle for " + m);
         }
         return x;
@@ -78,6 +79,10 @@ class MistakeTest {
         int[] windows = {3, 2, 1};
         int checked = 0;
         for (Mistake m : Mistake.values()) {
+            if (SPEC2.contains(m)) {
+                checked++;   // segments only: everySegmentMistakeComputesWhatTheMistakeComputes
+                continue;
+            }
             double largestEffect = 0;   // how far the mistake moves some output: the comparison is not vacuous
             for (int t = 0; t < shapes.length; t++) {
                 Shape sh = shapes[t];
@@ -121,7 +126,98 @@ class MistakeTest {
             assertThat(largestEffect).as("%s changes some output", m.id()).isGreaterThan(1e-3);
             checked++;
         }
-        assertThat(checked).isEqualTo(Mistake.values().length).isEqualTo(12);
+        assertThat(checked).isEqualTo(Mistake.values().length).isEqualTo(14);
+    }
+
+    /** The spec 2.0 entries, which only show on segment tables. */
+    static final java.util.Set<Mistake> SPEC2 = java.util.EnumSet.of(Mistake.TOP_LEFT, Mistake.CROSSING_SEGMENTS);
+
+    /** Inputs on a segment table; key rows outside every segment hold arbitrary finite values. */
+    static AttentionInputs segmentInputs(long seed, Shape sh, org.swiattn.spec.Segments seg, int w, Estimator est) {
+        Random rnd = new Random(seed);
+        double[] a = TestCases.uniform(rnd, sh.rows(), 3.0);
+        return AttentionInputs.builder(sh).q(TestCases.uniform(rnd, sh.qSize(), 1.5))
+                .k(TestCases.uniform(rnd, sh.kvSize(), 1.5)).v(TestCases.uniform(rnd, sh.kvSize(), 1.0)).window(w)
+                .route(Route.ofLogits(sh.batch(), sh.seqLen(), a)).estimator(est).segments(seg).build();
+    }
+
+    @Test
+    void everySegmentMistakeComputesWhatTheMistakeComputes() {
+        Shape packed = new Shape(1, 10, 4, 2, 3, 14);
+        Shape cache = new Shape(2, 3, 4, 2, 3, 6);
+        Shape gaps = new Shape(1, 6, 2, 1, 2, 12);
+        org.swiattn.spec.Segments[] tables = {
+            org.swiattn.spec.Segments.packed(packed, new int[] {0, 3, 7, 10}, new int[] {0, 5, 9, 14}),
+            org.swiattn.spec.Segments.kvCache(cache, new int[] {5, 6}),
+            org.swiattn.spec.Segments.of(gaps, new int[] {0, 2}, new int[] {2, 4}, new int[] {0, 6},
+                    new int[] {4, 5})};
+        Shape[] shapes = {packed, cache, gaps};
+        int planted = 0;
+        for (Mistake m : SPEC2) {
+            for (int t = 0; t < tables.length; t++) {
+                org.swiattn.spec.Segments seg = tables[t];
+                for (int w : new int[] {2, 3}) {
+                    for (Estimator est : Estimator.values()) {
+                        AttentionInputs in = segmentInputs(7L * t + w + est.ordinal(), shapes[t], seg, w, est);
+                        double[] dO = TestCases.uniform(new Random(t), shapes[t].qSize(), 1.0);
+                        RowsOutputs got = m.predict(in, RowsComputation.allRows(shapes[t]), dO, REF);
+                        boolean[] zero = new boolean[shapes[t].kvRows()];
+                        SegmentMistakeOracle.Keys keys;
+                        if (m == Mistake.TOP_LEFT) {
+                            // position = index of the query within its segment
+                            keys = new SegmentMistakeOracle.Keys() {
+                                public int last(int r) {
+                                    return seg.keyStart(r) + r - seg.qStart(seg.segmentOf(r));
+                                }
+
+                                public int first(int r, boolean full) {
+                                    return full ? seg.keyStart(r) : Math.max(seg.keyStart(r), last(r) - w + 1);
+                                }
+                            };
+                        } else {
+                            // from the first key of the batch row, unused key rows read as zeros
+                            int sk = shapes[t].kvSeqLen();
+                            for (int kr = 0; kr < zero.length; kr++) {
+                                zero[kr] = !seg.keyRowUsed(kr);
+                            }
+                            keys = new SegmentMistakeOracle.Keys() {
+                                public int last(int r) {
+                                    return seg.keyStart(r) + seg.position(r);
+                                }
+
+                                public int first(int r, boolean full) {
+                                    int b = seg.keyStart(r) / sk;
+                                    int from = seg.keyStart(r);
+                                    for (int s = 0; s < seg.count(); s++) {
+                                        if (seg.kStart(s) / sk == b) {
+                                            from = Math.min(from, seg.kStart(s));
+                                        }
+                                    }
+                                    return full ? from : Math.max(from, last(r) - w + 1);
+                                }
+                            };
+                        }
+                        SegmentMistakeOracle x = new SegmentMistakeOracle().run(in, dO, keys, zero);
+                        String at = m.id() + " table " + t + " w=" + w + " " + est;
+                        boolean shows = m.canShowOn(in);
+                        assertThat(shows).as(at + " shows").isEqualTo(!(m == Mistake.CROSSING_SEGMENTS && t == 1));
+                        if (!shows) {
+                            continue;   // kvCache: one segment per batch row, nothing to cross
+                        }
+                        close(at + " o", got.forward().o(), x.o);
+                        close(at + " lse", got.forward().lse(), x.lse);
+                        close(at + " dq", got.gradients().dq(), x.dq);
+                        close(at + " dk", got.gradients().dk(), x.dk);
+                        close(at + " dv", got.gradients().dv(), x.dv);
+                        close(at + " dA", got.gradients().dA(), x.dA);
+                        double[] right = REF.forwardRows(in, RowsComputation.allRows(shapes[t])).o();
+                        assertThat(ErrorMeasures.normwiseRelative(x.o, right)).as(at + " effect").isGreaterThan(1e-3);
+                        planted++;
+                    }
+                }
+            }
+        }
+        assertThat(planted).isEqualTo(3 * 8 + 2 * 8);   // (2 windows x 4 estimators) on 3 tables, 2 tables
     }
 
     @Test
@@ -129,6 +225,9 @@ class MistakeTest {
         Shape sh = new Shape(2, 7, 4, 2, 3);
         int[] rows = {0, 3, 6, 7, 12, 13};
         for (Mistake m : Mistake.values()) {
+            if (SPEC2.contains(m)) {
+                continue;   // cannot show on self-attention
+            }
             for (Estimator est : Estimator.values()) {
                 AttentionInputs in = inputs(5 + est.ordinal(), sh, 3, est);
                 int hd = sh.qHeads() * sh.headDim();

@@ -4,6 +4,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 import org.swiattn.properties.SegmentSlices;
+import org.swiattn.reference.Mistake;
+import org.swiattn.reference.RowsComputation;
 import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.BackwardResult;
 import org.swiattn.spec.ForwardResult;
@@ -17,10 +19,10 @@ import org.swiattn.spec.SwitchAttention;
  *
  * <pre>{@code
  *   mutant                        bug                                                      seen in
- *   top-left                      Sq < Sk aligned top-left: query i sees keys 0..i       PyTorch SDPA is_causal,
+ *   top-left (*)                  Sq < Sk aligned top-left: query i sees keys 0..i       PyTorch SDPA is_causal,
  *                                 of its segment (not kLen-qLen+i)                         ONNX before its errata
- *   crossing-segments             a segment's queries also see every earlier segment's     packing without a
- *                                 keys (no document mask)                                  document mask
+ *   crossing-segments (*)         a segment's queries also see the keys of the earlier     packing without a
+ *                                 segments of their batch row (no document mask)           document mask
  *   positions-not-restarted       the position of a query counts the query rows of the     varlen position bugs
  *                                 segments before it (capped at its segment's last key)
  *   decode-ignores-window         a decode step (Sq = 1) attends to the whole cache on     nanochat #452, hnet #20
@@ -28,11 +30,13 @@ import org.swiattn.spec.SwitchAttention;
  *   gradients-beyond-length       dK, dV of key rows outside every segment are left        FlashAttention #2324
  *                                 uninitialised (non-zero)
  * }</pre>
- * Several of them compute each segment or row as a call of its own on the reference ({@link SegmentSlices#slice})
+ * (*) the catalogue's own entries ({@link Mistake}). Several of the others compute each segment or row as a call
+ * of its own on the reference ({@link SegmentSlices#slice})
  * and put the results together ({@link Stitched}).
  */
 final class SegmentMutants {
     static final SwitchAttention REF = SuiteCatchesMutantsTest.REF;
+    static final RowsComputation REF_ROWS = SuiteCatchesMutantsTest.REF;
 
     private SegmentMutants() {
     }
@@ -119,59 +123,11 @@ final class SegmentMutants {
         }
     }
 
-    /** Top-left alignment: query i of a segment sees its keys 0..i (the first qLen keys form its cache). */
-    static final SwitchAttention TOP_LEFT = new SegmentMutant("top-left") {
-        private AttentionInputs topLeft(AttentionInputs in) {
-            int[][] t = SegmentSlices.table(in.segments());
-            // kLen := qLen: position = kLen - qLen + i = i
-            return in.toBuilder().segments(Segments.of(in.shape(), t[0], t[1], t[2], t[1])).build();
-        }
+    /** Top-left alignment: the catalogue's entry (SPEC.md section 10.1), planted as check --explain plants it. */
+    static final SwitchAttention TOP_LEFT = Mistake.TOP_LEFT.planted(REF_ROWS);
 
-        @Override
-        public ForwardResult forward(AttentionInputs in) {
-            return REF.forward(topLeft(in));
-        }
-
-        @Override
-        public BackwardResult backward(AttentionInputs in, double[] dOut) {
-            return REF.backward(topLeft(in), dOut);
-        }
-    };
-
-    /**
-     * Attention crossing segments: segment s's queries see the key rows from the first segment's first key to their
-     * own position (rows outside every segment read as zeros).
-     */
-    static final SwitchAttention CROSSING_SEGMENTS = new SlicedMutant("crossing-segments") {
-        @Override
-        AttentionInputs prepare(AttentionInputs in) {
-            Shape sh = in.shape();
-            int kw = sh.kvHeads() * sh.headDim();
-            double[] k = in.k().clone();
-            double[] v = in.v().clone();
-            for (int kr = 0; kr < sh.kvRows(); kr++) {
-                if (!in.segments().keyRowUsed(kr)) {
-                    java.util.Arrays.fill(k, kr * kw, (kr + 1) * kw, 0.0);
-                    java.util.Arrays.fill(v, kr * kw, (kr + 1) * kw, 0.0);
-                }
-            }
-            return in.toBuilder().k(k).v(v).build();
-        }
-
-        @Override
-        List<Slice> slices(AttentionInputs in) {
-            Segments seg = in.segments();
-            int first = seg.kStart(0);
-            List<Slice> out = new ArrayList<>();
-            for (int s = 0; s < seg.count(); s++) {
-                if (seg.qLen(s) > 0) {
-                    out.add(new Slice(seg.qStart(s), seg.qLen(s), first, seg.kStart(s) + seg.kLen(s) - first,
-                            in.window()));
-                }
-            }
-            return out;
-        }
-    };
+    /** Attention crossing packed segments: the catalogue's entry, planted as check --explain plants it. */
+    static final SwitchAttention CROSSING_SEGMENTS = Mistake.CROSSING_SEGMENTS.planted(REF_ROWS);
 
     /**
      * Positions not restarted per segment: query row r of segment s sits at position min(kLen - 1, p + qStart[s]),
