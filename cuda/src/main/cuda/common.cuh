@@ -98,10 +98,24 @@ __device__ __forceinline__ void swi_cp_async16(uint32_t smem, const void* gmem, 
 __device__ __forceinline__ void swi_cp_async16(void* smem, const void* gmem, int srcBytes) {
     swi_cp_async16(swi_smem_addr(smem), gmem, srcBytes);
 }
+// The same for 8 bytes (cp.async.ca: 16 is the only size of the L2-only .cg form).
+__device__ __forceinline__ void swi_cp_async8(void* smem, const void* gmem, int srcBytes) {
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 8, %2;\n" ::"r"(swi_smem_addr(smem)), "l"(gmem), "r"(srcBytes));
+}
 __device__ __forceinline__ void swi_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 // Waits until at most N committed groups are still in flight.
 template <int N>
 __device__ __forceinline__ void swi_cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory"); }
+
+// Named barriers (ids 1..15; 0 is __syncthreads) over `count` threads, a multiple of 32, for producer/consumer
+// hand-offs between warps: producers arrive (their earlier shared-memory writes become visible to the consumers) and
+// go on, consumers sync (wait for every arrival).
+__device__ __forceinline__ void swi_bar_arrive(int id, int count) {
+    asm volatile("bar.arrive %0, %1;\n" ::"r"(id), "r"(count) : "memory");
+}
+__device__ __forceinline__ void swi_bar_sync(int id, int count) {
+    asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(count) : "memory");
+}
 
 // Tile schedule shared by every tiled forward / dQ kernel (one CTA per (list tile, head, batch)).
 //   grid.x = tilesPerBatch * Hq * B, linear id x -> h = x % Hq, b = (x / Hq) % B, t = x / (Hq*B).

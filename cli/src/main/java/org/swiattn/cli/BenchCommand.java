@@ -103,6 +103,10 @@ public final class BenchCommand implements Callable<Integer> {
             description = "fp64/fp32 forward versions to time: default, V1, V2, V9")
     List<String> versions;
 
+    @Option(names = "--backward-versions", split = ",", defaultValue = "default",
+            description = "fp64/fp32 backward versions to time: default, V1, V2, V10 (V10: fp64 only)")
+    List<String> backwardVersions;
+
     @Option(names = "--backward-seq", split = ",", defaultValue = "4096",
             description = "sequence lengths at which the backward is timed (none: empty)")
     List<Integer> backwardSeqs;
@@ -191,12 +195,10 @@ public final class BenchCommand implements Callable<Integer> {
                     "full, window or a full fraction in (0, 1)", "'" + r + "'");
         }
         for (String v : versions) {
-            boolean ok = v.equalsIgnoreCase("default");
-            for (KernelPlan.Version k : KernelPlan.Version.values()) {
-                ok |= k.name().equals(v);
-            }
-            Args.require(ok, "--versions", "default or one of " + Arrays.toString(KernelPlan.Version.values()),
-                    "'" + v + "'");
+            requireVersion("--versions", v);
+        }
+        for (String v : backwardVersions) {
+            requireVersion("--backward-versions", v);
         }
         if (peers && mode == Mode.PREFILL) {
             Args.require(batch == 1, "--batch", "1 with --peers (the peers run B = 1)", batch);
@@ -332,6 +334,14 @@ public final class BenchCommand implements Callable<Integer> {
         return z;
     }
 
+    private static void requireVersion(String option, String v) {
+        boolean ok = v.equalsIgnoreCase("default");
+        for (KernelPlan.Version k : KernelPlan.Version.values()) {
+            ok |= k.name().equals(v);
+        }
+        Args.require(ok, option, "default or one of " + Arrays.toString(KernelPlan.Version.values()), "'" + v + "'");
+    }
+
     private List<BenchRow> forwardSweep(CudaDevice dev, BenchTiming timing, Precision p, int s, Path masks,
                                         PrintWriter out) throws IOException {
         List<BenchRow> rows = new ArrayList<>();
@@ -339,7 +349,7 @@ public final class BenchCommand implements Callable<Integer> {
         double scale = sh.defaultScale();
         for (String ver : versions) {
             KernelPlan.Version fv = ver.equalsIgnoreCase("default") ? null : KernelPlan.Version.valueOf(ver);
-            if (fv == KernelPlan.Version.V9 && (p != Precision.FP64 || !KernelPlan.hasTensorCoreForward(headDim))) {
+            if (fv == KernelPlan.Version.V9 && (p != Precision.FP64 || !KernelPlan.hasTensorCoreKernels(headDim))) {
                 continue;
             }
             RoutedKernels rk = new RoutedKernels(dev, p, fv, null);
@@ -410,15 +420,27 @@ public final class BenchCommand implements Callable<Integer> {
 
     /**
      * Backward timing (HARD estimator, the selected branch): forward once, then time delta + dK/dV + dQ, for each
-     * backward route.
+     * backward version and route.
      */
     private List<BenchRow> backwardRuns(CudaDevice dev, BenchTiming timing, Precision p, int s, Path masks,
                                         PrintWriter out) throws IOException {
         List<BenchRow> rows = new ArrayList<>();
+        for (String ver : backwardVersions) {
+            KernelPlan.Version bv = ver.equalsIgnoreCase("default") ? null : KernelPlan.Version.valueOf(ver);
+            if (bv == KernelPlan.Version.V10 && (p != Precision.FP64 || !KernelPlan.hasTensorCoreKernels(headDim))) {
+                continue;
+            }
+            rows.addAll(backwardRuns(dev, timing, p, s, masks, new RoutedKernels(dev, p, null, bv), out));
+        }
+        return rows;
+    }
+
+    private List<BenchRow> backwardRuns(CudaDevice dev, BenchTiming timing, Precision p, int s, Path masks,
+                                        RoutedKernels rk, PrintWriter out) throws IOException {
+        List<BenchRow> rows = new ArrayList<>();
         Shape sh = new Shape(batch, s, qHeads, kvHeads, headDim);
         double scale = sh.defaultScale();
-        RoutedKernels rk = new RoutedKernels(dev, p, null, null);
-        String kname = rk.backwardChoice(headDim)[0].name().replace("swi_bwd_dkdv_", "bwd_");
+        String kname = rk.backwardChoice(headDim)[1].name().replace("swi_bwd_dq_", "bwd_");
         try (DeviceBuffer q = rk.allocate(sh.qSize(), "q");
              DeviceBuffer k = rk.allocate(sh.kvSize(), "k");
              DeviceBuffer v = rk.allocate(sh.kvSize(), "v");

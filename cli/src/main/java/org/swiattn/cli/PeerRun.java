@@ -124,8 +124,8 @@ public final class PeerRun {
      */
     public static List<String> ratios(List<BenchRow> ours, Result peers) {
         List<String> out = new ArrayList<>();
-        out.add(String.format(Locale.ROOT, "%-5s %6s %-8s %-7s %6s %10s %8s  %s", "prec", "S", "op", "mask", "rho",
-                "ours ms", "of GEMM", "peer ms and ratio peer/ours (> 1: ours faster)"));
+        out.add(String.format(Locale.ROOT, "%-5s %6s %-8s %-7s %6s %-26s %10s %8s  %s", "prec", "S", "op", "mask",
+                "rho", "kernel", "ours ms", "of GEMM", "peer ms and ratio peer/ours (> 1: ours faster)"));
         for (BenchRow r : ours) {
             if (r.kernel().contains("simt")) {
                 continue;
@@ -155,8 +155,8 @@ public final class PeerRun {
                 }
             }
             double gemm = peers.limit(gemmLimit(r.precision()));
-            out.add(String.format(Locale.ROOT, "%-5s %6d %-8s %-7s %6.3f %10.3f %8s %s", r.precision(), r.s(), r.op(),
-                    r.mask(), r.fullFraction(), r.ms(), Double.isNaN(gemm) ? "-"
+            out.add(String.format(Locale.ROOT, "%-5s %6d %-8s %-7s %6.3f %-26s %10.3f %8s %s", r.precision(), r.s(),
+                    r.op(), r.mask(), r.fullFraction(), r.kernel(), r.ms(), Double.isNaN(gemm) ? "-"
                             : String.format(Locale.ROOT, "%.3f", r.tflops() / gemm), sb));
         }
         return out;

@@ -44,8 +44,8 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
         KernelPlan.suffix(precision);  // rejects BF16 before touching the GPU
         this.precision = precision;
         this.dev = CudaDevice.get();
-        for (String m : new String[] {KernelPlan.FORWARD_MODULE, KernelPlan.BACKWARD_MODULE, KernelPlan.UTIL_MODULE,
-            RouteCompaction.MODULE}) {
+        for (String m : new String[] {KernelPlan.FORWARD_MODULE, KernelPlan.BACKWARD_MODULE,
+            KernelPlan.BACKWARD_TC_MODULE, KernelPlan.UTIL_MODULE, RouteCompaction.MODULE}) {
             dev.module(m);  // fails early, naming the missing fatbin, when built without nvcc
         }
         this.kernels = new RoutedKernels(dev, precision, fwd, bwd);

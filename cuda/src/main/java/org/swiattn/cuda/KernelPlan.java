@@ -6,14 +6,15 @@ import org.swiattn.spec.Shape;
 
 /**
  * Host-side plan of the kernels: which version and specialisation runs a given precision and head dimension, the
- * tile configuration and shared-memory size of each (a Java mirror of the layouts in {@code attention_forward.cu}
- * and {@code attention_backward.cu}; on a GPU the kernels' exported {@code <kernel>_cfg} constants are checked
- * against it), the launch grids, and the limits of a shape. Pure Java: tested without a GPU.
+ * tile configuration and shared-memory size of each (a Java mirror of the layouts in {@code attention_forward.cu},
+ * {@code attention_backward.cuh} and {@code attention_backward_tc.cu}; on a GPU the kernels' exported
+ * {@code <kernel>_cfg} constants are checked against it), the launch grids, and the limits of a shape. Pure Java:
+ * tested without a GPU.
  *
  * <pre>{@code
  *   D specialisations  16, 32, 64, 128, 256: D runs on the smallest DMAX >= D (zero-padded); D > 256 runs v1.
  *   forward   FP64: v9 (tensor cores) when D is exactly 16/32/64/128, else v2;  FP32: v2
- *   backward  v2 (D <= 256), v1 beyond
+ *   backward  FP64: v10 (tensor cores) when D is exactly 16/32/64/128, else v2;  FP32: v2;  v1 beyond D = 256
  * }</pre>
  */
 public final class KernelPlan {
@@ -27,7 +28,12 @@ public final class KernelPlan {
          * Tiled fp64 tensor cores (DMMA m16n8k16), padded row strides so every fragment load is a base plus a
          * constant offset (forward only; D in {16, 32, 64, 128}). V3 to V8 were slower and live in git history.
          */
-        V9
+        V9,
+        /**
+         * Backward on the fp64 tensor cores (DMMA m16n8k16), deterministic: dK/dV per 64-key tile over 16-row query
+         * chunks, dQ per 64-row list tile over 32-key tiles (backward only; fp64, D in {16, 32, 64, 128}).
+         */
+        V10
     }
 
     /** The specialised head dimensions. */
@@ -35,6 +41,7 @@ public final class KernelPlan {
     /** Module (fatbin) names. */
     public static final String FORWARD_MODULE = "attention_forward";
     public static final String BACKWARD_MODULE = "attention_backward";
+    public static final String BACKWARD_TC_MODULE = "attention_backward_tc";
     public static final String UTIL_MODULE = "attention_util";
     /** Grid y/z limit of the CUDA launch (v1 grids put heads in y and the batch in z). */
     public static final int GRID_YZ_MAX = 65535;
@@ -82,8 +89,11 @@ public final class KernelPlan {
         return -1;
     }
 
-    /** Whether the fp64 tensor-core forward (v9) has a kernel for head dimension d: 16, 32, 64 or 128 exactly. */
-    public static boolean hasTensorCoreForward(int d) {
+    /**
+     * Whether the fp64 tensor-core kernels (forward v9, backward v10) exist for head dimension d: 16, 32, 64 or 128
+     * exactly.
+     */
+    public static boolean hasTensorCoreKernels(int d) {
         return d == 16 || d == 32 || d == 64 || d == 128;
     }
 
@@ -117,6 +127,18 @@ public final class KernelPlan {
         return new TileConfig(t, t, 256, end * es + 4 * t);
     }
 
+    /** Backward v10 dK/dV tile configuration (mirror of BwdV10KvLayout): 16 query rows x 64 keys, strides D + 2. */
+    public static TileConfig backwardV10KeyTiles(int d) {
+        int l = d + 2;
+        int end = 2 * 64 * l + 4 * 16 * l + 4 * 256 + 6 * 16;
+        return new TileConfig(16, 64, 256, end * 8 + 2 * 16 * 4);
+    }
+
+    /** Backward v10 dQ tile configuration (mirror of BwdV10QLayout): 64 list rows x 32 keys, strides D + 2. */
+    public static TileConfig backwardV10QueryTiles(int d) {
+        return new TileConfig(64, 32, 256, (2 * 64 + 2 * 32) * (d + 2) * 8);
+    }
+
     /**
      * The forward kernel for a precision and head dimension.
      *
@@ -126,7 +148,7 @@ public final class KernelPlan {
         String sfx = suffix(p);
         int dm = dmax(d);
         Version v = forced != null ? forced
-                : (p == Precision.FP64 && hasTensorCoreForward(d)) ? Version.V9 : dm > 0 ? Version.V2 : Version.V1;
+                : (p == Precision.FP64 && hasTensorCoreKernels(d)) ? Version.V9 : dm > 0 ? Version.V2 : Version.V1;
         switch (v) {
             case V1:
                 return new Choice(FORWARD_MODULE, "swi_fwd_v1_" + sfx, v, 0, null);
@@ -134,7 +156,7 @@ public final class KernelPlan {
                 requireDmax(dm, d, v);
                 return new Choice(FORWARD_MODULE, "swi_fwd_v2_" + sfx + "_d" + dm, v, dm, forwardV2(p, dm));
             case V9:
-                if (p != Precision.FP64 || !hasTensorCoreForward(d)) {
+                if (p != Precision.FP64 || !hasTensorCoreKernels(d)) {
                     throw new InvalidInputException("headDim", "forward " + v + " runs fp64 with D in {16, 32, 64, 128}, "
                             + "got " + p + " D=" + d);
                 }
@@ -144,11 +166,12 @@ public final class KernelPlan {
         }
     }
 
-    /** The backward kernels {dK/dV, dQ} for a precision and head dimension (forced: V1, V2 or null). */
+    /** The backward kernels {dK/dV, dQ} for a precision and head dimension (forced: V1, V2, V10 or null). */
     public static Choice[] backward(Precision p, int d, Version forced) {
         String sfx = suffix(p);
         int dm = dmax(d);
-        Version v = forced != null ? forced : dm > 0 ? Version.V2 : Version.V1;
+        Version v = forced != null ? forced
+                : (p == Precision.FP64 && hasTensorCoreKernels(d)) ? Version.V10 : dm > 0 ? Version.V2 : Version.V1;
         switch (v) {
             case V1:
                 return new Choice[] {new Choice(BACKWARD_MODULE, "swi_bwd_dkdv_v1_" + sfx, v, 0, null),
@@ -158,8 +181,16 @@ public final class KernelPlan {
                 TileConfig c = backwardV2(p, dm);
                 return new Choice[] {new Choice(BACKWARD_MODULE, "swi_bwd_dkdv_v2_" + sfx + "_d" + dm, v, dm, c),
                     new Choice(BACKWARD_MODULE, "swi_bwd_dq_v2_" + sfx + "_d" + dm, v, dm, c)};
+            case V10:
+                if (p != Precision.FP64 || !hasTensorCoreKernels(d)) {
+                    throw new InvalidInputException("headDim", "backward " + v + " runs fp64 with D in {16, 32, 64, "
+                            + "128}, got " + p + " D=" + d);
+                }
+                return new Choice[] {new Choice(BACKWARD_TC_MODULE, "swi_bwd_dkdv_v10_f64_d" + d, v, d,
+                        backwardV10KeyTiles(d)),
+                    new Choice(BACKWARD_TC_MODULE, "swi_bwd_dq_v10_f64_d" + d, v, d, backwardV10QueryTiles(d))};
             default:
-                throw new InvalidInputException("version", "backward has versions V1 and V2, got " + v);
+                throw new InvalidInputException("version", "backward has versions V1, V2 and V10, got " + v);
         }
     }
 

@@ -64,13 +64,19 @@ class CudaDeviceTest {
                         .as("bwd v2 %s %d", s, dm).containsExactly(KernelPlan.backwardV2(p, dm).toArray());
                 checked += 2;
             }
-            if (KernelPlan.hasTensorCoreForward(dm)) {
+            if (KernelPlan.hasTensorCoreKernels(dm)) {
                 assertThat(dev.module(KernelPlan.FORWARD_MODULE).intConstants("swi_fwd_v9_f64_d" + dm + "_cfg", 4))
                         .as("fwd v9 d%d", dm).containsExactly(KernelPlan.forwardV9(dm).toArray());
                 checked++;
+                for (KernelPlan.Choice c : KernelPlan.backward(Precision.FP64, dm, KernelPlan.Version.V10)) {
+                    assertThat(dev.module(c.module()).intConstants(c.name() + "_cfg", 4))
+                            .as("%s", c.name()).containsExactly(c.config().toArray());
+                    checked++;
+                }
             }
         }
-        assertThat(checked).isEqualTo(24);
+        // 5 DMAX x 2 precisions x (fwd v2, bwd v2) + 4 tensor-core sizes x (fwd v9, bwd v10 dK/dV, bwd v10 dQ)
+        assertThat(checked).isEqualTo(32);
     }
 
     @Test

@@ -121,8 +121,9 @@ class CudaKernelEquivalenceTest {
         }
         // forward: 7 cases x (fp64: v1, v2 (D<=256), v9 (D in 16..128); fp32: v1, v2)
         //   D=64,128,32,16: 3 + 2 each = 20;  D=48, 256: (2 + 2) each = 8;  D=300: 1 + 1 = 2   -> 30
-        // backward: D<=256: 2 versions x 2 precisions x 6 cases = 24; D=300: 1 x 2 = 2          -> 26
-        assertThat(checked).isEqualTo(56);
+        // backward: D<=256: 2 versions x 2 precisions x 6 cases = 24; D=300: 1 x 2 = 2;
+        //   fp64 v10 (D in 16..128): 4 cases                                                  -> 30
+        assertThat(checked).isEqualTo(60);
     }
 
     static boolean applies(KernelPlan.Version v, Precision p, int d, boolean forward) {
@@ -132,7 +133,9 @@ class CudaKernelEquivalenceTest {
             case V2:
                 return d <= 256;
             case V9:
-                return forward && p == Precision.FP64 && KernelPlan.hasTensorCoreForward(d);
+                return forward && p == Precision.FP64 && KernelPlan.hasTensorCoreKernels(d);
+            case V10:
+                return !forward && p == Precision.FP64 && KernelPlan.hasTensorCoreKernels(d);
             default:
                 return false;
         }

@@ -23,15 +23,15 @@ class KernelBuildTest {
         assumeTrue(KernelModule.isPackaged(KernelPlan.FORWARD_MODULE),
                 "kernels not compiled (nvcc absent at build time): nothing packaged to check");
         int checked = 0;
-        for (String m : new String[] {KernelPlan.FORWARD_MODULE, KernelPlan.BACKWARD_MODULE, KernelPlan.UTIL_MODULE,
-            RouteCompaction.MODULE, Bf16Kernels.FORWARD_MODULE, Bf16Kernels.BACKWARD_MODULE, DecodeKernels.MODULE,
-            DecodeKernels.BF16_MODULE}) {
+        for (String m : new String[] {KernelPlan.FORWARD_MODULE, KernelPlan.BACKWARD_MODULE,
+            KernelPlan.BACKWARD_TC_MODULE, KernelPlan.UTIL_MODULE, RouteCompaction.MODULE, Bf16Kernels.FORWARD_MODULE,
+            Bf16Kernels.BACKWARD_MODULE, DecodeKernels.MODULE, DecodeKernels.BF16_MODULE}) {
             byte[] fb = KernelModule.readResource(m);
             assertThat(fb.length).as(m).isGreaterThan(1000);
             assertThat(ByteBuffer.wrap(fb).order(ByteOrder.LITTLE_ENDIAN).getInt(0)).as(m).isEqualTo(FATBIN_MAGIC);
             checked++;
         }
-        assertThat(checked).isEqualTo(8);
+        assertThat(checked).isEqualTo(9);
     }
 
     @Test

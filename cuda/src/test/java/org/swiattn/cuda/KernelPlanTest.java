@@ -39,10 +39,14 @@ class KernelPlanTest {
     void fp64UsesTensorCoresExactlyForTheFourSpecialisedSizes() {
         for (int d = 1; d <= 300; d++) {
             KernelPlan.Version fv = KernelPlan.forward(Precision.FP64, d, null).version();
+            KernelPlan.Version bv = KernelPlan.backward(Precision.FP64, d, null)[0].version();
             boolean tensorCores = fv == KernelPlan.Version.V9;
             assertThat(tensorCores).as("D=%d", d).isEqualTo(d == 16 || d == 32 || d == 64 || d == 128);
-            assertThat(KernelPlan.hasTensorCoreForward(d)).as("D=%d", d).isEqualTo(tensorCores);
+            assertThat(bv == KernelPlan.Version.V10).as("backward D=%d", d).isEqualTo(tensorCores);
+            assertThat(KernelPlan.hasTensorCoreKernels(d)).as("D=%d", d).isEqualTo(tensorCores);
             assertThat(KernelPlan.forward(Precision.FP32, d, null).version())
+                    .isIn(KernelPlan.Version.V1, KernelPlan.Version.V2);
+            assertThat(KernelPlan.backward(Precision.FP32, d, null)[0].version())
                     .isIn(KernelPlan.Version.V1, KernelPlan.Version.V2);
         }
     }
@@ -56,14 +60,23 @@ class KernelPlanTest {
                 assertThat(KernelPlan.backwardV2(p, dm).sharedBytes()).as("bwd v2 %s %d", p, dm)
                         .isLessThanOrEqualTo(H100_SHARED);
             }
-            if (KernelPlan.hasTensorCoreForward(dm)) {
+            if (KernelPlan.hasTensorCoreKernels(dm)) {
                 assertThat(KernelPlan.forwardV9(dm).sharedBytes() + 1024).as("fwd v9 %d", dm)
                         .isLessThanOrEqualTo(H100_SHARED);
+                for (KernelPlan.Choice c : KernelPlan.backward(Precision.FP64, dm, KernelPlan.Version.V10)) {
+                    assertThat(c.config().sharedBytes() + 1024).as("%s %d", c.name(), dm)
+                            .isLessThanOrEqualTo(H100_SHARED);
+                }
             }
         }
         // the largest tiles are the ones worth checking by hand: fp64 D=128 v9 holds Q (128 rows) and K (32 rows) at
         // stride 132 doubles, V (32 rows) at stride 130
         assertThat(KernelPlan.forwardV9(128).sharedBytes()).isEqualTo(((128 + 32) * 132 + 32 * 130) * 8);
+        // backward v10 D=128: K, V (64 rows) and two buffers of Q, dO (16 rows) at stride 130, the P hand-off
+        // (4 x 256), lse/delta/coef (2 x 3 x 16) and the positions (2 x 16 ints); dQ: Q, dO (64 rows), K, V (32)
+        assertThat(KernelPlan.backwardV10KeyTiles(128).sharedBytes())
+                .isEqualTo((2 * 64 * 130 + 4 * 16 * 130 + 1024 + 96) * 8 + 128);
+        assertThat(KernelPlan.backwardV10QueryTiles(128).sharedBytes()).isEqualTo((128 + 64) * 130 * 8);
     }
 
     @Test
@@ -112,6 +125,10 @@ class KernelPlanTest {
                 .isInstanceOf(InvalidInputException.class).hasMessageContaining("D=512");
         assertThatThrownBy(() -> KernelPlan.backward(Precision.FP64, 64, KernelPlan.Version.V9))
                 .isInstanceOf(InvalidInputException.class).hasMessageContaining("V9");
+        assertThatThrownBy(() -> KernelPlan.backward(Precision.FP32, 64, KernelPlan.Version.V10))
+                .isInstanceOf(InvalidInputException.class).hasMessageContaining("headDim").hasMessageContaining("FP32");
+        assertThatThrownBy(() -> KernelPlan.backward(Precision.FP64, 48, KernelPlan.Version.V10))
+                .isInstanceOf(InvalidInputException.class).hasMessageContaining("D=48");
     }
 
     @Test

@@ -1,0 +1,1 @@
+#pragma once  // stand-in: the emulation (emu_cuda.h) defines what the kernels use
