@@ -7,6 +7,11 @@
 //         heads of the group and the BM=16-row chunks of the compacted list that see the tile (double-buffered with
 //         cp.async). dQ: one CTA per 64-row list tile (swi_pick_tile), walking its 32-key tiles.
 //     fp64, D in {16, 32, 64, 128}; fragments and lane names (grp, t) as in dmma_f64.cuh; g is the kv head.
+// v11 v10 with the short products (16 x 16 blocks over D) split in two accumulators, even and odd k-steps (dK/dV:
+//     S^T and dP^T; dQ: dP; dQ's S stays whole, 255 registers leave no room), and the dK/dV key tiles dispatched
+//     heaviest first. Why: the v10 profile (H200, S=4096 full causal) shows the fp64 tensor pipe at 47% (dK/dV) and
+//     66% (dQ) with 2 warps per scheduler, the largest stall a fixed-latency dependency: chains of D/16 dependent
+//     DMMAs, two per warp; and 512 dK/dV blocks of unequal work (3.9 waves) issued key tile fastest.
 //
 // Shared-memory row strides are L = D + 2 doubles (every 16-byte row chunk stays aligned for cp.async). Fragment
 // loads come in two patterns, both free of bank conflicts with L = 2 (mod 16) (banks counted per half-warp, 16
@@ -25,8 +30,15 @@ __device__ __forceinline__ int swi_pi_base(int t) { return (t & 1) + 8 * (t >> 1
 
 // Warp product over d: acc[n] += X[rows xr .. xr+15] Y[rows n*8 .. n*8+7]^T for n < NN, X and Y row-major with
 // stride L in shared memory, D columns (the pi order; xf, yf already hold the lane's base offsets).
-template <int D, int L, int NN>
+// SPLIT = 2 sums the even and the odd k-steps in separate accumulators, added at the end (acc = even + odd, a fixed
+// order): 2 NN independent chains of DMMAs instead of NN, for the short products (NN = 2) whose chains of D/16
+// dependent DMMAs otherwise wait on each other's latency.
+template <int D, int L, int NN, int SPLIT = 1>
 __device__ __forceinline__ void swi_dmma_rows(double (&acc)[NN][4], const double* xf, const double* yf) {
+    static_assert(SPLIT == 1 || (SPLIT == 2 && D >= 32), "split over an even number of k-steps");
+    double odd[NN][4];
+#pragma unroll
+    for (int n = 0; n < NN; n++) odd[n][0] = odd[n][1] = odd[n][2] = odd[n][3] = 0.0;
 #pragma unroll
     for (int ks = 0; ks < D / 16; ks++) {
         double a[8];
@@ -37,8 +49,14 @@ __device__ __forceinline__ void swi_dmma_rows(double (&acc)[NN][4], const double
             double bb[4];
 #pragma unroll
             for (int x = 0; x < 4; x++) bb[x] = yf[n * 8 * L + ks * 16 + 2 * x];
-            dmma16x8x16(acc[n], a, bb);
+            dmma16x8x16(SPLIT == 2 && (ks & 1) ? odd[n] : acc[n], a, bb);
         }
+    }
+    if (SPLIT == 2) {
+#pragma unroll
+        for (int n = 0; n < NN; n++)
+#pragma unroll
+            for (int x = 0; x < 4; x++) acc[n][x] += odd[n][x];
     }
 }
 
@@ -63,7 +81,8 @@ __device__ __forceinline__ void swi_dmma_own(double (&acc)[D / 8][4], const doub
 }
 
 // ------------------------------------------------------------------------------------------------------------------
-// v10 dK/dV: grid (ceil(S/64), Hkv, B), block (256), dynamic shared memory BwdV10KvLayout::BYTES.
+// v10 dK/dV: grid (ceil(S/64), Hkv, B) (v11: the same blocks, key tiles dispatched heaviest first), block (256),
+// dynamic shared memory BwdV10KvLayout::BYTES.
 //   Warp w: key group kg = w & 3 (keys 16kg .. 16kg+15 of the tile), role w >> 2.
 //   per chunk of 16 query rows (one head, one branch):
 //     role 0:  S^T = K Q^T (16 keys x 16 queries)  ->  P^T (masked, 0 elsewhere)  -> shared Pex  -> named-barrier
@@ -81,7 +100,9 @@ struct BwdV10KvLayout {
     static constexpr int BYTES = END * 8 + 2 * BM * 4;
 };
 
-template <int D>
+// V11 = v10 with the split short products (swi_dmma_rows SPLIT = 2, D >= 32) and the key tiles dispatched heaviest
+// first: linear block id -> key tile id / (Hkv B), so the first wave holds the tiles that see the most queries.
+template <int D, bool V11>
 __device__ void dkdv_v10(BWD_COMMON(double), double* dK, double* dV) {
     using Lay = BwdV10KvLayout<D>;
     constexpr int BN = Lay::BN, BM = Lay::BM, L = Lay::L, NT = 256, ND = D / 8;
@@ -94,7 +115,10 @@ __device__ void dkdv_v10(BWD_COMMON(double), double* dK, double* dV) {
 
     const int tid = threadIdx.x, lane = tid & 31, wid = tid >> 5, grp = lane >> 2, t = lane & 3;
     const int kg = wid & 3, role = wid >> 2;
-    const int j0 = blockIdx.x * BN, g = blockIdx.y, b = blockIdx.z, G = Hq / Hkv;
+    const i64 lin = blockIdx.x + (i64)gridDim.x * (blockIdx.y + (i64)gridDim.y * blockIdx.z);
+    const int j0 = (V11 ? (int)(lin / ((i64)Hkv * B)) : (int)blockIdx.x) * BN;
+    const int g = V11 ? (int)(lin % Hkv) : (int)blockIdx.y, b = V11 ? (int)(lin / Hkv % B) : (int)blockIdx.z;
+    const int G = Hq / Hkv;
     const int jmax = min(j0 + BN, S) - 1;
     for (int j = tid; j < 64; j += NT) expTab[j] = swi_exp2_64th[j];
 
@@ -220,7 +244,7 @@ __device__ void dkdv_v10(BWD_COMMON(double), double* dK, double* dV) {
         for (int m = 0; m < 2; m++) sc[m][0] = sc[m][1] = sc[m][2] = sc[m][3] = 0.0;
         if (active) {
             // S^T = K Q^T (role 0) or dP^T = V dO^T (role 1): 16 keys x 16 queries
-            swi_dmma_rows<D, L, 2>(sc, xf, (role == 0 ? Qs : dOs) + grp * L + pb);
+            swi_dmma_rows<D, L, 2, V11 && D >= 32 ? 2 : 1>(sc, xf, (role == 0 ? Qs : dOs) + grp * L + pb);
         }
         if (n + 1 < total) issueChunk(n + 1, buf ^ 1);
         swi_cp_async_commit();
@@ -284,7 +308,7 @@ struct BwdV10QLayout {
     static constexpr int BYTES = (2 * BM + 2 * BN) * L * 8;  // Qs, dOs [BM][L]; Ks, Vs [BN][L]
 };
 
-template <int D>
+template <int D, bool V11>
 __device__ void dq_v10(BWD_COMMON(double), double* dQ, int accumulate) {
     using Lay = BwdV10QLayout<D>;
     constexpr int BM = Lay::BM, BN = Lay::BN, L = Lay::L, NT = 256, ND = D / 8;
@@ -295,7 +319,7 @@ __device__ void dq_v10(BWD_COMMON(double), double* dQ, int accumulate) {
     double* Ks = dOs + BM * L;
     double* Vs = Ks + BN * L;
     __shared__ int rowPos[BM];
-    __shared__ double expTab[64];
+    __shared__ double expTab[64], rowLse[BM], rowDelta[BM], rowCoef[BM];
 
     SwiTile tile;
     if (!swi_pick_tile(BM, Hq, B, S, listF, nF, listW, nW, tile)) return;
@@ -303,21 +327,25 @@ __device__ void dq_v10(BWD_COMMON(double), double* dQ, int accumulate) {
     const int rg = wid & 3, kh = wid >> 2;
     const int b = tile.b, h = tile.h, g = h / (Hq / Hkv);
     const bool full = tile.full;
-    for (int r = tid; r < BM; r += NT) rowPos[r] = r < tile.count ? tile.list[tile.start + r] : -1;
+    {
+        const double* lse = full ? lseF : lseW;
+        const double* delta = full ? deltaF : deltaW;
+        const double* coef = full ? coefF : coefW;
+        for (int r = tid; r < BM; r += NT) {
+            const int pos = r < tile.count ? tile.list[tile.start + r] : -1;
+            const i64 l = ((i64)b * S + max(pos, 0)) * Hq + h;
+            rowPos[r] = pos;
+            rowLse[r] = pos >= 0 ? lse[l] : 0.0;
+            rowDelta[r] = pos >= 0 ? delta[l] : 0.0;
+            rowCoef[r] = pos >= 0 ? (coef ? coef[(i64)b * S + pos] : 1.0) : 0.0;
+        }
+    }
     for (int j = tid; j < 64; j += NT) expTab[j] = swi_exp2_64th[j];
     __syncthreads();
     const int qmin = rowPos[0], qmax = rowPos[tile.count - 1];
     const int wr = rg * 16, wcount = min(max(tile.count - wr, 0), 16);
     const int wqmin = wcount > 0 ? rowPos[wr] : 0, wqmax = wcount > 0 ? rowPos[wr + wcount - 1] : -1;
     const int p0 = rowPos[wr + grp], p1 = rowPos[wr + grp + 8];
-    const double* lse = full ? lseF : lseW;
-    const double* delta = full ? deltaF : deltaW;
-    const double* coef = full ? coefF : coefW;
-    const i64 l0 = ((i64)b * S + max(p0, 0)) * Hq + h, l1 = ((i64)b * S + max(p1, 0)) * Hq + h;
-    const double lse0 = p0 >= 0 ? lse[l0] : 0.0, lse1 = p1 >= 0 ? lse[l1] : 0.0;
-    const double del0 = p0 >= 0 ? delta[l0] : 0.0, del1 = p1 >= 0 ? delta[l1] : 0.0;
-    const double cf0 = p0 >= 0 ? (coef ? coef[(i64)b * S + p0] : 1.0) : 0.0;
-    const double cf1 = p1 >= 0 ? (coef ? coef[(i64)b * S + p1] : 1.0) : 0.0;
 
     // prologue: Q and dO tiles, then the first V and K tiles, each its own copy group
     for (int u = tid; u < BM * D / 2; u += NT) {
@@ -368,11 +396,14 @@ __device__ void dq_v10(BWD_COMMON(double), double* dQ, int accumulate) {
 #pragma unroll
         for (int n = 0; n < 2; n++) dp[n][0] = dp[n][1] = dp[n][2] = dp[n][3] = 0.0;
         if (active) {
-            swi_dmma_rows<D, L, 2>(dp, of, vf);
+            swi_dmma_rows<D, L, 2, V11 && D >= 32 ? 2 : 1>(dp, of, vf);
 #pragma unroll
             for (int n = 0; n < 2; n++)
 #pragma unroll
-                for (int x = 0; x < 4; x++) dp[n][x] = dp[n][x] * (x >> 1 ? cf1 : cf0) - (x >> 1 ? del1 : del0);
+                for (int x = 0; x < 4; x++) {
+                    const int r = wr + grp + 8 * (x >> 1);
+                    dp[n][x] = dp[n][x] * rowCoef[r] - rowDelta[r];
+                }
         }
         swi_cp_async_wait<0>();
         __syncthreads();  // K tile kt visible; every warp is done with V tile kt
@@ -391,7 +422,7 @@ __device__ void dq_v10(BWD_COMMON(double), double* dQ, int accumulate) {
                 for (int x = 0; x < 4; x++) {
                     const int j = ja + m * 8 + 2 * t + (x & 1);
                     const bool hi = x >> 1;
-                    const double pe = swi_exp_nonpos(s[m][x] * scale - (hi ? lse1 : lse0), expTab);
+                    const double pe = swi_exp_nonpos(s[m][x] * scale - rowLse[wr + grp + 8 * hi], expTab);
                     const bool vis = !needMask || swi_visible(hi ? p1 : p0, j, full, w);
                     s[m][x] = vis ? pe * dp[m][x] : 0.0;
                 }
@@ -438,21 +469,26 @@ __device__ void dq_v10(BWD_COMMON(double), double* dQ, int accumulate) {
 // ------------------------------------------------------------------------------------------------------------------
 // Instantiations; each kernel exports {BM, BN, threads, dynamic shared bytes} as <kernel>_cfg (checked by the host
 // against org.swiattn.cuda.KernelPlan).
-#define SWI_BWD_V10(DMAX)                                                                                          \
+#define SWI_BWD_V10(V, OPT, DMAX)                                                                                  \
     extern "C" {                                                                                                   \
-    __constant__ int swi_bwd_dkdv_v10_f64_d##DMAX##_cfg[4] = {16, 64, 256, BwdV10KvLayout<DMAX>::BYTES};           \
-    __constant__ int swi_bwd_dq_v10_f64_d##DMAX##_cfg[4] = {64, 32, 256, BwdV10QLayout<DMAX>::BYTES};              \
+    __constant__ int swi_bwd_dkdv_##V##_f64_d##DMAX##_cfg[4] = {16, 64, 256, BwdV10KvLayout<DMAX>::BYTES};         \
+    __constant__ int swi_bwd_dq_##V##_f64_d##DMAX##_cfg[4] = {64, 32, 256, BwdV10QLayout<DMAX>::BYTES};            \
     }                                                                                                              \
-    extern "C" __global__ void __launch_bounds__(256, 1) swi_bwd_dkdv_v10_f64_d##DMAX(BWD_COMMON(double),         \
-                                                                                      double* dK, double* dV) {   \
-        dkdv_v10<DMAX>(BWD_COMMON_ARGS, dK, dV);                                                                   \
+    extern "C" __global__ void __launch_bounds__(256, 1) swi_bwd_dkdv_##V##_f64_d##DMAX(BWD_COMMON(double),       \
+                                                                                        double* dK, double* dV) { \
+        dkdv_v10<DMAX, OPT>(BWD_COMMON_ARGS, dK, dV);                                                              \
     }                                                                                                              \
-    extern "C" __global__ void __launch_bounds__(256, 1) swi_bwd_dq_v10_f64_d##DMAX(BWD_COMMON(double),           \
-                                                                                    double* dQ, int accumulate) { \
-        dq_v10<DMAX>(BWD_COMMON_ARGS, dQ, accumulate);                                                             \
+    extern "C" __global__ void __launch_bounds__(256, 1) swi_bwd_dq_##V##_f64_d##DMAX(BWD_COMMON(double),         \
+                                                                                      double* dQ, int accumulate) \
+    {                                                                                                              \
+        dq_v10<DMAX, OPT>(BWD_COMMON_ARGS, dQ, accumulate);                                                        \
     }
 
-SWI_BWD_V10(16)
-SWI_BWD_V10(32)
-SWI_BWD_V10(64)
-SWI_BWD_V10(128)
+SWI_BWD_V10(v10, false, 16)
+SWI_BWD_V10(v10, false, 32)
+SWI_BWD_V10(v10, false, 64)
+SWI_BWD_V10(v10, false, 128)
+SWI_BWD_V10(v11, true, 16)
+SWI_BWD_V10(v11, true, 32)
+SWI_BWD_V10(v11, true, 64)
+SWI_BWD_V10(v11, true, 128)

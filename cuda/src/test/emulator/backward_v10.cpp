@@ -45,6 +45,7 @@ void emu_mma16x8x4(double (&)[4], double, double, double) { abort(); }
 template <typename F>
 static void launch(int gx, int gy, int gz, int bytes, F body) {
     std::vector<unsigned char> sm(bytes + 64);
+    gridDim = {(unsigned)gx, (unsigned)gy, (unsigned)gz};
     for (unsigned z = 0; z < (unsigned)gz; z++) for (unsigned y = 0; y < (unsigned)gy; y++) for (unsigned x = 0; x < (unsigned)gx; x++) {
         std::fill(sm.begin(), sm.end(), 0xFF);  // poison: NaNs where nothing was copied
         emu_smem = sm.data();
@@ -60,7 +61,8 @@ static void launch(int gx, int gy, int gz, int bytes, F body) {
 
 struct Problem { int B, S, Hq, Hkv, D, w; double rho; bool soft; int seed; };
 
-static double run(const Problem& P, bool k16) {
+template <bool V11>
+static double run(const Problem& P) {
     const int B = P.B, S = P.S, Hq = P.Hq, Hkv = P.Hkv, D = P.D, G = Hq / Hkv, w = std::min(P.w, S);
     std::mt19937_64 rng(P.seed);
     std::normal_distribution<double> nd;
@@ -134,8 +136,8 @@ static double run(const Problem& P, bool k16) {
     };
 #define RUN(DD) \
     if (D == DD) { \
-        kv(dkdv_v10<DD>, BwdV10KvLayout<DD>::BYTES); \
-        auto f = dq_v10<DD>; int by = BwdV10QLayout<DD>::BYTES; \
+        kv(dkdv_v10<DD, V11>, BwdV10KvLayout<DD>::BYTES); \
+        auto f = dq_v10<DD, V11>; int by = BwdV10QLayout<DD>::BYTES; \
         if (P.soft) { dq(f, by, 64, lF, cF, nullptr, nullptr, 0); dq(f, by, 64, nullptr, nullptr, lW, cW, 1); } \
         else dq(f, by, 64, lF, cF, lW, cW, 0); \
     }
@@ -145,7 +147,7 @@ static double run(const Problem& P, bool k16) {
         return (double)std::sqrt(num / std::max(den, (long double)1e-300));
     };
     double a = err(gQ, eQ), b2 = err(gK, eK), c2 = err(gV, eV);
-    printf("B=%d S=%d Hq=%d Hkv=%d D=%d w=%d rho=%.2f %s dq%s: dQ %.2e dK %.2e dV %.2e\n", B, S, Hq, Hkv, D, w, P.rho, P.soft ? "SOFT" : "HARD", "", a, b2, c2);
+    printf("B=%d S=%d Hq=%d Hkv=%d D=%d w=%d rho=%.2f %s %s: dQ %.2e dK %.2e dV %.2e\n", B, S, Hq, Hkv, D, w, P.rho, P.soft ? "SOFT" : "HARD", V11 ? "v11" : "v10", a, b2, c2);
     return std::max(a, std::max(b2, c2));
 }
 
@@ -161,7 +163,7 @@ int main(int argc, char** argv) {
     };
     double worst = 0;
     if (argc > 1) ps.resize(atoi(argv[1]));
-    for (auto& p : ps) worst = std::max(worst, run(p, false));
+    for (auto& p : ps) worst = std::max(worst, std::max(run<false>(p), run<true>(p)));
     printf("worst %.2e  mma %lld\n", worst, mmaCount);
     return worst < 1e-13 ? 0 : 1;
 }

@@ -42,7 +42,7 @@ class KernelPlanTest {
             KernelPlan.Version bv = KernelPlan.backward(Precision.FP64, d, null)[0].version();
             boolean tensorCores = fv == KernelPlan.Version.V9;
             assertThat(tensorCores).as("D=%d", d).isEqualTo(d == 16 || d == 32 || d == 64 || d == 128);
-            assertThat(bv == KernelPlan.Version.V10).as("backward D=%d", d).isEqualTo(tensorCores);
+            assertThat(bv.tensorCoreBackward()).as("backward D=%d", d).isEqualTo(tensorCores);
             assertThat(KernelPlan.hasTensorCoreKernels(d)).as("D=%d", d).isEqualTo(tensorCores);
             assertThat(KernelPlan.forward(Precision.FP32, d, null).version())
                     .isIn(KernelPlan.Version.V1, KernelPlan.Version.V2);
@@ -63,9 +63,11 @@ class KernelPlanTest {
             if (KernelPlan.hasTensorCoreKernels(dm)) {
                 assertThat(KernelPlan.forwardV9(dm).sharedBytes() + 1024).as("fwd v9 %d", dm)
                         .isLessThanOrEqualTo(H100_SHARED);
-                for (KernelPlan.Choice c : KernelPlan.backward(Precision.FP64, dm, KernelPlan.Version.V10)) {
-                    assertThat(c.config().sharedBytes() + 1024).as("%s %d", c.name(), dm)
-                            .isLessThanOrEqualTo(H100_SHARED);
+                for (KernelPlan.Version v : new KernelPlan.Version[] {KernelPlan.Version.V10, KernelPlan.Version.V11}) {
+                    for (KernelPlan.Choice c : KernelPlan.backward(Precision.FP64, dm, v)) {
+                        assertThat(c.config().sharedBytes() + 2304).as("%s %d", c.name(), dm)
+                                .isLessThanOrEqualTo(H100_SHARED);
+                    }
                 }
             }
         }
@@ -127,7 +129,7 @@ class KernelPlanTest {
                 .isInstanceOf(InvalidInputException.class).hasMessageContaining("V9");
         assertThatThrownBy(() -> KernelPlan.backward(Precision.FP32, 64, KernelPlan.Version.V10))
                 .isInstanceOf(InvalidInputException.class).hasMessageContaining("headDim").hasMessageContaining("FP32");
-        assertThatThrownBy(() -> KernelPlan.backward(Precision.FP64, 48, KernelPlan.Version.V10))
+        assertThatThrownBy(() -> KernelPlan.backward(Precision.FP64, 48, KernelPlan.Version.V11))
                 .isInstanceOf(InvalidInputException.class).hasMessageContaining("D=48");
     }
 
