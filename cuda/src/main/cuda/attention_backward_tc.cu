@@ -3,15 +3,17 @@
 // order. Same math and argument contract as v1 and v2 (attention_backward.cuh states both):
 //   dp_ij = <dOB_i, v_j>,  ds_ij = p_ij (dp_ij - delta_i),  p_ij = exp(scale <q_i, k_j> - lse_i),  dOB_i = c_i dO_i
 //   dV_j += p_ij dOB_i     dK_j += scale ds_ij q_i           dQ_i += scale ds_ij k_j
-// v10 dK/dV: one CTA per (BN=64 key tile, kv head, batch) walking, in a fixed order, branch F then W, the G query
+// v11 dK/dV: one CTA per (BN=64 key tile, kv head, batch) walking, in a fixed order, branch F then W, the G query
 //         heads of the group and the BM=16-row chunks of the compacted list that see the tile (double-buffered with
-//         cp.async). dQ: one CTA per 64-row list tile (swi_pick_tile), walking its 32-key tiles.
+//         cp.async); key tiles dispatched heaviest first. dQ: one CTA per 64-row list tile (swi_pick_tile), walking
+//         its 32-key tiles. The short products (16 x 16 blocks over D: dK/dV's S^T and dP^T, dQ's dP) are summed in
+//         two accumulators, even and odd k-steps (dQ's S stays whole: 255 registers leave no room).
 //     fp64, D in {16, 32, 64, 128}; fragments and lane names (grp, t) as in dmma_f64.cuh; g is the kv head.
-// v11 v10 with the short products (16 x 16 blocks over D) split in two accumulators, even and odd k-steps (dK/dV:
-//     S^T and dP^T; dQ: dP; dQ's S stays whole, 255 registers leave no room), and the dK/dV key tiles dispatched
-//     heaviest first. Why: the v10 profile (H200, S=4096 full causal) shows the fp64 tensor pipe at 47% (dK/dV) and
-//     66% (dQ) with 2 warps per scheduler, the largest stall a fixed-latency dependency: chains of D/16 dependent
-//     DMMAs, two per warp; and 512 dK/dV blocks of unequal work (3.9 waves) issued key tile fastest.
+// v10 was v11 without the split products and with key tiles issued key tile fastest; its profile (H200, S=4096 full
+// causal) showed the fp64 tensor pipe at 47% (dK/dV) and 66% (dQ) with 2 warps per scheduler, the largest stall a
+// fixed-latency dependency (chains of D/16 dependent DMMAs, two per warp), and 512 dK/dV blocks of unequal work
+// (3.9 waves). v11 cut dK/dV from 9.28 to 7.70 ms there; v10 lives in git history and
+// bench/results/2026-12-01-fp64-backward-tc.md.
 //
 // Shared-memory row strides are L = D + 2 doubles (every 16-byte row chunk stays aligned for cp.async). Fragment
 // loads come in two patterns, both free of bank conflicts with L = 2 (mod 16) (banks counted per half-warp, 16
@@ -81,8 +83,8 @@ __device__ __forceinline__ void swi_dmma_own(double (&acc)[D / 8][4], const doub
 }
 
 // ------------------------------------------------------------------------------------------------------------------
-// v10 dK/dV: grid (ceil(S/64), Hkv, B) (v11: the same blocks, key tiles dispatched heaviest first), block (256),
-// dynamic shared memory BwdV10KvLayout::BYTES.
+// v11 dK/dV: grid (ceil(S/64), Hkv, B), block (256), dynamic shared memory BwdV11KvLayout::BYTES. Linear block id
+// -> key tile id / (Hkv B), kv head, batch: the first wave holds the tiles that see the most queries.
 //   Warp w: key group kg = w & 3 (keys 16kg .. 16kg+15 of the tile), role w >> 2.
 //   per chunk of 16 query rows (one head, one branch):
 //     role 0:  S^T = K Q^T (16 keys x 16 queries)  ->  P^T (masked, 0 elsewhere)  -> shared Pex  -> named-barrier
@@ -91,7 +93,7 @@ __device__ __forceinline__ void swi_dmma_own(double (&acc)[D / 8][4], const doub
 //              dK += dS^T Q  (A = its own dS fragments)
 //   Chunk n+1 (Q, dO, lse, delta, coef of its rows) is copied into the other buffer while chunk n computes.
 template <int D>
-struct BwdV10KvLayout {
+struct BwdV11KvLayout {
     static constexpr int BN = 64, BM = 16, L = D + 2;
     // doubles: Ks, Vs [BN][L]; Qs, dOs [2][BM][L]; Pex [4 key groups][2 n][4][32 lanes]; rowLse, rowDelta,
     // rowCoef [2][BM]; then ints: rowPos [2][BM]
@@ -100,13 +102,11 @@ struct BwdV10KvLayout {
     static constexpr int BYTES = END * 8 + 2 * BM * 4;
 };
 
-// V11 = v10 with the split short products (swi_dmma_rows SPLIT = 2, D >= 32) and the key tiles dispatched heaviest
-// first: linear block id -> key tile id / (Hkv B), so the first wave holds the tiles that see the most queries.
-template <int D, bool V11>
-__device__ void dkdv_v10(BWD_COMMON(double), double* dK, double* dV) {
-    using Lay = BwdV10KvLayout<D>;
+template <int D>
+__device__ void dkdv_v11(BWD_COMMON(double), double* dK, double* dV) {
+    using Lay = BwdV11KvLayout<D>;
     constexpr int BN = Lay::BN, BM = Lay::BM, L = Lay::L, NT = 256, ND = D / 8;
-    static_assert(D % 16 == 0 && D <= 128, "v10 handles D in {16, 32, 64, 128}");
+    static_assert(D % 16 == 0 && D <= 128, "v11 handles D in {16, 32, 64, 128}");
     extern __shared__ __align__(16) unsigned char smraw[];
     double* sm = (double*)smraw;
     double *Ks = sm + Lay::KS, *Vs = sm + Lay::VS, *Pex = sm + Lay::PEX;
@@ -116,15 +116,15 @@ __device__ void dkdv_v10(BWD_COMMON(double), double* dK, double* dV) {
     const int tid = threadIdx.x, lane = tid & 31, wid = tid >> 5, grp = lane >> 2, t = lane & 3;
     const int kg = wid & 3, role = wid >> 2;
     const i64 lin = blockIdx.x + (i64)gridDim.x * (blockIdx.y + (i64)gridDim.y * blockIdx.z);
-    const int j0 = (V11 ? (int)(lin / ((i64)Hkv * B)) : (int)blockIdx.x) * BN;
-    const int g = V11 ? (int)(lin % Hkv) : (int)blockIdx.y, b = V11 ? (int)(lin / Hkv % B) : (int)blockIdx.z;
+    const int j0 = (int)(lin / ((i64)Hkv * B)) * BN;
+    const int g = (int)(lin % Hkv), b = (int)(lin / Hkv % B);
     const int G = Hq / Hkv;
     const int jmax = min(j0 + BN, S) - 1;
     for (int j = tid; j < 64; j += NT) expTab[j] = swi_exp2_64th[j];
 
     // K, V tile (zeros past S): thread tid copies 16-byte chunk c of rows r0, r0 + RPI, ...
     constexpr int CPR = D / 2, RPI = NT / CPR;
-    static_assert(NT % CPR == 0 && BN % RPI == 0, "v10 key-tile load passes");
+    static_assert(NT % CPR == 0 && BN % RPI == 0, "v11 key-tile load passes");
     {
         const int r0 = tid / CPR, c0 = (tid % CPR) * 2;
 #pragma unroll
@@ -164,7 +164,7 @@ __device__ void dkdv_v10(BWD_COMMON(double), double* dK, double* dV) {
     // Chunk loads: thread tid copies 16-byte chunk cc of rows rr, rr + QRPI, ... of Q and dO; threads tid < BM also
     // the row's position, lse, delta, coefficient. Positions are read first (prefetchPos), the copies issued later.
     constexpr int QRPI = NT / CPR, QIT = (BM + QRPI - 1) / QRPI;
-    static_assert(NT % CPR == 0, "v10 chunk load passes");
+    static_assert(NT % CPR == 0, "v11 chunk load passes");
     const int rr = tid / CPR, cc = (tid % CPR) * 2;
     int pre[QIT], preSelf = -1;
     auto prefetchPos = [&](int n) {
@@ -244,7 +244,7 @@ __device__ void dkdv_v10(BWD_COMMON(double), double* dK, double* dV) {
         for (int m = 0; m < 2; m++) sc[m][0] = sc[m][1] = sc[m][2] = sc[m][3] = 0.0;
         if (active) {
             // S^T = K Q^T (role 0) or dP^T = V dO^T (role 1): 16 keys x 16 queries
-            swi_dmma_rows<D, L, 2, V11 && D >= 32 ? 2 : 1>(sc, xf, (role == 0 ? Qs : dOs) + grp * L + pb);
+            swi_dmma_rows<D, L, 2, D >= 32 ? 2 : 1>(sc, xf, (role == 0 ? Qs : dOs) + grp * L + pb);
         }
         if (n + 1 < total) issueChunk(n + 1, buf ^ 1);
         swi_cp_async_commit();
@@ -295,7 +295,7 @@ __device__ void dkdv_v10(BWD_COMMON(double), double* dK, double* dV) {
 }
 
 // ------------------------------------------------------------------------------------------------------------------
-// v10 dQ: grid (tiles * Hq * B) (swi_pick_tile, BM=64), block (256), dynamic shared BwdV10QLayout::BYTES.
+// v11 dQ: grid (tiles * Hq * B) (swi_pick_tile, BM=64), block (256), dynamic shared BwdV11QLayout::BYTES.
 //   Warp w: row group rg = w & 3 (tile rows 16rg .. 16rg+15), key half kh = w >> 2 (keys 16kh .. 16kh+15 of each
 //   32-key tile). Per key tile:
 //     dP = dO V^T,  S = Q K^T  (16 x 16),  dS = P (c dP - delta),  dQ += dS K  (A = its own dS fragments)
@@ -303,16 +303,16 @@ __device__ void dkdv_v10(BWD_COMMON(double), double* dK, double* dV) {
 //   fill 195 KiB at D = 128 (128 rows would not fit). V of the next tile is copied while S and dQ compute, K of the
 //   next tile while dP computes.
 template <int D>
-struct BwdV10QLayout {
+struct BwdV11QLayout {
     static constexpr int BM = 64, BN = 32, L = D + 2;
     static constexpr int BYTES = (2 * BM + 2 * BN) * L * 8;  // Qs, dOs [BM][L]; Ks, Vs [BN][L]
 };
 
-template <int D, bool V11>
-__device__ void dq_v10(BWD_COMMON(double), double* dQ, int accumulate) {
-    using Lay = BwdV10QLayout<D>;
+template <int D>
+__device__ void dq_v11(BWD_COMMON(double), double* dQ, int accumulate) {
+    using Lay = BwdV11QLayout<D>;
     constexpr int BM = Lay::BM, BN = Lay::BN, L = Lay::L, NT = 256, ND = D / 8;
-    static_assert(D % 16 == 0 && D <= 128, "v10 handles D in {16, 32, 64, 128}");
+    static_assert(D % 16 == 0 && D <= 128, "v11 handles D in {16, 32, 64, 128}");
     extern __shared__ __align__(16) unsigned char smraw[];
     double* Qs = (double*)smraw;
     double* dOs = Qs + BM * L;
@@ -343,9 +343,9 @@ __device__ void dq_v10(BWD_COMMON(double), double* dQ, int accumulate) {
     for (int j = tid; j < 64; j += NT) expTab[j] = swi_exp2_64th[j];
     __syncthreads();
     const int qmin = rowPos[0], qmax = rowPos[tile.count - 1];
-    const int wr = rg * 16, wcount = min(max(tile.count - wr, 0), 16);
-    const int wqmin = wcount > 0 ? rowPos[wr] : 0, wqmax = wcount > 0 ? rowPos[wr + wcount - 1] : -1;
-    const int p0 = rowPos[wr + grp], p1 = rowPos[wr + grp + 8];
+    const int wr = rg * 16;
+    const SwiWarpRows rows = swi_warp_rows(rowPos, tile.count, wr, grp);
+    const int wcount = rows.count, wqmin = rows.first, wqmax = rows.last, p0 = rows.p0, p1 = rows.p1;
 
     // prologue: Q and dO tiles, then the first V and K tiles, each its own copy group
     for (int u = tid; u < BM * D / 2; u += NT) {
@@ -356,7 +356,7 @@ __device__ void dq_v10(BWD_COMMON(double), double* dQ, int accumulate) {
     }
     swi_cp_async_commit();
     constexpr int CPR = D / 2, RPI = NT / CPR, ITER = (BN + RPI - 1) / RPI;  // rows per pass, passes
-    static_assert(NT % CPR == 0 && (BN % RPI == 0 || RPI % BN == 0), "v10 key-tile load passes");
+    static_assert(NT % CPR == 0 && (BN % RPI == 0 || RPI % BN == 0), "v11 key-tile load passes");
     const int r0 = tid / CPR, c0 = (tid % CPR) * 2;
     const i64 rowStride = (i64)Hkv * D;
     const double* kRow = k + ((i64)b * S * Hkv + g) * D + c0;
@@ -396,7 +396,7 @@ __device__ void dq_v10(BWD_COMMON(double), double* dQ, int accumulate) {
 #pragma unroll
         for (int n = 0; n < 2; n++) dp[n][0] = dp[n][1] = dp[n][2] = dp[n][3] = 0.0;
         if (active) {
-            swi_dmma_rows<D, L, 2, V11 && D >= 32 ? 2 : 1>(dp, of, vf);
+            swi_dmma_rows<D, L, 2, D >= 32 ? 2 : 1>(dp, of, vf);
 #pragma unroll
             for (int n = 0; n < 2; n++)
 #pragma unroll
@@ -469,26 +469,21 @@ __device__ void dq_v10(BWD_COMMON(double), double* dQ, int accumulate) {
 // ------------------------------------------------------------------------------------------------------------------
 // Instantiations; each kernel exports {BM, BN, threads, dynamic shared bytes} as <kernel>_cfg (checked by the host
 // against org.swiattn.cuda.KernelPlan).
-#define SWI_BWD_V10(V, OPT, DMAX)                                                                                  \
+#define SWI_BWD_V11(DMAX)                                                                                          \
     extern "C" {                                                                                                   \
-    __constant__ int swi_bwd_dkdv_##V##_f64_d##DMAX##_cfg[4] = {16, 64, 256, BwdV10KvLayout<DMAX>::BYTES};         \
-    __constant__ int swi_bwd_dq_##V##_f64_d##DMAX##_cfg[4] = {64, 32, 256, BwdV10QLayout<DMAX>::BYTES};            \
+    __constant__ int swi_bwd_dkdv_v11_f64_d##DMAX##_cfg[4] = {16, 64, 256, BwdV11KvLayout<DMAX>::BYTES};           \
+    __constant__ int swi_bwd_dq_v11_f64_d##DMAX##_cfg[4] = {64, 32, 256, BwdV11QLayout<DMAX>::BYTES};              \
     }                                                                                                              \
-    extern "C" __global__ void __launch_bounds__(256, 1) swi_bwd_dkdv_##V##_f64_d##DMAX(BWD_COMMON(double),       \
-                                                                                        double* dK, double* dV) { \
-        dkdv_v10<DMAX, OPT>(BWD_COMMON_ARGS, dK, dV);                                                              \
+    extern "C" __global__ void __launch_bounds__(256, 1) swi_bwd_dkdv_v11_f64_d##DMAX(BWD_COMMON(double),         \
+                                                                                      double* dK, double* dV) {   \
+        dkdv_v11<DMAX>(BWD_COMMON_ARGS, dK, dV);                                                                   \
     }                                                                                                              \
-    extern "C" __global__ void __launch_bounds__(256, 1) swi_bwd_dq_##V##_f64_d##DMAX(BWD_COMMON(double),         \
-                                                                                      double* dQ, int accumulate) \
-    {                                                                                                              \
-        dq_v10<DMAX, OPT>(BWD_COMMON_ARGS, dQ, accumulate);                                                        \
+    extern "C" __global__ void __launch_bounds__(256, 1) swi_bwd_dq_v11_f64_d##DMAX(BWD_COMMON(double),           \
+                                                                                    double* dQ, int accumulate) { \
+        dq_v11<DMAX>(BWD_COMMON_ARGS, dQ, accumulate);                                                             \
     }
 
-SWI_BWD_V10(v10, false, 16)
-SWI_BWD_V10(v10, false, 32)
-SWI_BWD_V10(v10, false, 64)
-SWI_BWD_V10(v10, false, 128)
-SWI_BWD_V10(v11, true, 16)
-SWI_BWD_V10(v11, true, 32)
-SWI_BWD_V10(v11, true, 64)
-SWI_BWD_V10(v11, true, 128)
+SWI_BWD_V11(16)
+SWI_BWD_V11(32)
+SWI_BWD_V11(64)
+SWI_BWD_V11(128)

@@ -283,9 +283,9 @@ __device__ void fwd_v9(FWD_PARAMS(double)) {
     for (int j = tid; j < 64; j += NT) expTab[j] = swi_exp2_64th[j];
     __syncthreads();
     const int qmin = rowPos[0], qmax = rowPos[tile.count - 1];
-    const int wr = wid * 16, wcount = min(max(tile.count - wr, 0), 16);
-    const int wqmin = wcount > 0 ? rowPos[wr] : 0, wqmax = wcount > 0 ? rowPos[wr + wcount - 1] : -1;
-    const int p0 = rowPos[wr + grp], p1 = rowPos[wr + grp + 8];
+    const int wr = wid * 16;
+    const SwiWarpRows rows = swi_warp_rows(rowPos, tile.count, wr, grp);
+    const int wcount = rows.count, wqmin = rows.first, wqmax = rows.last, p0 = rows.p0, p1 = rows.p1;
     // per-thread fragment bases: every fragment load below is base + a compile-time offset
     const double* qf = Qs + (wr + grp) * LQ + t;  // A: Q[wr + grp + 8 v0][ks*16 + t + 4 v1]
     const double* kf = Ks + grp * LQ + t;         // B: K[n*8 + grp][ks*16 + t + 4 v]

@@ -157,3 +157,19 @@ __device__ __forceinline__ bool swi_pick_tile(int BM, int Hq, int B, int S, cons
     }
     return false;
 }
+
+// The rows wr .. wr+15 of a list tile (rowPos: its positions, valid rows first, -1 = padding) that one warp of a
+// tensor-core kernel owns: how many are valid, the first and last valid positions (0 and -1 when none), and the
+// lane's two rows wr + grp and wr + grp + 8 (the rows of its accumulator fragments).
+struct SwiWarpRows {
+    int count, first, last, p0, p1;
+};
+__device__ __forceinline__ SwiWarpRows swi_warp_rows(const int* rowPos, int tileCount, int wr, int grp) {
+    SwiWarpRows r;
+    r.count = min(max(tileCount - wr, 0), 16);
+    r.first = r.count > 0 ? rowPos[wr] : 0;
+    r.last = r.count > 0 ? rowPos[wr + r.count - 1] : -1;
+    r.p0 = rowPos[wr + grp];
+    r.p1 = rowPos[wr + grp + 8];
+    return r;
+}

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Runs the fp64 tensor-core backward kernels (attention_backward_tc.cu, v10) on the CPU, without a GPU: the kernel
+# Runs the fp64 tensor-core backward kernels (attention_backward_tc.cu, v11) on the CPU, without a GPU: the kernel
 # sources are rewritten for the host (host_sources.py: functions with inline PTX get emulated bodies), every CUDA
 # thread becomes a std::thread, mma.sync is computed from the documented fragment layouts (dmma_f64.cuh) and cp.async
-# copies at once. backward_v10.cpp compares dQ, dK, dV with a direct long-double backward on small routed and SOFT
+# copies at once. backward_v11.cpp compares dQ, dK, dV with a direct long-double backward on small routed and SOFT
 # cases (every D, GQA, windows 1 to S, both lists, coefficients, dQ accumulation) and exits 1 when an error passes
 # 1e-13. It checks index arithmetic, masks, the chunk schedule and the fragment plumbing before device time is spent;
 # it cannot see timing-dependent hazards (a missing cp.async wait) or the hardware's summation order.
@@ -12,5 +12,5 @@ here="$(cd "$(dirname "$0")" && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 python3 "$here/host_sources.py" "$here/../../main/cuda" "$work/src"
-g++ -std=c++20 -O2 -pthread -I"$here/inc" -I"$work/src" -o "$work/backward_v10" "$here/backward_v10.cpp"
-"$work/backward_v10" "$@"
+g++ -std=c++20 -O2 -pthread -I"$here/inc" -I"$work/src" -o "$work/backward_v11" "$here/backward_v11.cpp"
+"$work/backward_v11" "$@"

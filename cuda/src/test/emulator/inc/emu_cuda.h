@@ -33,7 +33,12 @@ inline __nv_bfloat16 __double2bfloat16(double) { abort(); }
 template <typename T> T __shfl_xor_sync(unsigned, T, int) { abort(); }
 inline int __double2loint(double d) { uint64_t u; memcpy(&u, &d, 8); return (int)(uint32_t)u; }
 inline int __double2hiint(double d) { uint64_t u; memcpy(&u, &d, 8); return (int)(uint32_t)(u >> 32); }
-inline double __hiloint2double(int hi, int lo) { uint64_t u = ((uint64_t)(uint32_t)hi << 32) | (uint32_t)lo; double d; memcpy(&d, &u, 8); return d; }
+inline double __hiloint2double(int hi, int lo) {
+    uint64_t u = ((uint64_t)(uint32_t)hi << 32) | (uint32_t)lo;
+    double d;
+    memcpy(&d, &u, 8);
+    return d;
+}
 inline uintptr_t __cvta_generic_to_shared(const void* p) { return (uintptr_t)p; }
 struct double2 { double x, y; };
 struct float2 { float x, y; };

@@ -104,7 +104,7 @@ public final class BenchCommand implements Callable<Integer> {
     List<String> versions;
 
     @Option(names = "--backward-versions", split = ",", defaultValue = "default",
-            description = "fp64/fp32 backward versions to time: default, V1, V2, V10, V11 (V10, V11: fp64 only)")
+            description = "fp64/fp32 backward versions to time: default, V1, V2, V11 (V11: fp64 only)")
     List<String> backwardVersions;
 
     @Option(names = "--backward-seq", split = ",", defaultValue = "4096",
@@ -427,8 +427,7 @@ public final class BenchCommand implements Callable<Integer> {
         List<BenchRow> rows = new ArrayList<>();
         for (String ver : backwardVersions) {
             KernelPlan.Version bv = ver.equalsIgnoreCase("default") ? null : KernelPlan.Version.valueOf(ver);
-            if (bv != null && bv.tensorCoreBackward()
-                    && (p != Precision.FP64 || !KernelPlan.hasTensorCoreKernels(headDim))) {
+            if (bv == KernelPlan.Version.V11 && (p != Precision.FP64 || !KernelPlan.hasTensorCoreKernels(headDim))) {
                 continue;
             }
             rows.addAll(backwardRuns(dev, timing, p, s, masks, new RoutedKernels(dev, p, null, bv), out));

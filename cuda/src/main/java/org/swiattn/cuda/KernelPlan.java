@@ -31,19 +31,11 @@ public final class KernelPlan {
         V9,
         /**
          * Backward on the fp64 tensor cores (DMMA m16n8k16), deterministic: dK/dV per 64-key tile over 16-row query
-         * chunks, dQ per 64-row list tile over 32-key tiles (backward only; fp64, D in {16, 32, 64, 128}).
+         * chunks (heaviest tiles first), dQ per 64-row list tile over 32-key tiles, the short products summed in two
+         * accumulators (backward only; fp64, D in {16, 32, 64, 128}). V10 (unsplit, key tiles in launch order) was
+         * slower and lives in git history.
          */
-        V10,
-        /**
-         * V10 with the short products split in two accumulators (twice the independent DMMA chains) and the dK/dV key
-         * tiles dispatched heaviest first (backward only; fp64, D in {16, 32, 64, 128}).
-         */
-        V11;
-
-        /** Whether this is an fp64 tensor-core backward version (V10, V11). */
-        public boolean tensorCoreBackward() {
-            return this == V10 || this == V11;
-        }
+        V11
     }
 
     /** The specialised head dimensions. */
@@ -100,8 +92,8 @@ public final class KernelPlan {
     }
 
     /**
-     * Whether the fp64 tensor-core kernels (forward v9, backward v10 and v11) exist for head dimension d: 16, 32, 64
-     * or 128 exactly.
+     * Whether the fp64 tensor-core kernels (forward v9, backward v11) exist for head dimension d: 16, 32, 64 or 128
+     * exactly.
      */
     public static boolean hasTensorCoreKernels(int d) {
         return d == 16 || d == 32 || d == 64 || d == 128;
@@ -137,15 +129,15 @@ public final class KernelPlan {
         return new TileConfig(t, t, 256, end * es + 4 * t);
     }
 
-    /** Backward v10/v11 dK/dV tiles (mirror of BwdV10KvLayout): 16 query rows x 64 keys, strides D + 2. */
-    public static TileConfig backwardV10KeyTiles(int d) {
+    /** Backward v11 dK/dV tiles (mirror of BwdV11KvLayout): 16 query rows x 64 keys, strides D + 2. */
+    public static TileConfig backwardV11KeyTiles(int d) {
         int l = d + 2;
         int end = 2 * 64 * l + 4 * 16 * l + 4 * 256 + 6 * 16;
         return new TileConfig(16, 64, 256, end * 8 + 2 * 16 * 4);
     }
 
-    /** Backward v10/v11 dQ tiles (mirror of BwdV10QLayout): 64 list rows x 32 keys, strides D + 2. */
-    public static TileConfig backwardV10QueryTiles(int d) {
+    /** Backward v11 dQ tiles (mirror of BwdV11QLayout): 64 list rows x 32 keys, strides D + 2. */
+    public static TileConfig backwardV11QueryTiles(int d) {
         return new TileConfig(64, 32, 256, (2 * 64 + 2 * 32) * (d + 2) * 8);
     }
 
@@ -176,7 +168,7 @@ public final class KernelPlan {
         }
     }
 
-    /** The backward kernels {dK/dV, dQ} for a precision and head dimension (forced: V1, V2, V10, V11 or null). */
+    /** The backward kernels {dK/dV, dQ} for a precision and head dimension (forced: V1, V2, V11 or null). */
     public static Choice[] backward(Precision p, int d, Version forced) {
         String sfx = suffix(p);
         int dm = dmax(d);
@@ -191,18 +183,16 @@ public final class KernelPlan {
                 TileConfig c = backwardV2(p, dm);
                 return new Choice[] {new Choice(BACKWARD_MODULE, "swi_bwd_dkdv_v2_" + sfx + "_d" + dm, v, dm, c),
                     new Choice(BACKWARD_MODULE, "swi_bwd_dq_v2_" + sfx + "_d" + dm, v, dm, c)};
-            case V10:
             case V11:
                 if (p != Precision.FP64 || !hasTensorCoreKernels(d)) {
                     throw new InvalidInputException("headDim", "backward " + v + " runs fp64 with D in {16, 32, 64, "
                             + "128}, got " + p + " D=" + d);
                 }
-                String name = v.name().toLowerCase(java.util.Locale.ROOT) + "_f64_d" + d;
-                return new Choice[] {new Choice(BACKWARD_TC_MODULE, "swi_bwd_dkdv_" + name, v, d,
-                        backwardV10KeyTiles(d)),
-                    new Choice(BACKWARD_TC_MODULE, "swi_bwd_dq_" + name, v, d, backwardV10QueryTiles(d))};
+                return new Choice[] {new Choice(BACKWARD_TC_MODULE, "swi_bwd_dkdv_v11_f64_d" + d, v, d,
+                        backwardV11KeyTiles(d)),
+                    new Choice(BACKWARD_TC_MODULE, "swi_bwd_dq_v11_f64_d" + d, v, d, backwardV11QueryTiles(d))};
             default:
-                throw new InvalidInputException("version", "backward has versions V1, V2, V10 and V11, got " + v);
+                throw new InvalidInputException("version", "backward has versions V1, V2 and V11, got " + v);
         }
     }
 

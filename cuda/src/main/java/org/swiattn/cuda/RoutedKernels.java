@@ -98,7 +98,7 @@ public final class RoutedKernels {
     /**
      * The row dot products of the backward, summed in the order in which the chosen backward kernels sum
      * {@code dp = <dO, v>} (v2: sequential over d; v1: lane-strided), so that dp - delta cancels exactly where o = v
-     * (attention on a single key); the tensor cores (v10, v11) sum in their own order, and get the lane-strided one:
+     * (attention on a single key); the tensor cores (v11) sum in their own order, and get the lane-strided one:
      * <pre>{@code
      *   delta[r,h] = coef[r] * <dO[r,h,:], x[r,h,:]>      (coef null = 1)
      * }</pre>

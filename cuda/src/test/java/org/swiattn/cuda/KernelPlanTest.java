@@ -42,7 +42,7 @@ class KernelPlanTest {
             KernelPlan.Version bv = KernelPlan.backward(Precision.FP64, d, null)[0].version();
             boolean tensorCores = fv == KernelPlan.Version.V9;
             assertThat(tensorCores).as("D=%d", d).isEqualTo(d == 16 || d == 32 || d == 64 || d == 128);
-            assertThat(bv.tensorCoreBackward()).as("backward D=%d", d).isEqualTo(tensorCores);
+            assertThat(bv == KernelPlan.Version.V11).as("backward D=%d", d).isEqualTo(tensorCores);
             assertThat(KernelPlan.hasTensorCoreKernels(d)).as("D=%d", d).isEqualTo(tensorCores);
             assertThat(KernelPlan.forward(Precision.FP32, d, null).version())
                     .isIn(KernelPlan.Version.V1, KernelPlan.Version.V2);
@@ -63,22 +63,20 @@ class KernelPlanTest {
             if (KernelPlan.hasTensorCoreKernels(dm)) {
                 assertThat(KernelPlan.forwardV9(dm).sharedBytes() + 1024).as("fwd v9 %d", dm)
                         .isLessThanOrEqualTo(H100_SHARED);
-                for (KernelPlan.Version v : new KernelPlan.Version[] {KernelPlan.Version.V10, KernelPlan.Version.V11}) {
-                    for (KernelPlan.Choice c : KernelPlan.backward(Precision.FP64, dm, v)) {
-                        assertThat(c.config().sharedBytes() + 2304).as("%s %d", c.name(), dm)
-                                .isLessThanOrEqualTo(H100_SHARED);
-                    }
+                for (KernelPlan.Choice c : KernelPlan.backward(Precision.FP64, dm, KernelPlan.Version.V11)) {
+                    assertThat(c.config().sharedBytes() + 2304).as("%s %d", c.name(), dm)  // + static shared
+                            .isLessThanOrEqualTo(H100_SHARED);
                 }
             }
         }
         // the largest tiles are the ones worth checking by hand: fp64 D=128 v9 holds Q (128 rows) and K (32 rows) at
         // stride 132 doubles, V (32 rows) at stride 130
         assertThat(KernelPlan.forwardV9(128).sharedBytes()).isEqualTo(((128 + 32) * 132 + 32 * 130) * 8);
-        // backward v10 D=128: K, V (64 rows) and two buffers of Q, dO (16 rows) at stride 130, the P hand-off
+        // backward v11 D=128: K, V (64 rows) and two buffers of Q, dO (16 rows) at stride 130, the P hand-off
         // (4 x 256), lse/delta/coef (2 x 3 x 16) and the positions (2 x 16 ints); dQ: Q, dO (64 rows), K, V (32)
-        assertThat(KernelPlan.backwardV10KeyTiles(128).sharedBytes())
+        assertThat(KernelPlan.backwardV11KeyTiles(128).sharedBytes())
                 .isEqualTo((2 * 64 * 130 + 4 * 16 * 130 + 1024 + 96) * 8 + 128);
-        assertThat(KernelPlan.backwardV10QueryTiles(128).sharedBytes()).isEqualTo((128 + 64) * 130 * 8);
+        assertThat(KernelPlan.backwardV11QueryTiles(128).sharedBytes()).isEqualTo((128 + 64) * 130 * 8);
     }
 
     @Test
@@ -127,7 +125,7 @@ class KernelPlanTest {
                 .isInstanceOf(InvalidInputException.class).hasMessageContaining("D=512");
         assertThatThrownBy(() -> KernelPlan.backward(Precision.FP64, 64, KernelPlan.Version.V9))
                 .isInstanceOf(InvalidInputException.class).hasMessageContaining("V9");
-        assertThatThrownBy(() -> KernelPlan.backward(Precision.FP32, 64, KernelPlan.Version.V10))
+        assertThatThrownBy(() -> KernelPlan.backward(Precision.FP32, 64, KernelPlan.Version.V11))
                 .isInstanceOf(InvalidInputException.class).hasMessageContaining("headDim").hasMessageContaining("FP32");
         assertThatThrownBy(() -> KernelPlan.backward(Precision.FP64, 48, KernelPlan.Version.V11))
                 .isInstanceOf(InvalidInputException.class).hasMessageContaining("D=48");
