@@ -251,25 +251,11 @@ public final class BenchCommand implements Callable<Integer> {
         out.println(BenchRow.header());
         rows.forEach(r -> out.println(r.format()));
         if (peers) {
-            PeerRun.Result pr;
-            try {
-                pr = PeerRun.run(python, peerScript, peerArgs(chosen, masks), out);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException("interrupted while running the peers", e);
-            }
-            out.println();
-            out.println("limits measured in this run: " + pr.limits().stream()
-                    .map(l -> String.format(Locale.ROOT, "%s %.1f %s", l.name(), l.value(), l.unit()))
-                    .collect(Collectors.joining(", ")));
+            PeerRun.Result pr = runPeers(peerArgs(chosen, masks), out);
             out.println("ours vs PyTorch peers (" + timing.describe() + ", both sides; same route masks):");
             PeerRun.ratios(rows, pr).forEach(out::println);
         }
-        if (json != null) {
-            try (PrintWriter w = SafeFiles.textFile(json)) {
-                rows.forEach(r -> w.println(r.json()));
-            }
-        }
+        writeJson(rows.stream().map(BenchRow::json).toList());
         out.flush();
         return 0;
     }
@@ -287,27 +273,38 @@ public final class BenchCommand implements Callable<Integer> {
                     join(batches), "--cache", Integer.toString(cache), "--routes", String.join(",", routes),
                     "--mask-dir", masks.toString(), "--warmup", Integer.toString(warmup), "--repeats",
                     Integer.toString(repeats), "--timing", timingMethod.name().toLowerCase(Locale.ROOT)));
-            PeerRun.Result pr;
-            try {
-                pr = PeerRun.run(python, peerScript, a, out);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException("interrupted while running the peers", e);
-            }
-            out.println();
-            out.println("limits measured in this run: " + pr.limits().stream()
-                    .map(l -> String.format(Locale.ROOT, "%s %.1f %s", l.name(), l.value(), l.unit()))
-                    .collect(Collectors.joining(", ")));
+            PeerRun.Result pr = runPeers(a, out);
             out.println("decode vs memory floor and PyTorch peers (" + timing.describe() + ", both sides; same routes):");
             DecodeBench.ratios(rows, pr).forEach(out::println);
         }
-        if (json != null) {
-            try (PrintWriter w = SafeFiles.textFile(json)) {
-                rows.forEach(r -> w.println(r.json()));
-            }
-        }
+        writeJson(rows.stream().map(DecodeBench.Row::json).toList());
         out.flush();
         return 0;
+    }
+
+    /** Runs the peer script with these arguments and prints the limits it measured in the same run. */
+    private PeerRun.Result runPeers(List<String> args, PrintWriter out) throws IOException {
+        PeerRun.Result pr;
+        try {
+            pr = PeerRun.run(python, peerScript, args, out);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while running the peers", e);
+        }
+        out.println();
+        out.println("limits measured in this run: " + pr.limits().stream()
+                .map(l -> String.format(Locale.ROOT, "%s %.1f %s", l.name(), l.value(), l.unit()))
+                .collect(Collectors.joining(", ")));
+        return pr;
+    }
+
+    /** With --json, one JSON line per row. */
+    private void writeJson(List<String> lines) throws IOException {
+        if (json != null) {
+            try (PrintWriter w = SafeFiles.textFile(json)) {
+                lines.forEach(w::println);
+            }
+        }
     }
 
     /** The peer script's arguments: the same sizes, routes, masks and timing as ours. */
