@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# The cross-language client in CI: numpy regenerates the inputs of the golden cases, computes routed attention
-# forward and backward, writes candidate files, and `swiattn check --all` judges them (exit status 1 on a
-# tolerance failure, 2 on bad input).
+# The cross-language client in CI: numpy regenerates the inputs of the golden cases (suite 1 and suite 2: chunked
+# prefill, decode, packed), computes routed attention forward and backward, writes candidate files, and
+# `swiattn check --all` judges them (exit status 1 on a tolerance failure, 2 on bad input). First the README's
+# worked examples (worked_examples.py) check the four forms of a call against each other.
 #
 #   examples/python/run_check.sh [OUT_DIR]
 #
-# Environment: SWIATTN_NUMPY_MAX_SEQ  largest S checked in fp64 (default 4096; 32768 adds the six 32K cases,
-#                                     several minutes more)
+# Environment: SWIATTN_NUMPY_MAX_SEQ  largest S (query rows per batch row) checked in fp64 (default 4096, which
+#                                     covers every suite-2 case, the 32K-cache ones included; 32768 adds the six
+#                                     suite-1 32K cases, several minutes more)
 #              SWIATTN_NUMPY_FP32_MAX_SEQ  largest S also checked as an fp32 candidate (default 512)
 # Needs cli/target/swiattn.jar (the launcher says how to build it) and numpy (installed from Debian's
 # python3-numpy with apt-get when missing).
@@ -28,8 +30,9 @@ fi
 echo "run_check: $("$py" -c 'import sys, numpy; print("python", sys.version.split()[0], "numpy", numpy.__version__)')"
 
 start=$(date +%s)
-"$py" "$here/swiattn_client.py" --golden "$root/golden" --out "$out/fp64" --precision fp64 --max-seq "$max_seq"
+"$py" -B "$here/worked_examples.py"
+"$py" -B "$here/swiattn_client.py" --golden "$root/golden" --out "$out/fp64" --precision fp64 --max-seq "$max_seq"
 "$root/swiattn" check --golden "$root/golden" --all "$out/fp64"
-"$py" "$here/swiattn_client.py" --golden "$root/golden" --out "$out/fp32" --precision fp32 --max-seq "$fp32_max_seq"
+"$py" -B "$here/swiattn_client.py" --golden "$root/golden" --out "$out/fp32" --precision fp32 --max-seq "$fp32_max_seq"
 "$root/swiattn" check --golden "$root/golden" --all "$out/fp32"
 echo "run_check: numpy client conforms (fp64 up to S=$max_seq, fp32 up to S=$fp32_max_seq) in $(( $(date +%s) - start )) s"

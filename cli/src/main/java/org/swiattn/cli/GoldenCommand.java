@@ -43,9 +43,10 @@ public final class GoldenCommand implements Runnable {
         spec.commandLine().usage(spec.commandLine().getOut());
     }
 
+    /** "BxS[:Sk]xHq/HkvxD", with ":Sk" after S where the keys differ from the queries (suite 2). */
     static String shape(CaseSpec c) {
-        return c.shape().batch() + "x" + c.shape().seqLen() + "x" + c.shape().qHeads() + "/" + c.shape().kvHeads()
-                + "x" + c.shape().headDim();
+        return c.shape().batch() + "x" + c.shape().seqLen() + (c.shape().squareRows() ? "" : ":" + c.shape()
+                .kvSeqLen()) + "x" + c.shape().qHeads() + "/" + c.shape().kvHeads() + "x" + c.shape().headDim();
     }
 
     static String size(long bytes) {
@@ -72,11 +73,11 @@ public final class GoldenCommand implements Runnable {
     /** {@code swiattn golden generate}. */
     @Command(name = "generate", mixinStandardHelpOptions = true,
             description = {"Regenerate golden cases with the fp64 reference and write them with manifest.json.",
-                "The default suite is the committed golden/ tree (36 cases, a few minutes on 2 cores, most of it in "
-                        + "the six 32K cases)."})
+                "The default suite is the committed golden/ tree (50 cases: suite 1, v1/, and suite 2, v2/; several "
+                        + "minutes on 2 cores, most of it in the 32K cases)."})
     static final class Generate implements Callable<Integer> {
         @Option(names = "--suite", defaultValue = "default", paramLabel = "NAME",
-                description = "suite: default, small, 4k, 32k, smoke (default: ${DEFAULT-VALUE})")
+                description = "suite: default, v1, v2, small, 4k, 32k, smoke (default: ${DEFAULT-VALUE})")
         String suite;
 
         @Option(names = "--case", paramLabel = "ID", description = "generate only these cases (tcId or name; "
@@ -101,8 +102,8 @@ public final class GoldenCommand implements Runnable {
             Manifest.readOrEmpty(dir);   // a damaged manifest stops the run before any work
             ConsoleProgress progress = new ConsoleProgress(err);
             GoldenGenerator gen = new GoldenGenerator(true, progress);
-            TextTable table = new TextTable("tcId", "name", "kind", "BxSxHq/HkvxD", "w", "estimator", "tensors", "size",
-                    "seconds");
+            TextTable table = new TextTable("tcId", "name", "kind", "BxS[:Sk]xHq/HkvxD", "w", "estimator", "tensors",
+                    "size", "seconds");
             long t0 = System.nanoTime();
             long total = 0;
             int n = 0;
@@ -152,6 +153,11 @@ public final class GoldenCommand implements Runnable {
                 + "time)")
         boolean skipNaive;
 
+        @Option(names = "--regenerated", paramLabel = "DIR", description = {"a folder that `golden generate --out DIR`"
+                + " has just written from scratch (the main job's out/golden): a committed case whose file it "
+                + "reproduced byte for byte is verified by that, without recomputing; the others are recomputed"})
+        Path regenerated;
+
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
 
@@ -161,6 +167,12 @@ public final class GoldenCommand implements Runnable {
             PrintWriter err = spec.commandLine().getErr();
             Path dir = golden.get();
             Manifest m = Manifest.read(dir);
+            if (regenerated != null && (!Files.isDirectory(regenerated)
+                    || Files.isSameFile(regenerated, dir))) {
+                throw new BadInputException("--regenerated: " + regenerated + (Files.isDirectory(regenerated)
+                        ? " is the golden folder itself" : " is not a folder") + " (give the folder that golden "
+                        + "generate --out wrote)");
+            }
             ConsoleProgress progress = new ConsoleProgress(err);
             GoldenVerifier v = new GoldenVerifier(dir, !skipNaive, progress);
             GoldenGenerator gen = v.generator();
@@ -190,10 +202,13 @@ public final class GoldenCommand implements Runnable {
             long t0 = System.nanoTime();
             int failed = 0;
             int n = 0;
+            int reproduced = 0;
             for (Manifest.Entry e : entries) {
                 n++;
                 progress.prefix(String.format(Locale.ROOT, "[%2d/%d] %s", n, entries.size(), e.name()));
-                GoldenVerifier.CaseVerdict r = v.verify(e, gen);
+                GoldenVerifier.CaseVerdict r = regenerated != null ? v.reproduced(e, regenerated) : null;
+                reproduced += r != null ? 1 : 0;
+                r = r != null ? r : v.verify(e, gen);
                 progress.clear();
                 err.printf(Locale.ROOT, "[%2d/%d] %-40s %s %7.1f s%n", n, entries.size(), e.name(),
                         r.pass() ? "ok" : "FAILED", r.seconds());
@@ -210,8 +225,11 @@ public final class GoldenCommand implements Runnable {
                 o.println("folder: " + Terminal.safe(p));
             }
             boolean ok = failed == 0 && folder.isEmpty();
-            o.printf(Locale.ROOT, "%d cases verified in %.1f s%s: %s%n", entries.size(), (System.nanoTime() - t0) / 1e9,
-                    skipNaive ? " (naive errors not recomputed)" : "", ok ? "PASS" : "FAIL (" + failed
+            o.printf(Locale.ROOT, "%d cases verified in %.1f s%s%s: %s%n", entries.size(),
+                    (System.nanoTime() - t0) / 1e9,
+                    skipNaive ? " (naive errors not recomputed)" : "", regenerated == null ? "" : " (" + reproduced
+                            + " reproduced byte for byte by " + regenerated + ", " + (entries.size() - reproduced)
+                            + " recomputed)", ok ? "PASS" : "FAIL (" + failed
                             + " cases, " + folder.size() + " folder problems)");
             return ok ? 0 : SwiattnCommand.EXIT_FAIL;
         }
@@ -261,7 +279,7 @@ public final class GoldenCommand implements Runnable {
     @Command(name = "list", mixinStandardHelpOptions = true, description = "List the cases of a suite.")
     static final class ListCases implements Callable<Integer> {
         @Option(names = "--suite", defaultValue = "default", paramLabel = "NAME",
-                description = "suite: default, small, 4k, 32k, smoke (default: ${DEFAULT-VALUE})")
+                description = "suite: default, v1, v2, small, 4k, 32k, smoke (default: ${DEFAULT-VALUE})")
         String suite;
 
         @CommandLine.Spec
@@ -269,7 +287,7 @@ public final class GoldenCommand implements Runnable {
 
         @Override
         public Integer call() {
-            TextTable t = new TextTable("tcId", "name", "kind", "BxSxHq/HkvxD", "w", "estimator", "bwd", "flags",
+            TextTable t = new TextTable("tcId", "name", "kind", "BxS[:Sk]xHq/HkvxD", "w", "estimator", "bwd", "flags",
                     "comment");
             for (CaseSpec c : Suites.suite(suite)) {
                 t.row(c.tcId(), c.name(), c.kind().name().toLowerCase(Locale.ROOT), shape(c), c.window(),

@@ -58,6 +58,34 @@ class SwiattnCommandTest {
         return p;
     }
 
+    /**
+     * {@code verify --regenerated}: a case the regeneration reproduced byte for byte is accepted without
+     * recomputation; one whose regenerated file differs is recomputed (and a tampered committed file still fails).
+     */
+    @Test
+    void verifyRegeneratedTrustsOnlyByteIdenticalFiles() throws IOException {
+        Path fresh = dir.resolve("fresh");
+        Run gen = run("golden", "generate", "--suite", "smoke", "--out", fresh.toString());
+        assertThat(gen.rc()).as(gen.err()).isZero();
+        Run ok = run("golden", "verify", "--golden", golden.toString(), "--suite", "smoke", "--regenerated",
+                fresh.toString());
+        assertThat(ok.rc()).as(ok.out() + ok.err()).isZero();
+        assertThat(ok.out()).contains("3 reproduced byte for byte", "0 recomputed", "PASS");
+
+        Path f = fresh.resolve(Suites.find("7").fileName());
+        byte[] b = Files.readAllBytes(f);
+        b[b.length - 3] ^= 0x40;   // the regeneration no longer matches: case 7 must be recomputed
+        Files.write(f, b);
+        Run mixed = run("golden", "verify", "--golden", golden.toString(), "--suite", "smoke", "--regenerated",
+                fresh.toString());
+        assertThat(mixed.rc()).as(mixed.out() + mixed.err()).isZero();
+        assertThat(mixed.out()).contains("2 reproduced byte for byte", "1 recomputed", "PASS");
+
+        Run self = run("golden", "verify", "--golden", golden.toString(), "--regenerated", golden.toString());
+        assertThat(self.rc()).isEqualTo(2);
+        assertThat(self.err()).contains("--regenerated", "is the golden folder itself");
+    }
+
     @Test
     void verifyPassesOnFreshFilesAndFailsOnATamperedOne() throws IOException {
         Run ok = run("golden", "verify", "--golden", golden.toString(), "--suite", "smoke");

@@ -23,8 +23,9 @@ import org.swiattn.spec.Tolerance;
  *   tensors                    the golden output names with the golden shapes, any floating dtype (F64, F32, BF16,
  *                              F16): o, lse (+ dq, dk, dv, d_router_logit when the case has gradients).
  *                              For SAMPLED cases either the row tensors (o_rows, lse_rows, lse_all, dq_rows, ...)
- *                              or the whole tensors (o [B,S,Hq,D], lse [B,S,Hq], dq, dk, dv, d_router_logit), from
- *                              which the golden rows (and, for lse_all, the head lse_all_head) are taken.
+ *                              or the whole tensors (o [B,Sq,Hq,D], lse [B,Sq,Hq], dq, dk, dv [B,Sk,Hkv,D],
+ *                              d_router_logit), from which the golden rows (dk, dv: the golden key_rows, suite 2)
+ *                              and, for lse_all, the head lse_all_head are taken.
  * }</pre>
  * Bad input (unknown case, corrupt file, missing tensor, wrong shape or dtype, missing precision) throws
  * {@link BadInputException}; a tolerance failure is a result, not an exception.
@@ -75,7 +76,8 @@ public final class CandidateChecker {
      *
      * <pre>{@code
      *   candidate, reference   [N] in the golden layout (row tensors in the order of rows)
-     *   shape                  the golden shape;  rows: the golden sampled rows, or null for a WHOLE case
+     *   shape                  the golden shape;  rows: the golden sampled rows (key_rows for dk, dv in suite 2),
+     *                          or null for a WHOLE case
      * }</pre>
      */
     public record Compared(Manifest.Entry entry, String tensor, double[] candidate, double[] reference, long[] shape,
@@ -111,6 +113,9 @@ public final class CandidateChecker {
         boolean sampled = "sampled".equals(entry.kind());
         int[] rows = sampled ? gold.readIndices("rows", gold.requireLong("B", 1, Integer.MAX_VALUE)
                 * gold.requireLong("S", 1, Integer.MAX_VALUE)) : null;
+        // suite 2: dK, dV are sampled at their own key rows; suite 1: at the query rows
+        int[] keyRows = sampled && gold.has("key_rows") ? gold.readIndices("key_rows", gold.requireLong("B", 1,
+                Integer.MAX_VALUE) * gold.requireLong("Sk", 1, Integer.MAX_VALUE)) : rows;
         double m = gold.requireDouble("score_magnitude");
         List<TensorCheck> checks = new ArrayList<>();
         List<String> notes = new ArrayList<>();
@@ -120,7 +125,8 @@ public final class CandidateChecker {
             }
             double[] ref = gold.readDoubles(t);
             long[] shape = gold.info(t).shape();
-            Candidate c = candidateValues(cand, gold, t, shape, rows);
+            int[] at = t.startsWith("dk") || t.startsWith("dv") ? keyRows : rows;
+            Candidate c = candidateValues(cand, gold, t, shape, at);
             double naive = 0;
             if (precision != Precision.FP64) {
                 naive = gold.requireDouble("naive_error." + GoldenGenerator.tag(precision) + "." + t);
@@ -130,10 +136,10 @@ public final class CandidateChecker {
                 bound = Tolerance.withStorage(bound, TensorCheck.storageRoundoff(Dtype.parse(c.dtype)),
                         TensorCheck.yardstickRoundoff(precision, t));
             }
-            TensorCheck tc = TensorCheck.of(t, c.dtype, c.values, ref, TensorCheck.layout(t, shape, rows), bound,
+            TensorCheck tc = TensorCheck.of(t, c.dtype, c.values, ref, TensorCheck.layout(t, shape, at), bound,
                     c.source);
             checks.add(tc);
-            compared.accept(new Compared(entry, t, c.values, ref, shape, rows, tc));
+            compared.accept(new Compared(entry, t, c.values, ref, shape, at, tc));
             if (!tc.note().isEmpty()) {
                 notes.add(t + " " + tc.note());
             }
@@ -184,9 +190,10 @@ public final class CandidateChecker {
         long hq = gold.requireLong("Hq", 1, Integer.MAX_VALUE);
         long hkv = gold.requireLong("Hkv", 1, Integer.MAX_VALUE);
         long d = gold.requireLong("D", 1, Integer.MAX_VALUE);
+        long sk = gold.metadata().containsKey("Sk") ? gold.requireLong("Sk", 1, Integer.MAX_VALUE) : s;
         long[] whole = switch (base) {
             case "o", "dq" -> new long[] {b, s, hq, d};
-            case "dk", "dv" -> new long[] {b, s, hkv, d};
+            case "dk", "dv" -> new long[] {b, sk, hkv, d};
             case "lse" -> new long[] {b, s, hq};
             default -> new long[] {b, s};
         };

@@ -3,6 +3,7 @@ package org.swiattn.golden;
 import java.util.TreeSet;
 import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.Route;
+import org.swiattn.spec.Segments;
 import org.swiattn.spec.Shape;
 
 /**
@@ -12,9 +13,10 @@ import org.swiattn.spec.Shape;
  * case file, so other implementations read them instead of reproducing them.
  *
  * <pre>
- *   q   [B,S,Hq,D]  = ampQ  * golden("q")        k, v [B,S,Hkv,D] = ampK * golden("k"), ampV * golden("v")
- *   dO  [B,S,Hq,D]  = ampDo * golden("do")       SAMPLED cases: rows outside the case's rows are zero
- *   route, logits [B,S]   see {@link #route}
+ *   q   [B,Sq,Hq,D]  = ampQ  * golden("q")       k, v [B,Sk,Hkv,D] = ampK * golden("k"), ampV * golden("v")
+ *   dO  [B,Sq,Hq,D]  = ampDo * golden("do")      SAMPLED cases: rows outside the case's rows are zero
+ *   route, logits [B,Sq]   see {@link #route}
+ *   k, v rows in no segment (unused cache slots): golden values, or NaN when the case says unused_kv = nan
  * </pre>
  */
 public final class CaseInputs {
@@ -30,8 +32,27 @@ public final class CaseInputs {
         fillParallel(c.seed(), "q", c.ampQ(), q);
         fillParallel(c.seed(), "k", c.ampK(), k);
         fillParallel(c.seed(), "v", c.ampV(), v);
+        Segments segments = c.segments().of(sh);
+        if (c.segments().unusedNaN()) {
+            unusedToNaN(sh, segments, k);
+            unusedToNaN(sh, segments, v);
+        }
         return AttentionInputs.builder(sh).q(q).k(k).v(v).window(c.window()).scale(c.effectiveScale())
-                .route(route(c)).estimator(c.estimator()).build();
+                .route(route(c)).estimator(c.estimator()).segments(segments).build();
+    }
+
+    /**
+     * Sets every key row that lies in no segment to NaN.
+     *
+     * @param x [B,Sk,Hkv,D]; modified
+     */
+    static void unusedToNaN(Shape sh, Segments segments, double[] x) {
+        int rowSize = sh.kvHeads() * sh.headDim();
+        for (int kr = 0; kr < sh.kvRows(); kr++) {
+            if (!segments.keyRowUsed(kr)) {
+                java.util.Arrays.fill(x, kr * rowSize, (kr + 1) * rowSize, Double.NaN);
+            }
+        }
     }
 
     /** SplitMix64.fill in chunks on all cores (element n is a closed form of n, so chunks are independent). */
@@ -83,6 +104,7 @@ public final class CaseInputs {
      *   z:  ALL_FULL 1; ALL_WINDOW 0; ALTERNATING [i even];
      *       RANDOM*: per batch row exactly round(f*S) full tokens, a partial Fisher-Yates shuffle of 0..S-1
      *       driven by SplitMix64(tensorSeed(seed, "route")): step t swaps t with t + (x mod (S - t))
+     *       RANDOM_ROWS: the same shuffle once over all B*S flat rows (decode: S = 1)
      *   a_r = (z_r ? +1 : -1) * (1/16 + 4 |u_r|),   u = golden("router_logits") (element r)
      *         SATURATED: magnitude 30 + 8 |u_r|;  RANDOM_ZERO_LOGITS: a_r = 0 (so z_r = 0) for r % 3 == 0
      * </pre>
@@ -92,7 +114,10 @@ public final class CaseInputs {
         int s = sh.seqLen();
         boolean[] z = new boolean[sh.rows()];
         SplitMix64 g = new SplitMix64(SplitMix64.tensorSeed(c.seed(), "route"));
-        for (int b = 0; b < sh.batch(); b++) {
+        if (c.route() == CaseSpec.RouteKind.RANDOM_ROWS) {
+            shuffleFull(g, z, 0, z.length, c.fullFraction());
+        }
+        for (int b = 0; b < sh.batch() && c.route() != CaseSpec.RouteKind.RANDOM_ROWS; b++) {
             switch (c.route()) {
                 case ALL_FULL -> java.util.Arrays.fill(z, b * s, (b + 1) * s, true);
                 case ALL_WINDOW -> { }
@@ -101,20 +126,7 @@ public final class CaseInputs {
                         z[b * s + i] = true;
                     }
                 }
-                default -> {
-                    int[] perm = new int[s];
-                    for (int i = 0; i < s; i++) {
-                        perm[i] = i;
-                    }
-                    long n = Math.round(c.fullFraction() * s);
-                    for (int t = 0; t < n; t++) {
-                        int j = t + (int) Long.remainderUnsigned(g.nextLong(), s - t);
-                        int tmp = perm[t];
-                        perm[t] = perm[j];
-                        perm[j] = tmp;
-                        z[b * s + perm[t]] = true;
-                    }
-                }
+                default -> shuffleFull(g, z, b * s, s, c.fullFraction());
             }
         }
         double[] a = new double[sh.rows()];
@@ -128,6 +140,22 @@ public final class CaseInputs {
             }
         }
         return Route.ofLogits(sh.batch(), s, a);
+    }
+
+    /** Marks exactly round(f * n) of z[from .. from+n) full: a partial Fisher-Yates shuffle of 0..n-1 by g. */
+    private static void shuffleFull(SplitMix64 g, boolean[] z, int from, int n, double f) {
+        int[] perm = new int[n];
+        for (int i = 0; i < n; i++) {
+            perm[i] = i;
+        }
+        long full = Math.round(f * n);
+        for (int t = 0; t < full; t++) {
+            int j = t + (int) Long.remainderUnsigned(g.nextLong(), n - t);
+            int tmp = perm[t];
+            perm[t] = perm[j];
+            perm[j] = tmp;
+            z[from + perm[t]] = true;
+        }
     }
 
     /**

@@ -13,7 +13,9 @@ import org.swiattn.spec.Shape;
  *   tcId, name        stable id and ONNX-backend-style name, e.g. routed_gqa4_s4096_w1024
  *   kind              WHOLE: every output tensor stored;  SAMPLED: route + LSE of every row for one head +
  *                     all heads of sampled rows (the 32K cases)
- *   shape, window     B, S, Hq, Hkv, D and w
+ *   shape, window     B, S (= Sq), Hq, Hkv, D, Sk and w
+ *   version           the suite version and folder: 1 (self-attention prefill, v1/), 2 (spec 2.0 forms, v2/)
+ *   segments          how query rows align to key rows ({@link CaseSegments}); SELF in suite 1
  *   scale             the score scale; NaN means the default 1/sqrt(D)
  *   estimator         the training estimator (backward and router gradient)
  *   route             how the route z and the router logits a are made ({@link RouteKind}), fraction of full rows
@@ -26,7 +28,8 @@ import org.swiattn.spec.Shape;
  */
 public record CaseSpec(int tcId, String name, Kind kind, Shape shape, int window, double scale, Estimator estimator,
                        RouteKind route, double fullFraction, long seed, double ampQ, double ampK, double ampV,
-                       double ampDo, boolean backward, int lseHead, List<String> flags, String comment) {
+                       double ampDo, boolean backward, int lseHead, List<String> flags, String comment,
+                       int version, CaseSegments segments) {
 
     /** How much of a case is stored. */
     public enum Kind {
@@ -49,7 +52,17 @@ public record CaseSpec(int tcId, String name, Kind kind, Shape shape, int window
         /** RANDOM, then every third row gets the logit a = 0 exactly (so z = 0, p = 1/2). */
         RANDOM_ZERO_LOGITS,
         /** RANDOM with |a| in [30, 38] (p within 1e-13 of 0 or 1). */
-        SATURATED
+        SATURATED,
+        /** Exactly round(fraction * B*Sq) full rows over all flat rows, chosen at random (decode: one row each). */
+        RANDOM_ROWS
+    }
+
+    /** A suite-1 case: self-attention prefill, file in v1/. */
+    public CaseSpec(int tcId, String name, Kind kind, Shape shape, int window, double scale, Estimator estimator,
+                    RouteKind route, double fullFraction, long seed, double ampQ, double ampK, double ampV,
+                    double ampDo, boolean backward, int lseHead, List<String> flags, String comment) {
+        this(tcId, name, kind, shape, window, scale, estimator, route, fullFraction, seed, ampQ, ampK, ampV, ampDo,
+                backward, lseHead, flags, comment, 1, CaseSegments.SELF);
     }
 
     public CaseSpec {
@@ -60,6 +73,10 @@ public record CaseSpec(int tcId, String name, Kind kind, Shape shape, int window
         SplitMix64.checkAmp(ampDo);
         if (!name.matches("[a-z0-9_]+")) {
             throw new IllegalArgumentException("case name must be [a-z0-9_]+, got " + name);
+        }
+        if (version != 1 && version != 2 || version == 1 && segments.form() != CaseSegments.Form.SELF) {
+            throw new IllegalArgumentException("case " + name + ": suite version " + version + " with segments "
+                    + segments + " (suite 1 is self-attention only)");
         }
     }
 
@@ -75,7 +92,7 @@ public record CaseSpec(int tcId, String name, Kind kind, Shape shape, int window
 
     /** The relative path of the case file inside a golden folder. */
     public String fileName() {
-        return "v1/" + name + ".safetensors";
+        return "v" + version + "/" + name + ".safetensors";
     }
 
     /** "tcId name" for messages. */

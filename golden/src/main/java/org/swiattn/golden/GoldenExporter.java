@@ -11,7 +11,9 @@ import org.swiattn.spec.Shape;
  * regenerated from the seed:
  *
  * <pre>
- *   q [B,S,Hq,D], k [B,S,Hkv,D], v [B,S,Hkv,D], do [B,S,Hq,D]   (do: zero outside the rows of SAMPLED cases)
+ *   q [B,Sq,Hq,D], k [B,Sk,Hkv,D], v [B,Sk,Hkv,D], do [B,Sq,Hq,D]   (do: zero outside the rows of SAMPLED
+ *                                                                  cases; k, v: NaN in unused slots where the
+ *                                                                  case says unused_kv = nan)
  *   metadata "inputs_included" = "q,k,v,do", "inputs_dtype"
  * </pre>
  * The inputs are bf16-representable, so F64, F32 and BF16 all store them exactly (BF16 is 4x smaller than F64 but
@@ -60,8 +62,10 @@ public final class GoldenExporter {
             double[] dOut = CaseInputs.dOut(c, rows);
             w.metadata("inputs_included", "q,k,v,do").metadata("inputs_dtype", inputDtype.name());
             w.addDoubles("q", inputDtype, new long[] {sh.batch(), sh.seqLen(), sh.qHeads(), sh.headDim()}, in.q());
-            w.addDoubles("k", inputDtype, new long[] {sh.batch(), sh.seqLen(), sh.kvHeads(), sh.headDim()}, in.k());
-            w.addDoubles("v", inputDtype, new long[] {sh.batch(), sh.seqLen(), sh.kvHeads(), sh.headDim()}, in.v());
+            w.addDoubles("k", inputDtype, new long[] {sh.batch(), sh.kvSeqLen(), sh.kvHeads(), sh.headDim()},
+                    in.k());
+            w.addDoubles("v", inputDtype, new long[] {sh.batch(), sh.kvSeqLen(), sh.kvHeads(), sh.headDim()},
+                    in.v());
             w.addDoubles("do", inputDtype, new long[] {sh.batch(), sh.seqLen(), sh.qHeads(), sh.headDim()}, dOut);
         }
         w.write(out);

@@ -12,13 +12,14 @@ import java.util.stream.Stream;
 
 /**
  * The layout of a golden folder (SPEC.md section 13): {@code manifest.json} and the case files it lists under
- * {@code v1/}. The committed tree is {@code golden/}; the training cases (router, regularizer, one continual
+ * {@code v1/} (suite 1) and {@code v2/} (suite 2). The committed tree is {@code golden/}; the training cases (router, regularizer, one continual
  * pretraining step) are a second folder of the same layout inside it, {@code golden/training/}, written by the
  * training module's generator with this module's writer and manifest.
  *
  * <pre>{@code
  *   golden/manifest.json             attention cases, tcIds 1..
- *   golden/v1/<name>.safetensors
+ *   golden/v1/<name>.safetensors     suite 1, tcIds 1..36
+ *   golden/v2/<name>.safetensors     suite 2 (segments), tcIds 101..
  *   golden/training/manifest.json    training cases, tcIds 1001..
  *   golden/training/v1/<name>.safetensors
  * }</pre>
@@ -26,6 +27,8 @@ import java.util.stream.Stream;
 public final class GoldenFolder {
     /** The folder of the case files inside a golden folder; manifest entries name files as {@code v1/<name>}. */
     public static final String CASES = "v1";
+    /** Every folder of case files a golden folder may hold: one per suite version. */
+    public static final List<String> CASE_FOLDERS = List.of("v1", "v2");
     /** The folder of the training cases inside the golden folder. */
     public static final String TRAINING = "training";
 
@@ -44,7 +47,7 @@ public final class GoldenFolder {
     }
 
     /**
-     * The files in {@code dir/v1} that the manifest does not list (temporary files of a write in progress skipped).
+     * The files in {@code dir/v1} and {@code dir/v2} that the manifest does not list (temporary files of a write in progress skipped).
      *
      * @param dir a golden folder; not modified
      * @param m   its manifest
@@ -56,14 +59,17 @@ public final class GoldenFolder {
             listed.add(e.file());
         }
         List<String> problems = new ArrayList<>();
-        Path cases = dir.resolve(CASES);
-        if (Files.isDirectory(cases)) {
+        for (String folder : CASE_FOLDERS) {
+            Path cases = dir.resolve(folder);
+            if (!Files.isDirectory(cases)) {
+                continue;
+            }
             try (Stream<Path> s = Files.list(cases)) {
                 for (Path p : s.sorted().toList()) {
                     if (SafeFiles.isTemporary(p)) {
                         continue;   // a write in progress, or one a SIGKILL interrupted: not a case file
                     }
-                    String rel = CASES + "/" + p.getFileName();
+                    String rel = folder + "/" + p.getFileName();
                     if (!listed.contains(rel)) {
                         problems.add(rel + " is not listed in " + Manifest.FILE);
                     }

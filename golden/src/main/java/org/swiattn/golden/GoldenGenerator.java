@@ -17,6 +17,7 @@ import org.swiattn.spec.ForwardResult;
 import org.swiattn.spec.Precision;
 import org.swiattn.spec.Route;
 import org.swiattn.spec.RowsResult;
+import org.swiattn.spec.Segments;
 import org.swiattn.spec.Shape;
 import org.swiattn.spec.SpecVersion;
 import org.swiattn.spec.Visibility;
@@ -25,24 +26,28 @@ import org.swiattn.spec.Visibility;
  * Computes golden cases with the fp64 reference (and the naive errors of the tolerance rule).
  *
  * <p>WHOLE cases: {@code ReferenceAttention.forward} and {@code backward} on the whole inputs; naive errors from
- * {@code NaiveAttention} in fp32 and bf16. SAMPLED (32K) cases:
+ * {@code NaiveAttention} in fp32 and bf16. SAMPLED (32K, and suite-2 production-shape) cases:
  * <pre>
+ *   rows, key_rows        suite 1: {@link CaseInputs#sampledRows} for both; suite 2: {@link SampledRows}
  *   o_rows, lse_rows      ReferenceAttention.forwardRows at the sampled rows (all heads)
- *   lse_all [B,S]         LSE of every row for one query head: the reference's forwardRows on the one-head problem
+ *   lse_all [B,Sq]        LSE of every row for one query head: the reference's forwardRows on the one-head problem
  *                         (q of that head, k and v of its kv head), each row on its routed branch
  *   dq_rows, dk_rows, dv_rows, d_router_logit_rows
  *                         the reference backward for dO = golden("do") on the sampled rows, zero elsewhere
- *                         ({@link RowsBackward}: single-rounded probabilities, within 1e-14 normwise of
- *                         ReferenceAttention.backward, not bit for bit; the committed files rest on it)
+ *                         (suite 1: {@link RowsBackward}: single-rounded probabilities, within 1e-14 normwise of
+ *                         ReferenceAttention.backward, not bit for bit; the committed files rest on it;
+ *                         suite 2: ReferenceAttention.backwardRows, dK and dV at key_rows)
  *   naive errors          {@code NaiveAttention.forwardRows / backwardRows} at the sampled rows; lse_all
  *                         uses the naive error of lse_rows (the naive forward of all 32K rows costs hours)
- *   score magnitude       the bound scale * max_i |q_i| * max_j |k_j| (Cauchy-Schwarz) instead of the exact
- *                         max |s_ij|, which costs a whole forward pass
+ *   score magnitude       the bound scale * max_i |q_i| * max_j |k_j| (Cauchy-Schwarz; k over the key rows inside
+ *                         segments) instead of the exact max |s_ij|, which costs a whole forward pass
  * </pre>
  */
 public final class GoldenGenerator {
     /** Version of the generator: changes when the same case would produce different bytes. */
     public static final String GENERATOR_VERSION = "1";
+    /** The spec version of the values of suite-2 cases (segments): their metadata {@code spec_version}. */
+    public static final String SPEC_VERSION_V2 = "2.0";
     /** Name of the input generator in metadata. */
     public static final String INPUTS = "splitmix64-bf16-v1";
     /** The low precisions whose naive errors are stored. */
@@ -73,6 +78,9 @@ public final class GoldenGenerator {
         }
         data.put(GTensor.ints("route", Dtype.U8, z, sh.batch(), sh.seqLen()));
         data.put(GTensor.f64("router_logits", route.logits(), sh.batch(), sh.seqLen()));
+        for (GTensor t : c.segments().tensors()) {
+            data.put(t);
+        }
         if (c.whole()) {
             whole(c, in, data);
         } else {
@@ -83,9 +91,10 @@ public final class GoldenGenerator {
 
     private static void metadata(CaseSpec c, AttentionInputs in, CaseData data) {
         Shape sh = c.shape();
+        boolean v2 = c.version() == 2;
         data.put("format", "swiattn-golden");
-        data.put("format_version", "1");
-        data.put("spec_version", SpecVersion.VALUES);
+        data.put("format_version", v2 ? "2" : "1");
+        data.put("spec_version", v2 ? SPEC_VERSION_V2 : SpecVersion.VALUES);
         data.put("generator_version", GENERATOR_VERSION);
         data.put("tcId", Integer.toString(c.tcId()));
         data.put("name", c.name());
@@ -97,6 +106,12 @@ public final class GoldenGenerator {
         data.put("Hq", Integer.toString(sh.qHeads()));
         data.put("Hkv", Integer.toString(sh.kvHeads()));
         data.put("D", Integer.toString(sh.headDim()));
+        if (v2) {
+            data.put("Sk", Integer.toString(sh.kvSeqLen()));
+            data.put("segments", c.segments().form().metadataName());
+            data.put("segment_count", Integer.toString(in.segments().count()));
+            data.put("unused_kv", c.segments().unusedKv());
+        }
         data.put("window", Integer.toString(c.window()));
         data.put("scale", Double.toString(in.scale()));
         data.put("estimator", c.estimator().name());
@@ -132,8 +147,8 @@ public final class GoldenGenerator {
             dOut = CaseInputs.dOut(c, null);
             g = ref.backward(in, dOut);
             data.put(GTensor.f64("dq", g.dq(), sh.batch(), sh.seqLen(), sh.qHeads(), sh.headDim()));
-            data.put(GTensor.f64("dk", g.dk(), sh.batch(), sh.seqLen(), sh.kvHeads(), sh.headDim()));
-            data.put(GTensor.f64("dv", g.dv(), sh.batch(), sh.seqLen(), sh.kvHeads(), sh.headDim()));
+            data.put(GTensor.f64("dk", g.dk(), sh.batch(), sh.kvSeqLen(), sh.kvHeads(), sh.headDim()));
+            data.put(GTensor.f64("dv", g.dv(), sh.batch(), sh.kvSeqLen(), sh.kvHeads(), sh.headDim()));
             data.put(GTensor.f64("d_router_logit", g.dRouterLogit(), sh.batch(), sh.seqLen()));
         }
         if (!naive) {
@@ -158,16 +173,17 @@ public final class GoldenGenerator {
 
     private void sampled(CaseSpec c, AttentionInputs in, CaseData data) {
         Shape sh = c.shape();
-        int[] rows = CaseInputs.sampledRows(c, in.route());
-        long[] rowsL = new long[rows.length];
-        for (int n = 0; n < rows.length; n++) {
-            rowsL[n] = rows[n];
-        }
+        boolean v2 = c.version() == 2;
+        int[] rows = v2 ? SampledRows.queryRows(c, in.segments(), in.route()) : CaseInputs.sampledRows(c, in.route());
+        int[] keyRows = v2 ? SampledRows.keyRows(c, in.segments(), rows) : rows;
         int r = rows.length;
         ReferenceAttention ref = new ReferenceAttention();
         data.put("score_magnitude", Double.toString(scoreBound(in)));
         data.put("score_magnitude_kind", "cauchy_schwarz_bound");
-        data.put(GTensor.ints("rows", Dtype.I64, rowsL, r));
+        data.put(GTensor.ints("rows", Dtype.I64, longs(rows), r));
+        if (v2) {
+            data.put(GTensor.ints("key_rows", Dtype.I64, longs(keyRows), keyRows.length));
+        }
         progress.update("forward rows", 0, 1);
         RowsResult fr = ref.forwardRows(in, rows);
         data.put(GTensor.f64("o_rows", fr.o(), r, sh.qHeads(), sh.headDim()));
@@ -178,10 +194,11 @@ public final class GoldenGenerator {
         if (c.backward()) {
             progress.update("backward rows", 0, 1);
             dORows = CaseInputs.dOutRows(c, rows);
-            g = RowsBackward.backward(in, rows, dORows, rows);
+            // suite 1 keeps the row backward its committed bytes came from; suite 2 uses the reference's own
+            g = v2 ? ref.backwardRows(in, rows, dORows, keyRows) : RowsBackward.backward(in, rows, dORows, keyRows);
             data.put(GTensor.f64("dq_rows", g.dq(), r, sh.qHeads(), sh.headDim()));
-            data.put(GTensor.f64("dk_rows", g.dk(), r, sh.kvHeads(), sh.headDim()));
-            data.put(GTensor.f64("dv_rows", g.dv(), r, sh.kvHeads(), sh.headDim()));
+            data.put(GTensor.f64("dk_rows", g.dk(), keyRows.length, sh.kvHeads(), sh.headDim()));
+            data.put(GTensor.f64("dv_rows", g.dv(), keyRows.length, sh.kvHeads(), sh.headDim()));
             data.put(GTensor.f64("d_router_logit_rows", g.dA(), r));
         }
         if (!naive) {
@@ -196,7 +213,7 @@ public final class GoldenGenerator {
             data.put("naive_error." + tag(p) + ".lse_all", Double.toString(e));
             if (c.backward()) {
                 progress.update("naive " + tag(p) + " backward rows", 0, 1);
-                RowGradients nb = na.backwardRows(in, rows, dORows, rows);
+                RowGradients nb = na.backwardRows(in, rows, dORows, keyRows);
                 naiveError(data, p, "dq_rows", nb.dq(), g.dq());
                 naiveError(data, p, "dk_rows", nb.dk(), g.dk());
                 naiveError(data, p, "dv_rows", nb.dv(), g.dv());
@@ -233,7 +250,7 @@ public final class GoldenGenerator {
                                java.util.function.IntPredicate needed) {
         Shape sh = in.shape();
         String key = c.seed() + "/" + sh + "/" + c.ampQ() + "/" + c.ampK() + "/" + c.ampV() + "/" + in.scale() + "/h"
-                + head + (full ? "/full" : "/w" + in.window());
+                + head + (full ? "/full" : "/w" + in.window()) + "/" + in.segments();
         double[] lse = branchCache.computeIfAbsent(key, k -> {
             double[] x = new double[sh.rows()];
             java.util.Arrays.fill(x, Double.NaN);
@@ -245,28 +262,28 @@ public final class GoldenGenerator {
         if (missing.length == 0) {
             return lse;
         }
+        Segments seg = in.segments();
         long total = 0;
         for (int r : missing) {
-            total += Visibility.keyCount(r % sh.seqLen(), full, in.window());
+            total += Visibility.keyCount(seg.position(r), full, in.window());
         }
-        // pass 2: the one-head problem
-        Shape one = new Shape(sh.batch(), sh.seqLen(), 1, 1, sh.headDim());
+        // pass 2: the one-head problem (same segments: the flat rows are the same)
+        Shape one = new Shape(sh.batch(), sh.seqLen(), 1, 1, sh.headDim(), sh.kvSeqLen());
         int dim = sh.headDim();
         int g = sh.kvHeadOf(head);
         double[] q = new double[one.qSize()];
         double[] k = new double[one.kvSize()];
         double[] v = new double[one.kvSize()];
-        for (int b = 0; b < sh.batch(); b++) {
-            for (int i = 0; i < sh.seqLen(); i++) {
-                int r = b * sh.seqLen() + i;
-                System.arraycopy(in.q(), sh.qOffset(b, i, head), q, r * dim, dim);
-                System.arraycopy(in.k(), sh.kvOffset(b, i, g), k, r * dim, dim);
-                System.arraycopy(in.v(), sh.kvOffset(b, i, g), v, r * dim, dim);
-            }
+        for (int r = 0; r < sh.rows(); r++) {
+            System.arraycopy(in.q(), sh.qRowOffset(r, head), q, r * dim, dim);
+        }
+        for (int kr = 0; kr < sh.kvRows(); kr++) {
+            System.arraycopy(in.k(), sh.kvRowOffset(kr, g), k, kr * dim, dim);
+            System.arraycopy(in.v(), sh.kvRowOffset(kr, g), v, kr * dim, dim);
         }
         Route route = full ? Route.allFull(sh.batch(), sh.seqLen()) : Route.allWindow(sh.batch(), sh.seqLen());
         AttentionInputs oneIn = AttentionInputs.builder(one).q(q).k(k).v(v).window(in.window()).scale(in.scale())
-                .route(route).estimator(Estimator.HARD).build();
+                .route(route).estimator(Estimator.HARD).segments(c.segments().of(one)).build();
         ReferenceAttention ref = new ReferenceAttention();
         String label = "lse head " + head + (full ? " full branch" : " window branch");
         // pass 3: the missing rows in chunks; progress counts pairs, the unit of work
@@ -278,26 +295,37 @@ public final class GoldenGenerator {
             double[] part = ref.forwardRows(oneIn, rows).lse();
             for (int t = 0; t < rows.length; t++) {
                 lse[rows[t]] = part[t];
-                done += Visibility.keyCount(rows[t] % sh.seqLen(), full, in.window());
+                done += Visibility.keyCount(seg.position(rows[t]), full, in.window());
             }
         }
         progress.update(label, total, total);
         return lse;
     }
 
-    /** scale * max_i |q_i| * max_j |k_j| over all rows and heads: an upper bound of max |s_ij|. */
+    /**
+     * scale * max_i |q_i| * max_j |k_j| over all query rows and heads and the key rows inside segments (the others
+     * are never read and may be NaN): an upper bound of max |s_ij|.
+     */
     static double scoreBound(AttentionInputs in) {
         Shape sh = in.shape();
+        Segments seg = in.segments();
         int dim = sh.headDim();
+        int kvRow = sh.kvHeads() * dim;
         double mq = 0;
         double mk = 0;
         for (int off = 0; off < in.q().length; off += dim) {
             mq = Math.max(mq, norm(in.q(), off, dim));
         }
-        for (int off = 0; off < in.k().length; off += dim) {
-            mk = Math.max(mk, norm(in.k(), off, dim));
+        for (int s = 0; s < seg.count(); s++) {
+            for (int off = seg.kStart(s) * kvRow; off < (seg.kStart(s) + seg.kLen(s)) * kvRow; off += dim) {
+                mk = Math.max(mk, norm(in.k(), off, dim));
+            }
         }
         return in.scale() * mq * mk * (1 + 1e-12);
+    }
+
+    private static long[] longs(int[] x) {
+        return java.util.Arrays.stream(x).asLongStream().toArray();
     }
 
     private static double norm(double[] x, int off, int n) {

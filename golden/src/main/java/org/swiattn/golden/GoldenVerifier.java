@@ -2,6 +2,7 @@ package org.swiattn.golden;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -58,6 +59,30 @@ public final class GoldenVerifier {
         }
         problems.addAll(GoldenFolder.strayFiles(goldenDir, m));
         return problems;
+    }
+
+    /**
+     * The verdict on a case that a regeneration just made (in {@code regeneratedDir}, by {@code golden generate
+     * --out}) reproduced byte for byte: the committed file's sha256 is the manifest's and the regenerated file's is
+     * the same, so every tensor and metadata value is what the reference computes now, bit for bit, and nothing needs
+     * recomputing. Null when the regeneration has no such file or differs (then {@link #verify} decides).
+     *
+     * @param regeneratedDir a golden folder written by the generator; not modified
+     */
+    public CaseVerdict reproduced(Manifest.Entry e, Path regeneratedDir) throws IOException {
+        long t0 = System.nanoTime();
+        Path committed = Manifest.fileOf(goldenDir, e);
+        Path fresh = Manifest.fileOf(regeneratedDir, e);
+        boolean known = Suites.ALL.stream().anyMatch(c -> c.tcId() == e.tcId() && c.name().equals(e.name())
+                && c.fileName().equals(e.file()));
+        LinkOption noLinks = LinkOption.NOFOLLOW_LINKS;
+        if (!known || !Files.isRegularFile(committed, noLinks) || !Files.isRegularFile(fresh, noLinks)
+                || !Manifest.sha256(committed).equals(e.sha256()) || !Manifest.sha256(fresh).equals(e.sha256())) {
+            return null;
+        }
+        int tensors = SafeTensorsFile.open(committed).tensors().size();
+        return new CaseVerdict(e.tcId(), e.name(), true, tensors, tensors, 0, List.of(),
+                (System.nanoTime() - t0) / 1e9);
     }
 
     /** Verifies one manifest entry. */

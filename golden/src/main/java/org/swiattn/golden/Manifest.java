@@ -54,10 +54,21 @@ public record Manifest(String format, int format_version, String spec_version, S
             .serializationInclusion(JsonInclude.Include.NON_NULL)
             .build();
 
-    /** One case file. */
+    /**
+     * One case file. {@code Sk} (key rows per batch row) and {@code segments} (self, bottom_right, kv_cache, packed)
+     * are given for suite-2 cases only (null, and absent from the JSON, for suite 1, where Sk = S).
+     */
     public record Entry(int tcId, String name, String file, String sha256, long bytes, String kind, int B, int S,
-                        int Hq, int Hkv, int D, int window, String estimator, boolean backward, String seed,
-                        List<String> flags, String comment, List<String> tensors) {
+                        Integer Sk, String segments, int Hq, int Hkv, int D, int window, String estimator,
+                        boolean backward, String seed, List<String> flags, String comment, List<String> tensors) {
+
+        /** A self-attention entry (no Sk, no segments). */
+        public Entry(int tcId, String name, String file, String sha256, long bytes, String kind, int B, int S,
+                     int Hq, int Hkv, int D, int window, String estimator, boolean backward, String seed,
+                     List<String> flags, String comment, List<String> tensors) {
+            this(tcId, name, file, sha256, bytes, kind, B, S, null, null, Hq, Hkv, D, window, estimator, backward,
+                    seed, flags, comment, tensors);
+        }
     }
 
     /** An empty manifest of the current versions. */
@@ -72,8 +83,10 @@ public record Manifest(String format, int format_version, String spec_version, S
 
     /** The entry for a written case file. */
     public static Entry entry(CaseSpec c, CaseData data, Path file) throws IOException {
+        boolean v2 = c.version() == 2;
         return new Entry(c.tcId(), c.name(), c.fileName(), sha256(file), Files.size(file),
                 c.kind().name().toLowerCase(java.util.Locale.ROOT), c.shape().batch(), c.shape().seqLen(),
+                v2 ? c.shape().kvSeqLen() : null, v2 ? c.segments().form().metadataName() : null,
                 c.shape().qHeads(), c.shape().kvHeads(), c.shape().headDim(), c.window(), c.estimator().name(),
                 c.backward(), Long.toUnsignedString(c.seed()), c.flags(), c.comment(),
                 new ArrayList<>(data.tensors().keySet()));
@@ -184,11 +197,11 @@ public record Manifest(String format, int format_version, String spec_version, S
             throw new BadInputException(p + ": " + where + ".sha256 must be 64 lowercase hex digits, got "
                     + quote(sha));
         }
-        for (String k : List.of("B", "S", "Hq", "Hkv", "D", "window")) {
+        for (String k : List.of("B", "S", "Sk", "Hq", "Hkv", "D", "window")) {
             require(p, where, e, k, JsonNode::isInt, "an integer", false);
         }
         require(p, where, e, "bytes", JsonNode::canConvertToLong, "an integer", false);
-        for (String k : List.of("kind", "estimator", "seed", "comment")) {
+        for (String k : List.of("kind", "segments", "estimator", "seed", "comment")) {
             require(p, where, e, k, JsonNode::isTextual, "a string", false);
         }
         require(p, where, e, "backward", JsonNode::isBoolean, "true or false", false);

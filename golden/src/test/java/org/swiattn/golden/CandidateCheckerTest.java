@@ -34,6 +34,14 @@ class CandidateCheckerTest {
     static final CaseSpec SAMPLED = new CaseSpec(902, "t_sampled", CaseSpec.Kind.SAMPLED,
             new Shape(1, 64, 4, 2, 8), 8, Double.NaN, Estimator.SELECTED_BRANCH, CaseSpec.RouteKind.RANDOM, 0.25, 8,
             1, 1, 1, 1, true, 1, List.of("Test"), "sampled test case");
+    /** Suite 2, sampled: two chunks of 16 queries at offset 48 of 64 keys (key_rows differ from rows). */
+    static final CaseSpec CHUNK = new CaseSpec(903, "t_chunk", CaseSpec.Kind.SAMPLED, new Shape(2, 16, 4, 2, 8, 64), 8,
+            Double.NaN, Estimator.SOFT, CaseSpec.RouteKind.RANDOM, 0.5, 9, 1, 1, 1, 1, true, 1, List.of("Test"),
+            "sampled chunk", 2, CaseSegments.BOTTOM_RIGHT);
+    /** Suite 2, whole: a padded cache of 12 slots, lengths 2, 5, 12, NaN in the unused slots. */
+    static final CaseSpec CACHE = new CaseSpec(904, "t_cache", CaseSpec.Kind.WHOLE, new Shape(3, 2, 4, 2, 8, 12), 4,
+            Double.NaN, Estimator.STRAIGHT_THROUGH, CaseSpec.RouteKind.RANDOM, 0.5, 10, 1, 1, 1, 1, true, -1,
+            List.of("Test"), "kv cache", 2, CaseSegments.kvCache(2, 5, 12).withUnusedNaN());
 
     static Path golden;
     static CandidateChecker checker;
@@ -43,7 +51,7 @@ class CandidateCheckerTest {
         golden = dir.resolve("golden");
         Manifest m = Manifest.empty();
         GoldenGenerator gen = new GoldenGenerator(true, Progress.NONE);
-        for (CaseSpec c : List.of(WHOLE, SAMPLED)) {
+        for (CaseSpec c : List.of(WHOLE, SAMPLED, CHUNK, CACHE)) {
             CaseData d = gen.compute(c);
             Path f = golden.resolve(c.fileName());
             d.write(f);
@@ -71,8 +79,8 @@ class CandidateCheckerTest {
         return Map.of("o", new long[] {s.batch(), s.seqLen(), s.qHeads(), s.headDim()},
                 "lse", new long[] {s.batch(), s.seqLen(), s.qHeads()},
                 "dq", new long[] {s.batch(), s.seqLen(), s.qHeads(), s.headDim()},
-                "dk", new long[] {s.batch(), s.seqLen(), s.kvHeads(), s.headDim()},
-                "dv", new long[] {s.batch(), s.seqLen(), s.kvHeads(), s.headDim()},
+                "dk", new long[] {s.batch(), s.kvSeqLen(), s.kvHeads(), s.headDim()},
+                "dv", new long[] {s.batch(), s.kvSeqLen(), s.kvHeads(), s.headDim()},
                 "d_router_logit", new long[] {s.batch(), s.seqLen()});
     }
 
@@ -143,6 +151,63 @@ class CandidateCheckerTest {
                 Map.of("o", f.o(), "lse", lse), shapes(SAMPLED.shape())), true);
         assertThat(bad.checks()).extracting(TensorCheck::pass).containsExactly(true, true, false);
         assertThat(bad.checks().get(2).worst()).isEqualTo("b=0 i=30");
+    }
+
+    /** Suite 2: dK, dV of a sampled case are judged at key_rows, taken from the whole gradients. */
+    @Test
+    void suiteTwoSampledCaseJudgesKeyGradientsAtKeyRows() throws IOException {
+        AttentionInputs in = CaseInputs.inputs(CHUNK);
+        SafeTensorsFile g = SafeTensorsFile.open(golden.resolve(CHUNK.fileName()));
+        int[] rows = java.util.Arrays.stream(g.readLongs("rows")).mapToInt(x -> (int) x).toArray();
+        int[] keys = java.util.Arrays.stream(g.readLongs("key_rows")).mapToInt(x -> (int) x).toArray();
+        assertThat(g.metadata()).containsEntry("Sk", "64").containsEntry("segments", "bottom_right");
+        // chunk boundary of batch row 1: its last cached key (47) and first new key (48) are key rows 64+47, 64+48
+        assertThat(keys).contains(0, 47, 48, 63, 64 + 47, 64 + 48, 127).isNotEqualTo(rows);
+        assertThat(rows).contains(0, 15, 16, 31);
+        double[] dO = CaseInputs.dOut(CHUNK, rows);
+        ForwardResult f = new ReferenceAttention().forward(in);
+        BackwardResult b = new ReferenceAttention().backward(in, dO);
+        CandidateChecker.Report whole = checker.check("t_chunk", candidate("c_whole.safetensors", "fp64",
+                outputs(f, b), shapes(CHUNK.shape())), false);
+        assertThat(whole.checks()).allSatisfy(c -> assertThat(c.relErr()).as(c.tensor()).isLessThan(1e-14));
+        double[] dk = b.dk().clone();
+        dk[CHUNK.shape().kvOffset(1, 47, 1) + 2] += 1e-6;   // a cached key of batch row 1, sampled
+        CandidateChecker.Report bad = checker.check("t_chunk", candidate("c_bad.safetensors", "fp64",
+                Map.of("o", f.o(), "lse", f.lse(), "dq", b.dq(), "dk", dk, "dv", b.dv(), "d_router_logit",
+                        b.dRouterLogit()), shapes(CHUNK.shape())), false);
+        TensorCheck dkCheck = bad.checks().stream().filter(c -> c.tensor().equals("dk_rows")).findFirst().orElseThrow();
+        assertThat(dkCheck.pass()).isFalse();
+        assertThat(dkCheck.worst()).isEqualTo("i=" + (64 + 47) + " g=1 d=2");
+        assertThat(bad.checks()).filteredOn(c -> !c.tensor().equals("dk_rows")).allSatisfy(c ->
+                assertThat(c.pass()).as(c.tensor()).isTrue());
+    }
+
+    /** Suite 2: the gradients of unused cache slots are exactly 0, and a candidate that leaves NaN there fails. */
+    @Test
+    void unusedCacheSlotsMustGetZeroGradients() throws IOException {
+        AttentionInputs in = CaseInputs.inputs(CACHE);
+        SafeTensorsFile g = SafeTensorsFile.open(golden.resolve(CACHE.fileName()));
+        assertThat(g.readLongs("cache_seqlens")).containsExactly(2, 5, 12);
+        assertThat(g.metadata()).containsEntry("unused_kv", "nan");
+        double[] gdk = g.readDoubles("dk");
+        Shape sh = CACHE.shape();
+        for (int j = 2; j < 12; j++) {
+            for (int e = 0; e < sh.kvHeads() * sh.headDim(); e++) {
+                assertThat(gdk[sh.kvOffset(0, j, 0) + e]).isZero();
+            }
+        }
+        double[] dO = CaseInputs.dOut(CACHE, null);
+        ForwardResult f = new ReferenceAttention().forward(in);
+        BackwardResult b = new ReferenceAttention().backward(in, dO);
+        assertThat(checker.check("t_cache", candidate("k_ok.safetensors", "fp64", outputs(f, b), shapes(sh)), false)
+                .pass()).isTrue();
+        double[] dv = b.dv().clone();
+        dv[sh.kvOffset(1, 7, 0)] = Double.NaN;   // an unused slot of batch row 1 (length 5)
+        CandidateChecker.Report bad = checker.check("t_cache", candidate("k_nan.safetensors", "fp64",
+                Map.of("o", f.o(), "lse", f.lse(), "dq", b.dq(), "dk", b.dk(), "dv", dv, "d_router_logit",
+                        b.dRouterLogit()), shapes(sh)), false);
+        assertThat(bad.checks()).extracting(TensorCheck::tensor, TensorCheck::pass).contains(
+                org.assertj.core.groups.Tuple.tuple("dv", false), org.assertj.core.groups.Tuple.tuple("dk", true));
     }
 
     @Test

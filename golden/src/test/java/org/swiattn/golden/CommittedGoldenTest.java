@@ -29,12 +29,39 @@ class CommittedGoldenTest {
             Path f = GOLDEN.resolve(e.file());
             assertThat(Manifest.sha256(f)).as(e.file()).isEqualTo(e.sha256());
             SafeTensorsFile sf = SafeTensorsFile.open(f);
+            CaseSpec c = Suites.find(e.name());
             assertThat(sf.metadata()).containsEntry("name", e.name())
-                    .containsEntry("tcId", Integer.toString(e.tcId())).containsEntry("spec_version", "1.0");
+                    .containsEntry("tcId", Integer.toString(e.tcId()))
+                    .containsEntry("spec_version", c.version() == 1 ? "1.0" : "2.0")
+                    .containsEntry("format_version", Integer.toString(c.version()));
             assertThat(sf.tensors().keySet()).containsAll(GoldenGenerator.outputTensors(Suites.find(e.name())));
+            // the fp32 yardstick is sane: a naive fp32 implementation is close to fp64 on every committed case
+            // (worst suite-1 value 1.1e-4, huge scores); a broken yardstick would make the fp32 bound meaningless
+            sf.metadata().forEach((k, val) -> {
+                if (k.startsWith("naive_error.fp32.")) {
+                    assertThat(Double.parseDouble(val)).as(e.name() + " " + k).isLessThan(1e-3);
+                }
+            });
             total += Files.size(f);
         }
         assertThat(total).as("committed golden data").isLessThan(40L << 20);
+    }
+
+    /** Unused cache slots never matter: the NaN twin of a decode case has the same outputs, bit for bit. */
+    @Test
+    void nanInUnusedCacheSlotsChangesNoOutput() {
+        SafeTensorsFile plain = SafeTensorsFile.open(GOLDEN.resolve(Suites.find("106").fileName()));
+        SafeTensorsFile nan = SafeTensorsFile.open(GOLDEN.resolve(Suites.find("107").fileName()));
+        assertThat(nan.metadata()).containsEntry("unused_kv", "nan");
+        assertThat(plain.metadata()).containsEntry("unused_kv", "generator");
+        for (String t : List.of("o", "lse", "route", "router_logits", "cache_seqlens")) {
+            assertThat(nan.tensors()).containsKey(t);
+            if (nan.info(t).dtype().isFloating()) {
+                assertThat(nan.readDoubles(t)).as(t).isEqualTo(plain.readDoubles(t));
+            } else {
+                assertThat(nan.readLongs(t)).as(t).isEqualTo(plain.readLongs(t));
+            }
+        }
     }
 
     @Test
@@ -46,6 +73,12 @@ class CommittedGoldenTest {
             GoldenVerifier.CaseVerdict r = v.verify(m.find(id), gen);
             assertThat(r.problems()).as("case " + id).isEmpty();
             assertThat(r.tensors()).isEqualTo(8);
+        }
+        // the small suite-2 cases: every form, with its segment tensors
+        for (String id : List.of("101", "102", "103", "104", "105")) {
+            GoldenVerifier.CaseVerdict r = v.verify(m.find(id), gen);
+            assertThat(r.problems()).as("case " + id).isEmpty();
+            assertThat(r.tensors()).isEqualTo(m.find(id).tensors().size());
         }
     }
 }

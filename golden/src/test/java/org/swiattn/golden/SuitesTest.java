@@ -6,27 +6,38 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.EnumMap;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
+import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.Estimator;
 import org.swiattn.spec.Route;
+import org.swiattn.spec.Segments;
+import org.swiattn.spec.Shape;
 import org.swiattn.spec.Visibility;
 
 /** The case table covers what the spec asks of the golden suite, with stable, unique ids and names. */
 class SuitesTest {
 
     @Test
-    void idsAreOneToNAndNamesUnique() {
+    void idsAreConsecutivePerSuiteAndNamesUnique() {
         Set<String> names = new HashSet<>();
         for (int n = 0; n < Suites.ALL.size(); n++) {
             CaseSpec c = Suites.ALL.get(n);
-            assertThat(c.tcId()).isEqualTo(n + 1);
+            int v1 = Suites.V1.size();
+            assertThat(c.tcId()).isEqualTo(n < v1 ? n + 1 : 101 + n - v1);
+            assertThat(c.version()).isEqualTo(n < v1 ? 1 : 2);
+            assertThat(c.fileName()).isEqualTo("v" + c.version() + "/" + c.name() + ".safetensors");
             assertThat(names.add(c.name())).as("unique name " + c.name()).isTrue();
             assertThat(c.flags()).isNotEmpty();
             assertThat(c.comment()).isNotBlank();
         }
+        assertThat(Suites.V1).hasSize(36);
+        assertThat(Suites.suite("v2")).isEqualTo(Suites.V2);
+        assertThat(Suites.find("101").name()).isEqualTo("chunk_gqa2_b2_q12_k16_w8");
         assertThat(Suites.find("24").name()).isEqualTo("routed_gqa2_s64_w16_ste");
         assertThat(Suites.find("routed_gqa2_s64_w16_ste").tcId()).isEqualTo(24);
         assertThatThrownBy(() -> Suites.find("nope")).isInstanceOf(BadInputException.class)
@@ -42,7 +53,7 @@ class SuitesTest {
         boolean w1 = false;
         boolean wCoversS = false;
         boolean wBeyondS = false;
-        for (CaseSpec c : Suites.ALL) {
+        for (CaseSpec c : Suites.V1) {
             ratios.add(c.shape().groupSize());
             dims.add(c.shape().headDim());
             if (c.backward()) {
@@ -70,7 +81,142 @@ class SuitesTest {
         });
         assertThat(Suites.suite("4k")).hasSize(3).allSatisfy(c -> assertThat(c.whole()).isTrue());
         assertThat(Suites.suite("small").size() + Suites.suite("4k").size() + Suites.suite("32k").size())
-                .isEqualTo(Suites.ALL.size());
+                .isEqualTo(Suites.V1.size());
+    }
+
+    /** Suite 2 holds every form the spec 2.0 semantics name, at the sizes and edges asked for. */
+    @Test
+    void suiteTwoCoversDecodeChunkedPrefillAndPacking() {
+        Map<CaseSegments.Form, Integer> forms = new EnumMap<>(CaseSegments.Form.class);
+        Set<Integer> decodeCapacities = new TreeSet<>();
+        boolean mixedEdges = false;
+        boolean nan = false;
+        boolean chunk4k = false;
+        boolean chunk32k = false;
+        boolean packed4k = false;
+        int production4kSelf = 0;
+        for (CaseSpec c : Suites.V2) {
+            Shape sh = c.shape();
+            Segments seg = c.segments().of(sh);   // every table validates for its shape
+            forms.merge(c.segments().form(), 1, Integer::sum);
+            boolean production = sh.qHeads() == 32 && sh.kvHeads() == 8 && sh.headDim() == 128;
+            assertThat(production).as(c.name()).isEqualTo(c.flags().contains("ProductionShape"));
+            int w = c.window();
+            if (c.flags().contains("Decode")) {
+                assertThat(sh.seqLen()).isOne();
+                assertThat(c.backward()).isFalse();
+                Set<Integer> lens = new TreeSet<>();
+                for (int s = 0; s < seg.count(); s++) {
+                    lens.add(seg.kLen(s));
+                }
+                if (production && w == 1024) {
+                    decodeCapacities.add(sh.kvSeqLen());
+                    assertThat(lens).contains(sh.kvSeqLen());
+                    mixedEdges |= lens.contains(w) && lens.contains(w + 1) && lens.stream().anyMatch(l -> l < w);
+                }
+            }
+            nan |= c.segments().unusedNaN();
+            if (c.segments().form() == CaseSegments.Form.BOTTOM_RIGHT && production && c.backward()) {
+                chunk4k |= sh.seqLen() == 512 && sh.kvSeqLen() == 4096;
+                chunk32k |= sh.kvSeqLen() == 32768 && sh.seqLen() < 32768;
+                assertThat(c.kind()).isEqualTo(CaseSpec.Kind.SAMPLED);
+            }
+            if (c.segments().form() == CaseSegments.Form.PACKED && sh.rows() == 4096 && c.backward()) {
+                boolean one = false;
+                boolean shortDoc = false;
+                for (int s = 0; s < seg.count(); s++) {
+                    one |= seg.kLen(s) == 1;
+                    shortDoc |= seg.kLen(s) > 1 && seg.kLen(s) < w;
+                }
+                packed4k |= one && shortDoc && seg.count() >= 3;
+            }
+            if (c.segments().form() == CaseSegments.Form.SELF && production && sh.seqLen() == 4096) {
+                assertThat(c.kind()).isEqualTo(CaseSpec.Kind.SAMPLED);
+                production4kSelf++;
+            }
+        }
+        assertThat(forms.keySet()).containsExactlyInAnyOrder(CaseSegments.Form.values());
+        assertThat(decodeCapacities).containsExactly(4096, 32768);
+        assertThat(mixedEdges && nan && chunk4k && chunk32k && packed4k).isTrue();
+        assertThat(production4kSelf).isGreaterThanOrEqualTo(2);
+        // the NaN twin of the production decode case has the same inputs wherever they are read
+        CaseSpec plain = Suites.find("decode_gqa4_b8_c4096_w1024");
+        CaseSpec twin = Suites.find("decode_gqa4_b8_c4096_w1024_nan");
+        assertThat(twin.seed()).isEqualTo(plain.seed());
+        assertThat(twin.segments().withUnusedNaN()).isEqualTo(twin.segments());
+        assertThat(twin.segments()).isNotEqualTo(plain.segments());
+        assertThat(plain.segments().withUnusedNaN()).isEqualTo(twin.segments());
+    }
+
+    /** The documented NaN rule: exactly the key rows in no segment are NaN, in K and V. */
+    @Test
+    void unusedCacheSlotsAreNaNExactlyWhereTheRuleSays() {
+        CaseSpec c = Suites.find("kvcache_gqa2_b4_q3_c24_w8_nan");
+        AttentionInputs in = CaseInputs.inputs(c);
+        Shape sh = c.shape();
+        int rowSize = sh.kvHeads() * sh.headDim();
+        int[] lens = {3, 8, 9, 20};
+        int nanRows = 0;
+        for (int kr = 0; kr < sh.kvRows(); kr++) {
+            boolean used = kr % sh.kvSeqLen() < lens[kr / sh.kvSeqLen()];
+            for (int e = kr * rowSize; e < (kr + 1) * rowSize; e++) {
+                assertThat(Double.isNaN(in.k()[e])).as("k row " + kr).isEqualTo(!used);
+                assertThat(Double.isNaN(in.v()[e])).as("v row " + kr).isEqualTo(!used);
+            }
+            nanRows += used ? 0 : 1;
+        }
+        assertThat(nanRows).isEqualTo(4 * 24 - (3 + 8 + 9 + 20));
+        // the used rows are the generator's values, as in the case without NaN
+        double[] k = new double[sh.kvSize()];
+        SplitMix64.fill(c.seed(), "k", c.ampK(), k);
+        for (int e = 0; e < k.length; e++) {
+            if (!Double.isNaN(in.k()[e])) {
+                assertThat(in.k()[e]).isEqualTo(k[e]);
+            }
+        }
+    }
+
+    /** Decode routes: exactly round(f * B) of the B new tokens are full-routed. */
+    @Test
+    void decodeRoutesCountFlatRows() {
+        for (CaseSpec c : Suites.V2) {
+            if (c.route() == CaseSpec.RouteKind.RANDOM_ROWS) {
+                Route r = CaseInputs.route(c);
+                assertThat(r.fullCount()).as(c.name()).isEqualTo(Math.round(c.fullFraction() * c.shape().rows()));
+                assertThat(r.fullCount()).isBetween(1, c.shape().rows() - 1);
+            }
+        }
+    }
+
+    /** Suite-2 sampled rows: every segment's first and last query, its first and last key, both branches. */
+    @Test
+    void suiteTwoSampledRowsCoverEverySegment() {
+        for (CaseSpec c : Suites.V2) {
+            if (c.whole()) {
+                continue;
+            }
+            Segments seg = c.segments().of(c.shape());
+            Route r = CaseInputs.route(c);
+            int[] rows = SampledRows.queryRows(c, seg, r);
+            int[] keys = SampledRows.keyRows(c, seg, rows);
+            assertThat(rows).isSorted().doesNotHaveDuplicates();
+            assertThat(keys).isSorted().doesNotHaveDuplicates();
+            for (int s = 0; s < seg.count(); s++) {
+                if (seg.qLen(s) > 0) {
+                    assertThat(rows).contains(seg.qStart(s), seg.qStart(s) + seg.qLen(s) - 1);
+                }
+                assertThat(keys).contains(seg.kStart(s), seg.kStart(s) + seg.kLen(s) - 1);
+                int q0 = seg.kLen(s) - seg.qLen(s);
+                if (q0 > 0) {   // a chunk: the last cached key and the first new key
+                    assertThat(keys).contains(seg.kStart(s) + q0 - 1, seg.kStart(s) + q0);
+                }
+            }
+            for (int row : rows) {   // each sampled query's own key (the causal edge)
+                assertThat(keys).contains(seg.keyStart(row) + seg.position(row));
+            }
+            assertThat(java.util.Arrays.stream(rows).anyMatch(r::isFull)).isTrue();
+            assertThat(java.util.Arrays.stream(rows).anyMatch(x -> !r.isFull(x))).isTrue();
+        }
     }
 
     @Test
