@@ -7,8 +7,6 @@ import java.util.EnumMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.swiattn.golden.CaseInputs;
-import org.swiattn.golden.CaseSpec;
 import org.swiattn.golden.Suites;
 import org.swiattn.reference.Mistake;
 import org.swiattn.spec.Precision;
@@ -17,7 +15,7 @@ import org.swiattn.spec.Precision;
  * {@code swiattn check --explain} names every catalogued mistake: each one is planted into an fp64 candidate
  * ({@link PlantedCandidate}: the naive implementation, not the reference) of a small case where it shows, and the
  * first mistake the explanation says MATCHES must be that one. The test walks every entry and counts them; the
- * two spec 2.0 entries wait for golden cases with segments (the test fails once a case could show them).
+ * two spec 2.0 entries use suite-2 cases (a chunk at an offset, packed documents).
  */
 class ExplainTest {
     static final Path GOLDEN = Cli.repo().resolve("golden");
@@ -35,27 +33,16 @@ class ExplainTest {
             Map.entry(Mistake.ROUTE_TIE_TO_FULL, "routed_gqa2_s64_w16_zero_logits"),
             Map.entry(Mistake.ROUTE_PER_HEAD, "routed_gqa2_s64_w16_ste"),
             Map.entry(Mistake.SOFT_DELTA_ROUTED, "routed_gqa2_s64_w16_soft"),
-            Map.entry(Mistake.ROUTER_GRADIENT_SUBTRACTION, "routed_gqa2_s64_w16_saturated")));
+            Map.entry(Mistake.ROUTER_GRADIENT_SUBTRACTION, "routed_gqa2_s64_w16_saturated"),
+            Map.entry(Mistake.TOP_LEFT, "chunk_gqa2_b2_q12_k16_w8"),
+            Map.entry(Mistake.CROSSING_SEGMENTS, "packed_gqa2_s40_w8")));
 
     @Test
     void explainNamesEveryCataloguedMistake(@TempDir Path tmp) {
         int named = 0;
-        int awaiting = 0;
         for (Mistake m : Mistake.values()) {
             String name = CASE.get(m);
-            if (name == null) {
-                // the spec 2.0 entries show only on segment tables, which no golden case has yet: once one does,
-                // this fails and the entry gets its case above
-                assertThat(m).isIn(Mistake.TOP_LEFT, Mistake.CROSSING_SEGMENTS);
-                for (CaseSpec c : Suites.suite("default")) {
-                    if (c.shape().seqLen() <= 4096) {
-                        assertThat(m.canShowOn(CaseInputs.inputs(c))).as("%s shows on %s: give it that case",
-                                m.id(), c.label()).isFalse();
-                    }
-                }
-                awaiting++;
-                continue;
-            }
+            assertThat(name).as("%s has a case", m.id()).isNotNull();
             Path file = PlantedCandidate.write(GOLDEN, Suites.find(name), m, Precision.FP64,
                     tmp.resolve(m.id() + ".safetensors"));
             Cli.Run r = Cli.run("check", "--golden", GOLDEN.toString(), "--case", name, "--candidate",
@@ -67,8 +54,7 @@ class ExplainTest {
             assertThat(r.out()).contains("usual cause: " + m.cause());
             named++;
         }
-        assertThat(named).isEqualTo(CASE.size()).isEqualTo(12);
-        assertThat(named + awaiting).isEqualTo(Mistake.values().length);
+        assertThat(named).isEqualTo(CASE.size()).isEqualTo(Mistake.values().length).isEqualTo(14);
     }
 
     @Test
