@@ -20,9 +20,17 @@
                                                                                      T* dV) {                    \
         dkdv_v2<T, T, DMAX, BM, BN, 256, SR, SC, J>(BWD_COMMON_ARGS, dK, dV);                                       \
     }                                                                                                            \
+    extern "C" __global__ void __launch_bounds__(256) swi_bwd_dkdv_v2_##TN##_d##DMAX##_seg(BWD_COMMON(T), T* dK, \
+                                                                                     T* dV, const int* seg) {    \
+        dkdv_v2<T, T, DMAX, BM, BN, 256, SR, SC, J, true>(BWD_COMMON_ARGS, dK, dV, seg);                            \
+    }                                                                                                            \
     extern "C" __global__ void __launch_bounds__(256) swi_bwd_dq_v2_##TN##_d##DMAX(BWD_COMMON(T), T* dQ,         \
                                                                                    int accumulate) {             \
         dq_v2<T, T, DMAX, BM, BN, 256, SR, SC, J>(BWD_COMMON_ARGS, dQ, accumulate);                                 \
+    }                                                                                                            \
+    extern "C" __global__ void __launch_bounds__(256) swi_bwd_dq_v2_##TN##_d##DMAX##_seg(BWD_COMMON(T), T* dQ,   \
+                                                                                 int accumulate, const int* seg) {\
+        dq_v2<T, T, DMAX, BM, BN, 256, SR, SC, J, true>(BWD_COMMON_ARGS, dQ, accumulate, seg);                      \
     }
 
 SWI_BWD_V1(double, f64)

@@ -21,6 +21,9 @@
 //   lseF, lseW, deltaF, deltaW [B,S,Hq]                        not modified (routed: F and W are the same arrays)
 //   coefF, coefW [B,S] or null                                 not modified
 //   dK, dV [B,S,Hkv,D] (dkdv kernels), dQ [B,S,Hq,D] (dq kernels; accumulate != 0 adds to it)   modified
+// Kernels ending in _seg take a segment table seg [5][B] (common.cuh, swi_rows) as a last argument: entry b is a
+// segment, q, dO, dQ, lse, delta, coef hold the flat query rows, k, v, dK, dV the flat key rows. dK, dV rows that
+// lie in no segment are not written (the caller zeroes them).
 #pragma once
 #include "common.cuh"
 
@@ -182,8 +185,8 @@ __device__ __forceinline__ void bwd_phase_a(const T* Qs, const T* dOs, const T* 
 // Loads a chunk of BM query rows (positions rowPos) of head h: Qs, dOs (times the branch coefficient), lse, delta.
 template <typename In, typename T, int DMAX, int BM, int BN, int NT>
 __device__ __forceinline__ void bwd_load_rows(T* Qs, T* dOs, T* rowLse, T* rowDelta, const int* rowPos, const In* q,
-                                              const In* dO, const T* lse, const T* delta, const T* coef, int b, int S,
-                                              int Hq, int h, int d) {
+                                              const In* dO, const T* lse, const T* delta, const T* coef,
+                                              const SwiRows& R, int Hq, int h, int d) {
     using L = BwdV2Layout<T, DMAX, BM, BN>;
     constexpr int PER = BM * DMAX / NT;  // all of a thread's loads in flight at once, then the stores
     static_assert(PER * NT == BM * DMAX, "query chunk must split evenly over the threads");
@@ -192,9 +195,9 @@ __device__ __forceinline__ void bwd_load_rows(T* Qs, T* dOs, T* rowLse, T* rowDe
     for (int it = 0; it < PER; it++) {
         const int u = threadIdx.x + it * NT, r = u / DMAX, c = u % DMAX, pos = rowPos[r];
         const bool ok = pos >= 0 && c < d;
-        const i64 off = (((i64)b * S + (ok ? pos : 0)) * Hq + h) * d + (ok ? c : 0);
+        const i64 off = ((R.q + (ok ? pos : 0)) * Hq + h) * d + (ok ? c : 0);
         qv[it] = ok ? swi_load<T>(q[off]) : T(0);
-        ov[it] = ok ? swi_load<T>(dO[off]) * (coef ? coef[(i64)b * S + pos] : T(1)) : T(0);
+        ov[it] = ok ? swi_load<T>(dO[off]) * (coef ? coef[R.q + pos] : T(1)) : T(0);
     }
 #pragma unroll
     for (int it = 0; it < PER; it++) {
@@ -204,16 +207,16 @@ __device__ __forceinline__ void bwd_load_rows(T* Qs, T* dOs, T* rowLse, T* rowDe
     }
     for (int r = threadIdx.x; r < BM; r += NT) {
         const int pos = rowPos[r];
-        const i64 l = ((i64)b * S + (pos >= 0 ? pos : 0)) * Hq + h;
+        const i64 l = (R.q + (pos >= 0 ? pos : 0)) * Hq + h;
         rowLse[r] = pos >= 0 ? lse[l] : T(0);
         rowDelta[r] = pos >= 0 ? delta[l] : T(0);
     }
 }
 
-// Loads key/value rows j0..j0+BN-1 of kv head g (zeros past S and past d).
+// Loads key/value rows j0..j0+BN-1 of kv head g (zeros past the entry's keys and past d).
 template <typename In, typename T, int DMAX, int BM, int BN, int NT>
-__device__ __forceinline__ void bwd_load_keys(T* Ks, T* Vs, const In* k, const In* v, int b, int S, int Hkv, int g,
-                                              int d, int j0) {
+__device__ __forceinline__ void bwd_load_keys(T* Ks, T* Vs, const In* k, const In* v, const SwiRows& R, int Hkv,
+                                              int g, int d, int j0) {
     using L = BwdV2Layout<T, DMAX, BM, BN>;
     constexpr int PER = BN * DMAX / NT;
     static_assert(PER * NT == BN * DMAX, "key tile must split evenly over the threads");
@@ -221,8 +224,8 @@ __device__ __forceinline__ void bwd_load_keys(T* Ks, T* Vs, const In* k, const I
 #pragma unroll
     for (int it = 0; it < PER; it++) {
         const int u = threadIdx.x + it * NT, r = u / DMAX, c = u % DMAX, j = j0 + r;
-        const bool ok = j < S && c < d;
-        const i64 off = (((i64)b * S + (ok ? j : 0)) * Hkv + g) * d + (ok ? c : 0);
+        const bool ok = j < R.keys && c < d;
+        const i64 off = ((R.k + (ok ? j : 0)) * Hkv + g) * d + (ok ? c : 0);
         kv[it] = ok ? swi_load<T>(k[off]) : T(0);
         vv[it] = ok ? swi_load<T>(v[off]) : T(0);
     }
@@ -236,8 +239,8 @@ __device__ __forceinline__ void bwd_load_keys(T* Ks, T* Vs, const In* k, const I
 
 // v2 dK/dV: grid (ceil(S/BN), Hkv, B), block (NT), dynamic shared memory BwdV2Layout::BYTES.
 //   Thread owns dK, dV rows jy*J..+J, columns dx*DC..+DC in registers.
-template <typename In, typename T, int DMAX, int BM, int BN, int NT, int SR, int SC, int J>
-__device__ void dkdv_v2(BWD_PARAMS(In, T), In* dK, In* dV) {
+template <typename In, typename T, int DMAX, int BM, int BN, int NT, int SR, int SC, int J, bool SEG = false>
+__device__ void dkdv_v2(BWD_PARAMS(In, T), In* dK, In* dV, const int* seg = nullptr) {
     using L = BwdV2Layout<T, DMAX, BM, BN>;
     constexpr int DXG = NT / (BN / J), DC = DMAX / DXG;
     static_assert(DXG * (BN / J) == NT && DC * DXG == DMAX, "dK/dV micro-tiles must cover the tile");
@@ -247,9 +250,11 @@ __device__ void dkdv_v2(BWD_PARAMS(In, T), In* dK, In* dV) {
       *dSs = sm + L::DSS, *rowLse = sm + L::RL, *rowDelta = sm + L::RD;
     int* rowPos = (int*)(sm + L::END);
     const int j0 = blockIdx.x * BN, g = blockIdx.y, b = blockIdx.z, G = Hq / Hkv, tid = threadIdx.x;
-    const int jmax = min(j0 + BN, S) - 1;
+    const SwiRows R = swi_rows<SEG>(seg, B, S, b);
+    if (SEG && j0 >= R.keys) return;  // a key tile past this segment's keys (the grid covers the longest segment)
+    const int jmax = min(j0 + BN, R.keys) - 1;
     const int jy = tid / DXG, dx = tid % DXG;
-    bwd_load_keys<In, T, DMAX, BM, BN, NT>(Ks, Vs, k, v, b, S, Hkv, g, d, j0);
+    bwd_load_keys<In, T, DMAX, BM, BN, NT>(Ks, Vs, k, v, R, Hkv, g, d, j0);
     T accK[J][DC], accV[J][DC];
 #pragma unroll
     for (int a = 0; a < J; a++)
@@ -260,7 +265,7 @@ __device__ void dkdv_v2(BWD_PARAMS(In, T), In* dK, In* dV) {
         const int* cnt = br == 0 ? nF : nW;
         if (!cnt) continue;
         const bool full = br == 0;
-        const int* list = (full ? listF : listW) + (i64)b * S;
+        const int* list = (full ? listF : listW) + R.list;
         const int n = cnt[b];
         const int lo = swi_lower_bound(list, n, j0);
         const int hi = full ? n : swi_lower_bound(list, n, jmax + w);
@@ -270,7 +275,7 @@ __device__ void dkdv_v2(BWD_PARAMS(In, T), In* dK, In* dV) {
                 for (int r = tid; r < BM; r += NT) rowPos[r] = c0 + r < hi ? list[c0 + r] : -1;
                 __syncthreads();
                 bwd_load_rows<In, T, DMAX, BM, BN, NT>(Qs, dOs, rowLse, rowDelta, rowPos, q, dO, full ? lseF : lseW,
-                                                   full ? deltaF : deltaW, full ? coefF : coefW, b, S, Hq, h, d);
+                                                   full ? deltaF : deltaW, full ? coefF : coefW, R, Hq, h, d);
                 __syncthreads();
                 bwd_phase_a<T, DMAX, BM, BN, NT, SR, SC>(Qs, dOs, Ks, Vs, rowPos, rowLse, rowDelta, j0, full, w, scale,
                     [&](int i, int jj, T p, T ds) { Ps[i * L::LDP + jj] = p; dSs[i * L::LDP + jj] = ds; });
@@ -298,8 +303,8 @@ __device__ void dkdv_v2(BWD_PARAMS(In, T), In* dK, In* dV) {
 #pragma unroll
     for (int a = 0; a < J; a++) {
         const int j = j0 + jy * J + a;
-        if (j >= S) continue;
-        const i64 off = (((i64)b * S + j) * Hkv + g) * d;
+        if (j >= R.keys) continue;
+        const i64 off = ((R.k + j) * Hkv + g) * d;
 #pragma unroll
         for (int c = 0; c < DC; c++) {
             const int x = dx * DC + c;
@@ -310,8 +315,8 @@ __device__ void dkdv_v2(BWD_PARAMS(In, T), In* dK, In* dV) {
 
 // v2 dQ: grid (tiles * Hq * B) as the forward (swi_pick_tile), block (NT), dynamic shared BwdV2Layout::BYTES.
 //   Thread owns dQ rows iy*I..+I, columns dx*DC..+DC in registers.
-template <typename In, typename T, int DMAX, int BM, int BN, int NT, int SR, int SC, int I>
-__device__ void dq_v2(BWD_PARAMS(In, T), T* dQ, int accumulate) {
+template <typename In, typename T, int DMAX, int BM, int BN, int NT, int SR, int SC, int I, bool SEG = false>
+__device__ void dq_v2(BWD_PARAMS(In, T), T* dQ, int accumulate, const int* seg = nullptr) {
     using L = BwdV2Layout<T, DMAX, BM, BN>;
     constexpr int DXG = NT / (BM / I), DC = DMAX / DXG;
     static_assert(DXG * (BM / I) == NT && DC * DXG == DMAX, "dQ micro-tiles must cover the tile");
@@ -321,13 +326,14 @@ __device__ void dq_v2(BWD_PARAMS(In, T), T* dQ, int accumulate) {
       *rowLse = sm + L::RL, *rowDelta = sm + L::RD;
     int* rowPos = (int*)(sm + L::END);
     SwiTile tile;
-    if (!swi_pick_tile(BM, Hq, B, S, listF, nF, listW, nW, tile)) return;
-    const int tid = threadIdx.x, b = tile.b, h = tile.h, g = h / (Hq / Hkv);
+    if (!swi_pick_tile<SEG>(BM, Hq, B, S, listF, nF, listW, nW, tile, seg)) return;
+    const int tid = threadIdx.x, h = tile.h, g = h / (Hq / Hkv);
+    const SwiRows R = tile.rows;
     const bool full = tile.full;
     for (int r = tid; r < BM; r += NT) rowPos[r] = r < tile.count ? tile.list[tile.start + r] : -1;
     __syncthreads();
     bwd_load_rows<In, T, DMAX, BM, BN, NT>(Qs, dOs, rowLse, rowDelta, rowPos, q, dO, full ? lseF : lseW,
-                                       full ? deltaF : deltaW, full ? coefF : coefW, b, S, Hq, h, d);
+                                       full ? deltaF : deltaW, full ? coefF : coefW, R, Hq, h, d);
     const int qmin = rowPos[0], qmax = rowPos[tile.count - 1];
     const int kLo = full ? 0 : max(0, qmin - w + 1);
     const int iy = tid / DXG, dx = tid % DXG;
@@ -339,7 +345,7 @@ __device__ void dq_v2(BWD_PARAMS(In, T), T* dQ, int accumulate) {
     // pass 1: the key tiles the rows can see, in order
     for (int j0 = (kLo / BN) * BN; j0 <= qmax; j0 += BN) {
         __syncthreads();
-        bwd_load_keys<In, T, DMAX, BM, BN, NT>(Ks, Vs, k, v, b, S, Hkv, g, d, j0);
+        bwd_load_keys<In, T, DMAX, BM, BN, NT>(Ks, Vs, k, v, R, Hkv, g, d, j0);
         __syncthreads();
         bwd_phase_a<T, DMAX, BM, BN, NT, SR, SC>(Qs, dOs, Ks, Vs, rowPos, rowLse, rowDelta, j0, full, w, scale,
             [&](int i, int jj, T p, T ds) { dSt[jj * L::LDQ + i] = ds; });
@@ -361,7 +367,7 @@ __device__ void dq_v2(BWD_PARAMS(In, T), T* dQ, int accumulate) {
     for (int a = 0; a < I; a++) {
         const int pos = rowPos[iy * I + a];
         if (pos < 0) continue;
-        const i64 off = (((i64)b * S + pos) * Hq + h) * d;
+        const i64 off = ((R.q + pos) * Hq + h) * d;
 #pragma unroll
         for (int c = 0; c < DC; c++) {
             const int x = dx * DC + c;

@@ -102,8 +102,8 @@ struct BwdV11KvLayout {
     static constexpr int BYTES = END * 8 + 2 * BM * 4;
 };
 
-template <int D>
-__device__ void dkdv_v11(BWD_COMMON(double), double* dK, double* dV) {
+template <int D, bool SEG>
+__device__ void dkdv_v11(BWD_COMMON(double), double* dK, double* dV, const int* seg) {
     using Lay = BwdV11KvLayout<D>;
     constexpr int BN = Lay::BN, BM = Lay::BM, L = Lay::L, NT = 256, ND = D / 8;
     static_assert(D % 16 == 0 && D <= 128, "v11 handles D in {16, 32, 64, 128}");
@@ -119,10 +119,12 @@ __device__ void dkdv_v11(BWD_COMMON(double), double* dK, double* dV) {
     const int j0 = (int)(lin / ((i64)Hkv * B)) * BN;
     const int g = (int)(lin % Hkv), b = (int)(lin / Hkv % B);
     const int G = Hq / Hkv;
-    const int jmax = min(j0 + BN, S) - 1;
+    const SwiRows R = swi_rows<SEG>(seg, B, S, b);
+    if (SEG && j0 >= R.keys) return;  // a key tile past this segment's keys (the grid covers the longest segment)
+    const int jmax = min(j0 + BN, R.keys) - 1;
     for (int j = tid; j < 64; j += NT) expTab[j] = swi_exp2_64th[j];
 
-    // K, V tile (zeros past S): thread tid copies 16-byte chunk c of rows r0, r0 + RPI, ...
+    // K, V tile (zeros past the entry's keys): thread tid copies 16-byte chunk c of rows r0, r0 + RPI, ...
     constexpr int CPR = D / 2, RPI = NT / CPR;
     static_assert(NT % CPR == 0 && BN % RPI == 0, "v11 key-tile load passes");
     {
@@ -130,22 +132,22 @@ __device__ void dkdv_v11(BWD_COMMON(double), double* dK, double* dV) {
 #pragma unroll
         for (int it = 0; it < BN / RPI; it++) {
             const int r = r0 + it * RPI, j = j0 + r;
-            const i64 off = (((i64)b * S + (j < S ? j : 0)) * Hkv + g) * D + c0;
-            swi_cp_async16(&Ks[r * L + c0], k + off, j < S ? 16 : 0);
-            swi_cp_async16(&Vs[r * L + c0], v + off, j < S ? 16 : 0);
+            const i64 off = ((R.k + (j < R.keys ? j : 0)) * Hkv + g) * D + c0;
+            swi_cp_async16(&Ks[r * L + c0], k + off, j < R.keys ? 16 : 0);
+            swi_cp_async16(&Vs[r * L + c0], v + off, j < R.keys ? 16 : 0);
         }
     }
 
     // The chunk sequence: branch F then W, heads g*G .. g*G+G-1, chunks of BM list rows [lo, hi) seeing the tile.
     int loF = 0, hiF = 0, nchF = 0, loW = 0, hiW = 0, nchW = 0;
     if (nF) {
-        const int* list = listF + (i64)b * S;
+        const int* list = listF + R.list;
         loF = swi_lower_bound(list, nF[b], j0);
         hiF = nF[b];
         nchF = (hiF - loF + BM - 1) / BM;
     }
     if (nW) {
-        const int* list = listW + (i64)b * S;
+        const int* list = listW + R.list;
         loW = swi_lower_bound(list, nW[b], j0);
         hiW = swi_lower_bound(list, nW[b], jmax + w);
         nchW = (hiW - loW + BM - 1) / BM;
@@ -169,7 +171,7 @@ __device__ void dkdv_v11(BWD_COMMON(double), double* dK, double* dV) {
     int pre[QIT], preSelf = -1;
     auto prefetchPos = [&](int n) {
         const Chunk c = chunkOf(n);
-        const int* list = (c.br == 0 ? listF : listW) + (i64)b * S;
+        const int* list = (c.br == 0 ? listF : listW) + R.list;
 #pragma unroll
         for (int it = 0; it < QIT; it++) {
             const int r = rr + it * QRPI;
@@ -185,21 +187,21 @@ __device__ void dkdv_v11(BWD_COMMON(double), double* dK, double* dV) {
         for (int it = 0; it < QIT; it++) {
             const int r = rr + it * QRPI, pos = pre[it];
             if (r < BM) {
-                const i64 off = (((i64)b * S + (pos >= 0 ? pos : 0)) * Hq + c.h) * D + cc;
+                const i64 off = ((R.q + (pos >= 0 ? pos : 0)) * Hq + c.h) * D + cc;
                 swi_cp_async16(&Qs[r * L + cc], q + off, pos >= 0 ? 16 : 0);
                 swi_cp_async16(&dOs[r * L + cc], dO + off, pos >= 0 ? 16 : 0);
             }
         }
         if (tid < BM) {
             const int pos = preSelf;
-            const i64 l = ((i64)b * S + (pos >= 0 ? pos : 0)) * Hq + c.h;
+            const i64 l = (R.q + (pos >= 0 ? pos : 0)) * Hq + c.h;
             const double* lse = c.br == 0 ? lseF : lseW;
             const double* delta = c.br == 0 ? deltaF : deltaW;
             const double* coef = c.br == 0 ? coefF : coefW;
             swi_cp_async8(&sm[Lay::RL + buf * BM + tid], lse + l, pos >= 0 ? 8 : 0);
             swi_cp_async8(&sm[Lay::RD + buf * BM + tid], delta + l, pos >= 0 ? 8 : 0);
             if (coef) {
-                swi_cp_async8(&sm[Lay::RC + buf * BM + tid], coef + (i64)b * S + (pos >= 0 ? pos : 0),
+                swi_cp_async8(&sm[Lay::RC + buf * BM + tid], coef + R.q + (pos >= 0 ? pos : 0),
                               pos >= 0 ? 8 : 0);
             } else {
                 sm[Lay::RC + buf * BM + tid] = pos >= 0 ? 1.0 : 0.0;
@@ -285,8 +287,8 @@ __device__ void dkdv_v11(BWD_COMMON(double), double* dK, double* dV) {
 #pragma unroll
     for (int hlf = 0; hlf < 2; hlf++) {
         const int j = ja + 8 * hlf;
-        if (j >= S) continue;
-        double* row = out + (((i64)b * S + j) * Hkv + g) * D;
+        if (j >= R.keys) continue;
+        double* row = out + ((R.k + j) * Hkv + g) * D;
 #pragma unroll
         for (int dn = 0; dn < ND; dn++)
             *reinterpret_cast<double2*>(row + dn * 8 + 2 * t) =
@@ -308,8 +310,8 @@ struct BwdV11QLayout {
     static constexpr int BYTES = (2 * BM + 2 * BN) * L * 8;  // Qs, dOs [BM][L]; Ks, Vs [BN][L]
 };
 
-template <int D>
-__device__ void dq_v11(BWD_COMMON(double), double* dQ, int accumulate) {
+template <int D, bool SEG>
+__device__ void dq_v11(BWD_COMMON(double), double* dQ, int accumulate, const int* seg) {
     using Lay = BwdV11QLayout<D>;
     constexpr int BM = Lay::BM, BN = Lay::BN, L = Lay::L, NT = 256, ND = D / 8;
     static_assert(D % 16 == 0 && D <= 128, "v11 handles D in {16, 32, 64, 128}");
@@ -322,10 +324,11 @@ __device__ void dq_v11(BWD_COMMON(double), double* dQ, int accumulate) {
     __shared__ double expTab[64], rowLse[BM], rowDelta[BM], rowCoef[BM];
 
     SwiTile tile;
-    if (!swi_pick_tile(BM, Hq, B, S, listF, nF, listW, nW, tile)) return;
+    if (!swi_pick_tile<SEG>(BM, Hq, B, S, listF, nF, listW, nW, tile, seg)) return;
     const int tid = threadIdx.x, lane = tid & 31, wid = tid >> 5, grp = lane >> 2, t = lane & 3;
     const int rg = wid & 3, kh = wid >> 2;
-    const int b = tile.b, h = tile.h, g = h / (Hq / Hkv);
+    const int h = tile.h, g = h / (Hq / Hkv);
+    const SwiRows R = tile.rows;
     const bool full = tile.full;
     {
         const double* lse = full ? lseF : lseW;
@@ -333,11 +336,11 @@ __device__ void dq_v11(BWD_COMMON(double), double* dQ, int accumulate) {
         const double* coef = full ? coefF : coefW;
         for (int r = tid; r < BM; r += NT) {
             const int pos = r < tile.count ? tile.list[tile.start + r] : -1;
-            const i64 l = ((i64)b * S + max(pos, 0)) * Hq + h;
+            const i64 l = (R.q + max(pos, 0)) * Hq + h;
             rowPos[r] = pos;
             rowLse[r] = pos >= 0 ? lse[l] : 0.0;
             rowDelta[r] = pos >= 0 ? delta[l] : 0.0;
-            rowCoef[r] = pos >= 0 ? (coef ? coef[(i64)b * S + pos] : 1.0) : 0.0;
+            rowCoef[r] = pos >= 0 ? (coef ? coef[R.q + pos] : 1.0) : 0.0;
         }
     }
     for (int j = tid; j < 64; j += NT) expTab[j] = swi_exp2_64th[j];
@@ -350,7 +353,7 @@ __device__ void dq_v11(BWD_COMMON(double), double* dQ, int accumulate) {
     // prologue: Q and dO tiles, then the first V and K tiles, each its own copy group
     for (int u = tid; u < BM * D / 2; u += NT) {
         const int r = u / (D / 2), c = (u % (D / 2)) * 2, pos = rowPos[r];
-        const i64 off = (((i64)b * S + (pos >= 0 ? pos : 0)) * Hq + h) * D + c;
+        const i64 off = ((R.q + (pos >= 0 ? pos : 0)) * Hq + h) * D + c;
         swi_cp_async16(&Qs[r * L + c], q + off, pos >= 0 ? 16 : 0);
         swi_cp_async16(&dOs[r * L + c], dO + off, pos >= 0 ? 16 : 0);
     }
@@ -359,14 +362,14 @@ __device__ void dq_v11(BWD_COMMON(double), double* dQ, int accumulate) {
     static_assert(NT % CPR == 0 && (BN % RPI == 0 || RPI % BN == 0), "v11 key-tile load passes");
     const int r0 = tid / CPR, c0 = (tid % CPR) * 2;
     const i64 rowStride = (i64)Hkv * D;
-    const double* kRow = k + ((i64)b * S * Hkv + g) * D + c0;
-    const double* vRow = v + ((i64)b * S * Hkv + g) * D + c0;
+    const double* kRow = k + (R.k * Hkv + g) * D + c0;
+    const double* vRow = v + (R.k * Hkv + g) * D + c0;
     auto loadTile = [&](double* dst, const double* rowBase, const double* any, int j0) {
         const double* src = rowBase + (i64)(j0 + r0) * rowStride;
 #pragma unroll
         for (int it = 0; it < ITER; it++, src += RPI * rowStride) {
             if (BN % RPI != 0 && r0 >= BN) break;  // fewer rows than one pass (D = 16)
-            const bool ok = j0 + r0 + it * RPI < S;
+            const bool ok = j0 + r0 + it * RPI < R.keys;
             swi_cp_async16(&dst[(r0 + it * RPI) * L + c0], ok ? src : any, ok ? 16 : 0);
         }
     };
@@ -451,7 +454,7 @@ __device__ void dq_v11(BWD_COMMON(double), double* dQ, int accumulate) {
     for (int hlf = 0; hlf < 2; hlf++) {
         const int pos = hlf ? p1 : p0;
         if (pos < 0) continue;
-        double* row = dQ + (((i64)b * S + pos) * Hq + h) * D;
+        double* row = dQ + ((R.q + pos) * Hq + h) * D;
 #pragma unroll
         for (int dn = 0; dn < ND; dn++) {
             double2 val = make_double2(acc[dn][2 * hlf] * scale, acc[dn][2 * hlf + 1] * scale);
@@ -476,11 +479,19 @@ __device__ void dq_v11(BWD_COMMON(double), double* dQ, int accumulate) {
     }                                                                                                              \
     extern "C" __global__ void __launch_bounds__(256, 1) swi_bwd_dkdv_v11_f64_d##DMAX(BWD_COMMON(double),         \
                                                                                       double* dK, double* dV) {   \
-        dkdv_v11<DMAX>(BWD_COMMON_ARGS, dK, dV);                                                                   \
+        dkdv_v11<DMAX, false>(BWD_COMMON_ARGS, dK, dV, nullptr);                                                   \
+    }                                                                                                              \
+    extern "C" __global__ void __launch_bounds__(256, 1) swi_bwd_dkdv_v11_f64_d##DMAX##_seg(                      \
+        BWD_COMMON(double), double* dK, double* dV, const int* seg) {                                              \
+        dkdv_v11<DMAX, true>(BWD_COMMON_ARGS, dK, dV, seg);                                                        \
     }                                                                                                              \
     extern "C" __global__ void __launch_bounds__(256, 1) swi_bwd_dq_v11_f64_d##DMAX(BWD_COMMON(double),           \
                                                                                     double* dQ, int accumulate) { \
-        dq_v11<DMAX>(BWD_COMMON_ARGS, dQ, accumulate);                                                             \
+        dq_v11<DMAX, false>(BWD_COMMON_ARGS, dQ, accumulate, nullptr);                                             \
+    }                                                                                                              \
+    extern "C" __global__ void __launch_bounds__(256, 1) swi_bwd_dq_v11_f64_d##DMAX##_seg(                        \
+        BWD_COMMON(double), double* dQ, int accumulate, const int* seg) {                                          \
+        dq_v11<DMAX, true>(BWD_COMMON_ARGS, dQ, accumulate, seg);                                                  \
     }
 
 SWI_BWD_V11(16)

@@ -21,6 +21,8 @@
 //   q [B,S,Hq,D], k, v [B,S,Hkv,D]                 not modified
 //   o [B,S,Hq,D], lse [B,S,Hq]                     modified at the rows of the lists only
 //   listF, listW [B,S]; nF, nW [B]                 not modified
+// Kernels ending in _seg take a segment table seg [5][B] (common.cuh, swi_rows) as a last argument: entry b is a
+// segment, q, o, lse hold the flat query rows and k, v the flat key rows; everything else is as above.
 #include "common.cuh"
 #include "dmma_f64.cuh"
 
@@ -88,8 +90,8 @@ struct FwdV2Layout {
 //   phase 1: S = scale * Q K^T on an SR x SC register micro-tile per thread, masked, stored transposed in St
 //   phase 2: per row (NT/BM threads): tile max, new running max, P = exp(S - m), running sum, rescale factor
 //   phase 3: O (4 rows x OC cols per thread, in registers) = alpha * O + P V
-template <typename T, int DMAX, int BM, int BN, int NT, int SR, int SC>
-__device__ void fwd_v2(FWD_PARAMS(T)) {
+template <typename T, int DMAX, int BM, int BN, int NT, int SR, int SC, bool SEG>
+__device__ void fwd_v2(FWD_PARAMS(T), const int* seg) {
     using L = FwdV2Layout<T, DMAX, BM, BN>;
     constexpr int TX = BN / SC, TY = BM / SR;
     static_assert(TX * TY == NT, "S micro-tiles must cover the tile");
@@ -104,8 +106,9 @@ __device__ void fwd_v2(FWD_PARAMS(T)) {
     int* rowPos = (int*)(sm + L::END);
 
     SwiTile tile;
-    if (!swi_pick_tile(BM, Hq, B, S, listF, nF, listW, nW, tile)) return;
-    const int tid = threadIdx.x, b = tile.b, h = tile.h, g = h / (Hq / Hkv);
+    if (!swi_pick_tile<SEG>(BM, Hq, B, S, listF, nF, listW, nW, tile, seg)) return;
+    const int tid = threadIdx.x, h = tile.h, g = h / (Hq / Hkv);
+    const SwiRows R = tile.rows;
     const bool full = tile.full;
     for (int r = tid; r < BM; r += NT) {
         rowPos[r] = r < tile.count ? tile.list[tile.start + r] : -1;
@@ -116,7 +119,7 @@ __device__ void fwd_v2(FWD_PARAMS(T)) {
     // queries -> Qt (zero padding for rows beyond the list and columns beyond d); coalesced reads along d
     for (int u = tid; u < BM * DMAX; u += NT) {
         int r = u / DMAX, c = u % DMAX, pos = rowPos[r];
-        Qt[c * L::LDQ + r] = (pos >= 0 && c < d) ? q[(((i64)b * S + pos) * Hq + h) * d + c] : T(0);
+        Qt[c * L::LDQ + r] = (pos >= 0 && c < d) ? q[((R.q + pos) * Hq + h) * d + c] : T(0);
     }
     // key/value tiles are prefetched into registers (PER elements each per thread, all loads in flight at once),
     // the next tile's during phase 3 of the current one, then stored to shared memory after the barrier
@@ -127,8 +130,8 @@ __device__ void fwd_v2(FWD_PARAMS(T)) {
 #pragma unroll
         for (int it = 0; it < PER; it++) {
             int u = tid + it * NT, jr = u / DMAX, c = u % DMAX, j = j0 + jr;
-            bool ok = j < S && c < d;
-            i64 off = (((i64)b * S + (ok ? j : 0)) * Hkv + g) * d + (ok ? c : 0);
+            bool ok = j < R.keys && c < d;
+            i64 off = ((R.k + (ok ? j : 0)) * Hkv + g) * d + (ok ? c : 0);
             kreg[it] = ok ? k[off] : T(0);
             vreg[it] = ok ? v[off] : T(0);
         }
@@ -235,13 +238,13 @@ __device__ void fwd_v2(FWD_PARAMS(T)) {
         int r = oy * 4 + rr, pos = rowPos[r];
         if (pos < 0) continue;
         T l = rowL[r];
-        T* orow = o + (((i64)b * S + pos) * Hq + h) * d;
+        T* orow = o + ((R.q + pos) * Hq + h) * d;
 #pragma unroll
         for (int cc = 0; cc < OC; cc++) {
             int c = ox * OC + cc;
             if (c < d) orow[c] = oacc[rr][cc] / l;
         }
-        if (ox == 0) lse[((i64)b * S + pos) * Hq + h] = rowM[r] + swi_log(l);
+        if (ox == 0) lse[(R.q + pos) * Hq + h] = rowM[r] + swi_log(l);
     }
 }
 
@@ -262,8 +265,8 @@ struct FwdV9Layout {
     static constexpr int BYTES = ((128 + 32) * LQ + 32 * LV) * 8;        // Qs [128][LQ], Ks [32][LQ], Vs [32][LV]
 };
 
-template <int D>
-__device__ void fwd_v9(FWD_PARAMS(double)) {
+template <int D, bool SEG>
+__device__ void fwd_v9(FWD_PARAMS(double), const int* seg) {
     using L = FwdV9Layout<D>;
     constexpr int BM = 128, BN = 32, NT = 256, KS = D / 16, ND = D / 8, LQ = L::LQ, LV = L::LV;
     static_assert(D % 16 == 0 && D <= 128, "v9 handles D in {16, 32, 64, 128}");
@@ -275,9 +278,10 @@ __device__ void fwd_v9(FWD_PARAMS(double)) {
     __shared__ double expTab[64];
 
     SwiTile tile;
-    if (!swi_pick_tile(BM, Hq, B, S, listF, nF, listW, nW, tile)) return;
+    if (!swi_pick_tile<SEG>(BM, Hq, B, S, listF, nF, listW, nW, tile, seg)) return;
     const int tid = threadIdx.x, lane = tid & 31, wid = tid >> 5, grp = lane >> 2, t = lane & 3;
-    const int b = tile.b, h = tile.h, g = h / (Hq / Hkv);
+    const int h = tile.h, g = h / (Hq / Hkv);
+    const SwiRows R = tile.rows;
     const bool full = tile.full;
     for (int r = tid; r < BM; r += NT) rowPos[r] = r < tile.count ? tile.list[tile.start + r] : -1;
     for (int j = tid; j < 64; j += NT) expTab[j] = swi_exp2_64th[j];
@@ -294,7 +298,7 @@ __device__ void fwd_v9(FWD_PARAMS(double)) {
     // prologue: Q tile and the first K tile in flight
     for (int u = tid; u < BM * D / 2; u += NT) {
         int r = u / (D / 2), c = (u % (D / 2)) * 2, pos = rowPos[r];
-        const double* src = pos >= 0 ? q + (((i64)b * S + pos) * Hq + h) * D + c : q;
+        const double* src = pos >= 0 ? q + ((R.q + pos) * Hq + h) * D + c : q;
         swi_cp_async16(&Qs[r * LQ + c], src, pos >= 0 ? 16 : 0);
     }
     // K/V tile loads: thread tid copies the 16-byte chunk c of rows r0, r0 + RPI, ... (unrolled; the global
@@ -303,13 +307,13 @@ __device__ void fwd_v9(FWD_PARAMS(double)) {
     static_assert(NT % CPR == 0 && BN % RPI == 0, "v9 load passes");
     const int r0 = tid / CPR, c0 = (tid % CPR) * 2;
     const i64 rowStride = (i64)Hkv * D;
-    const double* kRow = k + ((i64)b * S * Hkv + g) * D + c0;  // + j * rowStride for key j
-    const double* vRow = v + ((i64)b * S * Hkv + g) * D + c0;
+    const double* kRow = k + (R.k * Hkv + g) * D + c0;  // + j * rowStride for key j
+    const double* vRow = v + (R.k * Hkv + g) * D + c0;
     auto loadK = [&](int j0) {
         const double* src = kRow + (i64)(j0 + r0) * rowStride;
 #pragma unroll
         for (int it = 0; it < ITER; it++, src += RPI * rowStride) {
-            const bool ok = j0 + r0 + it * RPI < S;
+            const bool ok = j0 + r0 + it * RPI < R.keys;
             swi_cp_async16(&Ks[(r0 + it * RPI) * LQ + c0], ok ? src : k, ok ? 16 : 0);
         }
     };
@@ -317,7 +321,7 @@ __device__ void fwd_v9(FWD_PARAMS(double)) {
         const double* src = vRow + (i64)(j0 + r0) * rowStride;
 #pragma unroll
         for (int it = 0; it < ITER; it++, src += RPI * rowStride) {
-            const bool ok = j0 + r0 + it * RPI < S;
+            const bool ok = j0 + r0 + it * RPI < R.keys;
             swi_cp_async16(&Vs[(r0 + it * RPI) * LV + c0], ok ? src : v, ok ? 16 : 0);
         }
     };
@@ -432,18 +436,18 @@ __device__ void fwd_v9(FWD_PARAMS(double)) {
     l0 = swi_group_sum(l0, 4);
     l1 = swi_group_sum(l1, 4);
     if (p0 >= 0) {
-        double* orow = o + (((i64)b * S + p0) * Hq + h) * D;
+        double* orow = o + ((R.q + p0) * Hq + h) * D;
 #pragma unroll
         for (int dn = 0; dn < ND; dn++)
             *reinterpret_cast<double2*>(orow + dn * 8 + 2 * t) = make_double2(oacc[dn][0] / l0, oacc[dn][1] / l0);
-        if (t == 0) lse[((i64)b * S + p0) * Hq + h] = m0 + log(l0);
+        if (t == 0) lse[(R.q + p0) * Hq + h] = m0 + log(l0);
     }
     if (p1 >= 0) {
-        double* orow = o + (((i64)b * S + p1) * Hq + h) * D;
+        double* orow = o + ((R.q + p1) * Hq + h) * D;
 #pragma unroll
         for (int dn = 0; dn < ND; dn++)
             *reinterpret_cast<double2*>(orow + dn * 8 + 2 * t) = make_double2(oacc[dn][2] / l1, oacc[dn][3] / l1);
-        if (t == 0) lse[((i64)b * S + p1) * Hq + h] = m1 + log(l1);
+        if (t == 0) lse[(R.q + p1) * Hq + h] = m1 + log(l1);
     }
 }
 
@@ -458,7 +462,11 @@ __device__ void fwd_v9(FWD_PARAMS(double)) {
     __constant__ int swi_fwd_v2_##TN##_d##DMAX##_cfg[4] = {BM, BN, 256, FwdV2Layout<T, DMAX, BM, BN>::BYTES};     \
     }                                                                                                              \
     extern "C" __global__ void __launch_bounds__(256) swi_fwd_v2_##TN##_d##DMAX(FWD_PARAMS(T)) {                  \
-        fwd_v2<T, DMAX, BM, BN, 256, SR, SC>(FWD_ARGS);                                                            \
+        fwd_v2<T, DMAX, BM, BN, 256, SR, SC, false>(FWD_ARGS, nullptr);                                            \
+    }                                                                                                              \
+    extern "C" __global__ void __launch_bounds__(256) swi_fwd_v2_##TN##_d##DMAX##_seg(FWD_PARAMS(T),              \
+                                                                                      const int* seg) {            \
+        fwd_v2<T, DMAX, BM, BN, 256, SR, SC, true>(FWD_ARGS, seg);                                                 \
     }
 
 SWI_FWD_V1(double, f64)
@@ -480,7 +488,11 @@ SWI_FWD_V2(float, f32, 256, 32, 32, 2, 2)
     __constant__ int swi_fwd_v9_f64_d##DMAX##_cfg[4] = {128, 32, 256, FwdV9Layout<DMAX>::BYTES};                   \
     }                                                                                                              \
     extern "C" __global__ void __launch_bounds__(256, 1) swi_fwd_v9_f64_d##DMAX(FWD_PARAMS(double)) {             \
-        fwd_v9<DMAX>(FWD_ARGS);                                                                                    \
+        fwd_v9<DMAX, false>(FWD_ARGS, nullptr);                                                                    \
+    }                                                                                                              \
+    extern "C" __global__ void __launch_bounds__(256, 1) swi_fwd_v9_f64_d##DMAX##_seg(FWD_PARAMS(double),         \
+                                                                                      const int* seg) {            \
+        fwd_v9<DMAX, true>(FWD_ARGS, seg);                                                                         \
     }
 
 SWI_FWD_V9(16)

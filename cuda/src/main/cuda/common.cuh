@@ -117,6 +117,31 @@ __device__ __forceinline__ void swi_bar_sync(int id, int count) {
     asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(count) : "memory");
 }
 
+// Where the rows of "batch" entry b live in the flat tensors. Kernels ending in _seg (spec 2.0 segment tables:
+// chunked prefill, a KV cache with per-sequence lengths, packed variable-length batches) read entry b from the table
+// seg [5][n] (n = B; built by org.swiattn.cuda.SegmentTable):
+//   seg[0n+b] qBase   flat query row of position p: qBase + p  (qBase = qStart - (kLen - qLen); p >= kLen - qLen)
+//   seg[1n+b] kStart  flat key row of position j: kStart + j   (0 <= j < kLen)
+//   seg[2n+b] kLen    keys of the segment
+//   seg[3n+b] qStart  offset of the segment's compacted lists (listF[qStart + n], n < nF[b]) and its first query row
+//   seg[4n+b] qLen    queries of the segment
+// Positions are the segment's own (0 = its first key), so visibility (swi_visible), key tiles and list order are
+// exactly those of self-attention, where entry b is batch row b: qBase = kStart = qStart = b*S, kLen = qLen = S.
+//   rows.q + p: flat query row (Q, O, dO, dQ, LSE, delta, coefficients);  rows.k + j: flat key row (K, V, dK, dV);
+//   rows.list: list offset;  rows.keys: positions 0 .. keys-1 exist.
+struct SwiRows {
+    i64 q, k, list;
+    int keys;
+};
+template <bool SEG>
+__device__ __forceinline__ SwiRows swi_rows(const int* seg, int B, int S, int b) {
+    if constexpr (SEG) {
+        return {(i64)seg[b], (i64)seg[B + b], (i64)seg[3 * B + b], seg[2 * B + b]};
+    } else {
+        return {(i64)b * S, (i64)b * S, (i64)b * S, S};
+    }
+}
+
 // Tile schedule shared by every tiled forward / dQ kernel (one CTA per (list tile, head, batch)).
 //   grid.x = tilesPerBatch * Hq * B, linear id x -> h = x % Hq, b = (x / Hq) % B, t = x / (Hq*B).
 //   For batch b: tF = ceil(nF[b]/BM) full tiles come first, in DEScending position order (the longest rows are
@@ -124,13 +149,17 @@ __device__ __forceinline__ void swi_bar_sync(int id, int count) {
 //   Full tiles are aligned to the END of the list, so the partial tile (nF mod BM rows) holds the lowest positions:
 //   a full-branch CTA walks the keys up to its last row, and a partial tile at the high end would walk all S keys
 //   for a few rows (at S=4096, rho=0.1: 13 rows over 128 key tiles, a quarter of the branch's key-tile steps).
+//   Segment tables (SEG): entry b is segment b, its lists at rows.list (swi_rows); S is unused.
 struct SwiTile {
-    int b, h, start, count;  // rows list[b*S + start .. start+count) of the chosen branch
+    int b, h, start, count;  // rows list[rows.list + start .. start+count) of the chosen branch
     bool full;
-    const int* list;         // the chosen branch's list, already offset by b*S
+    const int* list;         // the chosen branch's list, already offset by rows.list
+    SwiRows rows;            // where entry b's rows live
 };
+template <bool SEG = false>
 __device__ __forceinline__ bool swi_pick_tile(int BM, int Hq, int B, int S, const int* listF, const int* nF,
-                                              const int* listW, const int* nW, SwiTile& tile) {
+                                              const int* listW, const int* nW, SwiTile& tile,
+                                              const int* seg = nullptr) {
     long long x = blockIdx.x;
     tile.h = (int)(x % Hq);
     tile.b = (int)((x / Hq) % B);
@@ -139,12 +168,13 @@ __device__ __forceinline__ bool swi_pick_tile(int BM, int Hq, int B, int S, cons
     int nw = nW ? nW[tile.b] : 0;
     int tF = (nf + BM - 1) / BM;
     int tW = (nw + BM - 1) / BM;
+    tile.rows = swi_rows<SEG>(seg, B, S, tile.b);
     if (t < tF) {
         int end = nf - t * BM;  // t = 0: the last BM rows (highest positions, longest rows) first
         tile.full = true;
         tile.start = max(0, end - BM);
         tile.count = end - tile.start;
-        tile.list = listF + (i64)tile.b * S;
+        tile.list = listF + tile.rows.list;
         return true;
     }
     t -= tF;
@@ -152,7 +182,7 @@ __device__ __forceinline__ bool swi_pick_tile(int BM, int Hq, int B, int S, cons
         tile.full = false;
         tile.start = t * BM;
         tile.count = min(BM, nw - tile.start);
-        tile.list = listW + (i64)tile.b * S;
+        tile.list = listW + tile.rows.list;
         return true;
     }
     return false;

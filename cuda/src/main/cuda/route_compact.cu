@@ -9,21 +9,18 @@
 // chunks of 1024 positions, in order). Reusable by every precision (fp64, fp32, bf16).
 #include "common.cuh"
 
-extern "C" __global__ void __launch_bounds__(1024) swi_route_compact(const unsigned char* z, int* listF, int* nF,
-                                                                    int* listW, int* nW, int S) {
+// One block compacts one list of `len` flags zb into lf (flag 1) and lw (flag 0), writing first + i for flag i, and
+// the counts *nf, *nw.
+__device__ void swi_compact_block(const unsigned char* zb, int* lf, int* lw, int len, int first, int* nf, int* nw) {
     __shared__ int warpSums[32];
     __shared__ int base;  // full positions emitted so far
-    const int b = blockIdx.x;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
-    const unsigned char* zb = z + (i64)b * S;
-    int* lf = listF + (i64)b * S;
-    int* lw = listW + (i64)b * S;
     if (threadIdx.x == 0) base = 0;
     __syncthreads();
-    // pass 1..ceil(S/1024): scan one chunk of flags, scatter positions into the two lists
-    for (int c0 = 0; c0 < S; c0 += blockDim.x) {
+    // pass 1..ceil(len/1024): scan one chunk of flags, scatter positions into the two lists
+    for (int c0 = 0; c0 < len; c0 += blockDim.x) {
         int i = c0 + threadIdx.x;
-        int f = (i < S && zb[i]) ? 1 : 0;
+        int f = (i < len && zb[i]) ? 1 : 0;
         // inclusive scan within the warp
         int x = f;
         for (int o = 1; o < 32; o <<= 1) {
@@ -42,19 +39,35 @@ extern "C" __global__ void __launch_bounds__(1024) swi_route_compact(const unsig
         }
         __syncthreads();
         int before = (warp > 0 ? warpSums[warp - 1] : 0) + x - f;  // exclusive prefix of full flags in the chunk
-        int fullBefore = base + before;                               // full positions before i in the batch
-        if (i < S) {
-            if (f) lf[fullBefore] = i;
-            else lw[i - fullBefore] = i;
+        int fullBefore = base + before;                               // full positions before i in the list
+        if (i < len) {
+            if (f) lf[fullBefore] = first + i;
+            else lw[i - fullBefore] = first + i;
         }
         __syncthreads();
         if (threadIdx.x == 0) base += warpSums[nwarps - 1];
         __syncthreads();
     }
     if (threadIdx.x == 0) {
-        nF[b] = base;
-        nW[b] = S - base;
+        *nf = base;
+        *nw = len - base;
     }
+}
+
+extern "C" __global__ void __launch_bounds__(1024) swi_route_compact(const unsigned char* z, int* listF, int* nF,
+                                                                    int* listW, int* nW, int S) {
+    const int b = blockIdx.x;
+    swi_compact_block(z + (i64)b * S, listF + (i64)b * S, listW + (i64)b * S, S, 0, nF + b, nW + b);
+}
+
+// Segment tables (common.cuh, swi_rows): z [B*Sq] over the flat query rows; segment s = blockIdx.x compacts its
+// qLen rows from z[qStart] into listF/listW[qStart ..], as positions kLen - qLen + i (its own key positions).
+// Launch: grid (n), block (1024).
+extern "C" __global__ void __launch_bounds__(1024) swi_route_compact_seg(const unsigned char* z, int* listF, int* nF,
+                                                                        int* listW, int* nW, const int* seg, int n) {
+    const int s = blockIdx.x;
+    const int qStart = seg[3 * n + s], qLen = seg[4 * n + s], kLen = seg[2 * n + s];
+    swi_compact_block(z + qStart, listF + qStart, listW + qStart, qLen, kLen - qLen, nF + s, nW + s);
 }
 
 // The identity lists of the SOFT estimator (every query on both branches): list[b*S + i] = i, n[b] = S.

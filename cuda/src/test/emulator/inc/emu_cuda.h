@@ -1,4 +1,4 @@
-// Host emulation of the CUDA subset the fp64 tensor-core backward uses: one std::thread per CUDA thread, CTAs one at
+// Host emulation of the CUDA subset the tiled kernels use (fp64 tensor-core and SIMT, forward and backward): one std::thread per CUDA thread, CTAs one at
 // a time, mma.sync through a per-warp staging area (emu_mma16x8x16), cp.async as immediate copies (run.sh).
 #pragma once
 #include <algorithm>
@@ -30,7 +30,7 @@ struct __nv_bfloat16 { unsigned short x; };
 inline float __bfloat162float(__nv_bfloat16) { abort(); }
 inline __nv_bfloat16 __float2bfloat16_rn(float) { abort(); }
 inline __nv_bfloat16 __double2bfloat16(double) { abort(); }
-template <typename T> T __shfl_xor_sync(unsigned, T, int) { abort(); }
+template <typename T> T __shfl_xor_sync(unsigned, T, int);  // emu_machine.h
 inline int __double2loint(double d) { uint64_t u; memcpy(&u, &d, 8); return (int)(uint32_t)u; }
 inline int __double2hiint(double d) { uint64_t u; memcpy(&u, &d, 8); return (int)(uint32_t)(u >> 32); }
 inline double __hiloint2double(int hi, int lo) {

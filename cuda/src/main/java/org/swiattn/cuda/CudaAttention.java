@@ -30,7 +30,10 @@ import org.swiattn.spec.SwitchAttention;
  *             no atomics), router-logit gradient per row:
  *               HARD 0;  STRAIGHT_THROUGH, SOFT p(1-p) sum_h <dO, oF - oW>;  SELECTED_BRANCH (z-p) sum_h <dO, oZ>
  *   decode    (spec 2.0: Sq = 1 against a KV cache, DecodePlan.isDecode) forward only: split-KV over planned
- *             pieces of each row's visible keys, merged by LSE (CudaDecode); other segment tables are refused
+ *             pieces of each row's visible keys, merged by LSE (CudaDecode)
+ *   segments  (spec 2.0: chunked prefill, a KV cache with per-sequence lengths, packed batches) forward and
+ *             backward on the same tiled kernels, one entry per segment (SegmentTable, kernels <name>_seg);
+ *             dK, dV of key rows outside every segment are 0
  * }</pre>
  */
 public final class CudaAttention implements SwitchAttention, AutoCloseable {
@@ -84,6 +87,12 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
         return precision;
     }
 
+    /** Every segment table, forward and backward (D <= 256: the tiled kernels). */
+    @Override
+    public boolean supportsSegments() {
+        return true;
+    }
+
     /** The kernel launcher of this instance (device-resident use). */
     public RoutedKernels kernels() {
         return kernels;
@@ -121,17 +130,14 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
     @Override
     public ForwardResult forward(AttentionInputs in) {
         live();
-        if (!in.segments().isSelfAttention()) {
-            if (!DecodePlan.isDecode(in)) {
-                throw CudaDecode.unsupported(name(), in);
-            }
+        if (!in.segments().isSelfAttention() && DecodePlan.isDecode(in)) {
             return CudaDecode.forward(dev, precision, DecodeKernels.Version.SIMT, in, in.shape().headDim());
         }
         Shape sh = in.shape();
-        KernelPlan.checkShape(sh);
         Route route = in.route();
         boolean f32 = kernels.floats();
-        try (DeviceBuffer q = kernels.upload(in.q(), "q");
+        try (Launches run = new Launches(in);
+             DeviceBuffer q = kernels.upload(in.q(), "q");
              DeviceBuffer k = kernels.upload(in.k(), "k");
              DeviceBuffer v = kernels.upload(in.v(), "v");
              DeviceBuffer z = DeviceBuffer.of(dev, RouteCompaction.maskBytes(route), "route");
@@ -139,20 +145,20 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
              DeviceBuffer lse = kernels.allocate(sh.lseSize(), "lse")) {
             if (in.estimator() != Estimator.SOFT) {
                 // o = oZ: each token's selected branch only
-                try (RouteCompaction.DeviceLists lists = RouteCompaction.onDevice(dev, z, sh.batch(), sh.seqLen())) {
-                    kernels.forward(sh, in.window(), in.scale(), q, k, v, o, lse, lists);
+                try (RouteCompaction.DeviceLists lists = run.compact(z)) {
+                    run.forward(q, k, v, o, lse, lists);
                 }
             } else {
                 // o = p oF + (1-p) oW: both branches for every token
-                try (RouteCompaction.DeviceLists all = RouteCompaction.identity(dev, sh.batch(), sh.seqLen());
+                try (RouteCompaction.DeviceLists all = run.identity();
                      DeviceBuffer oF = kernels.allocate(sh.qSize(), "oF");
                      DeviceBuffer oW = kernels.allocate(sh.qSize(), "oW");
                      DeviceBuffer lseF = kernels.allocate(sh.lseSize(), "lseF");
                      DeviceBuffer lseW = kernels.allocate(sh.lseSize(), "lseW");
                      DeviceBuffer pF = rowValues(route, r -> p(route, r), "pF");
                      DeviceBuffer pW = rowValues(route, r -> pc(route, r), "pW")) {
-                    kernels.forward(sh, in.window(), in.scale(), q, k, v, oF, lseF, all.fullOnly());
-                    kernels.forward(sh, in.window(), in.scale(), q, k, v, oW, lseW, all.windowOnly());
+                    run.forward(q, k, v, oF, lseF, all.fullOnly());
+                    run.forward(q, k, v, oW, lseW, all.windowOnly());
                     kernels.softCombine(sh, oF, oW, pF, pW, lseF, lseW, z, o, lse);
                     dev.synchronize();
                 }
@@ -172,16 +178,13 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
     @Override
     public BackwardResult backward(AttentionInputs in, double[] dOut) {
         live();
-        in.requireSelfAttention(name() + " (backward)");
         in.checkOutputGradient(dOut);
         Shape sh = in.shape();
-        KernelPlan.checkShape(sh);
         Route route = in.route();
         Estimator est = in.estimator();
         boolean f32 = kernels.floats();
-        int w = in.window();
-        double sc = in.scale();
-        try (DeviceBuffer q = kernels.upload(in.q(), "q");
+        try (Launches run = new Launches(in);
+             DeviceBuffer q = kernels.upload(in.q(), "q");
              DeviceBuffer k = kernels.upload(in.k(), "k");
              DeviceBuffer v = kernels.upload(in.v(), "v");
              DeviceBuffer dO = kernels.upload(dOut, "dOut");
@@ -190,18 +193,19 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
              DeviceBuffer dK = kernels.allocate(sh.kvSize(), "dK");
              DeviceBuffer dV = kernels.allocate(sh.kvSize(), "dV");
              DeviceBuffer dA = kernels.allocate(sh.rows(), "dRouterLogit")) {
+            run.clearKeyGradients(dK, dV);
             double[] dRouter;
             if (est != Estimator.SOFT) {
                 // gradient through the selected branch only: one pass over the routed lists
-                try (RouteCompaction.DeviceLists lists = RouteCompaction.onDevice(dev, z, sh.batch(), sh.seqLen());
+                try (RouteCompaction.DeviceLists lists = run.compact(z);
                      DeviceBuffer o = kernels.allocate(sh.qSize(), "o");
                      DeviceBuffer lse = kernels.allocate(sh.lseSize(), "lse");
                      DeviceBuffer delta = kernels.allocate(sh.lseSize(), "delta")) {
-                    kernels.forward(sh, w, sc, q, k, v, o, lse, lists);
+                    run.forward(q, k, v, o, lse, lists);
                     kernels.delta(sh, dO, o, null, delta);
                     BackwardOperands ops = BackwardOperands.routed(q, k, v, dO, lists, lse, delta);
-                    kernels.dKdV(sh, w, sc, ops, dK, dV);
-                    kernels.dQ(sh, w, sc, ops, dQ, false);
+                    run.dKdV(ops, dK, dV);
+                    run.dQ(ops, dQ, false);
                     if (est == Estimator.SELECTED_BRANCH) {
                         try (DeviceBuffer factor = rowValues(route, r -> route.isFull(r) ? pc(route, r)
                                 : -p(route, r), "factor")) {
@@ -209,14 +213,14 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
                             dev.synchronize();
                         }
                     } else if (est == Estimator.STRAIGHT_THROUGH) {
-                        routerGradBothBranches(in, q, k, v, dO, dA);
+                        routerGradBothBranches(run, route, q, k, v, dO, dA);
                     }
                     dev.synchronize();
                 }
                 dRouter = est == Estimator.HARD ? new double[sh.rows()] : dA.readAll(sh.rows(), f32);
             } else {
                 // SOFT: both branches for every token, weighted p and 1-p
-                try (RouteCompaction.DeviceLists all = RouteCompaction.identity(dev, sh.batch(), sh.seqLen());
+                try (RouteCompaction.DeviceLists all = run.identity();
                      DeviceBuffer oF = kernels.allocate(sh.qSize(), "oF");
                      DeviceBuffer oW = kernels.allocate(sh.qSize(), "oW");
                      DeviceBuffer lseF = kernels.allocate(sh.lseSize(), "lseF");
@@ -226,15 +230,15 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
                      DeviceBuffer pF = rowValues(route, r -> p(route, r), "pF");
                      DeviceBuffer pW = rowValues(route, r -> pc(route, r), "pW");
                      DeviceBuffer factor = rowValues(route, r -> p(route, r) * pc(route, r), "factor")) {
-                    kernels.forward(sh, w, sc, q, k, v, oF, lseF, all.fullOnly());
-                    kernels.forward(sh, w, sc, q, k, v, oW, lseW, all.windowOnly());
+                    run.forward(q, k, v, oF, lseF, all.fullOnly());
+                    run.forward(q, k, v, oW, lseW, all.windowOnly());
                     kernels.delta(sh, dO, oF, pF, deltaF);
                     kernels.delta(sh, dO, oW, pW, deltaW);
                     BackwardOperands ops = new BackwardOperands(q, k, v, dO, all,
                             new BackwardOperands.Branch(lseF, deltaF, pF), new BackwardOperands.Branch(lseW, deltaW, pW));
-                    kernels.dKdV(sh, w, sc, ops, dK, dV);
-                    kernels.dQ(sh, w, sc, ops.withLists(all.fullOnly()), dQ, false);
-                    kernels.dQ(sh, w, sc, ops.withLists(all.windowOnly()), dQ, true);
+                    run.dKdV(ops, dK, dV);
+                    run.dQ(ops.withLists(all.fullOnly()), dQ, false);
+                    run.dQ(ops.withLists(all.windowOnly()), dQ, true);
                     kernels.routerGrad(sh, dO, oF, oW, factor, dA);
                     dev.synchronize();
                 }
@@ -247,20 +251,97 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
     }
 
     /** STRAIGHT_THROUGH router gradient: both branch outputs for every token, {@code p(1-p) sum_h <dO, oF - oW>}. */
-    private void routerGradBothBranches(AttentionInputs in, DeviceBuffer q, DeviceBuffer k, DeviceBuffer v,
+    private void routerGradBothBranches(Launches run, Route route, DeviceBuffer q, DeviceBuffer k, DeviceBuffer v,
                                         DeviceBuffer dO, DeviceBuffer dA) {
-        Shape sh = in.shape();
-        Route route = in.route();
-        try (RouteCompaction.DeviceLists all = RouteCompaction.identity(dev, sh.batch(), sh.seqLen());
+        Shape sh = run.sh;
+        try (RouteCompaction.DeviceLists all = run.identity();
              DeviceBuffer oF = kernels.allocate(sh.qSize(), "oF");
              DeviceBuffer oW = kernels.allocate(sh.qSize(), "oW");
              DeviceBuffer lseF = kernels.allocate(sh.lseSize(), "lseF");
              DeviceBuffer lseW = kernels.allocate(sh.lseSize(), "lseW");
              DeviceBuffer factor = rowValues(route, r -> p(route, r) * pc(route, r), "factor")) {
-            kernels.forward(sh, in.window(), in.scale(), q, k, v, oF, lseF, all.fullOnly());
-            kernels.forward(sh, in.window(), in.scale(), q, k, v, oW, lseW, all.windowOnly());
+            run.forward(q, k, v, oF, lseF, all.fullOnly());
+            run.forward(q, k, v, oW, lseW, all.windowOnly());
             kernels.routerGrad(sh, dO, oF, oW, factor, dA);
             dev.synchronize();
+        }
+    }
+
+    /**
+     * The list-driven launches of one call: self-attention (spec 1.x) on the batch rows, any other segment table on
+     * its segments ({@link SegmentTable}, kernels {@code <name>_seg}). close() frees the device table.
+     */
+    private final class Launches implements AutoCloseable {
+        final Shape sh;
+        final int window;
+        final double scale;
+        final SegmentTable.OnDevice seg;  // null: self-attention
+
+        Launches(AttentionInputs in) {
+            sh = in.shape();
+            window = in.window();
+            scale = in.scale();
+            if (in.segments().isSelfAttention()) {
+                KernelPlan.checkShape(sh);
+                seg = null;
+            } else {
+                SegmentTable t = SegmentTable.of(in.segments());
+                KernelPlan.checkShape(sh, t);
+                KernelPlan.segments(kernels.forwardChoice(sh.headDim()));  // refuses D > 256 before any upload
+                seg = t.upload(dev);
+            }
+        }
+
+        /** The compacted hard route of a device mask [B*Sq]. */
+        RouteCompaction.DeviceLists compact(DeviceBuffer z) {
+            return seg == null ? RouteCompaction.onDevice(dev, z, sh.batch(), sh.seqLen())
+                    : RouteCompaction.onDevice(dev, z, seg, sh.rows());
+        }
+
+        /** The SOFT estimator's identity lists. */
+        RouteCompaction.DeviceLists identity() {
+            return seg == null ? RouteCompaction.identity(dev, sh.batch(), sh.seqLen())
+                    : RouteCompaction.identity(dev, seg.host());
+        }
+
+        void forward(DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DeviceBuffer o, DeviceBuffer lse,
+                     RouteCompaction.DeviceLists lists) {
+            if (seg == null) {
+                kernels.forward(sh, window, scale, q, k, v, o, lse, lists);
+            } else {
+                kernels.forward(sh, window, scale, q, k, v, o, lse, lists, seg);
+            }
+        }
+
+        /** Zeroes dK, dV where key rows may lie outside every segment (the _seg kernels write segment rows only). */
+        void clearKeyGradients(DeviceBuffer dK, DeviceBuffer dV) {
+            if (seg != null) {
+                dK.fill((byte) 0);
+                dV.fill((byte) 0);
+            }
+        }
+
+        void dKdV(BackwardOperands ops, DeviceBuffer dK, DeviceBuffer dV) {
+            if (seg == null) {
+                kernels.dKdV(sh, window, scale, ops, dK, dV);
+            } else {
+                kernels.dKdV(sh, window, scale, ops, dK, dV, seg);
+            }
+        }
+
+        void dQ(BackwardOperands ops, DeviceBuffer dQ, boolean accumulate) {
+            if (seg == null) {
+                kernels.dQ(sh, window, scale, ops, dQ, accumulate);
+            } else {
+                kernels.dQ(sh, window, scale, ops, dQ, accumulate, seg);
+            }
+        }
+
+        @Override
+        public void close() {
+            if (seg != null) {
+                seg.close();
+            }
         }
     }
 

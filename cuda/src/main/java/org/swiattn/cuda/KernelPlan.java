@@ -207,21 +207,56 @@ public final class KernelPlan {
      * batch has at most ceil(S/BM) + 1 tiles (full and window lists together); v1 gets (S, Hq, B).
      */
     public static int[] queryGrid(Choice c, Shape sh) {
+        return queryGrid(c, sh.batch(), sh.seqLen(), sh.qHeads(), sh.toString());
+    }
+
+    /**
+     * The same over a segment table: one entry per segment, list tiles for the longest segment's queries.
+     *
+     * @param seg not modified
+     */
+    public static int[] queryGrid(Choice c, SegmentTable seg, Shape sh) {
+        return queryGrid(c, seg.count(), seg.maxQueries(), sh.qHeads(), seg.count() + " segments of " + sh);
+    }
+
+    private static int[] queryGrid(Choice c, int entries, int rows, int qHeads, String what) {
         if (c.config() == null) {
-            return new int[] {sh.seqLen(), sh.qHeads(), sh.batch()};
+            return new int[] {rows, qHeads, entries};
         }
-        long tiles = (sh.seqLen() + c.config().bm() - 1) / c.config().bm() + 1;
-        long blocks = tiles * sh.qHeads() * sh.batch();
+        long tiles = (rows + c.config().bm() - 1) / c.config().bm() + 1;
+        long blocks = tiles * qHeads * entries;
         if (blocks > Integer.MAX_VALUE) {
-            throw new InvalidInputException("shape", "needs " + blocks + " blocks (> 2^31-1) for " + sh);
+            throw new InvalidInputException("shape", "needs " + blocks + " blocks (> 2^31-1) for " + what);
         }
         return new int[] {(int) blocks, 1, 1};
     }
 
     /** Grid of a dK/dV launch: (ceil(S/BN), Hkv, B) for v2, (S, Hkv, B) for v1. */
     public static int[] keyGrid(Choice c, Shape sh) {
-        int x = c.config() == null ? sh.seqLen() : (sh.seqLen() + c.config().bn() - 1) / c.config().bn();
-        return new int[] {x, sh.kvHeads(), sh.batch()};
+        return keyGrid(c, sh.batch(), sh.seqLen(), sh.kvHeads());
+    }
+
+    /** The same over a segment table: (ceil(maxKeys/BN), Hkv, n); tiles past a segment's keys return at once. */
+    public static int[] keyGrid(Choice c, SegmentTable seg, Shape sh) {
+        return keyGrid(c, seg.count(), seg.maxKeys(), sh.kvHeads());
+    }
+
+    private static int[] keyGrid(Choice c, int entries, int keys, int kvHeads) {
+        int x = c.config() == null ? keys : (keys + c.config().bn() - 1) / c.config().bn();
+        return new int[] {x, kvHeads, entries};
+    }
+
+    /**
+     * The segment-table variant of a tiled kernel (name + {@code _seg}, one more argument: the table). V1 has none.
+     *
+     * @throws InvalidInputException for V1 (D > 256 or a forced V1), naming headDim
+     */
+    public static Choice segments(Choice c) {
+        if (c.config() == null) {
+            throw new InvalidInputException("headDim", "segment tables (chunked prefill, KV cache, packed batches) run "
+                    + "on the tiled kernels (D <= 256), got kernel " + c.name());
+        }
+        return new Choice(c.module(), c.name() + "_seg", c.version(), c.dmax(), c.config());
     }
 
     /** Threads per block. */
@@ -244,6 +279,23 @@ public final class KernelPlan {
             throw new InvalidInputException("batch", "CudaAttention handles B <= " + GRID_YZ_MAX + ", got "
                     + sh.batch() + "; split the batch");
         }
+        checkHeads(sh);
+    }
+
+    /**
+     * The same for a segment table: at most 65535 segments (the key grid's z) and Hq at most 65535.
+     *
+     * @param seg not modified
+     */
+    public static void checkShape(Shape sh, SegmentTable seg) {
+        checkHeads(sh);
+        if (seg.count() > GRID_YZ_MAX) {
+            throw new InvalidInputException("segments", "CudaAttention handles at most " + GRID_YZ_MAX
+                    + " segments, got " + seg.count() + "; split the batch");
+        }
+    }
+
+    private static void checkHeads(Shape sh) {
         if (sh.qHeads() > GRID_YZ_MAX) {
             throw new InvalidInputException("qHeads", "CudaAttention handles Hq <= " + GRID_YZ_MAX + ", got "
                     + sh.qHeads());

@@ -117,6 +117,33 @@ public final class RouteCompaction {
     }
 
     /**
+     * Compacts a device-resident route over a segment table on the GPU (kernel {@code swi_route_compact_seg}, one
+     * block per segment): the lists hold each segment's own positions at its list offset ({@link SegmentTable}).
+     *
+     * @param z   [B*Sq] uint8 route over the flat query rows, 1 = full; not modified
+     * @param seg the table on the device; not modified
+     */
+    public static DeviceLists onDevice(CudaDevice dev, DeviceBuffer z, SegmentTable.OnDevice seg, int queryRows) {
+        int n = seg.host().count();
+        DeviceBuffer listF = DeviceBuffer.allocate(dev, 4L * queryRows, "route.listF");
+        DeviceBuffer listW = DeviceBuffer.allocate(dev, 4L * queryRows, "route.listW");
+        DeviceBuffer nF = DeviceBuffer.allocate(dev, 4L * n, "route.nF");
+        DeviceBuffer nW = DeviceBuffer.allocate(dev, 4L * n, "route.nW");
+        DeviceLists lists = new DeviceLists(listF, nF, listW, nW);
+        dev.module(MODULE).kernel("swi_route_compact_seg").launch(new int[] {n, 1, 1}, 1024, 0,
+                z, listF, nF, listW, nW, seg.buffer(), n);
+        return lists;
+    }
+
+    /** The SOFT estimator's identity lists over a segment table ({@link SegmentTable#identityLists}), uploaded. */
+    public static DeviceLists identity(CudaDevice dev, SegmentTable table) {
+        int[][] id = table.identityLists();
+        DeviceBuffer list = DeviceBuffer.of(dev, id[0], "route.identity");
+        DeviceBuffer cnt = DeviceBuffer.of(dev, id[1], "route.identityCount");
+        return new DeviceLists(list, cnt, list, cnt);
+    }
+
+    /**
      * The identity list of the SOFT estimator (every position on a branch): list[b*S + i] = i, n[b] = S. The F and
      * W fields are the same two buffers (closing twice is harmless).
      */

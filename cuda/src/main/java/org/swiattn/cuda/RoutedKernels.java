@@ -16,6 +16,8 @@ import org.swiattn.spec.Visibility;
  * <pre>{@code
  *   q, o, dO, dQ [B,S,Hq,D]    k, v, dK, dV [B,S,Hkv,D]    lse, delta [B,S,Hq]    coef, factor, dA [B,S]
  *   lists: RouteCompaction.DeviceLists (listF, listW [B,S], nF, nW [B]); a null count switches that branch off
+ *   segment tables (spec 2.0, the overloads taking a SegmentTable.OnDevice): q, o, dO, dQ [B*Sq,Hq,D] and
+ *     k, v, dK, dV [B*Sk,Hkv,D] flat, lists [B*Sq] and counts [n] per segment (SegmentTable)
  *   backward operands: BackwardOperands (q, k, v, dO, lists, per-branch lse, delta, coef)
  * }</pre>
  */
@@ -96,6 +98,24 @@ public final class RoutedKernels {
     }
 
     /**
+     * Branch forward over a segment table (kernel {@code <forward>_seg}): lists from
+     * {@link RouteCompaction#onDevice(CudaDevice, DeviceBuffer, SegmentTable.OnDevice, int)} or
+     * {@link RouteCompaction#identity(CudaDevice, SegmentTable)}; q, o [B*Sq,Hq,D], k, v [B*Sk,Hkv,D] flat.
+     * q, k, v, lists, seg not modified; o, lse modified at the listed rows.
+     */
+    public void forward(Shape sh, int window, double scale, DeviceBuffer q, DeviceBuffer k, DeviceBuffer v,
+                        DeviceBuffer o, DeviceBuffer lse, RouteCompaction.DeviceLists lists, SegmentTable.OnDevice seg) {
+        SegmentTable t = seg.host();
+        KernelPlan.checkShape(sh, t);
+        KernelPlan.Choice c = KernelPlan.segments(forwardChoice(sh.headDim()));
+        kernel(c).launch(KernelPlan.queryGrid(c, t, sh), KernelPlan.threads(c),
+                KernelPlan.sharedBytes(c, precision, sh.headDim(), 2),
+                q, k, v, o, lse, lists.listF(), lists.nF(), lists.listW(), lists.nW(), t.count(), t.maxKeys(),
+                sh.qHeads(), sh.kvHeads(), sh.headDim(), Visibility.effectiveWindow(window, t.maxKeys()), real(scale),
+                seg.buffer());
+    }
+
+    /**
      * The row dot products of the backward, summed in the order in which the chosen backward kernels sum
      * {@code dp = <dO, v>} (v2: sequential over d; v1: lane-strided), so that dp - delta cancels exactly where o = v
      * (attention on a single key); the tensor cores (v11) sum in their own order, and get the lane-strided one:
@@ -159,6 +179,39 @@ public final class RoutedKernels {
                         Visibility.effectiveWindow(window, sh.seqLen()), real(scale), dQ, accumulate ? 1 : 0));
     }
 
+    /**
+     * dK, dV over a segment table (kernel {@code <dK/dV>_seg}): the key rows inside a segment are overwritten, the
+     * others are not written (zero them first).
+     *
+     * @param ops not modified; dK, dV [B*Sk,Hkv,D] modified
+     */
+    public void dKdV(Shape sh, int window, double scale, BackwardOperands ops, DeviceBuffer dK, DeviceBuffer dV,
+                     SegmentTable.OnDevice seg) {
+        SegmentTable t = seg.host();
+        KernelPlan.checkShape(sh, t);
+        KernelPlan.Choice c = KernelPlan.segments(backwardChoice(sh.headDim())[0]);
+        kernel(c).launch(KernelPlan.keyGrid(c, t, sh), KernelPlan.threads(c),
+                KernelPlan.sharedBytes(c, precision, sh.headDim(), 4),
+                ops.kernelArgs(t.count(), t.maxKeys(), sh.qHeads(), sh.kvHeads(), sh.headDim(),
+                        Visibility.effectiveWindow(window, t.maxKeys()), real(scale), dK, dV, seg.buffer()));
+    }
+
+    /**
+     * dQ over the rows of the operands' lists and a segment table (kernel {@code <dQ>_seg}).
+     *
+     * @param ops not modified; dQ [B*Sq,Hq,D] modified at the listed rows
+     */
+    public void dQ(Shape sh, int window, double scale, BackwardOperands ops, DeviceBuffer dQ, boolean accumulate,
+                   SegmentTable.OnDevice seg) {
+        SegmentTable t = seg.host();
+        KernelPlan.checkShape(sh, t);
+        KernelPlan.Choice c = KernelPlan.segments(backwardChoice(sh.headDim())[1]);
+        kernel(c).launch(KernelPlan.queryGrid(c, t, sh), KernelPlan.threads(c),
+                KernelPlan.sharedBytes(c, precision, sh.headDim(), 3),
+                ops.kernelArgs(t.count(), t.maxKeys(), sh.qHeads(), sh.kvHeads(), sh.headDim(),
+                        Visibility.effectiveWindow(window, t.maxKeys()), real(scale), dQ, accumulate ? 1 : 0,
+                        seg.buffer()));
+    }
 
     /** Fills a buffer of n elements with scale * N(0,1) from a hash of (seed, index): fresh data, never zeros. */
     public void fillNormal(DeviceBuffer x, long n, long seed, double scale) {

@@ -6,8 +6,9 @@ import org.swiattn.properties.SegmentProperties;
 import org.swiattn.spec.SwitchAttention;
 
 /**
- * The suite's spec 2.0 segment properties on CUDA FP32 (at the spec's tolerance; each property is skipped with its
- * reason while the implementation answers supportsSegments() false). Skips with one line without a GPU.
+ * The suite's spec 2.0 segment properties (chunked prefill, decode, packed batches, forward and backward) on CUDA
+ * FP32, at the spec's tolerance: CudaAttention runs every table on its segment-table kernels. Skips with one line
+ * without a GPU.
  */
 @AddLifecycleHook(CudaPresent.class)
 class CudaFp32SegmentProperties extends SegmentProperties {

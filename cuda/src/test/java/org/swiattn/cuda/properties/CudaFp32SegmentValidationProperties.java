@@ -2,25 +2,17 @@ package org.swiattn.cuda.properties;
 
 import net.jqwik.api.lifecycle.AddLifecycleHook;
 import org.swiattn.cuda.CudaPresent;
-import org.swiattn.cuda.DecodePlan;
 import org.swiattn.properties.SegmentValidationProperties;
-import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.SwitchAttention;
 
 /**
  * The suite's spec 2.0 validation properties on CUDA FP32: malformed segment metadata is rejected, and segment
- * inputs are refused while the implementation answers supportsSegments() false. Skips with one line without a GPU.
+ * inputs are computed (CudaAttention answers supportsSegments() true). Skips with one line without a GPU.
  */
 @AddLifecycleHook(CudaPresent.class)
 class CudaFp32SegmentValidationProperties extends SegmentValidationProperties {
     @Override
     protected SwitchAttention implementation() {
         return CudaUnderTest.fp32();
-    }
-
-    /** The decode forward (Sq = 1 against a KV cache) runs on the GPU; other tables are refused. */
-    @Override
-    protected boolean computesForward(AttentionInputs in) {
-        return super.computesForward(in) || DecodePlan.isDecode(in);
     }
 }

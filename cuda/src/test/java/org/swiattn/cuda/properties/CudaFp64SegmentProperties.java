@@ -7,8 +7,8 @@ import org.swiattn.spec.SwitchAttention;
 
 /**
  * The suite's spec 2.0 segment properties on CUDA FP64, at CudaAttention's fp64 bound
- * ({@link CudaUnderTest#FP64_BOUNDS}); each property is skipped with its reason while the implementation answers
- * supportsSegments() false. Skips with one line without a GPU.
+ * ({@link CudaUnderTest#FP64_BOUNDS}), forward and backward: CudaAttention runs every table on its segment-table
+ * kernels. Skips with one line without a GPU.
  */
 @AddLifecycleHook(CudaPresent.class)
 class CudaFp64SegmentProperties extends SegmentProperties {
