@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""UNTESTED. A JAX adapter for the harness, written the same way as adapters_torch.plain; JAX could not be installed
-where it was written, so it has never run. Treat it as a sketch to start from, and report what it prints.
+"""A JAX adapter for the harness (harness.py), written the same way as adapters_torch.plain: dense masks over the
+flat rows, gradients with jax.vjp for the cotangents (dO, 0) instead of autograd.
 
-    python3 examples/python/adapters_jax.py --precision fp64      # needs jax; fp64 needs jax_enable_x64
+    /tmp/jaxvenv/bin/pip install jax            # CPU build from PyPI (not in CI: CI installs without PyPI)
+    /tmp/jaxvenv/bin/python examples/python/adapters_jax.py --precision fp64      # and --precision fp32
 
-fn(q, k, v, route, router_logits, window, scale, estimator) -> (o, lse) with jnp arrays, shapes as in
-adapters_torch.py; gradients with jax.vjp for the cotangents (dO, 0). The router's sigmoid has a custom JVP
-p' = sigmoid(a) * sigmoid(-a): jax.nn.sigmoid's own derivative is y * (1 - y), the 1 - p by subtraction that
+fn(q, k, v, route, router_logits, window, scale, estimator, cu_seqlens_q=None, cu_seqlens_k=None,
+cache_seqlens=None) -> (o, lse) with jnp arrays, shapes and segment conventions as in harness.py and
+adapters_torch.py. fp64 needs jax_enable_x64 (set below; fp32 arrays stay fp32). The router's sigmoid has a custom
+JVP p' = sigmoid(a) * sigmoid(-a): jax.nn.sigmoid's own derivative is y * (1 - y), the 1 - p by subtraction that
 SPEC.md section 10.2 rules out (routed_gqa2_s64_w16_saturated would fail d_router_logit).
 """
 import argparse
@@ -17,6 +19,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+import segments  # noqa: E402
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
@@ -36,26 +39,33 @@ def _sigmoid_jvp(primals, tangents):
 
 
 def _branch(s, mask, v):
-    """s [B,H,S,S], mask [S,S] -> o [B,H,S,D], lse [B,H,S] (natural log)."""
+    """s [Hkv,G,Nq,Nk], mask [Nq,Nk], v [Hkv,1,Nk,D] -> o [Hkv,G,Nq,D], lse [Hkv,G,Nq] (natural log)."""
     s = jnp.where(mask, s, -jnp.inf)
     lse = jax.scipy.special.logsumexp(s, axis=-1)
     return jnp.exp(s - lse[..., None]) @ v, lse
 
 
-def plain(q, k, v, route, router_logits, window, scale, estimator):
-    """Dense-mask routed attention; GQA by jnp.repeat along heads (= repeat_interleave)."""
-    B, S, Hq, D = q.shape
-    G = Hq // k.shape[2]
-    kh = jnp.repeat(k, G, axis=2).transpose(0, 2, 1, 3)
-    vh = jnp.repeat(v, G, axis=2).transpose(0, 2, 1, 3)
-    s = scale * (q.transpose(0, 2, 1, 3) @ kh.transpose(0, 1, 3, 2))
-    i = jnp.arange(S)[:, None]
-    j = jnp.arange(S)[None, :]
-    full = j <= i
-    oF, lseF = _branch(s, full, vh)
-    oW, lseW = _branch(s, full & (i - j < window), vh)
-    oF, oW = oF.transpose(0, 2, 1, 3), oW.transpose(0, 2, 1, 3)
-    lse = jnp.where(route[:, :, None], lseF.transpose(0, 2, 1), lseW.transpose(0, 2, 1))
+def plain(q, k, v, route, router_logits, window, scale, estimator, cu_seqlens_q=None, cu_seqlens_k=None,
+          cache_seqlens=None):
+    """Dense-mask routed attention over the flat rows (as adapters_torch.plain); GQA: query head h = g*G + j reads
+    kv head g = h // G. Key rows of no segment are zeroed before any product (they may be NaN)."""
+    B, Sq, Hq, D = q.shape
+    Sk, Hkv = k.shape[1], k.shape[2]
+    G = Hq // Hkv
+    q_seg, q_pos, k_seg, k_pos = segments.rows(B, Sq, Sk, *(None if x is None else np.asarray(x)
+                                                             for x in (cu_seqlens_q, cu_seqlens_k, cache_seqlens)))
+    used = (k_seg >= 0)[:, None, None]
+    qg = q.reshape(B * Sq, Hkv, G, D).transpose(1, 2, 0, 3)                           # [Hkv,G,Nq,D]
+    kg = jnp.where(used, k.reshape(B * Sk, Hkv, D), 0).transpose(1, 0, 2)[:, None]    # [Hkv,1,Nk,D]
+    vg = jnp.where(used, v.reshape(B * Sk, Hkv, D), 0).transpose(1, 0, 2)[:, None]
+    s = scale * (qg @ kg.transpose(0, 1, 3, 2))                                       # [Hkv,G,Nq,Nk]
+    back = q_pos[:, None] - k_pos[None, :]
+    full = (q_seg[:, None] == k_seg[None, :]) & (back >= 0)
+    oF, lseF = _branch(s, full, vg)
+    oW, lseW = _branch(s, full & (back < window), vg)
+    oF, oW = (x.transpose(2, 0, 1, 3).reshape(B, Sq, Hq, D) for x in (oF, oW))
+    lseF, lseW = (x.transpose(2, 0, 1).reshape(B, Sq, Hq) for x in (lseF, lseW))
+    lse = jnp.where(route[:, :, None], lseF, lseW)
     z = route[:, :, None, None]
     if estimator == "HARD":
         return jnp.where(z, oF, oW), lse
@@ -81,7 +91,8 @@ def run_case(fn, c, precision, device):
     q, k, v, do = (jnp.asarray(x, dtype=dtype) for x in (qn, kn, vn, don))
     a = jnp.asarray(an, dtype=jnp.float64 if precision == "fp64" else jnp.float32)
     route = jnp.asarray(zn, dtype=bool)
-    (o, lse), vjp = jax.vjp(lambda q_, k_, v_, a_: fn(q_, k_, v_, route, a_, c.w, c.scale, c.est), q, k, v, a)
+    to_int = lambda x: jnp.asarray(x, dtype=jnp.int32)   # noqa: E731
+    (o, lse), vjp = jax.vjp(lambda q_, k_, v_, a_: harness.call_fn(fn, c, to_int, q_, k_, v_, route, a_), q, k, v, a)
     host_dtype = np.float64 if precision == "fp64" else np.float32
     host = {"o": o, "lse": lse}
     if c.backward:
@@ -91,17 +102,9 @@ def run_case(fn, c, precision, device):
                                                   dtype=host_dtype) for n, x in host.items()})
 
 
-def main():
-    ap = argparse.ArgumentParser(description="UNTESTED: the harness on the JAX plain adapter")
-    ap.add_argument("--precision", default="fp64", choices=harness.PRECISIONS)
-    ap.add_argument("--max-seq", type=int, default=4096)
-    ap.add_argument("--out", default=None)
-    ap.add_argument("--explain", action="store_true")
-    ap.add_argument("cases", nargs="*")
-    args = ap.parse_args()
-    status, _ = harness.check(plain, args.precision, None, args.out, args.cases, args.max_seq, "default",
-                              args.explain, "adapters_jax.plain (jax %s)" % jax.__version__, runner=run_case)
-    return status
+def main(argv=None):
+    args = harness.arguments("the harness on the JAX plain adapter", adapters=False).parse_args(argv)
+    return harness.run_args(args, plain, "adapters_jax.plain (jax %s)" % jax.__version__, run_case)
 
 
 if __name__ == "__main__":
