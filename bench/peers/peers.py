@@ -28,6 +28,10 @@
 #                 timing), GQA
 #   flex_routed   one FlexAttention call over the whole batch, q_len 1, a block mask keeping the window rows' last
 #                 w keys (bf16 and fp32)
+# Varlen (--varlen; packed documents of S rows, cu_seqlens from docs_S<S>.txt in --mask-dir, written by the bench;
+# the route of the S rows from the mask files; forward and backward):
+#   flex_document  FlexAttention with a document mask: same document, causal, and full-routed or within w (bf16, fp32)
+#   sdpa_document  SDPA with the dense boolean mask of the same, K/V expanded to Hq heads (fp32, fp64)
 import argparse, math, os, sys
 import numpy as np
 import torch
@@ -52,6 +56,7 @@ ap.add_argument("--no-limits", action="store_true")
 ap.add_argument("--decode", action="store_true", help="decode: one query per sequence against a KV cache")
 ap.add_argument("--batches", default="1,8,32,128", help="decode batch sizes")
 ap.add_argument("--cache", type=int, default=32768, help="decode cache capacity = length")
+ap.add_argument("--varlen", action="store_true", help="packed documents: document mask, forward and backward")
 args = ap.parse_args()
 
 dev = "cuda"
@@ -167,6 +172,24 @@ def bf16_peers(S, routes, op):
     torch.cuda.empty_cache()
 
 
+def dense_peer(name, S, kernel, op, rho, q, k, v, timed, keep):
+    """SDPA with a dense boolean mask, causal and keep(diff) (diff = q index - k index), K/V expanded to Hq heads."""
+    try:
+        i = torch.arange(S, device=dev)
+        diff = i[:, None] - i[None, :]
+        mask = (diff >= 0) & keep(diff)
+
+        def dense():
+            with sdpa_kernel([SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH]):
+                return torch.nn.functional.scaled_dot_product_attention(
+                    q, k.repeat_interleave(G, dim=1), v.repeat_interleave(G, dim=1), attn_mask=mask)
+        peer(name, S, kernel, op, rho, lambda: timed(dense))
+        del mask, diff
+    except torch.OutOfMemoryError:
+        print(f"PEER\t{name}\t{S}\t{kernel}\t{op}\t{rho:.17g}\tnan\tout of memory", flush=True)
+    torch.cuda.empty_cache()
+
+
 def fp_peers(name, S, routes, op):
     q, k, v, timed = inputs(name, S, op)
 
@@ -178,20 +201,7 @@ def fp_peers(name, S, routes, op):
             continue
         full = route_mask(S, route)
         rho = int(full.sum()) / S
-        try:
-            i = torch.arange(S, device=dev)
-            diff = i[:, None] - i[None, :]
-            mask = (diff >= 0) & (full[:, None] | (diff < W))
-
-            def dense():
-                with sdpa_kernel([SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH]):
-                    return torch.nn.functional.scaled_dot_product_attention(
-                        q, k.repeat_interleave(G, dim=1), v.repeat_interleave(G, dim=1), attn_mask=mask)
-            peer(name, S, "sdpa_dense_mask", op, rho, lambda: timed(dense))
-            del mask
-        except torch.OutOfMemoryError:
-            print(f"PEER\t{name}\t{S}\tsdpa_dense_mask\t{op}\t{rho:.17g}\tnan\tout of memory", flush=True)
-        torch.cuda.empty_cache()
+        dense_peer(name, S, "sdpa_dense_mask", op, rho, q, k, v, timed, lambda diff: full[:, None] | (diff < W))
         if name == "fp32":
             bm = create_block_mask(lambda b, h, qi, ki: (qi >= ki) & (full[qi] | (qi - ki < W)), B, None, S, S)
             peer(name, S, "flex_routed", op, rho, lambda: timed(lambda: flex(q, k, v, block_mask=bm, enable_gqa=True)))
@@ -245,6 +255,31 @@ def decode_peers(name, B, routes):
     torch.cuda.empty_cache()
 
 
+def varlen_peers(name, S, routes, op):
+    if args.mask_dir is None:
+        sys.exit("peers: --mask-dir is needed for --varlen (docs_S<S>.txt)")
+    with open(os.path.join(args.mask_dir, f"docs_S{S}.txt")) as f:
+        cu = [int(x) for x in f.read().strip().split(",")]
+    if cu[0] != 0 or cu[-1] != S:
+        sys.exit(f"peers: docs_S{S}.txt must run from 0 to {S}, got {cu[0]} .. {cu[-1]}")
+    doc = torch.repeat_interleave(torch.arange(len(cu) - 1, device=dev),
+                                  torch.tensor([b - a for a, b in zip(cu, cu[1:])], device=dev)).to(torch.int32)
+    q, k, v, timed = inputs(name, S, op)
+    for route in routes:
+        full = route_mask(S, route)
+        rho = int(full.sum()) / S
+        if name != "fp64":
+            bm = create_block_mask(lambda b, h, qi, ki: (doc[qi] == doc[ki]) & (qi >= ki) & (full[qi] | (qi - ki < W)),
+                                   B, None, S, S)
+            peer(name, S, "flex_document", op, rho, lambda: timed(lambda: flex(q, k, v, block_mask=bm,
+                                                                               enable_gqa=True)))
+        if name != "bf16":
+            dense_peer(name, S, "sdpa_document", op, rho, q, k, v, timed,
+                       lambda diff: (doc[:, None] == doc[None, :]) & (full[:, None] | (diff < W)))
+    del q, k, v
+    torch.cuda.empty_cache()
+
+
 print(torch.__version__, torch.cuda.get_device_name(), f"timing {args.timing}, warm-up {args.warmup}, "
       f"repeats {args.repeats}", flush=True)
 if not args.no_limits:
@@ -253,6 +288,12 @@ if args.decode:
     for name in args.dtypes.split(","):
         for B in ints(args.batches):
             decode_peers(name, B, args.routes.split(","))
+    sys.exit(0)
+if args.varlen:
+    for name in args.dtypes.split(","):
+        for S in ints(args.sizes):
+            for op in ("forward", "backward"):
+                varlen_peers(name, S, args.routes.split(","), op)
     sys.exit(0)
 fwd_routes, bwd_routes = args.routes.split(","), args.backward_routes.split(",")
 for name in args.dtypes.split(","):

@@ -6,7 +6,8 @@
 #               (CudaGoldenTest); bf16 forward versions and
 #               exported configurations (Bf16AttentionTest) + bf16 golden cases (Bf16GoldenTest); bf16 backward
 #               (Bf16BackwardTest)
-#   properties  the jqwik property suite on CUDA fp64, fp32 (org.swiattn.cuda.properties) and bf16, parallel JVMs
+#   properties  the jqwik property suite on CUDA fp64, fp32 (org.swiattn.cuda.properties, the spec 2.0 segment
+#               classes included) and bf16 (its segment classes too), parallel JVMs
 #   sanitizer   compute-sanitizer memcheck and racecheck on a small bench case (every kernel family, fp64 and fp32)
 #   baseline    the bench of another build ($BASELINE_JAR, a swiattn.jar) with $BASELINE_ARGS, for before/after
 #   bench       swiattn bench $BENCH_ARGS (default: every precision's defaults, with --peers)
@@ -17,29 +18,10 @@ set -uo pipefail
 out="${OUT:-$PWD/out}"
 mkdir -p "$out"
 stages="${STAGES:-tests,properties,bench}"
-java=bundle/jre/bin/java
-cp="bundle/swiattn.jar:bundle/test-classes:$(ls bundle/lib/*.jar | tr '\n' ':')"
-export PYTHONUNBUFFERED=1
-nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu,memory.used --format=csv \
-  >"$out/gpu.txt" 2>&1
-cat "$out/gpu.txt"
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+gpu_info
 want() { [[ ",$stages," == *",$1,"* ]]; }
-junit() {  # log limit selectors...: one JUnit console run
-  local log=$1 limit=$2
-  shift 2
-  timeout "$limit" $java ${JAVA_OPTS:--Xmx12g -XX:+UseParallelGC} -jar bundle/junit.jar execute --disable-banner \
-    --details=tree --config "jqwik.database=/tmp/jqwik-$log" --class-path "$cp" "$@" >"$out/$log.log" 2>&1
-  echo "$log rc=$?" >>"$out/stages.txt"
-}
-parallel_stage() {  # name: runs the queued junit calls in parallel and reports their counts
-  local name=$1 t0=$SECONDS
-  wait
-  echo "== $name $((SECONDS - t0))s" | tee -a "$out/stages.txt"
-}
-count() {  # log: the launcher's closing counts
-  grep -E "tests (successful|failed|aborted)|containers failed" "$out/$1.log" 2>/dev/null | tr -s ' ' | tr '\n' ' '
-}
-P=org.swiattn.cuda
 if want tests; then
   junit tests-fp "${TESTS_LIMIT:-240}" --select-class $P.CudaDeviceTest --select-class $P.CudaKernelEquivalenceTest \
     --select-class $P.CudaGoldenTest --select-class $P.CudaDecodeTest &
@@ -55,6 +37,8 @@ if want properties; then  # queued beside the tests: one wait for both
     --select-class $P.bf16.Bf16ConformanceProperties --select-class $P.bf16.Bf16GradientProperties &
   junit props-bf16-validation "$L" --include-classname '.*Properties' \
     --select-class $P.bf16.Bf16ValidationProperties --select-class $P.bf16.Bf16OracleProperties &
+  junit props-bf16-segments "$L" --include-classname '.*Properties' \
+    --select-class $P.bf16.Bf16SegmentProperties --select-class $P.bf16.Bf16SegmentValidationProperties &
 fi
 want tests || want properties && parallel_stage "tests and properties"
 if want sanitizer; then
@@ -81,7 +65,7 @@ fi
 echo
 echo "== stages"; cat "$out/stages.txt"
 for l in tests-fp tests-bf16 tests-bf16-backward props-fp64 props-fp32 props-bf16-forward props-bf16-conformance \
-         props-bf16-validation; do
+         props-bf16-validation props-bf16-segments; do
   [[ -f "$out/$l.log" ]] && echo "$l: $(count $l)"
 done
 grep -h "checked\|MISMATCH\|FAIL" "$out"/tests-*.log 2>/dev/null | head -5

@@ -52,14 +52,21 @@ import picocli.CommandLine.Spec;
             + "first."})
 public final class BenchCommand implements Callable<Integer> {
     /** What is timed. */
-    enum Mode { PREFILL, DECODE }
+    enum Mode { PREFILL, DECODE, CHUNK, VARLEN }
 
-    @Option(names = "--mode", defaultValue = "PREFILL", description = "PREFILL (self-attention, the default) or DECODE "
-            + "(one query per sequence against a KV cache of --cache keys, batches --batches)")
+    @Option(names = "--mode", defaultValue = "PREFILL", description = "PREFILL (self-attention, the default), DECODE "
+            + "(one query per sequence against a KV cache of --cache keys, batches --batches), CHUNK (a --chunk-row "
+            + "chunk at the end of a --cache key cache vs the same rows of the one-shot prefill) or VARLEN (packed "
+            + "documents totalling each --seq, forward and backward)")
     Mode mode;
 
-    @Option(names = "--cache", defaultValue = "32768", description = "decode: the KV cache capacity and length")
+    @Option(names = "--cache", defaultValue = "32768", description = "decode and chunk: the KV cache capacity and "
+            + "length")
     int cache;
+
+    @Option(names = "--chunk", defaultValue = "512", description = "chunk: the rows of the chunk (at offset cache - "
+            + "chunk)")
+    int chunk;
 
     @Option(names = "--batches", split = ",", defaultValue = "1,8,32,128", description = "decode: batch sizes B")
     List<Integer> batches;
@@ -203,6 +210,13 @@ public final class BenchCommand implements Callable<Integer> {
         if (peers && mode == Mode.PREFILL) {
             Args.require(batch == 1, "--batch", "1 with --peers (the peers run B = 1)", batch);
         }
+        if (mode == Mode.CHUNK) {
+            Args.range("--cache", cache, 1, Integer.MAX_VALUE);
+            Args.range("--chunk", chunk, 1, cache);
+            long elements = (long) cache * Math.max(qHeads, kvHeads) * headDim;
+            Args.require(elements <= Integer.MAX_VALUE, "--cache", "such that cache*Hq*D fits one buffer (2^31 - 1 "
+                    + "elements)", cache + " (cache*Hq*D = " + elements + ")");
+        }
         if (mode == Mode.DECODE) {
             Args.range("--cache", cache, 1, Integer.MAX_VALUE);
             for (int b : batches) {  // device buffers only: 64-bit sizes, the device's memory is the limit
@@ -232,6 +246,9 @@ public final class BenchCommand implements Callable<Integer> {
         out.println("timing: " + timing.describe());
         if (mode == Mode.DECODE) {
             return decode(chosen, masks, timing, out);
+        }
+        if (mode == Mode.CHUNK || mode == Mode.VARLEN) {
+            return segments(chosen, dev, masks, timing, out);
         }
         List<BenchRow> rows = new ArrayList<>();
         for (Precision p : chosen) {
@@ -278,6 +295,32 @@ public final class BenchCommand implements Callable<Integer> {
             DecodeBench.ratios(rows, pr).forEach(out::println);
         }
         writeJson(rows.stream().map(DecodeBench.Row::json).toList());
+        out.flush();
+        return 0;
+    }
+
+    /** The CHUNK and VARLEN modes: SegmentBench, then for VARLEN with --peers the peers' varlen and the ratios. */
+    private int segments(List<Precision> chosen, CudaDevice dev, Path masks, BenchTiming timing, PrintWriter out)
+            throws IOException {
+        SegmentBench.Config c = new SegmentBench.Config(qHeads, kvHeads, headDim, window, cache, chunk, seqs, routes,
+                checkRows, seed);
+        List<BenchRow> rows = mode == Mode.CHUNK ? SegmentBench.chunk(c, chosen, dev, timing, out)
+                : SegmentBench.varlen(c, chosen, dev, timing, masks, out);
+        out.println();
+        out.println(BenchRow.header());
+        rows.forEach(r -> out.println(r.format()));
+        if (peers && mode == Mode.VARLEN) {
+            List<String> a = new ArrayList<>(List.of("--varlen", "--dtypes", chosen.stream()
+                    .map(p -> p.name().toLowerCase(Locale.ROOT)).collect(Collectors.joining(",")), "--sizes",
+                    join(seqs), "--routes", String.join(",", routes), "--mask-dir", masks.toString(), "--warmup",
+                    Integer.toString(warmup), "--repeats", Integer.toString(repeats), "--timing",
+                    timingMethod.name().toLowerCase(Locale.ROOT), "--no-limits"));
+            PeerRun.Result pr = runPeers(a, out);
+            out.println("varlen vs FlexAttention with a document mask (" + timing.describe() + ", both sides; same "
+                    + "documents and routes):");
+            SegmentBench.ratios(rows, pr).forEach(out::println);
+        }
+        writeJson(rows.stream().map(BenchRow::json).toList());
         out.flush();
         return 0;
     }
@@ -398,7 +441,19 @@ public final class BenchCommand implements Callable<Integer> {
         Route route = Route.ofMask(sh.batch(), sh.seqLen(), z);
         AttentionInputs in = AttentionInputs.builder(sh).q(host[0]).k(host[1]).v(host[2]).window(window).scale(scale)
                 .route(route).estimator(Estimator.HARD).build();
-        int[] rows = new int[checkRows];
+        return sampledErrors(in, checkRows, seed, o, lse, floats);
+    }
+
+    /**
+     * Normwise relative error of O and max |LSE| error at n sampled flat rows (the last one always: the longest)
+     * against the fp64 reference of the same inputs.
+     *
+     * @param in the inputs the device computed; not modified.  o, lse: the device results; not modified
+     */
+    static double[] sampledErrors(AttentionInputs in, int n, long seed, DeviceBuffer o, DeviceBuffer lse,
+                                  boolean floats) {
+        Shape sh = in.shape();
+        int[] rows = new int[n];
         SplittableRandom rnd = new SplittableRandom(seed + 7);
         for (int i = 0; i < rows.length; i++) {
             rows[i] = i == 0 ? sh.rows() - 1 : rnd.nextInt(sh.rows());  // always the last (longest) row
@@ -438,20 +493,9 @@ public final class BenchCommand implements Callable<Integer> {
         Shape sh = new Shape(batch, s, qHeads, kvHeads, headDim);
         double scale = sh.defaultScale();
         String kname = rk.backwardChoice(headDim)[1].name().replace("swi_bwd_dq_", "bwd_");
-        try (DeviceBuffer q = rk.allocate(sh.qSize(), "q");
-             DeviceBuffer k = rk.allocate(sh.kvSize(), "k");
-             DeviceBuffer v = rk.allocate(sh.kvSize(), "v");
-             DeviceBuffer dO = rk.allocate(sh.qSize(), "dO");
-             DeviceBuffer o = rk.allocate(sh.qSize(), "o");
-             DeviceBuffer lse = rk.allocate(sh.lseSize(), "lse");
-             DeviceBuffer delta = rk.allocate(sh.lseSize(), "delta");
-             DeviceBuffer dQ = rk.allocate(sh.qSize(), "dQ");
-             DeviceBuffer dK = rk.allocate(sh.kvSize(), "dK");
-             DeviceBuffer dV = rk.allocate(sh.kvSize(), "dV")) {
-            rk.fillNormal(q, sh.qSize(), seed + 10, 1.0);
-            rk.fillNormal(k, sh.kvSize(), seed + 11, 1.0);
-            rk.fillNormal(v, sh.kvSize(), seed + 12, 1.0);
-            rk.fillNormal(dO, sh.qSize(), seed + 13, 1.0);
+        try (BenchBuffers bb = BenchBuffers.filled(rk, sh, seed)) {
+            DeviceBuffer q = bb.q(), k = bb.k(), v = bb.v(), dO = bb.dO(), o = bb.o(), lse = bb.lse();
+            DeviceBuffer delta = bb.delta(), dQ = bb.dQ(), dK = bb.dK(), dV = bb.dV();
             for (String route : backwardRoutes) {
                 boolean[] z = mask(route, s, masks);
                 double flops = BenchRoutes.usefulFlops(z, batch, s, window, headDim, qHeads) * 2.5;  // 5 products of 2

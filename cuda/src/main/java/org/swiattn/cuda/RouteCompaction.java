@@ -130,9 +130,20 @@ public final class RouteCompaction {
         DeviceBuffer nF = DeviceBuffer.allocate(dev, 4L * n, "route.nF");
         DeviceBuffer nW = DeviceBuffer.allocate(dev, 4L * n, "route.nW");
         DeviceLists lists = new DeviceLists(listF, nF, listW, nW);
-        dev.module(MODULE).kernel("swi_route_compact_seg").launch(new int[] {n, 1, 1}, 1024, 0,
-                z, listF, nF, listW, nW, seg.buffer(), n);
+        compactInto(dev, z, lists, seg);
         return lists;
+    }
+
+    /**
+     * Compacts over a segment table into existing list buffers (no allocation: for timed loops).
+     *
+     * @param z     [B*Sq] uint8 route; not modified
+     * @param lists buffers of the segment {@code onDevice}'s sizes; modified
+     */
+    public static void compactInto(CudaDevice dev, DeviceBuffer z, DeviceLists lists, SegmentTable.OnDevice seg) {
+        int n = seg.host().count();
+        dev.module(MODULE).kernel("swi_route_compact_seg").launch(new int[] {n, 1, 1}, 1024, 0,
+                z, lists.listF(), lists.nF(), lists.listW(), lists.nW(), seg.buffer(), n);
     }
 
     /** The SOFT estimator's identity lists over a segment table ({@link SegmentTable#identityLists}), uploaded. */
