@@ -33,10 +33,8 @@ import org.swiattn.spec.Visibility;
  *   lse_all [B,Sq]        LSE of every row for one query head: the reference's forwardRows on the one-head problem
  *                         (q of that head, k and v of its kv head), each row on its routed branch
  *   dq_rows, dk_rows, dv_rows, d_router_logit_rows
- *                         the reference backward for dO = golden("do") on the sampled rows, zero elsewhere
- *                         (suite 1: {@link RowsBackward}: single-rounded probabilities, within 1e-14 normwise of
- *                         ReferenceAttention.backward, not bit for bit; the committed files rest on it;
- *                         suite 2: ReferenceAttention.backwardRows, dK and dV at key_rows)
+ *                         ReferenceAttention.backwardRows for dO = golden("do") on the sampled rows, zero
+ *                         elsewhere (bit for bit the whole backward's values at those rows), dK and dV at key_rows
  *   naive errors          {@code NaiveAttention.forwardRows / backwardRows} at the sampled rows; lse_all
  *                         uses the naive error of lse_rows (the naive forward of all 32K rows costs hours)
  *   score magnitude       the bound scale * max_i |q_i| * max_j |k_j| (Cauchy-Schwarz; k over the key rows inside
@@ -194,8 +192,7 @@ public final class GoldenGenerator {
         if (c.backward()) {
             progress.update("backward rows", 0, 1);
             dORows = CaseInputs.dOutRows(c, rows);
-            // suite 1 keeps the row backward its committed bytes came from; suite 2 uses the reference's own
-            g = v2 ? ref.backwardRows(in, rows, dORows, keyRows) : RowsBackward.backward(in, rows, dORows, keyRows);
+            g = ref.backwardRows(in, rows, dORows, keyRows);
             data.put(GTensor.f64("dq_rows", g.dq(), r, sh.qHeads(), sh.headDim()));
             data.put(GTensor.f64("dk_rows", g.dk(), keyRows.length, sh.kvHeads(), sh.headDim()));
             data.put(GTensor.f64("dv_rows", g.dv(), keyRows.length, sh.kvHeads(), sh.headDim()));

@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.swiattn.reference.Mistake;
+import org.swiattn.reference.ReferenceAttention;
 import org.swiattn.reference.RowGradients;
 import org.swiattn.reference.RowsComputation;
 import org.swiattn.reference.RowsOutputs;
@@ -68,7 +69,7 @@ public final class MistakeFinder {
             Inputs x = inputs(spec, rows, gradients);
             for (Mistake m : Mistake.values()) {
                 if (m.precisionDependent()) {
-                    out.put(m, m.canShowOn(x.in) ? m.predict(x.in, x.rows, x.dORows, new GoldenReference(), p) : null);
+                    out.put(m, m.canShowOn(x.in) ? m.predict(x.in, x.rows, x.dORows, new ReferenceAttention(), p) : null);
                 }
             }
             return new Planted(spec, rows, gradients, p, out);
@@ -96,7 +97,7 @@ public final class MistakeFinder {
      */
     public static Planted plant(CaseSpec c, int[] rows, boolean gradients, Precision precision, Progress progress) {
         Inputs x = inputs(c, rows, gradients);
-        RowsComputation reference = new GoldenReference();
+        RowsComputation reference = new ReferenceAttention();
         Map<Mistake, RowsOutputs> out = new java.util.EnumMap<>(Mistake.class);
         int done = 0;
         for (Mistake m : Mistake.values()) {
