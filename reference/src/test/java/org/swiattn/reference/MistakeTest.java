@@ -36,7 +36,7 @@ class MistakeTest {
             case ROUTE_PER_HEAD -> x.perHead = true;
             case SOFT_DELTA_ROUTED -> x.deltaFromRouted = true;
             case ROUTER_GRADIENT_SUBTRACTION -> x.oneMinusPByDifference = true;
-            case TOP_LEFT, CROSSING_SEGMENTS -> { }   // segments only (SegmentMistakeOracle)
+            case TOP_LEFT, CROSSING_SEGMENTS -> { }   // segments only: the oracle's keys and zero
             default -> throw new AssertionError("no oracle for " + m);
         }
         return x;
@@ -162,10 +162,10 @@ class MistakeTest {
                         double[] dO = TestCases.uniform(new Random(t), shapes[t].qSize(), 1.0);
                         RowsOutputs got = m.predict(in, RowsComputation.allRows(shapes[t]), dO, REF);
                         boolean[] zero = new boolean[shapes[t].kvRows()];
-                        SegmentMistakeOracle.Keys keys;
+                        MistakeOracle.Keys keys;
                         if (m == Mistake.TOP_LEFT) {
                             // position = index of the query within its segment
-                            keys = new SegmentMistakeOracle.Keys() {
+                            keys = new MistakeOracle.Keys() {
                                 public int last(int r) {
                                     return seg.keyStart(r) + r - seg.qStart(seg.segmentOf(r));
                                 }
@@ -180,7 +180,7 @@ class MistakeTest {
                             for (int kr = 0; kr < zero.length; kr++) {
                                 zero[kr] = !seg.keyRowUsed(kr);
                             }
-                            keys = new SegmentMistakeOracle.Keys() {
+                            keys = new MistakeOracle.Keys() {
                                 public int last(int r) {
                                     return seg.keyStart(r) + seg.position(r);
                                 }
@@ -197,7 +197,10 @@ class MistakeTest {
                                 }
                             };
                         }
-                        SegmentMistakeOracle x = new SegmentMistakeOracle().run(in, dO, keys, zero);
+                        MistakeOracle x = new MistakeOracle();
+                        x.keys = keys;
+                        x.zero = zero;
+                        x.run(in, dO);
                         String at = m.id() + " table " + t + " w=" + w + " " + est;
                         boolean shows = m.canShowOn(in);
                         assertThat(shows).as(at + " shows").isEqualTo(!(m == Mistake.CROSSING_SEGMENTS && t == 1));
