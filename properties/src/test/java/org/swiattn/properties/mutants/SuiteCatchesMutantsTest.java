@@ -5,9 +5,13 @@ import static org.junit.platform.engine.discovery.DiscoverySelectors.selectMetho
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.lang.reflect.Field;
 import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.Set;
 
 import org.junit.jupiter.api.Test;
 import org.junit.platform.launcher.Launcher;
@@ -133,124 +137,43 @@ class SuiteCatchesMutantsTest {
         }
     };
 
-    // the property classes on each mutant (nested: never picked up by surefire on their own)
+    // the property classes, each run on the mutant of the moment (nested: never picked up by surefire on their own)
 
-    static class WindowPlusOne extends ForwardProperties {
+    /** The mutant the nested property classes run on: set by {@link #caught} for one launch at a time. */
+    private static volatile SwitchAttention underTest;
+
+    static class OnMutantForward extends ForwardProperties {
         @Override
         protected SwitchAttention implementation() {
-            return planted(Mistake.WINDOW_PLUS_ONE);
+            return underTest;
         }
     }
 
-    static class WindowMinusOne extends ForwardProperties {
+    static class OnMutantGradient extends GradientProperties {
         @Override
         protected SwitchAttention implementation() {
-            return planted(Mistake.WINDOW_MINUS_ONE);
+            return underTest;
         }
     }
 
-    static class ScaleOneOverD extends ForwardProperties {
+    static class OnMutantValidation extends ValidationProperties {
         @Override
         protected SwitchAttention implementation() {
-            return planted(Mistake.SCALE_ONE_OVER_D);
+            return underTest;
         }
     }
 
-    static class RoutePerHead extends ForwardProperties {
+    /** The spec 2.0 mutants: the segment properties at the spec's tolerance (not bit for bit), as others run them. */
+    static class OnMutantSegments extends SegmentProperties {
         @Override
         protected SwitchAttention implementation() {
-            return planted(Mistake.ROUTE_PER_HEAD);
-        }
-    }
-
-    static class SoftDeltaRouted extends GradientProperties {
-        @Override
-        protected SwitchAttention implementation() {
-            return planted(Mistake.SOFT_DELTA_ROUTED);
-        }
-    }
-
-    static class LseLog2 extends ForwardProperties {
-        @Override
-        protected SwitchAttention implementation() {
-            return planted(Mistake.LSE_LOG2);
-        }
-    }
-
-    static class GqaModulo extends ForwardProperties {
-        @Override
-        protected SwitchAttention implementation() {
-            return planted(Mistake.GQA_MODULO);
-        }
-    }
-
-    static class CausalLate extends ForwardProperties {
-        @Override
-        protected SwitchAttention implementation() {
-            return planted(Mistake.CAUSAL_LATE);
-        }
-    }
-
-    static class SoftAsHard extends ForwardProperties {
-        @Override
-        protected SwitchAttention implementation() {
-            return SOFT_AS_HARD;
-        }
-    }
-
-    static class RouterGradientSign extends GradientProperties {
-        @Override
-        protected SwitchAttention implementation() {
-            return ROUTER_GRADIENT_SIGN;
-        }
-    }
-
-    static class RowsClamped extends ValidationProperties {
-        @Override
-        protected SwitchAttention implementation() {
-            return ROWS_CLAMPED;
-        }
-    }
-
-    // spec 2.0 mutants: the segment properties at the spec's tolerance (not bit for bit), as other implementations
-
-    static class TopLeft extends SegmentProperties {
-        @Override
-        protected SwitchAttention implementation() {
-            return SegmentMutants.TOP_LEFT;
-        }
-    }
-
-    static class CrossingSegments extends SegmentProperties {
-        @Override
-        protected SwitchAttention implementation() {
-            return SegmentMutants.CROSSING_SEGMENTS;
-        }
-    }
-
-    static class PositionsNotRestarted extends SegmentProperties {
-        @Override
-        protected SwitchAttention implementation() {
-            return SegmentMutants.POSITIONS_NOT_RESTARTED;
-        }
-    }
-
-    static class DecodeIgnoresWindow extends SegmentProperties {
-        @Override
-        protected SwitchAttention implementation() {
-            return SegmentMutants.DECODE_IGNORES_WINDOW;
-        }
-    }
-
-    static class GradientsBeyondLength extends SegmentProperties {
-        @Override
-        protected SwitchAttention implementation() {
-            return SegmentMutants.GRADIENTS_BEYOND_LENGTH;
+            return underTest;
         }
     }
 
     /** Runs one property of a suite class on its mutant; returns how many failed (0 or 1). */
-    static long failures(Class<?> suite, Class<?> declaring, String property) {
+    static long failures(Class<?> suite, String property) {
+        Class<?> declaring = suite.getSuperclass();
         Method m = Arrays.stream(declaring.getDeclaredMethods()).filter(x -> x.getName().equals(property))
                 .findFirst().orElseThrow(() -> new AssertionError("no property " + property + " in " + declaring));
         LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request()
@@ -275,43 +198,58 @@ class SuiteCatchesMutantsTest {
         return summary.getTestsFailedCount();
     }
 
-    static int checkedMutants;
+    /** The names of the mutants checked so far. */
+    static final Set<String> checkedMutants = new LinkedHashSet<>();
 
-    /** Requires every named property to falsify the mutant. */
-    static void caught(Class<?> suite, Class<?> declaring, String... properties) {
-        for (String p : properties) {
-            assertThat(failures(suite, declaring, p)).as("%s must be caught by %s", suite.getSimpleName(), p)
-                    .isEqualTo(1);
+    /** Requires every named property of suite to falsify the mutant. */
+    static void caught(SwitchAttention mutant, Class<?> suite, String... properties) {
+        underTest = mutant;
+        try {
+            for (String p : properties) {
+                assertThat(failures(suite, p)).as("%s must be caught by %s", mutant.name(), p).isEqualTo(1);
+            }
+        } finally {
+            underTest = null;
         }
-        checkedMutants++;
+        assertThat(checkedMutants.add(mutant.name())).as("%s checked twice", mutant.name()).isTrue();
     }
 
     @Test
-    void everyMutantIsCaught() {
-        caught(WindowPlusOne.class, ForwardProperties.class, "allWindowRouteIsSlidingWindowAttention",
+    void everyMutantIsCaught() throws IllegalAccessException {
+        caught(planted(Mistake.WINDOW_PLUS_ONE), OnMutantForward.class, "allWindowRouteIsSlidingWindowAttention",
                 "windowLocality");
-        caught(WindowMinusOne.class, ForwardProperties.class, "allWindowRouteIsSlidingWindowAttention");
-        caught(ScaleOneOverD.class, ForwardProperties.class, "lseIsTheLogSumExpOfTheVisibleScores");
-        caught(RoutePerHead.class, ForwardProperties.class, "routedRowsAreTheirSelectedBranch");
-        caught(SoftDeltaRouted.class, GradientProperties.class, "inputGradientsAgreeWithFiniteDifferences");
-        caught(LseLog2.class, ForwardProperties.class, "lseIsTheLogSumExpOfTheVisibleScores", "shiftInvariance");
-        caught(GqaModulo.class, ForwardProperties.class, "gqaEqualsMhaWithRepeatedHeads");
-        caught(CausalLate.class, ForwardProperties.class, "causality", "allFullRouteIsFullCausalAttention");
-        caught(SoftAsHard.class, ForwardProperties.class, "routedRowsAreTheirSelectedBranch");
-        caught(RouterGradientSign.class, GradientProperties.class, "routerGradientAgreesWithFiniteDifferences");
-        caught(RowsClamped.class, ValidationProperties.class, "rowsOutOfRangeAreRejected");
-        caught(TopLeft.class, SegmentProperties.class, "chunkedPrefillEqualsTheRowsOfTheOneShotPrefill",
+        caught(planted(Mistake.WINDOW_MINUS_ONE), OnMutantForward.class, "allWindowRouteIsSlidingWindowAttention");
+        caught(planted(Mistake.SCALE_ONE_OVER_D), OnMutantForward.class, "lseIsTheLogSumExpOfTheVisibleScores");
+        caught(planted(Mistake.ROUTE_PER_HEAD), OnMutantForward.class, "routedRowsAreTheirSelectedBranch");
+        caught(planted(Mistake.SOFT_DELTA_ROUTED), OnMutantGradient.class,
+                "inputGradientsAgreeWithFiniteDifferences");
+        caught(planted(Mistake.LSE_LOG2), OnMutantForward.class, "lseIsTheLogSumExpOfTheVisibleScores",
+                "shiftInvariance");
+        caught(planted(Mistake.GQA_MODULO), OnMutantForward.class, "gqaEqualsMhaWithRepeatedHeads");
+        caught(planted(Mistake.CAUSAL_LATE), OnMutantForward.class, "causality", "allFullRouteIsFullCausalAttention");
+        caught(SOFT_AS_HARD, OnMutantForward.class, "routedRowsAreTheirSelectedBranch");
+        caught(ROUTER_GRADIENT_SIGN, OnMutantGradient.class, "routerGradientAgreesWithFiniteDifferences");
+        caught(ROWS_CLAMPED, OnMutantValidation.class, "rowsOutOfRangeAreRejected");
+        caught(SegmentMutants.TOP_LEFT, OnMutantSegments.class, "chunkedPrefillEqualsTheRowsOfTheOneShotPrefill",
                 "decodeStepEqualsTheRowOfThePrefill");
-        caught(CrossingSegments.class, SegmentProperties.class, "packedBatchEqualsItsSegmentsOneByOne",
+        caught(SegmentMutants.CROSSING_SEGMENTS, OnMutantSegments.class, "packedBatchEqualsItsSegmentsOneByOne",
                 "nothingCrossesASegment");
-        caught(PositionsNotRestarted.class, SegmentProperties.class, "packedBatchEqualsItsSegmentsOneByOne");
-        caught(DecodeIgnoresWindow.class, SegmentProperties.class, "decodeStepEqualsTheRowOfThePrefill");
-        caught(GradientsBeyondLength.class, SegmentProperties.class, "cacheSlotsBeyondTheLengthNeverMatter",
+        caught(SegmentMutants.POSITIONS_NOT_RESTARTED, OnMutantSegments.class, "packedBatchEqualsItsSegmentsOneByOne");
+        caught(SegmentMutants.DECODE_IGNORES_WINDOW, OnMutantSegments.class, "decodeStepEqualsTheRowOfThePrefill");
+        caught(SegmentMutants.GRADIENTS_BEYOND_LENGTH, OnMutantSegments.class, "cacheSlotsBeyondTheLengthNeverMatter",
                 "packedBatchEqualsItsSegmentsOneByOne");
-        // one mutant per nested suite class: a new mutant class without a line above fails here
-        long suites = Arrays.stream(SuiteCatchesMutantsTest.class.getDeclaredClasses())
-                .filter(c -> c.getSuperclass() != null && c.getSuperclass().getSimpleName().endsWith("Properties"))
-                .count();
-        assertThat(checkedMutants).isEqualTo(suites).isEqualTo(16);
+        // every mutant constant of this test and of SegmentMutants has a line above: a new one without fails here
+        for (Class<?> owner : new Class<?>[] {SuiteCatchesMutantsTest.class, SegmentMutants.class}) {
+            for (Field f : owner.getDeclaredFields()) {
+                int mod = f.getModifiers();
+                if (Modifier.isStatic(mod) && Modifier.isFinal(mod)
+                        && SwitchAttention.class.isAssignableFrom(f.getType()) && f.get(null) != REF) {
+                    String name = ((SwitchAttention) f.get(null)).name();
+                    assertThat(checkedMutants).as("%s.%s (%s) is checked", owner.getSimpleName(), f.getName(), name)
+                            .contains(name);
+                }
+            }
+        }
+        assertThat(checkedMutants).hasSize(16);
     }
 }
