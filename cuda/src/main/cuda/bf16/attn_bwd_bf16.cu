@@ -14,6 +14,8 @@
 // threads; family swi_bwd_v2_bf16_d<D>, the argument lists of ../attention_backward.cu's v2 kernels:
 //   swi_bwd_dkdv_v2_bf16_d<D>(..., bf16* dK, bf16* dV)                  grid (ceil(S/64), Hkv, B)
 //   swi_bwd_dq_v2_bf16_d<D>(..., float* dQacc, int accumulate)         grid (ceil(S/64) + 1) * Hq * B
+//   swi_bwd_dkdv_v2_bf16_d<D>_seg, swi_bwd_dq_v2_bf16_d<D>_seg: the same plus a last argument const int* seg, a
+//   segment table (../common.cuh, swi_rows): the spec 2.0 tables run on this version
 #include "../attention_backward.cuh"
 #include "attn_bwd_bf16.cuh"
 
@@ -57,6 +59,14 @@ SWI_BWD_MMA_BF16(128)
     extern "C" __global__ void __launch_bounds__(256) swi_bwd_dq_v2_bf16_d##DMAX(                                   \
         BWD_PARAMS(__nv_bfloat16, float), float* dQacc, int accumulate) {                                           \
         dq_v2<__nv_bfloat16, float, DMAX, 64, 64, 256, 4, 4, 4>(BWD_COMMON_ARGS, dQacc, accumulate);                 \
+    }                                                                                                                \
+    extern "C" __global__ void __launch_bounds__(256) swi_bwd_dkdv_v2_bf16_d##DMAX##_seg(                           \
+        BWD_PARAMS(__nv_bfloat16, float), __nv_bfloat16* dK, __nv_bfloat16* dV, const int* seg) {                   \
+        dkdv_v2<__nv_bfloat16, float, DMAX, 64, 64, 256, 4, 4, 4, true>(BWD_COMMON_ARGS, dK, dV, seg);               \
+    }                                                                                                                \
+    extern "C" __global__ void __launch_bounds__(256) swi_bwd_dq_v2_bf16_d##DMAX##_seg(                             \
+        BWD_PARAMS(__nv_bfloat16, float), float* dQacc, int accumulate, const int* seg) {                           \
+        dq_v2<__nv_bfloat16, float, DMAX, 64, 64, 256, 4, 4, 4, true>(BWD_COMMON_ARGS, dQacc, accumulate, seg);      \
     }
 
 SWI_BWD_V2_BF16(64)

@@ -8,6 +8,8 @@
 //   (const bf16* Q [B,S,Hq,D], const bf16* K [B,S,Hkv,D], const bf16* V [B,S,Hkv,D], bf16* O [B,S,Hq,D],
 //    float* LSE [B,S,Hq], const int* listF [B,S], const int* nF [B], const int* listW [B,S], const int* nW [B],
 //    int B, int S, int Hq, int Hkv, int window, float scale_log2)      grid = (ceil(S/BM) + 1) * B * Hq blocks.
+//   NAME_seg: the same plus a last argument const int* seg, a segment table (../common.cuh, swi_rows): B entries are
+//   segments, Q, O, LSE flat query rows, K, V flat key rows, grid (ceil(max qLen/BM) + 1) * B * Hq.
 // Version 2, wgmma (sm_90a; elsewhere the entry points trap):   swi_fwd_wgmma_bf16_d<D>_w<NWG>_s<STAGES>_b<MINB>
 //   BM = 64*NWG queries, 128*NWG threads, MINB blocks per SM (launch bounds).
 //   (const bf16* Q, const bf16* K, const bf16* Vt [B,Hkv,D,Sp], bf16* O, float* LSE, listF, nF, listW, nW,
@@ -28,6 +30,15 @@
              const int* __restrict__ nW, int B, int S, int Hq, int Hkv, int window, float scale_log2) {         \
         swi_bf16::routed_fwd_body<D, BM, MT, ST>(Q, K, V, O, LSE, listF, nF, listW, nW, B, S, Hq, Hkv, window,  \
                                                  scale_log2);                                                   \
+    }                                                                                                           \
+    extern "C" __global__ void __launch_bounds__(BM / (16 * MT) * 32, MINB)                                     \
+        NAME##_seg(const __nv_bfloat16* __restrict__ Q, const __nv_bfloat16* __restrict__ K,                    \
+                   const __nv_bfloat16* __restrict__ V, __nv_bfloat16* __restrict__ O, float* __restrict__ LSE, \
+                   const int* __restrict__ listF, const int* __restrict__ nF, const int* __restrict__ listW,    \
+                   const int* __restrict__ nW, int B, int S, int Hq, int Hkv, int window, float scale_log2,     \
+                   const int* __restrict__ seg) {                                                               \
+        swi_bf16::routed_fwd_body<D, BM, MT, ST, true>(Q, K, V, O, LSE, listF, nF, listW, nW, B, S, Hq, Hkv,    \
+                                                       window, scale_log2, seg);                                \
     }
 
 SWI_FWD_MMA_BF16(128, 64, 1, 3, 2, swi_fwd_mma_bf16_d128_m64_t1_s3)

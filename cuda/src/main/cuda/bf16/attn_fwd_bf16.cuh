@@ -13,6 +13,8 @@
 // Layouts (row-major "BSHD"):
 //   Q, O [B,S,Hq,D] bf16      K, V [B,S,Hkv,D] bf16      LSE [B,S,Hq] fp32
 //   listF, listW [B,S], nF, nW [B] int32: the compacted route of ../route_compact.cu (../common.cuh)
+//   SEG (kernels ending in _seg): entry b is segment b of the table seg [5][B] (../common.cuh, swi_rows); Q, O, LSE
+//   hold the flat query rows, K, V the flat key rows
 //
 // Because the route is shared by all heads, BM consecutive entries of one list form a dense query tile for every
 // head: a full tile of queries p_0 < ... < p_{BM-1} visits key tiles 0..p_{BM-1}/BN; a window tile visits key
@@ -80,14 +82,14 @@ constexpr int smem_bytes() {
 // Q, K, V [B,S,H*,D] bf16, not modified; O [B,S,Hq,D] bf16, LSE [B,S,Hq] fp32: written at the listed rows;
 // listF, nF, listW, nW: the compaction (a null count switches a branch off), not modified. scale_log2 = scale *
 // log2(e). Q fragments stay in registers for the whole key loop.
-template <int D, int BM, int MT, int STAGES>
+template <int D, int BM, int MT, int STAGES, bool SEG = false>
 __device__ __forceinline__ void routed_fwd_body(const __nv_bfloat16* __restrict__ Q,
                                                 const __nv_bfloat16* __restrict__ K,
                                                 const __nv_bfloat16* __restrict__ V, __nv_bfloat16* __restrict__ O,
                                                 float* __restrict__ LSE, const int* __restrict__ listF,
                                                 const int* __restrict__ nF, const int* __restrict__ listW,
                                                 const int* __restrict__ nW, int B, int S, int Hq, int Hkv,
-                                                int window, float scale_log2) {
+                                                int window, float scale_log2, const int* seg = nullptr) {
     constexpr int NW = BM / (16 * MT);  // warps per block
     constexpr int NT = NW * 32;         // threads per block
     constexpr int CH = D / 8;           // 16-byte chunks per row
@@ -109,8 +111,9 @@ __device__ __forceinline__ void routed_fwd_body(const __nv_bfloat16* __restrict_
 
     // 1. the work slot (swi_pick_tile): batch b, head h, branch and range of the compacted list
     SwiTile tile;
-    if (!swi_pick_tile(BM, Hq, B, S, listF, nF, listW, nW, tile)) return;
-    const int h = tile.h, b = tile.b, cnt = tile.count;
+    if (!swi_pick_tile<SEG>(BM, Hq, B, S, listF, nF, listW, nW, tile, seg)) return;
+    const int h = tile.h, cnt = tile.count;
+    const SwiRows R = tile.rows;  // where entry tile.b's rows live (../common.cuh)
     const bool full = tile.full;
     const int* ord = tile.list + tile.start;
     for (int r = tid; r < BM; r += NT) sIdx[r] = ord[min(r, cnt - 1)];  // pad with the last row (not stored)
@@ -133,8 +136,8 @@ __device__ __forceinline__ void routed_fwd_body(const __nv_bfloat16* __restrict_
 
     const int g = h / (Hq / Hkv);
     const size_t kvRow = (size_t)Hkv * D;  // elements between consecutive key rows
-    const __nv_bfloat16* Kb = K + (size_t)b * S * kvRow + (size_t)g * D;
-    const __nv_bfloat16* Vb = V + (size_t)b * S * kvRow + (size_t)g * D;
+    const __nv_bfloat16* Kb = K + (size_t)R.k * kvRow + (size_t)g * D;
+    const __nv_bfloat16* Vb = V + (size_t)R.k * kvRow + (size_t)g * D;
 
     // 3. async loads: the Q tile (gathered rows) and key tiles (K and V) into a STAGES-deep ring
     auto load_kv = [&](int it) {
@@ -147,20 +150,20 @@ __device__ __forceinline__ void routed_fwd_body(const __nv_bfloat16* __restrict_
             const int n = tid + u * NT;
             const int r = n / CH, ch = n % CH;
             const int j = kt * BN + r;
-            const bool ok = j < S;
+            const bool ok = j < R.keys;
             const size_t off = (size_t)(ok ? j : 0) * kvRow + ch * 8;
             swi_cp_async16(dK + swz<CH>(r, ch), Kb + off, ok ? 16 : 0);
             swi_cp_async16(dV + swz<CH>(r, ch), Vb + off, ok ? 16 : 0);
         }
     };
     {
-        const __nv_bfloat16* Qb = Q + (size_t)b * S * Hq * D + (size_t)h * D;
+        const __nv_bfloat16* Qh = Q + (size_t)h * D;
         static_assert((BM * CH) % NT == 0, "query tile chunks must divide among threads");
 #pragma unroll
         for (int u = 0; u < BM * CH / NT; u++) {
             const int n = tid + u * NT;
             const int r = n / CH, ch = n % CH;
-            swi_cp_async16(aQ + swz<CH>(r, ch), Qb + (size_t)sIdx[r] * Hq * D + ch * 8, 16);
+            swi_cp_async16(aQ + swz<CH>(r, ch), Qh + (size_t)(R.q + sIdx[r]) * Hq * D + ch * 8, 16);
         }
     }
     load_kv(0);
@@ -312,7 +315,7 @@ __device__ __forceinline__ void routed_fwd_body(const __nv_bfloat16* __restrict_
             const int r = wRow0 + mi * 16 + grp + 8 * hr;
             if (r >= cnt) continue;
             const float inv = 1.f / l;
-            const size_t row = (size_t)b * S + pos[mi][hr];
+            const size_t row = (size_t)(R.q + pos[mi][hr]);
             __nv_bfloat16* out = O + (row * Hq + h) * D;
 #pragma unroll
             for (int nd = 0; nd < ND; nd++) {

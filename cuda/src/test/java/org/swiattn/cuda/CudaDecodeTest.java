@@ -194,18 +194,7 @@ class CudaDecodeTest {
 
     @Test
     void tablesWithoutAKernelAreRefusedClearly() {
-        // bf16 computes self-attention and the decode forward only; CudaAttention every table on its tiled kernels
-        AttentionInputs in = inputs(7, CASES[0]);
-        Shape chunk = new Shape(2, 2, 2, 1, 16, 10);
-        AttentionInputs prefill = AttentionInputs.builder(chunk).q(new double[chunk.qSize()])
-                .k(new double[chunk.kvSize()]).v(new double[chunk.kvSize()]).window(4).route(Route.allFull(2, 2))
-                .segments(Segments.kvCache(chunk, new int[] {10, 5})).build();
-        Bf16Attention bf16 = Bf16Attention.create();
-        assertThatThrownBy(() -> bf16.backward(in, new double[in.shape().qSize()]))
-                .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("self-attention");
-        assertThatThrownBy(() -> bf16.forward(prefill)).isInstanceOf(UnsupportedOperationException.class)
-                .hasMessageContaining("decode (Sq = 1").hasMessageContaining("S=2 Sk=10");
-        // D > 256 runs on v1 only, which has no segment-table variant
+        // segment tables run on the tiled kernels: D <= 256 in fp64 / fp32 (v1 beyond), D <= 128 in bf16
         Shape wideChunk = new Shape(2, 2, 2, 1, 300, 10);
         AttentionInputs widePrefill = AttentionInputs.builder(wideChunk).q(new double[wideChunk.qSize()])
                 .k(new double[wideChunk.kvSize()]).v(new double[wideChunk.kvSize()]).window(4)

@@ -9,7 +9,9 @@ import org.swiattn.cuda.CudaDecode;
 import org.swiattn.cuda.DecodeKernels;
 import org.swiattn.cuda.DecodePlan;
 import org.swiattn.cuda.DeviceTensors;
+import org.swiattn.cuda.KernelPlan;
 import org.swiattn.cuda.RouteCompaction;
+import org.swiattn.cuda.SegmentTable;
 import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.BackwardResult;
 import org.swiattn.spec.Estimator;
@@ -206,7 +208,50 @@ public final class Bf16Attention implements SwitchAttention {
 
     /** Sizes of a call: the shape with D padded to the variant's head dimension. */
     private Bf16Kernels.Dims dims(Shape s) {
-        return new Bf16Kernels.Dims(s.batch(), s.seqLen(), s.qHeads(), s.kvHeads(), variantFor(s.headDim()).headDim());
+        return new Bf16Kernels.Dims(s.batch(), s.seqLen(), s.qHeads(), s.kvHeads(), variantFor(s.headDim()).headDim(),
+                s.kvSeqLen());
+    }
+
+    /** Every segment table (forward and backward), D <= 128: on the mma.sync forward and the SIMT backward. */
+    @Override
+    public boolean supportsSegments() {
+        return true;
+    }
+
+    /**
+     * The segment table of non-self-attention inputs on the device, or null for self-attention (spec 1.x).
+     *
+     * @param in not modified
+     */
+    private SegmentTable.OnDevice segmentTable(AttentionInputs in) {
+        if (in.segments().isSelfAttention()) {
+            return null;
+        }
+        SegmentTable t = SegmentTable.of(in.segments());
+        KernelPlan.checkShape(in.shape(), t);
+        return t.upload(device);
+    }
+
+    /**
+     * The forward variant of a call: the instance's for self-attention, the version-1 (mma.sync) variant of the same
+     * padded D for a segment table (the wgmma forward reads a per-batch V^T copy).
+     */
+    private Variant variantFor(Shape s, SegmentTable.OnDevice seg) {
+        Variant v = variantFor(s.headDim());
+        return seg == null ? v : find(v.headDim() == 64 ? "swi_fwd_mma_bf16_d64_m128_t2_s2"
+                : "swi_fwd_mma_bf16_d128_m64_t1_s3");
+    }
+
+    /** The compacted hard route of the device mask z [B*Sq] (per batch row, or per segment). */
+    private RouteCompaction.DeviceLists compact(Bf16Kernels.Dims d, DeviceBuffer z, SegmentTable.OnDevice seg) {
+        return seg == null ? RouteCompaction.onDevice(device, z, d.batch(), d.seqLen())
+                : RouteCompaction.onDevice(device, z, seg, d.rows());
+    }
+
+    /** The SOFT estimator's identity lists (per batch row, or per segment). */
+    private RouteCompaction.DeviceLists identity(Bf16Kernels.Dims d, SegmentTable.OnDevice seg) {
+        return seg == null ? RouteCompaction.identity(device, d.batch(), d.seqLen())
+                : RouteCompaction.identity(device, seg.host());
     }
 
     /** Per-row values [B,S] as fp32 on the device: f(r) for each row r. */
@@ -230,7 +275,11 @@ public final class Bf16Attention implements SwitchAttention {
      */
     private void forwardOver(Bf16Kernels.Dims d, Variant var, int window, double scale, DeviceBuffer q,
                              DeviceBuffer k, DeviceBuffer v, DeviceBuffer o, DeviceBuffer lse,
-                             RouteCompaction.DeviceLists lists) {
+                             RouteCompaction.DeviceLists lists, SegmentTable.OnDevice seg) {
+        if (seg != null) {
+            kernels.forward(var, d, window, scale, q, k, v, o, lse, lists, seg);
+            return;
+        }
         try (DeviceBuffer vt = vtScratch(d, var)) {
             kernels.forward(var, d, window, scale, q, k, v, vt, o, lse, lists);
             device.synchronize();  // the scratch buffer is released when this returns
@@ -242,10 +291,12 @@ public final class Bf16Attention implements SwitchAttention {
      * branch) and oW, lseW (window branch). Modifies oF, lseF, oW, lseW.
      */
     private void bothBranches(Bf16Kernels.Dims d, Variant var, AttentionInputs in, DeviceBuffer q, DeviceBuffer k,
-                              DeviceBuffer v, DeviceBuffer oF, DeviceBuffer lseF, DeviceBuffer oW, DeviceBuffer lseW) {
-        try (RouteCompaction.DeviceLists all = RouteCompaction.identity(device, d.batch(), d.seqLen())) {
-            forwardOver(d, var, in.window(), in.scale(), q, k, v, oF, lseF, all.fullOnly());
-            forwardOver(d, var, in.window(), in.scale(), q, k, v, oW, lseW, all.windowOnly());
+                              DeviceBuffer v, DeviceBuffer oF, DeviceBuffer lseF, DeviceBuffer oW, DeviceBuffer lseW,
+                              SegmentTable.OnDevice seg) {
+        try (RouteCompaction.DeviceLists all = identity(d, seg)) {
+            forwardOver(d, var, in.window(), in.scale(), q, k, v, oF, lseF, all.fullOnly(), seg);
+            forwardOver(d, var, in.window(), in.scale(), q, k, v, oW, lseW, all.windowOnly(), seg);
+            device.synchronize();
         }
     }
 
@@ -267,19 +318,16 @@ public final class Bf16Attention implements SwitchAttention {
     @Override
     public ForwardResult forward(AttentionInputs in) {
         device.makeCurrent();
-        if (!in.segments().isSelfAttention()) {
-            if (!DecodePlan.isDecode(in)) {
-                throw CudaDecode.unsupported(name(), in);
-            }
+        if (!in.segments().isSelfAttention() && DecodePlan.isDecode(in)) {
             int dp = variantFor(in.shape().headDim()).headDim();
             return CudaDecode.forward(device, Precision.BF16, decodeVersion, in, dp);
         }
         Shape s = in.shape();
-        Variant var = variantFor(s.headDim());
         Bf16Kernels.Dims d = dims(s);
         int hd = s.headDim();
         Route route = in.route();
-        try (DeviceBuffer q = DeviceBuffer.of(device, DeviceTensors.packBf16(in.q(), hd, d.dp()), "q(bf16)");
+        try (SegmentTable.OnDevice seg = segmentTable(in);
+             DeviceBuffer q = DeviceBuffer.of(device, DeviceTensors.packBf16(in.q(), hd, d.dp()), "q(bf16)");
              DeviceBuffer k = DeviceBuffer.of(device, DeviceTensors.packBf16(in.k(), hd, d.dp()), "k(bf16)");
              DeviceBuffer v = DeviceBuffer.of(device, DeviceTensors.packBf16(in.v(), hd, d.dp()), "v(bf16)");
              DeviceBuffer o = DeviceBuffer.allocate(device, 2L * d.qElems(), "o(bf16)");
@@ -287,10 +335,11 @@ public final class Bf16Attention implements SwitchAttention {
              DeviceBuffer z = DeviceBuffer.of(device, RouteCompaction.maskBytes(route), "z")) {
             o.fill((byte) 0xFF);  // NaN poison: every element must be written
             lse.fill((byte) 0xFF);
+            Variant var = variantFor(s, seg);
             if (in.estimator() != Estimator.SOFT) {
                 // 1. o = oZ: compaction + one routed launch
-                try (RouteCompaction.DeviceLists lists = RouteCompaction.onDevice(device, z, d.batch(), d.seqLen())) {
-                    forwardOver(d, var, in.window(), in.scale(), q, k, v, o, lse, lists);
+                try (RouteCompaction.DeviceLists lists = compact(d, z, seg)) {
+                    forwardOver(d, var, in.window(), in.scale(), q, k, v, o, lse, lists, seg);
                 }
             } else {
                 // 2. o = p oF + (1-p) oW: both branches for every token, then the mix
@@ -300,7 +349,7 @@ public final class Bf16Attention implements SwitchAttention {
                      DeviceBuffer lseW = DeviceBuffer.allocate(device, 4L * d.lseElems(), "lseW");
                      DeviceBuffer pF = rowValues(route, r -> p(route, r), "pF");
                      DeviceBuffer pW = rowValues(route, r -> pc(route, r), "pW")) {
-                    bothBranches(d, var, in, q, k, v, oF, lseF, oW, lseW);
+                    bothBranches(d, var, in, q, k, v, oF, lseF, oW, lseW, seg);
                     kernels.softCombine(d, oF, oW, pF, pW, lseF, lseW, z, o, lse);
                     device.synchronize();
                 }
@@ -329,16 +378,15 @@ public final class Bf16Attention implements SwitchAttention {
      */
     @Override
     public BackwardResult backward(AttentionInputs in, double[] dOut) {
-        in.requireSelfAttention(name() + " (backward)");
         in.checkOutputGradient(dOut);
         device.makeCurrent();
         Shape s = in.shape();
-        Variant var = variantFor(s.headDim());
         Bf16Kernels.Dims d = dims(s);
         int hd = s.headDim();
         Route route = in.route();
         Estimator est = in.estimator();
-        try (DeviceBuffer q = DeviceBuffer.of(device, DeviceTensors.packBf16(in.q(), hd, d.dp()), "q(bf16)");
+        try (SegmentTable.OnDevice seg = segmentTable(in);
+             DeviceBuffer q = DeviceBuffer.of(device, DeviceTensors.packBf16(in.q(), hd, d.dp()), "q(bf16)");
              DeviceBuffer k = DeviceBuffer.of(device, DeviceTensors.packBf16(in.k(), hd, d.dp()), "k(bf16)");
              DeviceBuffer v = DeviceBuffer.of(device, DeviceTensors.packBf16(in.v(), hd, d.dp()), "v(bf16)");
              DeviceBuffer dO = DeviceBuffer.of(device, DeviceTensors.packBf16(dOut, hd, d.dp()), "dO(bf16)");
@@ -348,46 +396,70 @@ public final class Bf16Attention implements SwitchAttention {
              DeviceBuffer dV = DeviceBuffer.allocate(device, 2L * d.kvElems(), "dV(bf16)");
              DeviceBuffer dA = DeviceBuffer.allocate(device, 4L * d.rows(), "dRouterLogit(fp32)")) {
             dQ.fill((byte) 0xFF);  // NaN poison: every element must be written
-            dK.fill((byte) 0xFF);
-            dV.fill((byte) 0xFF);
+            // (segment tables: key rows outside every segment are not written and have dK = dV = 0)
+            dK.fill(seg == null ? (byte) 0xFF : 0);
+            dV.fill(seg == null ? (byte) 0xFF : 0);
+            Variant var = variantFor(s, seg);
             if (est != Estimator.SOFT) {
-                routedBackward(d, var, in, q, k, v, dO, z, dQ, dK, dV, dA);
+                routedBackward(d, var, in, q, k, v, dO, z, dQ, dK, dV, dA, seg);
             } else {
-                softBackward(d, var, in, q, k, v, dO, dQ, dK, dV, dA);
+                softBackward(d, var, in, q, k, v, dO, dQ, dK, dV, dA, seg);
             }
             device.synchronize();
             double[] dRouter = est == Estimator.HARD ? new double[s.rows()] : DeviceTensors.widen(dA.toFloats(s.rows()));
             return new BackwardResult(s,
                     DeviceTensors.unpackBf16(dQ.toInts((int) (d.qElems() / 2)), s.rows() * s.qHeads(), hd, d.dp()),
-                    DeviceTensors.unpackBf16(dK.toInts((int) (d.kvElems() / 2)), s.rows() * s.kvHeads(), hd, d.dp()),
-                    DeviceTensors.unpackBf16(dV.toInts((int) (d.kvElems() / 2)), s.rows() * s.kvHeads(), hd, d.dp()), dRouter);
+                    DeviceTensors.unpackBf16(dK.toInts((int) (d.kvElems() / 2)), s.kvRows() * s.kvHeads(), hd, d.dp()),
+                    DeviceTensors.unpackBf16(dV.toInts((int) (d.kvElems() / 2)), s.kvRows() * s.kvHeads(), hd, d.dp()),
+                    dRouter);
+        }
+    }
+
+    /**
+     * The backward launches of a call: the instance's version for self-attention, the SIMT version (the fp32 tiled
+     * templates with bf16 storage) over a segment table. dK, dV, dQacc modified.
+     */
+    private void keyGradients(Bf16Kernels.Dims d, int w, double sc, BackwardOperands ops, DeviceBuffer dK,
+                              DeviceBuffer dV, SegmentTable.OnDevice seg) {
+        if (seg == null) {
+            kernels.dKdVsimt(d, w, sc, ops, dK, dV);
+        } else {
+            kernels.dKdVsimt(d, w, sc, ops, dK, dV, seg);
+        }
+    }
+
+    private void queryGradients(Bf16Kernels.Dims d, int w, double sc, BackwardOperands ops, DeviceBuffer dQacc,
+                                boolean accumulate, SegmentTable.OnDevice seg) {
+        if (seg == null) {
+            kernels.dQsimt(d, w, sc, ops, dQacc, accumulate);
+        } else {
+            kernels.dQsimt(d, w, sc, ops, dQacc, accumulate, seg);
         }
     }
 
     /** HARD, STRAIGHT_THROUGH, SELECTED_BRANCH: gradients through the selected branch. dQ, dK, dV, dA modified. */
     private void routedBackward(Bf16Kernels.Dims d, Variant var, AttentionInputs in, DeviceBuffer q, DeviceBuffer k,
                                 DeviceBuffer v, DeviceBuffer dO, DeviceBuffer z, DeviceBuffer dQ, DeviceBuffer dK,
-                                DeviceBuffer dV, DeviceBuffer dA) {
+                                DeviceBuffer dV, DeviceBuffer dA, SegmentTable.OnDevice seg) {
         Route route = in.route();
         int w = in.window();
         double sc = in.scale();
         try (DeviceBuffer o = DeviceBuffer.allocate(device, 2L * d.qElems(), "o(bf16)");
              DeviceBuffer lse = DeviceBuffer.allocate(device, 4L * d.lseElems(), "lse");
              DeviceBuffer delta = DeviceBuffer.allocate(device, 4L * d.lseElems(), "delta");
-             RouteCompaction.DeviceLists lists = RouteCompaction.onDevice(device, z, d.batch(), d.seqLen());
-             DeviceBuffer vt = vtScratch(d, var)) {
+             RouteCompaction.DeviceLists lists = compact(d, z, seg)) {
             // 1. forward recomputed: o, lse of each token's branch; delta = <dO, o>
-            kernels.forward(var, d, w, sc, q, k, v, vt, o, lse, lists);
+            forwardOver(d, var, w, sc, q, k, v, o, lse, lists, seg);
             kernels.delta(d, dO, o, null, delta);
             // 2. dK, dV, dQ
             BackwardOperands ops = BackwardOperands.routed(q, k, v, dO, lists, lse, delta);
-            if (backwardVersion == Bf16Kernels.BackwardVersion.MMA) {
+            if (backwardVersion == Bf16Kernels.BackwardVersion.MMA && seg == null) {
                 kernels.dKdVmma(d, w, sc, ops, dK, dV);
                 kernels.dQmma(d, w, sc, ops, false, dQ);
             } else {
                 try (DeviceBuffer dQacc = DeviceBuffer.allocate(device, 4L * d.qElems(), "dQ(fp32)")) {
-                    kernels.dKdVsimt(d, w, sc, ops, dK, dV);
-                    kernels.dQsimt(d, w, sc, ops, dQacc, false);
+                    keyGradients(d, w, sc, ops, dK, dV, seg);
+                    queryGradients(d, w, sc, ops, dQacc, false, seg);
                     kernels.toBf16(dQacc, dQ, d.qElems());
                     device.synchronize();
                 }
@@ -405,7 +477,7 @@ public final class Bf16Attention implements SwitchAttention {
                      DeviceBuffer lseF = DeviceBuffer.allocate(device, 4L * d.lseElems(), "lseF");
                      DeviceBuffer lseW = DeviceBuffer.allocate(device, 4L * d.lseElems(), "lseW");
                      DeviceBuffer factor = rowValues(route, r -> p(route, r) * pc(route, r), "factor")) {
-                    bothBranches(d, var, in, q, k, v, oF, lseF, oW, lseW);
+                    bothBranches(d, var, in, q, k, v, oF, lseF, oW, lseW, seg);
                     kernels.routerGrad(d, dO, oF, oW, factor, dA);
                     device.synchronize();
                 }
@@ -417,7 +489,7 @@ public final class Bf16Attention implements SwitchAttention {
     /** SOFT: both branches for every token, weighted p and 1-p. dQ, dK, dV, dA modified. */
     private void softBackward(Bf16Kernels.Dims d, Variant var, AttentionInputs in, DeviceBuffer q, DeviceBuffer k,
                               DeviceBuffer v, DeviceBuffer dO, DeviceBuffer dQ, DeviceBuffer dK, DeviceBuffer dV,
-                              DeviceBuffer dA) {
+                              DeviceBuffer dA, SegmentTable.OnDevice seg) {
         Route route = in.route();
         int w = in.window();
         double sc = in.scale();
@@ -431,22 +503,22 @@ public final class Bf16Attention implements SwitchAttention {
              DeviceBuffer pW = rowValues(route, r -> pc(route, r), "pW");
              DeviceBuffer factor = rowValues(route, r -> p(route, r) * pc(route, r), "factor")) {
             // 1. both branches' forward for every token; deltaB = cB <dO, oB>
-            bothBranches(d, var, in, q, k, v, oF, lseF, oW, lseW);
+            bothBranches(d, var, in, q, k, v, oF, lseF, oW, lseW, seg);
             kernels.delta(d, dO, oF, pF, deltaF);
             kernels.delta(d, dO, oW, pW, deltaW);
             // 2. dK, dV, dQ over the identity lists of both branches
-            try (RouteCompaction.DeviceLists all = RouteCompaction.identity(device, d.batch(), d.seqLen())) {
+            try (RouteCompaction.DeviceLists all = identity(d, seg)) {
                 BackwardOperands ops = new BackwardOperands(q, k, v, dO, all,
                         new BackwardOperands.Branch(lseF, deltaF, pF), new BackwardOperands.Branch(lseW, deltaW, pW));
-                if (backwardVersion == Bf16Kernels.BackwardVersion.MMA) {
+                if (backwardVersion == Bf16Kernels.BackwardVersion.MMA && seg == null) {
                     kernels.dKdVmma(d, w, sc, ops, dK, dV);
                     kernels.dQmma(d, w, sc, ops.withLists(all.fullOnly()), true, dQ);
                     device.synchronize();
                 } else {
                     try (DeviceBuffer dQacc = DeviceBuffer.allocate(device, 4L * d.qElems(), "dQ(fp32)")) {
-                        kernels.dKdVsimt(d, w, sc, ops, dK, dV);
-                        kernels.dQsimt(d, w, sc, ops.withLists(all.fullOnly()), dQacc, false);
-                        kernels.dQsimt(d, w, sc, ops.withLists(all.windowOnly()), dQacc, true);
+                        keyGradients(d, w, sc, ops, dK, dV, seg);
+                        queryGradients(d, w, sc, ops.withLists(all.fullOnly()), dQacc, false, seg);
+                        queryGradients(d, w, sc, ops.withLists(all.windowOnly()), dQacc, true, seg);
                         kernels.toBf16(dQacc, dQ, d.qElems());
                         device.synchronize();
                     }

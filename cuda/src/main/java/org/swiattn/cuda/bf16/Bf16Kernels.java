@@ -3,6 +3,7 @@ package org.swiattn.cuda.bf16;
 import org.swiattn.cuda.BackwardOperands;
 import org.swiattn.cuda.KernelPlan;
 import org.swiattn.cuda.RouteCompaction;
+import org.swiattn.cuda.SegmentTable;
 import org.swiattn.cuda.driver.CudaDevice;
 import org.swiattn.cuda.driver.DeviceBuffer;
 import org.swiattn.cuda.driver.KernelModule;
@@ -23,6 +24,8 @@ import org.swiattn.spec.Visibility;
  *   q, o, dO, dQ [B,S,Hq,dp] bf16    k, v, dK, dV [B,S,Hkv,dp] bf16    vt [B,Hkv,dp,Sp] bf16 (wgmma forward)
  *   lse, delta [B,S,Hq] fp32         coef, factor, dA [B,S] fp32       dQacc [B,S,Hq,dp] fp32 (SIMT backward)
  *   z [B,S] uint8 (1 = full)         lists: RouteCompaction.DeviceLists
+ *   segment tables (the overloads taking a SegmentTable.OnDevice): q, o, dO, dQ [B*Sq,...], k, v, dK, dV
+ *   [B*Sk,...] flat; the mma.sync forward (version 1) and the SIMT backward
  * }</pre>
  */
 public final class Bf16Kernels {
@@ -44,13 +47,18 @@ public final class Bf16Kernels {
     }
 
     /**
-     * Sizes of a launch: B, S, Hq, Hkv and the padded head dimension dp (64 or 128).
+     * Sizes of a launch: B, Sq, Hq, Hkv, the padded head dimension dp (64 or 128) and Sk (= Sq in self-attention).
      */
-    public record Dims(int batch, int seqLen, int qHeads, int kvHeads, int dp) {
+    public record Dims(int batch, int seqLen, int qHeads, int kvHeads, int dp, int kvSeqLen) {
         public Dims {
             if (dp != 64 && dp != 128) {
                 throw new InvalidInputException("headDim", "bf16 kernels run D = 64 or 128 (padded), got " + dp);
             }
+        }
+
+        /** Self-attention sizes (Sk = Sq = S). */
+        public Dims(int batch, int seqLen, int qHeads, int kvHeads, int dp) {
+            this(batch, seqLen, qHeads, kvHeads, dp, seqLen);
         }
 
         /** B*S. */
@@ -63,9 +71,9 @@ public final class Bf16Kernels {
             return (long) rows() * qHeads * dp;
         }
 
-        /** Elements of a [B,S,Hkv,dp] tensor. */
+        /** Elements of a [B,Sk,Hkv,dp] tensor. */
         public long kvElems() {
-            return (long) rows() * kvHeads * dp;
+            return (long) batch * kvSeqLen * kvHeads * dp;
         }
 
         /** Elements of a [B,S,Hq] tensor. */
@@ -80,7 +88,7 @@ public final class Bf16Kernels {
 
         /** The same sizes as a spec shape (D = dp). */
         public Shape shape() {
-            return new Shape(batch, seqLen, qHeads, kvHeads, dp);
+            return new Shape(batch, seqLen, qHeads, kvHeads, dp, kvSeqLen);
         }
     }
 
@@ -139,6 +147,27 @@ public final class Bf16Kernels {
                     lists.listF(), lists.nF(), lists.listW(), lists.nW(), d.batch(), d.seqLen(), d.qHeads(),
                     d.kvHeads(), w, scaleLog2);
         }
+    }
+
+    /**
+     * Forward over a segment table (spec 2.0; version-1 variants, kernel {@code <variant>_seg}): o, lse at the
+     * listed flat rows. Lists from RouteCompaction's segment compaction or identity.
+     *
+     * @param var a version-1 (mma.sync) variant with headDim == dp; q, k, v, lists, seg not modified
+     */
+    public void forward(Bf16Attention.Variant var, Dims d, int window, double scale, DeviceBuffer q, DeviceBuffer k,
+                        DeviceBuffer v, DeviceBuffer o, DeviceBuffer lse, RouteCompaction.DeviceLists lists,
+                        SegmentTable.OnDevice seg) {
+        if (var.kind() != 1 || var.headDim() != d.dp()) {
+            throw new IllegalArgumentException("segment tables run on a version-1 variant for D = " + d.dp() + ", got "
+                    + var.kernel());
+        }
+        SegmentTable t = seg.host();
+        KernelPlan.checkShape(d.shape(), t);
+        long grid = (long) ((t.maxQueries() + var.blockM() - 1) / var.blockM() + 1) * t.count() * d.qHeads();
+        fwd.kernel(var.kernel() + "_seg").launch1d(grid, var.threads(), var.sharedBytes(), q, k, v, o, lse,
+                lists.listF(), lists.nF(), lists.listW(), lists.nW(), t.count(), t.maxKeys(), d.qHeads(),
+                d.kvHeads(), Visibility.effectiveWindow(window, t.maxKeys()), (float) (scale * 1.4426950408889634));
     }
 
     /**
@@ -250,6 +279,38 @@ public final class Bf16Kernels {
         bwd.kernel("swi_bwd_dq_v2_bf16_d" + d.dp()).launch1d(queryBlocks(d), c.threads(), c.sharedBytes(),
                 ops.kernelArgs(d.batch(), d.seqLen(), d.qHeads(), d.kvHeads(), d.dp(),
                         Visibility.effectiveWindow(window, d.seqLen()), (float) scale, dQacc, accumulate ? 1 : 0));
+    }
+
+    /**
+     * SIMT dK, dV over a segment table (kernel {@code swi_bwd_dkdv_v2_bf16_d<dp>_seg}): the key rows inside a segment
+     * overwritten, the others not written (zero them first).
+     *
+     * @param ops not modified; dK, dV modified
+     */
+    public void dKdVsimt(Dims d, int window, double scale, BackwardOperands ops, DeviceBuffer dK, DeviceBuffer dV,
+                         SegmentTable.OnDevice seg) {
+        KernelPlan.TileConfig c = simtConfig(d.dp());
+        SegmentTable t = seg.host();
+        bwd.kernel("swi_bwd_dkdv_v2_bf16_d" + d.dp() + "_seg").launch(
+                new int[] {(t.maxKeys() + c.bn() - 1) / c.bn(), d.kvHeads(), t.count()}, c.threads(), c.sharedBytes(),
+                ops.kernelArgs(t.count(), t.maxKeys(), d.qHeads(), d.kvHeads(), d.dp(),
+                        Visibility.effectiveWindow(window, t.maxKeys()), (float) scale, dK, dV, seg.buffer()));
+    }
+
+    /**
+     * SIMT dQ over a segment table into the fp32 scratch dQacc: written, or added to when accumulate.
+     *
+     * @param ops not modified; dQacc modified at the listed rows
+     */
+    public void dQsimt(Dims d, int window, double scale, BackwardOperands ops, DeviceBuffer dQacc,
+                       boolean accumulate, SegmentTable.OnDevice seg) {
+        KernelPlan.TileConfig c = simtConfig(d.dp());
+        SegmentTable t = seg.host();
+        long grid = (long) ((t.maxQueries() + c.bm() - 1) / c.bm() + 1) * d.qHeads() * t.count();
+        bwd.kernel("swi_bwd_dq_v2_bf16_d" + d.dp() + "_seg").launch1d(grid, c.threads(), c.sharedBytes(),
+                ops.kernelArgs(t.count(), t.maxKeys(), d.qHeads(), d.kvHeads(), d.dp(),
+                        Visibility.effectiveWindow(window, t.maxKeys()), (float) scale, dQacc, accumulate ? 1 : 0,
+                        seg.buffer()));
     }
 
     /** y = bf16(x), n elements. @param x fp32, not modified; y bf16, modified */

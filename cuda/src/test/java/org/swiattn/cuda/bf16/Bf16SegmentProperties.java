@@ -7,8 +7,8 @@ import org.swiattn.spec.Shape;
 import org.swiattn.spec.SwitchAttention;
 
 /**
- * The suite's spec 2.0 segment properties on the bf16 tensor-core implementation (each skipped with its reason
- * while it answers supportsSegments() false); cases with {@code D > 128} are skipped
+ * The suite's spec 2.0 segment properties on the bf16 implementation (segment tables on its mma.sync forward and
+ * SIMT backward), at the spec's tolerance; cases with {@code D > 128} are skipped
  * ({@link Bf16UnderTest#supports}). Skips with one line without a GPU.
  */
 @AddLifecycleHook(CudaPresent.class)
