@@ -173,11 +173,21 @@ public final class AttentionCase {
      * A fresh output gradient dO [B,S,Hq,D] for this case, uniform in [-1, 1), drawn from the case's seed.
      */
     public double[] outputGradient() {
-        return Tensors.uniformBf16(new SplittableRandom(seed ^ 0x5DEECE66DL), shape.qSize(), 1.0);
+        return outputGradientOf(shape, seed);
     }
 
     /** A random source derived from this case's seed, for properties that draw more numbers. */
     public SplittableRandom random(long salt) {
+        return randomOf(seed, salt);
+    }
+
+    /** The output gradient dO [rows,Hq,D] of a case of this shape and seed (every kind of case draws it so). */
+    static double[] outputGradientOf(Shape shape, long seed) {
+        return Tensors.uniformBf16(new SplittableRandom(seed ^ 0x5DEECE66DL), shape.qSize(), 1.0);
+    }
+
+    /** The random source {@code salt} of a case of this seed (every kind of case derives it so). */
+    static SplittableRandom randomOf(long seed, long salt) {
         return new SplittableRandom(seed * 0x9E3779B97F4A7C15L + salt);
     }
 

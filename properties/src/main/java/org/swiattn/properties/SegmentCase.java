@@ -132,12 +132,12 @@ public final class SegmentCase {
 
     /** A fresh output gradient dO [B*Sq,Hq,D], uniform in [-1, 1), drawn from the case's seed. */
     public double[] outputGradient() {
-        return Tensors.uniformBf16(new SplittableRandom(seed ^ 0x5DEECE66DL), shape.qSize(), 1.0);
+        return AttentionCase.outputGradientOf(shape, seed);
     }
 
     /** A random source derived from this case's seed, for properties that draw more numbers. */
     public SplittableRandom random(long salt) {
-        return new SplittableRandom(seed * 0x9E3779B97F4A7C15L + salt);
+        return AttentionCase.randomOf(seed, salt);
     }
 
     /** Number of key rows outside every segment. */
