@@ -62,6 +62,16 @@ class MistakeTest {
         assertThat(ErrorMeasures.normwiseRelative(planted, oracle)).as(what).isLessThanOrEqualTo(1e-11);
     }
 
+    /** Every output and gradient of the planted mistake is close to the oracle's. */
+    static void close(String at, RowsOutputs planted, MistakeOracle oracle) {
+        close(at + " o", planted.forward().o(), oracle.o);
+        close(at + " lse", planted.forward().lse(), oracle.lse);
+        close(at + " dq", planted.gradients().dq(), oracle.dq);
+        close(at + " dk", planted.gradients().dk(), oracle.dk);
+        close(at + " dv", planted.gradients().dv(), oracle.dv);
+        close(at + " dA", planted.gradients().dA(), oracle.dA);
+    }
+
     /** max_n |x_n - y_n| / |y_n| over the non-zero y_n (the router gradient's saturated rows are tiny). */
     static double worstElementRelative(double[] x, double[] y) {
         double worst = 0;
@@ -101,12 +111,7 @@ class MistakeTest {
                     }
                     x.run(in, dO);
                     String at = m.id() + " " + sh + " w=" + windows[t] + " " + est;
-                    close(at + " o", got.forward().o(), x.o);
-                    close(at + " lse", got.forward().lse(), x.lse);
-                    close(at + " dq", got.gradients().dq(), x.dq);
-                    close(at + " dk", got.gradients().dk(), x.dk);
-                    close(at + " dv", got.gradients().dv(), x.dv);
-                    close(at + " dA", got.gradients().dA(), x.dA);
+                    close(at, got, x);
                     MistakeOracle right = new MistakeOracle().run(in, dO);
                     if (!m.canShowOn(in)) {
                         for (double[][] pair : new double[][][] {{x.o, right.o}, {x.lse, right.lse}, {x.dq, right.dq},
@@ -207,12 +212,7 @@ class MistakeTest {
                         if (!shows) {
                             continue;   // kvCache: one segment per batch row, nothing to cross
                         }
-                        close(at + " o", got.forward().o(), x.o);
-                        close(at + " lse", got.forward().lse(), x.lse);
-                        close(at + " dq", got.gradients().dq(), x.dq);
-                        close(at + " dk", got.gradients().dk(), x.dk);
-                        close(at + " dv", got.gradients().dv(), x.dv);
-                        close(at + " dA", got.gradients().dA(), x.dA);
+                        close(at, got, x);
                         double[] right = REF.forwardRows(in, RowsComputation.allRows(shapes[t])).o();
                         assertThat(ErrorMeasures.normwiseRelative(x.o, right)).as(at + " effect").isGreaterThan(1e-3);
                         planted++;
