@@ -157,7 +157,9 @@ def _flex():
         if hasattr(torch._dynamo.config, "accumulated_cache_size_limit"):
             torch._dynamo.config.accumulated_cache_size_limit = max(
                 torch._dynamo.config.accumulated_cache_size_limit, 4096)
-        _compiled["flex"] = torch.compile(flex_attention, dynamic=False)
+        # SWIATTN_FLEX_COMPILE=0: FlexAttention's eager path (dense, for testing the masks on a CPU)
+        compile_it = os.environ.get("SWIATTN_FLEX_COMPILE", "1") != "0"
+        _compiled["flex"] = torch.compile(flex_attention, dynamic=False) if compile_it else flex_attention
     return _compiled["flex"]
 
 

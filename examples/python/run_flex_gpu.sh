@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # The FlexAttention adapter (adapters_torch.flex) on a CUDA GPU against every golden case of both suites (suite 1
 # with its six 32K cases, suite 2's chunked prefill, KV cache, decode and packed cases: document masks and
-# bottom-right positions read from tables by mask_mod), in bf16 and fp32 at once (two processes on one GPU), each
-# judged by `swiattn check`; logs under OUT_DIR, one table per precision printed last. One command:
+# bottom-right positions read from tables by mask_mod), in bf16 and fp32, in six processes on the one GPU (per
+# precision: the cases within the dense size limit, the six 32K cases, suite 2's large cases), each judged by
+# `swiattn check`; logs under OUT_DIR, one table per process printed last, in about 6 minutes at most. One command:
 #
 #   examples/python/run_flex_gpu.sh [OUT_DIR]      (default $OUT, else a new temporary folder)
 #
-# Environment: PYTHON (default python3: torch >= 2.5 with CUDA, numpy), FLEX_TIME_LIMIT (default 240: seconds after
-# which a precision's cases not yet started are NOT RUN; the check of the others still runs), FLEX_ARGS (more
-# harness options, e.g. case names). swiattn: bundle/ from scripts/gpu/build_bundle.sh (bundle/jre,
+# Environment: PYTHON (default python3: torch >= 2.5 with CUDA, numpy), FLEX_TIME_LIMIT (default 200: seconds after
+# which a process's cases not yet started are NOT RUN; the check of the others still runs; each process is killed
+# 150 s after that), FLEX_ARGS (more harness options), FLEX_GROUPS (default small,32k,suite2-large), FLEX_DEVICE (default cuda; cpu with SWIATTN_FLEX_COMPILE=0
+# tries the script on a machine without a GPU: FlexAttention's eager path has no backward there, so every case with
+# gradients is NOT SUPPORTED and the forward-only ones are checked). swiattn: bundle/ from scripts/gpu/build_bundle.sh (bundle/jre,
 # bundle/swiattn.jar; no Java needed on the machine), else cli/target/swiattn.jar with java on the PATH.
 # Cases run smallest first. Exit status 1 when a case fails or does not run in either precision, 2 on a bad setup.
 set -uo pipefail
@@ -16,41 +19,62 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 out="${1:-${OUT:-$(mktemp -d)}}"
 py="${PYTHON:-python3}"
-limit="${FLEX_TIME_LIMIT:-240}"
+limit="${FLEX_TIME_LIMIT:-200}"
+device="${FLEX_DEVICE:-cuda}"
+only="${FLEX_GROUPS:-small,32k,suite2-large}"
 mkdir -p "$out"
 if [[ -x "$root/bundle/jre/bin/java" && -f "$root/bundle/swiattn.jar" ]]; then
-  export SWIATTN="$root/bundle/jre/bin/java -XX:MaxRAMPercentage=40 -jar $root/bundle/swiattn.jar"
+  export SWIATTN="$root/bundle/jre/bin/java -Xmx12g -jar $root/bundle/swiattn.jar"
 elif [[ -f "$root/cli/target/swiattn.jar" ]] && command -v java >/dev/null; then
   export SWIATTN="$root/swiattn"
 else
   echo "run_flex_gpu: no swiattn: build bundle/ (scripts/gpu/build_bundle.sh) or cli/target/swiattn.jar" >&2
   exit 2
 fi
-"$py" -c 'import torch; assert torch.cuda.is_available(), "no CUDA device"
+"$py" -c 'import sys, torch; cuda = sys.argv[1] == "cuda"; assert torch.cuda.is_available() or not cuda, "no CUDA device"
 from torch.nn.attention.flex_attention import flex_attention
-print("torch", torch.__version__, torch.cuda.get_device_name())' >"$out/env.txt" 2>&1 || { cat "$out/env.txt" >&2; exit 2; }
+print("torch", torch.__version__, torch.cuda.get_device_name() if cuda else sys.argv[1])' "$device" >"$out/env.txt" 2>&1 || { cat "$out/env.txt" >&2; exit 2; }
 $SWIATTN --version >>"$out/env.txt" 2>&1 || true
 cat "$out/env.txt"
 cand="$(mktemp -d)"   # candidate files stay on the machine; only logs come back
+# three groups per precision, six processes on the one GPU: the cases within the dense size limit (suites 1 and 2),
+# the six suite-1 32K cases, and suite 2's large cases (decode at 32768, chunks, production shape at 4096)
+groups=$("$py" - "$root/golden/manifest.json" <<'PY'
+import json, sys
+sys.path.insert(0, sys.argv[1].rsplit("/golden/", 1)[0] + "/examples/python")
+import harness
+small, large = harness.select(json.load(open(sys.argv[1]))["cases"])
+big1 = [e["tcId"] for e, _ in large if e["tcId"] < 100]
+big2 = [e["tcId"] for e, _ in large if e["tcId"] > 100]
+print("small:" + ",".join(str(e["tcId"]) for e in small))
+print("32k:" + ",".join(map(str, big1)))
+print("suite2-large:" + ",".join(map(str, big2)))
+PY
+) || { echo "run_flex_gpu: cannot read the manifest" >&2; exit 2; }
 t0=$SECONDS
+names=()
 pids=()
 for p in bf16 fp32; do
-  # shellcheck disable=SC2086
-  "$py" "$here/harness.py" --adapter flex --precision "$p" --device cuda --all --time-limit "$limit" \
-    --out "$cand/$p" ${FLEX_ARGS:-} >"$out/flex-$p.log" 2>&1 &
-  pids+=($!)
+  while IFS=: read -r g ids; do
+    [[ -n "$ids" && ",$only," == *",$g,"* ]] || continue
+    # shellcheck disable=SC2086
+    timeout $((limit + 150)) "$py" "$here/harness.py" --adapter flex --precision "$p" --device "$device" --all \
+      --time-limit "$limit" --out "$cand/$p-$g" ${FLEX_ARGS:-} ${ids//,/ } >"$out/flex-$p-$g.log" 2>&1 &
+    pids+=($!)
+    names+=("$p-$g")
+  done <<<"$groups"
 done
 status=0
-for i in 0 1; do
+for i in "${!pids[@]}"; do
   wait "${pids[$i]}"; rc=$?
-  echo "run_flex_gpu: $([[ $i == 0 ]] && echo bf16 || echo fp32) exit status $rc" | tee -a "$out/stages.txt"
-  (( rc == 0 )) || status=$(( rc == 2 ? 2 : (status == 2 ? 2 : 1) ))
+  echo "run_flex_gpu: ${names[$i]} exit status $rc" | tee -a "$out/stages.txt"
+  (( rc == 0 )) || status=$(( rc == 2 || status == 2 ? 2 : 1 ))
 done
 echo "run_flex_gpu: $((SECONDS - t0)) s; logs in $out"
-for p in bf16 fp32; do
+for n in "${names[@]}"; do
   echo
-  echo "== FlexAttention $p"
-  sed -n '/^tcId  case/,$p' "$out/flex-$p.log"
-  grep -q '^tcId  case' "$out/flex-$p.log" || tail -20 "$out/flex-$p.log"
+  echo "== FlexAttention ${n/-/, }"
+  if grep -q '^tcId  case' "$out/flex-$n.log"; then sed -n '/^tcId  case/,$p' "$out/flex-$n.log"
+  else tail -20 "$out/flex-$n.log"; fi
 done
 exit $status
