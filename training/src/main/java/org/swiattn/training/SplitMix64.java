@@ -1,29 +1,25 @@
 package org.swiattn.training;
 
 /**
- * SplitMix64 (Steele, Lea, Flood 2014): the portable integer PRNG of the project, here used for initialisation and
- * synthetic data of the training module. Every value is a pure function of the seed and the call sequence.
+ * The draws of the training module (initialisation and synthetic data) on the project's portable PRNG: the 64-bit
+ * stream of {@link org.swiattn.golden.SplitMix64} (Steele, Lea, Flood 2014), the golden files' generator. Every
+ * value is a pure function of the seed and the call sequence.
  *
  * <pre>{@code
- *   state += 0x9E3779B97F4A7C15
- *   z = state; z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9; z = (z ^ (z >>> 27)) * 0x94D049BB133111EB
- *   next = z ^ (z >>> 31)
- *   uniform = (next >>> 11) * 2^-53           in [0, 1)
+ *   next    = org.swiattn.golden.SplitMix64.nextLong()   state += GAMMA; mix(state)
+ *   uniform = (next >>> 11) * 2^-53                      in [0, 1)
  * }</pre>
  */
 public final class SplitMix64 {
-    private long state;
+    private final org.swiattn.golden.SplitMix64 bits;
 
     public SplitMix64(long seed) {
-        this.state = seed;
+        this.bits = new org.swiattn.golden.SplitMix64(seed);
     }
 
     /** The next 64 random bits. */
     public long nextLong() {
-        long z = (state += 0x9E3779B97F4A7C15L);
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        return z ^ (z >>> 31);
+        return bits.nextLong();
     }
 
     /** Uniform in [0, 1) with 53 random bits. */
