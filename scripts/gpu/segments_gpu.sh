@@ -40,7 +40,7 @@ bench bench-chunk --mode CHUNK --dtype fp64,fp32 --cache 32768 --chunk 512 --rou
 peers=()
 python3 -c 'import torch' >/dev/null 2>&1 && peers=(--peers)
 SEG_BENCH_LIMIT="${SEG_VARLEN_LIMIT:-150}" bench bench-varlen --mode VARLEN --dtype fp64,fp32 --seq 8192 \
-  --routes full,window,0.25 --warmup 2 --repeats 5 --check-rows 4 "${peers[@]}"
+  --routes full,window,0.25 --warmup 2 --repeats 5 --check-rows 4 ${peers[@]+"${peers[@]}"}
 echo
 echo "== steps"; cat "$out/stages.txt"
 for l in seg-props-fp64 seg-props-fp32 seg-props-bf16 seg-golden seg-equivalence; do
@@ -50,3 +50,4 @@ grep -h "golden: \|FAIL" "$out"/seg-golden.log 2>/dev/null | head -8
 for l in bench-chunk bench-varlen; do
   [[ -f "$out/$l.log" ]] && { echo "== $l"; sed -n '/^prec /,$p' "$out/$l.log" | grep -v "^  \[peers\]"; }
 done
+grep -h "rows of the one-shot" "$out/bench-chunk.log" 2>/dev/null

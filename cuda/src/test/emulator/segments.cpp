@@ -256,6 +256,8 @@ int main(int argc, char** argv) {
         {"packed self, len 1 and > w", {{1, 1, 0}, {70, 70, 0}, {13, 13, 0}, {90, 90, 0}}, 2, 2, 32, 20, 0.5, false, 3},
         {"packed, qLen < kLen, qLen 0", {{7, 30, 0}, {0, 11, 0}, {64, 140, 0}, {3, 3, 0}}, 2, 1, 32, 33, 0.3, true, 4},
         {"chunk at the window edge", {{33, 97, 0}}, 2, 1, 64, 64, 0.5, false, 5},
+        {"kv cache D=16, GQA 2", {{3, 70, 0}, {9, 9, 61}}, 2, 1, 16, 40, 0.5, false, 6},
+        {"packed D=128, SOFT", {{20, 20, 0}, {45, 45, 0}}, 2, 2, 128, 16, 0.5, true, 7},
     };
     if (argc > 1) cases.resize(std::min<size_t>(cases.size(), atoi(argv[1])));
     double worst64 = 0, worst32 = 0;
@@ -277,8 +279,10 @@ int main(int argc, char** argv) {
                 FwdV9Layout<DD>::BYTES, dkdv_v11<DD, true>, 64, BwdV11KvLayout<DD>::BYTES, dq_v11<DD, true>, 64,    \
                 BwdV11QLayout<DD>::BYTES));                                                                        \
         }
+        SWI_EMU_SEG(16)
         SWI_EMU_SEG(32)
         SWI_EMU_SEG(64)
+        SWI_EMU_SEG(128)
     }
     printf("worst fp64 %.2e (bound 1e-13), fp32 %.2e (bound 1e-5) over %zu cases\n", worst64, worst32, cases.size());
     return worst64 < 1e-13 && worst32 < 1e-5 ? 0 : 1;
