@@ -84,7 +84,7 @@ def segment_args(c):
     if form == "kv_cache":
         return {"cache_seqlens": c.t["cache_seqlens"].astype(np.int32)}
     if form == "packed":
-        return {"cu_seqlens_q": c.t["cu_seqlens_q"].astype(np.int32), "cu_seqlens_k": c.t["cu_seqlens_k"].astype(np.int32)}
+        return {n: c.t[n].astype(np.int32) for n in ("cu_seqlens_q", "cu_seqlens_k")}
     raise ValueError("case %s: unknown segments form %r" % (c.name, form))
 
 
@@ -229,8 +229,9 @@ def check(fn, precision="fp64", golden=None, out=None, cases=None, max_size=MAX_
     runner(fn, case, precision, device) -> {golden name: array} runs fn and takes its gradients (run_case: PyTorch
     autograd; adapters_jax.run_case: jax.vjp). swiattn: the command that runs `swiattn` (a string, split like a
     shell; default $SWIATTN or the repository's launcher). Cases run smallest first; once time_limit seconds have
-    passed, the cases not yet started are NOT RUN (the others are still checked). Each row: tcId, case, precision, seconds, result (PASS,
-    FAIL, NOT RUN, NOT SUPPORTED, SKIPPED, NOT CHECKED), worst err/bound, worst tensor or note."""
+    passed, the cases not yet started are NOT RUN (the others are still checked). Each row: tcId, case, precision,
+    seconds, result (PASS, FAIL, NOT RUN, NOT SUPPORTED, SKIPPED, NOT CHECKED), worst err/bound, worst tensor or
+    note."""
     root = os.path.abspath(os.path.join(HERE, "..", ".."))
     golden = golden or os.path.join(root, "golden")
     out = out or os.path.join(os.getcwd(), "harness-candidates-" + precision)

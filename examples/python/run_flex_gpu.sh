@@ -7,13 +7,18 @@
 #
 #   examples/python/run_flex_gpu.sh [OUT_DIR]      (default $OUT, else a new temporary folder)
 #
-# Environment: PYTHON (default python3: torch >= 2.5 with CUDA, numpy), FLEX_TIME_LIMIT (default 200: seconds after
-# which a process's cases not yet started are NOT RUN; the check of the others still runs; each process is killed
-# 150 s after that), FLEX_ARGS (more harness options), FLEX_GROUPS (default small,32k,suite2-large), FLEX_DEVICE (default cuda; cpu with SWIATTN_FLEX_COMPILE=0
-# tries the script on a machine without a GPU: FlexAttention's eager path has no backward there, so every case with
-# gradients is NOT SUPPORTED and the forward-only ones are checked). swiattn: bundle/ from scripts/gpu/build_bundle.sh (bundle/jre,
-# bundle/swiattn.jar; no Java needed on the machine), else cli/target/swiattn.jar with java on the PATH.
-# Cases run smallest first. Exit status 1 when a case fails or does not run in either precision, 2 on a bad setup.
+# Environment:
+#   PYTHON           default python3 (torch >= 2.5 with CUDA, numpy)
+#   FLEX_TIME_LIMIT  default 200: seconds after which a process's cases not yet started are NOT RUN (the check of the
+#                    others still runs); each process is killed 150 s after that
+#   FLEX_GROUPS      default small,32k,suite2-large
+#   FLEX_ARGS        more harness options
+#   FLEX_DEVICE      default cuda; cpu with SWIATTN_FLEX_COMPILE=0 tries the script on a machine without a GPU
+#                    (FlexAttention's eager path has no backward there: every case with gradients is NOT SUPPORTED,
+#                    the forward-only ones are checked)
+# swiattn: bundle/ from scripts/gpu/build_bundle.sh (bundle/jre, bundle/swiattn.jar; no Java needed on the
+# machine), else cli/target/swiattn.jar with java on the PATH.
+# Cases run smallest first. Exit status 1 when a case fails or does not run in any process, 2 on a bad setup.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -31,9 +36,13 @@ else
   echo "run_flex_gpu: no swiattn: build bundle/ (scripts/gpu/build_bundle.sh) or cli/target/swiattn.jar" >&2
   exit 2
 fi
-"$py" -c 'import sys, torch; cuda = sys.argv[1] == "cuda"; assert torch.cuda.is_available() or not cuda, "no CUDA device"
-from torch.nn.attention.flex_attention import flex_attention
-print("torch", torch.__version__, torch.cuda.get_device_name() if cuda else sys.argv[1])' "$device" >"$out/env.txt" 2>&1 || { cat "$out/env.txt" >&2; exit 2; }
+"$py" - "$device" >"$out/env.txt" 2>&1 <<'PY' || { cat "$out/env.txt" >&2; exit 2; }
+import sys, torch
+from torch.nn.attention.flex_attention import flex_attention  # noqa: F401
+cuda = sys.argv[1] == "cuda"
+assert torch.cuda.is_available() or not cuda, "no CUDA device"
+print("torch", torch.__version__, torch.cuda.get_device_name() if cuda else sys.argv[1])
+PY
 $SWIATTN --version >>"$out/env.txt" 2>&1 || true
 cat "$out/env.txt"
 cand="$(mktemp -d)"   # candidate files stay on the machine; only logs come back

@@ -34,7 +34,10 @@ import org.swiattn.spec.Precision;
  *   mvn -B -q -pl cli -am test -Dtest=ExplainMatrix -Dsurefire.failIfNoSpecifiedTests=false \
  *       -Dswiattn.matrix=bench/results/2026-12-01-explain-matrix.md [-Dswiattn.matrix.cases=31,36]
  * }</pre>
- * swiattn.matrix.classes: which of small, 4K, 32K to run (default all three).
+ * swiattn.matrix.classes: which of small, 4K, 32K, v2 to run (default small, 4K, 32K); v2 = the suite-2 cases
+ * stored whole (chunked prefill, KV cache with NaN slots, decode, packed; tcId 101-108, 111), where top-left
+ * alignment and crossing segments show. The sampled suite-2 cases are left out: their dK, dV rows are key rows,
+ * which {@link PlantedCandidate} does not write.
  * swiattn.matrix.cases: the 32K cases (default 31 and 36: STRAIGHT_THROUGH w=1024 and SELECTED_BRANCH w=4096);
  * each costs about 20 CPU-minutes. Runs only when swiattn.matrix is set.
  */
@@ -58,9 +61,12 @@ class ExplainMatrix {
         List<String> big = List.of(System.getProperty("swiattn.matrix.cases", "31,36").split(","));
         Map<String, List<CaseSpec>> classes = new java.util.LinkedHashMap<>();
         List<String> only = List.of(System.getProperty("swiattn.matrix.classes", "small,4K,32K").split(","));
+        List<String> known = List.of("small", "4K", "32K", "v2");
+        assertThat(known).as("swiattn.matrix.classes").containsAll(only);
         classes.put("small", Suites.suite("small"));
         classes.put("4K", Suites.suite("4k"));
         classes.put("32K", big.stream().map(Suites::find).toList());
+        classes.put("v2", Suites.suite("v2").stream().filter(CaseSpec::whole).toList());
         classes.keySet().retainAll(only);
         Map<String, Map<Mistake, Map<Precision, Cell>>> cells = new java.util.LinkedHashMap<>();
         Map<String, Map<Precision, Cell>> clean = new java.util.LinkedHashMap<>();
@@ -149,7 +155,8 @@ class ExplainMatrix {
     static String report(Map<String, List<CaseSpec>> classes, Map<String, Map<Mistake, Map<Precision, Cell>>> cells,
                          Map<String, Map<Precision, Cell>> clean, double seconds) {
         StringBuilder sb = new StringBuilder();
-        sb.append("# Catalogue of classic mistakes: caught and named, per precision and size (2026-12-01)\n\n");
+        sb.append("# Catalogue of classic mistakes: caught and named, per precision and size (")
+                .append(java.time.LocalDate.now(java.time.ZoneOffset.UTC)).append(")\n\n");
         sb.append("Produced by `cli/src/test/java/org/swiattn/cli/ExplainMatrix.java` (re-run: see its Javadoc) in ")
                 .append(String.format(Locale.ROOT, "%.0f s", seconds)).append(" on the 2-core development machine. ")
                 .append("Each mistake of SPEC.md section 10.1 is planted into a candidate of each precision: the ")
@@ -161,13 +168,22 @@ class ExplainMatrix {
                 .append("MATCHES or EXPLAINS MOST). `-`: the mistake shows on no case of the class (e.g. no logit ")
                 .append("a = 0, Hkv = 1, no SOFT case, no saturated router logit). Below the table: the cases where ")
                 .append("a mistake shows but is not caught or not named.\n\n");
-        sb.append("Cases: small = the 27 cases with S < 4096; 4K = tcId 28, 29, 30; 32K = tcId ");
-        sb.append(String.join(", ", classes.getOrDefault("32K", List.of()).stream()
-                .map(c -> Integer.toString(c.tcId())).toList()));
-        sb.append(" (the others cost about 20 CPU-minutes each; add them with -Dswiattn.matrix.cases). 32K ")
-                .append("candidates carry the mistake in every row tensor; their `lse_all` (the LSE of every row ")
-                .append("for one head) is the golden one, since planting the mistake there costs a full-branch pass: ")
-                .append("32K detection here is a lower bound.\n\n");
+        sb.append("Cases:");
+        for (var cls : classes.entrySet()) {
+            sb.append(' ').append(cls.getKey()).append(" = tcId ").append(String.join(", ", cls.getValue().stream()
+                    .map(c -> Integer.toString(c.tcId())).toList())).append(';');
+        }
+        if (classes.containsKey("32K")) {
+            sb.append(" the other 32K cases cost about 20 CPU-minutes each (add them with -Dswiattn.matrix.cases). ")
+                    .append("32K candidates carry the mistake in every row tensor; their `lse_all` (the LSE of ")
+                    .append("every row for one head) is the golden one, since planting the mistake there costs a ")
+                    .append("full-branch pass: 32K detection here is a lower bound.");
+        }
+        if (classes.containsKey("v2")) {
+            sb.append(" v2 = the suite-2 cases stored whole (chunked prefill, KV cache, decode, packed); the sampled ")
+                    .append("suite-2 cases are not in the matrix.");
+        }
+        sb.append("\n\n");
         sb.append("| mistake |");
         for (String cls : classes.keySet()) {
             for (Precision p : PRECISIONS) {
