@@ -16,6 +16,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out="${1:-$(mktemp -d)}"
+mkdir -p "$out"
 shift || true
 py=/usr/bin/python3
 if ! "$py" -c 'import torch' 2>/dev/null; then
