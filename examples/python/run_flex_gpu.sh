@@ -3,7 +3,8 @@
 # with its six 32K cases, suite 2's chunked prefill, KV cache, decode and packed cases: document masks and
 # bottom-right positions read from tables by mask_mod), in bf16 and fp32, in six processes on the one GPU (per
 # precision: the cases within the dense size limit, the six 32K cases, suite 2's large cases), each judged by
-# `swiattn check`; logs under OUT_DIR, one table per process printed last, in about 6 minutes at most. One command:
+# `swiattn check`; logs under OUT_DIR (flex-<precision>-<group>.log, the full tables), one table of every case in
+# both precisions printed last (summary.txt), in about 6 minutes at most. One command:
 #
 #   examples/python/run_flex_gpu.sh [OUT_DIR]      (default $OUT, else a new temporary folder)
 #
@@ -80,10 +81,31 @@ for i in "${!pids[@]}"; do
   (( rc == 0 )) || status=$(( rc == 2 || status == 2 ? 2 : 1 ))
 done
 echo "run_flex_gpu: $((SECONDS - t0)) s; logs in $out"
-for n in "${names[@]}"; do
-  echo
-  echo "== FlexAttention ${n/-/, }"
-  if grep -q '^tcId  case' "$out/flex-$n.log"; then sed -n '/^tcId  case/,$p' "$out/flex-$n.log"
-  else tail -20 "$out/flex-$n.log"; fi
+for n in "${names[@]}"; do   # a process that printed no table: its last lines
+  grep -q '^tcId  case' "$out/flex-$n.log" || { echo "== ${n}: no table"; tail -15 "$out/flex-$n.log"; }
 done
+# one table: every case, bf16 and fp32 side by side (the full tables are in the logs)
+"$py" - "$out" <<'PY' | tee "$out/summary.txt"
+import glob, re, sys
+row = re.compile(r"\s*(\d+)\s+(\S+)\s+(bf16|fp32)\s+[\d.]+\s+(PASS|FAIL|NOT RUN|NOT SUPPORTED|SKIPPED|NOT CHECKED)"
+                 r"\s+(\S+)\s*(.*)$")
+cases, res = {}, {}
+for path in sorted(glob.glob(sys.argv[1] + "/flex-*.log")):
+    table = False
+    for line in open(path):
+        table = table or line.startswith("tcId  case")
+        m = row.match(line.rstrip()) if table else None
+        if m and m.group(4) != "SKIPPED":
+            t = int(m.group(1))
+            cases[t] = m.group(2)
+            res[t, m.group(3)] = "%-13s %9s  %s" % (m.group(4), m.group(5), m.group(6)[:34])
+print()
+print("%4s  %-34s  %-60s  %s" % ("tcId", "case", "bf16: result, err/bound, tensor / note", "fp32"))
+for t in sorted(cases):
+    print("%4d  %-34s  %-60s  %s" % (t, cases[t], res.get((t, "bf16"), "-"), res.get((t, "fp32"), "-")))
+for p in ("bf16", "fp32"):
+    got = [v[:13].strip() for (t, q), v in res.items() if q == p]
+    print("%s: of %d cases %s" % (p, len(cases), ", ".join("%d %s" % (got.count(r), r) for r in
+          ("PASS", "FAIL", "NOT RUN", "NOT SUPPORTED", "NOT CHECKED"))))
+PY
 exit $status
