@@ -5,9 +5,13 @@ cp="bundle/swiattn.jar:bundle/test-classes:$(ls bundle/lib/*.jar 2>/dev/null | t
 P=org.swiattn.cuda
 export PYTHONUNBUFFERED=1
 junit() {  # log limit selectors...: one JUnit console run, its exit status to stages.txt
+  # Each JVM gets its own java.io.tmpdir: JCuda unpacks its native library there, and JVMs started together that
+  # share one folder rewrite the library while another maps it (SIGBUS in ld.so, SIGSEGV in libcuda).
   local log=$1 limit=$2
   shift 2
-  timeout "$limit" $java ${JAVA_OPTS:--Xmx12g -XX:+UseParallelGC} -jar bundle/junit.jar execute --disable-banner \
+  mkdir -p "/tmp/jvm-$log"
+  timeout "$limit" $java ${JAVA_OPTS:--Xmx12g -XX:+UseParallelGC} -Djava.io.tmpdir="/tmp/jvm-$log" \
+    -jar bundle/junit.jar execute --disable-banner \
     --details=tree --config "jqwik.database=/tmp/jqwik-$log" --class-path "$cp" "$@" >"$out/$log.log" 2>&1
   echo "$log rc=$?" >>"$out/stages.txt"
 }
