@@ -13,6 +13,8 @@
 #   FLEX_TIME_LIMIT  default 200: seconds after which a process's cases not yet started are NOT RUN (the check of the
 #                    others still runs); each process is killed 150 s after that
 #   FLEX_GROUPS      default small,32k,suite2-large
+#   FLEX_SHARDS      default 4: processes per precision for the small group (its cases dealt round-robin; each
+#                    case compiles its own Flex kernels, about 25 s, so one process reaches only some in the limit)
 #   FLEX_ARGS        more harness options
 #   FLEX_DEVICE      default cuda; cpu with SWIATTN_FLEX_COMPILE=0 tries the script on a machine without a GPU
 #                    (FlexAttention's eager path has no backward there: every case with gradients is NOT SUPPORTED,
@@ -49,14 +51,16 @@ cat "$out/env.txt"
 cand="$(mktemp -d)"   # candidate files stay on the machine; only logs come back
 # three groups per precision, six processes on the one GPU: the cases within the dense size limit (suites 1 and 2),
 # the six suite-1 32K cases, and suite 2's large cases (decode at 32768, chunks, production shape at 4096)
-groups=$("$py" - "$root/golden/manifest.json" <<'PY'
+groups=$("$py" - "$root/golden/manifest.json" "${FLEX_SHARDS:-4}" <<'PY'
 import json, sys
 sys.path.insert(0, sys.argv[1].rsplit("/golden/", 1)[0] + "/examples/python")
 import harness
 small, large = harness.select(json.load(open(sys.argv[1]))["cases"])
 big1 = [e["tcId"] for e, _ in large if e["tcId"] < 100]
 big2 = [e["tcId"] for e, _ in large if e["tcId"] > 100]
-print("small:" + ",".join(str(e["tcId"]) for e in small))
+n = int(sys.argv[2])
+for i in range(n):
+    print("small%s:" % ("" if n == 1 else "-%d" % (i + 1)) + ",".join(str(e["tcId"]) for e in small[i::n]))
 print("32k:" + ",".join(map(str, big1)))
 print("suite2-large:" + ",".join(map(str, big2)))
 PY
@@ -66,7 +70,7 @@ names=()
 pids=()
 for p in bf16 fp32; do
   while IFS=: read -r g ids; do
-    [[ -n "$ids" && ",$only," == *",$g,"* ]] || continue
+    [[ -n "$ids" && ",$only," == *",${g%-[0-9]*},"* ]] || continue
     # shellcheck disable=SC2086
     timeout $((limit + 150)) "$py" "$here/harness.py" --adapter flex --precision "$p" --device "$device" --all \
       --time-limit "$limit" --out "$cand/$p-$g" ${FLEX_ARGS:-} ${ids//,/ } >"$out/flex-$p-$g.log" 2>&1 &

@@ -167,7 +167,8 @@ public final class Bf16Kernels {
         long grid = (long) ((t.maxQueries() + var.blockM() - 1) / var.blockM() + 1) * t.count() * d.qHeads();
         fwd.kernel(var.kernel() + "_seg").launch1d(grid, var.threads(), var.sharedBytes(), q, k, v, o, lse,
                 lists.listF(), lists.nF(), lists.listW(), lists.nW(), t.count(), t.maxKeys(), d.qHeads(),
-                d.kvHeads(), Visibility.effectiveWindow(window, t.maxKeys()), (float) (scale * 1.4426950408889634));
+                d.kvHeads(), Visibility.effectiveWindow(window, t.maxKeys()), (float) (scale * 1.4426950408889634),
+                seg.buffer());
     }
 
     /**
