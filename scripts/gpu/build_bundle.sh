@@ -47,12 +47,9 @@ mods=$(jdeps --print-module-deps --ignore-missing-deps --multi-release 17 bundle
 mods="$mods,java.logging,java.management,java.instrument,jdk.unsupported,java.naming,jdk.zipfs"
 #    With --xz the runtime is left uncompressed and libjvm's symbol table stripped, so xz packs it (12 MB instead
 #    of 20 MB: the golden tree and the archive travel together under 64 MiB)
-if (( xz )); then
-  jlink --add-modules "$mods" --strip-debug --no-header-files --no-man-pages --compress=0 --output bundle/jre
-  if command -v strip >/dev/null; then strip --strip-unneeded bundle/jre/lib/server/libjvm.so; fi
-else
-  jlink --add-modules "$mods" --strip-debug --no-header-files --no-man-pages --compress=2 --output bundle/jre
-fi
+jlink --add-modules "$mods" --strip-debug --no-header-files --no-man-pages --compress=$(( xz ? 0 : 2 )) \
+  --output bundle/jre
+if (( xz )) && command -v strip >/dev/null; then strip --strip-unneeded bundle/jre/lib/server/libjvm.so; fi
 echo "bundle: modules $mods"
 du -sh bundle bundle/* | sed 's/^/bundle size: /'
 if (( xz )); then

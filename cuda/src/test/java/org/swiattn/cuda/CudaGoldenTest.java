@@ -16,6 +16,7 @@ import org.swiattn.golden.CaseInputs;
 import org.swiattn.golden.CaseSpec;
 import org.swiattn.golden.Dtype;
 import org.swiattn.golden.Manifest;
+import org.swiattn.golden.SafeTensorsFile;
 import org.swiattn.golden.SafeTensorsWriter;
 import org.swiattn.golden.Suites;
 import org.swiattn.golden.TensorCheck;
@@ -84,17 +85,16 @@ class CudaGoldenTest {
                         continue;
                     }
                     AttentionInputs in = CaseInputs.inputs(c);
+                    SafeTensorsFile gold = Manifest.openVerified(dir, e);
                     ForwardResult f = gpu.forward(in);
-                    int[] lossRows = c.whole() ? null
-                            : Manifest.openVerified(dir, e).readIndices("rows", c.shape().rows());
+                    int[] lossRows = c.whole() ? null : gold.readIndices("rows", c.shape().rows());
                     BackwardResult g = c.backward() ? gpu.backward(in, CaseInputs.dOut(c, lossRows)) : null;
                     Path cand = tmp.resolve(c.name() + "." + p + ".safetensors");
                     writeCandidate(cand, c, p, f, g);
                     CandidateChecker.Report rep = checker.check(c.name(), cand, false);
                     // M of the fp64 bound as the golden file states it (exact for WHOLE cases, the Cauchy-Schwarz
                     // bound for SAMPLED ones): recomputing the exact max on the CPU costs minutes at 4K/32K
-                    double m = Math.max(1, Double.parseDouble(Manifest.openVerified(dir, e).metadata()
-                            .get("score_magnitude")));
+                    double m = Math.max(1, Double.parseDouble(gold.metadata().get("score_magnitude")));
                     StringBuilder sb = new StringBuilder();
                     boolean pass = rep.pass();
                     for (TensorCheck t : rep.checks()) {
