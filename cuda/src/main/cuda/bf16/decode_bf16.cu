@@ -1,18 +1,21 @@
-// Routed decode in bf16 on tensor cores: the split kernel of the split-KV decode (math, work list, partials and
-// merge: ../decode.cu), with the mma.sync operand patterns of attn_fwd_bf16.cuh.
+// Routed decode in bf16 on tensor cores: the split kernel of the split-KV decode (math, work list, outputs and
+// merge: ../decode.cuh), with the mma.sync operand patterns of attn_fwd_bf16.cuh.
 //
-// One block = one work item {b, g, kLo, kHi}: the G query heads of kv head g (GQA packed: 16 rows = heads
+// One block = one work item {pair = b*Hkv + g, piece, kLo, kHi}: the G query heads of kv head g (GQA packed: 16 rows = heads
 // g*G + h0 .. +15, rows past G zero) against keys kLo..kHi-1 of row b. Keys stream through a STAGES-deep cp.async
 // ring of 64-key tiles (K and V, XOR-swizzled); warp w takes keys 16w..16w+15 of every tile:
 //   S  = Q K^T   [16 x 16]  2 n-tiles x D/16 k-steps, Q fragments held in registers
 //   online softmax per row in log2 units (keys past kHi masked)
 //   O += P V     [16 x D]   P straight from the S accumulators (one k16 step), V via ldmatrix.trans
-// then the 4 warps' (m, l, O) are merged in shared memory and the item's partial o (fp32, normalised) and lse
-// (fp32, natural log) written. Memory-bound by design: K and V are read once per kv head, for all G heads.
+// then the 4 warps' (m, l, O) are merged in shared memory and emitted: o and lse of a one-piece pair, else the
+// item's partial o (fp32, normalised) and lse (fp32, natural log), merged by the pair's last piece (decode.cuh).
+// Memory-bound by design: K and V are read once per kv head, for all G heads.
 //   swi_decode_split_mma_bf16_d<D>(const bf16* q [B,1,Hq,D], const bf16* k, v [B,Sk,Hkv,D], const int4* items,
-//        float* oPart [n,G,D], float* lsePart [n,G], int Sk, int Hq, int Hkv, float scale_log2)
+//        const int* rowStart, rowCount [B*Hkv], int* counters [B*Hkv], float* oPart [pieces,G,D],
+//        float* lsePart [pieces,G], bf16* o [B,1,Hq,D], float* lse [B,1,Hq], int Sk, int Hq, int Hkv, float scale_log2)
 //   grid (items), 128 threads, dynamic shared bytes = swi_decode_mma_bf16_d<D>_cfg[3] ({BM=16, BN, threads, bytes}).
 #include "attn_fwd_bf16.cuh"
+#include "decode.cuh"
 
 namespace swi_bf16 {
 
@@ -27,15 +30,17 @@ template <int D>
 __device__ __forceinline__ void decode_split_mma(const __nv_bfloat16* __restrict__ Q,
                                                  const __nv_bfloat16* __restrict__ K,
                                                  const __nv_bfloat16* __restrict__ V, const int4* __restrict__ items,
-                                                 float* __restrict__ oPart, float* __restrict__ lsePart, int Sk,
-                                                 int Hq, int Hkv, float scale_log2) {
+                                                 const int* __restrict__ rowStart, const int* __restrict__ rowCount,
+                                                 int* counters, float* __restrict__ oPart,
+                                                 float* __restrict__ lsePart, __nv_bfloat16* __restrict__ O,
+                                                 float* __restrict__ lse, int Sk, int Hq, int Hkv, float scale_log2) {
     constexpr int NT = 128, CH = D / 8, KD = D / 16, ND = D / 8, TILE = BN * D * 2;
     static_assert(4 * 16 * (D + 2) * 4 + 2 * 4 * 16 * 4 <= DEC_STAGES * 2 * TILE, "the merge fits the ring");
     extern __shared__ __align__(128) uint8_t smem[];
     const uint32_t aQ = swi_smem_addr(smem), aK = aQ + 16 * D * 2, aV = aK + DEC_STAGES * TILE;
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, grp = lane >> 2, c = lane & 3;
     const int4 it = items[blockIdx.x];
-    const int b = it.x, g = it.y, kLo = it.z, kHi = it.w, G = Hq / Hkv;
+    const int pair = it.x, kLo = it.z, kHi = it.w, b = pair / Hkv, g = pair % Hkv, G = Hq / Hkv;
     const int nTiles = (kHi - kLo + BN - 1) / BN;
     const size_t kvRow = (size_t)Hkv * D;
     const __nv_bfloat16* Kb = K + (size_t)b * Sk * kvRow + (size_t)g * D;
@@ -171,6 +176,7 @@ __device__ __forceinline__ void decode_split_mma(const __nv_bfloat16* __restrict
                 sO[(warp * 16 + grp + 8 * (e >> 1)) * (D + 2) + nd * 8 + 2 * c + (e & 1)] = acc[nd][e];
         __syncthreads();
         const int rows = min(16, G - h0);
+        const int s0 = rowStart[pair], pieces = rowCount[pair];  // read here: read at the top, they cost 87 registers
         for (int n = tid; n < rows * D; n += NT) {
             const int r = n / D, col = n % D;
             float M = -INFINITY;
@@ -182,12 +188,14 @@ __device__ __forceinline__ void decode_split_mma(const __nv_bfloat16* __restrict
                 L += sL[w * 16 + r] * e;
                 o += sO[(w * 16 + r) * (D + 2) + col] * e;
             }
-            const size_t row = (size_t)blockIdx.x * G + h0 + r;
-            oPart[row * D + col] = o / L;
-            if (col == 0) lsePart[row] = (M + log2f(L)) * 0.69314718055994530942f;
+            decode_emit(pieces, (i64)(s0 + it.y) * G + h0 + r, (i64)b * Hq + g * G + h0 + r, D, col, o / L,
+                        (M + log2f(L)) * 0.69314718055994530942f, oPart, lsePart, O, lse);
         }
         __syncthreads();  // the next pass refills Q and the ring
     }
+    if (rowCount[pair] > 1)
+        decode_merge_last(oPart, lsePart, rowStart[pair], rowCount[pair], counters + pair, O, lse, (i64)b * Hq + g * G,
+                          G, D);
 }
 
 }  // namespace swi_bf16
@@ -198,9 +206,11 @@ __device__ __forceinline__ void decode_split_mma(const __nv_bfloat16* __restrict
     }                                                                                                                \
     extern "C" __global__ void __launch_bounds__(128) swi_decode_split_mma_bf16_d##D(                               \
         const __nv_bfloat16* __restrict__ Q, const __nv_bfloat16* __restrict__ K,                                    \
-        const __nv_bfloat16* __restrict__ V, const int4* __restrict__ items, float* __restrict__ oPart,              \
-        float* __restrict__ lsePart, int Sk, int Hq, int Hkv, float scale_log2) {                                    \
-        swi_bf16::decode_split_mma<D>(Q, K, V, items, oPart, lsePart, Sk, Hq, Hkv, scale_log2);                      \
+        const __nv_bfloat16* __restrict__ V, const int4* __restrict__ items, const int* __restrict__ rowStart,      \
+        const int* __restrict__ rowCount, int* counters, float* __restrict__ oPart, float* __restrict__ lsePart,     \
+        __nv_bfloat16* __restrict__ O, float* __restrict__ lse, int Sk, int Hq, int Hkv, float scale_log2) {         \
+        swi_bf16::decode_split_mma<D>(Q, K, V, items, rowStart, rowCount, counters, oPart, lsePart, O, lse, Sk, Hq,  \
+                                      Hkv, scale_log2);                                                              \
     }
 
 SWI_DECODE_MMA_BF16(64)

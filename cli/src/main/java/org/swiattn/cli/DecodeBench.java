@@ -30,8 +30,8 @@ import org.swiattn.spec.Shape;
  * <pre>{@code
  *   routes     full, window, or rho: exactly round(rho * B) full rows, spread evenly (row b full iff
  *              floor((b+1) nF / B) > floor(b nF / B)); window rows read their last w keys
- *   timed      the split kernel over the plan's items + the merge (the plan is made on the host and uploaded
- *              before, as FlashInfer and FlashDecoding plan ahead of the launch)
+ *   timed      the one launch of the split kernel over the plan's items, merging in the same launch (the plan
+ *              is made on the host and uploaded before, as FlashInfer and FlashDecoding plan ahead of the launch)
  *   floor      bytes the routed batch must move: K and V of every visible key (per kv head), Q and O; over the
  *              device-to-device copy bandwidth measured in the same run (--peers): the memory floor
  *   check      before timing, one row per route (alternately full and window) against PlainAttention on that
@@ -128,12 +128,12 @@ final class DecodeBench {
                             keys += end[b] - first[b];
                         }
                         double floor = (keys * cfg.kvHeads() * d * 2 + 2.0 * qElems) * es;
-                        DecodePlan plan = DecodePlan.of(first, end, cfg.kvHeads(), dev.multiprocessors());
+                        DecodePlan plan = DecodePlan.of(first, end, cfg.kvHeads(), kn.slots(ver, d));
                         long parts = DecodeKernels.partialElems(plan, cfg.qHeads(), cfg.kvHeads(), d);
                         try (DecodeKernels.DevicePlan dp = kn.upload(plan);
                              DeviceBuffer oPart = DeviceBuffer.allocate(dev, parts * cb, "oPart");
                              DeviceBuffer lsePart = DeviceBuffer.allocate(dev, parts / d * cb, "lsePart")) {
-                            Runnable step = () -> kn.forward(ver, batch, sk, cfg.qHeads(), cfg.kvHeads(), d,
+                            Runnable step = () -> kn.forward(ver, sk, cfg.qHeads(), cfg.kvHeads(), d,
                                     1 / Math.sqrt(d), q, k, v, dp, oPart, lsePart, o, lse);
                             o.fill((byte) 0xFF);
                             step.run();

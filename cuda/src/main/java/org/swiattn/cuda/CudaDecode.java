@@ -38,6 +38,16 @@ public final class CudaDecode {
      */
     public static ForwardResult forward(CudaDevice dev, Precision p, DecodeKernels.Version version,
                                         AttentionInputs in, int dp) {
+        return forward(dev, p, version, in, dp, 0);
+    }
+
+    /**
+     * {@link #forward(CudaDevice, Precision, DecodeKernels.Version, AttentionInputs, int)} planned for a given
+     * number of resident blocks (0: the device's, {@link DecodeKernels#slots}): 1 plans every pair as one piece,
+     * a large number splits every pair into single tiles.
+     */
+    static ForwardResult forward(CudaDevice dev, Precision p, DecodeKernels.Version version, AttentionInputs in,
+                                 int dp, int slots) {
         Shape sh = in.shape();
         int d = sh.headDim();
         DecodeKernels.checkHeadDim(version, p, dp);
@@ -53,7 +63,7 @@ public final class CudaDecode {
             o.fill((byte) 0xFF);  // NaN poison: every element must be written
             lse.fill((byte) 0xFF);
             if (in.estimator() != Estimator.SOFT) {
-                branch(dev, kn, version, in, dp, null, q, k, v, o, lse);
+                branch(dev, kn, version, in, dp, slots, null, q, k, v, o, lse);
             } else {
                 Route route = in.route();
                 double[] pF = new double[sh.batch()];
@@ -69,8 +79,8 @@ public final class CudaDecode {
                      DeviceBuffer dpF = DeviceTensors.uploadCompute(dev, pF, p, "pF");
                      DeviceBuffer dpW = DeviceTensors.uploadCompute(dev, pW, p, "pW");
                      DeviceBuffer z = DeviceBuffer.of(dev, RouteCompaction.maskBytes(route), "route")) {
-                    branch(dev, kn, version, in, dp, Boolean.TRUE, q, k, v, oF, lseF);
-                    branch(dev, kn, version, in, dp, Boolean.FALSE, q, k, v, oW, lseW);
+                    branch(dev, kn, version, in, dp, slots, Boolean.TRUE, q, k, v, oF, lseF);
+                    branch(dev, kn, version, in, dp, slots, Boolean.FALSE, q, k, v, oW, lseW);
                     String sfx = p == Precision.FP64 ? "f64" : p == Precision.FP32 ? "f32" : "bf16";
                     long n = (long) rows * dp;
                     dev.module(KernelPlan.UTIL_MODULE).kernel("swi_soft_combine_" + sfx).launch1d((n + 255) / 256,
@@ -86,17 +96,17 @@ public final class CudaDecode {
 
     /** One planned launch over every row's range on the branch full (null: each row's routed branch). */
     private static void branch(CudaDevice dev, DecodeKernels kn, DecodeKernels.Version version, AttentionInputs in,
-                               int dp, Boolean full, DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DeviceBuffer o,
-                               DeviceBuffer lse) {
+                               int dp, int slots, Boolean full, DeviceBuffer q, DeviceBuffer k, DeviceBuffer v,
+                               DeviceBuffer o, DeviceBuffer lse) {
         Shape sh = in.shape();
         int[][] r = DecodePlan.ranges(in, full);
-        DecodePlan plan = DecodePlan.of(r[0], r[1], sh.kvHeads(), dev.multiprocessors());
+        DecodePlan plan = DecodePlan.of(r[0], r[1], sh.kvHeads(), slots > 0 ? slots : kn.slots(version, dp));
         long parts = DecodeKernels.partialElems(plan, sh.qHeads(), sh.kvHeads(), dp);
         int cb = kn.computeBytes();
         try (DecodeKernels.DevicePlan dplan = kn.upload(plan);
              DeviceBuffer oPart = DeviceBuffer.allocate(dev, parts * cb, "decode.oPart");
              DeviceBuffer lsePart = DeviceBuffer.allocate(dev, parts / dp * cb, "decode.lsePart")) {
-            kn.forward(version, sh.batch(), sh.kvSeqLen(), sh.qHeads(), sh.kvHeads(), dp, in.scale(), q, k, v, dplan,
+            kn.forward(version, sh.kvSeqLen(), sh.qHeads(), sh.kvHeads(), dp, in.scale(), q, k, v, dplan,
                     oPart, lsePart, o, lse);
             dev.synchronize();  // the plan and the partials are released when this returns
         }

@@ -2,24 +2,27 @@ package org.swiattn.cuda;
 
 import org.swiattn.cuda.driver.CudaDevice;
 import org.swiattn.cuda.driver.DeviceBuffer;
+import org.swiattn.cuda.driver.Kernel;
 import org.swiattn.cuda.driver.KernelModule;
 import org.swiattn.spec.InvalidInputException;
 import org.swiattn.spec.Precision;
 
 /**
- * The launches of the split-KV routed decode ({@code decode.cu}, {@code bf16/decode_bf16.cu}) on device-resident
- * tensors: the split kernel over a {@link DecodePlan}'s items, then the merge of each (row, head)'s pieces by LSE.
- * Asynchronous: call {@link CudaDevice#synchronize()} before reading results.
+ * The launch of the split-KV routed decode ({@code decode.cu}, {@code bf16/decode_bf16.cu}, {@code decode.cuh}) on
+ * device-resident tensors: one split kernel over a {@link DecodePlan}'s items, whose last piece of each (row, kv
+ * head) merges the pieces by LSE in the same launch. Asynchronous: call {@link CudaDevice#synchronize()} before
+ * reading results.
  *
  * <pre>{@code
  *   q, o [B,1,Hq,D]   k, v [B,Sk,Hkv,D] (stored type: fp64, fp32 or bf16)   lse [B,1,Hq] (fp64, else fp32)
- *   partials  oPart [items, G, D], lsePart [items, G] in the compute type (fp64, else fp32)
+ *   partials  oPart [pieces, G, D], lsePart [pieces, G] in the compute type (fp64, else fp32)
+ *   counters  [B*Hkv] int, zero before and after every launch (the plan's; one launch at a time per plan)
  * }</pre>
  * Versions: SIMT (every precision, D &lt;= 256; bf16 D &lt;= 128) and MMA (bf16 only, D = 64 or 128: tensor cores,
  * the default for bf16).
  */
 public final class DecodeKernels {
-    /** The SIMT split and merge kernels' fatbin. */
+    /** The SIMT split kernels' fatbin. */
     public static final String MODULE = "decode";
     /** The bf16 tensor-core split kernel's fatbin. */
     public static final String BF16_MODULE = "bf16/decode_bf16";
@@ -44,14 +47,15 @@ public final class DecodeKernels {
         this.module = dev.module(MODULE);
     }
 
-    /** A plan on the device; close() frees it. */
-    public record DevicePlan(DecodePlan plan, DeviceBuffer items, DeviceBuffer rowStart, DeviceBuffer rowCount)
-            implements AutoCloseable {
+    /** A plan on the device with its merge counters (zero); close() frees it. */
+    public record DevicePlan(DecodePlan plan, DeviceBuffer items, DeviceBuffer rowStart, DeviceBuffer rowCount,
+                             DeviceBuffer counters) implements AutoCloseable {
         @Override
         public void close() {
             items.close();
             rowStart.close();
             rowCount.close();
+            counters.close();
         }
     }
 
@@ -59,7 +63,29 @@ public final class DecodeKernels {
     public DevicePlan upload(DecodePlan plan) {
         return new DevicePlan(plan, DeviceBuffer.of(dev, plan.items(), "decode.items"),
                 DeviceBuffer.of(dev, plan.rowStart(), "decode.rowStart"),
-                DeviceBuffer.of(dev, plan.rowCount(), "decode.rowCount"));
+                DeviceBuffer.of(dev, plan.rowCount(), "decode.rowCount"),
+                DeviceBuffer.of(dev, new int[plan.rowCount().length], "decode.counters"));
+    }
+
+    /**
+     * Blocks of the version's split kernel resident on the whole device at once (multiprocessors x blocks per
+     * multiprocessor, from the occupancy calculator): the slots that {@link DecodePlan#of} plans for.
+     *
+     * @param d the head dimension of the tensors (for MMA: the padded 64 or 128)
+     */
+    public int slots(Version version, int d) {
+        checkHeadDim(version, precision, d);
+        Kernel kernel = kernel(version, d);
+        int shared = version == Version.MMA ? mmaSharedBytes(d) : 0;
+        return Math.max(1, kernel.blocksPerMultiprocessor(THREADS, shared)) * dev.multiprocessors();
+    }
+
+    private Kernel kernel(Version version, int d) {
+        if (version == Version.MMA) {
+            return dev.module(BF16_MODULE).kernel("swi_decode_split_mma_bf16_d" + d);
+        }
+        int dpl = d <= 64 ? 2 : d <= 128 ? 4 : 8;
+        return module.kernel("swi_decode_split_simt_" + suffix() + "_d" + dpl);
     }
 
     /** Bytes per element of the compute type (partials, lse). */
@@ -67,9 +93,9 @@ public final class DecodeKernels {
         return precision == Precision.FP64 ? 8 : 4;
     }
 
-    /** Elements of the partial outputs of a plan: items * G * d (the lse partials: items * G). */
+    /** Elements of the partial outputs of a plan: pieces * G * d (the lse partials: pieces * G). */
     public static long partialElems(DecodePlan plan, int qHeads, int kvHeads, int d) {
-        return (long) plan.count() * (qHeads / kvHeads) * d;
+        return (long) plan.pieces() * (qHeads / kvHeads) * d;
     }
 
     private String suffix() {
@@ -99,28 +125,26 @@ public final class DecodeKernels {
     }
 
     /**
-     * One decode step: the split kernel over the plan's items, then the merge. q, k, v, plan not modified; oPart,
-     * lsePart scratch; o, lse written for every row.
+     * One decode step: the split kernel over the plan's items, merging in the same launch. q, k, v, plan not
+     * modified; oPart, lsePart scratch; o, lse written for every row.
      *
      * @param d the head dimension of the tensors (for MMA: the padded 64 or 128)
      */
-    public void forward(Version version, int batch, int kvSeqLen, int qHeads, int kvHeads, int d, double scale,
+    public void forward(Version version, int kvSeqLen, int qHeads, int kvHeads, int d, double scale,
                         DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DevicePlan plan, DeviceBuffer oPart,
                         DeviceBuffer lsePart, DeviceBuffer o, DeviceBuffer lse) {
         checkHeadDim(version, precision, d);
         long n = plan.plan().count();
+        Kernel kernel = kernel(version, d);
         if (version == Version.MMA) {
-            dev.module(BF16_MODULE).kernel("swi_decode_split_mma_bf16_d" + d).launch1d(n, THREADS,
-                    mmaSharedBytes(d), q, k, v, plan.items(), oPart, lsePart, kvSeqLen, qHeads, kvHeads,
+            kernel.launch1d(n, THREADS, mmaSharedBytes(d), q, k, v, plan.items(), plan.rowStart(), plan.rowCount(),
+                    plan.counters(), oPart, lsePart, o, lse, kvSeqLen, qHeads, kvHeads,
                     (float) (scale * 1.4426950408889634));
         } else {
-            int dpl = d <= 64 ? 2 : d <= 128 ? 4 : 8;
-            module.kernel("swi_decode_split_simt_" + suffix() + "_d" + dpl).launch1d(n, THREADS, 0, q, k, v,
-                    plan.items(), oPart, lsePart, kvSeqLen, qHeads, kvHeads, d,
+            kernel.launch1d(n, THREADS, 0, q, k, v, plan.items(), plan.rowStart(), plan.rowCount(), plan.counters(),
+                    oPart, lsePart, o, lse, kvSeqLen, qHeads, kvHeads, d,
                     precision == Precision.FP64 ? (Object) scale : (Object) (float) scale);
         }
-        module.kernel("swi_decode_merge_" + suffix()).launch1d((long) batch * qHeads, THREADS, 0, oPart, lsePart,
-                plan.rowStart(), plan.rowCount(), o, lse, qHeads, kvHeads, d);
     }
 
     /** Dynamic shared bytes of the tensor-core split kernel (mirror of decode_smem_bytes): Q tile + 3 K/V stages. */

@@ -1,6 +1,7 @@
 package org.swiattn.cuda;
 
 import java.util.Arrays;
+import java.util.PriorityQueue;
 import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.InvalidInputException;
 import org.swiattn.spec.Segments;
@@ -8,29 +9,44 @@ import org.swiattn.spec.Shape;
 import org.swiattn.spec.Visibility;
 
 /**
- * The work list of the split-KV decode ({@code decode.cu}): the visible keys of each batch row split into pieces
- * of whole 64-key tiles, one block per (piece, kv head), so that every multiprocessor has work whatever the batch
- * size, the cache lengths and the routes. Planned on the host from the lengths and routes (as FlashInfer and
- * FlashDecoding plan ahead of the launch), deterministic.
+ * The work list of the split-KV decode ({@code decode.cuh}): the visible keys of each (batch row, kv head) pair
+ * split into balanced pieces of whole 64-key tiles, one block per piece. Planned on the host from the lengths and
+ * routes (as FlashInfer and FlashDecoding plan ahead of the launch), deterministic.
  *
  * <pre>{@code
  *   row b: keys [first_b, end_b) of its cache, first_b = 0 (full) or max(0, p-w+1) (window), end_b = p + 1 = len_b
- *   tiles  = sum_b ceil((end_b - first_b) / 64) * Hkv;   tilesPerPiece = max(1, ceil(tiles / (4 * SMs)))
- *   items  = {b, g, kLo, kHi} for every piece of every (b, g), the pieces of (b, g) consecutive:
- *            rowStart[b*Hkv + g], rowCount[b*Hkv + g]
+ *   R_b    = ceil((end_b - first_b) / 64) tiles;  a row of R_b tiles is cut into k_b = ceil(R_b / P) pieces,
+ *            piece i = tiles [floor(i R_b / k_b), floor((i+1) R_b / k_b))
+ *   P      the piece size (tiles) whose launch finishes first on `slots` resident blocks: items are handed, in
+ *          launch order, to the slot that frees first; an item costs its tiles + 1 (its start), + 1 more when
+ *          its pair is split (the merge); ties go to the larger P (fewer pieces to merge)
+ *   items  {pair = b*Hkv + g, piece, kLo, kHi}, launch order b, piece, g (the kv heads of one piece side by side
+ *          read neighbouring bytes of the cache rows);  rowStart[pair] = the pair's first partial row,
+ *          rowCount[pair] = k_b
  * }</pre>
  *
- * @param items    [4 * n] {b, g, kLo, kHi} per item
- * @param rowStart [B * Hkv] first item of (b, g)
- * @param rowCount [B * Hkv] items of (b, g)
+ * @param items    [4 * n] {pair, piece, kLo, kHi} per item, in launch order
+ * @param rowStart [B * Hkv] first partial row of each pair (pairs in order)
+ * @param rowCount [B * Hkv] pieces of each pair
  */
 public record DecodePlan(int[] items, int[] rowStart, int[] rowCount) {
     /** Keys per tile (the piece granularity). */
     public static final int TILE = 64;
+    /** Most piece sizes tried by {@link #of}. */
+    static final int CANDIDATES = 256;
 
     /** Number of work items. */
     public int count() {
         return items.length / 4;
+    }
+
+    /** Partial rows of the plan (pieces of every pair); each holds G heads. */
+    public int pieces() {
+        int n = 0;
+        for (int c : rowCount) {
+            n += c;
+        }
+        return n;
     }
 
     /**
@@ -77,46 +93,103 @@ public record DecodePlan(int[] items, int[] rowStart, int[] rowCount) {
     /**
      * Plans the pieces of the rows' key ranges.
      *
-     * @param first           [B] first visible key of each row; not modified
-     * @param end             [B] one past the last; end > first; not modified
-     * @param multiprocessors the device's SM count (4 blocks per SM are aimed at)
+     * @param first [B] first visible key of each row; not modified
+     * @param end   [B] one past the last; end > first; not modified
+     * @param slots blocks of the split kernel resident on the device at once (SMs x blocks per SM), >= 1
      */
-    public static DecodePlan of(int[] first, int[] end, int kvHeads, int multiprocessors) {
+    public static DecodePlan of(int[] first, int[] end, int kvHeads, int slots) {
+        InvalidInputException.require(slots >= 1, "slots", "at least one resident block, got " + slots);
         int batch = first.length;
-        long tiles = 0;
+        int[] rowTiles = new int[batch];
+        long total = 0;
+        int maxTiles = 0;
         for (int b = 0; b < batch; b++) {
             InvalidInputException.require(end[b] > first[b], "cacheSeqlens", "row " + b + " sees no key: ["
                     + first[b] + ", " + end[b] + ")");
-            tiles += (long) ceilDiv(end[b] - first[b], TILE) * kvHeads;
+            rowTiles[b] = ceilDiv(end[b] - first[b], TILE);
+            total += (long) rowTiles[b] * kvHeads;
+            maxTiles = Math.max(maxTiles, rowTiles[b]);
         }
-        long perPiece = Math.max(1, ceilDiv(tiles, 4L * Math.max(1, multiprocessors)));
-        int[] rowStart = new int[batch * kvHeads];
-        int[] rowCount = new int[batch * kvHeads];
-        int n = 0;
-        int[] items = new int[16];
-        for (int b = 0; b < batch; b++) {
-            long span = perPiece * TILE;
-            int pieces = (int) ceilDiv(end[b] - first[b], span);
-            for (int g = 0; g < kvHeads; g++) {
-                rowStart[b * kvHeads + g] = n;
-                rowCount[b * kvHeads + g] = pieces;
-                for (int p = 0; p < pieces; p++) {
-                    if (4 * (n + 1) > items.length) {
-                        items = Arrays.copyOf(items, 2 * items.length);
-                    }
-                    long lo = first[b] + p * span;
-                    items[4 * n] = b;
-                    items[4 * n + 1] = g;
-                    items[4 * n + 2] = (int) lo;
-                    items[4 * n + 3] = (int) Math.min(end[b], lo + span);
-                    n++;
+        int size = pieceSize(rowTiles, kvHeads, slots, total, maxTiles);
+        return build(first, end, rowTiles, kvHeads, size);
+    }
+
+    /**
+     * The piece size P (tiles) of the shortest simulated launch, ties to the larger P. Candidates: every size from
+     * maxTiles down to total / (4 slots) (at least 1), or CANDIDATES of them spaced geometrically when there are
+     * more. rowTiles not modified.
+     */
+    static int pieceSize(int[] rowTiles, int kvHeads, int slots, long total, int maxTiles) {
+        int lo = (int) Math.max(1, Math.min(maxTiles, total / (4L * slots)));
+        int count = maxTiles - lo + 1;
+        int best = maxTiles;
+        long bestSpan = Long.MAX_VALUE;
+        for (int c = 0; c < Math.min(count, CANDIDATES); c++) {
+            int p = count <= CANDIDATES ? maxTiles - c
+                    : (int) Math.round(maxTiles * Math.pow((double) lo / maxTiles, c / (CANDIDATES - 1.0)));
+            long span = makespan(rowTiles, kvHeads, slots, p);
+            if (span < bestSpan) {
+                bestSpan = span;
+                best = p;
+            }
+        }
+        return best;
+    }
+
+    /** The simulated launch of piece size p: items in launch order to the first free of `slots` slots. */
+    static long makespan(int[] rowTiles, int kvHeads, int slots, int p) {
+        PriorityQueue<Long> free = new PriorityQueue<>();
+        long span = 0;
+        for (int r : rowTiles) {
+            int k = ceilDiv(r, p);
+            for (int i = 0; i < k; i++) {
+                long cost = (long) (i + 1) * r / k - (long) i * r / k + 1 + (k > 1 ? 1 : 0);
+                for (int g = 0; g < kvHeads; g++) {
+                    long start = free.size() < slots ? 0 : free.poll();
+                    long done = start + cost;
+                    free.add(done);
+                    span = Math.max(span, done);
                 }
             }
         }
-        return new DecodePlan(Arrays.copyOf(items, 4 * n), rowStart, rowCount);
+        return span;
     }
 
-    private static long ceilDiv(long a, long b) {
-        return (a + b - 1) / b;
+    private static DecodePlan build(int[] first, int[] end, int[] rowTiles, int kvHeads, int size) {
+        int batch = first.length;
+        int[] rowStart = new int[batch * kvHeads];
+        int[] rowCount = new int[batch * kvHeads];
+        int parts = 0;
+        int n = 0;
+        for (int b = 0; b < batch; b++) {
+            int k = ceilDiv(rowTiles[b], size);
+            for (int g = 0; g < kvHeads; g++) {
+                rowStart[b * kvHeads + g] = parts;
+                rowCount[b * kvHeads + g] = k;
+                parts += k;
+            }
+            n += k * kvHeads;
+        }
+        int[] items = new int[4 * n];
+        int at = 0;
+        for (int b = 0; b < batch; b++) {
+            int r = rowTiles[b];
+            int k = rowCount[b * kvHeads];
+            for (int i = 0; i < k; i++) {
+                int lo = first[b] + (int) ((long) i * r / k) * TILE;
+                int hi = Math.min(end[b], first[b] + (int) ((long) (i + 1) * r / k) * TILE);
+                for (int g = 0; g < kvHeads; g++) {
+                    items[at++] = b * kvHeads + g;
+                    items[at++] = i;
+                    items[at++] = lo;
+                    items[at++] = hi;
+                }
+            }
+        }
+        return new DecodePlan(items, rowStart, rowCount);
+    }
+
+    private static int ceilDiv(int a, int b) {
+        return (int) (((long) a + b - 1) / b);
     }
 }

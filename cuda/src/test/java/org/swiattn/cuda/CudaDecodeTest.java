@@ -32,8 +32,10 @@ import org.swiattn.spec.Tolerance;
  * a self-attention prefill over its cache's first len_b keys, so {@link ReferenceAttention#forwardRows} and
  * {@link NaiveAttention#forwardRows} of that prefill give the exact row and the naive yardstick of each precision;
  * {@link PlainAttention} on the decode inputs themselves (spec 2.0 kvCache segments) must agree with them. Cache
- * slots past each length hold NaN: a kernel that reads them fails. fp64: normwise error within 1e-13 * max(1, M);
- * fp32, bf16: the spec's rule (2 x naive + atol). GPU only (skips with one line otherwise).
+ * slots past each length hold NaN: a kernel that reads them fails. Each version runs three plans: the device's,
+ * every (row, kv head) in one piece, and every one cut into single tiles (so both the direct write and the merge
+ * run). fp64: normwise error within 1e-13 * max(1, M); fp32, bf16: the spec's rule (2 x naive + atol). GPU only
+ * (skips with one line otherwise).
  */
 @ExtendWith(CudaPresent.class)
 class CudaDecodeTest {
@@ -138,6 +140,16 @@ class CudaDecodeTest {
         return m;
     }
 
+    /** The decode of version ver[0] planned for the given number of resident blocks. */
+    static ForwardResult planned(Object[] ver, AttentionInputs in, int slots) {
+        String name = (String) ver[0];
+        Precision p = (Precision) ver[2];
+        int d = in.shape().headDim();
+        DecodeKernels.Version v = name.endsWith("mma") ? DecodeKernels.Version.MMA : DecodeKernels.Version.SIMT;
+        int dp = p == Precision.BF16 ? (d <= 64 ? 64 : 128) : d;
+        return CudaDecode.forward(org.swiattn.cuda.driver.CudaDevice.get(), p, v, in, dp, slots);
+    }
+
     @Test
     void everyDecodeVersionMatchesTheReference() {
         List<String> report = new ArrayList<>();
@@ -162,9 +174,6 @@ class CudaDecodeTest {
             for (Object[] ver : versions) {
                 SwitchAttention gpu = (SwitchAttention) ver[1];
                 Precision p = (Precision) ver[2];
-                ForwardResult got = gpu.forward(in);
-                double errO = ErrorMeasures.normwiseRelative(got.o(), ref[0]);
-                double errL = ErrorMeasures.normwiseRelative(got.lse(), ref[1]);
                 double boundO;
                 double boundL;
                 if (p == Precision.FP64) {
@@ -175,21 +184,27 @@ class CudaDecodeTest {
                     boundO = Tolerance.judge(p, 0, ErrorMeasures.normwiseRelative(nv[0], ref[0]), m).bound();
                     boundL = Tolerance.judge(p, 0, ErrorMeasures.normwiseRelative(nv[1], ref[1]), m).bound();
                 }
-                String line = String.format("%-10s %-40s lens=%s w=%d %-16s errO %.2e / %.2e  errLSE %.2e / %.2e",
-                        ver[0], c.shape(), java.util.Arrays.toString(c.lens()), c.window(), c.est(), errO, boundO,
-                        errL, boundL);
-                report.add(line);
-                assertThat(errO).as(line).isLessThanOrEqualTo(boundO);
-                assertThat(errL).as(line).isLessThanOrEqualTo(boundL);
-                if (ver[0].equals("bf16 mma")) {
-                    assertThat(gpu.forward(in).o()).as("bit for bit run to run").containsExactly(got.o());
+                // the device's plan, then every pair in one piece (1 slot), then every pair cut into single tiles
+                for (int slots : new int[] {0, 1, 1 << 20}) {
+                    ForwardResult got = slots == 0 ? gpu.forward(in) : planned(ver, in, slots);
+                    double errO = ErrorMeasures.normwiseRelative(got.o(), ref[0]);
+                    double errL = ErrorMeasures.normwiseRelative(got.lse(), ref[1]);
+                    String line = String.format("%-10s slots %-7d %-40s lens=%s w=%d %-16s errO %.2e / %.2e  "
+                            + "errLSE %.2e / %.2e", ver[0], slots, c.shape(), java.util.Arrays.toString(c.lens()),
+                            c.window(), c.est(), errO, boundO, errL, boundL);
+                    report.add(line);
+                    assertThat(errO).as(line).isLessThanOrEqualTo(boundO);
+                    assertThat(errL).as(line).isLessThanOrEqualTo(boundL);
+                    if (ver[0].equals("bf16 mma") && slots == 0) {
+                        assertThat(gpu.forward(in).o()).as("bit for bit run to run").containsExactly(got.o());
+                    }
+                    checked++;
                 }
-                checked++;
             }
         }
         report.forEach(System.out::println);
-        // 4 cases with D <= 128 x (fp64, fp32, bf16 SIMT, bf16 MMA) + the D = 160 case x (fp64, fp32)
-        assertThat(checked).isEqualTo(4 * 4 + 2);
+        // (4 cases with D <= 128 x (fp64, fp32, bf16 SIMT, bf16 MMA) + the D = 160 case x (fp64, fp32)) x 3 plans
+        assertThat(checked).isEqualTo((4 * 4 + 2) * 3);
     }
 
     @Test
