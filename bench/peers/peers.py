@@ -25,7 +25,9 @@
 # the route of B rows from decode_mask_B<B>_rho<route>.u8):
 #   sdpa_split    the batch split by route, as a user with per-route caches runs it: SDPA q_len 1 on the full rows'
 #                 whole caches and on the window rows' last w keys (the caches of each group gathered before the
-#                 timing), GQA
+#                 timing), GQA; caches [B,Hkv,Sk,D] (SDPA's layout: each head's keys contiguous)
+#   sdpa_split_nhd  the same on caches [B,Sk,Hkv,D] (the layout of ours, of FlashAttention's and FlashInfer's KV
+#                 caches), passed to SDPA as transposed views
 #   flex_routed   one FlexAttention call over the whole batch, q_len 1, a block mask keeping the window rows' last
 #                 w keys (bf16 and fp32)
 # Varlen (--varlen; packed documents of S rows, cu_seqlens from docs_S<S>.txt in --mask-dir, written by the bench;
@@ -216,43 +218,58 @@ def decode_mask(b, h, q_idx, kv_idx):
     return DEC_FULL[b] | (kv_idx >= args.cache - W)
 
 
+def decode_route(B, route):
+    """The [B] bool full-route of a decode case: all, none, or the mask file swiattn bench wrote."""
+    if route in ("full", "window"):
+        return torch.full((B,), route == "full", dtype=torch.bool, device=dev)
+    if args.mask_dir is None:
+        sys.exit(f"peers: --mask-dir is needed for the rho route {route}")
+    path = os.path.join(args.mask_dir, f"decode_mask_B{B}_rho{route}.u8")
+    z = np.fromfile(path, dtype=np.uint8)
+    if z.size != B:
+        sys.exit(f"peers: {path} holds {z.size} bytes, expected {B}")
+    return torch.from_numpy(z.astype(bool)).to(dev)
+
+
 def decode_peers(name, B, routes):
+    """sdpa_split: the batch split by route, SDPA (q_len 1, GQA) on the full rows' whole caches and on the window
+    rows' last w keys, each group gathered before the timing; the caches [B,Hkv,Sk,D] (heads outer: SDPA's own
+    layout). sdpa_split_nhd: the same on caches [B,Sk,Hkv,D] (ours, FlashAttention's and FlashInfer's KV-cache
+    layout), passed to SDPA as transposed views. flex_routed: one FlexAttention call, block mask of the route."""
     global DEC_FULL
     Sk, dt = args.cache, DT[name]
     w = min(W, Sk)
-    q = torch.randn(B, HQ, 1, D, device=dev, dtype=dt)
-    k = torch.randn(B, HKV, Sk, D, device=dev, dtype=dt)
-    v = torch.randn(B, HKV, Sk, D, device=dev, dtype=dt)
-    for route in routes:
-        if route in ("full", "window"):
-            full = torch.full((B,), route == "full", dtype=torch.bool, device=dev)
-        else:
-            if args.mask_dir is None:
-                sys.exit(f"peers: --mask-dir is needed for the rho route {route}")
-            path = os.path.join(args.mask_dir, f"decode_mask_B{B}_rho{route}.u8")
-            z = np.fromfile(path, dtype=np.uint8)
-            if z.size != B:
-                sys.exit(f"peers: {path} holds {z.size} bytes, expected {B}")
-            full = torch.from_numpy(z.astype(bool)).to(dev)
-        rho = int(full.sum()) / B
-        iF, iW = torch.nonzero(full).flatten(), torch.nonzero(~full).flatten()
-        qF, kF, vF = q[iF], k[iF], v[iF]
-        qW, kW, vW = q[iW], k[iW, :, Sk - w:].contiguous(), v[iW, :, Sk - w:].contiguous()
+    for layout in ("nhd", "hnd"):
+        q = torch.randn(B, HQ, 1, D, device=dev, dtype=dt)
+        shape = (B, Sk, HKV, D) if layout == "nhd" else (B, HKV, Sk, D)
+        k, v = (torch.randn(*shape, device=dev, dtype=dt) for _ in range(2))
+        for route in routes:
+            full = decode_route(B, route)
+            rho = int(full.sum()) / B
+            iF, iW = torch.nonzero(full).flatten(), torch.nonzero(~full).flatten()
+            if layout == "nhd":  # gathered in the cache layout, viewed as [B,Hkv,S,D]
+                kF, vF = k[iF].transpose(1, 2), v[iF].transpose(1, 2)
+                kW, vW = (t[iW, Sk - w:].contiguous().transpose(1, 2) for t in (k, v))
+            else:
+                kF, vF = k[iF], v[iF]
+                kW, vW = (t[iW, :, Sk - w:].contiguous() for t in (k, v))
+            qF, qW = q[iF], q[iW]
 
-        def split():
-            if iF.numel():
-                torch.nn.functional.scaled_dot_product_attention(qF, kF, vF, enable_gqa=True)
-            if iW.numel():
-                torch.nn.functional.scaled_dot_product_attention(qW, kW, vW, enable_gqa=True)
-        peer(name, B, "sdpa_split", "decode", rho, lambda: split)
-        del qF, kF, vF, qW, kW, vW
+            def split():
+                if iF.numel():
+                    torch.nn.functional.scaled_dot_product_attention(qF, kF, vF, enable_gqa=True)
+                if iW.numel():
+                    torch.nn.functional.scaled_dot_product_attention(qW, kW, vW, enable_gqa=True)
+            peer(name, B, "sdpa_split" if layout == "hnd" else "sdpa_split_nhd", "decode", rho, lambda: split)
+            del qF, kF, vF, qW, kW, vW
+            torch.cuda.empty_cache()
+            if name != "fp64" and layout == "hnd":
+                DEC_FULL = full
+                bm = create_block_mask(decode_mask, B, None, 1, Sk)
+                peer(name, B, "flex_routed", "decode", rho,
+                     lambda: lambda: flex(q, k, v, block_mask=bm, enable_gqa=True))
+        del q, k, v
         torch.cuda.empty_cache()
-        if name != "fp64":
-            DEC_FULL = full
-            bm = create_block_mask(decode_mask, B, None, 1, Sk)
-            peer(name, B, "flex_routed", "decode", rho, lambda: lambda: flex(q, k, v, block_mask=bm, enable_gqa=True))
-    del q, k, v
-    torch.cuda.empty_cache()
 
 
 def varlen_peers(name, S, routes, op):

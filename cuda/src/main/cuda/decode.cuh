@@ -60,7 +60,7 @@ __device__ __forceinline__ void decode_merge_fma(T (&acc)[V], T ws, const T* p, 
 template <typename In, typename T>
 __device__ void decode_merge_last(const T* __restrict__ oPart, const T* __restrict__ lsePart, int s0, int n,
                                   int* counter, In* __restrict__ o, T* __restrict__ lse, i64 outRow0, int G, int d) {
-    constexpr int CAP = 8192 / sizeof(T), NW = 4;
+    constexpr int CAP = 8192 / sizeof(T), NW = 4;  // G <= 256 (DecodeKernels.MAX_GROUP): chunk >= 2
     __shared__ T sBuf[CAP];
     __shared__ int sLast;
     __threadfence();  // this block's partials reach L2 before its count does

@@ -28,6 +28,8 @@ public final class DecodeKernels {
     public static final String BF16_MODULE = "bf16/decode_bf16";
     /** Threads per block of every split kernel. */
     public static final int THREADS = 128;
+    /** Most query heads per kv head (G): the merge stages M, W and weights of G heads in 8 KiB (decode.cuh). */
+    public static final int MAX_GROUP = 256;
 
     /** Split-kernel versions. */
     public enum Version {
@@ -134,6 +136,8 @@ public final class DecodeKernels {
                         DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DevicePlan plan, DeviceBuffer oPart,
                         DeviceBuffer lsePart, DeviceBuffer o, DeviceBuffer lse) {
         checkHeadDim(version, precision, d);
+        InvalidInputException.require(qHeads / kvHeads <= MAX_GROUP, "qHeads", "the decode merge holds at most "
+                + MAX_GROUP + " query heads per kv head, got " + qHeads + " / " + kvHeads);
         long n = plan.plan().count();
         Kernel kernel = kernel(version, d);
         if (version == Version.MMA) {
