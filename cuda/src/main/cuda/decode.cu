@@ -93,7 +93,11 @@ __device__ void decode_split_simt(const In* __restrict__ q, const In* __restrict
         }
         __syncthreads();
     }
-    if (pieces > 1) decode_merge_last(oPart, lsePart, s0, pieces, counters + pair, o, lse, outRow0, G, d);
+    if (pieces > 1) {
+        constexpr int CAP = 8192 / sizeof(T);
+        __shared__ T sBuf[CAP];
+        decode_merge_last(oPart, lsePart, s0, pieces, counters + pair, o, lse, outRow0, G, d, sBuf, CAP);
+    }
 }
 
 #define SWI_DECODE(In, T, TN, DPL)                                                                                   \

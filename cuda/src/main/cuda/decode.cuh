@@ -56,12 +56,13 @@ __device__ __forceinline__ void decode_merge_fma(T (&acc)[V], T ws, const T* p, 
 //   per head hh:  M = max_s lse_s,  W = sum_s e^(lse_s - M)           (warp hh % 4, lanes over s, butterfly)
 //   per (hh, c):  o = (sum_s e^(lse_s - M) oPart_s[c]) / W,  lse = M + log W   (s ascending, weights staged in
 //                 shared memory CAP at a time)
-// oPart, lsePart not modified; counter modified (left 0); o [B,1,Hq,D], lse [B,1,Hq] written at the pair's heads.
+// oPart, lsePart not modified; counter modified (left 0); o [B,1,Hq,D], lse [B,1,Hq] written at the pair's heads;
+// sBuf [cap] shared scratch (cap >= 1024; DecodeKernels.MAX_GROUP = 256 heads per kv head at most).
 template <typename In, typename T>
 __device__ void decode_merge_last(const T* __restrict__ oPart, const T* __restrict__ lsePart, int s0, int n,
-                                  int* counter, In* __restrict__ o, T* __restrict__ lse, i64 outRow0, int G, int d) {
-    constexpr int CAP = 8192 / sizeof(T), NW = 4;  // G <= 256 (DecodeKernels.MAX_GROUP): chunk >= 2
-    __shared__ T sBuf[CAP];
+                                  int* counter, In* __restrict__ o, T* __restrict__ lse, i64 outRow0, int G, int d,
+                                  T* sBuf, int cap) {
+    constexpr int NW = 4;
     __shared__ int sLast;
     __threadfence();  // this block's partials reach L2 before its count does
     __syncthreads();
@@ -73,7 +74,7 @@ __device__ void decode_merge_last(const T* __restrict__ oPart, const T* __restri
     if (!sLast) return;
     __threadfence();
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    const int chunk = (CAP - 2 * G) / G;  // pieces whose weights fit beside M[G], W[G]
+    const int chunk = (cap - 2 * G) / G;  // pieces whose weights fit beside M[G], W[G]: >= 2 for cap >= 1024, G <= 256
     T* sM = sBuf;
     T* sW = sBuf + G;
     T* wgt = sBuf + 2 * G;  // [chunk][G]

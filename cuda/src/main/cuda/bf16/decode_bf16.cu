@@ -19,14 +19,14 @@
 
 namespace swi_bf16 {
 
-constexpr int DEC_STAGES = 3;
-
-template <int D>
+// STAGES: the depth of the K/V ring (3: two tiles in flight, 2 blocks per SM at D = 128; 2: one tile, 3 blocks);
+// PF: K/V copies with the L2 256-byte prefetch hint (swi_cp_async16_pf256).
+template <int D, int STAGES>
 constexpr int decode_smem_bytes() {
-    return 16 * D * 2 + DEC_STAGES * 2 * BN * D * 2;  // Q tile, STAGES x (K tile, V tile); merge reuses the ring
+    return 16 * D * 2 + STAGES * 2 * BN * D * 2;  // Q tile, STAGES x (K tile, V tile); the 4-warp merge reuses the ring
 }
 
-template <int D>
+template <int D, int STAGES, bool PF>
 __device__ __forceinline__ void decode_split_mma(const __nv_bfloat16* __restrict__ Q,
                                                  const __nv_bfloat16* __restrict__ K,
                                                  const __nv_bfloat16* __restrict__ V, const int4* __restrict__ items,
@@ -35,9 +35,9 @@ __device__ __forceinline__ void decode_split_mma(const __nv_bfloat16* __restrict
                                                  float* __restrict__ lsePart, __nv_bfloat16* __restrict__ O,
                                                  float* __restrict__ lse, int Sk, int Hq, int Hkv, float scale_log2) {
     constexpr int NT = 128, CH = D / 8, KD = D / 16, ND = D / 8, TILE = BN * D * 2;
-    static_assert(4 * 16 * (D + 2) * 4 + 2 * 4 * 16 * 4 <= DEC_STAGES * 2 * TILE, "the merge fits the ring");
+    static_assert(4 * 16 * (D + 2) * 4 + 2 * 4 * 16 * 4 <= STAGES * 2 * TILE, "the merge fits the ring");
     extern __shared__ __align__(128) uint8_t smem[];
-    const uint32_t aQ = swi_smem_addr(smem), aK = aQ + 16 * D * 2, aV = aK + DEC_STAGES * TILE;
+    const uint32_t aQ = swi_smem_addr(smem), aK = aQ + 16 * D * 2, aV = aK + STAGES * TILE;
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, grp = lane >> 2, c = lane & 3;
     const int4 it = items[blockIdx.x];
     const int pair = it.x, kLo = it.z, kHi = it.w, b = pair / Hkv, g = pair % Hkv, G = Hq / Hkv;
@@ -47,14 +47,19 @@ __device__ __forceinline__ void decode_split_mma(const __nv_bfloat16* __restrict
     const __nv_bfloat16* Vb = V + (size_t)b * Sk * kvRow + (size_t)g * D;
 
     auto load_kv = [&](int t) {  // tile t: keys kLo + 64t .. (zero rows past kHi)
-        const uint32_t dK = aK + (t % DEC_STAGES) * TILE, dV = aV + (t % DEC_STAGES) * TILE;
+        const uint32_t dK = aK + (t % STAGES) * TILE, dV = aV + (t % STAGES) * TILE;
 #pragma unroll
         for (int u = 0; u < BN * CH / NT; u++) {
             const int n = tid + u * NT, r = n / CH, ch = n % CH, j = kLo + t * BN + r;
             const bool ok = j < kHi;
             const size_t off = (size_t)(ok ? j : kLo) * kvRow + ch * 8;
-            swi_cp_async16(dK + swz<CH>(r, ch), Kb + off, ok ? 16 : 0);
-            swi_cp_async16(dV + swz<CH>(r, ch), Vb + off, ok ? 16 : 0);
+            if constexpr (PF) {
+                swi_cp_async16_pf256(dK + swz<CH>(r, ch), Kb + off, ok ? 16 : 0);
+                swi_cp_async16_pf256(dV + swz<CH>(r, ch), Vb + off, ok ? 16 : 0);
+            } else {
+                swi_cp_async16(dK + swz<CH>(r, ch), Kb + off, ok ? 16 : 0);
+                swi_cp_async16(dV + swz<CH>(r, ch), Vb + off, ok ? 16 : 0);
+            }
         }
     };
 
@@ -69,7 +74,7 @@ __device__ __forceinline__ void decode_split_mma(const __nv_bfloat16* __restrict
         load_kv(0);
         swi_cp_async_commit();
 #pragma unroll
-        for (int s = 1; s < DEC_STAGES - 1; s++) {
+        for (int s = 1; s < STAGES - 1; s++) {
             if (s < nTiles) load_kv(s);
             swi_cp_async_commit();
         }
@@ -81,18 +86,18 @@ __device__ __forceinline__ void decode_split_mma(const __nv_bfloat16* __restrict
 
         // 2. key tiles: wait for tile t, prefetch tile t + STAGES - 1, this warp's 16 keys
         for (int t = 0; t < nTiles; t++) {
-            swi_cp_async_wait<DEC_STAGES - 2>();
+            swi_cp_async_wait<STAGES - 2>();
             __syncthreads();
             if (t == 0) {
 #pragma unroll
                 for (int kk = 0; kk < KD; kk++)
                     ldsm_x4(qf[kk][0], qf[kk][1], qf[kk][2], qf[kk][3], aQ + swz<CH>(lane & 15, kk * 2 + (lane >> 4)));
             }
-            if (t + DEC_STAGES - 1 < nTiles) load_kv(t + DEC_STAGES - 1);
+            if (t + STAGES - 1 < nTiles) load_kv(t + STAGES - 1);
             swi_cp_async_commit();
             const int j0 = kLo + t * BN + warp * 16;  // this warp's first key
             if (j0 >= kHi) continue;
-            const uint32_t tK = aK + (t % DEC_STAGES) * TILE, tV = aV + (t % DEC_STAGES) * TILE;
+            const uint32_t tK = aK + (t % STAGES) * TILE, tV = aV + (t % STAGES) * TILE;
             // 2a. S = Q K^T, 16 rows x 16 keys
             float sc[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
 #pragma unroll
@@ -193,25 +198,29 @@ __device__ __forceinline__ void decode_split_mma(const __nv_bfloat16* __restrict
         }
         __syncthreads();  // the next pass refills Q and the ring
     }
-    if (rowCount[pair] > 1)
+    if (rowCount[pair] > 1)  // the ring is free: it holds the merge's weights
         decode_merge_last(oPart, lsePart, rowStart[pair], rowCount[pair], counters + pair, O, lse, (i64)b * Hq + g * G,
-                          G, D);
+                          G, D, reinterpret_cast<float*>(smem), STAGES * 2 * TILE / 4);
 }
 
 }  // namespace swi_bf16
 
-#define SWI_DECODE_MMA_BF16(D)                                                                                      \
+#define SWI_DECODE_MMA_BF16(D, STAGES, PF, NAME)                                                                    \
     extern "C" {                                                                                                     \
-    __constant__ int swi_decode_mma_bf16_d##D##_cfg[4] = {16, swi_bf16::BN, 128, swi_bf16::decode_smem_bytes<D>()}; \
+    __constant__ int swi_decode_mma_bf16_##NAME##_cfg[4] = {16, swi_bf16::BN, 128,                                  \
+                                                          swi_bf16::decode_smem_bytes<D, STAGES>()};                \
     }                                                                                                                \
-    extern "C" __global__ void __launch_bounds__(128) swi_decode_split_mma_bf16_d##D(                               \
+    extern "C" __global__ void __launch_bounds__(128) swi_decode_split_mma_bf16_##NAME(                             \
         const __nv_bfloat16* __restrict__ Q, const __nv_bfloat16* __restrict__ K,                                    \
         const __nv_bfloat16* __restrict__ V, const int4* __restrict__ items, const int* __restrict__ rowStart,      \
         const int* __restrict__ rowCount, int* counters, float* __restrict__ oPart, float* __restrict__ lsePart,     \
         __nv_bfloat16* __restrict__ O, float* __restrict__ lse, int Sk, int Hq, int Hkv, float scale_log2) {         \
-        swi_bf16::decode_split_mma<D>(Q, K, V, items, rowStart, rowCount, counters, oPart, lsePart, O, lse, Sk, Hq,  \
-                                      Hkv, scale_log2);                                                              \
+        swi_bf16::decode_split_mma<D, STAGES, PF>(Q, K, V, items, rowStart, rowCount, counters, oPart, lsePart, O,   \
+                                                  lse, Sk, Hq, Hkv, scale_log2);                                     \
     }
 
-SWI_DECODE_MMA_BF16(64)
-SWI_DECODE_MMA_BF16(128)
+// The default (3 stages, no hint) at D = 64 and 128; at D = 128 also the hinted ring of 3 and of 2 stages.
+SWI_DECODE_MMA_BF16(64, 3, false, d64)
+SWI_DECODE_MMA_BF16(128, 3, false, d128)
+SWI_DECODE_MMA_BF16(128, 3, true, d128_pf)
+SWI_DECODE_MMA_BF16(128, 2, true, d128_s2pf)

@@ -12,6 +12,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import org.swiattn.cuda.BackwardOperands;
+import org.swiattn.cuda.DecodeKernels;
 import org.swiattn.cuda.KernelPlan;
 import org.swiattn.cuda.RouteCompaction;
 import org.swiattn.cuda.RoutedKernels;
@@ -70,6 +71,14 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--batches", split = ",", defaultValue = "1,8,32,128", description = "decode: batch sizes B")
     List<Integer> batches;
+
+    @Option(names = "--decode-versions", split = ",", defaultValue = "MMA",
+            description = "decode, bf16: split-kernel versions to time: MMA (the default), MMA_PF, MMA_S2_PF, SIMT")
+    List<DecodeKernels.Version> decodeVersions;
+
+    @Option(names = "--decode-pieces", split = ",", defaultValue = "0",
+            description = "decode: piece sizes in 64-key tiles to time (0: the planner's choice, the default)")
+    List<Integer> decodePieces;
 
     @Option(names = "--precision", split = ",", defaultValue = "FP64,FP32", description = "FP64 and/or FP32")
     List<Precision> precisions;
@@ -217,6 +226,9 @@ public final class BenchCommand implements Callable<Integer> {
             Args.require(elements <= Integer.MAX_VALUE, "--cache", "such that cache*Hq*D fits one buffer (2^31 - 1 "
                     + "elements)", cache + " (cache*Hq*D = " + elements + ")");
         }
+        for (int t : decodePieces) {
+            Args.range("--decode-pieces", t, 0, Integer.MAX_VALUE);
+        }
         if (mode == Mode.DECODE) {
             Args.range("--cache", cache, 1, Integer.MAX_VALUE);
             for (int b : batches) {  // device buffers only: 64-bit sizes, the device's memory is the limit
@@ -280,7 +292,7 @@ public final class BenchCommand implements Callable<Integer> {
     /** The decode mode: DecodeBench, then with --peers the peers' decode and the ratio table. */
     private int decode(List<Precision> chosen, Path masks, BenchTiming timing, PrintWriter out) throws IOException {
         List<DecodeBench.Row> rows = DecodeBench.run(new DecodeBench.Config(qHeads, kvHeads, headDim, window, cache,
-                batches, routes, checkRows > 0, seed, masks), chosen, timing, out);
+                batches, routes, checkRows > 0, seed, masks, decodeVersions, decodePieces), chosen, timing, out);
         out.println();
         out.println(DecodeBench.Row.header());
         rows.forEach(r -> out.println(r.format()));

@@ -44,7 +44,8 @@ final class DecodeBench {
 
     /** What to run. maskDir: where the route masks are written for the peers, or null. */
     record Config(int qHeads, int kvHeads, int headDim, int window, int cache, List<Integer> batches,
-                  List<String> routes, boolean checkRows, long seed, Path maskDir) {
+                  List<String> routes, boolean checkRows, long seed, Path maskDir,
+                  List<DecodeKernels.Version> bf16Versions, List<Integer> pieceTiles) {
     }
 
     /** One measured decode step. floorBytes: the K, V, Q, O bytes the routed batch must move. */
@@ -93,10 +94,12 @@ final class DecodeBench {
         int d = cfg.headDim();
         int sk = cfg.cache();
         for (Precision p : precisions) {
-            DecodeKernels.Version ver = p == Precision.BF16 ? DecodeKernels.Version.MMA : DecodeKernels.Version.SIMT;
-            DecodeKernels.checkHeadDim(ver, p, d);
+            List<DecodeKernels.Version> vers = p == Precision.BF16 ? cfg.bf16Versions()
+                    : List.of(DecodeKernels.Version.SIMT);
+            for (DecodeKernels.Version ver : vers) {
+                DecodeKernels.checkHeadDim(ver, p, d);
+            }
             DecodeKernels kn = new DecodeKernels(dev, p);
-            String kname = ver.name().toLowerCase(Locale.ROOT) + "_" + p.name().toLowerCase(Locale.ROOT) + "_d" + d;
             int es = DeviceTensors.storageBytes(p);
             int cb = DeviceTensors.computeBytes(p);
             for (int batch : cfg.batches()) {
@@ -128,27 +131,15 @@ final class DecodeBench {
                             keys += end[b] - first[b];
                         }
                         double floor = (keys * cfg.kvHeads() * d * 2 + 2.0 * qElems) * es;
-                        DecodePlan plan = DecodePlan.of(first, end, cfg.kvHeads(), kn.slots(ver, d));
-                        long parts = DecodeKernels.partialElems(plan, cfg.qHeads(), cfg.kvHeads(), d);
-                        try (DecodeKernels.DevicePlan dp = kn.upload(plan);
-                             DeviceBuffer oPart = DeviceBuffer.allocate(dev, parts * cb, "oPart");
-                             DeviceBuffer lsePart = DeviceBuffer.allocate(dev, parts / d * cb, "lsePart")) {
-                            Runnable step = () -> kn.forward(ver, sk, cfg.qHeads(), cfg.kvHeads(), d,
-                                    1 / Math.sqrt(d), q, k, v, dp, oPart, lsePart, o, lse);
-                            o.fill((byte) 0xFF);
-                            step.run();
-                            dev.synchronize();
-                            double[] err = {Double.NaN, Double.NaN};
-                            if (cfg.checkRows()) {
-                                int b = firstRow(z, n % 2 == 0);
-                                err = check(cfg, p, b, z[b], q, k, v, o, lse);
+                        for (DecodeKernels.Version ver : vers) {
+                            for (int tiles : cfg.pieceTiles()) {
+                                DecodePlan plan = tiles == 0 ? DecodePlan.of(first, end, cfg.kvHeads(), kn.slots(ver, d))
+                                        : DecodePlan.withPieceSize(first, end, cfg.kvHeads(), tiles);
+                                String kname = ver.name().toLowerCase(Locale.ROOT) + "_" + p.name().toLowerCase(Locale.ROOT)
+                                        + "_d" + d + (tiles == 0 ? "" : "/P" + tiles);
+                                rows.add(measure(cfg, p, kn, ver, plan, kname, batch, route, z, floor, n, q, k, v, o,
+                                        lse, timing, out));
                             }
-                            double[] t = timing.measure(step);
-                            Row r = new Row(p.name(), batch, sk, route, BenchRoutes.fraction(z), kname, t[0], t[1],
-                                    floor, err[0], err[1]);
-                            out.println(r.format());
-                            out.flush();
-                            rows.add(r);
                         }
                         n++;
                     }
@@ -156,6 +147,38 @@ final class DecodeBench {
             }
         }
         return rows;
+    }
+
+    /** One (version, plan) of one (B, route): checked on one row, then timed. */
+    private static Row measure(Config cfg, Precision p, DecodeKernels kn, DecodeKernels.Version ver, DecodePlan plan,
+                               String kname, int batch, String route, boolean[] z, double floor, int n, DeviceBuffer q,
+                               DeviceBuffer k, DeviceBuffer v, DeviceBuffer o, DeviceBuffer lse, BenchTiming timing,
+                               PrintWriter out) {
+        CudaDevice dev = CudaDevice.get();
+        int d = cfg.headDim();
+        int sk = cfg.cache();
+        long parts = DecodeKernels.partialElems(plan, cfg.qHeads(), cfg.kvHeads(), d);
+        int cb = DeviceTensors.computeBytes(p);
+        try (DecodeKernels.DevicePlan dp = kn.upload(plan);
+             DeviceBuffer oPart = DeviceBuffer.allocate(dev, parts * cb, "oPart");
+             DeviceBuffer lsePart = DeviceBuffer.allocate(dev, parts / d * cb, "lsePart")) {
+            Runnable step = () -> kn.forward(ver, sk, cfg.qHeads(), cfg.kvHeads(), d, 1 / Math.sqrt(d), q, k, v, dp,
+                    oPart, lsePart, o, lse);
+            o.fill((byte) 0xFF);
+            step.run();
+            dev.synchronize();
+            double[] err = {Double.NaN, Double.NaN};
+            if (cfg.checkRows()) {
+                int b = firstRow(z, n % 2 == 0);
+                err = check(cfg, p, b, z[b], q, k, v, o, lse);
+            }
+            double[] t = timing.measure(step);
+            Row r = new Row(p.name(), batch, sk, route, BenchRoutes.fraction(z), kname, t[0], t[1], floor, err[0],
+                    err[1]);
+            out.println(r.format());
+            out.flush();
+            return r;
+        }
     }
 
     /** The first full (or window) row, else row 0. */
@@ -197,14 +220,15 @@ final class DecodeBench {
     static List<String> ratios(List<Row> ours, PeerRun.Result peers) {
         List<String> out = new ArrayList<>();
         double bw = peers.limit("copy_d2d");
-        out.add(String.format(Locale.ROOT, "%-5s %4s %-7s %6s %9s %9s %8s %7s  %s", "prec", "B", "route", "rho",
-                "ours ms", "floor ms", "ours/flr", "linear", "peer ms and ratio peer/ours (> 1: ours faster)"));
+        out.add(String.format(Locale.ROOT, "%-5s %4s %-7s %6s %-24s %9s %9s %8s %7s  %s", "prec", "B", "route",
+                "rho", "kernel", "ours ms", "floor ms", "ours/flr", "linear",
+                "peer ms and ratio peer/ours (> 1: ours faster)"));
         Map<String, Row> byKey = new LinkedHashMap<>();
-        ours.forEach(r -> byKey.put(r.precision() + "/" + r.batch() + "/" + r.route(), r));
+        ours.forEach(r -> byKey.put(r.precision() + "/" + r.kernel() + "/" + r.batch() + "/" + r.route(), r));
         for (Row r : ours) {
             double floorMs = r.floorBytes() / bw / 1e6;
-            Row full = byKey.get(r.precision() + "/" + r.batch() + "/full");
-            Row win = byKey.get(r.precision() + "/" + r.batch() + "/window");
+            Row full = byKey.get(r.precision() + "/" + r.kernel() + "/" + r.batch() + "/full");
+            Row win = byKey.get(r.precision() + "/" + r.kernel() + "/" + r.batch() + "/window");
             String lin = "-";
             if (full != null && win != null) {
                 double pred = r.fullFraction() * full.ms() + (1 - r.fullFraction()) * win.ms();
@@ -229,8 +253,8 @@ final class DecodeBench {
             if (!Double.isNaN(best)) {
                 sb.append(String.format(Locale.ROOT, "  best peer -> %.2f", best / r.ms()));
             }
-            out.add(String.format(Locale.ROOT, "%-5s %4d %-7s %6.3f %9.4f %9s %8s %7s %s", r.precision(), r.batch(),
-                    r.route(), r.fullFraction(), r.ms(), Double.isNaN(bw) ? "-" : String.format(Locale.ROOT, "%.4f",
+            out.add(String.format(Locale.ROOT, "%-5s %4d %-7s %6.3f %-24s %9.4f %9s %8s %7s %s", r.precision(),
+                    r.batch(), r.route(), r.fullFraction(), r.kernel(), r.ms(), Double.isNaN(bw) ? "-" : String.format(Locale.ROOT, "%.4f",
                             floorMs), Double.isNaN(bw) ? "-" : String.format(Locale.ROOT, "%.3f", r.ms() / floorMs),
                     lin, sb));
         }

@@ -466,6 +466,8 @@ class CliAbuseTest {
             {"--seq", "0", "--seq: must be >= 1, got 0"},
             {"--seq", "2000000000", "B*S*Hq*D fits one buffer"},
             {"--json", fifo.toString(), "--json " + fifo + ": is a FIFO"},
+            {"--decode-pieces", "-1", "--decode-pieces: must be >= 0, got -1"},
+            {"--decode-versions", "FAST", "--decode-versions"},
         };
         for (String[] c : cases) {
             bounded(() -> Cli.run("bench", c[0], c[1])).failsWithOneLine(c[2]);

@@ -18,8 +18,8 @@ import org.swiattn.spec.Precision;
  *   partials  oPart [pieces, G, D], lsePart [pieces, G] in the compute type (fp64, else fp32)
  *   counters  [B*Hkv] int, zero before and after every launch (the plan's; one launch at a time per plan)
  * }</pre>
- * Versions: SIMT (every precision, D &lt;= 256; bf16 D &lt;= 128) and MMA (bf16 only, D = 64 or 128: tensor cores,
- * the default for bf16).
+ * Versions: SIMT (every precision, {@code D <= 256}; bf16 {@code D <= 128}) and MMA (bf16 only, D = 64 or 128:
+ * tensor cores, the default for bf16), with MMA_PF and MMA_S2_PF (D = 128) measured beside it.
  */
 public final class DecodeKernels {
     /** The SIMT split kernels' fatbin. */
@@ -34,9 +34,26 @@ public final class DecodeKernels {
     /** Split-kernel versions. */
     public enum Version {
         /** SIMT: warps over keys, lanes over D; every precision. */
-        SIMT,
-        /** bf16 tensor cores (mma.sync m16n8k16, the G heads of a kv head packed as 16 rows). */
-        MMA
+        SIMT("simt", 0),
+        /** bf16 tensor cores (mma.sync m16n8k16, the G heads of a kv head packed as 16 rows), a 3-stage K/V ring. */
+        MMA("", 3),
+        /** MMA with the L2 256-byte prefetch hint on the K/V copies (D = 128). */
+        MMA_PF("_pf", 3),
+        /** MMA_PF with a 2-stage ring (one tile in flight, 3 blocks per SM at D = 128). */
+        MMA_S2_PF("_s2pf", 2);
+
+        private final String suffix;
+        private final int stages;
+
+        Version(String suffix, int stages) {
+            this.suffix = suffix;
+            this.stages = stages;
+        }
+
+        /** Whether this is a tensor-core (bf16) version. */
+        public boolean tensorCores() {
+            return stages > 0;
+        }
     }
 
     private final CudaDevice dev;
@@ -78,13 +95,13 @@ public final class DecodeKernels {
     public int slots(Version version, int d) {
         checkHeadDim(version, precision, d);
         Kernel kernel = kernel(version, d);
-        int shared = version == Version.MMA ? mmaSharedBytes(d) : 0;
+        int shared = version.tensorCores() ? mmaSharedBytes(version, d) : 0;
         return Math.max(1, kernel.blocksPerMultiprocessor(THREADS, shared)) * dev.multiprocessors();
     }
 
     private Kernel kernel(Version version, int d) {
-        if (version == Version.MMA) {
-            return dev.module(BF16_MODULE).kernel("swi_decode_split_mma_bf16_d" + d);
+        if (version.tensorCores()) {
+            return dev.module(BF16_MODULE).kernel("swi_decode_split_mma_bf16_d" + d + version.suffix);
         }
         int dpl = d <= 64 ? 2 : d <= 128 ? 4 : 8;
         return module.kernel("swi_decode_split_simt_" + suffix() + "_d" + dpl);
@@ -114,11 +131,13 @@ public final class DecodeKernels {
      * @throws InvalidInputException for D beyond the version's specialisations
      */
     public static void checkHeadDim(Version version, Precision p, int d) {
-        if (version == Version.MMA) {
+        if (version.tensorCores()) {
             InvalidInputException.require(p == Precision.BF16, "precision", "the tensor-core decode runs bf16, got "
                     + p);
             InvalidInputException.require(d == 64 || d == 128, "headDim", "the tensor-core decode runs D = 64 or 128 "
                     + "(padded), got " + d);
+            InvalidInputException.require(version == Version.MMA || d == 128, "headDim", version + " runs D = 128, got "
+                    + d);
         } else {
             int max = p == Precision.BF16 ? 128 : 256;
             InvalidInputException.require(d >= 1 && d <= max, "headDim", "the decode kernels run D <= " + max
@@ -140,8 +159,8 @@ public final class DecodeKernels {
                 + MAX_GROUP + " query heads per kv head, got " + qHeads + " / " + kvHeads);
         long n = plan.plan().count();
         Kernel kernel = kernel(version, d);
-        if (version == Version.MMA) {
-            kernel.launch1d(n, THREADS, mmaSharedBytes(d), q, k, v, plan.items(), plan.rowStart(), plan.rowCount(),
+        if (version.tensorCores()) {
+            kernel.launch1d(n, THREADS, mmaSharedBytes(version, d), q, k, v, plan.items(), plan.rowStart(), plan.rowCount(),
                     plan.counters(), oPart, lsePart, o, lse, kvSeqLen, qHeads, kvHeads,
                     (float) (scale * 1.4426950408889634));
         } else {
@@ -151,13 +170,16 @@ public final class DecodeKernels {
         }
     }
 
-    /** Dynamic shared bytes of the tensor-core split kernel (mirror of decode_smem_bytes): Q tile + 3 K/V stages. */
-    public static int mmaSharedBytes(int d) {
-        return 16 * d * 2 + 3 * 2 * DecodePlan.TILE * d * 2;
+    /**
+     * Dynamic shared bytes of a tensor-core split kernel (mirror of decode_smem_bytes): the Q tile + the version's
+     * K/V stages of 64 keys.
+     */
+    public static int mmaSharedBytes(Version version, int d) {
+        return 16 * d * 2 + version.stages * 2 * DecodePlan.TILE * d * 2;
     }
 
-    /** The tensor-core split kernel's exported {16, 64, threads, shared bytes}. */
-    public int[] mmaConfig(int d) {
-        return dev.module(BF16_MODULE).intConstants("swi_decode_mma_bf16_d" + d + "_cfg", 4);
+    /** A tensor-core split kernel's exported {16, 64, threads, shared bytes}. */
+    public int[] mmaConfig(Version version, int d) {
+        return dev.module(BF16_MODULE).intConstants("swi_decode_mma_bf16_d" + d + version.suffix + "_cfg", 4);
     }
 }

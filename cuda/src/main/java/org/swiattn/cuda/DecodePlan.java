@@ -115,6 +115,24 @@ public record DecodePlan(int[] items, int[] rowStart, int[] rowCount) {
     }
 
     /**
+     * Plans pieces of at most the given number of tiles (the benchmark's sweep of what {@link #of} chooses).
+     *
+     * @param first [B] first visible key of each row; not modified
+     * @param end   [B] one past the last; end > first; not modified
+     * @param tiles piece size in 64-key tiles, >= 1
+     */
+    public static DecodePlan withPieceSize(int[] first, int[] end, int kvHeads, int tiles) {
+        InvalidInputException.require(tiles >= 1, "tiles", "a piece of at least one tile, got " + tiles);
+        int[] rowTiles = new int[first.length];
+        for (int b = 0; b < first.length; b++) {
+            InvalidInputException.require(end[b] > first[b], "cacheSeqlens", "row " + b + " sees no key: ["
+                    + first[b] + ", " + end[b] + ")");
+            rowTiles[b] = ceilDiv(end[b] - first[b], TILE);
+        }
+        return build(first, end, rowTiles, kvHeads, tiles);
+    }
+
+    /**
      * The piece size P (tiles) of the shortest simulated launch, ties to the larger P. Candidates: every size from
      * maxTiles down to total / (4 slots) (at least 1), or CANDIDATES of them spaced geometrically when there are
      * more. rowTiles not modified.

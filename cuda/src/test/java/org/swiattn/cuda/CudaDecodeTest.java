@@ -142,10 +142,9 @@ class CudaDecodeTest {
 
     /** The decode of version ver[0] planned for the given number of resident blocks. */
     static ForwardResult planned(Object[] ver, AttentionInputs in, int slots) {
-        String name = (String) ver[0];
         Precision p = (Precision) ver[2];
+        DecodeKernels.Version v = (DecodeKernels.Version) ver[3];
         int d = in.shape().headDim();
-        DecodeKernels.Version v = name.endsWith("mma") ? DecodeKernels.Version.MMA : DecodeKernels.Version.SIMT;
         int dp = p == Precision.BF16 ? (d <= 64 ? 64 : 128) : d;
         return CudaDecode.forward(org.swiattn.cuda.driver.CudaDevice.get(), p, v, in, dp, slots);
     }
@@ -164,12 +163,17 @@ class CudaDecodeTest {
             assertThat(ErrorMeasures.normwiseRelative(plain.o(), ref[0])).as("plain vs reference rows %s", c)
                     .isLessThan(1e-13);
             List<Object[]> versions = new ArrayList<>();
-            versions.add(new Object[] {"fp64 simt", CudaAttention.create(Precision.FP64), Precision.FP64});
-            versions.add(new Object[] {"fp32 simt", CudaAttention.create(Precision.FP32), Precision.FP32});
+            DecodeKernels.Version simt = DecodeKernels.Version.SIMT;
+            versions.add(new Object[] {"fp64 simt", CudaAttention.create(Precision.FP64), Precision.FP64, simt});
+            versions.add(new Object[] {"fp32 simt", CudaAttention.create(Precision.FP32), Precision.FP32, simt});
             if (c.shape().headDim() <= 128) {
                 Bf16Attention bf = Bf16Attention.create();
-                versions.add(new Object[] {"bf16 simt", bf.withDecode(DecodeKernels.Version.SIMT), Precision.BF16});
-                versions.add(new Object[] {"bf16 mma", bf.withDecode(DecodeKernels.Version.MMA), Precision.BF16});
+                for (DecodeKernels.Version v : DecodeKernels.Version.values()) {
+                    if (v == simt || v == DecodeKernels.Version.MMA || c.shape().headDim() == 128) {
+                        versions.add(new Object[] {"bf16 " + v.name().toLowerCase(java.util.Locale.ROOT),
+                                bf.withDecode(v), Precision.BF16, v});
+                    }
+                }
             }
             for (Object[] ver : versions) {
                 SwitchAttention gpu = (SwitchAttention) ver[1];
@@ -203,8 +207,25 @@ class CudaDecodeTest {
             }
         }
         report.forEach(System.out::println);
-        // (4 cases with D <= 128 x (fp64, fp32, bf16 SIMT, bf16 MMA) + the D = 160 case x (fp64, fp32)) x 3 plans
-        assertThat(checked).isEqualTo((4 * 4 + 2) * 3);
+        // (4 cases with D <= 128 x (fp64, fp32, bf16 SIMT, bf16 MMA) + the 2 cases with D = 128 x (MMA_PF,
+        // MMA_S2_PF) + the D = 160 case x (fp64, fp32)) x 3 plans
+        assertThat(checked).isEqualTo((4 * 4 + 2 * 2 + 2) * 3);
+    }
+
+    @Test
+    void tensorCoreKernelsExportTheSharedBytesTheLauncherPasses() {
+        DecodeKernels kn = new DecodeKernels(org.swiattn.cuda.driver.CudaDevice.get(), Precision.BF16);
+        int checked = 0;
+        for (DecodeKernels.Version v : DecodeKernels.Version.values()) {
+            for (int d : new int[] {64, 128}) {
+                if (v.tensorCores() && (v == DecodeKernels.Version.MMA || d == 128)) {
+                    assertThat(kn.mmaConfig(v, d)).as("%s d%d", v, d).containsExactly(16, DecodePlan.TILE,
+                            DecodeKernels.THREADS, DecodeKernels.mmaSharedBytes(v, d));
+                    checked++;
+                }
+            }
+        }
+        assertThat(checked).isEqualTo(4);
     }
 
     @Test
