@@ -98,11 +98,6 @@ __device__ __forceinline__ void swi_cp_async16(uint32_t smem, const void* gmem, 
 __device__ __forceinline__ void swi_cp_async16(void* smem, const void* gmem, int srcBytes) {
     swi_cp_async16(swi_smem_addr(smem), gmem, srcBytes);
 }
-// The same with an L2 prefetch hint of the enclosing 256-byte block (.L2::256B), for streams read in whole 256-byte
-// rows (one kv head's key row in bf16 at D = 128): the row's first copy brings the rest of it into L2.
-__device__ __forceinline__ void swi_cp_async16_pf256(uint32_t smem, const void* gmem, int srcBytes) {
-    asm volatile("cp.async.cg.shared.global.L2::256B [%0], [%1], 16, %2;\n" ::"r"(smem), "l"(gmem), "r"(srcBytes));
-}
 // The same for 8 bytes (cp.async.ca: 16 is the only size of the L2-only .cg form).
 __device__ __forceinline__ void swi_cp_async8(void* smem, const void* gmem, int srcBytes) {
     asm volatile("cp.async.ca.shared.global [%0], [%1], 8, %2;\n" ::"r"(swi_smem_addr(smem)), "l"(gmem), "r"(srcBytes));

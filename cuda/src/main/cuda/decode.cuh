@@ -53,16 +53,16 @@ __device__ __forceinline__ void decode_merge_fma(T (&acc)[V], T ws, const T* p, 
 // The merge, run by every thread of the block after its partial rows are written: the pair's counter elects the
 // last of its pieces to finish, which merges all of them (pieces s0 .. s0+n-1 of G heads) into o and lse and
 // resets the counter. Partials are read through L2 (__ldcg): they were written by other multiprocessors.
-//   per head hh:  M = max_s lse_s,  W = sum_s e^(lse_s - M)           (warp hh % 4, lanes over s, butterfly)
-//   per (hh, c):  o = (sum_s e^(lse_s - M) oPart_s[c]) / W,  lse = M + log W   (s ascending, weights staged in
-//                 shared memory CAP at a time)
+//   per head hh:  M = max_s lse_s,  W = sum_s e^(lse_s - M)             (a warp per head, lanes over s, butterfly)
+//   per (hh, c):  o = (sum_s e^(lse_s - M) oPart_s[c]) / W,  lse = M + log W     (s ascending)
+// The lse of every piece is read once into shared memory and turned into the weights there when it fits
+// (n <= chunk); otherwise M, W come from two L2 passes and the weights are staged chunk pieces at a time.
 // oPart, lsePart not modified; counter modified (left 0); o [B,1,Hq,D], lse [B,1,Hq] written at the pair's heads;
 // sBuf [cap] shared scratch (cap >= 1024; DecodeKernels.MAX_GROUP = 256 heads per kv head at most).
 template <typename In, typename T>
 __device__ void decode_merge_last(const T* __restrict__ oPart, const T* __restrict__ lsePart, int s0, int n,
                                   int* counter, In* __restrict__ o, T* __restrict__ lse, i64 outRow0, int G, int d,
                                   T* sBuf, int cap) {
-    constexpr int NW = 4;
     __shared__ int sLast;
     __threadfence();  // this block's partials reach L2 before its count does
     __syncthreads();
@@ -73,23 +73,32 @@ __device__ void decode_merge_last(const T* __restrict__ oPart, const T* __restri
     __syncthreads();
     if (!sLast) return;
     __threadfence();
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, nw = blockDim.x >> 5;
     const int chunk = (cap - 2 * G) / G;  // pieces whose weights fit beside M[G], W[G]: >= 2 for cap >= 1024, G <= 256
+    const bool staged = n <= chunk;
     T* sM = sBuf;
     T* sW = sBuf + G;
     T* wgt = sBuf + 2 * G;  // [chunk][G]
+    const T* lseP = lsePart + (i64)s0 * G;
     // 1. M and W per head
-    for (int hh = warp; hh < G; hh += NW) {
+    if (staged) {
+        for (int t = threadIdx.x; t < n * G; t += blockDim.x) wgt[t] = __ldcg(lseP + t);
+        __syncthreads();
+    }
+    for (int hh = warp; hh < G; hh += nw) {
         T m = swi_neg_inf<T>();
-        for (int s = lane; s < n; s += 32) m = fmax(m, __ldcg(lsePart + (i64)(s0 + s) * G + hh));
+        for (int s = lane; s < n; s += 32) m = fmax(m, staged ? wgt[s * G + hh] : __ldcg(lseP + (i64)s * G + hh));
         m = swi_group_max(m, 32);
         T w = 0;
-        for (int s = lane; s < n; s += 32) w += swi_exp(__ldcg(lsePart + (i64)(s0 + s) * G + hh) - m);
+        for (int s = lane; s < n; s += 32) w += swi_exp((staged ? wgt[s * G + hh] : __ldcg(lseP + (i64)s * G + hh)) - m);
         w = swi_group_sum(w, 32);
         if (lane == 0) { sM[hh] = m; sW[hh] = w; }
     }
-    // 2. o: each thread a column group (hh, c .. c+V-1) of up to U per batch, the pieces in order, weights
-    //    staged `chunk` pieces at a time; 3. o = acc / W, lse = M + log W
+    __syncthreads();
+    if (staged)
+        for (int t = threadIdx.x; t < n * G; t += blockDim.x) wgt[t] = swi_exp(wgt[t] - sM[t % G]);
+    // 2. o: each thread a column group (hh, c .. c+V-1) of up to U per batch, the pieces in order;
+    // 3. o = acc / W, lse = M + log W
     constexpr int V = 16 / sizeof(T), U = 2;  // float4 / double2 groups; U groups per thread per batch (no spills at 2)
     const bool vec = d % V == 0;
     const int per = vec ? V : 1, groups = G * d / per;
@@ -101,20 +110,20 @@ __device__ void decode_merge_last(const T* __restrict__ oPart, const T* __restri
             for (int e = 0; e < V; e++) acc[u][e] = 0;
         for (int c0 = 0; c0 < n; c0 += chunk) {
             const int cn = min(chunk, n - c0);
-            __syncthreads();  // M, W written; the previous chunk's weights consumed
-            for (int t = threadIdx.x; t < cn * G; t += blockDim.x)
-                wgt[t] = swi_exp(__ldcg(lsePart + (i64)(s0 + c0) * G + t) - sM[t % G]);
-            __syncthreads();
+            __syncthreads();  // the weights written; the previous chunk's consumed
+            if (!staged) {
+                for (int t = threadIdx.x; t < cn * G; t += blockDim.x)
+                    wgt[t] = swi_exp(__ldcg(lseP + (i64)c0 * G + t) - sM[t % G]);
+                __syncthreads();
+            }
 #pragma unroll
             for (int u = 0; u < U; u++) {
                 const int grp = gb + threadIdx.x + u * blockDim.x;
                 if (grp >= groups) break;
                 const int e0 = grp * per, hh = e0 / d;
                 const T* src = oPart + (i64)(s0 + c0) * G * d + e0;
-#pragma unroll 4
-                for (int s = 0; s < cn; s++) {
-                    decode_merge_fma(acc[u], wgt[s * G + hh], src + (i64)s * G * d, vec);
-                }
+#pragma unroll 8
+                for (int s = 0; s < cn; s++) decode_merge_fma(acc[u], wgt[s * G + hh], src + (i64)s * G * d, vec);
             }
         }
 #pragma unroll

@@ -19,14 +19,13 @@
 
 namespace swi_bf16 {
 
-// STAGES: the depth of the K/V ring (3: two tiles in flight, 2 blocks per SM at D = 128; 2: one tile, 3 blocks);
-// PF: K/V copies with the L2 256-byte prefetch hint (swi_cp_async16_pf256).
+// STAGES: the depth of the K/V ring (3: two tiles in flight, 2 blocks per SM at D = 128).
 template <int D, int STAGES>
 constexpr int decode_smem_bytes() {
     return 16 * D * 2 + STAGES * 2 * BN * D * 2;  // Q tile, STAGES x (K tile, V tile); the 4-warp merge reuses the ring
 }
 
-template <int D, int STAGES, bool PF>
+template <int D, int STAGES>
 __device__ __forceinline__ void decode_split_mma(const __nv_bfloat16* __restrict__ Q,
                                                  const __nv_bfloat16* __restrict__ K,
                                                  const __nv_bfloat16* __restrict__ V, const int4* __restrict__ items,
@@ -53,13 +52,8 @@ __device__ __forceinline__ void decode_split_mma(const __nv_bfloat16* __restrict
             const int n = tid + u * NT, r = n / CH, ch = n % CH, j = kLo + t * BN + r;
             const bool ok = j < kHi;
             const size_t off = (size_t)(ok ? j : kLo) * kvRow + ch * 8;
-            if constexpr (PF) {
-                swi_cp_async16_pf256(dK + swz<CH>(r, ch), Kb + off, ok ? 16 : 0);
-                swi_cp_async16_pf256(dV + swz<CH>(r, ch), Vb + off, ok ? 16 : 0);
-            } else {
-                swi_cp_async16(dK + swz<CH>(r, ch), Kb + off, ok ? 16 : 0);
-                swi_cp_async16(dV + swz<CH>(r, ch), Vb + off, ok ? 16 : 0);
-            }
+            swi_cp_async16(dK + swz<CH>(r, ch), Kb + off, ok ? 16 : 0);
+            swi_cp_async16(dV + swz<CH>(r, ch), Vb + off, ok ? 16 : 0);
         }
     };
 
@@ -205,7 +199,7 @@ __device__ __forceinline__ void decode_split_mma(const __nv_bfloat16* __restrict
 
 }  // namespace swi_bf16
 
-#define SWI_DECODE_MMA_BF16(D, STAGES, PF, NAME)                                                                    \
+#define SWI_DECODE_MMA_BF16(D, STAGES, NAME)                                                                    \
     extern "C" {                                                                                                     \
     __constant__ int swi_decode_mma_bf16_##NAME##_cfg[4] = {16, swi_bf16::BN, 128,                                  \
                                                           swi_bf16::decode_smem_bytes<D, STAGES>()};                \
@@ -215,12 +209,11 @@ __device__ __forceinline__ void decode_split_mma(const __nv_bfloat16* __restrict
         const __nv_bfloat16* __restrict__ V, const int4* __restrict__ items, const int* __restrict__ rowStart,      \
         const int* __restrict__ rowCount, int* counters, float* __restrict__ oPart, float* __restrict__ lsePart,     \
         __nv_bfloat16* __restrict__ O, float* __restrict__ lse, int Sk, int Hq, int Hkv, float scale_log2) {         \
-        swi_bf16::decode_split_mma<D, STAGES, PF>(Q, K, V, items, rowStart, rowCount, counters, oPart, lsePart, O,   \
+        swi_bf16::decode_split_mma<D, STAGES>(Q, K, V, items, rowStart, rowCount, counters, oPart, lsePart, O,   \
                                                   lse, Sk, Hq, Hkv, scale_log2);                                     \
     }
 
-// The default (3 stages, no hint) at D = 64 and 128; at D = 128 also the hinted ring of 3 and of 2 stages.
-SWI_DECODE_MMA_BF16(64, 3, false, d64)
-SWI_DECODE_MMA_BF16(128, 3, false, d128)
-SWI_DECODE_MMA_BF16(128, 3, true, d128_pf)
-SWI_DECODE_MMA_BF16(128, 2, true, d128_s2pf)
+// 3 stages at D = 64 and 128 (a 2-stage ring, 3 blocks per SM, and the L2 256-byte prefetch hint on the K/V copies
+// were measured 1-9% slower at D = 128: bench/results/2026-12-02-cuda-decode.md).
+SWI_DECODE_MMA_BF16(64, 3, d64)
+SWI_DECODE_MMA_BF16(128, 3, d128)

@@ -73,7 +73,7 @@ public final class BenchCommand implements Callable<Integer> {
     List<Integer> batches;
 
     @Option(names = "--decode-versions", split = ",", defaultValue = "MMA",
-            description = "decode, bf16: split-kernel versions to time: MMA (the default), MMA_PF, MMA_S2_PF, SIMT")
+            description = "decode, bf16: split-kernel versions to time: MMA (tensor cores, the default) and/or SIMT")
     List<DecodeKernels.Version> decodeVersions;
 
     @Option(names = "--decode-pieces", split = ",", defaultValue = "0",

@@ -19,7 +19,7 @@ import org.swiattn.spec.Precision;
  *   counters  [B*Hkv] int, zero before and after every launch (the plan's; one launch at a time per plan)
  * }</pre>
  * Versions: SIMT (every precision, {@code D <= 256}; bf16 {@code D <= 128}) and MMA (bf16 only, D = 64 or 128:
- * tensor cores, the default for bf16), with MMA_PF and MMA_S2_PF (D = 128) measured beside it.
+ * tensor cores, the default for bf16).
  */
 public final class DecodeKernels {
     /** The SIMT split kernels' fatbin. */
@@ -36,11 +36,7 @@ public final class DecodeKernels {
         /** SIMT: warps over keys, lanes over D; every precision. */
         SIMT("simt", 0),
         /** bf16 tensor cores (mma.sync m16n8k16, the G heads of a kv head packed as 16 rows), a 3-stage K/V ring. */
-        MMA("", 3),
-        /** MMA with the L2 256-byte prefetch hint on the K/V copies (D = 128). */
-        MMA_PF("_pf", 3),
-        /** MMA_PF with a 2-stage ring (one tile in flight, 3 blocks per SM at D = 128). */
-        MMA_S2_PF("_s2pf", 2);
+        MMA("", 3);
 
         private final String suffix;
         private final int stages;
@@ -136,8 +132,6 @@ public final class DecodeKernels {
                     + p);
             InvalidInputException.require(d == 64 || d == 128, "headDim", "the tensor-core decode runs D = 64 or 128 "
                     + "(padded), got " + d);
-            InvalidInputException.require(version == Version.MMA || d == 128, "headDim", version + " runs D = 128, got "
-                    + d);
         } else {
             int max = p == Precision.BF16 ? 128 : 256;
             InvalidInputException.require(d >= 1 && d <= max, "headDim", "the decode kernels run D <= " + max
