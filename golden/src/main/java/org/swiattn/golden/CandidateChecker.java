@@ -90,6 +90,21 @@ public final class CandidateChecker {
      * @param compared receives each tensor's values and verdict, in the order of the report
      */
     public Report check(String caseId, Path candidate, boolean forwardOnly, Consumer<Compared> compared) {
+        return check(caseId, candidate, forwardOnly, compared, null);
+    }
+
+    /**
+     * {@link #check(String, Path, boolean)} against a golden file already opened (and verified) by the caller, who
+     * read something else from it (e.g. the sampled rows): each golden file is then read once.
+     *
+     * @param gold the case's golden file, from {@link Manifest#openVerified} of this checker's folder
+     */
+    public Report check(Manifest.Entry entry, SafeTensorsFile gold, Path candidate, boolean forwardOnly) {
+        return check(entry.name(), candidate, forwardOnly, c -> { }, gold);
+    }
+
+    private Report check(String caseId, Path candidate, boolean forwardOnly, Consumer<Compared> compared,
+                         SafeTensorsFile opened) {
         SafeTensorsFile cand = SafeTensorsFile.open(candidate);
         String declared = cand.metadata().get("case");
         String id = caseId != null ? caseId : declared != null ? declared : stem(candidate);
@@ -109,7 +124,7 @@ public final class CandidateChecker {
             throw new BadInputException(candidate + ": __metadata__ 'precision' must be fp64, fp32 or bf16, got "
                     + (ptag == null ? "nothing" : "'" + ptag + "'"));
         }
-        SafeTensorsFile gold = Manifest.openVerified(goldenDir, entry);
+        SafeTensorsFile gold = opened != null ? opened : Manifest.openVerified(goldenDir, entry);
         boolean sampled = "sampled".equals(entry.kind());
         int[] rows = sampled ? gold.readIndices("rows", gold.requireLong("B", 1, Integer.MAX_VALUE)
                 * gold.requireLong("S", 1, Integer.MAX_VALUE)) : null;

@@ -182,6 +182,26 @@ class CandidateCheckerTest {
                 assertThat(c.pass()).as(c.tensor()).isTrue());
     }
 
+    /** A golden file opened by the caller (for its rows) gives the same report as the checker opening it. */
+    @Test
+    void aGoldenFileOpenedOnceGivesTheSameReport() throws IOException {
+        Manifest.Entry e = Manifest.read(golden).find("t_chunk");
+        SafeTensorsFile g = Manifest.openVerified(golden, e);
+        int[] rows = g.readIndices("rows", CHUNK.shape().rows());
+        AttentionInputs in = CaseInputs.inputs(CHUNK);
+        ForwardResult f = new ReferenceAttention().forward(in);
+        double[] dk = new ReferenceAttention().backward(in, CaseInputs.dOut(CHUNK, rows)).dk();
+        BackwardResult b = new ReferenceAttention().backward(in, CaseInputs.dOut(CHUNK, rows));
+        dk[CHUNK.shape().kvOffset(1, 47, 1) + 2] += 1e-6;
+        Path cand = candidate("c_once.safetensors", "fp64", Map.of("o", f.o(), "lse", f.lse(), "dq", b.dq(), "dk",
+                dk, "dv", b.dv(), "d_router_logit", b.dRouterLogit()), shapes(CHUNK.shape()));
+        CandidateChecker.Report once = checker.check(e, g, cand, false);
+        CandidateChecker.Report own = checker.check("t_chunk", cand, false);
+        assertThat(once.caseLabel()).isEqualTo(own.caseLabel());
+        assertThat(once.checks()).hasSameSizeAs(own.checks()).isEqualTo(own.checks());
+        assertThat(once.pass()).isFalse();
+    }
+
     /** Suite 2: the gradients of unused cache slots are exactly 0, and a candidate that leaves NaN there fails. */
     @Test
     void unusedCacheSlotsMustGetZeroGradients() throws IOException {
