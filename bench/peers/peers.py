@@ -4,6 +4,7 @@
 #   python3 bench/peers/peers.py --dtypes bf16,fp64 --sizes 4096,32768 --routes full,window,0.1,0.25,0.5
 #           --backward-sizes 4096 --backward-routes full,window,0.25 --mask-dir DIR --warmup 2 --repeats 7
 #           [--timing flushed|sync] [--no-limits]
+#   python3 bench/peers/peers.py --limits-only [--warmup 2 --repeats 7 --timing flushed]   (the limits alone)
 #
 # Output, one line per timing (other lines are progress):
 #   LIMIT <name> <value> <unit>                      copy_d2d GB/s (bytes read + written, 2 GiB copy);
@@ -33,7 +34,7 @@
 # Varlen (--varlen; packed documents of S rows, cu_seqlens from docs_S<S>.txt in --mask-dir, written by the bench;
 # the route of the S rows from the mask files; forward and backward):
 #   flex_document  FlexAttention with a document mask: same document, causal, and full-routed or within w (bf16, fp32)
-#   sdpa_document  SDPA with the dense boolean mask of the same, K/V expanded to Hq heads (fp32, fp64)
+#   sdpa_document  SDPA with the dense boolean mask of the same, K/V expanded to Hq heads (bf16, fp32, fp64)
 import argparse, math, os, sys
 import numpy as np
 import torch
@@ -55,6 +56,7 @@ ap.add_argument("--warmup", type=int, default=2)
 ap.add_argument("--repeats", type=int, default=7)
 ap.add_argument("--timing", default="flushed")
 ap.add_argument("--no-limits", action="store_true")
+ap.add_argument("--limits-only", action="store_true", help="measure the limits and nothing else")
 ap.add_argument("--decode", action="store_true", help="decode: one query per sequence against a KV cache")
 ap.add_argument("--batches", default="1,8,32,128", help="decode batch sizes")
 ap.add_argument("--cache", type=int, default=32768, help="decode cache capacity = length")
@@ -290,9 +292,8 @@ def varlen_peers(name, S, routes, op):
                                    B, None, S, S)
             peer(name, S, "flex_document", op, rho, lambda: timed(lambda: flex(q, k, v, block_mask=bm,
                                                                                enable_gqa=True)))
-        if name != "bf16":
-            dense_peer(name, S, "sdpa_document", op, rho, q, k, v, timed,
-                       lambda diff: (doc[:, None] == doc[None, :]) & (full[:, None] | (diff < W)))
+        dense_peer(name, S, "sdpa_document", op, rho, q, k, v, timed,
+                   lambda diff: (doc[:, None] == doc[None, :]) & (full[:, None] | (diff < W)))
     del q, k, v
     torch.cuda.empty_cache()
 
@@ -301,6 +302,8 @@ print(torch.__version__, torch.cuda.get_device_name(), f"timing {args.timing}, w
       f"repeats {args.repeats}", flush=True)
 if not args.no_limits:
     limits()
+if args.limits_only:
+    sys.exit(0)
 if args.decode:
     for name in args.dtypes.split(","):
         for B in ints(args.batches):

@@ -8,7 +8,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import org.swiattn.cuda.BackwardOperands;
@@ -41,6 +40,9 @@ import picocli.CommandLine.Spec;
  * on sampled rows (forward), and the backward against the reference on sampled key rows at small S by the test
  * suite. With {@code --peers} the PyTorch peers run in the same invocation on the same route masks
  * ({@link PeerRun}), with the physical limits of the device (copy bandwidth, GEMM rates), and a ratio table follows.
+ * The CHUNK and VARLEN modes ({@link SegmentBench}, bf16: {@link Bf16SegmentBench}) measure those limits in every run
+ * (the peer script's {@code --limits-only}, or its VARLEN peers; {@code --no-limits} skips them) and print each of
+ * our times as a fraction of them; their sampled rows are judged by the spec's tolerance (exit status 1 on failure).
  *
  * <pre>{@code
  *   routes   full (all tokens full = causal attention), window (all window), or a full fraction rho in [0,1]:
@@ -58,7 +60,8 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--mode", defaultValue = "PREFILL", description = "PREFILL (self-attention, the default), DECODE "
             + "(one query per sequence against a KV cache of --cache keys, batches --batches), CHUNK (a --chunk-row "
             + "chunk at the end of a --cache key cache vs the same rows of the one-shot prefill) or VARLEN (packed "
-            + "documents totalling each --seq, forward and backward)")
+            + "documents totalling each --seq, forward and backward); CHUNK and VARLEN run fp64, fp32 and bf16 and "
+            + "measure the device limits in the same run")
     Mode mode;
 
     @Option(names = "--cache", defaultValue = "32768", description = "decode and chunk: the KV cache capacity and "
@@ -148,6 +151,11 @@ public final class BenchCommand implements Callable<Integer> {
             + "(--python --peer-script), on the same route masks and by the same timing method, and print the ratios")
     boolean peers;
 
+    @Option(names = "--no-limits", description = "CHUNK and VARLEN: do not measure the device limits (copy bandwidth, "
+            + "GEMM rates: --python --peer-script --limits-only, in the same run) nor print our rows as fractions of "
+            + "them")
+    boolean noLimits;
+
     @Option(names = "--python", defaultValue = "python3", description = "interpreter for --peers")
     String python;
 
@@ -183,6 +191,8 @@ public final class BenchCommand implements Callable<Integer> {
         Args.range("--kv-heads", kvHeads, 1, qHeads);
         Args.require(qHeads % kvHeads == 0, "--kv-heads", "a divisor of --q-heads = " + qHeads, kvHeads);
         Args.range("--head-dim", headDim, 1, 1024);
+        Args.require(!chosen.contains(Precision.BF16) || headDim == 64 || headDim == 128, "--head-dim",
+                "64 or 128 with --dtype bf16 (the bf16 kernels' native sizes)", headDim);
         Args.range("--window", window, 1, Integer.MAX_VALUE);
         Args.range("--warmup", warmup, 0, 10_000);
         Args.range("--repeats", repeats, 1, 10_000);
@@ -311,30 +321,68 @@ public final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** The CHUNK and VARLEN modes: SegmentBench, then for VARLEN with --peers the peers' varlen and the ratios. */
+    /**
+     * The CHUNK and VARLEN modes: SegmentBench, then the device limits of the same run (with the VARLEN peers when
+     * --peers) and our rows as fractions of them, then for VARLEN with --peers the ratios to the peers. Exit status
+     * 1 when a sampled-row check failed.
+     */
     private int segments(List<Precision> chosen, CudaDevice dev, Path masks, BenchTiming timing, PrintWriter out)
             throws IOException {
         SegmentBench.Config c = new SegmentBench.Config(qHeads, kvHeads, headDim, window, cache, chunk, seqs, routes,
                 checkRows, seed);
-        List<BenchRow> rows = mode == Mode.CHUNK ? SegmentBench.chunk(c, chosen, dev, timing, out)
-                : SegmentBench.varlen(c, chosen, dev, timing, masks, out);
+        List<String> failures = new ArrayList<>();
+        List<SegmentBench.Timed> timed = mode == Mode.CHUNK ? SegmentBench.chunk(c, chosen, dev, timing, failures, out)
+                : SegmentBench.varlen(c, chosen, dev, timing, masks, failures, out);
+        List<BenchRow> rows = timed.stream().map(SegmentBench.Timed::row).toList();
         out.println();
         out.println(BenchRow.header());
         rows.forEach(r -> out.println(r.format()));
+        List<String> json = new ArrayList<>(rows.stream().map(BenchRow::json).toList());
+        writeJson(json);  // ours first: kept if the peers do not finish
+        PeerRun.Result pr = new PeerRun.Result(List.of(), List.of());
+        String timingArgs = "--warmup " + warmup + " --repeats " + repeats + " --timing "
+                + timingMethod.name().toLowerCase(Locale.ROOT);
         if (peers && mode == Mode.VARLEN) {
             List<String> a = new ArrayList<>(List.of("--varlen", "--dtypes", chosen.stream()
                     .map(p -> p.name().toLowerCase(Locale.ROOT)).collect(Collectors.joining(",")), "--sizes",
-                    join(seqs), "--routes", String.join(",", routes), "--mask-dir", masks.toString(), "--warmup",
-                    Integer.toString(warmup), "--repeats", Integer.toString(repeats), "--timing",
-                    timingMethod.name().toLowerCase(Locale.ROOT), "--no-limits"));
-            PeerRun.Result pr = runPeers(a, out);
-            out.println("varlen vs FlexAttention with a document mask (" + timing.describe() + ", both sides; same "
-                    + "documents and routes):");
+                    join(seqs), "--routes", String.join(",", routes), "--mask-dir", masks.toString()));
+            a.addAll(List.of(timingArgs.split(" ")));
+            if (noLimits) {
+                a.add("--no-limits");
+            }
+            pr = runPeers(a, out);
+        } else if (!noLimits) {
+            List<String> a = new ArrayList<>(List.of("--limits-only"));
+            a.addAll(List.of(timingArgs.split(" ")));
+            try {
+                pr = runPeers(a, out);
+            } catch (IOException e) {  // no interpreter: the rows stand without the fractions
+                out.println("limits: not measured (" + e.getMessage() + ")");
+            }
+        }
+        if (!noLimits) {
+            out.println();
+            out.println("ours vs the limits of this run (TFLOP/s: 4*D FLOPs per visible (query, key) pair per head, "
+                    + "backward 2.5x; of GEMM = TFLOP/s / the dense GEMM rate of the precision; floor = the bytes the "
+                    + "call must move at least / copy_d2d; of copy = floor / ours):");
+            SegmentBench.limitTable(timed, pr).forEach(out::println);
+        }
+        if (peers && mode == Mode.VARLEN) {
+            out.println();
+            out.println("varlen vs FlexAttention with a document mask and SDPA with the dense document mask ("
+                    + timing.describe() + ", both sides; same documents and routes):");
             SegmentBench.ratios(rows, pr).forEach(out::println);
         }
-        writeJson(rows.stream().map(BenchRow::json).toList());
+        pr.limits().forEach(l -> json.add(String.format(Locale.ROOT, "{\"limit\":\"%s\",\"value\":%.1f,"
+                + "\"unit\":\"%s\"}", l.name(), l.value(), l.unit())));
+        writeJson(json);
+        if (!failures.isEmpty()) {
+            out.println();
+            out.println("sampled-row checks FAILED (" + failures.size() + "):");
+            failures.forEach(f -> out.println("  " + f));
+        }
         out.flush();
-        return 0;
+        return failures.isEmpty() ? 0 : 1;
     }
 
     /** Runs the peer script with these arguments and prints the limits it measured in the same run. */
@@ -465,11 +513,7 @@ public final class BenchCommand implements Callable<Integer> {
     static double[] sampledErrors(AttentionInputs in, int n, long seed, DeviceBuffer o, DeviceBuffer lse,
                                   boolean floats) {
         Shape sh = in.shape();
-        int[] rows = new int[n];
-        SplittableRandom rnd = new SplittableRandom(seed + 7);
-        for (int i = 0; i < rows.length; i++) {
-            rows[i] = i == 0 ? sh.rows() - 1 : rnd.nextInt(sh.rows());  // always the last (longest) row
-        }
+        int[] rows = RowCheck.rows(sh, n, seed);  // always the last (longest) row
         RowsResult ref = new ReferenceAttention(true).forwardRows(in, rows);
         int hd = sh.qHeads() * sh.headDim();
         double[] got = new double[rows.length * hd];

@@ -193,7 +193,7 @@ final class Bf16Bench {
     }
 
     /** A bf16 device tensor of n elements as doubles. */
-    private static double[] unpack(DeviceBuffer x, long n) {
+    static double[] unpack(DeviceBuffer x, long n) {
         int[] p = x.toInts((int) (n / 2));
         double[] out = new double[2 * p.length];
         for (int i = 0; i < out.length; i++) {

@@ -20,10 +20,11 @@ import org.swiattn.spec.Precision;
 import org.swiattn.spec.Route;
 import org.swiattn.spec.Segments;
 import org.swiattn.spec.Shape;
+import org.swiattn.spec.Visibility;
 
 /**
- * {@code swiattn bench --mode CHUNK} and {@code --mode VARLEN}: the spec 2.0 segment tables on the GPU, fp64 and
- * fp32 (B = 1, Hq, Hkv, D, w from the options; inputs generated on the GPU).
+ * {@code swiattn bench --mode CHUNK} and {@code --mode VARLEN}: the spec 2.0 segment tables on the GPU, fp64, fp32
+ * and bf16 (B = 1, Hq, Hkv, D, w from the options; inputs generated on the GPU; bf16: {@link Bf16SegmentBench}).
  *
  * <pre>{@code
  *   CHUNK   a chunk of --chunk rows at offset cache - chunk of a --cache key cache (bottom-right segment table,
@@ -32,7 +33,11 @@ import org.swiattn.spec.Shape;
  *           <= 1.2), and the two outputs compared (the same key tiles in the same order: equal bit for bit)
  *   VARLEN  packed documents (documents(), total --seq) as one packed self-attention call: forward (route
  *           compaction per segment + <forward>_seg) and backward (delta + <dK/dV>_seg + <dQ>_seg), HARD estimator;
- *           sampled rows checked against the fp64 reference before timing
+ *           sampled rows judged against the fp64 reference by the spec's tolerance (RowCheck) before timing
+ *   FLOPs   useful only: 4*D per visible (query, key) pair per head (forward), 2.5x that (backward: 5 products)
+ *   floor   the bytes the call must move at least: Q and O (forward; backward also dO and dQ) of every query row,
+ *           K and V (backward also dK and dV) of every key row some query sees, the fp32 (fp64: fp64) LSE (and
+ *           delta); over the device-to-device copy bandwidth of the same run: the memory floor
  * }</pre>
  * Timed by {@link BenchTiming} (the method of every mode); the route masks are written for the peers.
  */
@@ -64,16 +69,66 @@ final class SegmentBench {
         return cu.stream().mapToInt(Integer::intValue).toArray();
     }
 
-    /** The precisions without bf16 (its kernels take self-attention and decode only), with a line when one is left. */
-    private static List<Precision> fpOnly(List<Precision> precisions, String what, PrintWriter out) {
-        if (precisions.contains(Precision.BF16)) {
-            out.println("# bf16: " + what + " run on the fp64 and fp32 kernels only; bf16 skipped");
+    /** A timed row and the bytes its call must move at least (the memory floor's numerator). */
+    record Timed(BenchRow row, double floorBytes) {
+    }
+
+    /**
+     * Per head, the visible (query, key) pairs of a segment table under route z, and the key rows that some query
+     * sees (in a segment the queries' positions are consecutive and the last sees the segment's last key, so these
+     * rows are one run: from the smallest first key to the end).
+     *
+     * @param z [B*Sq] route of the query rows; not modified
+     * @return {pairs, keyRows}
+     */
+    static long[] visible(Segments t, boolean[] z, int window) {
+        long pairs = 0;
+        long keys = 0;
+        for (int s = 0; s < t.count(); s++) {
+            int first = Integer.MAX_VALUE;
+            for (int r = t.qStart(s); r < t.qStart(s) + t.qLen(s); r++) {
+                int p = t.position(r);
+                pairs += Visibility.keyCount(p, z[r], window);
+                first = Math.min(first, Visibility.firstKey(p, z[r], window));
+            }
+            keys += t.qLen(s) > 0 ? t.kLen(s) - first : 0;
         }
-        return precisions.stream().filter(p -> p != Precision.BF16).toList();
+        return new long[] {pairs, keys};
+    }
+
+    /** Useful forward FLOPs of a segment table: 4*D per visible pair per query head. @param z not modified */
+    static double usefulFlops(Segments t, boolean[] z, int window, int headDim, int qHeads) {
+        return 4.0 * headDim * qHeads * visible(t, z, window)[0];
+    }
+
+    /**
+     * The memory floor's bytes of a call (class comment): tensors of elemBytes, LSE and delta of lseBytes.
+     *
+     * @param z not modified
+     */
+    static double floorBytes(Segments t, boolean[] z, Config c, int elemBytes, int lseBytes, boolean backward) {
+        double qRows = t.queryRows();
+        double keys = visible(t, z, c.window())[1];
+        int tensors = backward ? 4 : 2;  // forward: q, o / k, v; backward: q, o, dO, dQ / k, v, dK, dV
+        return tensors * (qRows * c.qHeads() + keys * c.kvHeads()) * c.headDim() * elemBytes
+                + (backward ? 2 : 1) * qRows * c.qHeads() * lseBytes;
+    }
+
+    /** The route masks of a run, one per route, seeded as every precision's (written for the peers when set). */
+    static List<boolean[]> masks(Config c, int s, long seed, java.nio.file.Path dir) throws IOException {
+        List<boolean[]> zs = new ArrayList<>();
+        for (String route : c.routes()) {
+            boolean[] z = BenchRoutes.mask(route, 1, s, seed);
+            if (dir != null && !route.equals("full") && !route.equals("window")) {
+                BenchRoutes.writeMask(dir, s, route, z);
+            }
+            zs.add(z);
+        }
+        return zs;
     }
 
     /** The full-routed positions of {@code z} among rows [from, to) into list F, the others into W, ascending. */
-    private static RouteCompaction.HostLists rowsLists(boolean[] z, int from, int to) {
+    static RouteCompaction.HostLists rowsLists(boolean[] z, int from, int to) {
         int[] lf = new int[z.length];
         int[] lw = new int[z.length];
         int nf = 0;
@@ -88,13 +143,13 @@ final class SegmentBench {
         return new RouteCompaction.HostLists(lf, new int[] {nf}, lw, new int[] {nw});
     }
 
-    private static RouteCompaction.DeviceLists upload(CudaDevice dev, RouteCompaction.HostLists l) {
+    static RouteCompaction.DeviceLists upload(CudaDevice dev, RouteCompaction.HostLists l) {
         return new RouteCompaction.DeviceLists(DeviceBuffer.of(dev, l.listF(), "rows.listF"),
                 DeviceBuffer.of(dev, l.nF(), "rows.nF"), DeviceBuffer.of(dev, l.listW(), "rows.listW"),
                 DeviceBuffer.of(dev, l.nW(), "rows.nW"));
     }
 
-    private static double fraction(boolean[] z, int from, int to) {
+    static double fraction(boolean[] z, int from, int to) {
         int f = 0;
         for (int i = from; i < to; i++) {
             f += z[i] ? 1 : 0;
@@ -102,19 +157,30 @@ final class SegmentBench {
         return (double) f / (to - from);
     }
 
-    /** CHUNK: per precision and route, a chunk row and a rows-of-one-shot row, then the ratio lines. */
-    static List<BenchRow> chunk(Config c, List<Precision> precisions, CudaDevice dev, BenchTiming timing,
-                                PrintWriter out) {
-        List<BenchRow> rows = new ArrayList<>();
+    /**
+     * CHUNK: per precision and route, a chunk row and a rows-of-one-shot row (bf16: also the default wgmma
+     * kernel's), then the ratio lines.
+     *
+     * @param failures receives a line per sampled-row check that fails
+     */
+    static List<Timed> chunk(Config c, List<Precision> precisions, CudaDevice dev, BenchTiming timing,
+                             List<String> failures, PrintWriter out) {
+        List<Timed> rows = new ArrayList<>();
         List<String> ratios = new ArrayList<>();
         int sk = c.cache();
         int sq = c.chunk();
         Shape one = new Shape(1, sk, c.qHeads(), c.kvHeads(), c.headDim());
         Shape part = new Shape(1, sq, c.qHeads(), c.kvHeads(), c.headDim(), sk);
+        Segments table = Segments.bottomRight(part);
         double scale = one.defaultScale();
-        for (Precision p : fpOnly(precisions, "chunked prefill", out)) {
+        for (Precision p : precisions) {
+            if (p == Precision.BF16) {
+                Bf16SegmentBench.chunk(c, dev, timing, rows, ratios, failures, out);
+                continue;
+            }
             RoutedKernels rk = new RoutedKernels(dev, p, null, null);
             String kname = rk.forwardChoice(c.headDim()).name();
+            int es = rk.floats() ? 4 : 8;
             long qOff = (long) (sk - sq) * c.qHeads() * c.headDim();
             try (DeviceBuffer q = rk.allocate(one.qSize(), "q");
                  DeviceBuffer k = rk.allocate(one.kvSize(), "k");
@@ -123,7 +189,7 @@ final class SegmentBench {
                  DeviceBuffer lse = rk.allocate(one.lseSize(), "lse");
                  DeviceBuffer oc = rk.allocate(part.qSize(), "oChunk");
                  DeviceBuffer lsec = rk.allocate(part.lseSize(), "lseChunk");
-                 SegmentTable.OnDevice seg = SegmentTable.of(Segments.bottomRight(part)).upload(dev)) {
+                 SegmentTable.OnDevice seg = SegmentTable.of(table).upload(dev)) {
                 rk.fillNormal(q, one.qSize(), c.seed(), 1.0);
                 rk.fillNormal(k, one.kvSize(), c.seed() + 1, 1.0);
                 rk.fillNormal(v, one.kvSize(), c.seed() + 2, 1.0);
@@ -131,8 +197,8 @@ final class SegmentBench {
                 try (DeviceBuffer qc = rk.upload(q.read(qOff, part.qSize(), rk.floats()), "qChunk")) {
                     for (String route : c.routes()) {
                         boolean[] z = BenchRoutes.mask(route, 1, sk, c.seed() + 3);
-                        byte[] zc = BenchRoutes.bytes(Arrays.copyOfRange(z, sk - sq, sk));
-                        try (DeviceBuffer zd = DeviceBuffer.of(dev, zc, "route");
+                        boolean[] zc = Arrays.copyOfRange(z, sk - sq, sk);
+                        try (DeviceBuffer zd = DeviceBuffer.of(dev, BenchRoutes.bytes(zc), "route");
                              RouteCompaction.DeviceLists lc = RouteCompaction.onDevice(dev, zd, seg, sq);
                              RouteCompaction.DeviceLists lr = upload(dev, rowsLists(z, sk - sq, sk))) {
                             Runnable runChunk = () -> rk.forward(part, c.window(), scale, qc, k, v, oc, lsec, lc, seg);
@@ -148,20 +214,19 @@ final class SegmentBench {
                             double[] tc = timing.measure(runChunk);
                             double[] tr = timing.measure(runRows);
                             double rho = fraction(z, sk - sq, sk);
+                            double flops = usefulFlops(table, zc, c.window(), c.headDim(), c.qHeads());
+                            double floor = floorBytes(table, zc, c, es, es, false);
                             BenchRow rc = new BenchRow(p.name(), sk, route, rho, "chunk", kname + "_seg", tc[0],
-                                    tc[1], Double.NaN, ErrorMeasures.normwiseRelative(a, b),
+                                    tc[1], flops / tc[0] / 1e9, ErrorMeasures.normwiseRelative(a, b),
                                     ErrorMeasures.maxAbs(la, lb));
                             BenchRow rr = new BenchRow(p.name(), sk, route, rho, "rows-1shot", kname, tr[0], tr[1],
-                                    Double.NaN, Double.NaN, Double.NaN);
+                                    flops / tr[0] / 1e9, Double.NaN, Double.NaN);
                             out.println(rc.format());
                             out.println(rr.format());
                             out.flush();
-                            rows.add(rc);
-                            rows.add(rr);
-                            ratios.add(String.format(Locale.ROOT, "%-5s chunk %d at %d of %d, route %-7s chunk / "
-                                    + "rows of the one-shot prefill = %.3f (target <= 1.2); outputs %s", p.name(), sq,
-                                    sk - sq, sk, route, tc[0] / tr[0], same ? "equal bit for bit"
-                                            : "DIFFER (errO vs the one-shot rows above)"));
+                            rows.add(new Timed(rc, floor));
+                            rows.add(new Timed(rr, floor));
+                            ratios.add(chunkRatio(p.name(), c, route, "", tc[0] / tr[0], same));
                         }
                     }
                 }
@@ -172,10 +237,22 @@ final class SegmentBench {
         return rows;
     }
 
-    /** VARLEN: per total length, precision and route, a forward and a backward row of the packed call. */
-    static List<BenchRow> varlen(Config c, List<Precision> precisions, CudaDevice dev, BenchTiming timing,
-                                 java.nio.file.Path masks, PrintWriter out) throws IOException {
-        List<BenchRow> rows = new ArrayList<>();
+    /** One ratio line of the chunk mode. @param of "" or which one-shot kernel, e.g. " (wgmma)" */
+    static String chunkRatio(String prec, Config c, String route, String of, double ratio, boolean same) {
+        return String.format(Locale.ROOT, "%-5s chunk %d at %d of %d, route %-7s chunk / rows of the one-shot prefill%s"
+                + " = %.3f (target <= 1.2); outputs %s", prec, c.chunk(), c.cache() - c.chunk(), c.cache(), route, of,
+                ratio, same ? "equal bit for bit" : "DIFFER (errO vs the one-shot rows above)");
+    }
+
+    /**
+     * VARLEN: per total length, precision and route, a forward and a backward row of the packed call (bf16: also the
+     * self-attention kernels on one sequence of the same rows).
+     *
+     * @param failures receives a line per sampled-row check that fails
+     */
+    static List<Timed> varlen(Config c, List<Precision> precisions, CudaDevice dev, BenchTiming timing,
+                              java.nio.file.Path masks, List<String> failures, PrintWriter out) throws IOException {
+        List<Timed> rows = new ArrayList<>();
         for (int s : c.seqs()) {
             int[] cu = documents(s, c.window(), c.seed());
             out.printf(Locale.ROOT, "# varlen S=%d: %d documents, lengths %s%n", s, cu.length - 1,
@@ -185,56 +262,94 @@ final class SegmentBench {
             }
             Shape sh = new Shape(1, s, c.qHeads(), c.kvHeads(), c.headDim());
             Segments table = Segments.packedSelf(sh, cu);
-            double scale = sh.defaultScale();
-            for (Precision p : fpOnly(precisions, "packed batches", out)) {
-                RoutedKernels rk = new RoutedKernels(dev, p, null, null);
-                String fname = rk.forwardChoice(c.headDim()).name() + "_seg";
-                String bname = rk.backwardChoice(c.headDim())[1].name().replace("swi_bwd_dq_", "bwd_") + "_seg";
-                try (BenchBuffers t = BenchBuffers.filled(rk, sh, c.seed());
-                     SegmentTable.OnDevice seg = SegmentTable.of(table).upload(dev)) {
-                    DeviceBuffer q = t.q(), k = t.k(), v = t.v(), dO = t.dO(), o = t.o(), lse = t.lse();
-                    DeviceBuffer delta = t.delta(), dQ = t.dQ(), dK = t.dK(), dV = t.dV();
-                    dev.synchronize();
-                    for (String route : c.routes()) {
-                        boolean[] z = BenchRoutes.mask(route, 1, s, c.seed() + 14);
-                        if (masks != null && !route.equals("full") && !route.equals("window")) {
-                            BenchRoutes.writeMask(masks, s, route, z);
-                        }
-                        double rho = fraction(z, 0, s);
-                        try (DeviceBuffer zd = DeviceBuffer.of(dev, BenchRoutes.bytes(z), "route");
-                             RouteCompaction.DeviceLists l = RouteCompaction.onDevice(dev, zd, seg, s)) {
-                            Runnable fwd = () -> {
-                                RouteCompaction.compactInto(dev, zd, l, seg);
-                                rk.forward(sh, c.window(), scale, q, k, v, o, lse, l, seg);
-                            };
-                            o.fill((byte) 0xFF);  // poison: every row must be written
-                            fwd.run();
-                            dev.synchronize();
-                            double[] err = c.checkRows() > 0 ? check(c, sh, table, z, q, k, v, o, lse, rk, scale)
-                                    : new double[] {Double.NaN, Double.NaN};
-                            double[] tf = timing.measure(fwd);
-                            BenchRow rf = new BenchRow(p.name(), s, route, rho, "forward", fname, tf[0], tf[1],
-                                    Double.NaN, err[0], err[1]);
-                            BackwardOperands ops = BackwardOperands.routed(q, k, v, dO, l, lse, delta);
-                            Runnable bwd = () -> {
-                                rk.delta(sh, dO, o, null, delta);
-                                rk.dKdV(sh, c.window(), scale, ops, dK, dV, seg);
-                                rk.dQ(sh, c.window(), scale, ops, dQ, false, seg);
-                            };
-                            double[] tb = timing.measure(bwd);
-                            BenchRow rb = new BenchRow(p.name(), s, route, rho, "backward", bname, tb[0], tb[1],
-                                    Double.NaN, Double.NaN, Double.NaN);
-                            for (BenchRow r : List.of(rf, rb)) {
-                                out.println(r.format());
-                                rows.add(r);
-                            }
-                            out.flush();
-                        }
-                    }
+            List<boolean[]> zs = masks(c, s, c.seed() + 14, masks);
+            for (Precision p : precisions) {
+                if (p == Precision.BF16) {
+                    Bf16SegmentBench.varlen(c, dev, timing, sh, table, zs, rows, failures, out);
+                } else {
+                    fpVarlen(c, p, dev, timing, sh, table, zs, rows, failures, out);
                 }
             }
         }
         return rows;
+    }
+
+    /** The fp64 / fp32 rows of one VARLEN size. @param zs the masks of c.routes(); not modified */
+    private static void fpVarlen(Config c, Precision p, CudaDevice dev, BenchTiming timing, Shape sh, Segments table,
+                                 List<boolean[]> zs, List<Timed> rows, List<String> failures, PrintWriter out) {
+        int s = sh.seqLen();
+        double scale = sh.defaultScale();
+        RoutedKernels rk = new RoutedKernels(dev, p, null, null);
+        String fname = rk.forwardChoice(c.headDim()).name() + "_seg";
+        String bname = rk.backwardChoice(c.headDim())[1].name().replace("swi_bwd_dq_", "bwd_") + "_seg";
+        int es = rk.floats() ? 4 : 8;
+        try (BenchBuffers t = BenchBuffers.filled(rk, sh, c.seed());
+             SegmentTable.OnDevice seg = SegmentTable.of(table).upload(dev)) {
+            DeviceBuffer q = t.q(), k = t.k(), v = t.v(), dO = t.dO(), o = t.o(), lse = t.lse();
+            DeviceBuffer delta = t.delta(), dQ = t.dQ(), dK = t.dK(), dV = t.dV();
+            dev.synchronize();
+            for (int n = 0; n < c.routes().size(); n++) {
+                String route = c.routes().get(n);
+                boolean[] z = zs.get(n);
+                double rho = fraction(z, 0, s);
+                double flops = usefulFlops(table, z, c.window(), c.headDim(), c.qHeads());
+                try (DeviceBuffer zd = DeviceBuffer.of(dev, BenchRoutes.bytes(z), "route");
+                     RouteCompaction.DeviceLists l = RouteCompaction.onDevice(dev, zd, seg, s)) {
+                    Runnable fwd = () -> {
+                        RouteCompaction.compactInto(dev, zd, l, seg);
+                        rk.forward(sh, c.window(), scale, q, k, v, o, lse, l, seg);
+                    };
+                    o.fill((byte) 0xFF);  // poison: every row must be written
+                    fwd.run();
+                    dev.synchronize();
+                    RowCheck.Result err = RowCheck.Result.NONE;
+                    if (c.checkRows() > 0) {
+                        boolean f = rk.floats();
+                        int hd = sh.qHeads() * sh.headDim();
+                        err = RowCheck.judge(inputs(c, sh, table, z, q.readAll(sh.qSize(), f),
+                                k.readAll(sh.kvSize(), f), v.readAll(sh.kvSize(), f)), p,
+                                RowCheck.rows(sh, c.checkRows(), c.seed()), r -> new double[][] {
+                                    o.read((long) r * hd, hd, f), lse.read((long) r * sh.qHeads(), sh.qHeads(), f)});
+                    }
+                    verdict(p.name(), s, route, err, failures, out);
+                    double[] tf = timing.measure(fwd);
+                    BenchRow rf = new BenchRow(p.name(), s, route, rho, "forward", fname, tf[0], tf[1],
+                            flops / tf[0] / 1e9, err.errO(), err.errLse());
+                    BackwardOperands ops = BackwardOperands.routed(q, k, v, dO, l, lse, delta);
+                    Runnable bwd = () -> {
+                        rk.delta(sh, dO, o, null, delta);
+                        rk.dKdV(sh, c.window(), scale, ops, dK, dV, seg);
+                        rk.dQ(sh, c.window(), scale, ops, dQ, false, seg);
+                    };
+                    double[] tb = timing.measure(bwd);
+                    BenchRow rb = new BenchRow(p.name(), s, route, rho, "backward", bname, tb[0], tb[1],
+                            2.5 * flops / tb[0] / 1e9, Double.NaN, Double.NaN);
+                    rows.add(new Timed(rf, floorBytes(table, z, c, es, es, false)));
+                    rows.add(new Timed(rb, floorBytes(table, z, c, es, es, true)));
+                    out.println(rf.format());
+                    out.println(rb.format());
+                    out.flush();
+                }
+            }
+        }
+    }
+
+    /** The packed inputs of a run (host copies of the device values) for the row check. Arrays not modified. */
+    static AttentionInputs inputs(Config c, Shape sh, Segments table, boolean[] z, double[] q, double[] k,
+                                  double[] v) {
+        return AttentionInputs.builder(sh).q(q).k(k).v(v).window(c.window()).scale(sh.defaultScale())
+                .route(Route.ofMask(sh.batch(), sh.seqLen(), z)).estimator(Estimator.HARD).segments(table).build();
+    }
+
+    /** Prints the sampled-row verdict of a run; a failure is also added to failures. */
+    static void verdict(String prec, int s, String route, RowCheck.Result err, List<String> failures,
+                        PrintWriter out) {
+        String line = String.format(Locale.ROOT, "# %s S=%d route %s: sampled rows vs the fp64 reference: %s", prec, s,
+                route, err.describe());
+        out.println(line);
+        if (!err.pass()) {
+            failures.add(line.substring(2));
+        }
     }
 
     static String lengths(int[] cu) {
@@ -243,16 +358,6 @@ final class SegmentBench {
             sb.append(i > 1 ? "," : "").append(cu[i] - cu[i - 1]);
         }
         return sb.toString();
-    }
-
-    /** The sampled-row errors of the packed forward (BenchCommand.sampledErrors over the host copies). */
-    private static double[] check(Config c, Shape sh, Segments table, boolean[] z, DeviceBuffer q, DeviceBuffer k,
-                                  DeviceBuffer v, DeviceBuffer o, DeviceBuffer lse, RoutedKernels rk, double scale) {
-        boolean f = rk.floats();
-        AttentionInputs in = AttentionInputs.builder(sh).q(q.readAll(sh.qSize(), f)).k(k.readAll(sh.kvSize(), f))
-                .v(v.readAll(sh.kvSize(), f)).window(c.window()).scale(scale).route(Route.ofMask(1, sh.seqLen(), z))
-                .estimator(Estimator.HARD).segments(table).build();
-        return BenchCommand.sampledErrors(in, c.checkRows(), c.seed(), o, lse, f);
     }
 
     /**
@@ -276,6 +381,31 @@ final class SegmentBench {
             }
             out.add(String.format(Locale.ROOT, "%-5s %6d %-8s %-7s %6.3f %10.3f %s", r.precision(), r.s(), r.op(),
                     r.route(), r.fullFraction(), r.ms(), sb));
+        }
+        return out;
+    }
+
+    /**
+     * Our rows against the physical limits measured in the same run: useful TFLOP/s over the GEMM rate of the
+     * precision (gemm_bf16 / gemm_fp32 / gemm_fp64: the fraction of the dense GEMM rate), and the memory floor
+     * (floorBytes over copy_d2d) over our time (the fraction of the copy bandwidth); "-" where a limit is missing.
+     *
+     * @param ours not modified; limits not modified
+     */
+    static List<String> limitTable(List<Timed> ours, PeerRun.Result limits) {
+        List<String> out = new ArrayList<>();
+        out.add(String.format(Locale.ROOT, "%-5s %6s %-10s %-7s %6s %-34s %10s %8s %8s %9s %8s", "prec", "S", "op",
+                "route", "rho", "kernel", "ours ms", "TFLOP/s", "of GEMM", "floor ms", "of copy"));
+        double bw = limits.limit("copy_d2d");
+        for (Timed t : ours) {
+            BenchRow r = t.row();
+            double gemm = limits.limit(PeerRun.gemmLimit(r.precision()));
+            double floorMs = t.floorBytes() / bw / 1e6;
+            out.add(String.format(Locale.ROOT, "%-5s %6d %-10s %-7s %6.3f %-34s %10.3f %8.2f %8s %9s %8s",
+                    r.precision(), r.s(), r.op(), r.route(), r.fullFraction(), r.kernel(), r.ms(), r.tflops(),
+                    Double.isNaN(gemm) ? "-" : String.format(Locale.ROOT, "%.3f", r.tflops() / gemm),
+                    Double.isNaN(bw) ? "-" : String.format(Locale.ROOT, "%.3f", floorMs),
+                    Double.isNaN(bw) ? "-" : String.format(Locale.ROOT, "%.3f", floorMs / r.ms())));
         }
         return out;
     }

@@ -56,6 +56,63 @@ class SegmentBenchTest {
     }
 
     @Test
+    void visiblePairsAndKeyRowsOfASegmentTable() {
+        // chunk: 2 queries at positions 3, 4 of 5 keys, w = 2; full rows see 4 and 5 keys, window rows 2 each
+        Segments chunk = Segments.bottomRight(new Shape(1, 2, 1, 1, 16, 5));
+        assertThat(SegmentBench.visible(chunk, new boolean[] {true, true}, 2)).containsExactly(9, 5);
+        assertThat(SegmentBench.visible(chunk, new boolean[] {false, false}, 2)).containsExactly(4, 3);  // keys 2..4
+        assertThat(SegmentBench.visible(chunk, new boolean[] {false, true}, 2)).containsExactly(7, 5);
+        // packed: documents of 3 and 2 rows, positions restart: full 1+2+3 + 1+2, window (w = 1) one key each
+        Shape sh = new Shape(1, 5, 2, 1, 8);
+        Segments packed = Segments.packedSelf(sh, new int[] {0, 3, 5});
+        assertThat(SegmentBench.visible(packed, new boolean[] {true, true, true, true, true}, 1)).containsExactly(9, 5);
+        assertThat(SegmentBench.visible(packed, new boolean[5], 1)).containsExactly(5, 5);  // each its own key
+        assertThat(SegmentBench.usefulFlops(packed, new boolean[5], 1, 8, 2)).isEqualTo(5 * 4 * 8 * 2);
+        // the one-sequence table counts what BenchRoutes counts for self-attention
+        boolean[] z = BenchRoutes.mask("0.25", 1, 300, 9);
+        assertThat(SegmentBench.usefulFlops(Segments.selfAttention(new Shape(1, 300, 4, 2, 16)), z, 64, 16, 4))
+                .isEqualTo(BenchRoutes.usefulFlops(z, 1, 300, 64, 16, 4));
+    }
+
+    @Test
+    void theMemoryFloorCountsEachTensorOnceAndOnlyTheKeysSeen() {
+        SegmentBench.Config c = new SegmentBench.Config(4, 2, 8, 2, 5, 2, List.of(5), List.of("window"), 0, 1);
+        Segments chunk = Segments.bottomRight(new Shape(1, 2, 4, 2, 8, 5));
+        boolean[] z = {false, false};  // keys 2..4 seen
+        // forward: q, o of 2 rows x 4 heads x 8, k, v of 3 keys x 2 heads x 8, in bf16; lse fp32
+        assertThat(SegmentBench.floorBytes(chunk, z, c, 2, 4, false)).isEqualTo(2 * (2 * 4 + 3 * 2) * 8 * 2 + 2 * 4 * 4);
+        // backward: q, o, dO, dQ and k, v, dK, dV; lse and delta
+        assertThat(SegmentBench.floorBytes(chunk, z, c, 2, 4, true)).isEqualTo(4 * (2 * 4 + 3 * 2) * 8 * 2 + 2 * 2 * 4 * 4);
+    }
+
+    @Test
+    void theLimitTableGivesFractionsOfTheGemmRateAndTheCopyBandwidth() {
+        List<SegmentBench.Timed> rows = List.of(
+                new SegmentBench.Timed(new BenchRow("BF16", 8192, "full", 1, "forward", "k", 2.0, 2.0, 400, Double.NaN,
+                        Double.NaN), 4e9),
+                new SegmentBench.Timed(new BenchRow("FP64", 8192, "full", 1, "backward", "k", 1.0, 1.0, 30,
+                        Double.NaN, Double.NaN), 1e9));
+        PeerRun.Result limits = PeerRun.parse(List.of("LIMIT\tcopy_d2d\t4000.0\tGB/s",
+                "LIMIT\tgemm_bf16\t800.0\tTFLOP/s"));
+        List<String> t = SegmentBench.limitTable(rows, limits);
+        assertThat(t).hasSize(3);
+        // 400 / 800 of the GEMM rate; floor 4e9 B / 4000 GB/s = 1 ms, of 2 ms: 0.5
+        assertThat(t.get(1)).contains(" 0.500 ").contains(" 1.000 ").endsWith("0.500");
+        // no fp64 GEMM rate measured: "-"; floor 0.25 ms of 1 ms
+        assertThat(t.get(2)).contains(" - ").contains(" 0.250 ").endsWith("0.250");
+        assertThat(SegmentBench.limitTable(rows, new PeerRun.Result(List.of(), List.of())).get(1)).endsWith("-");
+    }
+
+    @Test
+    void bf16RunsOnlyAtTheKernelsHeadDimensions() {
+        Cli.run("bench", "--mode", "VARLEN", "--dtype", "bf16", "--head-dim", "96").failsWithOneLine("--head-dim",
+                "64 or 128 with --dtype bf16", "96");
+        Cli.run("bench", "--mode", "CHUNK", "--dtype", "fp32,bf16", "--head-dim", "80").failsWithOneLine("--head-dim",
+                "80");
+        Cli.run("bench", "--mode", "CHUNK", "--dtype", "bf17").failsWithOneLine("--dtype", "'bf17'");
+    }
+
+    @Test
     void aChunkLongerThanTheCacheIsRefusedNamingTheOption() {
         Cli.run("bench", "--mode", "CHUNK", "--cache", "100", "--chunk", "101").failsWithOneLine("--chunk", "101");
         Cli.run("bench", "--mode", "CHUNK", "--chunk", "0").failsWithOneLine("--chunk", "0");

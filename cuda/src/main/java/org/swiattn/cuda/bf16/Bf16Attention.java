@@ -237,8 +237,15 @@ public final class Bf16Attention implements SwitchAttention {
      * padded D for a segment table (the wgmma forward reads a per-batch V^T copy).
      */
     private Variant variantFor(Shape s, SegmentTable.OnDevice seg) {
-        Variant v = variantFor(s.headDim());
-        return seg == null ? v : find(v.headDim() == 64 ? "swi_fwd_mma_bf16_d64_m128_t2_s2"
+        return seg == null ? variantFor(s.headDim()) : segmentVariantFor(s.headDim());
+    }
+
+    /**
+     * The forward variant of segment-table calls for head dimension d: the version-1 (mma.sync) variant of the
+     * padded D of {@link #variantFor(int)} (the wgmma forward reads a per-batch V^T copy and takes no table).
+     */
+    public Variant segmentVariantFor(int d) {
+        return find(variantFor(d).headDim() == 64 ? "swi_fwd_mma_bf16_d64_m128_t2_s2"
                 : "swi_fwd_mma_bf16_d128_m64_t1_s3");
     }
 
