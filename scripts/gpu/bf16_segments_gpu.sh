@@ -2,7 +2,8 @@
 # bf16 on the spec 2.0 segment tables (chunked prefill, packed batches) on the GPU machine, in one command (about
 # 6 minutes): from the repository root, after `tar -xJf target/bundle.tar.xz` (bundle/ built by
 # scripts/gpu/build_bundle.sh --xz).
-#   1. in parallel JVMs: Bf16GoldenTest (every golden case of golden/ with D <= 128, the SAMPLED ones included) and
+#   1. in parallel JVMs: Bf16GoldenTest (every golden case of golden/ with D <= 128, the SAMPLED ones included; in
+#      three JVMs, -Dswiattn.golden.part=0/3, 1/3, 2/3, which share the 32K cases' CPU work) and
 #      Bf16SegmentProperties (the segment property suite on the bf16 implementation)
 #   2. swiattn bench --mode CHUNK --dtype bf16: a 512-row chunk at offset 32256 of 32768 on the mma.sync segment
 #      forward against the same rows of the one-shot prefill (the same kernel: ratio and bit-for-bit comparison; the
@@ -26,8 +27,10 @@ out="$(mktemp -d /tmp/bf16-segments.XXXXXX)"
 source "$(dirname "$0")/lib.sh"
 budget="${BF16_SEG_BUDGET:-360}"
 gpu_info
-JAVA_OPTS="-Xmx48g -XX:+UseParallelGC" junit bf16-golden "${BF16_GOLDEN_LIMIT:-240}" \
-  --select-class $P.bf16.Bf16GoldenTest &
+for part in 0 1 2; do
+  JAVA_OPTS="-Xmx24g -XX:+UseParallelGC -Dswiattn.golden.part=$part/3" junit "bf16-golden-$part" \
+    "${BF16_GOLDEN_LIMIT:-240}" --select-class $P.bf16.Bf16GoldenTest &
+done
 junit bf16-seg-props "${BF16_PROPS_LIMIT:-240}" --include-classname '.*Properties' \
   --select-class $P.bf16.Bf16SegmentProperties &
 parallel_stage "bf16 golden cases and segment properties"
@@ -53,10 +56,10 @@ fi
 # the short table: steps, verdicts, ours vs the limits and the peers
 {
   echo "== steps ($SECONDS s in all)"; cat "$out/stages.txt"
-  for l in bf16-golden bf16-seg-props; do
+  for l in bf16-golden-0 bf16-golden-1 bf16-golden-2 bf16-seg-props; do
     [[ -f "$out/$l.log" ]] && echo "$l: $(count $l)"
   done
-  grep -h "^golden: \| FAIL" "$out/bf16-golden.log" 2>/dev/null | head -12
+  grep -h "^golden: \| FAIL" "$out"/bf16-golden-*.log 2>/dev/null | head -12
   for l in bench-chunk bench-varlen-8192 bench-varlen-32768; do
     [[ -f "$out/$l.log" ]] || continue
     echo "== $l"
