@@ -132,7 +132,7 @@ final class Bf16SegmentBench {
                             dev.synchronize();
                             int[] b = o.readInts(qOff / 2, chunkWords);
                             double[] lb = lse.read((long) (sk - sq) * c.qHeads(), (int) part.lseElems(), true);
-                            same[n] = Arrays.equals(a, b) && Arrays.equals(widen(la), lb);
+                            same[n] = Arrays.equals(a, b) && Arrays.equals(DeviceTensors.widen(la), lb);
                             diff[n] = ErrorMeasures.normwiseRelative(values(oc, 0, 2 * chunkWords, dp),
                                     values(o, qOff, 2 * chunkWords, dp));
                         }
@@ -160,14 +160,6 @@ final class Bf16SegmentBench {
                 }
             }
         }
-    }
-
-    private static double[] widen(float[] x) {
-        double[] d = new double[x.length];
-        for (int n = 0; n < x.length; n++) {
-            d[n] = x[n];
-        }
-        return d;
     }
 
     /**
