@@ -7,6 +7,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.swiattn.spec.InvalidInputException;
+import org.swiattn.spec.Segments;
 import org.swiattn.spec.Visibility;
 
 /**
@@ -70,7 +71,40 @@ public final class BenchRoutes {
         for (int b = 0; b < batch; b++) {
             pairs += Visibility.visiblePairs(Arrays.copyOfRange(z, b * s, (b + 1) * s), window);
         }
+        return flops(pairs, headDim, qHeads);
+    }
+
+    /** Useful forward FLOPs of a segment table (the same count). @param z [B*Sq] not modified */
+    public static double usefulFlops(Segments t, boolean[] z, int window, int headDim, int qHeads) {
+        return flops(visible(t, z, window)[0], headDim, qHeads);
+    }
+
+    /** 4*D FLOPs per visible pair per query head: the two products of D multiply-adds each. */
+    private static double flops(double pairs, int headDim, int qHeads) {
         return 4.0 * headDim * qHeads * pairs;
+    }
+
+    /**
+     * Per head, the visible (query, key) pairs of a segment table under route z, and the key rows that some query
+     * sees (in a segment the queries' positions are consecutive and the last sees the segment's last key, so these
+     * rows are one run: from the smallest first key to the end).
+     *
+     * @param z [B*Sq] route of the query rows; not modified
+     * @return {pairs, keyRows}
+     */
+    public static long[] visible(Segments t, boolean[] z, int window) {
+        long pairs = 0;
+        long keys = 0;
+        for (int s = 0; s < t.count(); s++) {
+            int first = Integer.MAX_VALUE;
+            for (int r = t.qStart(s); r < t.qStart(s) + t.qLen(s); r++) {
+                int p = t.position(r);
+                pairs += Visibility.keyCount(p, z[r], window);
+                first = Math.min(first, Visibility.firstKey(p, z[r], window));
+            }
+            keys += t.qLen(s) > 0 ? t.kLen(s) - first : 0;
+        }
+        return new long[] {pairs, keys};
     }
 
     /** The realised full fraction. @param z not modified */

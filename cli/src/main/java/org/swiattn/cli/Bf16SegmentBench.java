@@ -140,7 +140,7 @@ final class Bf16SegmentBench {
                         double[] tr = timing.measure(runRows);
                         double[] td = timing.measure(runRowsDefault);
                         double rho = SegmentBench.fraction(z, sk - sq, sk);
-                        double flops = SegmentBench.usefulFlops(table, zc, w, c.headDim(), c.qHeads());
+                        double flops = BenchRoutes.usefulFlops(table, zc, w, c.headDim(), c.qHeads());
                         double floor = SegmentBench.floorBytes(table, zc, c, ES, LSE_BYTES, false);
                         BenchRow rc = new BenchRow("BF16", sk, route, rho, "chunk", sname + "_seg", tc[0], tc[1],
                                 flops / tc[0] / 1e9, err.errO(), err.errLse());
@@ -205,8 +205,8 @@ final class Bf16SegmentBench {
                 String route = c.routes().get(n);
                 boolean[] z = zs.get(n);
                 double rho = SegmentBench.fraction(z, 0, s);
-                double flops = SegmentBench.usefulFlops(table, z, w, c.headDim(), c.qHeads());
-                double flops1 = SegmentBench.usefulFlops(self, z, w, c.headDim(), c.qHeads());
+                double flops = BenchRoutes.usefulFlops(table, z, w, c.headDim(), c.qHeads());
+                double flops1 = BenchRoutes.usefulFlops(self, z, w, c.headDim(), c.qHeads());
                 try (DeviceBuffer zd = DeviceBuffer.of(dev, BenchRoutes.bytes(z), "route");
                      RouteCompaction.DeviceLists l = RouteCompaction.onDevice(dev, zd, seg, s);
                      RouteCompaction.DeviceLists l1 = RouteCompaction.onDevice(dev, zd, 1, s)) {

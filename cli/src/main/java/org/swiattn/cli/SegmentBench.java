@@ -20,7 +20,6 @@ import org.swiattn.spec.Precision;
 import org.swiattn.spec.Route;
 import org.swiattn.spec.Segments;
 import org.swiattn.spec.Shape;
-import org.swiattn.spec.Visibility;
 
 /**
  * {@code swiattn bench --mode CHUNK} and {@code --mode VARLEN}: the spec 2.0 segment tables on the GPU, fp64, fp32
@@ -74,41 +73,13 @@ final class SegmentBench {
     }
 
     /**
-     * Per head, the visible (query, key) pairs of a segment table under route z, and the key rows that some query
-     * sees (in a segment the queries' positions are consecutive and the last sees the segment's last key, so these
-     * rows are one run: from the smallest first key to the end).
-     *
-     * @param z [B*Sq] route of the query rows; not modified
-     * @return {pairs, keyRows}
-     */
-    static long[] visible(Segments t, boolean[] z, int window) {
-        long pairs = 0;
-        long keys = 0;
-        for (int s = 0; s < t.count(); s++) {
-            int first = Integer.MAX_VALUE;
-            for (int r = t.qStart(s); r < t.qStart(s) + t.qLen(s); r++) {
-                int p = t.position(r);
-                pairs += Visibility.keyCount(p, z[r], window);
-                first = Math.min(first, Visibility.firstKey(p, z[r], window));
-            }
-            keys += t.qLen(s) > 0 ? t.kLen(s) - first : 0;
-        }
-        return new long[] {pairs, keys};
-    }
-
-    /** Useful forward FLOPs of a segment table: 4*D per visible pair per query head. @param z not modified */
-    static double usefulFlops(Segments t, boolean[] z, int window, int headDim, int qHeads) {
-        return 4.0 * headDim * qHeads * visible(t, z, window)[0];
-    }
-
-    /**
      * The memory floor's bytes of a call (class comment): tensors of elemBytes, LSE and delta of lseBytes.
      *
      * @param z not modified
      */
     static double floorBytes(Segments t, boolean[] z, Config c, int elemBytes, int lseBytes, boolean backward) {
         double qRows = t.queryRows();
-        double keys = visible(t, z, c.window())[1];
+        double keys = BenchRoutes.visible(t, z, c.window())[1];
         int tensors = backward ? 4 : 2;  // forward: q, o / k, v; backward: q, o, dO, dQ / k, v, dK, dV
         return tensors * (qRows * c.qHeads() + keys * c.kvHeads()) * c.headDim() * elemBytes
                 + (backward ? 2 : 1) * qRows * c.qHeads() * lseBytes;
@@ -214,7 +185,7 @@ final class SegmentBench {
                             double[] tc = timing.measure(runChunk);
                             double[] tr = timing.measure(runRows);
                             double rho = fraction(z, sk - sq, sk);
-                            double flops = usefulFlops(table, zc, c.window(), c.headDim(), c.qHeads());
+                            double flops = BenchRoutes.usefulFlops(table, zc, c.window(), c.headDim(), c.qHeads());
                             double floor = floorBytes(table, zc, c, es, es, false);
                             BenchRow rc = new BenchRow(p.name(), sk, route, rho, "chunk", kname + "_seg", tc[0],
                                     tc[1], flops / tc[0] / 1e9, ErrorMeasures.normwiseRelative(a, b),
@@ -292,7 +263,7 @@ final class SegmentBench {
                 String route = c.routes().get(n);
                 boolean[] z = zs.get(n);
                 double rho = fraction(z, 0, s);
-                double flops = usefulFlops(table, z, c.window(), c.headDim(), c.qHeads());
+                double flops = BenchRoutes.usefulFlops(table, z, c.window(), c.headDim(), c.qHeads());
                 try (DeviceBuffer zd = DeviceBuffer.of(dev, BenchRoutes.bytes(z), "route");
                      RouteCompaction.DeviceLists l = RouteCompaction.onDevice(dev, zd, seg, s)) {
                     Runnable fwd = () -> {

@@ -59,18 +59,18 @@ class SegmentBenchTest {
     void visiblePairsAndKeyRowsOfASegmentTable() {
         // chunk: 2 queries at positions 3, 4 of 5 keys, w = 2; full rows see 4 and 5 keys, window rows 2 each
         Segments chunk = Segments.bottomRight(new Shape(1, 2, 1, 1, 16, 5));
-        assertThat(SegmentBench.visible(chunk, new boolean[] {true, true}, 2)).containsExactly(9, 5);
-        assertThat(SegmentBench.visible(chunk, new boolean[] {false, false}, 2)).containsExactly(4, 3);  // keys 2..4
-        assertThat(SegmentBench.visible(chunk, new boolean[] {false, true}, 2)).containsExactly(7, 5);
+        assertThat(BenchRoutes.visible(chunk, new boolean[] {true, true}, 2)).containsExactly(9, 5);
+        assertThat(BenchRoutes.visible(chunk, new boolean[] {false, false}, 2)).containsExactly(4, 3);  // keys 2..4
+        assertThat(BenchRoutes.visible(chunk, new boolean[] {false, true}, 2)).containsExactly(7, 5);
         // packed: documents of 3 and 2 rows, positions restart: full 1+2+3 + 1+2, window (w = 1) one key each
         Shape sh = new Shape(1, 5, 2, 1, 8);
         Segments packed = Segments.packedSelf(sh, new int[] {0, 3, 5});
-        assertThat(SegmentBench.visible(packed, new boolean[] {true, true, true, true, true}, 1)).containsExactly(9, 5);
-        assertThat(SegmentBench.visible(packed, new boolean[5], 1)).containsExactly(5, 5);  // each its own key
-        assertThat(SegmentBench.usefulFlops(packed, new boolean[5], 1, 8, 2)).isEqualTo(5 * 4 * 8 * 2);
+        assertThat(BenchRoutes.visible(packed, new boolean[] {true, true, true, true, true}, 1)).containsExactly(9, 5);
+        assertThat(BenchRoutes.visible(packed, new boolean[5], 1)).containsExactly(5, 5);  // each its own key
+        assertThat(BenchRoutes.usefulFlops(packed, new boolean[5], 1, 8, 2)).isEqualTo(5 * 4 * 8 * 2);
         // the one-sequence table counts what BenchRoutes counts for self-attention
         boolean[] z = BenchRoutes.mask("0.25", 1, 300, 9);
-        assertThat(SegmentBench.usefulFlops(Segments.selfAttention(new Shape(1, 300, 4, 2, 16)), z, 64, 16, 4))
+        assertThat(BenchRoutes.usefulFlops(Segments.selfAttention(new Shape(1, 300, 4, 2, 16)), z, 64, 16, 4))
                 .isEqualTo(BenchRoutes.usefulFlops(z, 1, 300, 64, 16, 4));
     }
 
