@@ -15,7 +15,7 @@
 # Usage: bash scripts/gpu/bf16_segments_gpu.sh OUTDIR
 # OUTDIR receives two files: bf16_segments_logs.tar.gz (every log and JSON-lines file, stages.txt, gpu.txt) and
 # summary.txt (the short table printed last). Every step has a time limit (BF16_GOLDEN_LIMIT 240, BF16_PROPS_LIMIT
-# 240, BF16_CHUNK_LIMIT 120, BF16_VARLEN_LIMIT 240 seconds; the 32K step runs when at least BF16_VARLEN_32K_MIN 150
+# 240, BF16_CHUNK_LIMIT 120, BF16_VARLEN_LIMIT 300 seconds; the 32K step runs when at least BF16_VARLEN_32K_MIN 150
 # seconds of the budget are left, limited to what is left) and a failing step does not stop the others. Exit status
 # 0 when every step exited 0, else 1.
 set -uo pipefail
@@ -46,7 +46,7 @@ bench bench-chunk "${BF16_CHUNK_LIMIT:-120}" --mode CHUNK --dtype bf16 --cache 3
 peers=()
 python3 -c 'import torch' >/dev/null 2>&1 && peers=(--peers)
 varlen=(--mode VARLEN --dtype bf16,fp32 --routes full,window,0.25 --warmup 2 --repeats 5 --check-rows 4)
-bench bench-varlen-8192 "${BF16_VARLEN_LIMIT:-240}" "${varlen[@]}" --seq 8192 ${peers[@]+"${peers[@]}"}
+bench bench-varlen-8192 "${BF16_VARLEN_LIMIT:-300}" "${varlen[@]}" --seq 8192 ${peers[@]+"${peers[@]}"}
 left=$((budget - SECONDS))
 if (( left >= ${BF16_VARLEN_32K_MIN:-150} )); then
   bench bench-varlen-32768 "$left" "${varlen[@]}" --seq 32768 ${peers[@]+"${peers[@]}"}
