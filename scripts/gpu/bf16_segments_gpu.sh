@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# bf16 on the spec 2.0 segment tables (chunked prefill, packed batches) on the GPU machine, in one command (about
-# 6 minutes): from the repository root, after `tar -xJf target/bundle.tar.xz` (bundle/ built by
-# scripts/gpu/build_bundle.sh --xz).
+# bf16 on the spec 2.0 segment tables (chunked prefill, packed batches) on the GPU machine, in one command (6 to 7
+# minutes; at most 11 with every step at its limit): from the repository root, after
+# `tar -xJf target/bundle.tar.xz` (bundle/ built by scripts/gpu/build_bundle.sh --xz).
 #   1. in parallel JVMs: Bf16GoldenTest (every golden case of golden/ with D <= 128, the SAMPLED ones included; in
 #      three JVMs, -Dswiattn.golden.part=0/3, 1/3, 2/3, which share the 32K cases' CPU work) and
 #      Bf16SegmentProperties (the segment property suite on the bf16 implementation)
