@@ -6,8 +6,8 @@
 #      by route on both cache layouts, FlexAttention): bf16 at B = 1, 8, 32, 128 for the versions DEC_VERSIONS
 #      (default MMA); fp64 at B = 1, 8, 32 unless DEC_FP64 is empty; with DEC_PIECES (e.g. 0,1,2,4) also a sweep of
 #      the piece size at B = DEC_PIECE_BATCHES (default 1,8), without peers
-#   3. ncu (--clock-control none, one launch each) of our bf16 split kernel at B = 1 (full, window) and 32 (full),
-#      and of SDPA's kernels on both cache layouts: duration, DRAM throughput, occupancy
+#   3. unless DEC_NCU is empty: ncu (--clock-control none, one launch each) of our bf16 split kernel at B = 1 (full,
+#      window) and 32 (full), and of SDPA's kernels on both cache layouts: duration, DRAM throughput, occupancy
 # Logs and JSON lines go to $OUT (or ./out); a short table is printed last. Limits: DEC_TEST_LIMIT 240,
 # DEC_BENCH_LIMIT 420 (bf16) / 240 (others), DEC_NCU_LIMIT 150 seconds; a failing step does not stop the others.
 set -uo pipefail
@@ -31,8 +31,8 @@ bench decode-bf16 "${DEC_BENCH_LIMIT:-420}" "${R[@]}" --peers --dtype bf16 --bat
   --decode-versions "${DEC_VERSIONS:-MMA}"
 [[ -n "${DEC_PIECES:-}" ]] && bench decode-pieces 240 "${R[@]}" --dtype bf16 --batches "${DEC_PIECE_BATCHES:-1,8}" \
   --decode-pieces "$DEC_PIECES" --check-rows 0
-[[ -n "${DEC_FP64:-1}" ]] && bench decode-fp64 240 "${R[@]}" --peers --dtype fp64 --batches 1,8,32
-if command -v ncu >/dev/null 2>&1; then
+[[ -n "${DEC_FP64-1}" ]] && bench decode-fp64 240 "${R[@]}" --peers --dtype fp64 --batches 1,8,32
+if [[ -n "${DEC_NCU-1}" ]] && command -v ncu >/dev/null 2>&1; then
   M=gpu__time_duration.sum,dram__bytes_read.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,sm__warps_active.avg.pct_of_peak_sustained_active,launch__grid_size,launch__occupancy_limit_shared_mem,launch__occupancy_limit_registers
   for case in 1:full 1:window 32:full; do
     b=${case%%:*} r=${case##*:}
