@@ -51,18 +51,13 @@ __device__ void dkdv_v1(BWD_COMMON(T), T* dK, T* dV) {
     __syncwarp();
     // pass 1: branch F then W; queries of the list that see key j, in list order; heads of the group
     for (int br = 0; br < 2; br++) {
-        const int* cnt = br == 0 ? nF : nW;
-        if (!cnt) continue;
-        const bool full = br == 0;
-        const int* list = (full ? listF : listW) + (i64)b * S;
-        const int n = cnt[b];
-        const int lo = swi_lower_bound(list, n, j);
-        const int hi = full ? n : swi_lower_bound(list, n, j + w);
-        const T* lse = full ? lseF : lseW;
-        const T* delta = full ? deltaF : deltaW;
-        const T* coef = full ? coefF : coefW;
-        for (int e = lo; e < hi; e++) {
-            const int i = list[e];
+        SwiKeyBranch<T> X;
+        if (!swi_key_branch(br, listF, nF, listW, nW, lseF, lseW, deltaF, deltaW, coefF, coefW, b, (i64)b * S, j, j, w,
+                            X))
+            continue;
+        const T *lse = X.lse, *delta = X.delta, *coef = X.coef;
+        for (int e = X.lo; e < X.hi; e++) {
+            const int i = X.list[e];
             const T c = coef ? coef[(i64)b * S + i] : T(1);
             for (int h = g * G; h < (g + 1) * G; h++) {
                 const i64 qOff = (((i64)b * S + i) * Hq + h) * d, lOff = ((i64)b * S + i) * Hq + h;
@@ -87,12 +82,9 @@ __device__ void dq_v1(BWD_COMMON(T), T* dQ, int accumulate) {
     T* os = qs + d;
     T* dq = os + d;
     const int e = blockIdx.x, h = blockIdx.y, b = blockIdx.z, lane = threadIdx.x, g = h / (Hq / Hkv);
-    const int nf = nF ? nF[b] : 0, nw = nW ? nW[b] : 0;
     bool full;
     int i;
-    if (e < nf) { full = true; i = listF[(i64)b * S + e]; }
-    else if (e - nf < nw) { full = false; i = listW[(i64)b * S + e - nf]; }
-    else return;
+    if (!swi_v1_entry(e, b, S, listF, nF, listW, nW, full, i)) return;
     const T* coef = full ? coefF : coefW;
     const T c = coef ? coef[(i64)b * S + i] : T(1);
     const i64 qOff = (((i64)b * S + i) * Hq + h) * d, lOff = ((i64)b * S + i) * Hq + h;
@@ -129,6 +121,18 @@ struct BwdV2Layout {
                          DSS = PS + PSZ, RL = DSS + BM * LDP, RD = RL + BM, END = RD + BM;
     static constexpr int BYTES = END * (int)sizeof(T) + BM * (int)sizeof(int);
 };
+// The tiles of BwdV2Layout L in the dynamic shared memory raw (Ps and dSt share PS).
+template <typename T>
+struct BwdV2Tiles {
+    T *Qs, *dOs, *Ks, *Vs, *Ps, *dSs, *rowLse, *rowDelta;
+    int* rowPos;
+};
+template <typename L, typename T>
+__device__ __forceinline__ BwdV2Tiles<T> bwd_v2_tiles(unsigned char* raw) {
+    T* sm = (T*)raw;
+    return {sm + L::QS, sm + L::DOS, sm + L::KS, sm + L::VS, sm + L::PS, sm + L::DSS, sm + L::RL, sm + L::RD,
+            (int*)(sm + L::END)};
+}
 
 // Phase A of both v2 kernels: for the BM x BN tile, S = scale Q K^T and dP = dOB V^T on an SR x SC micro-tile per
 // thread, then P = exp(S - lse) on visible pairs (0 elsewhere) and dS = P (dP - delta).
@@ -245,10 +249,10 @@ __device__ void dkdv_v2(BWD_PARAMS(In, T), In* dK, In* dV, const int* seg = null
     constexpr int DXG = NT / (BN / J), DC = DMAX / DXG;
     static_assert(DXG * (BN / J) == NT && DC * DXG == DMAX, "dK/dV micro-tiles must cover the tile");
     extern __shared__ __align__(16) unsigned char smraw[];
-    T* sm = (T*)smraw;
-    T *Qs = sm + L::QS, *dOs = sm + L::DOS, *Ks = sm + L::KS, *Vs = sm + L::VS, *Ps = sm + L::PS,
-      *dSs = sm + L::DSS, *rowLse = sm + L::RL, *rowDelta = sm + L::RD;
-    int* rowPos = (int*)(sm + L::END);
+    const BwdV2Tiles<T> t = bwd_v2_tiles<L, T>(smraw);
+    T *Qs = t.Qs, *dOs = t.dOs, *Ks = t.Ks, *Vs = t.Vs, *Ps = t.Ps, *dSs = t.dSs, *rowLse = t.rowLse,
+      *rowDelta = t.rowDelta;
+    int* rowPos = t.rowPos;
     const int j0 = blockIdx.x * BN, g = blockIdx.y, b = blockIdx.z, G = Hq / Hkv, tid = threadIdx.x;
     const SwiRows R = swi_rows<SEG>(seg, B, S, b);
     if (SEG && j0 >= R.keys) return;  // a key tile past this segment's keys (the grid covers the longest segment)
@@ -262,23 +266,21 @@ __device__ void dkdv_v2(BWD_PARAMS(In, T), In* dK, In* dV, const int* seg = null
         for (int c = 0; c < DC; c++) accK[a][c] = accV[a][c] = 0;
     // pass 1: branch F then W; heads of the group; chunks of BM queries (in list order) that see the key tile
     for (int br = 0; br < 2; br++) {
-        const int* cnt = br == 0 ? nF : nW;
-        if (!cnt) continue;
-        const bool full = br == 0;
-        const int* list = (full ? listF : listW) + R.list;
-        const int n = cnt[b];
-        const int lo = swi_lower_bound(list, n, j0);
-        const int hi = full ? n : swi_lower_bound(list, n, jmax + w);
+        SwiKeyBranch<T> X;
+        if (!swi_key_branch(br, listF, nF, listW, nW, lseF, lseW, deltaF, deltaW, coefF, coefW, b, R.list, j0, jmax, w,
+                            X))
+            continue;
+        const int lo = X.lo, hi = X.hi;
         for (int h = g * G; h < (g + 1) * G; h++) {
             for (int c0 = lo; c0 < hi; c0 += BM) {
                 __syncthreads();  // previous chunk's phase B is done
-                for (int r = tid; r < BM; r += NT) rowPos[r] = c0 + r < hi ? list[c0 + r] : -1;
+                for (int r = tid; r < BM; r += NT) rowPos[r] = c0 + r < hi ? X.list[c0 + r] : -1;
                 __syncthreads();
-                bwd_load_rows<In, T, DMAX, BM, BN, NT>(Qs, dOs, rowLse, rowDelta, rowPos, q, dO, full ? lseF : lseW,
-                                                   full ? deltaF : deltaW, full ? coefF : coefW, R, Hq, h, d);
+                bwd_load_rows<In, T, DMAX, BM, BN, NT>(Qs, dOs, rowLse, rowDelta, rowPos, q, dO, X.lse, X.delta, X.coef,
+                                                       R, Hq, h, d);
                 __syncthreads();
-                bwd_phase_a<T, DMAX, BM, BN, NT, SR, SC>(Qs, dOs, Ks, Vs, rowPos, rowLse, rowDelta, j0, full, w, scale,
-                    [&](int i, int jj, T p, T ds) { Ps[i * L::LDP + jj] = p; dSs[i * L::LDP + jj] = ds; });
+                bwd_phase_a<T, DMAX, BM, BN, NT, SR, SC>(Qs, dOs, Ks, Vs, rowPos, rowLse, rowDelta, j0, X.full, w,
+                    scale, [&](int i, int jj, T p, T ds) { Ps[i * L::LDP + jj] = p; dSs[i * L::LDP + jj] = ds; });
                 __syncthreads();
                 // phase B: dV += P^T dOB, dK += dS^T Q over the chunk's rows, in order
 #pragma unroll 2
@@ -321,10 +323,9 @@ __device__ void dq_v2(BWD_PARAMS(In, T), T* dQ, int accumulate, const int* seg =
     constexpr int DXG = NT / (BM / I), DC = DMAX / DXG;
     static_assert(DXG * (BM / I) == NT && DC * DXG == DMAX, "dQ micro-tiles must cover the tile");
     extern __shared__ __align__(16) unsigned char smraw[];
-    T* sm = (T*)smraw;
-    T *Qs = sm + L::QS, *dOs = sm + L::DOS, *Ks = sm + L::KS, *Vs = sm + L::VS, *dSt = sm + L::PS,
-      *rowLse = sm + L::RL, *rowDelta = sm + L::RD;
-    int* rowPos = (int*)(sm + L::END);
+    const BwdV2Tiles<T> t = bwd_v2_tiles<L, T>(smraw);
+    T *Qs = t.Qs, *dOs = t.dOs, *Ks = t.Ks, *Vs = t.Vs, *dSt = t.Ps, *rowLse = t.rowLse, *rowDelta = t.rowDelta;
+    int* rowPos = t.rowPos;
     SwiTile tile;
     if (!swi_pick_tile<SEG>(BM, Hq, B, S, listF, nF, listW, nW, tile, seg)) return;
     const int tid = threadIdx.x, h = tile.h, g = h / (Hq / Hkv);
@@ -352,15 +353,8 @@ __device__ void dq_v2(BWD_PARAMS(In, T), T* dQ, int accumulate, const int* seg =
         __syncthreads();
         // phase B: dQ += dS K
 #pragma unroll 2
-        for (int jj = 0; jj < BN; jj++) {
-            T ds[I], kk[DC];
-            lds_vec<T, I>(dSt + jj * L::LDQ + iy * I, ds);
-            lds_vec<T, DC>(Ks + jj * L::LD + dx * DC, kk);
-#pragma unroll
-            for (int a = 0; a < I; a++)
-#pragma unroll
-                for (int c = 0; c < DC; c++) acc[a][c] += ds[a] * kk[c];
-        }
+        for (int jj = 0; jj < BN; jj++)
+            swi_rank1_acc<T, I, DC>(acc, dSt + jj * L::LDQ + iy * I, Ks + jj * L::LD + dx * DC);
     }
     // store (or add to) the tile's rows
 #pragma unroll

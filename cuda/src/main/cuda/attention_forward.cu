@@ -42,12 +42,9 @@ __device__ void fwd_v1(FWD_PARAMS(T)) {
     T* qs = (T*)smraw;  // [D] query row
     T* acc = qs + d;    // [D] unnormalised output
     const int e = blockIdx.x, h = blockIdx.y, b = blockIdx.z, lane = threadIdx.x;
-    const int nf = nF ? nF[b] : 0, nw = nW ? nW[b] : 0;
     bool full;
     int i;
-    if (e < nf) { full = true; i = listF[(i64)b * S + e]; }
-    else if (e - nf < nw) { full = false; i = listW[(i64)b * S + e - nf]; }
-    else return;
+    if (!swi_v1_entry(e, b, S, listF, nF, listW, nW, full, i)) return;
     const int g = h / (Hq / Hkv);
     const T* qr = q + (((i64)b * S + i) * Hq + h) * d;
     for (int c = lane; c < d; c += 32) { qs[c] = qr[c]; acc[c] = 0; }
@@ -164,15 +161,8 @@ __device__ void fwd_v2(FWD_PARAMS(T), const int* seg) {
 #pragma unroll
                 for (int c = 0; c < SC; c++) acc[r][c] = 0;
 #pragma unroll 4
-            for (int kk = 0; kk < DMAX; kk++) {
-                T a[SR], bb[SC];
-                lds_vec<T, SR>(Qt + kk * L::LDQ + ty * SR, a);
-                lds_vec<T, SC>(Kt + kk * L::LDK + tx * SC, bb);
-#pragma unroll
-                for (int r = 0; r < SR; r++)
-#pragma unroll
-                    for (int c = 0; c < SC; c++) acc[r][c] += a[r] * bb[c];
-            }
+            for (int kk = 0; kk < DMAX; kk++)
+                swi_rank1_acc<T, SR, SC>(acc, Qt + kk * L::LDQ + ty * SR, Kt + kk * L::LDK + tx * SC);
 #pragma unroll
             for (int r = 0; r < SR; r++) {
                 int pos = rowPos[ty * SR + r];
@@ -220,15 +210,8 @@ __device__ void fwd_v2(FWD_PARAMS(T), const int* seg) {
                 for (int cc = 0; cc < OC; cc++) oacc[rr][cc] *= a;
             }
 #pragma unroll 4
-            for (int kk = 0; kk < BN; kk++) {
-                T p[4], vv[OC];
-                lds_vec<T, 4>(St + kk * L::LDQ + oy * 4, p);
-                lds_vec<T, OC>(Vs + kk * DMAX + ox * OC, vv);
-#pragma unroll
-                for (int rr = 0; rr < 4; rr++)
-#pragma unroll
-                    for (int cc = 0; cc < OC; cc++) oacc[rr][cc] += p[rr] * vv[cc];
-            }
+            for (int kk = 0; kk < BN; kk++)
+                swi_rank1_acc<T, 4, OC>(oacc, St + kk * L::LDQ + oy * 4, Vs + kk * DMAX + ox * OC);
         }
     }
     __syncthreads();

@@ -87,6 +87,20 @@ __device__ __forceinline__ void lds_vec(const T* p, T* r) {
     }
 }
 
+// One rank-1 step of a register micro-tile product: acc [R][C] += a b^T, a the R elements at pa, b the C elements at
+// pb (shared memory, lds_vec). Each acc[r][c] gets one multiply-add, a[r] * b[c] added to it, as written inline.
+//   pa [R], pb [C] not modified; acc [R][C] modified.
+template <typename T, int R, int C>
+__device__ __forceinline__ void swi_rank1_acc(T (&acc)[R][C], const T* pa, const T* pb) {
+    T a[R], b[C];
+    lds_vec<T, R>(pa, a);
+    lds_vec<T, C>(pb, b);
+#pragma unroll
+    for (int r = 0; r < R; r++)
+#pragma unroll
+        for (int c = 0; c < C; c++) acc[r][c] += a[r] * b[c];
+}
+
 // Asynchronous 16-byte copies global -> shared (cp.async, compute capability 8.0+). srcBytes = 0 writes 16 zero
 // bytes and reads nothing (rows past S, padding rows).
 __device__ __forceinline__ uint32_t swi_smem_addr(const void* p) {
@@ -140,6 +154,47 @@ __device__ __forceinline__ SwiRows swi_rows(const int* seg, int B, int S, int b)
     } else {
         return {(i64)b * S, (i64)b * S, (i64)b * S, S};
     }
+}
+
+// One branch of a key-tile kernel (dK/dV: branch F = 0, then W = 1) for batch entry b, its lists at listOff: the list
+// entries lo .. hi-1 whose positions see some key of j0..jmax (full: pos >= j0; window: j0 <= pos < jmax + w), in
+// list order, and the branch's lse, delta and coefficient arrays (coef null = 1). Returns false, x unset, for a null
+// count (branch off).
+//   listF, listW [..], nF, nW [B], lseF, lseW, deltaF, deltaW [..], coefF, coefW [..] or null   not modified
+template <typename T>
+struct SwiKeyBranch {
+    bool full;
+    const int* list;  // the branch's list, already offset by listOff
+    int lo, hi;
+    const T *lse, *delta, *coef;
+};
+template <typename T>
+__device__ __forceinline__ bool swi_key_branch(int br, const int* listF, const int* nF, const int* listW,
+                                               const int* nW, const T* lseF, const T* lseW, const T* deltaF,
+                                               const T* deltaW, const T* coefF, const T* coefW, int b, i64 listOff,
+                                               int j0, int jmax, int w, SwiKeyBranch<T>& x) {
+    const int* cnt = br == 0 ? nF : nW;
+    if (!cnt) return false;
+    x.full = br == 0;
+    x.list = (x.full ? listF : listW) + listOff;
+    const int n = cnt[b];
+    x.lo = swi_lower_bound(x.list, n, j0);
+    x.hi = x.full ? n : swi_lower_bound(x.list, n, jmax + w);
+    x.lse = x.full ? lseF : lseW;
+    x.delta = x.full ? deltaF : deltaW;
+    x.coef = x.full ? coefF : coefW;
+    return true;
+}
+
+// The row of entry e of batch b in the one-row-per-block (v1) kernels: e < nF[b] is the full query listF[b*S + e],
+// then the window queries listW[b*S + e - nF[b]]. Sets full and i; false for an e beyond both lists.
+__device__ __forceinline__ bool swi_v1_entry(int e, int b, int S, const int* listF, const int* nF, const int* listW,
+                                             const int* nW, bool& full, int& i) {
+    const int nf = nF ? nF[b] : 0, nw = nW ? nW[b] : 0;
+    if (e < nf) { full = true; i = listF[(i64)b * S + e]; }
+    else if (e - nf < nw) { full = false; i = listW[(i64)b * S + e - nf]; }
+    else return false;
+    return true;
 }
 
 // Tile schedule shared by every tiled forward / dQ kernel (one CTA per (list tile, head, batch)).

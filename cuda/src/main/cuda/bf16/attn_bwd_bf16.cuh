@@ -43,6 +43,43 @@ constexpr int bwd_mma_smem_bytes() {
     return 4 * BWD_T * D * 2 + 4 * BWD_T * 4;  // sK, sV, sQ, sdO + pos, lse, delta, coef
 }
 
+// The dynamic shared memory of both kernels (bwd_mma_smem_bytes): four swizzled [64][D] bf16 tiles K, V, Q, dO, then
+// per row of the staged query chunk its position (-1 = padding), lse (times log2 e), delta and branch coefficient.
+struct BwdMmaTiles {
+    uint8_t *sK, *sV, *sQ, *sdO;
+    uint32_t aK, aV, aQ, adO;  // their shared-memory addresses (ldmatrix)
+    int* sPos;
+    float *sLse, *sDelta, *sCoef;
+};
+template <int D>
+__device__ __forceinline__ BwdMmaTiles bwd_mma_tiles(uint8_t* smem) {
+    BwdMmaTiles t;
+    t.sK = smem;
+    t.sV = t.sK + BWD_T * D * 2;
+    t.sQ = t.sV + BWD_T * D * 2;
+    t.sdO = t.sQ + BWD_T * D * 2;
+    t.sPos = reinterpret_cast<int*>(t.sdO + BWD_T * D * 2);
+    t.sLse = reinterpret_cast<float*>(t.sPos + BWD_T);
+    t.sDelta = t.sLse + BWD_T;
+    t.sCoef = t.sDelta + BWD_T;
+    t.aK = swi_smem_addr(t.sK);
+    t.aV = swi_smem_addr(t.sV);
+    t.aQ = swi_smem_addr(t.sQ);
+    t.adO = swi_smem_addr(t.sdO);
+    return t;
+}
+
+// Row r of the staged query chunk (position pos, -1 = padding) of head h: its lse times log2 e, delta and branch
+// coefficient (coef null = 1) into sm.sLse, sm.sDelta, sm.sCoef (zeros for padding).
+//   lse, delta [B,S,Hq], coef [B,S] or null   not modified
+__device__ __forceinline__ void bwd_row_stats(const BwdMmaTiles& sm, int r, int pos, const float* lse,
+                                              const float* delta, const float* coef, int b, int S, int Hq, int h) {
+    const i64 rh = ((i64)b * S + max(pos, 0)) * Hq + h;
+    sm.sLse[r] = pos >= 0 ? lse[rh] * 1.4426950408889634f : 0.f;
+    sm.sDelta[r] = pos >= 0 ? delta[rh] : 0.f;
+    sm.sCoef[r] = pos >= 0 ? (coef ? coef[(i64)b * S + pos] : 1.f) : 0.f;
+}
+
 // Stages 64 rows of a [B,S,H,D] bf16 tensor (row r at position pos[r] of head hh; pos < 0 or >= S: zeros) into a
 // swizzled tile at shared address dst. rowsFrom(r) returns the position of row r.
 template <int D, typename Rows>
@@ -57,6 +94,34 @@ __device__ __forceinline__ void bwd_stage(uint8_t* dst, const __nv_bfloat16* __r
         uint4 val = make_uint4(0u, 0u, 0u, 0u);
         if (pos >= 0 && pos < S_limit) val = *reinterpret_cast<const uint4*>(X + (((i64)b * S + pos) * H + hh) * D + ch * 8);
         *reinterpret_cast<uint4*>(dst + swz<CH>(r, ch)) = val;
+    }
+}
+
+// The two score products of one warp's 16 rows against 16 columns, both on tensor cores (one k16 step per kk):
+//   x = A_X B_X^T, y = A_Y B_Y^T  [16 x 16], two n8 accumulator tiles each (fp32)     x, y [2][4] written
+// A_X, A_Y: swizzled row-major [m][k] tiles at shared addresses aX, aY, rows aRow .. aRow+15; B_X, B_Y: swizzled
+// [n][k] tiles at bX, bY, rows bRow .. bRow+15 (the operand patterns above); tiles not modified.
+// dK/dV: x = S^T (A = K, B = Q), y = dP^T (A = V, B = dO);  dQ: x = S (A = Q, B = K), y = dP (A = dO, B = V).
+template <int D>
+__device__ __forceinline__ void bwd_mma_pair(float (&x)[2][4], float (&y)[2][4], uint32_t aX, uint32_t aY,
+                                             uint32_t bX, uint32_t bY, int aRow, int bRow, int lane) {
+    constexpr int CH = D / 8, KD = D / 16;
+#pragma unroll
+    for (int n = 0; n < 2; n++)
+#pragma unroll
+        for (int e = 0; e < 4; e++) x[n][e] = y[n][e] = 0.f;
+#pragma unroll 2
+    for (int kk = 0; kk < KD; kk++) {
+        uint32_t fa[4], fb[4], b0, b1, b2, b3;
+        ldsm_x4(fa[0], fa[1], fa[2], fa[3], aX + swz<CH>(aRow + (lane & 15), kk * 2 + (lane >> 4)));
+        ldsm_x4(fb[0], fb[1], fb[2], fb[3], aY + swz<CH>(aRow + (lane & 15), kk * 2 + (lane >> 4)));
+        const uint32_t off = swz<CH>(bRow + (lane >> 4) * 8 + (lane & 7), kk * 2 + ((lane >> 3) & 1));
+        ldsm_x4(b0, b1, b2, b3, bX + off);
+        mma16816(x[0], fa, b0, b1);
+        mma16816(x[1], fa, b2, b3);
+        ldsm_x4(b0, b1, b2, b3, bY + off);
+        mma16816(y[0], fb, b0, b1);
+        mma16816(y[1], fb, b2, b3);
     }
 }
 
@@ -83,17 +148,9 @@ __device__ __forceinline__ void mma_dkdv_body(const __nv_bfloat16* __restrict__ 
                                               const float* __restrict__ coefW, __nv_bfloat16* __restrict__ dK,
                                               __nv_bfloat16* __restrict__ dV, int B, int S, int Hq, int Hkv,
                                               int window, float scale) {
-    constexpr int CH = D / 8, KD = D / 16, ND = D / 8;
+    constexpr int CH = D / 8, ND = D / 8;
     extern __shared__ __align__(128) uint8_t smem[];
-    uint8_t* sK = smem;
-    uint8_t* sV = sK + BWD_T * D * 2;
-    uint8_t* sQ = sV + BWD_T * D * 2;
-    uint8_t* sdO = sQ + BWD_T * D * 2;
-    int* sPos = reinterpret_cast<int*>(sdO + BWD_T * D * 2);
-    float* sLse = reinterpret_cast<float*>(sPos + BWD_T);
-    float* sDelta = sLse + BWD_T;
-    float* sCoef = sDelta + BWD_T;
-    const uint32_t aK = swi_smem_addr(sK), aV = swi_smem_addr(sV), aQ = swi_smem_addr(sQ), adO = swi_smem_addr(sdO);
+    const BwdMmaTiles sm = bwd_mma_tiles<D>(smem);
 
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int grp = lane >> 2, c4 = lane & 3;
@@ -108,8 +165,8 @@ __device__ __forceinline__ void mma_dkdv_body(const __nv_bfloat16* __restrict__ 
     const int kw0 = warp * 16;  // this warp's first key row in the tile
 
     // 1. the key tile (K, V of kv head g; keys past S are zero and visible to nobody)
-    bwd_stage<D>(sK, K, b, S, Hkv, g, S, [&](int r) { return j0 + r; });
-    bwd_stage<D>(sV, V, b, S, Hkv, g, S, [&](int r) { return j0 + r; });
+    bwd_stage<D>(sm.sK, K, b, S, Hkv, g, S, [&](int r) { return j0 + r; });
+    bwd_stage<D>(sm.sV, V, b, S, Hkv, g, S, [&](int r) { return j0 + r; });
 
     float accK[ND][4], accV[ND][4];
 #pragma unroll
@@ -119,31 +176,26 @@ __device__ __forceinline__ void mma_dkdv_body(const __nv_bfloat16* __restrict__ 
 
     // 2. branch F then W, heads of the group, chunks of 64 list entries that see the tile
     for (int br = 0; br < 2; br++) {
-        const int* cnt = br == 0 ? nF : nW;
-        if (!cnt) continue;
-        const bool full = br == 0;
-        const int* list = (full ? listF : listW) + (i64)b * S;
-        const int n = cnt[b];
-        const int lo = swi_lower_bound(list, n, j0);
-        const int hi = full ? n : swi_lower_bound(list, n, jmax + window);
-        const float* lse = full ? lseF : lseW;
-        const float* delta = full ? deltaF : deltaW;
-        const float* coef = full ? coefF : coefW;
+        SwiKeyBranch<float> X;
+        if (!swi_key_branch(br, listF, nF, listW, nW, lseF, lseW, deltaF, deltaW, coefF, coefW, b, (i64)b * S, j0, jmax,
+                            window, X))
+            continue;
+        const bool full = X.full;
+        const int* list = X.list;
+        const int lo = X.lo, hi = X.hi;
+        const float *lse = X.lse, *delta = X.delta, *coef = X.coef;
         for (int h = g * G; h < (g + 1) * G; h++) {
             for (int c0 = lo; c0 < hi; c0 += BWD_T) {
                 __syncthreads();  // 2a. the previous chunk's reads of sQ, sdO, sPos.. are done
                 if (tid < BWD_T) {
                     const int e = c0 + tid;
                     const int pos = e < hi ? list[e] : -1;
-                    sPos[tid] = pos;
-                    const i64 rh = ((i64)b * S + max(pos, 0)) * Hq + h;
-                    sLse[tid] = pos >= 0 ? lse[rh] * 1.4426950408889634f : 0.f;
-                    sDelta[tid] = pos >= 0 ? delta[rh] : 0.f;
-                    sCoef[tid] = pos >= 0 ? (coef ? coef[(i64)b * S + pos] : 1.f) : 0.f;
+                    sm.sPos[tid] = pos;
+                    bwd_row_stats(sm, tid, pos, lse, delta, coef, b, S, Hq, h);
                 }
                 __syncthreads();
-                bwd_stage<D>(sQ, Q, b, S, Hq, h, S, [&](int r) { return sPos[r]; });
-                bwd_stage<D>(sdO, dO, b, S, Hq, h, S, [&](int r) { return sPos[r]; });
+                bwd_stage<D>(sm.sQ, Q, b, S, Hq, h, S, [&](int r) { return sm.sPos[r]; });
+                bwd_stage<D>(sm.sdO, dO, b, S, Hq, h, S, [&](int r) { return sm.sPos[r]; });
                 __syncthreads();
 
                 // 2b-2d. per group of 16 queries (kq): S^T, dP^T [16 keys x 16 queries], P^T, dS^T, then
@@ -152,23 +204,7 @@ __device__ __forceinline__ void mma_dkdv_body(const __nv_bfloat16* __restrict__ 
 #pragma unroll 1
                 for (int kq = 0; kq < BWD_T / 16; kq++) {
                     float st[2][4], dpt[2][4];
-#pragma unroll
-                    for (int nq = 0; nq < 2; nq++)
-#pragma unroll
-                        for (int e = 0; e < 4; e++) st[nq][e] = dpt[nq][e] = 0.f;
-#pragma unroll 2
-                    for (int kk = 0; kk < KD; kk++) {
-                        uint32_t ka[4], va[4], b0, b1, b2, b3;
-                        ldsm_x4(ka[0], ka[1], ka[2], ka[3], aK + swz<CH>(kw0 + (lane & 15), kk * 2 + (lane >> 4)));
-                        ldsm_x4(va[0], va[1], va[2], va[3], aV + swz<CH>(kw0 + (lane & 15), kk * 2 + (lane >> 4)));
-                        const uint32_t off = swz<CH>(kq * 16 + (lane >> 4) * 8 + (lane & 7), kk * 2 + ((lane >> 3) & 1));
-                        ldsm_x4(b0, b1, b2, b3, aQ + off);
-                        mma16816(st[0], ka, b0, b1);
-                        mma16816(st[1], ka, b2, b3);
-                        ldsm_x4(b0, b1, b2, b3, adO + off);
-                        mma16816(dpt[0], va, b0, b1);
-                        mma16816(dpt[1], va, b2, b3);
-                    }
+                    bwd_mma_pair<D>(st, dpt, sm.aK, sm.aV, sm.aQ, sm.adO, kw0, kq * 16, lane);
                     // P^T, dS^T in fp32; the coefficient goes on P^T (dV); dS^T carries it through c dP
 #pragma unroll
                     for (int nq = 0; nq < 2; nq++)
@@ -176,11 +212,11 @@ __device__ __forceinline__ void mma_dkdv_body(const __nv_bfloat16* __restrict__ 
                         for (int e = 0; e < 4; e++) {
                             const int j = j0 + kw0 + grp + 8 * (e >> 1);
                             const int qc = kq * 16 + nq * 8 + 2 * c4 + (e & 1);
-                            const int pos = sPos[qc];
-                            const float cf = sCoef[qc];
+                            const int pos = sm.sPos[qc];
+                            const float cf = sm.sCoef[qc];
                             const float p =
-                                swi_visible(pos, j, full, window) ? exp2f(fmaf(st[nq][e], sl2, -sLse[qc])) : 0.f;
-                            dpt[nq][e] = p * (cf * dpt[nq][e] - sDelta[qc]);
+                                swi_visible(pos, j, full, window) ? exp2f(fmaf(st[nq][e], sl2, -sm.sLse[qc])) : 0.f;
+                            dpt[nq][e] = p * (cf * dpt[nq][e] - sm.sDelta[qc]);
                             st[nq][e] = p * cf;
                         }
                     uint32_t pa[4], da[4];
@@ -196,10 +232,10 @@ __device__ __forceinline__ void mma_dkdv_body(const __nv_bfloat16* __restrict__ 
                     for (int dp = 0; dp < ND / 2; dp++) {
                         uint32_t b0, b1, b2, b3;
                         const uint32_t off = swz<CH>(kq * 16 + ((lane >> 3) & 1) * 8 + (lane & 7), dp * 2 + (lane >> 4));
-                        ldsm_x4_t(b0, b1, b2, b3, adO + off);
+                        ldsm_x4_t(b0, b1, b2, b3, sm.adO + off);
                         mma16816(accV[2 * dp], pa, b0, b1);
                         mma16816(accV[2 * dp + 1], pa, b2, b3);
-                        ldsm_x4_t(b0, b1, b2, b3, aQ + off);
+                        ldsm_x4_t(b0, b1, b2, b3, sm.aQ + off);
                         mma16816(accK[2 * dp], da, b0, b1);
                         mma16816(accK[2 * dp + 1], da, b2, b3);
                     }
@@ -245,17 +281,9 @@ __device__ __forceinline__ void mma_dq_body(const __nv_bfloat16* __restrict__ Q,
                                             const float* __restrict__ coefF, const float* __restrict__ coefW,
                                             __nv_bfloat16* __restrict__ dQ, int B, int S, int Hq, int Hkv, int window,
                                             float scale, int both) {
-    constexpr int CH = D / 8, KD = D / 16, ND = D / 8;
+    constexpr int CH = D / 8, ND = D / 8;
     extern __shared__ __align__(128) uint8_t smem[];
-    uint8_t* sK = smem;
-    uint8_t* sV = sK + BWD_T * D * 2;
-    uint8_t* sQ = sV + BWD_T * D * 2;
-    uint8_t* sdO = sQ + BWD_T * D * 2;
-    int* sPos = reinterpret_cast<int*>(sdO + BWD_T * D * 2);
-    float* sLse = reinterpret_cast<float*>(sPos + BWD_T);
-    float* sDelta = sLse + BWD_T;
-    float* sCoef = sDelta + BWD_T;
-    const uint32_t aK = swi_smem_addr(sK), aV = swi_smem_addr(sV), aQ = swi_smem_addr(sQ), adO = swi_smem_addr(sdO);
+    const BwdMmaTiles sm = bwd_mma_tiles<D>(smem);
 
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int grp = lane >> 2, c4 = lane & 3;
@@ -265,17 +293,17 @@ __device__ __forceinline__ void mma_dq_body(const __nv_bfloat16* __restrict__ Q,
     if (!swi_pick_tile(BWD_T, Hq, B, S, listF, nF, listW, nW, tile)) return;
     const int h = tile.h, b = tile.b, cnt = tile.count;
     const int passLo = both || tile.full ? 0 : 1, passHi = both || !tile.full ? 2 : 1;
-    if (tid < BWD_T) sPos[tid] = tid < cnt ? tile.list[tile.start + tid] : -1;
+    if (tid < BWD_T) sm.sPos[tid] = tid < cnt ? tile.list[tile.start + tid] : -1;
     __syncthreads();
-    bwd_stage<D>(sQ, Q, b, S, Hq, h, S, [&](int r) { return sPos[r]; });
-    bwd_stage<D>(sdO, dO, b, S, Hq, h, S, [&](int r) { return sPos[r]; });
+    bwd_stage<D>(sm.sQ, Q, b, S, Hq, h, S, [&](int r) { return sm.sPos[r]; });
+    bwd_stage<D>(sm.sdO, dO, b, S, Hq, h, S, [&](int r) { return sm.sPos[r]; });
 
     const int g = h / (Hq / Hkv);
     const int wr0 = warp * 16;
-    const int pos0 = sPos[wr0 + grp], pos1 = sPos[wr0 + grp + 8];
-    const int pFirst = sPos[0], pLast = sPos[cnt - 1];
+    const int pos0 = sm.sPos[wr0 + grp], pos1 = sm.sPos[wr0 + grp + 8];
+    const int pFirst = sm.sPos[0], pLast = sm.sPos[cnt - 1];
     // rows of this warp: positions ascending; wLast = the last valid one (-1: the warp has no rows)
-    const int wFirst = sPos[wr0], wLast = wr0 < cnt ? sPos[min(wr0 + 15, cnt - 1)] : -1;
+    const int wFirst = sm.sPos[wr0], wLast = wr0 < cnt ? sm.sPos[min(wr0 + 15, cnt - 1)] : -1;
     const float sl2 = scale * 1.4426950408889634f;
 
     float acc[ND][4];
@@ -292,22 +320,18 @@ __device__ __forceinline__ void mma_dq_body(const __nv_bfloat16* __restrict__ Q,
         const float* coef = full ? coefF : coefW;
         __syncthreads();  // the previous pass's reads of sLse, sDelta, sCoef are done
         if (tid < BWD_T) {
-            const int pos = sPos[tid];
-            const i64 rh = ((i64)b * S + max(pos, 0)) * Hq + h;
-            sLse[tid] = pos >= 0 ? lse[rh] * 1.4426950408889634f : 0.f;
-            sDelta[tid] = pos >= 0 ? delta[rh] : 0.f;
-            sCoef[tid] = pos >= 0 ? (coef ? coef[(i64)b * S + pos] : 1.f) : 0.f;
+            bwd_row_stats(sm, tid, sm.sPos[tid], lse, delta, coef, b, S, Hq, h);
         }
         __syncthreads();
-        const float lse0 = sLse[wr0 + grp], lse1 = sLse[wr0 + grp + 8];
-        const float del0 = sDelta[wr0 + grp], del1 = sDelta[wr0 + grp + 8];
-        const float cf0 = sCoef[wr0 + grp], cf1 = sCoef[wr0 + grp + 8];
+        const float lse0 = sm.sLse[wr0 + grp], lse1 = sm.sLse[wr0 + grp + 8];
+        const float del0 = sm.sDelta[wr0 + grp], del1 = sm.sDelta[wr0 + grp + 8];
+        const float cf0 = sm.sCoef[wr0 + grp], cf1 = sm.sCoef[wr0 + grp + 8];
         const int kLo = full ? 0 : max(0, pFirst - window + 1);
         const int wLo = full ? 0 : max(0, wFirst - window + 1);
         for (int ks = (kLo / BWD_T) * BWD_T; ks <= pLast; ks += BWD_T) {
             __syncthreads();  // 2a. the previous key tile's reads are done
-            bwd_stage<D>(sK, K, b, S, Hkv, g, S, [&](int r) { return ks + r; });
-            bwd_stage<D>(sV, V, b, S, Hkv, g, S, [&](int r) { return ks + r; });
+            bwd_stage<D>(sm.sK, K, b, S, Hkv, g, S, [&](int r) { return ks + r; });
+            bwd_stage<D>(sm.sV, V, b, S, Hkv, g, S, [&](int r) { return ks + r; });
             __syncthreads();
             if (wLast < 0 || ks > wLast || ks + BWD_T - 1 < wLo) continue;  // no row of this warp sees the tile
 
@@ -316,23 +340,7 @@ __device__ __forceinline__ void mma_dq_body(const __nv_bfloat16* __restrict__ Q,
 #pragma unroll 1
             for (int kk = 0; kk < BWD_T / 16; kk++) {
                 float sc[2][4], dp[2][4];
-#pragma unroll
-                for (int n = 0; n < 2; n++)
-#pragma unroll
-                    for (int e = 0; e < 4; e++) sc[n][e] = dp[n][e] = 0.f;
-#pragma unroll 2
-                for (int kd = 0; kd < KD; kd++) {
-                    uint32_t qa[4], oa[4], b0, b1, b2, b3;
-                    ldsm_x4(qa[0], qa[1], qa[2], qa[3], aQ + swz<CH>(wr0 + (lane & 15), kd * 2 + (lane >> 4)));
-                    ldsm_x4(oa[0], oa[1], oa[2], oa[3], adO + swz<CH>(wr0 + (lane & 15), kd * 2 + (lane >> 4)));
-                    const uint32_t off = swz<CH>(kk * 16 + (lane >> 4) * 8 + (lane & 7), kd * 2 + ((lane >> 3) & 1));
-                    ldsm_x4(b0, b1, b2, b3, aK + off);
-                    mma16816(sc[0], qa, b0, b1);
-                    mma16816(sc[1], qa, b2, b3);
-                    ldsm_x4(b0, b1, b2, b3, aV + off);
-                    mma16816(dp[0], oa, b0, b1);
-                    mma16816(dp[1], oa, b2, b3);
-                }
+                bwd_mma_pair<D>(sc, dp, sm.aQ, sm.adO, sm.aK, sm.aV, wr0, kk * 16, lane);
 #pragma unroll
                 for (int n = 0; n < 2; n++)
 #pragma unroll
@@ -352,7 +360,7 @@ __device__ __forceinline__ void mma_dq_body(const __nv_bfloat16* __restrict__ Q,
 #pragma unroll
                 for (int dpi = 0; dpi < ND / 2; dpi++) {
                     uint32_t b0, b1, b2, b3;
-                    ldsm_x4_t(b0, b1, b2, b3, aK + swz<CH>(kk * 16 + ((lane >> 3) & 1) * 8 + (lane & 7), dpi * 2 + (lane >> 4)));
+                    ldsm_x4_t(b0, b1, b2, b3, sm.aK + swz<CH>(kk * 16 + ((lane >> 3) & 1) * 8 + (lane & 7), dpi * 2 + (lane >> 4)));
                     mma16816(acc[2 * dpi], da, b0, b1);
                     mma16816(acc[2 * dpi + 1], da, b2, b3);
                 }
