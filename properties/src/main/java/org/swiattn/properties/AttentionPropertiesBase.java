@@ -1,5 +1,9 @@
 package org.swiattn.properties;
 
+import java.lang.reflect.Constructor;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Assume;
 import net.jqwik.api.Provide;
@@ -29,6 +33,7 @@ import org.swiattn.spec.Tolerance;
  *       protected SwitchAttention implementation() { return CudaHolder.FP64; }  // cached: called often
  *   }
  * }</pre>
+ * or name a {@link Fixture} that every subclass for that implementation shares ({@link UnderTest}).
  *
  * <p>Tolerance (SPEC.md section 10, spec 1.1, {@link Tolerance}): how closely the implementation must match is
  * decided by its {@link Precision}. Every error is a normwise relative error with the term-size allowance,
@@ -47,9 +52,36 @@ import org.swiattn.spec.Tolerance;
 public abstract class AttentionPropertiesBase {
 
     private static final ReferenceAttention REFERENCE = new ReferenceAttention(false);
+    private static final Map<Class<? extends Fixture>, Fixture> FIXTURES = new ConcurrentHashMap<>();
 
-    /** The implementation under test. Called often: return a cached instance. */
-    protected abstract SwitchAttention implementation();
+    /**
+     * The implementation under test. Called often: return a cached instance. The default is the {@link UnderTest}
+     * fixture's; a class with neither an override nor the annotation fails every try, saying so.
+     */
+    protected SwitchAttention implementation() {
+        Fixture f = fixture();
+        if (f == null) {
+            throw new IllegalStateException(getClass().getName()
+                    + ": override implementation() or name a fixture with @UnderTest");
+        }
+        return f.implementation();
+    }
+
+    /** The {@link UnderTest} fixture of this class, created once per fixture class; null without the annotation. */
+    private Fixture fixture() {
+        UnderTest u = getClass().getAnnotation(UnderTest.class);
+        return u == null ? null : FIXTURES.computeIfAbsent(u.value(), AttentionPropertiesBase::newFixture);
+    }
+
+    private static Fixture newFixture(Class<? extends Fixture> c) {
+        try {
+            Constructor<? extends Fixture> k = c.getDeclaredConstructor();
+            k.setAccessible(true);
+            return k.newInstance();
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(c.getName() + ": a fixture needs a constructor without arguments", e);
+        }
+    }
 
     /** The fp64 reference: truth of the conformance properties and of the naive-error tolerance rule. */
     protected SwitchAttention reference() {
@@ -59,10 +91,12 @@ public abstract class AttentionPropertiesBase {
     /**
      * Whether the implementation handles this shape and window; the suite skips (jqwik {@code Assume}) the cases
      * it does not. The default is every shape: the contract has no limits. An implementation that narrows the
-     * contract (a kernel for D in {64, 128} only) says so here, and its report must say so too.
+     * contract (a kernel for D in {64, 128} only) says so here (or in its {@link Fixture}), and its report must say
+     * so too.
      */
     protected boolean supports(Shape shape, int window) {
-        return true;
+        Fixture f = fixture();
+        return f == null || f.supports(shape, window);
     }
 
     /** Skips the try unless {@link #supports} the inputs. */
@@ -118,9 +152,15 @@ public abstract class AttentionPropertiesBase {
 
     /**
      * The bounds this implementation is judged by: the spec's ({@link #specForwardBounds},
-     * {@link #specBackwardBounds}) unless an implementation promises tighter ones and says why.
+     * {@link #specBackwardBounds}) unless an implementation promises tighter ones and says why (here or in its
+     * {@link Fixture}).
      */
     protected Bounds bounds() {
+        Fixture f = fixture();
+        Bounds promised = f == null ? null : f.bounds();
+        if (promised != null) {
+            return promised;
+        }
         return new Bounds() {
             @Override
             public ForwardBounds forward(AttentionInputs in) {

@@ -3,8 +3,7 @@ package org.swiattn.cuda.bf16;
 import net.jqwik.api.lifecycle.AddLifecycleHook;
 import org.swiattn.cuda.CudaPresent;
 import org.swiattn.properties.OracleProperties;
-import org.swiattn.spec.Shape;
-import org.swiattn.spec.SwitchAttention;
+import org.swiattn.properties.UnderTest;
 
 /**
  * The suite's oracle properties on the bf16 tensor-core implementation, judged by the BF16 tolerance (2 x the
@@ -12,14 +11,6 @@ import org.swiattn.spec.SwitchAttention;
  * ({@link Bf16UnderTest#supports}). Skips with one line without a GPU.
  */
 @AddLifecycleHook(CudaPresent.class)
+@UnderTest(Bf16UnderTest.class)
 class Bf16OracleProperties extends OracleProperties {
-    @Override
-    protected SwitchAttention implementation() {
-        return Bf16UnderTest.get();
-    }
-
-    @Override
-    protected boolean supports(Shape shape, int window) {
-        return Bf16UnderTest.supports(shape);
-    }
 }

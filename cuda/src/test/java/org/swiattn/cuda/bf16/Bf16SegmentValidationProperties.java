@@ -3,8 +3,7 @@ package org.swiattn.cuda.bf16;
 import net.jqwik.api.lifecycle.AddLifecycleHook;
 import org.swiattn.cuda.CudaPresent;
 import org.swiattn.properties.SegmentValidationProperties;
-import org.swiattn.spec.Shape;
-import org.swiattn.spec.SwitchAttention;
+import org.swiattn.properties.UnderTest;
 
 /**
  * The suite's spec 2.0 validation properties on the bf16 implementation (segment inputs computed: it answers
@@ -12,14 +11,6 @@ import org.swiattn.spec.SwitchAttention;
  * ({@link Bf16UnderTest#supports}). Skips with one line without a GPU.
  */
 @AddLifecycleHook(CudaPresent.class)
+@UnderTest(Bf16UnderTest.class)
 class Bf16SegmentValidationProperties extends SegmentValidationProperties {
-    @Override
-    protected SwitchAttention implementation() {
-        return Bf16UnderTest.get();
-    }
-
-    @Override
-    protected boolean supports(Shape shape, int window) {
-        return Bf16UnderTest.supports(shape);
-    }
 }

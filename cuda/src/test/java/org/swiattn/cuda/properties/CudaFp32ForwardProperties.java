@@ -3,15 +3,11 @@ package org.swiattn.cuda.properties;
 import net.jqwik.api.lifecycle.AddLifecycleHook;
 import org.swiattn.cuda.CudaPresent;
 import org.swiattn.properties.ForwardProperties;
-import org.swiattn.spec.SwitchAttention;
+import org.swiattn.properties.UnderTest;
 
 
 /** The suite's forward properties on CUDA FP32. */
 @AddLifecycleHook(CudaPresent.class)
+@UnderTest(CudaUnderTest.Fp32.class)
 class CudaFp32ForwardProperties extends ForwardProperties {
-    @Override
-    protected SwitchAttention implementation() {
-        return CudaUnderTest.fp32();
-    }
-
 }

@@ -3,7 +3,7 @@ package org.swiattn.cuda.properties;
 import net.jqwik.api.lifecycle.AddLifecycleHook;
 import org.swiattn.cuda.CudaPresent;
 import org.swiattn.properties.SegmentProperties;
-import org.swiattn.spec.SwitchAttention;
+import org.swiattn.properties.UnderTest;
 
 /**
  * The suite's spec 2.0 segment properties (chunked prefill, decode, packed batches, forward and backward) on CUDA
@@ -11,9 +11,6 @@ import org.swiattn.spec.SwitchAttention;
  * without a GPU.
  */
 @AddLifecycleHook(CudaPresent.class)
+@UnderTest(CudaUnderTest.Fp32.class)
 class CudaFp32SegmentProperties extends SegmentProperties {
-    @Override
-    protected SwitchAttention implementation() {
-        return CudaUnderTest.fp32();
-    }
 }

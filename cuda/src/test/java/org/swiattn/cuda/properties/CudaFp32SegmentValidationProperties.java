@@ -3,16 +3,13 @@ package org.swiattn.cuda.properties;
 import net.jqwik.api.lifecycle.AddLifecycleHook;
 import org.swiattn.cuda.CudaPresent;
 import org.swiattn.properties.SegmentValidationProperties;
-import org.swiattn.spec.SwitchAttention;
+import org.swiattn.properties.UnderTest;
 
 /**
  * The suite's spec 2.0 validation properties on CUDA FP32: malformed segment metadata is rejected, and segment
  * inputs are computed (CudaAttention answers supportsSegments() true). Skips with one line without a GPU.
  */
 @AddLifecycleHook(CudaPresent.class)
+@UnderTest(CudaUnderTest.Fp32.class)
 class CudaFp32SegmentValidationProperties extends SegmentValidationProperties {
-    @Override
-    protected SwitchAttention implementation() {
-        return CudaUnderTest.fp32();
-    }
 }

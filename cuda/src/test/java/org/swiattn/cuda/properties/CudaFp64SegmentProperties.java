@@ -3,7 +3,7 @@ package org.swiattn.cuda.properties;
 import net.jqwik.api.lifecycle.AddLifecycleHook;
 import org.swiattn.cuda.CudaPresent;
 import org.swiattn.properties.SegmentProperties;
-import org.swiattn.spec.SwitchAttention;
+import org.swiattn.properties.UnderTest;
 
 /**
  * The suite's spec 2.0 segment properties on CUDA FP64, at CudaAttention's fp64 bound
@@ -11,14 +11,6 @@ import org.swiattn.spec.SwitchAttention;
  * kernels. Skips with one line without a GPU.
  */
 @AddLifecycleHook(CudaPresent.class)
+@UnderTest(CudaUnderTest.Fp64.class)
 class CudaFp64SegmentProperties extends SegmentProperties {
-    @Override
-    protected SwitchAttention implementation() {
-        return CudaUnderTest.fp64();
-    }
-
-    @Override
-    protected Bounds bounds() {
-        return CudaUnderTest.FP64_BOUNDS;
-    }
 }

@@ -2,8 +2,10 @@ package org.swiattn.cuda.properties;
 
 import org.swiattn.cuda.CudaAttention;
 import org.swiattn.properties.AttentionPropertiesBase;
+import org.swiattn.properties.Fixture;
 import org.swiattn.reference.ScoreMagnitude;
 import org.swiattn.spec.Precision;
+import org.swiattn.spec.SwitchAttention;
 
 /** The CUDA instances the property suite runs on, created on first use (only when a GPU is present). */
 final class CudaUnderTest {
@@ -32,5 +34,26 @@ final class CudaUnderTest {
             fp32 = CudaAttention.create(Precision.FP32);
         }
         return fp32;
+    }
+
+    /** The fixture of the CudaFp64*Properties classes: {@link #fp64()} at {@link #FP64_BOUNDS}. */
+    static final class Fp64 implements Fixture {
+        @Override
+        public SwitchAttention implementation() {
+            return fp64();
+        }
+
+        @Override
+        public AttentionPropertiesBase.Bounds bounds() {
+            return FP64_BOUNDS;
+        }
+    }
+
+    /** The fixture of the CudaFp32*Properties classes: {@link #fp32()} at the spec's fp32 tolerance. */
+    static final class Fp32 implements Fixture {
+        @Override
+        public SwitchAttention implementation() {
+            return fp32();
+        }
     }
 }

@@ -1,12 +1,9 @@
 package org.swiattn.properties.reference;
 
 import org.swiattn.properties.ForwardProperties;
-import org.swiattn.spec.SwitchAttention;
+import org.swiattn.properties.UnderTest;
 
 /** The forward properties on the fp64 reference. */
+@UnderTest(ReferenceUnderTest.class)
 class ReferenceForwardProperties extends ForwardProperties {
-    @Override
-    protected SwitchAttention implementation() {
-        return ReferenceUnderTest.INSTANCE;
-    }
 }

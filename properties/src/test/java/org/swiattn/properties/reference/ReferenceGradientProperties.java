@@ -1,12 +1,9 @@
 package org.swiattn.properties.reference;
 
 import org.swiattn.properties.GradientProperties;
-import org.swiattn.spec.SwitchAttention;
+import org.swiattn.properties.UnderTest;
 
 /** The gradient properties on the fp64 reference. */
+@UnderTest(ReferenceUnderTest.class)
 class ReferenceGradientProperties extends GradientProperties {
-    @Override
-    protected SwitchAttention implementation() {
-        return ReferenceUnderTest.INSTANCE;
-    }
 }
