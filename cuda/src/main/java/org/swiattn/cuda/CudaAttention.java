@@ -306,11 +306,7 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
 
         void forward(DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DeviceBuffer o, DeviceBuffer lse,
                      RouteCompaction.DeviceLists lists) {
-            if (seg == null) {
-                kernels.forward(sh, window, scale, q, k, v, o, lse, lists);
-            } else {
-                kernels.forward(sh, window, scale, q, k, v, o, lse, lists, seg);
-            }
+            kernels.forward(sh, window, scale, q, k, v, o, lse, lists, seg);
         }
 
         /** Zeroes dK, dV where key rows may lie outside every segment (the _seg kernels write segment rows only). */
@@ -322,19 +318,11 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
         }
 
         void dKdV(BackwardOperands ops, DeviceBuffer dK, DeviceBuffer dV) {
-            if (seg == null) {
-                kernels.dKdV(sh, window, scale, ops, dK, dV);
-            } else {
-                kernels.dKdV(sh, window, scale, ops, dK, dV, seg);
-            }
+            kernels.dKdV(sh, window, scale, ops, dK, dV, seg);
         }
 
         void dQ(BackwardOperands ops, DeviceBuffer dQ, boolean accumulate) {
-            if (seg == null) {
-                kernels.dQ(sh, window, scale, ops, dQ, accumulate);
-            } else {
-                kernels.dQ(sh, window, scale, ops, dQ, accumulate, seg);
-            }
+            kernels.dQ(sh, window, scale, ops, dQ, accumulate, seg);
         }
 
         @Override

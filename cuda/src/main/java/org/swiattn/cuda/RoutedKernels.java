@@ -89,30 +89,23 @@ public final class RoutedKernels {
      */
     public void forward(Shape sh, int window, double scale, DeviceBuffer q, DeviceBuffer k, DeviceBuffer v,
                         DeviceBuffer o, DeviceBuffer lse, RouteCompaction.DeviceLists lists) {
-        KernelPlan.checkShape(sh);
-        KernelPlan.Choice c = forwardChoice(sh.headDim());
-        kernel(c).launch(KernelPlan.queryGrid(c, sh), KernelPlan.threads(c),
-                KernelPlan.sharedBytes(c, precision, sh.headDim(), 2),
-                q, k, v, o, lse, lists.listF(), lists.nF(), lists.listW(), lists.nW(), sh.batch(), sh.seqLen(),
-                sh.qHeads(), sh.kvHeads(), sh.headDim(), Visibility.effectiveWindow(window, sh.seqLen()), real(scale));
+        forward(sh, window, scale, q, k, v, o, lse, lists, null);
     }
 
     /**
-     * Branch forward over a segment table (kernel {@code <forward>_seg}): lists from
+     * Branch forward over a segment table (kernel {@code <forward>_seg}; seg null: the self-attention kernel of the
+     * overload above): lists from
      * {@link RouteCompaction#onDevice(CudaDevice, DeviceBuffer, SegmentTable.OnDevice, int)} or
      * {@link RouteCompaction#identity(CudaDevice, SegmentTable)}; q, o [B*Sq,Hq,D], k, v [B*Sk,Hkv,D] flat.
      * q, k, v, lists, seg not modified; o, lse modified at the listed rows.
      */
     public void forward(Shape sh, int window, double scale, DeviceBuffer q, DeviceBuffer k, DeviceBuffer v,
                         DeviceBuffer o, DeviceBuffer lse, RouteCompaction.DeviceLists lists, SegmentTable.OnDevice seg) {
-        SegmentTable t = seg.host();
-        KernelPlan.checkShape(sh, t);
-        KernelPlan.Choice c = KernelPlan.segments(forwardChoice(sh.headDim()));
-        kernel(c).launch(KernelPlan.queryGrid(c, t, sh), KernelPlan.threads(c),
-                KernelPlan.sharedBytes(c, precision, sh.headDim(), 2),
-                q, k, v, o, lse, lists.listF(), lists.nF(), lists.listW(), lists.nW(), t.count(), t.maxKeys(),
-                sh.qHeads(), sh.kvHeads(), sh.headDim(), Visibility.effectiveWindow(window, t.maxKeys()), real(scale),
-                seg.buffer());
+        Entries e = new Entries(sh, seg);
+        KernelPlan.Choice c = e.variant(forwardChoice(sh.headDim()));
+        kernel(c).launch(e.queryGrid(c), KernelPlan.threads(c), KernelPlan.sharedBytes(c, precision, sh.headDim(), 2),
+                e.args(new Object[] {q, k, v, o, lse, lists.listF(), lists.nF(), lists.listW(), lists.nW()}, window,
+                        real(scale)));
     }
 
     /**
@@ -157,12 +150,18 @@ public final class RoutedKernels {
      * @param ops not modified; dK [B,S,Hkv,D], dV [B,S,Hkv,D] modified
      */
     public void dKdV(Shape sh, int window, double scale, BackwardOperands ops, DeviceBuffer dK, DeviceBuffer dV) {
-        KernelPlan.checkShape(sh);
-        KernelPlan.Choice c = backwardChoice(sh.headDim())[0];
-        kernel(c).launch(KernelPlan.keyGrid(c, sh), KernelPlan.threads(c),
-                KernelPlan.sharedBytes(c, precision, sh.headDim(), 4),
-                ops.kernelArgs(sh.batch(), sh.seqLen(), sh.qHeads(), sh.kvHeads(), sh.headDim(),
-                        Visibility.effectiveWindow(window, sh.seqLen()), real(scale), dK, dV));
+        dKdV(sh, window, scale, ops, dK, dV, null);
+    }
+
+    /**
+     * dK, dV over a segment table (kernel {@code <dK/dV>_seg}; seg null: the overload above): the key rows inside a
+     * segment are overwritten, the others are not written (zero them first).
+     *
+     * @param ops not modified; dK, dV [B*Sk,Hkv,D] modified
+     */
+    public void dKdV(Shape sh, int window, double scale, BackwardOperands ops, DeviceBuffer dK, DeviceBuffer dV,
+                     SegmentTable.OnDevice seg) {
+        backward(true, sh, window, scale, ops, seg, dK, dV);
     }
 
     /**
@@ -171,46 +170,82 @@ public final class RoutedKernels {
      * @param ops not modified; dQ [B,S,Hq,D] modified at the listed rows
      */
     public void dQ(Shape sh, int window, double scale, BackwardOperands ops, DeviceBuffer dQ, boolean accumulate) {
-        KernelPlan.checkShape(sh);
-        KernelPlan.Choice c = backwardChoice(sh.headDim())[1];
-        kernel(c).launch(KernelPlan.queryGrid(c, sh), KernelPlan.threads(c),
-                KernelPlan.sharedBytes(c, precision, sh.headDim(), 3),
-                ops.kernelArgs(sh.batch(), sh.seqLen(), sh.qHeads(), sh.kvHeads(), sh.headDim(),
-                        Visibility.effectiveWindow(window, sh.seqLen()), real(scale), dQ, accumulate ? 1 : 0));
+        dQ(sh, window, scale, ops, dQ, accumulate, null);
     }
 
     /**
-     * dK, dV over a segment table (kernel {@code <dK/dV>_seg}): the key rows inside a segment are overwritten, the
-     * others are not written (zero them first).
-     *
-     * @param ops not modified; dK, dV [B*Sk,Hkv,D] modified
-     */
-    public void dKdV(Shape sh, int window, double scale, BackwardOperands ops, DeviceBuffer dK, DeviceBuffer dV,
-                     SegmentTable.OnDevice seg) {
-        SegmentTable t = seg.host();
-        KernelPlan.checkShape(sh, t);
-        KernelPlan.Choice c = KernelPlan.segments(backwardChoice(sh.headDim())[0]);
-        kernel(c).launch(KernelPlan.keyGrid(c, t, sh), KernelPlan.threads(c),
-                KernelPlan.sharedBytes(c, precision, sh.headDim(), 4),
-                ops.kernelArgs(t.count(), t.maxKeys(), sh.qHeads(), sh.kvHeads(), sh.headDim(),
-                        Visibility.effectiveWindow(window, t.maxKeys()), real(scale), dK, dV, seg.buffer()));
-    }
-
-    /**
-     * dQ over the rows of the operands' lists and a segment table (kernel {@code <dQ>_seg}).
+     * dQ over the rows of the operands' lists and a segment table (kernel {@code <dQ>_seg}; seg null: the overload
+     * above).
      *
      * @param ops not modified; dQ [B*Sq,Hq,D] modified at the listed rows
      */
     public void dQ(Shape sh, int window, double scale, BackwardOperands ops, DeviceBuffer dQ, boolean accumulate,
                    SegmentTable.OnDevice seg) {
-        SegmentTable t = seg.host();
-        KernelPlan.checkShape(sh, t);
-        KernelPlan.Choice c = KernelPlan.segments(backwardChoice(sh.headDim())[1]);
-        kernel(c).launch(KernelPlan.queryGrid(c, t, sh), KernelPlan.threads(c),
-                KernelPlan.sharedBytes(c, precision, sh.headDim(), 3),
-                ops.kernelArgs(t.count(), t.maxKeys(), sh.qHeads(), sh.kvHeads(), sh.headDim(),
-                        Visibility.effectiveWindow(window, t.maxKeys()), real(scale), dQ, accumulate ? 1 : 0,
-                        seg.buffer()));
+        backward(false, sh, window, scale, ops, seg, dQ, accumulate ? 1 : 0);
+    }
+
+    /**
+     * One backward launch: the dK/dV kernel over key tiles (keys) or the dQ kernel over list tiles, the operands'
+     * arguments first and the outputs after the launch's dimensions. ops, seg not modified.
+     */
+    private void backward(boolean keys, Shape sh, int window, double scale, BackwardOperands ops,
+                          SegmentTable.OnDevice seg, Object... outputs) {
+        Entries e = new Entries(sh, seg);
+        KernelPlan.Choice c = e.variant(backwardChoice(sh.headDim())[keys ? 0 : 1]);
+        kernel(c).launch(keys ? e.keyGrid(c) : e.queryGrid(c), KernelPlan.threads(c),
+                KernelPlan.sharedBytes(c, precision, sh.headDim(), keys ? 4 : 3),
+                ops.kernelArgs(e.args(new Object[0], window, real(scale), outputs)));
+    }
+
+    /**
+     * The "batch" entries of a launch: the B rows of self-attention (seg null: the plain kernels) or the segments of a
+     * table (the {@code _seg} kernels, which take the table as their last argument). Checks the shape on creation.
+     */
+    private record Entries(Shape sh, SegmentTable.OnDevice seg) {
+        Entries {
+            if (seg == null) {
+                KernelPlan.checkShape(sh);
+            } else {
+                KernelPlan.checkShape(sh, seg.host());
+            }
+        }
+
+        /** The entries' count: B, or the table's segments. */
+        int count() {
+            return seg == null ? sh.batch() : seg.host().count();
+        }
+
+        /** Keys per entry: S, or the longest segment's. */
+        int keys() {
+            return seg == null ? sh.seqLen() : seg.host().maxKeys();
+        }
+
+        KernelPlan.Choice variant(KernelPlan.Choice c) {
+            return seg == null ? c : KernelPlan.segments(c);
+        }
+
+        int[] queryGrid(KernelPlan.Choice c) {
+            return seg == null ? KernelPlan.queryGrid(c, sh) : KernelPlan.queryGrid(c, seg.host(), sh);
+        }
+
+        int[] keyGrid(KernelPlan.Choice c) {
+            return seg == null ? KernelPlan.keyGrid(c, sh) : KernelPlan.keyGrid(c, seg.host(), sh);
+        }
+
+        /**
+         * A launch's arguments: head, the dimensions (entries, keys per entry, Hq, Hkv, D, min(w, keys), scale), tail,
+         * then the table's buffer for the _seg kernels. head, tail not modified.
+         */
+        Object[] args(Object[] head, int window, Object scale, Object... tail) {
+            java.util.List<Object> all = new java.util.ArrayList<>(java.util.Arrays.asList(head));
+            all.addAll(java.util.List.of(count(), keys(), sh.qHeads(), sh.kvHeads(), sh.headDim(),
+                    Visibility.effectiveWindow(window, keys()), scale));
+            all.addAll(java.util.Arrays.asList(tail));
+            if (seg != null) {
+                all.add(seg.buffer());
+            }
+            return all.toArray();
+        }
     }
 
     /** Fills a buffer of n elements with scale * N(0,1) from a hash of (seed, index): fresh data, never zeros. */

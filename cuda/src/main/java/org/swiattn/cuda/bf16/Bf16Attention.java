@@ -422,28 +422,6 @@ public final class Bf16Attention implements SwitchAttention {
         }
     }
 
-    /**
-     * The backward launches of a call: the instance's version for self-attention, the SIMT version (the fp32 tiled
-     * templates with bf16 storage) over a segment table. dK, dV, dQacc modified.
-     */
-    private void keyGradients(Bf16Kernels.Dims d, int w, double sc, BackwardOperands ops, DeviceBuffer dK,
-                              DeviceBuffer dV, SegmentTable.OnDevice seg) {
-        if (seg == null) {
-            kernels.dKdVsimt(d, w, sc, ops, dK, dV);
-        } else {
-            kernels.dKdVsimt(d, w, sc, ops, dK, dV, seg);
-        }
-    }
-
-    private void queryGradients(Bf16Kernels.Dims d, int w, double sc, BackwardOperands ops, DeviceBuffer dQacc,
-                                boolean accumulate, SegmentTable.OnDevice seg) {
-        if (seg == null) {
-            kernels.dQsimt(d, w, sc, ops, dQacc, accumulate);
-        } else {
-            kernels.dQsimt(d, w, sc, ops, dQacc, accumulate, seg);
-        }
-    }
-
     /** HARD, STRAIGHT_THROUGH, SELECTED_BRANCH: gradients through the selected branch. dQ, dK, dV, dA modified. */
     private void routedBackward(Bf16Kernels.Dims d, Variant var, AttentionInputs in, DeviceBuffer q, DeviceBuffer k,
                                 DeviceBuffer v, DeviceBuffer dO, DeviceBuffer z, DeviceBuffer dQ, DeviceBuffer dK,
@@ -465,8 +443,8 @@ public final class Bf16Attention implements SwitchAttention {
                 kernels.dQmma(d, w, sc, ops, false, dQ);
             } else {
                 try (DeviceBuffer dQacc = DeviceBuffer.allocate(device, 4L * d.qElems(), "dQ(fp32)")) {
-                    keyGradients(d, w, sc, ops, dK, dV, seg);
-                    queryGradients(d, w, sc, ops, dQacc, false, seg);
+                    kernels.dKdVsimt(d, w, sc, ops, dK, dV, seg);
+                    kernels.dQsimt(d, w, sc, ops, dQacc, false, seg);
                     kernels.toBf16(dQacc, dQ, d.qElems());
                     device.synchronize();
                 }
@@ -523,9 +501,9 @@ public final class Bf16Attention implements SwitchAttention {
                     device.synchronize();
                 } else {
                     try (DeviceBuffer dQacc = DeviceBuffer.allocate(device, 4L * d.qElems(), "dQ(fp32)")) {
-                        keyGradients(d, w, sc, ops, dK, dV, seg);
-                        queryGradients(d, w, sc, ops.withLists(all.fullOnly()), dQacc, false, seg);
-                        queryGradients(d, w, sc, ops.withLists(all.windowOnly()), dQacc, true, seg);
+                        kernels.dKdVsimt(d, w, sc, ops, dK, dV, seg);
+                        kernels.dQsimt(d, w, sc, ops.withLists(all.fullOnly()), dQacc, false, seg);
+                        kernels.dQsimt(d, w, sc, ops.withLists(all.windowOnly()), dQacc, true, seg);
                         kernels.toBf16(dQacc, dQ, d.qElems());
                         device.synchronize();
                     }

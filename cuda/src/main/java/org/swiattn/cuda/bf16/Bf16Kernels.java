@@ -262,11 +262,7 @@ public final class Bf16Kernels {
      * @param ops not modified; dK, dV modified
      */
     public void dKdVsimt(Dims d, int window, double scale, BackwardOperands ops, DeviceBuffer dK, DeviceBuffer dV) {
-        KernelPlan.TileConfig c = simtConfig(d.dp());
-        bwd.kernel("swi_bwd_dkdv_v2_bf16_d" + d.dp()).launch(
-                new int[] {(d.seqLen() + c.bn() - 1) / c.bn(), d.kvHeads(), d.batch()}, c.threads(), c.sharedBytes(),
-                ops.kernelArgs(d.batch(), d.seqLen(), d.qHeads(), d.kvHeads(), d.dp(),
-                        Visibility.effectiveWindow(window, d.seqLen()), (float) scale, dK, dV));
+        dKdVsimt(d, window, scale, ops, dK, dV, null);
     }
 
     /**
@@ -276,42 +272,53 @@ public final class Bf16Kernels {
      */
     public void dQsimt(Dims d, int window, double scale, BackwardOperands ops, DeviceBuffer dQacc,
                        boolean accumulate) {
-        KernelPlan.TileConfig c = simtConfig(d.dp());
-        bwd.kernel("swi_bwd_dq_v2_bf16_d" + d.dp()).launch1d(queryBlocks(d), c.threads(), c.sharedBytes(),
-                ops.kernelArgs(d.batch(), d.seqLen(), d.qHeads(), d.kvHeads(), d.dp(),
-                        Visibility.effectiveWindow(window, d.seqLen()), (float) scale, dQacc, accumulate ? 1 : 0));
+        dQsimt(d, window, scale, ops, dQacc, accumulate, null);
     }
 
     /**
-     * SIMT dK, dV over a segment table (kernel {@code swi_bwd_dkdv_v2_bf16_d<dp>_seg}): the key rows inside a segment
-     * overwritten, the others not written (zero them first).
+     * SIMT dK, dV over a segment table (kernel {@code swi_bwd_dkdv_v2_bf16_d<dp>_seg}; seg null: the self-attention
+     * kernel of the overload above): the key rows inside a segment overwritten, the others not written (zero them
+     * first).
      *
      * @param ops not modified; dK, dV modified
      */
     public void dKdVsimt(Dims d, int window, double scale, BackwardOperands ops, DeviceBuffer dK, DeviceBuffer dV,
                          SegmentTable.OnDevice seg) {
         KernelPlan.TileConfig c = simtConfig(d.dp());
-        SegmentTable t = seg.host();
-        bwd.kernel("swi_bwd_dkdv_v2_bf16_d" + d.dp() + "_seg").launch(
-                new int[] {(t.maxKeys() + c.bn() - 1) / c.bn(), d.kvHeads(), t.count()}, c.threads(), c.sharedBytes(),
-                ops.kernelArgs(t.count(), t.maxKeys(), d.qHeads(), d.kvHeads(), d.dp(),
-                        Visibility.effectiveWindow(window, t.maxKeys()), (float) scale, dK, dV, seg.buffer()));
+        SegmentTable t = seg == null ? null : seg.host();
+        int entries = t == null ? d.batch() : t.count(), keys = t == null ? d.seqLen() : t.maxKeys();
+        bwd.kernel("swi_bwd_dkdv_v2_bf16_d" + d.dp() + (t == null ? "" : "_seg")).launch(
+                new int[] {(keys + c.bn() - 1) / c.bn(), d.kvHeads(), entries}, c.threads(), c.sharedBytes(),
+                ops.kernelArgs(withTable(seg, entries, keys, d.qHeads(), d.kvHeads(), d.dp(),
+                        Visibility.effectiveWindow(window, keys), (float) scale, dK, dV)));
     }
 
     /**
-     * SIMT dQ over a segment table into the fp32 scratch dQacc: written, or added to when accumulate.
+     * SIMT dQ over a segment table into the fp32 scratch dQacc (seg null: the overload above): written, or added to
+     * when accumulate.
      *
      * @param ops not modified; dQacc modified at the listed rows
      */
     public void dQsimt(Dims d, int window, double scale, BackwardOperands ops, DeviceBuffer dQacc,
                        boolean accumulate, SegmentTable.OnDevice seg) {
         KernelPlan.TileConfig c = simtConfig(d.dp());
-        SegmentTable t = seg.host();
-        long grid = (long) ((t.maxQueries() + c.bm() - 1) / c.bm() + 1) * d.qHeads() * t.count();
-        bwd.kernel("swi_bwd_dq_v2_bf16_d" + d.dp() + "_seg").launch1d(grid, c.threads(), c.sharedBytes(),
-                ops.kernelArgs(t.count(), t.maxKeys(), d.qHeads(), d.kvHeads(), d.dp(),
-                        Visibility.effectiveWindow(window, t.maxKeys()), (float) scale, dQacc, accumulate ? 1 : 0,
-                        seg.buffer()));
+        SegmentTable t = seg == null ? null : seg.host();
+        int entries = t == null ? d.batch() : t.count(), keys = t == null ? d.seqLen() : t.maxKeys();
+        long grid = t == null ? queryBlocks(d)
+                : (long) ((t.maxQueries() + c.bm() - 1) / c.bm() + 1) * d.qHeads() * t.count();
+        bwd.kernel("swi_bwd_dq_v2_bf16_d" + d.dp() + (t == null ? "" : "_seg")).launch1d(grid, c.threads(),
+                c.sharedBytes(), ops.kernelArgs(withTable(seg, entries, keys, d.qHeads(), d.kvHeads(), d.dp(),
+                        Visibility.effectiveWindow(window, keys), (float) scale, dQacc, accumulate ? 1 : 0)));
+    }
+
+    /** A launch's arguments, the segment table's buffer appended for a _seg kernel (seg not null). */
+    private static Object[] withTable(SegmentTable.OnDevice seg, Object... args) {
+        if (seg == null) {
+            return args;
+        }
+        Object[] all = java.util.Arrays.copyOf(args, args.length + 1);
+        all[args.length] = seg.buffer();
+        return all;
     }
 
     /** y = bf16(x), n elements. @param x fp32, not modified; y bf16, modified */
