@@ -137,12 +137,9 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
         Route route = in.route();
         boolean f32 = kernels.floats();
         try (Launches run = new Launches(in);
-             DeviceBuffer q = kernels.upload(in.q(), "q");
-             DeviceBuffer k = kernels.upload(in.k(), "k");
-             DeviceBuffer v = kernels.upload(in.v(), "v");
-             DeviceBuffer z = DeviceBuffer.of(dev, RouteCompaction.maskBytes(route), "route");
              DeviceBuffer o = kernels.allocate(sh.qSize(), "o");
              DeviceBuffer lse = kernels.allocate(sh.lseSize(), "lse")) {
+            DeviceBuffer q = run.q, k = run.k, v = run.v, z = run.z;
             if (in.estimator() != Estimator.SOFT) {
                 // o = oZ: each token's selected branch only
                 try (RouteCompaction.DeviceLists lists = run.compact(z)) {
@@ -184,15 +181,12 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
         Estimator est = in.estimator();
         boolean f32 = kernels.floats();
         try (Launches run = new Launches(in);
-             DeviceBuffer q = kernels.upload(in.q(), "q");
-             DeviceBuffer k = kernels.upload(in.k(), "k");
-             DeviceBuffer v = kernels.upload(in.v(), "v");
              DeviceBuffer dO = kernels.upload(dOut, "dOut");
-             DeviceBuffer z = DeviceBuffer.of(dev, RouteCompaction.maskBytes(route), "route");
              DeviceBuffer dQ = kernels.allocate(sh.qSize(), "dQ");
              DeviceBuffer dK = kernels.allocate(sh.kvSize(), "dK");
              DeviceBuffer dV = kernels.allocate(sh.kvSize(), "dV");
              DeviceBuffer dA = kernels.allocate(sh.rows(), "dRouterLogit")) {
+            DeviceBuffer q = run.q, k = run.k, v = run.v, z = run.z;
             run.clearKeyGradients(dK, dV);
             double[] dRouter;
             if (est != Estimator.SOFT) {
@@ -276,6 +270,7 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
         final int window;
         final double scale;
         final SegmentTable.OnDevice seg;  // null: self-attention
+        final DeviceBuffer q, k, v, z;    // the inputs on the device; z: the route mask (RouteCompaction.maskBytes)
 
         Launches(AttentionInputs in) {
             sh = in.shape();
@@ -289,6 +284,32 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
                 KernelPlan.checkShape(sh, t);
                 KernelPlan.segments(kernels.forwardChoice(sh.headDim()));  // refuses D > 256 before any upload
                 seg = t.upload(dev);
+            }
+            DeviceBuffer[] up = new DeviceBuffer[4];
+            try {
+                up[0] = kernels.upload(in.q(), "q");
+                up[1] = kernels.upload(in.k(), "k");
+                up[2] = kernels.upload(in.v(), "v");
+                up[3] = DeviceBuffer.of(dev, RouteCompaction.maskBytes(in.route()), "route");
+            } catch (RuntimeException | Error e) {
+                release(up);
+                throw e;
+            }
+            q = up[0];
+            k = up[1];
+            v = up[2];
+            z = up[3];
+        }
+
+        /** Frees what was allocated (nulls skipped), the segment table last. */
+        private void release(DeviceBuffer... buffers) {
+            for (int i = buffers.length - 1; i >= 0; i--) {
+                if (buffers[i] != null) {
+                    buffers[i].close();
+                }
+            }
+            if (seg != null) {
+                seg.close();
             }
         }
 
@@ -327,9 +348,7 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
 
         @Override
         public void close() {
-            if (seg != null) {
-                seg.close();
-            }
+            release(q, k, v, z);
         }
     }
 
