@@ -1,5 +1,8 @@
 package org.swiattn.cuda;
 
+import java.util.List;
+import java.util.function.Supplier;
+
 import org.swiattn.cuda.driver.CudaDevice;
 import org.swiattn.cuda.driver.CudaException;
 import org.swiattn.cuda.driver.CudaOutOfMemoryException;
@@ -147,16 +150,10 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
                 }
             } else {
                 // o = p oF + (1-p) oW: both branches for every token
-                try (RouteCompaction.DeviceLists all = run.identity();
-                     DeviceBuffer oF = kernels.allocate(sh.qSize(), "oF");
-                     DeviceBuffer oW = kernels.allocate(sh.qSize(), "oW");
-                     DeviceBuffer lseF = kernels.allocate(sh.lseSize(), "lseF");
-                     DeviceBuffer lseW = kernels.allocate(sh.lseSize(), "lseW");
+                try (BothBranches both = new BothBranches(run);
                      DeviceBuffer pF = rowValues(route, r -> p(route, r), "pF");
                      DeviceBuffer pW = rowValues(route, r -> pc(route, r), "pW")) {
-                    run.forward(q, k, v, oF, lseF, all.fullOnly());
-                    run.forward(q, k, v, oW, lseW, all.windowOnly());
-                    kernels.softCombine(sh, oF, oW, pF, pW, lseF, lseW, z, o, lse);
+                    kernels.softCombine(sh, both.oF, both.oW, pF, pW, both.lseF, both.lseW, z, o, lse);
                     dev.synchronize();
                 }
             }
@@ -207,33 +204,29 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
                             dev.synchronize();
                         }
                     } else if (est == Estimator.STRAIGHT_THROUGH) {
-                        routerGradBothBranches(run, route, q, k, v, dO, dA);
+                        routerGradBothBranches(run, route, dO, dA);
                     }
                     dev.synchronize();
                 }
                 dRouter = est == Estimator.HARD ? new double[sh.rows()] : dA.readAll(sh.rows(), f32);
             } else {
                 // SOFT: both branches for every token, weighted p and 1-p
-                try (RouteCompaction.DeviceLists all = run.identity();
-                     DeviceBuffer oF = kernels.allocate(sh.qSize(), "oF");
-                     DeviceBuffer oW = kernels.allocate(sh.qSize(), "oW");
-                     DeviceBuffer lseF = kernels.allocate(sh.lseSize(), "lseF");
-                     DeviceBuffer lseW = kernels.allocate(sh.lseSize(), "lseW");
+                try (BothBranches both = new BothBranches(run);
                      DeviceBuffer deltaF = kernels.allocate(sh.lseSize(), "deltaF");
                      DeviceBuffer deltaW = kernels.allocate(sh.lseSize(), "deltaW");
                      DeviceBuffer pF = rowValues(route, r -> p(route, r), "pF");
                      DeviceBuffer pW = rowValues(route, r -> pc(route, r), "pW");
                      DeviceBuffer factor = rowValues(route, r -> p(route, r) * pc(route, r), "factor")) {
-                    run.forward(q, k, v, oF, lseF, all.fullOnly());
-                    run.forward(q, k, v, oW, lseW, all.windowOnly());
-                    kernels.delta(sh, dO, oF, pF, deltaF);
-                    kernels.delta(sh, dO, oW, pW, deltaW);
+                    RouteCompaction.DeviceLists all = both.all;
+                    kernels.delta(sh, dO, both.oF, pF, deltaF);
+                    kernels.delta(sh, dO, both.oW, pW, deltaW);
                     BackwardOperands ops = new BackwardOperands(q, k, v, dO, all,
-                            new BackwardOperands.Branch(lseF, deltaF, pF), new BackwardOperands.Branch(lseW, deltaW, pW));
+                            new BackwardOperands.Branch(both.lseF, deltaF, pF),
+                            new BackwardOperands.Branch(both.lseW, deltaW, pW));
                     run.dKdV(ops, dK, dV);
                     run.dQ(ops.withLists(all.fullOnly()), dQ, false);
                     run.dQ(ops.withLists(all.windowOnly()), dQ, true);
-                    kernels.routerGrad(sh, dO, oF, oW, factor, dA);
+                    kernels.routerGrad(sh, dO, both.oF, both.oW, factor, dA);
                     dev.synchronize();
                 }
                 dRouter = dA.readAll(sh.rows(), f32);
@@ -245,18 +238,10 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
     }
 
     /** STRAIGHT_THROUGH router gradient: both branch outputs for every token, {@code p(1-p) sum_h <dO, oF - oW>}. */
-    private void routerGradBothBranches(Launches run, Route route, DeviceBuffer q, DeviceBuffer k, DeviceBuffer v,
-                                        DeviceBuffer dO, DeviceBuffer dA) {
-        Shape sh = run.sh;
-        try (RouteCompaction.DeviceLists all = run.identity();
-             DeviceBuffer oF = kernels.allocate(sh.qSize(), "oF");
-             DeviceBuffer oW = kernels.allocate(sh.qSize(), "oW");
-             DeviceBuffer lseF = kernels.allocate(sh.lseSize(), "lseF");
-             DeviceBuffer lseW = kernels.allocate(sh.lseSize(), "lseW");
+    private void routerGradBothBranches(Launches run, Route route, DeviceBuffer dO, DeviceBuffer dA) {
+        try (BothBranches both = new BothBranches(run);
              DeviceBuffer factor = rowValues(route, r -> p(route, r) * pc(route, r), "factor")) {
-            run.forward(q, k, v, oF, lseF, all.fullOnly());
-            run.forward(q, k, v, oW, lseW, all.windowOnly());
-            kernels.routerGrad(sh, dO, oF, oW, factor, dA);
+            kernels.routerGrad(run.sh, dO, both.oF, both.oW, factor, dA);
             dev.synchronize();
         }
     }
@@ -265,6 +250,67 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
      * The list-driven launches of one call: self-attention (spec 1.x) on the batch rows, any other segment table on
      * its segments ({@link SegmentTable}, kernels {@code <name>_seg}). close() frees the device table.
      */
+    /**
+     * Runs the allocations in order; when one fails, frees the buffers allocated before it, runs onFailure and
+     * rethrows. Returns the buffers in the order of the steps.
+     */
+    private static DeviceBuffer[] allocateAll(Runnable onFailure, List<Supplier<DeviceBuffer>> steps) {
+        DeviceBuffer[] b = new DeviceBuffer[steps.size()];
+        try {
+            for (int i = 0; i < b.length; i++) {
+                b[i] = steps.get(i).get();
+            }
+            return b;
+        } catch (RuntimeException | Error e) {
+            freeAll(b);
+            onFailure.run();
+            throw e;
+        }
+    }
+
+    /** Frees device buffers, last first; nulls (never allocated) are skipped. */
+    private static void freeAll(DeviceBuffer... buffers) {
+        for (int i = buffers.length - 1; i >= 0; i--) {
+            if (buffers[i] != null) {
+                buffers[i].close();
+            }
+        }
+    }
+
+    /**
+     * Both branch outputs of a call for every token (the identity list on each branch): oF, lseF of the full branch,
+     * oW, lseW of the window branch, computed on creation; freed with the lists on close.
+     */
+    private final class BothBranches implements AutoCloseable {
+        final RouteCompaction.DeviceLists all;
+        final DeviceBuffer oF, oW, lseF, lseW;
+
+        BothBranches(Launches run) {
+            Shape sh = run.sh;
+            all = run.identity();
+            DeviceBuffer[] b = allocateAll(all::close, List.of(() -> kernels.allocate(sh.qSize(), "oF"),
+                    () -> kernels.allocate(sh.qSize(), "oW"), () -> kernels.allocate(sh.lseSize(), "lseF"),
+                    () -> kernels.allocate(sh.lseSize(), "lseW")));
+            oF = b[0];
+            oW = b[1];
+            lseF = b[2];
+            lseW = b[3];
+            try {
+                run.forward(run.q, run.k, run.v, oF, lseF, all.fullOnly());
+                run.forward(run.q, run.k, run.v, oW, lseW, all.windowOnly());
+            } catch (RuntimeException | Error e) {
+                close();
+                throw e;
+            }
+        }
+
+        @Override
+        public void close() {
+            freeAll(oF, oW, lseF, lseW);
+            all.close();
+        }
+    }
+
     private final class Launches implements AutoCloseable {
         final Shape sh;
         final int window;
@@ -285,29 +331,16 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
                 KernelPlan.segments(kernels.forwardChoice(sh.headDim()));  // refuses D > 256 before any upload
                 seg = t.upload(dev);
             }
-            DeviceBuffer[] up = new DeviceBuffer[4];
-            try {
-                up[0] = kernels.upload(in.q(), "q");
-                up[1] = kernels.upload(in.k(), "k");
-                up[2] = kernels.upload(in.v(), "v");
-                up[3] = DeviceBuffer.of(dev, RouteCompaction.maskBytes(in.route()), "route");
-            } catch (RuntimeException | Error e) {
-                release(up);
-                throw e;
-            }
+            DeviceBuffer[] up = allocateAll(this::closeTable, List.of(() -> kernels.upload(in.q(), "q"),
+                    () -> kernels.upload(in.k(), "k"), () -> kernels.upload(in.v(), "v"),
+                    () -> DeviceBuffer.of(dev, RouteCompaction.maskBytes(in.route()), "route")));
             q = up[0];
             k = up[1];
             v = up[2];
             z = up[3];
         }
 
-        /** Frees what was allocated (nulls skipped), the segment table last. */
-        private void release(DeviceBuffer... buffers) {
-            for (int i = buffers.length - 1; i >= 0; i--) {
-                if (buffers[i] != null) {
-                    buffers[i].close();
-                }
-            }
+        private void closeTable() {
             if (seg != null) {
                 seg.close();
             }
@@ -348,7 +381,8 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
 
         @Override
         public void close() {
-            release(q, k, v, z);
+            freeAll(q, k, v, z);
+            closeTable();
         }
     }
 
