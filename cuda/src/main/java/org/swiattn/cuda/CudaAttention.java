@@ -1,7 +1,6 @@
 package org.swiattn.cuda;
 
 import java.util.List;
-import java.util.function.Supplier;
 
 import org.swiattn.cuda.driver.CudaDevice;
 import org.swiattn.cuda.driver.CudaException;
@@ -251,33 +250,6 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
      * its segments ({@link SegmentTable}, kernels {@code <name>_seg}). close() frees the device table.
      */
     /**
-     * Runs the allocations in order; when one fails, frees the buffers allocated before it, runs onFailure and
-     * rethrows. Returns the buffers in the order of the steps.
-     */
-    private static DeviceBuffer[] allocateAll(Runnable onFailure, List<Supplier<DeviceBuffer>> steps) {
-        DeviceBuffer[] b = new DeviceBuffer[steps.size()];
-        try {
-            for (int i = 0; i < b.length; i++) {
-                b[i] = steps.get(i).get();
-            }
-            return b;
-        } catch (RuntimeException | Error e) {
-            freeAll(b);
-            onFailure.run();
-            throw e;
-        }
-    }
-
-    /** Frees device buffers, last first; nulls (never allocated) are skipped. */
-    private static void freeAll(DeviceBuffer... buffers) {
-        for (int i = buffers.length - 1; i >= 0; i--) {
-            if (buffers[i] != null) {
-                buffers[i].close();
-            }
-        }
-    }
-
-    /**
      * Both branch outputs of a call for every token (the identity list on each branch): oF, lseF of the full branch,
      * oW, lseW of the window branch, computed on creation; freed with the lists on close.
      */
@@ -288,9 +260,9 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
         BothBranches(Launches run) {
             Shape sh = run.sh;
             all = run.identity();
-            DeviceBuffer[] b = allocateAll(all::close, List.of(() -> kernels.allocate(sh.qSize(), "oF"),
-                    () -> kernels.allocate(sh.qSize(), "oW"), () -> kernels.allocate(sh.lseSize(), "lseF"),
-                    () -> kernels.allocate(sh.lseSize(), "lseW")));
+            DeviceBuffer[] b = DeviceBuffer.allocateAll(all::close, List.of(
+                    () -> kernels.allocate(sh.qSize(), "oF"), () -> kernels.allocate(sh.qSize(), "oW"),
+                    () -> kernels.allocate(sh.lseSize(), "lseF"), () -> kernels.allocate(sh.lseSize(), "lseW")));
             oF = b[0];
             oW = b[1];
             lseF = b[2];
@@ -306,7 +278,7 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
 
         @Override
         public void close() {
-            freeAll(oF, oW, lseF, lseW);
+            DeviceBuffer.closeAll(oF, oW, lseF, lseW);
             all.close();
         }
     }
@@ -331,8 +303,9 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
                 KernelPlan.segments(kernels.forwardChoice(sh.headDim()));  // refuses D > 256 before any upload
                 seg = t.upload(dev);
             }
-            DeviceBuffer[] up = allocateAll(this::closeTable, List.of(() -> kernels.upload(in.q(), "q"),
-                    () -> kernels.upload(in.k(), "k"), () -> kernels.upload(in.v(), "v"),
+            DeviceBuffer[] up = DeviceBuffer.allocateAll(this::closeTable, List.of(
+                    () -> kernels.upload(in.q(), "q"), () -> kernels.upload(in.k(), "k"),
+                    () -> kernels.upload(in.v(), "v"),
                     () -> DeviceBuffer.of(dev, RouteCompaction.maskBytes(in.route()), "route")));
             q = up[0];
             k = up[1];
@@ -381,7 +354,7 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
 
         @Override
         public void close() {
-            freeAll(q, k, v, z);
+            DeviceBuffer.closeAll(q, k, v, z);
             closeTable();
         }
     }

@@ -219,6 +219,41 @@ public final class Bf16Attention implements SwitchAttention {
     }
 
     /**
+     * The inputs of a call on the device: its segment table (null for self-attention), q, k, v packed to bf16 with
+     * D padded to the kernels' dp, and the route mask z. Freed on close.
+     */
+    private final class Uploaded implements AutoCloseable {
+        final SegmentTable.OnDevice seg;
+        final DeviceBuffer q, k, v, z;
+
+        Uploaded(AttentionInputs in, Bf16Kernels.Dims d) {
+            int hd = in.shape().headDim();
+            seg = segmentTable(in);
+            DeviceBuffer[] b = DeviceBuffer.allocateAll(this::closeTable, List.of(
+                    () -> DeviceBuffer.of(device, DeviceTensors.packBf16(in.q(), hd, d.dp()), "q(bf16)"),
+                    () -> DeviceBuffer.of(device, DeviceTensors.packBf16(in.k(), hd, d.dp()), "k(bf16)"),
+                    () -> DeviceBuffer.of(device, DeviceTensors.packBf16(in.v(), hd, d.dp()), "v(bf16)"),
+                    () -> DeviceBuffer.of(device, RouteCompaction.maskBytes(in.route()), "z")));
+            q = b[0];
+            k = b[1];
+            v = b[2];
+            z = b[3];
+        }
+
+        private void closeTable() {
+            if (seg != null) {
+                seg.close();
+            }
+        }
+
+        @Override
+        public void close() {
+            DeviceBuffer.closeAll(q, k, v, z);
+            closeTable();
+        }
+    }
+
+    /**
      * The segment table of non-self-attention inputs on the device, or null for self-attention (spec 1.x).
      *
      * @param in not modified
@@ -333,13 +368,11 @@ public final class Bf16Attention implements SwitchAttention {
         Bf16Kernels.Dims d = dims(s);
         int hd = s.headDim();
         Route route = in.route();
-        try (SegmentTable.OnDevice seg = segmentTable(in);
-             DeviceBuffer q = DeviceBuffer.of(device, DeviceTensors.packBf16(in.q(), hd, d.dp()), "q(bf16)");
-             DeviceBuffer k = DeviceBuffer.of(device, DeviceTensors.packBf16(in.k(), hd, d.dp()), "k(bf16)");
-             DeviceBuffer v = DeviceBuffer.of(device, DeviceTensors.packBf16(in.v(), hd, d.dp()), "v(bf16)");
+        try (Uploaded up = new Uploaded(in, d);
              DeviceBuffer o = DeviceBuffer.allocate(device, 2L * d.qElems(), "o(bf16)");
-             DeviceBuffer lse = DeviceBuffer.allocate(device, 4L * d.lseElems(), "lse(fp32)");
-             DeviceBuffer z = DeviceBuffer.of(device, RouteCompaction.maskBytes(route), "z")) {
+             DeviceBuffer lse = DeviceBuffer.allocate(device, 4L * d.lseElems(), "lse(fp32)")) {
+            SegmentTable.OnDevice seg = up.seg;
+            DeviceBuffer q = up.q, k = up.k, v = up.v, z = up.z;
             o.fill((byte) 0xFF);  // NaN poison: every element must be written
             lse.fill((byte) 0xFF);
             Variant var = variantFor(s, seg);
@@ -392,16 +425,14 @@ public final class Bf16Attention implements SwitchAttention {
         int hd = s.headDim();
         Route route = in.route();
         Estimator est = in.estimator();
-        try (SegmentTable.OnDevice seg = segmentTable(in);
-             DeviceBuffer q = DeviceBuffer.of(device, DeviceTensors.packBf16(in.q(), hd, d.dp()), "q(bf16)");
-             DeviceBuffer k = DeviceBuffer.of(device, DeviceTensors.packBf16(in.k(), hd, d.dp()), "k(bf16)");
-             DeviceBuffer v = DeviceBuffer.of(device, DeviceTensors.packBf16(in.v(), hd, d.dp()), "v(bf16)");
+        try (Uploaded up = new Uploaded(in, d);
              DeviceBuffer dO = DeviceBuffer.of(device, DeviceTensors.packBf16(dOut, hd, d.dp()), "dO(bf16)");
-             DeviceBuffer z = DeviceBuffer.of(device, RouteCompaction.maskBytes(route), "z");
              DeviceBuffer dQ = DeviceBuffer.allocate(device, 2L * d.qElems(), "dQ(bf16)");
              DeviceBuffer dK = DeviceBuffer.allocate(device, 2L * d.kvElems(), "dK(bf16)");
              DeviceBuffer dV = DeviceBuffer.allocate(device, 2L * d.kvElems(), "dV(bf16)");
              DeviceBuffer dA = DeviceBuffer.allocate(device, 4L * d.rows(), "dRouterLogit(fp32)")) {
+            SegmentTable.OnDevice seg = up.seg;
+            DeviceBuffer q = up.q, k = up.k, v = up.v, z = up.z;
             dQ.fill((byte) 0xFF);  // NaN poison: every element must be written
             // (segment tables: key rows outside every segment are not written and have dK = dV = 0)
             dK.fill(seg == null ? (byte) 0xFF : 0);

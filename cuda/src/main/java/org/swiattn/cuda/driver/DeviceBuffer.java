@@ -8,6 +8,9 @@ import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
 import static jcuda.driver.JCudaDriver.cuMemsetD8;
 import static jcuda.driver.JCudaDriver.cuMemsetD8Async;
 
+import java.util.List;
+import java.util.function.Supplier;
+
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
 
@@ -93,6 +96,33 @@ public final class DeviceBuffer implements AutoCloseable {
             throw new IllegalStateException("device buffer '" + label + "' was already closed");
         }
         device.makeCurrent();
+    }
+
+    /**
+     * Runs the allocations in order and returns their buffers in that order; when one fails, frees the buffers
+     * allocated before it, runs onFailure (the caller's other resources) and rethrows.
+     */
+    public static DeviceBuffer[] allocateAll(Runnable onFailure, List<Supplier<DeviceBuffer>> steps) {
+        DeviceBuffer[] b = new DeviceBuffer[steps.size()];
+        try {
+            for (int i = 0; i < b.length; i++) {
+                b[i] = steps.get(i).get();
+            }
+            return b;
+        } catch (RuntimeException | Error e) {
+            closeAll(b);
+            onFailure.run();
+            throw e;
+        }
+    }
+
+    /** Frees buffers, the last first; nulls (never allocated) are skipped. */
+    public static void closeAll(DeviceBuffer... buffers) {
+        for (int i = buffers.length - 1; i >= 0; i--) {
+            if (buffers[i] != null) {
+                buffers[i].close();
+            }
+        }
     }
 
     private void checkSize(long need) {
