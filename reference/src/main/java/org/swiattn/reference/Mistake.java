@@ -294,23 +294,8 @@ public enum Mistake {
      */
     public SwitchAttention planted(RowsComputation c) {
         Mistake m = this;
-        return new SwitchAttention() {
-            @Override
-            public String name() {
-                return "planted-" + id;
-            }
-
-            @Override
-            public Precision precision() {
-                return Precision.FP64;
-            }
-
-            /** True: c (the reference) computes every segment table; the mistake is planted where it can be. */
-            @Override
-            public boolean supportsSegments() {
-                return true;
-            }
-
+        // every segment table: c (the reference) computes them all; the mistake is planted where it can be
+        return new Fp64Attention("planted-" + id) {
             @Override
             public ForwardResult forward(AttentionInputs in) {
                 RowsResult r = forwardRows(in, RowsComputation.allRows(in.shape()));

@@ -4,12 +4,10 @@ import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.BackwardResult;
 import org.swiattn.spec.Estimator;
 import org.swiattn.spec.ForwardResult;
-import org.swiattn.spec.Precision;
 import org.swiattn.spec.Route;
 import org.swiattn.spec.Segments;
 import org.swiattn.spec.Shape;
 import org.swiattn.spec.Sigmoid;
-import org.swiattn.spec.SwitchAttention;
 import org.swiattn.spec.Visibility;
 
 /**
@@ -47,21 +45,11 @@ import org.swiattn.spec.Visibility;
  * }</pre>
  * Key rows outside every segment are never read, and their dK, dV stay exactly 0.
  */
-public final class PlainAttention implements SwitchAttention {
+public final class PlainAttention extends Fp64Attention {
 
-    @Override
-    public String name() {
-        return "plain-fp64";
-    }
-
-    @Override
-    public Precision precision() {
-        return Precision.FP64;
-    }
-
-    @Override
-    public boolean supportsSegments() {
-        return true;
+    /** The plain definition, one row at a time on one thread. */
+    public PlainAttention() {
+        super("plain-fp64");
     }
 
     /** Forward pass: O [B*Sq,Hq,D], LSE [B*Sq,Hq]. @param in validated inputs; not modified */

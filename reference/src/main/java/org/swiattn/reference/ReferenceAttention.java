@@ -6,13 +6,11 @@ import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.BackwardResult;
 import org.swiattn.spec.Estimator;
 import org.swiattn.spec.ForwardResult;
-import org.swiattn.spec.Precision;
 import org.swiattn.spec.Route;
 import org.swiattn.spec.Segments;
 import org.swiattn.spec.RowsResult;
 import org.swiattn.spec.Shape;
 import org.swiattn.spec.Sigmoid;
-import org.swiattn.spec.SwitchAttention;
 
 /**
  * The fp64 reference of routed (Switch) attention, written to be read next to spec/SPEC.md.
@@ -38,7 +36,7 @@ import org.swiattn.spec.SwitchAttention;
  * packed batches): a query row reads only its own segment's key rows, so key rows outside every segment are never
  * read and get dK = dV = 0. Self-attention inputs give exactly the results of spec 1.x.
  */
-public final class ReferenceAttention implements SwitchAttention, RowsComputation {
+public final class ReferenceAttention extends Fp64Attention implements RowsComputation {
 
     private final boolean parallel;
 
@@ -49,22 +47,8 @@ public final class ReferenceAttention implements SwitchAttention, RowsComputatio
 
     /** @param parallel whether to spread rows over the common fork-join pool */
     public ReferenceAttention(boolean parallel) {
+        super("reference-fp64");
         this.parallel = parallel;
-    }
-
-    @Override
-    public String name() {
-        return "reference-fp64";
-    }
-
-    @Override
-    public Precision precision() {
-        return Precision.FP64;
-    }
-
-    @Override
-    public boolean supportsSegments() {
-        return true;
     }
 
     /**
