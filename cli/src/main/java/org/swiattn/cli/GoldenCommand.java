@@ -70,12 +70,26 @@ public final class GoldenCommand implements Runnable {
         return Suites.suite(suite);
     }
 
+    /** What every golden subcommand shares: picocli's spec of the command, for its output and error writers. */
+    abstract static class Subcommand implements Callable<Integer> {
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        PrintWriter stdout() {
+            return spec.commandLine().getOut();
+        }
+
+        PrintWriter stderr() {
+            return spec.commandLine().getErr();
+        }
+    }
+
     /** {@code swiattn golden generate}. */
     @Command(name = "generate", mixinStandardHelpOptions = true,
             description = {"Regenerate golden cases with the fp64 reference and write them with manifest.json.",
                 "The default suite is the committed golden/ tree (50 cases: suite 1, v1/, and suite 2, v2/; several "
                         + "minutes on 2 cores, most of it in the 32K cases)."})
-    static final class Generate implements Callable<Integer> {
+    static final class Generate extends Subcommand {
         @Option(names = "--suite", defaultValue = "default", paramLabel = "NAME",
                 description = "suite: default, v1, v2, small, 4k, 32k, smoke (default: ${DEFAULT-VALUE})")
         String suite;
@@ -88,13 +102,10 @@ public final class GoldenCommand implements Runnable {
                 + " the manifest there is updated, other cases in it are kept")
         Path out;
 
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
-
         @Override
         public Integer call() throws IOException {
-            PrintWriter o = spec.commandLine().getOut();
-            PrintWriter err = spec.commandLine().getErr();
+            PrintWriter o = stdout();
+            PrintWriter err = stderr();
             List<CaseSpec> list = select(suite, cases);
             Path dir = out != null ? out : GoldenDir.defaultDir();
             SafeFiles.writableFolder(dir, "--out");
@@ -138,7 +149,7 @@ public final class GoldenCommand implements Runnable {
                 "sha256 against manifest.json, metadata, every stored tensor within the fp64 tolerance (32K cases: the "
                         + "sampled rows and the LSE of every row for one head), and the stored naive errors.",
                 "Exit status 1 if anything differs."})
-    static final class Verify implements Callable<Integer> {
+    static final class Verify extends Subcommand {
         @Mixin
         GoldenDir golden;
 
@@ -158,13 +169,10 @@ public final class GoldenCommand implements Runnable {
                 + "reproduced byte for byte is verified by that, without recomputing; the others are recomputed"})
         Path regenerated;
 
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
-
         @Override
         public Integer call() throws IOException {
-            PrintWriter o = spec.commandLine().getOut();
-            PrintWriter err = spec.commandLine().getErr();
+            PrintWriter o = stdout();
+            PrintWriter err = stderr();
             Path dir = golden.get();
             Manifest m = Manifest.read(dir);
             if (regenerated != null && (!Files.isDirectory(regenerated)
@@ -239,7 +247,7 @@ public final class GoldenCommand implements Runnable {
     @Command(name = "export", mixinStandardHelpOptions = true,
             description = {"Write one case as a single file; with --full the inputs q, k, v, do are included "
                 + "(regenerated from the seed), for users who do not want to implement the input generator."})
-    static final class Export implements Callable<Integer> {
+    static final class Export extends Subcommand {
         @Mixin
         GoldenDir golden;
 
@@ -256,9 +264,6 @@ public final class GoldenCommand implements Runnable {
         @Option(names = "--out", required = true, paramLabel = "FILE", description = "file to write")
         Path out;
 
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
-
         @Override
         public Integer call() throws IOException {
             Dtype dt = switch (inputDtype.toUpperCase(Locale.ROOT)) {
@@ -269,7 +274,7 @@ public final class GoldenCommand implements Runnable {
                         + "'");
             };
             CaseSpec c = GoldenExporter.export(golden.get(), caseId, full, dt, out);
-            spec.commandLine().getOut().printf("wrote %s (case %s%s, %s)%n", Terminal.safe(out), c.label(),
+            stdout().printf("wrote %s (case %s%s, %s)%n", Terminal.safe(out), c.label(),
                     full ? ", inputs included" : "", size(Files.size(out)));
             return 0;
         }
@@ -277,13 +282,10 @@ public final class GoldenCommand implements Runnable {
 
     /** {@code swiattn golden list}. */
     @Command(name = "list", mixinStandardHelpOptions = true, description = "List the cases of a suite.")
-    static final class ListCases implements Callable<Integer> {
+    static final class ListCases extends Subcommand {
         @Option(names = "--suite", defaultValue = "default", paramLabel = "NAME",
                 description = "suite: default, v1, v2, small, 4k, 32k, smoke (default: ${DEFAULT-VALUE})")
         String suite;
-
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
 
         @Override
         public Integer call() {
@@ -293,7 +295,7 @@ public final class GoldenCommand implements Runnable {
                 t.row(c.tcId(), c.name(), c.kind().name().toLowerCase(Locale.ROOT), shape(c), c.window(),
                         c.estimator(), c.backward() ? "yes" : "no", String.join(",", c.flags()), c.comment());
             }
-            spec.commandLine().getOut().print(t);
+            stdout().print(t);
             return 0;
         }
     }
