@@ -116,10 +116,6 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
         return kernels.upload(x, label);
     }
 
-    private static double p(Route route, int r) {
-        return Sigmoid.of(route.logit(r));
-    }
-
     private static double pc(Route route, int r) {
         return Sigmoid.complement(route.logit(r));
     }
@@ -150,7 +146,7 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
             } else {
                 // o = p oF + (1-p) oW: both branches for every token
                 try (BothBranches both = new BothBranches(run);
-                     DeviceBuffer pF = rowValues(route, r -> p(route, r), "pF");
+                     DeviceBuffer pF = rowValues(route, r -> route.probability(r), "pF");
                      DeviceBuffer pW = rowValues(route, r -> pc(route, r), "pW")) {
                     kernels.softCombine(sh, both.oF, both.oW, pF, pW, both.lseF, both.lseW, z, o, lse);
                     dev.synchronize();
@@ -198,7 +194,7 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
                     run.dQ(ops, dQ, false);
                     if (est == Estimator.SELECTED_BRANCH) {
                         try (DeviceBuffer factor = rowValues(route, r -> route.isFull(r) ? pc(route, r)
-                                : -p(route, r), "factor")) {
+                                : -route.probability(r), "factor")) {
                             kernels.routerGrad(sh, dO, o, null, factor, dA);
                             dev.synchronize();
                         }
@@ -213,9 +209,9 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
                 try (BothBranches both = new BothBranches(run);
                      DeviceBuffer deltaF = kernels.allocate(sh.lseSize(), "deltaF");
                      DeviceBuffer deltaW = kernels.allocate(sh.lseSize(), "deltaW");
-                     DeviceBuffer pF = rowValues(route, r -> p(route, r), "pF");
+                     DeviceBuffer pF = rowValues(route, r -> route.probability(r), "pF");
                      DeviceBuffer pW = rowValues(route, r -> pc(route, r), "pW");
-                     DeviceBuffer factor = rowValues(route, r -> p(route, r) * pc(route, r), "factor")) {
+                     DeviceBuffer factor = rowValues(route, r -> route.probability(r) * pc(route, r), "factor")) {
                     RouteCompaction.DeviceLists all = both.all;
                     kernels.delta(sh, dO, both.oF, pF, deltaF);
                     kernels.delta(sh, dO, both.oW, pW, deltaW);
@@ -239,7 +235,7 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
     /** STRAIGHT_THROUGH router gradient: both branch outputs for every token, {@code p(1-p) sum_h <dO, oF - oW>}. */
     private void routerGradBothBranches(Launches run, Route route, DeviceBuffer dO, DeviceBuffer dA) {
         try (BothBranches both = new BothBranches(run);
-             DeviceBuffer factor = rowValues(route, r -> p(route, r) * pc(route, r), "factor")) {
+             DeviceBuffer factor = rowValues(route, r -> route.probability(r) * pc(route, r), "factor")) {
             kernels.routerGrad(run.sh, dO, both.oF, both.oW, factor, dA);
             dev.synchronize();
         }

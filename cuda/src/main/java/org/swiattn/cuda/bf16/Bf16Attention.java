@@ -342,10 +342,6 @@ public final class Bf16Attention implements SwitchAttention {
         }
     }
 
-    private static double p(Route route, int r) {
-        return Sigmoid.of(route.logit(r));
-    }
-
     private static double pc(Route route, int r) {
         return Sigmoid.complement(route.logit(r));
     }
@@ -387,7 +383,7 @@ public final class Bf16Attention implements SwitchAttention {
                      DeviceBuffer oW = DeviceBuffer.allocate(device, 2L * d.qElems(), "oW(bf16)");
                      DeviceBuffer lseF = DeviceBuffer.allocate(device, 4L * d.lseElems(), "lseF");
                      DeviceBuffer lseW = DeviceBuffer.allocate(device, 4L * d.lseElems(), "lseW");
-                     DeviceBuffer pF = rowValues(route, r -> p(route, r), "pF");
+                     DeviceBuffer pF = rowValues(route, r -> route.probability(r), "pF");
                      DeviceBuffer pW = rowValues(route, r -> pc(route, r), "pW")) {
                     bothBranches(d, var, in, q, k, v, oF, lseF, oW, lseW, seg);
                     kernels.softCombine(d, oF, oW, pF, pW, lseF, lseW, z, o, lse);
@@ -482,8 +478,8 @@ public final class Bf16Attention implements SwitchAttention {
             }
             // 3. router gradient
             if (in.estimator() == Estimator.SELECTED_BRANCH) {
-                try (DeviceBuffer factor = rowValues(route, r -> route.isFull(r) ? pc(route, r) : -p(route, r),
-                        "factor")) {
+                try (DeviceBuffer factor = rowValues(route,
+                        r -> route.isFull(r) ? pc(route, r) : -route.probability(r), "factor")) {
                     kernels.routerGrad(d, dO, o, null, factor, dA);
                     device.synchronize();
                 }
@@ -492,7 +488,7 @@ public final class Bf16Attention implements SwitchAttention {
                      DeviceBuffer oW = DeviceBuffer.allocate(device, 2L * d.qElems(), "oW(bf16)");
                      DeviceBuffer lseF = DeviceBuffer.allocate(device, 4L * d.lseElems(), "lseF");
                      DeviceBuffer lseW = DeviceBuffer.allocate(device, 4L * d.lseElems(), "lseW");
-                     DeviceBuffer factor = rowValues(route, r -> p(route, r) * pc(route, r), "factor")) {
+                     DeviceBuffer factor = rowValues(route, r -> route.probability(r) * pc(route, r), "factor")) {
                     bothBranches(d, var, in, q, k, v, oF, lseF, oW, lseW, seg);
                     kernels.routerGrad(d, dO, oF, oW, factor, dA);
                     device.synchronize();
@@ -515,9 +511,9 @@ public final class Bf16Attention implements SwitchAttention {
              DeviceBuffer lseW = DeviceBuffer.allocate(device, 4L * d.lseElems(), "lseW");
              DeviceBuffer deltaF = DeviceBuffer.allocate(device, 4L * d.lseElems(), "deltaF");
              DeviceBuffer deltaW = DeviceBuffer.allocate(device, 4L * d.lseElems(), "deltaW");
-             DeviceBuffer pF = rowValues(route, r -> p(route, r), "pF");
+             DeviceBuffer pF = rowValues(route, r -> route.probability(r), "pF");
              DeviceBuffer pW = rowValues(route, r -> pc(route, r), "pW");
-             DeviceBuffer factor = rowValues(route, r -> p(route, r) * pc(route, r), "factor")) {
+             DeviceBuffer factor = rowValues(route, r -> route.probability(r) * pc(route, r), "factor")) {
             // 1. both branches' forward for every token; deltaB = cB <dO, oB>
             bothBranches(d, var, in, q, k, v, oF, lseF, oW, lseW, seg);
             kernels.delta(d, dO, oF, pF, deltaF);
