@@ -292,22 +292,18 @@ __device__ void fwd_v9(FWD_PARAMS(double), const int* seg) {
     const i64 rowStride = (i64)Hkv * D;
     const double* kRow = k + (R.k * Hkv + g) * D + c0;  // + j * rowStride for key j
     const double* vRow = v + (R.k * Hkv + g) * D + c0;
-    auto loadK = [&](int j0) {
-        const double* src = kRow + (i64)(j0 + r0) * rowStride;
+    // key tile [j0, j0 + BN) of K or V (rows from xRow; keys past the segment read x with 0 bytes) into tile T of
+    // row stride ld
+    auto loadTile = [&](double* T, int ld, const double* xRow, const double* x, int j0) {
+        const double* src = xRow + (i64)(j0 + r0) * rowStride;
 #pragma unroll
         for (int it = 0; it < ITER; it++, src += RPI * rowStride) {
             const bool ok = j0 + r0 + it * RPI < R.keys;
-            swi_cp_async16(&Ks[(r0 + it * RPI) * LQ + c0], ok ? src : k, ok ? 16 : 0);
+            swi_cp_async16(&T[(r0 + it * RPI) * ld + c0], ok ? src : x, ok ? 16 : 0);
         }
     };
-    auto loadV = [&](int j0) {
-        const double* src = vRow + (i64)(j0 + r0) * rowStride;
-#pragma unroll
-        for (int it = 0; it < ITER; it++, src += RPI * rowStride) {
-            const bool ok = j0 + r0 + it * RPI < R.keys;
-            swi_cp_async16(&Vs[(r0 + it * RPI) * LV + c0], ok ? src : v, ok ? 16 : 0);
-        }
-    };
+    auto loadK = [&](int j0) { loadTile(Ks, LQ, kRow, k, j0); };
+    auto loadV = [&](int j0) { loadTile(Vs, LV, vRow, v, j0); };
     const int kLo = full ? 0 : max(0, qmin - w + 1);
     const int kt0 = kLo / BN, kt1 = qmax / BN;
     loadK(kt0 * BN);
