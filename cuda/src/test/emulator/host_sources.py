@@ -1,28 +1,47 @@
 # Writes host-compilable copies of the CUDA kernel sources (usage: host_sources.py <cuda source dir> <out dir>):
 # each function holding inline PTX gets an emulated body (emu_cuda.h), extern shared memory becomes the emulated block.
-import os, sys
+# The sources are read from any directory laid out as cuda/src/main/cuda (.cu and .cuh files, bf16/ beside them).
+import os, re, sys
 src, out = sys.argv[1], sys.argv[2]
-os.makedirs(out, exist_ok=True)
-BODIES = {
- 'swi_cp_async16(uint32_t': '{ abort(); }',
- 'swi_cp_async16(void*': '{ if (srcBytes) memcpy(smem, gmem, 16); else memset(smem, 0, 16); }',
- 'swi_cp_async8(': '{ if (srcBytes) memcpy(smem, gmem, 8); else memset(smem, 0, 8); }',
- 'swi_cp_async_commit(': '{}',
- 'swi_cp_async_wait(': '{}',
- 'swi_bar_arrive(': '{ emu_bar_arrive(id); }',
- 'swi_bar_sync(': '{ emu_bar_sync(id); }',
- 'dmma16x8x4(': '{ emu_mma16x8x4(c, a0, a1, b0); }',
- 'dmma16x8x16(': '{ emu_mma16x8x16(c, a, b); }',
+BODIES = {  # the start of a definition -> its emulated body
+ 'void swi_cp_async16(uint32_t': '{ emu_cp_async(smem, gmem, 16, srcBytes); }',
+ 'void swi_cp_async16(void*': '{ if (srcBytes) memcpy(smem, gmem, 16); else memset(smem, 0, 16); }',
+ 'void swi_cp_async8(': '{ if (srcBytes) memcpy(smem, gmem, 8); else memset(smem, 0, 8); }',
+ 'void swi_cp_async_commit(': '{}',
+ 'void swi_cp_async_wait(': '{}',
+ 'void swi_bar_arrive(': '{ emu_bar_arrive(id); }',
+ 'void swi_bar_sync(': '{ emu_bar_sync(id); }',
+ 'void dmma16x8x4(': '{ emu_mma16x8x4(c, a0, a1, b0); }',
+ 'void dmma16x8x16(': '{ emu_mma16x8x16(c, a, b); }',
+ 'void ldsm_x4(': '{ emu_ldsm_x4(r0, r1, r2, r3, addr, false); }',
+ 'void ldsm_x4_t(': '{ emu_ldsm_x4(r0, r1, r2, r3, addr, true); }',
+ 'void mma16816(': '{ emu_mma16816(c, a, b0, b1); }',
+ 'float fast_exp2(': '{ return exp2f(x); }',  # ex2.approx.ftz.f32: exp2f (the hardware's error is about 2 ulp)
 }
+def strip_asm(s):
+    # any other inline PTX (wgmma, trap: code no emulated kernel runs) becomes abort(), so the file still compiles
+    out, i = [], 0
+    for m in re.finditer(r'\basm\s*(?:volatile\s*)?\(', s):
+        if m.start() < i: continue
+        depth, e = 0, m.end() - 1
+        while True:
+            if s[e] == '(': depth += 1
+            elif s[e] == ')':
+                depth -= 1
+                if depth == 0: break
+            e += 1
+        out.append(s[i:m.start()] + 'abort()')
+        i = e + 1
+    return ''.join(out) + s[i:]
 def patch(s):
     for key, body in BODIES.items():
         i = 0
         while True:
-            i = s.find('void ' + key, i)
+            i = s.find(key, i)
             if i < 0: break
             # must be a definition: find the '{' after the closing ')' of the parameter list
             j = s.find(')', i); k = s.find('{', j); semi = s.find(';', j)
-            if semi < k and s[j+1:semi].strip() == '':  # a call, not a definition
+            if semi < k and s[j+1:semi].strip() == '':  # a declaration, not a definition
                 i += 1; continue
             depth, e = 0, k
             while True:
@@ -33,8 +52,13 @@ def patch(s):
                 e += 1
             s = s[:k] + body + s[e+1:]
             i = k + len(body)
-    s = s.replace('extern __shared__ __align__(16) unsigned char smraw[];', 'unsigned char* smraw = emu_smem;')
+    s = strip_asm(s)
+    s = re.sub(r'extern __shared__ (?:__align__\(\d+\) )?(?:unsigned char|uint8_t) (\w+)\[\];',
+               r'unsigned char* \1 = emu_smem;', s)
     return '#include "emu_cuda.h"\n' + s
-for f in os.listdir(src):
-    if f.endswith(('.cu', '.cuh')):
-        open(os.path.join(out, f), 'w').write(patch(open(os.path.join(src, f)).read()))
+for d in ('', 'bf16'):
+    if not os.path.isdir(os.path.join(src, d)): continue
+    os.makedirs(os.path.join(out, d), exist_ok=True)
+    for f in os.listdir(os.path.join(src, d)):
+        if f.endswith(('.cu', '.cuh')):
+            open(os.path.join(out, d, f), 'w').write(patch(open(os.path.join(src, d, f)).read()))

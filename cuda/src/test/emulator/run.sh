@@ -1,25 +1,47 @@
 #!/usr/bin/env bash
-# Runs the fp64 tensor-core backward kernels (attention_backward_tc.cu, v11) on the CPU, without a GPU, then the
-# segment-table kernels (segments.cpp: forward v2, v9 and backward v2, v11 over chunked-prefill, KV-cache and packed
-# tables, fp64 and fp32, against a long-double forward and backward over the segments): the kernel
-# sources are rewritten for the host (host_sources.py: functions with inline PTX get emulated bodies), every CUDA
-# thread becomes a std::thread, mma.sync is computed from the documented fragment layouts (dmma_f64.cuh) and cp.async
-# copies at once. backward_v11.cpp compares dQ, dK, dV with a direct long-double backward on small routed and SOFT
-# cases (every D, GQA, windows 1 to S, both lists, coefficients, dQ accumulation) and exits 1 when an error passes
-# 1e-13. It checks index arithmetic, masks, the chunk schedule and the fragment plumbing before device time is spent;
-# it cannot see timing-dependent hazards (a missing cp.async wait) or the hardware's summation order.
-# Usage: cuda/src/test/emulator/run.sh [number of cases]   (g++ 12+, about 4 minutes on 2 cores)
+# Runs CUDA kernels on the CPU, without a GPU: the kernel sources are rewritten for the host (host_sources.py:
+# functions with inline PTX get emulated bodies), every CUDA thread becomes a std::thread, mma.sync is computed from
+# the documented fragment layouts (fp64: dmma_f64.cuh; bf16: the PTX ISA's m16n8k16 layouts), ldmatrix and cp.async
+# act on the emulated shared block at once (inc/emu_cuda.h, inc/emu_machine.h). The programs:
+#   backward_v11  the fp64 tensor-core backward (attention_backward_tc.cu, v11): dQ, dK, dV against a direct
+#                 long-double backward on small routed and SOFT cases (every D, GQA, windows 1 to S, both lists,
+#                 coefficients, dQ accumulation); exit 1 when an error passes 1e-13
+#   segments      the segment-table kernels (forward v2, v9 and backward v2, v11 over chunked-prefill, KV-cache and
+#                 packed tables, fp64 and fp32) against a long-double forward and backward over the segments
+#   decode_bf16   the bf16 tensor-core decode (bf16/decode_bf16.cu, both D, then decode.cu's merge) over a
+#                 DecodePlan work list with mixed cache lengths and routes, against a long-double decode
+# They check index arithmetic, masks, schedules and the fragment plumbing before device time is spent; they cannot
+# see timing-dependent hazards (a missing cp.async wait or barrier) or the hardware's summation order.
+# Usage: cuda/src/test/emulator/run.sh [--src DIR] [PROGRAM ...] [number of cases]
+#   PROGRAM: any of the above (default: all; about 4 minutes on 2 cores, decode_bf16 a few seconds);
+#   --src DIR: the kernel sources to emulate (default cuda/src/main/cuda), laid out as that directory (bf16/ in it).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+src="$here/../../main/cuda"
+all=(backward_v11 segments decode_bf16)
+progs=()
+args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --src) src="$2"; shift 2 ;;
+    [0-9]*) args+=("$1"); shift ;;
+    *)
+      [ -f "$here/$1.cpp" ] || { echo "run.sh: no program $1 (have: ${all[*]})" >&2; exit 2; }
+      progs+=("$1"); shift ;;
+  esac
+done
+[ ${#progs[@]} -gt 0 ] || progs=("${all[@]}")
+[ -d "$src" ] || { echo "run.sh: no source directory $src" >&2; exit 2; }
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-python3 "$here/host_sources.py" "$here/../../main/cuda" "$work/src"
+python3 "$here/host_sources.py" "$src" "$work/src"
 pids=()
-for prog in backward_v11 segments; do
+for prog in "${progs[@]}"; do
   g++ -std=c++20 -O2 -pthread -I"$here/inc" -I"$work/src" -o "$work/$prog" "$here/$prog.cpp" & pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p"; done  # set -e: a failed compile stops here
 rc=0
-"$work/backward_v11" "$@" || rc=1
-"$work/segments" "$@" || rc=1
+for prog in "${progs[@]}"; do
+  "$work/$prog" ${args[@]+"${args[@]}"} || rc=1
+done
 exit $rc

@@ -1,5 +1,7 @@
-// Host emulation of the CUDA subset the tiled kernels use (fp64 tensor-core and SIMT, forward and backward): one std::thread per CUDA thread, CTAs one at
-// a time, mma.sync through a per-warp staging area (emu_mma16x8x16), cp.async as immediate copies (run.sh).
+// Host emulation of the CUDA subset the tiled kernels use (fp64 tensor-core and SIMT, forward and backward; the bf16
+// mma.sync kernels: bf16 conversions, mma.sync m16n8k16 bf16, ldmatrix, cp.async to shared addresses): one std::thread
+// per CUDA thread, CTAs one at a time, warp collectives through a per-warp staging area, cp.async as immediate copies
+// (run.sh).
 #pragma once
 #include <algorithm>
 #include <barrier>
@@ -26,10 +28,44 @@ struct uint3e { unsigned x, y, z; };
 extern thread_local uint3e threadIdx, blockIdx;
 extern uint3e gridDim, blockDim;
 extern unsigned char* emu_smem;
+// bf16 as the hardware defines it: the upper 16 bits of a binary32; float -> bf16 rounds to nearest even (NaN stays a
+// quiet NaN), bf16 -> float is exact; double -> bf16 rounds once, from the double (as __double2bfloat16 does).
 struct __nv_bfloat16 { unsigned short x; };
-inline float __bfloat162float(__nv_bfloat16) { abort(); }
-inline __nv_bfloat16 __float2bfloat16_rn(float) { abort(); }
-inline __nv_bfloat16 __double2bfloat16(double) { abort(); }
+struct __nv_bfloat162 { __nv_bfloat16 x, y; };
+inline float __bfloat162float(__nv_bfloat16 h) {
+    const uint32_t u = (uint32_t)h.x << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+inline __nv_bfloat16 __float2bfloat16_rn(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return {(unsigned short)((u >> 16) | 0x40)};  // NaN: quiet, sign kept
+    u += 0x7fffu + ((u >> 16) & 1);
+    return {(unsigned short)(u >> 16)};
+}
+inline __nv_bfloat16 __float2bfloat16(float f) { return __float2bfloat16_rn(f); }
+inline __nv_bfloat16 __double2bfloat16(double d) {
+    // the two bf16 neighbours of d (truncation of the float rounded toward zero, and the next one), the nearer wins,
+    // ties to the even one
+    if (std::isnan(d)) return __float2bfloat16_rn(NAN);
+    float f = (float)d;
+    if (std::fabs((double)f) > std::fabs(d)) f = std::nextafter(f, 0.0f);  // toward zero: a truncation stays below
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    const __nv_bfloat16 lo = {(unsigned short)(u >> 16)};
+    if (std::isinf(f)) return lo;
+    __nv_bfloat16 hi = {(unsigned short)(lo.x + 1)};
+    const double dl = std::fabs(d - (double)__bfloat162float(lo)), dh = std::fabs((double)__bfloat162float(hi) - d);
+    return dl < dh || (dl == dh && (lo.x & 1) == 0) ? lo : hi;
+}
+inline __nv_bfloat162 __floats2bfloat162_rn(float lo, float hi) { return {__float2bfloat16_rn(lo), __float2bfloat16_rn(hi)}; }
+inline float __low2float(__nv_bfloat162 v) { return __bfloat162float(v.x); }
+inline float __high2float(__nv_bfloat162 v) { return __bfloat162float(v.y); }
+inline float __log2f(float x) { return log2f(x); }
+inline float __expf(float x) { return expf(x); }
+inline float __fdividef(float a, float b) { return a / b; }
 template <typename T> T __shfl_xor_sync(unsigned, T, int);  // emu_machine.h
 inline int __double2loint(double d) { uint64_t u; memcpy(&u, &d, 8); return (int)(uint32_t)u; }
 inline int __double2hiint(double d) { uint64_t u; memcpy(&u, &d, 8); return (int)(uint32_t)(u >> 32); }
@@ -39,14 +75,24 @@ inline double __hiloint2double(int hi, int lo) {
     memcpy(&d, &u, 8);
     return d;
 }
-inline uintptr_t __cvta_generic_to_shared(const void* p) { return (uintptr_t)p; }
+// Shared-memory addresses (the .shared window of ldmatrix and cp.async) are byte offsets into the emulated block.
+inline uintptr_t __cvta_generic_to_shared(const void* p) { return (uintptr_t)((const unsigned char*)p - emu_smem); }
 struct double2 { double x, y; };
 struct float2 { float x, y; };
 struct float4 { float x, y, z, w; };
 inline double2 make_double2(double a, double b) { return {a, b}; }
+inline __nv_bfloat162 __float22bfloat162_rn(float2 v) { return __floats2bfloat162_rn(v.x, v.y); }
+struct int4 { int x, y, z, w; };
+inline int4 make_int4(int x, int y, int z, int w) { return {x, y, z, w}; }
+struct int2 { int x, y; };
 void __syncthreads();
 void __syncwarp();
 void emu_bar_arrive(int id);
 void emu_bar_sync(int id);
 void emu_mma16x8x16(double (&c)[4], const double (&a)[8], const double (&b)[4]);
 void emu_mma16x8x4(double (&c)[4], double a0, double a1, double b0);
+// the bf16 tensor-core kernels (bf16/attn_fwd_bf16.cuh: ldsm_x4, ldsm_x4_t, mma16816, swi_cp_async16 on a shared
+// address)
+void emu_ldsm_x4(uint32_t& r0, uint32_t& r1, uint32_t& r2, uint32_t& r3, uint32_t addr, bool trans);
+void emu_mma16816(float* c, const uint32_t* a, uint32_t b0, uint32_t b1);
+void emu_cp_async(uint32_t smem, const void* gmem, int bytes, int srcBytes);

@@ -1,6 +1,7 @@
 // The emulated machine of emu_cuda.h (include once per program, after the kernel sources): thread and block
-// indices, barriers, warp shuffles through a per-warp staging area, mma.sync m16n8k16 from the documented fragment
-// layouts (dmma_f64.cuh), and launch(): every CTA of a grid in turn, 256 std::threads each.
+// indices, barriers, warp collectives (shuffles, ldmatrix, mma.sync) through a per-warp staging area, mma.sync
+// m16n8k16 f64 (dmma_f64.cuh) and bf16 (PTX ISA fragment layouts), and launch(): every CTA of a grid in turn,
+// blockDim std::threads each (256 unless told).
 #pragma once
 #include <thread>
 
@@ -17,16 +18,27 @@ static Stage stage[32];
 static long long mmaCount;
 
 void __syncthreads() { ctaBar->arrive_and_wait(); }
-static unsigned char shflStage[32][32][8];  // [warp][lane] one value of up to 8 bytes
+// Warp collectives (shuffle, ldmatrix, bf16 mma): every lane deposits its operands in one of two staging buffers
+// of its warp, the warp meets at a barrier, every lane reads what it needs. The buffers alternate (a per-thread
+// count of the warp's collectives, equal on every lane of a converged warp): collective n writes buffer n % 2 only
+// after the barrier of collective n - 1, which every lane reaches after its reads of collective n - 2, the last
+// ones of that buffer. One barrier per collective.
+constexpr int XCHG_BYTES = 128;
+static unsigned char xchg[32][2][32][XCHG_BYTES];  // [warp][buffer][lane]
+static thread_local unsigned xchgCount;
+static unsigned char (*xchg_put(const void* p, size_t n))[XCHG_BYTES] {
+    const int w = threadIdx.x / 32, lane = threadIdx.x % 32;
+    unsigned char (*buf)[XCHG_BYTES] = xchg[w][xchgCount++ & 1];
+    memcpy(buf[lane], p, n);
+    warpBar[w]->arrive_and_wait();
+    return buf;
+}
 template <typename T>
 T __shfl_xor_sync(unsigned, T x, int o) {
     static_assert(sizeof(T) <= 8, "shuffle of at most 8 bytes");
-    const int w = threadIdx.x / 32, lane = threadIdx.x % 32;
-    memcpy(shflStage[w][lane], &x, sizeof(T));
-    warpBar[w]->arrive_and_wait();
+    unsigned char (*buf)[XCHG_BYTES] = xchg_put(&x, sizeof(T));
     T y;
-    memcpy(&y, shflStage[w][lane ^ o], sizeof(T));
-    warpBar[w]->arrive_and_wait();  // the staging area is free again
+    memcpy(&y, buf[(threadIdx.x % 32) ^ o], sizeof(T));
     return y;
 }
 void __syncwarp() { warpBar[threadIdx.x / 32]->arrive_and_wait(); }
@@ -66,29 +78,104 @@ void emu_mma16x8x16(double (&c)[4], const double (&a)[8], const double (&b)[4]) 
 }
 void emu_mma16x8x4(double (&)[4], double, double, double) { abort(); }  // not used by v11
 
-// Runs body() as every thread of every block of the grid, blocks one at a time, shared memory poisoned (NaN).
+// ---- bf16 tensor-core operations ---------------------------------------------------------------------------------
+static size_t emuSmemBytes;  // size of the emulated shared block of the running CTA
+static unsigned char* smem_at(uint32_t addr, uint32_t bytes) {
+    if ((size_t)addr + bytes > emuSmemBytes) {
+        fprintf(stderr, "shared address %u + %u outside the block of %zu bytes (thread %u, block %u)\n", addr, bytes,
+                emuSmemBytes, threadIdx.x, blockIdx.x);
+        abort();
+    }
+    return emu_smem + addr;
+}
+static uint16_t smem16(uint32_t addr) {
+    uint16_t h;
+    memcpy(&h, smem_at(addr, 2), 2);
+    return h;
+}
+
+// cp.async.cg.shared.global [smem], [gmem], bytes, srcBytes: srcBytes bytes copied, the rest of the bytes zero.
+// Immediate (commit and wait are no-ops), so a missing wait is not seen.
+void emu_cp_async(uint32_t smem, const void* gmem, int bytes, int srcBytes) {
+    if (smem % bytes) { fprintf(stderr, "cp.async to a misaligned shared address %u\n", smem); abort(); }
+    unsigned char* d = smem_at(smem, bytes);
+    if (srcBytes) memcpy(d, gmem, srcBytes);
+    memset(d + srcBytes, 0, bytes - srcBytes);
+}
+
+// ldmatrix.sync.aligned.m8n8.x4[.trans].shared.b16: lane 8i + r gives the address of row r of matrix i (16 bytes,
+// 16-byte aligned); lane t receives in register i the 32-bit word at row t/4, columns 2(t%4), 2(t%4)+1 of matrix i
+// (.trans: of its transpose, i.e. the elements (2(t%4), t/4) and (2(t%4)+1, t/4)), the lower column in the low half.
+void emu_ldsm_x4(uint32_t& r0, uint32_t& r1, uint32_t& r2, uint32_t& r3, uint32_t addr, bool trans) {
+    if (addr % 16) { fprintf(stderr, "ldmatrix row address %u not 16-byte aligned\n", addr); abort(); }
+    unsigned char (*buf)[XCHG_BYTES] = xchg_put(&addr, 4);
+    const int lane = threadIdx.x % 32, grp = lane >> 2, c = lane & 3;
+    uint32_t* out[4] = {&r0, &r1, &r2, &r3};
+    auto row = [&](int l) { uint32_t a; memcpy(&a, buf[l], 4); return a; };
+    for (int i = 0; i < 4; i++) {
+        uint16_t lo, hi;
+        if (!trans) {
+            const uint32_t a = row(8 * i + grp);
+            lo = smem16(a + 4 * c), hi = smem16(a + 4 * c + 2);
+        } else {
+            lo = smem16(row(8 * i + 2 * c) + 2 * grp), hi = smem16(row(8 * i + 2 * c + 1) + 2 * grp);
+        }
+        *out[i] = (uint32_t)lo | (uint32_t)hi << 16;
+    }
+}
+
+// mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 d, a, b, c (d = c in place), PTX ISA fragment layouts,
+// grp = lane >> 2, t = lane & 3, each .b32 register two bf16, the lower k in the low half:
+//   A [16x16]: a0 (row grp, k 2t..2t+1), a1 (row grp+8, k 2t..), a2 (row grp, k 2t+8..), a3 (row grp+8, k 2t+8..)
+//   B [16x8]:  b0 (k 2t..2t+1, col grp), b1 (k 2t+8.., col grp)
+//   C [16x8]:  c0, c1 (row grp, cols 2t, 2t+1), c2, c3 (row grp+8, cols 2t, 2t+1)
+// The hardware leaves the summation order open; here each element is d = fmaf(a_k, b_k, d) for k = 0..15 in turn,
+// starting from c (bf16 products are exact in fp32, so each step rounds once).
+void emu_mma16816(float* c, const uint32_t* a, uint32_t b0, uint32_t b1) {
+    uint32_t ops[6] = {a[0], a[1], a[2], a[3], b0, b1};
+    unsigned char (*buf)[XCHG_BYTES] = xchg_put(ops, sizeof ops);
+    const int lane = threadIdx.x % 32, grp = lane >> 2, t = lane & 3;
+    auto elem = [&](int l, int reg, int half) {
+        uint32_t r;
+        memcpy(&r, buf[l] + 4 * reg, 4);
+        return __bfloat162float({(unsigned short)(half ? r >> 16 : r & 0xffff)});
+    };
+    auto A = [&](int m, int k) { return elem((m & 7) * 4 + (k & 7) / 2, (m >> 3) + 2 * (k >> 3), k & 1); };
+    auto B = [&](int k, int n) { return elem(n * 4 + (k & 7) / 2, 4 + (k >> 3), k & 1); };
+    for (int x = 0; x < 4; x++) {
+        const int m = grp + 8 * (x >> 1), n = 2 * t + (x & 1);
+        float d = c[x];
+        for (int k = 0; k < 16; k++) d = fmaf(A(m, k), B(k, n), d);
+        c[x] = d;
+    }
+    if (lane == 0) __atomic_add_fetch(&mmaCount, 1, __ATOMIC_RELAXED);
+}
+
+// Runs body() as every thread (threads per block, a multiple of 32) of every block of the grid, blocks one at a
+// time, shared memory poisoned (NaN).
 template <typename F>
-static void launch(int gx, int gy, int gz, int sharedBytes, F body) {
+static void launch(int gx, int gy, int gz, int sharedBytes, F body, int threads = 256) {
     std::vector<unsigned char> sm(sharedBytes + 64);
     gridDim = {(unsigned)gx, (unsigned)gy, (unsigned)gz};
+    blockDim = {(unsigned)threads, 1, 1};
+    emuSmemBytes = sharedBytes;
     for (unsigned bz = 0; bz < (unsigned)gz; bz++)
         for (unsigned by = 0; by < (unsigned)gy; by++)
             for (unsigned bx = 0; bx < (unsigned)gx; bx++) {
                 std::fill(sm.begin(), sm.end(), 0xFF);
                 emu_smem = sm.data();
-                ctaBar = std::make_unique<std::barrier<>>(256);
+                ctaBar = std::make_unique<std::barrier<>>(threads);
                 warpBar.clear();
                 namedBar.clear();
-                for (int i = 0; i < 8; i++) warpBar.push_back(std::make_unique<std::barrier<>>(32));
+                for (int i = 0; i < (threads + 31) / 32; i++) warpBar.push_back(std::make_unique<std::barrier<>>(32));
                 for (int i = 0; i < 16; i++) namedBar.push_back(std::make_unique<std::barrier<>>(64));
-                std::vector<std::thread> threads;
-                for (unsigned t = 0; t < 256; t++)
-                    threads.emplace_back([=] {
+                std::vector<std::thread> ts;
+                for (unsigned t = 0; t < (unsigned)threads; t++)
+                    ts.emplace_back([=] {
                         threadIdx = {t, 0, 0};
                         blockIdx = {bx, by, bz};
                         body();
                     });
-                for (auto& t : threads) t.join();
+                for (auto& t : ts) t.join();
             }
 }
-

@@ -1,0 +1,158 @@
+// The bf16 tensor-core decode (bf16/decode_bf16.cu: swi_decode_split_mma_bf16_d128 and _d64, then
+// swi_decode_merge_bf16 of decode.cu) on the host emulation (run.sh) against a direct long-double decode of the same
+// bf16 inputs.
+//
+//   q [B,1,Hq,D]   k, v [B,Sk,Hkv,D] (cache of capacity Sk; slots len[b].. hold NaN)   route z[b] (1 = full)
+//   row b: query position p = len[b] - 1 sees keys first..p, first = 0 (full) or max(0, p - w + 1) (window)
+//   work list: org.swiattn.cuda.DecodePlan.of over those ranges (reimplemented below), a small SM count so that
+//   long rows are split into several pieces
+//   reference:  s_j = scale <q, k_j>,  lse = ln sum_j e^(s_j),  o = sum_j e^(s_j - lse) v_j   (long double)
+// Bounds: per (b, h) max_d |o - o_ref| <= 1e-2 max_d |o_ref| (P and O rounded to bf16: 2^-9 relative each, fp32
+// softmax) and |lse - lse_ref| <= 1e-4. Exit code 1 when a bound fails (or an output was left unwritten: NaN).
+#include "emu_cuda.h"
+#include <random>
+#include "decode.cu"
+#include "bf16/decode_bf16.cu"
+
+#include "emu_machine.h"
+
+// ---- the work list of org.swiattn.cuda.DecodePlan.of -----------------------------------------------------------
+struct Plan {
+    std::vector<int4> items;
+    std::vector<int> rowStart, rowCount;
+};
+static Plan plan(const std::vector<int>& first, const std::vector<int>& end, int kvHeads, int multiprocessors) {
+    constexpr long long TILE = 64;
+    auto ceilDiv = [](long long a, long long b) { return (a + b - 1) / b; };
+    const int batch = (int)first.size();
+    long long tiles = 0;
+    for (int b = 0; b < batch; b++) {
+        if (end[b] <= first[b]) { fprintf(stderr, "row %d sees no key\n", b); exit(2); }
+        tiles += ceilDiv(end[b] - first[b], TILE) * kvHeads;
+    }
+    const long long perPiece = std::max(1LL, ceilDiv(tiles, 4LL * std::max(1, multiprocessors)));
+    Plan P{{}, std::vector<int>(batch * kvHeads), std::vector<int>(batch * kvHeads)};
+    for (int b = 0; b < batch; b++) {
+        const long long span = perPiece * TILE;
+        const int pieces = (int)ceilDiv(end[b] - first[b], span);
+        for (int g = 0; g < kvHeads; g++) {
+            P.rowStart[b * kvHeads + g] = (int)P.items.size();
+            P.rowCount[b * kvHeads + g] = pieces;
+            for (int p = 0; p < pieces; p++) {
+                const long long lo = first[b] + p * span;
+                P.items.push_back({b, g, (int)lo, (int)std::min<long long>(end[b], lo + span)});
+            }
+        }
+    }
+    return P;
+}
+
+// ---- one case --------------------------------------------------------------------------------------------------
+struct Problem {
+    std::vector<int> len, full;  // per row: cache length, route (1 = full)
+    int Hq, Hkv, D, w, Sk, sms, seed;
+};
+
+static __nv_bfloat16 bf(double x) { return __float2bfloat16_rn((float)x); }
+static double f(__nv_bfloat16 x) { return __bfloat162float(x); }
+
+struct Errors {
+    double o, lse;  // worst o error relative to the row's max |o_ref|; worst |lse - lse_ref|
+};
+
+static Errors run(const Problem& P) {
+    const int B = (int)P.len.size(), Hq = P.Hq, Hkv = P.Hkv, D = P.D, G = Hq / Hkv, Sk = P.Sk;
+    const double scale = 1.0 / std::sqrt((double)D);
+    std::mt19937_64 rng(P.seed);
+    std::normal_distribution<double> normal;
+    const __nv_bfloat16 nan = {0x7fc0};
+    std::vector<__nv_bfloat16> q((size_t)B * Hq * D), k((size_t)B * Sk * Hkv * D, nan), v(k.size(), nan);
+    for (auto& x : q) x = bf(normal(rng));
+    for (int b = 0; b < B; b++)
+        for (int j = 0; j < P.len[b]; j++)
+            for (int e = 0; e < Hkv * D; e++) {
+                const size_t i = ((size_t)b * Sk + j) * Hkv * D + e;
+                k[i] = bf(normal(rng)), v[i] = bf(normal(rng));
+            }
+    std::vector<int> first(B), end(B);
+    for (int b = 0; b < B; b++) {
+        const int p = P.len[b] - 1;
+        first[b] = P.full[b] ? 0 : std::max(0, p - P.w + 1);
+        end[b] = p + 1;
+    }
+    const Plan pl = plan(first, end, Hkv, P.sms);
+    const int n = (int)pl.items.size();
+
+    std::vector<float> oPart((size_t)n * G * D, NAN), lsePart((size_t)n * G, NAN), lse((size_t)B * Hq, NAN);
+    std::vector<__nv_bfloat16> o((size_t)B * Hq * D, nan);
+    const float scaleLog2 = (float)(scale * 1.4426950408889634);
+    auto split = D == 128 ? swi_decode_split_mma_bf16_d128 : swi_decode_split_mma_bf16_d64;
+    const int bytes = D == 128 ? swi_decode_mma_bf16_d128_cfg[3] : swi_decode_mma_bf16_d64_cfg[3];
+    const int threads = D == 128 ? swi_decode_mma_bf16_d128_cfg[2] : swi_decode_mma_bf16_d64_cfg[2];
+    launch(n, 1, 1, bytes, [&] {
+        split(q.data(), k.data(), v.data(), pl.items.data(), oPart.data(), lsePart.data(), Sk, Hq, Hkv, scaleLog2);
+    }, threads);
+    launch(B * Hq, 1, 1, 0, [&] {
+        swi_decode_merge_bf16(oPart.data(), lsePart.data(), pl.rowStart.data(), pl.rowCount.data(), o.data(),
+                              lse.data(), Hq, Hkv, D);
+    }, 128);
+
+    Errors worst{0, 0};
+    int wb = 0, wh = 0, lb = 0, lh = 0;
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < Hq; h++) {
+            const int g = h / G;
+            std::vector<long double> s(end[b]);
+            long double m = -INFINITY, l = 0;
+            for (int j = first[b]; j < end[b]; j++) {
+                long double x = 0;
+                for (int d = 0; d < D; d++)
+                    x += (long double)f(q[((size_t)b * Hq + h) * D + d]) * f(k[(((size_t)b * Sk + j) * Hkv + g) * D + d]);
+                s[j] = x * scale;
+                m = std::max(m, s[j]);
+            }
+            for (int j = first[b]; j < end[b]; j++) l += std::exp(s[j] - m);
+            const long double L = m + std::log(l);
+            std::vector<long double> ref(D, 0);
+            long double big = 0;
+            for (int d = 0; d < D; d++) {
+                for (int j = first[b]; j < end[b]; j++)
+                    ref[d] += std::exp(s[j] - L) * f(v[(((size_t)b * Sk + j) * Hkv + g) * D + d]);
+                big = std::max(big, std::fabs(ref[d]));
+            }
+            double eo = 0;
+            for (int d = 0; d < D; d++) {
+                const double got = f(o[((size_t)b * Hq + h) * D + d]);
+                eo = std::isnan(got) ? INFINITY : std::max(eo, (double)(std::fabs(got - ref[d]) / big));
+            }
+            const double got = lse[b * Hq + h];
+            const double el = std::isnan(got) ? INFINITY : (double)std::fabs(got - L);
+            if (eo > worst.o) worst.o = eo, wb = b, wh = h;
+            if (el > worst.lse) worst.lse = el, lb = b, lh = h;
+        }
+    printf("B=%d Hq=%d Hkv=%d D=%d w=%d Sk=%d items=%d len/route:", B, Hq, Hkv, D, P.w, Sk, n);
+    for (int b = 0; b < B; b++) printf(" %d%c", P.len[b], P.full[b] ? 'F' : 'W');
+    printf("  o %.2e (b %d h %d)  lse %.2e (b %d h %d)\n", worst.o, wb, wh, worst.lse, lb, lh);
+    fflush(stdout);
+    return worst;
+}
+
+int main(int argc, char** argv) {
+    std::vector<Problem> cases = {
+        // lengths 1, w-1, w, w+1 and a few hundred (none a multiple of 64), both routes
+        {{1, 36, 37, 38, 300}, {1, 0, 0, 1, 1}, 8, 2, 128, 37, 320, 4, 1},   // G = 4, D = 128
+        {{300, 38, 1, 201}, {0, 0, 1, 1}, 20, 1, 64, 37, 310, 4, 2},         // G = 20: two 16-row passes, D = 64
+        {{130, 1, 37, 250}, {1, 0, 1, 0}, 20, 1, 128, 37, 260, 4, 3},        // G = 20, D = 128
+        {{36, 222, 95}, {0, 1, 1}, 8, 2, 64, 37, 240, 2, 4},                 // G = 4, D = 64
+    };
+    if (argc > 1) cases.resize(std::min<size_t>(cases.size(), atoi(argv[1])));
+    Errors worst{0, 0};
+    for (const Problem& p : cases) {
+        const Errors e = run(p);
+        worst.o = std::max(worst.o, e.o), worst.lse = std::max(worst.lse, e.lse);
+    }
+    const bool ok = worst.o <= 1e-2 && worst.lse <= 1e-4;
+    printf("decode_bf16: worst o %.2e (bound 1e-2), lse %.2e (bound 1e-4) over %zu cases, %lld warp mma: %s\n", worst.o,
+           worst.lse, cases.size(), mmaCount, ok ? "ok" : "FAILED");
+    return ok ? 0 : 1;
+}
