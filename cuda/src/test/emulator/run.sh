@@ -10,15 +10,18 @@
 #                 packed tables, fp64 and fp32) against a long-double forward and backward over the segments
 #   decode_bf16   the bf16 tensor-core decode (bf16/decode_bf16.cu, both D, then decode.cu's merge) over a
 #                 DecodePlan work list with mixed cache lengths and routes, against a long-double decode
+#   attn_bf16     the bf16 tensor-core forward (bf16/attn_fwd_bf16.cu, the mma.sync variants) and backward
+#                 (bf16/attn_bwd_bf16.cu, dK/dV and dQ mma kernels), chained as Bf16Attention chains them (HARD and
+#                 SOFT, D 64 and 128, GQA), against a long-double forward and backward
 # They check index arithmetic, masks, schedules and the fragment plumbing before device time is spent; they cannot
 # see timing-dependent hazards (a missing cp.async wait or barrier) or the hardware's summation order.
 # Usage: cuda/src/test/emulator/run.sh [--src DIR] [PROGRAM ...] [number of cases]
-#   PROGRAM: any of the above (default: all; about 4 minutes on 2 cores, decode_bf16 a few seconds);
+#   PROGRAM: any of the above (default: all; about 2 minutes on 2 cores: decode_bf16 a few seconds, attn_bf16 40 s);
 #   --src DIR: the kernel sources to emulate (default cuda/src/main/cuda), laid out as that directory (bf16/ in it).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 src="$here/../../main/cuda"
-all=(backward_v11 segments decode_bf16)
+all=(backward_v11 segments decode_bf16 attn_bf16)
 progs=()
 args=()
 while [ $# -gt 0 ]; do

@@ -85,6 +85,9 @@ inline __nv_bfloat162 __float22bfloat162_rn(float2 v) { return __floats2bfloat16
 struct int4 { int x, y, z, w; };
 inline int4 make_int4(int x, int y, int z, int w) { return {x, y, z, w}; }
 struct int2 { int x, y; };
+struct uint4 { unsigned x, y, z, w; };
+inline uint4 make_uint4(unsigned x, unsigned y, unsigned z, unsigned w) { return {x, y, z, w}; }
+inline double cospi(double x) { return std::cos(M_PI * x); }
 void __syncthreads();
 void __syncwarp();
 void emu_bar_arrive(int id);

@@ -1,0 +1,230 @@
+// The bf16 tensor-core forward (bf16/attn_fwd_bf16.cu, the mma.sync variants swi_fwd_mma_bf16_d64_m128_t2_s2 and
+// swi_fwd_mma_bf16_d128_m64_t1_s3) and backward (bf16/attn_bwd_bf16.cu: swi_bwd_dkdv_mma_bf16_d<D>,
+// swi_bwd_dq_mma_bf16_d<D>) on the host emulation (run.sh), chained as org.swiattn.cuda.bf16.Bf16Attention chains
+// them, against a direct long-double forward and backward of the same bf16 inputs.
+//
+//   q, dO [B,S,Hq,D]   k, v [B,S,Hkv,D]   z [B,S] (1 = full), p [B,S] (SOFT's router probability)   all bf16 / fp32
+//   HARD: lists = the compaction of z; forward o, lse of each row's branch; delta = <dO, o> (swi_delta_bf16);
+//         dK, dV (both lists), dQ (each tile through its own branch)
+//   SOFT: identity lists; forward per branch, o = p oF + (1 - p) oW (swi_soft_combine_bf16), lse = z ? lseF : lseW;
+//         deltaB = cB <dO, oB>, cF = p, cW = 1 - p; dK, dV over both identity lists, dQ with both = 1
+//   reference per branch: s_ij = scale <q_i, k_j>, lse_i, o_i (long double);  ds_ij = p_ij (c_i <dO_i, v_j> - delta_i)
+//     dV_j += c_i p_ij dO_i,  dK_j += scale ds_ij q_i,  dQ_i += scale ds_ij k_j
+// Bounds: o per (row, head) max_d |o - o_ref| <= 1e-2 max_d |o_ref| (SOFT: max_d p |oF_ref| + (1 - p) |oW_ref|),
+// |lse - lse_ref| <= 1e-4 (fp32 softmax, P and O rounded to bf16); dQ, dK, dV normwise relative error <= 1e-2 (P, dS
+// and the outputs rounded to bf16). Exit code 1 when a bound fails (or an output was left unwritten: NaN).
+#include "emu_cuda.h"
+#include <random>
+#include "attention_util.cu"
+#include "bf16/attn_fwd_bf16.cu"
+#include "bf16/attn_bwd_bf16.cu"
+
+#include "emu_machine.h"
+
+struct Problem {
+    int B, S, Hq, Hkv, D, w;
+    double rho;  // full fraction of the route
+    bool soft;
+    int seed;
+};
+
+static __nv_bfloat16 bf(double x) { return __float2bfloat16_rn((float)x); }
+static double f(__nv_bfloat16 x) { return __bfloat162float(x); }
+static const __nv_bfloat16 NAN16 = {0x7fc0};
+
+struct Lists {  // the kernels' compacted route: ascending positions per batch
+    std::vector<int> listF, listW, nF, nW;
+};
+static Lists compact(const std::vector<unsigned char>& z, int B, int S, bool identity) {
+    Lists l{std::vector<int>(B * S), std::vector<int>(B * S), std::vector<int>(B), std::vector<int>(B)};
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < S; i++) {
+            if (identity || z[b * S + i]) l.listF[b * S + l.nF[b]++] = i;
+            if (identity || !z[b * S + i]) l.listW[b * S + l.nW[b]++] = i;
+        }
+    return l;
+}
+
+static double normwise(const std::vector<__nv_bfloat16>& got, const std::vector<long double>& ref) {
+    long double num = 0, den = 0;
+    for (size_t i = 0; i < got.size(); i++) {
+        const double g = f(got[i]);
+        if (std::isnan(g)) return INFINITY;
+        num += (g - ref[i]) * (g - ref[i]);
+        den += ref[i] * ref[i];
+    }
+    return (double)std::sqrt(num / std::max(den, (long double)1e-300));
+}
+
+struct Errors {
+    double o, lse, grad;
+};
+
+static Errors run(const Problem& P) {
+    const int B = P.B, S = P.S, Hq = P.Hq, Hkv = P.Hkv, D = P.D, G = Hq / Hkv, w = std::min(P.w, S);
+    const double scale = 1.0 / std::sqrt((double)D);
+    std::mt19937_64 rng(P.seed);
+    std::normal_distribution<double> normal;
+    std::uniform_real_distribution<double> uniform;
+    const size_t nq = (size_t)B * S * Hq * D, nkv = (size_t)B * S * Hkv * D, nl = (size_t)B * S * Hq;
+    std::vector<__nv_bfloat16> q(nq), k(nkv), v(nkv), dO(nq);
+    for (auto* x : {&q, &k, &v, &dO})
+        for (auto& e : *x) e = bf(normal(rng));
+    std::vector<unsigned char> z(B * S);
+    std::vector<float> pF(B * S), pW(B * S);
+    for (int r = 0; r < B * S; r++) {
+        z[r] = uniform(rng) < P.rho;
+        pF[r] = (float)(0.05 + 0.9 * uniform(rng));
+        pW[r] = 1.f - pF[r];
+    }
+
+    // ---- reference: per branch lse, o, delta, then the gradient sums --------------------------------------------
+    auto qAt = [&](int b, int i, int h, int d) { return f(q[((size_t)(b * S + i) * Hq + h) * D + d]); };
+    auto dOAt = [&](int b, int i, int h, int d) { return f(dO[((size_t)(b * S + i) * Hq + h) * D + d]); };
+    auto kvAt = [&](const std::vector<__nv_bfloat16>& x, int b, int j, int g, int d) {
+        return f(x[((size_t)(b * S + j) * Hkv + g) * D + d]);
+    };
+    std::vector<long double> oRef[2], lseRef[2];
+    std::vector<long double> dQr(nq, 0), dKr(nkv, 0), dVr(nkv, 0);
+    for (int br = 0; br < 2; br++) {
+        const bool full = br == 0;
+        oRef[br].assign(nq, 0), lseRef[br].assign(nl, 0);
+        for (int b = 0; b < B; b++)
+            for (int i = 0; i < S; i++) {
+                const int r = b * S + i;
+                const long double c = P.soft ? (full ? pF[r] : pW[r]) : (z[r] == (full ? 1 : 0) ? 1 : 0);
+                const int j0 = full ? 0 : std::max(0, i - w + 1);
+                for (int h = 0; h < Hq; h++) {
+                    const int g = h / G;
+                    std::vector<long double> s(i + 1);
+                    long double m = -INFINITY, l = 0;
+                    for (int j = j0; j <= i; j++) {
+                        long double x = 0;
+                        for (int d = 0; d < D; d++) x += (long double)qAt(b, i, h, d) * kvAt(k, b, j, g, d);
+                        s[j] = x * scale;
+                        m = std::max(m, s[j]);
+                    }
+                    for (int j = j0; j <= i; j++) l += std::exp(s[j] - m);
+                    const long double L = m + std::log(l);
+                    lseRef[br][r * Hq + h] = L;
+                    long double* o = &oRef[br][((size_t)r * Hq + h) * D];
+                    for (int j = j0; j <= i; j++)
+                        for (int d = 0; d < D; d++) o[d] += std::exp(s[j] - L) * kvAt(v, b, j, g, d);
+                    if (c == 0) continue;
+                    long double delta = 0;
+                    for (int d = 0; d < D; d++) delta += dOAt(b, i, h, d) * o[d];
+                    delta *= c;
+                    for (int j = j0; j <= i; j++) {
+                        long double dp = 0;
+                        for (int d = 0; d < D; d++) dp += (long double)dOAt(b, i, h, d) * kvAt(v, b, j, g, d);
+                        const long double p = std::exp(s[j] - L), ds = p * (c * dp - delta);
+                        const size_t ko = ((size_t)(b * S + j) * Hkv + g) * D;
+                        for (int d = 0; d < D; d++) {
+                            dVr[ko + d] += c * p * dOAt(b, i, h, d);
+                            dKr[ko + d] += scale * ds * qAt(b, i, h, d);
+                            dQr[((size_t)r * Hq + h) * D + d] += scale * ds * kvAt(k, b, j, g, d);
+                        }
+                    }
+                }
+            }
+    }
+
+    // ---- the kernels, chained as Bf16Attention chains them -------------------------------------------------------
+    const Lists l = compact(z, B, S, P.soft);
+    const float scaleLog2 = (float)(scale * 1.4426950408889634);
+    auto forward = [&](const int* listF, const int* nF, const int* listW, const int* nW, std::vector<__nv_bfloat16>& o,
+                       std::vector<float>& lse) {
+        o.assign(nq, NAN16), lse.assign(nl, NAN);
+        const int* cfg = D == 64 ? swi_fwd_mma_bf16_d64_m128_t2_s2_cfg : swi_fwd_mma_bf16_d128_m64_t1_s3_cfg;
+        auto kernel = D == 64 ? swi_fwd_mma_bf16_d64_m128_t2_s2 : swi_fwd_mma_bf16_d128_m64_t1_s3;
+        launch(((S + cfg[0] - 1) / cfg[0] + 1) * B * Hq, 1, 1, cfg[3], [&] {
+            kernel(q.data(), k.data(), v.data(), o.data(), lse.data(), listF, nF, listW, nW, B, S, Hq, Hkv, w,
+                   scaleLog2);
+        }, cfg[2]);
+    };
+    auto delta = [&](const std::vector<__nv_bfloat16>& o, const float* coef, std::vector<float>& out) {
+        out.assign(nl, NAN);
+        launch((int)((nl + 7) / 8), 1, 1, 0, [&] {
+            swi_delta_bf16(dO.data(), o.data(), coef, out.data(), B * S, Hq, D);
+        }, 256);
+    };
+    std::vector<__nv_bfloat16> o, oF, oW;
+    std::vector<float> lse, lseF, lseW, deltaF, deltaW;
+    if (P.soft) {
+        forward(l.listF.data(), l.nF.data(), nullptr, nullptr, oF, lseF);
+        forward(nullptr, nullptr, l.listW.data(), l.nW.data(), oW, lseW);
+        o.assign(nq, NAN16), lse.assign(nl, NAN);
+        launch((int)((nq + 255) / 256), 1, 1, 0, [&] {
+            swi_soft_combine_bf16(oF.data(), oW.data(), pF.data(), pW.data(), lseF.data(), lseW.data(), z.data(),
+                                  o.data(), lse.data(), B * S, Hq, D);
+        }, 256);
+        delta(oF, pF.data(), deltaF);
+        delta(oW, pW.data(), deltaW);
+    } else {
+        forward(l.listF.data(), l.nF.data(), l.listW.data(), l.nW.data(), o, lse);
+        delta(o, nullptr, deltaF);
+        lseF = lseW = lse, deltaW = deltaF;
+    }
+    std::vector<__nv_bfloat16> dQ(nq, NAN16), dK(nkv, NAN16), dV(nkv, NAN16);
+    const float* coefF = P.soft ? pF.data() : nullptr;
+    const float* coefW = P.soft ? pW.data() : nullptr;
+    const int bytes = D == 64 ? swi_bwd_mma_bf16_d64_cfg[3] : swi_bwd_mma_bf16_d128_cfg[3];
+    const int threads = D == 64 ? swi_bwd_mma_bf16_d64_cfg[2] : swi_bwd_mma_bf16_d128_cfg[2];
+    auto dkdv = D == 64 ? swi_bwd_dkdv_mma_bf16_d64 : swi_bwd_dkdv_mma_bf16_d128;
+    auto dq = D == 64 ? swi_bwd_dq_mma_bf16_d64 : swi_bwd_dq_mma_bf16_d128;
+    launch((S + 63) / 64 * Hkv * B, 1, 1, bytes, [&] {
+        dkdv(q.data(), k.data(), v.data(), dO.data(), l.listF.data(), l.nF.data(), l.listW.data(), l.nW.data(),
+             lseF.data(), lseW.data(), deltaF.data(), deltaW.data(), coefF, coefW, dK.data(), dV.data(), B, S, Hq,
+             Hkv, w, (float)scale);
+    }, threads);
+    launch(((S + 63) / 64 + 1) * Hq * B, 1, 1, bytes, [&] {
+        dq(q.data(), k.data(), v.data(), dO.data(), l.listF.data(), l.nF.data(), P.soft ? nullptr : l.listW.data(),
+           P.soft ? nullptr : l.nW.data(), lseF.data(), lseW.data(), deltaF.data(), deltaW.data(), coefF, coefW,
+           dQ.data(), B, S, Hq, Hkv, w, (float)scale, P.soft ? 1 : 0);
+    }, threads);
+
+    // ---- errors -------------------------------------------------------------------------------------------------
+    Errors e{0, 0, 0};
+    for (int r = 0; r < B * S; r++)
+        for (int h = 0; h < Hq; h++) {
+            const size_t rh = (size_t)r * Hq + h;
+            long double big = 0, err = 0;
+            for (int d = 0; d < D; d++) {
+                const long double ref = P.soft ? pF[r] * oRef[0][rh * D + d] + pW[r] * oRef[1][rh * D + d]
+                                               : oRef[z[r] ? 0 : 1][rh * D + d];
+                const double got = f(o[rh * D + d]);
+                // SOFT: relative to p |oF| + (1 - p) |oW| (oF and oW are rounded to bf16 before they are mixed)
+                big = std::max(big, P.soft ? pF[r] * std::fabs(oRef[0][rh * D + d]) + pW[r] * std::fabs(oRef[1][rh * D + d])
+                                           : std::fabs(ref));
+                err = std::isnan(got) ? INFINITY : std::max(err, std::fabs(got - ref));
+            }
+            e.o = std::max(e.o, (double)(err / big));
+            const double L = lse[rh];
+            e.lse = std::max(e.lse, std::isnan(L) ? INFINITY : (double)std::fabs(L - lseRef[z[r] ? 0 : 1][rh]));
+        }
+    const double eQ = normwise(dQ, dQr), eK = normwise(dK, dKr), eV = normwise(dV, dVr);
+    e.grad = std::max(eQ, std::max(eK, eV));
+    printf("B=%d S=%d Hq=%d Hkv=%d D=%d w=%d rho=%.2f %s: o %.2e lse %.2e dQ %.2e dK %.2e dV %.2e\n", B, S, Hq, Hkv,
+           D, w, P.rho, P.soft ? "SOFT" : "HARD", e.o, e.lse, eQ, eK, eV);
+    fflush(stdout);
+    return e;
+}
+
+int main(int argc, char** argv) {
+    std::vector<Problem> cases = {
+        {1, 200, 4, 1, 64, 37, 0.4, false, 1},   // GQA 4, partial tiles, both lists
+        {1, 150, 4, 1, 64, 37, 0.5, true, 2},    // SOFT
+        {2, 130, 8, 2, 128, 20, 0.3, false, 3},  // D = 128, two batches
+        {1, 97, 4, 2, 64, 1, 0.2, false, 4},     // w = 1
+    };
+    if (argc > 1) cases.resize(std::min<size_t>(cases.size(), atoi(argv[1])));
+    Errors worst{0, 0, 0};
+    for (const Problem& p : cases) {
+        const Errors e = run(p);
+        worst.o = std::max(worst.o, e.o), worst.lse = std::max(worst.lse, e.lse), worst.grad = std::max(worst.grad, e.grad);
+    }
+    const bool ok = worst.o <= 1e-2 && worst.lse <= 1e-4 && worst.grad <= 1e-2;
+    printf("attn_bf16: worst o %.2e (bound 1e-2), lse %.2e (1e-4), gradients %.2e (1e-2) over %zu cases, %lld warp mma: "
+           "%s\n", worst.o, worst.lse, worst.grad, cases.size(), mmaCount, ok ? "ok" : "FAILED");
+    return ok ? 0 : 1;
+}
