@@ -1,6 +1,6 @@
 // The bf16 tensor-core decode (bf16/decode_bf16.cu: swi_decode_split_mma_bf16_d128 and _d64, then
 // swi_decode_merge_bf16 of decode.cu) on the host emulation (run.sh) against a direct long-double decode of the same
-// bf16 inputs.
+// bf16 inputs (the SIMT split kernel swi_decode_split_simt_bf16_d2 / _d4 runs too, shown for comparison).
 //
 //   q [B,1,Hq,D]   k, v [B,Sk,Hkv,D] (cache of capacity Sk; slots len[b].. hold NaN)   route z[b] (1 = full)
 //   row b: query position p = len[b] - 1 sees keys first..p, first = 0 (full) or max(0, p - w + 1) (window)
@@ -59,6 +59,7 @@ static double f(__nv_bfloat16 x) { return __bfloat162float(x); }
 struct Errors {
     double o, lse;  // worst o error relative to the row's max |o_ref|; worst |lse - lse_ref|
 };
+static Errors simtWorst{0, 0};
 
 static Errors run(const Problem& P) {
     const int B = (int)P.len.size(), Hq = P.Hq, Hkv = P.Hkv, D = P.D, G = Hq / Hkv, Sk = P.Sk;
@@ -83,22 +84,8 @@ static Errors run(const Problem& P) {
     const Plan pl = plan(first, end, Hkv, P.sms);
     const int n = (int)pl.items.size();
 
-    std::vector<float> oPart((size_t)n * G * D, NAN), lsePart((size_t)n * G, NAN), lse((size_t)B * Hq, NAN);
-    std::vector<__nv_bfloat16> o((size_t)B * Hq * D, nan);
-    const float scaleLog2 = (float)(scale * 1.4426950408889634);
-    auto split = D == 128 ? swi_decode_split_mma_bf16_d128 : swi_decode_split_mma_bf16_d64;
-    const int bytes = D == 128 ? swi_decode_mma_bf16_d128_cfg[3] : swi_decode_mma_bf16_d64_cfg[3];
-    const int threads = D == 128 ? swi_decode_mma_bf16_d128_cfg[2] : swi_decode_mma_bf16_d64_cfg[2];
-    launch(n, 1, 1, bytes, [&] {
-        split(q.data(), k.data(), v.data(), pl.items.data(), oPart.data(), lsePart.data(), Sk, Hq, Hkv, scaleLog2);
-    }, threads);
-    launch(B * Hq, 1, 1, 0, [&] {
-        swi_decode_merge_bf16(oPart.data(), lsePart.data(), pl.rowStart.data(), pl.rowCount.data(), o.data(),
-                              lse.data(), Hq, Hkv, D);
-    }, 128);
-
-    Errors worst{0, 0};
-    int wb = 0, wh = 0, lb = 0, lh = 0;
+    // the reference, per (b, h): o [D], lse
+    std::vector<long double> oRef((size_t)B * Hq * D, 0), lseRef((size_t)B * Hq);
     for (int b = 0; b < B; b++)
         for (int h = 0; h < Hq; h++) {
             const int g = h / G;
@@ -113,26 +100,61 @@ static Errors run(const Problem& P) {
             }
             for (int j = first[b]; j < end[b]; j++) l += std::exp(s[j] - m);
             const long double L = m + std::log(l);
-            std::vector<long double> ref(D, 0);
-            long double big = 0;
-            for (int d = 0; d < D; d++) {
+            lseRef[b * Hq + h] = L;
+            for (int d = 0; d < D; d++)
                 for (int j = first[b]; j < end[b]; j++)
-                    ref[d] += std::exp(s[j] - L) * f(v[(((size_t)b * Sk + j) * Hkv + g) * D + d]);
-                big = std::max(big, std::fabs(ref[d]));
-            }
-            double eo = 0;
-            for (int d = 0; d < D; d++) {
-                const double got = f(o[((size_t)b * Hq + h) * D + d]);
-                eo = std::isnan(got) ? INFINITY : std::max(eo, (double)(std::fabs(got - ref[d]) / big));
-            }
-            const double got = lse[b * Hq + h];
-            const double el = std::isnan(got) ? INFINITY : (double)std::fabs(got - L);
-            if (eo > worst.o) worst.o = eo, wb = b, wh = h;
-            if (el > worst.lse) worst.lse = el, lb = b, lh = h;
+                    oRef[((size_t)b * Hq + h) * D + d] += std::exp(s[j] - L) * f(v[(((size_t)b * Sk + j) * Hkv + g) * D + d]);
         }
+
     printf("B=%d Hq=%d Hkv=%d D=%d w=%d Sk=%d items=%d len/route:", B, Hq, Hkv, D, P.w, Sk, n);
     for (int b = 0; b < B; b++) printf(" %d%c", P.len[b], P.full[b] ? 'F' : 'W');
-    printf("  o %.2e (b %d h %d)  lse %.2e (b %d h %d)\n", worst.o, wb, wh, worst.lse, lb, lh);
+    printf("\n");
+    Errors worst{0, 0};
+    const float scaleLog2 = (float)(scale * 1.4426950408889634);
+    for (int version = 0; version < 2; version++) {  // the tensor-core split kernel (checked), then the SIMT one
+        std::vector<float> oPart((size_t)n * G * D, NAN), lsePart((size_t)n * G, NAN), lse((size_t)B * Hq, NAN);
+        std::vector<__nv_bfloat16> o((size_t)B * Hq * D, nan);
+        if (version == 0) {
+            auto split = D == 128 ? swi_decode_split_mma_bf16_d128 : swi_decode_split_mma_bf16_d64;
+            const int bytes = D == 128 ? swi_decode_mma_bf16_d128_cfg[3] : swi_decode_mma_bf16_d64_cfg[3];
+            const int threads = D == 128 ? swi_decode_mma_bf16_d128_cfg[2] : swi_decode_mma_bf16_d64_cfg[2];
+            launch(n, 1, 1, bytes, [&] {
+                split(q.data(), k.data(), v.data(), pl.items.data(), oPart.data(), lsePart.data(), Sk, Hq, Hkv,
+                      scaleLog2);
+            }, threads);
+        } else {
+            auto split = D <= 64 ? swi_decode_split_simt_bf16_d2 : swi_decode_split_simt_bf16_d4;
+            launch(n, 1, 1, 0, [&] {
+                split(q.data(), k.data(), v.data(), pl.items.data(), oPart.data(), lsePart.data(), Sk, Hq, Hkv, D,
+                      (float)scale);
+            }, 128);
+        }
+        launch(B * Hq, 1, 1, 0, [&] {
+            swi_decode_merge_bf16(oPart.data(), lsePart.data(), pl.rowStart.data(), pl.rowCount.data(), o.data(),
+                                  lse.data(), Hq, Hkv, D);
+        }, 128);
+        Errors e{0, 0};
+        int wb = 0, wh = 0, lb = 0, lh = 0;
+        for (int b = 0; b < B; b++)
+            for (int h = 0; h < Hq; h++) {
+                const long double* ref = &oRef[((size_t)b * Hq + h) * D];
+                long double big = 0;
+                for (int d = 0; d < D; d++) big = std::max(big, std::fabs(ref[d]));
+                double eo = 0;
+                for (int d = 0; d < D; d++) {
+                    const double got = f(o[((size_t)b * Hq + h) * D + d]);
+                    eo = std::isnan(got) ? INFINITY : std::max(eo, (double)(std::fabs(got - ref[d]) / big));
+                }
+                const double got = lse[b * Hq + h];
+                const double el = std::isnan(got) ? INFINITY : (double)std::fabs(got - lseRef[b * Hq + h]);
+                if (eo > e.o) e.o = eo, wb = b, wh = h;
+                if (el > e.lse) e.lse = el, lb = b, lh = h;
+            }
+        printf("  %s  o %.2e (b %d h %d)  lse %.2e (b %d h %d)\n", version == 0 ? "mma " : "simt", e.o, wb, wh, e.lse,
+               lb, lh);
+        if (version == 0) worst = e;  // the SIMT kernel is shown for comparison, with the same merge
+        else simtWorst.o = std::max(simtWorst.o, e.o), simtWorst.lse = std::max(simtWorst.lse, e.lse);
+    }
     fflush(stdout);
     return worst;
 }
@@ -144,13 +166,33 @@ int main(int argc, char** argv) {
         {{300, 38, 1, 201}, {0, 0, 1, 1}, 20, 1, 64, 37, 310, 4, 2},         // G = 20: two 16-row passes, D = 64
         {{130, 1, 37, 250}, {1, 0, 1, 0}, 20, 1, 128, 37, 260, 4, 3},        // G = 20, D = 128
         {{36, 222, 95}, {0, 1, 1}, 8, 2, 64, 37, 240, 2, 4},                 // G = 4, D = 64
+        {{64, 65, 128, 2, 129}, {1, 0, 1, 0, 1}, 3, 3, 64, 1, 200, 4, 5},  // G = 1, w = 1, tile-edge lengths
+        {{190, 45, 300}, {0, 1, 0}, 32, 2, 128, 500, 333, 132, 6},         // G = 16 (one full pass), w > S, no split
     };
+    // random cases: 3..5 rows, lengths from {1, w-1, w, w+1, 50..400}, random routes, G in {1, 4, 16, 20}
+    std::mt19937 pick(7);
+    for (int n = 0; n < 6; n++) {
+        auto any = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(pick); };
+        Problem p;
+        p.w = any(2, 80), p.D = any(0, 1) ? 128 : 64, p.Hkv = any(1, 2), p.sms = std::vector<int>{1, 2, 4, 8}[any(0, 3)];
+        p.Hq = p.Hkv * std::vector<int>{1, 4, 16, 20}[any(0, 3)], p.seed = 100 + n;
+        const int B = any(3, 5);
+        for (int b = 0; b < B; b++) {
+            const int kind = any(0, 4);
+            p.len.push_back(kind == 0 ? 1 : kind == 1 ? p.w - 1 : kind == 2 ? p.w : kind == 3 ? p.w + 1 : any(50, 400));
+            p.full.push_back(any(0, 1));
+        }
+        p.Sk = *std::max_element(p.len.begin(), p.len.end()) + any(1, 40);
+        cases.push_back(p);
+    }
     if (argc > 1) cases.resize(std::min<size_t>(cases.size(), atoi(argv[1])));
     Errors worst{0, 0};
     for (const Problem& p : cases) {
         const Errors e = run(p);
         worst.o = std::max(worst.o, e.o), worst.lse = std::max(worst.lse, e.lse);
     }
+    printf("decode_bf16: SIMT split kernel (for comparison, same merge): worst o %.2e, lse %.2e\n", simtWorst.o,
+           simtWorst.lse);
     const bool ok = worst.o <= 1e-2 && worst.lse <= 1e-4;
     printf("decode_bf16: worst o %.2e (bound 1e-2), lse %.2e (bound 1e-4) over %zu cases, %lld warp mma: %s\n", worst.o,
            worst.lse, cases.size(), mmaCount, ok ? "ok" : "FAILED");

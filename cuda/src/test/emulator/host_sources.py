@@ -5,10 +5,10 @@ import os, re, sys
 src, out = sys.argv[1], sys.argv[2]
 BODIES = {  # the start of a definition -> its emulated body
  'void swi_cp_async16(uint32_t': '{ emu_cp_async(smem, gmem, 16, srcBytes); }',
- 'void swi_cp_async16(void*': '{ if (srcBytes) memcpy(smem, gmem, 16); else memset(smem, 0, 16); }',
- 'void swi_cp_async8(': '{ if (srcBytes) memcpy(smem, gmem, 8); else memset(smem, 0, 8); }',
- 'void swi_cp_async_commit(': '{}',
- 'void swi_cp_async_wait(': '{}',
+ 'void swi_cp_async16(void*': '{ emu_cp_async(swi_smem_addr(smem), gmem, 16, srcBytes); }',
+ 'void swi_cp_async8(': '{ emu_cp_async(swi_smem_addr(smem), gmem, 8, srcBytes); }',
+ 'void swi_cp_async_commit(': '{ emu_cp_async_commit(); }',
+ 'void swi_cp_async_wait(': '{ emu_cp_async_wait(N); }',
  'void swi_bar_arrive(': '{ emu_bar_arrive(id); }',
  'void swi_bar_sync(': '{ emu_bar_sync(id); }',
  'void dmma16x8x4(': '{ emu_mma16x8x4(c, a0, a1, b0); }',
@@ -19,7 +19,8 @@ BODIES = {  # the start of a definition -> its emulated body
  'float fast_exp2(': '{ return exp2f(x); }',  # ex2.approx.ftz.f32: exp2f (the hardware's error is about 2 ulp)
 }
 def strip_asm(s):
-    # any other inline PTX (wgmma, trap: code no emulated kernel runs) becomes abort(), so the file still compiles
+    # any other inline PTX (wgmma, trap: code no emulated kernel runs) becomes emu_unemulated(its text), which stops
+    # the program naming the instruction if it is ever reached; the file still compiles
     out, i = [], 0
     for m in re.finditer(r'\basm\s*(?:volatile\s*)?\(', s):
         if m.start() < i: continue
@@ -30,7 +31,12 @@ def strip_asm(s):
                 depth -= 1
                 if depth == 0: break
             e += 1
-        out.append(s[i:m.start()] + 'abort()')
+        head = re.match(r'\s*((?:"[^"]*"\s*)*)', s[m.end():e]).group(1)  # the template's string literals
+        lines = ''.join(re.findall(r'"([^"]*)"', head)).split('\\n')
+        lines = [l.strip() for l in lines if l.strip() and not l.strip().startswith(('{', '}', '.reg', 'setp'))]
+        text = lines[0].replace('\\', '')[:60] if lines else ''
+        # an empty template (a compiler fence) does nothing
+        out.append(s[i:m.start()] + ('emu_unemulated("' + text + '")' if text else '(void)0'))
         i = e + 1
     return ''.join(out) + s[i:]
 def patch(s):

@@ -9,15 +9,20 @@
 #   segments      the segment-table kernels (forward v2, v9 and backward v2, v11 over chunked-prefill, KV-cache and
 #                 packed tables, fp64 and fp32) against a long-double forward and backward over the segments
 #   decode_bf16   the bf16 tensor-core decode (bf16/decode_bf16.cu, both D, then decode.cu's merge) over a
-#                 DecodePlan work list with mixed cache lengths and routes, against a long-double decode
+#                 DecodePlan work list with mixed cache lengths and routes, against a long-double decode (the bf16
+#                 SIMT split kernel of decode.cu beside it, for comparison)
 #   attn_bf16     the bf16 tensor-core forward (bf16/attn_fwd_bf16.cu, the mma.sync variants) and backward
 #                 (bf16/attn_bwd_bf16.cu, dK/dV and dQ mma kernels), chained as Bf16Attention chains them (HARD and
 #                 SOFT, D 64 and 128, GQA), against a long-double forward and backward
 # They check index arithmetic, masks, schedules and the fragment plumbing before device time is spent; they cannot
-# see timing-dependent hazards (a missing cp.async wait or barrier) or the hardware's summation order.
-# Usage: cuda/src/test/emulator/run.sh [--src DIR] [PROGRAM ...] [number of cases]
-#   PROGRAM: any of the above (default: all; about 2 minutes on 2 cores: decode_bf16 a few seconds, attn_bf16 40 s);
-#   --src DIR: the kernel sources to emulate (default cuda/src/main/cuda), laid out as that directory (bf16/ in it).
+# see most timing-dependent hazards (a missing barrier; a missing cp.async wait only with --deferred-async) or the
+# hardware's summation order. Shared-memory addresses of ldmatrix and cp.async are bounds-checked, and a block that
+# writes past its dynamic shared bytes stops the program.
+# Usage: cuda/src/test/emulator/run.sh [--src DIR] [--deferred-async] [PROGRAM ...] [number of cases]
+#   PROGRAM: any of the above (default: all; about 2.5 minutes on 2 cores: decode_bf16 15 s, attn_bf16 40 s);
+#   --src DIR: the kernel sources to emulate (default cuda/src/main/cuda), laid out as that directory (bf16/ in it);
+#   --deferred-async: cp.async writes shared memory only when a cp.async.wait_group completes its group (the latest
+#     moment the PTX ISA allows) instead of at once, so a tile read before its wait sees stale data or NaN poison.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 src="$here/../../main/cuda"
@@ -27,6 +32,7 @@ args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --src) src="$2"; shift 2 ;;
+    --deferred-async) export EMU_ASYNC=deferred; shift ;;
     [0-9]*) args+=("$1"); shift ;;
     *)
       [ -f "$here/$1.cpp" ] || { echo "run.sh: no program $1 (have: ${all[*]})" >&2; exit 2; }

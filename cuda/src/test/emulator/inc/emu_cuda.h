@@ -66,7 +66,11 @@ inline float __high2float(__nv_bfloat162 v) { return __bfloat162float(v.y); }
 inline float __log2f(float x) { return log2f(x); }
 inline float __expf(float x) { return expf(x); }
 inline float __fdividef(float a, float b) { return a / b; }
-template <typename T> T __shfl_xor_sync(unsigned, T, int);  // emu_machine.h
+template <typename T> T __shfl_xor_sync(unsigned, T, int, int width = 32);  // emu_machine.h
+template <typename T> T __shfl_sync(unsigned, T, int, int width = 32);
+template <typename T> T __shfl_up_sync(unsigned, T, unsigned, int width = 32);
+template <typename T> T __shfl_down_sync(unsigned, T, unsigned, int width = 32);
+unsigned __ballot_sync(unsigned, int);
 inline int __double2loint(double d) { uint64_t u; memcpy(&u, &d, 8); return (int)(uint32_t)u; }
 inline int __double2hiint(double d) { uint64_t u; memcpy(&u, &d, 8); return (int)(uint32_t)(u >> 32); }
 inline double __hiloint2double(int hi, int lo) {
@@ -99,3 +103,6 @@ void emu_mma16x8x4(double (&c)[4], double a0, double a1, double b0);
 void emu_ldsm_x4(uint32_t& r0, uint32_t& r1, uint32_t& r2, uint32_t& r3, uint32_t addr, bool trans);
 void emu_mma16816(float* c, const uint32_t* a, uint32_t b0, uint32_t b1);
 void emu_cp_async(uint32_t smem, const void* gmem, int bytes, int srcBytes);
+void emu_cp_async_commit();
+void emu_cp_async_wait(int n);
+[[noreturn]] void emu_unemulated(const char* ptx);  // inline PTX without an emulation (host_sources.py)

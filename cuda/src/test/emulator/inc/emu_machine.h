@@ -34,12 +34,44 @@ static unsigned char (*xchg_put(const void* p, size_t n))[XCHG_BYTES] {
     return buf;
 }
 template <typename T>
-T __shfl_xor_sync(unsigned, T x, int o) {
+static T shfl_from(T x, int src) {  // every lane deposits x and reads lane src's (its own when src is out of range)
     static_assert(sizeof(T) <= 8, "shuffle of at most 8 bytes");
     unsigned char (*buf)[XCHG_BYTES] = xchg_put(&x, sizeof(T));
     T y;
-    memcpy(&y, buf[(threadIdx.x % 32) ^ o], sizeof(T));
+    memcpy(&y, buf[src >= 0 && src < 32 ? src : threadIdx.x % 32], sizeof(T));
     return y;
+}
+// the shuffles of the CUDA programming guide (full mask), in segments of width lanes
+template <typename T>
+T __shfl_xor_sync(unsigned, T x, int o, int width) {
+    const int lane = threadIdx.x % 32, src = lane ^ o;
+    return shfl_from(x, src / width == lane / width ? src : lane);
+}
+template <typename T>
+T __shfl_sync(unsigned, T x, int src, int width) {
+    const int lane = threadIdx.x % 32;
+    return shfl_from(x, lane / width * width + ((src % width) + width) % width);
+}
+template <typename T>
+T __shfl_up_sync(unsigned, T x, unsigned d, int width) {
+    const int lane = threadIdx.x % 32, src = lane - (int)d;
+    return shfl_from(x, src >= lane / width * width ? src : lane);
+}
+template <typename T>
+T __shfl_down_sync(unsigned, T x, unsigned d, int width) {
+    const int lane = threadIdx.x % 32, src = lane + (int)d;
+    return shfl_from(x, src < (lane / width + 1) * width ? src : lane);
+}
+unsigned __ballot_sync(unsigned, int p) {
+    const int v = p != 0;
+    unsigned char (*buf)[XCHG_BYTES] = xchg_put(&v, sizeof v);
+    unsigned m = 0;
+    for (int l = 0; l < 32; l++) {
+        int x;
+        memcpy(&x, buf[l], sizeof x);
+        m |= (unsigned)x << l;
+    }
+    return m;
 }
 void __syncwarp() { warpBar[threadIdx.x / 32]->arrive_and_wait(); }
 void emu_bar_arrive(int id) { (void)namedBar[id]->arrive(); }
@@ -95,12 +127,46 @@ static uint16_t smem16(uint32_t addr) {
 }
 
 // cp.async.cg.shared.global [smem], [gmem], bytes, srcBytes: srcBytes bytes copied, the rest of the bytes zero.
-// Immediate (commit and wait are no-ops), so a missing wait is not seen.
+// Immediate by default (commit and wait are no-ops, so a missing wait is not seen). Deferred (EMU_ASYNC=deferred in
+// the environment, run.sh --deferred-async): the source is read at issue, the shared bytes are written only when
+// cp.async.wait_group lets its group complete (the latest moment the PTX ISA allows), never for groups that no wait
+// covers, so a read of a tile before its wait sees the previous contents (or the NaN poison).
+struct AsyncCopy {
+    uint32_t smem;
+    int bytes;
+    unsigned char data[16];
+};
+static bool asyncDeferred = [] {
+    const char* e = getenv("EMU_ASYNC");
+    return e && !strcmp(e, "deferred");
+}();
+static thread_local std::vector<AsyncCopy> asyncOpen;                 // issued, not committed
+static thread_local std::vector<std::vector<AsyncCopy>> asyncGroups;  // committed, oldest first
 void emu_cp_async(uint32_t smem, const void* gmem, int bytes, int srcBytes) {
     if (smem % bytes) { fprintf(stderr, "cp.async to a misaligned shared address %u\n", smem); abort(); }
     unsigned char* d = smem_at(smem, bytes);
-    if (srcBytes) memcpy(d, gmem, srcBytes);
-    memset(d + srcBytes, 0, bytes - srcBytes);
+    if (!asyncDeferred) {
+        if (srcBytes) memcpy(d, gmem, srcBytes);
+        memset(d + srcBytes, 0, bytes - srcBytes);
+        return;
+    }
+    AsyncCopy c{smem, bytes, {}};
+    if (srcBytes) memcpy(c.data, gmem, srcBytes);
+    asyncOpen.push_back(c);
+}
+void emu_cp_async_commit() {
+    if (asyncDeferred) asyncGroups.push_back(std::move(asyncOpen)), asyncOpen.clear();
+}
+void emu_cp_async_wait(int n) {  // cp.async.wait_group n: all but the n most recent committed groups complete
+    while ((int)asyncGroups.size() > n) {
+        for (const AsyncCopy& c : asyncGroups.front()) memcpy(emu_smem + c.smem, c.data, c.bytes);
+        asyncGroups.erase(asyncGroups.begin());
+    }
+}
+[[noreturn]] void emu_unemulated(const char* ptx) {
+    fprintf(stderr, "inline PTX without an emulation reached (thread %u, block %u): %s\n", threadIdx.x, blockIdx.x,
+            ptx);
+    abort();
 }
 
 // ldmatrix.sync.aligned.m8n8.x4[.trans].shared.b16: lane 8i + r gives the address of row r of matrix i (16 bytes,
@@ -177,5 +243,10 @@ static void launch(int gx, int gy, int gz, int sharedBytes, F body, int threads 
                         body();
                     });
                 for (auto& t : ts) t.join();
+                for (int i = sharedBytes; i < sharedBytes + 64; i++)
+                    if (sm[i] != 0xFF) {
+                        fprintf(stderr, "block (%u,%u,%u) wrote past its %d shared bytes\n", bx, by, bz, sharedBytes);
+                        abort();
+                    }
             }
 }
