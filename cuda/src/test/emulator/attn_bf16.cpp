@@ -10,6 +10,7 @@
 //         deltaB = cB <dO, oB>, cF = p, cW = 1 - p; dK, dV over both identity lists, dQ with both = 1
 //   reference per branch: s_ij = scale <q_i, k_j>, lse_i, o_i (long double);  ds_ij = p_ij (c_i <dO_i, v_j> - delta_i)
 //     dV_j += c_i p_ij dO_i,  dK_j += scale ds_ij q_i,  dQ_i += scale ds_ij k_j
+// Also the forward over segment tables (<variant>_seg: chunked prefill, KV cache with gaps, packed, HARD).
 // Bounds: o per (row, head) max_d |o - o_ref| <= 1e-2 max_d |o_ref| (SOFT: max_d p |oF_ref| + (1 - p) |oW_ref|),
 // |lse - lse_ref| <= 1e-4 (fp32 softmax, P and O rounded to bf16); dQ, dK, dV normwise relative error <= 1e-2 (P, dS
 // and the outputs rounded to bf16). Exit code 1 when a bound fails (or an output was left unwritten: NaN).
@@ -210,6 +211,102 @@ static Errors run(const Problem& P) {
     return e;
 }
 
+// ---- the forward over segment tables (<variant>_seg: chunked prefill, KV cache, packed batches) ------------------
+// segment s: query rows qStart .. +qLen-1 at positions kLen - qLen + i, key rows kStart .. +kLen-1 (bottom-right
+// aligned); the table as org.swiattn.cuda.SegmentTable builds it, [5][n] qBase, kStart, kLen, qStart, qLen; lists
+// at the segment's qStart; key rows outside every segment hold NaN. HARD route.
+struct Seg {
+    int qLen, kLen, kGap;  // kGap: unused key rows before the segment's keys
+};
+struct SegProblem {
+    const char* name;
+    std::vector<Seg> segs;
+    int Hq, Hkv, D, w;
+    double rho;
+    int seed;
+};
+
+static Errors runSeg(const SegProblem& P) {
+    const int n = (int)P.segs.size(), Hq = P.Hq, Hkv = P.Hkv, D = P.D, G = Hq / Hkv;
+    const double scale = 1.0 / std::sqrt((double)D);
+    std::vector<int> qStart, kStart, table(5 * n);
+    int qRows = 0, kRows = 0, maxQ = 0, maxK = 0;
+    for (const Seg& g : P.segs) {
+        kRows += g.kGap;
+        qStart.push_back(qRows), kStart.push_back(kRows);
+        qRows += g.qLen, kRows += g.kLen;
+        maxQ = std::max(maxQ, g.qLen), maxK = std::max(maxK, g.kLen);
+    }
+    kRows += 3;  // trailing cache slots
+    for (int s = 0; s < n; s++) {
+        const Seg& g = P.segs[s];
+        table[s] = qStart[s] - (g.kLen - g.qLen), table[n + s] = kStart[s], table[2 * n + s] = g.kLen;
+        table[3 * n + s] = qStart[s], table[4 * n + s] = g.qLen;
+    }
+    std::mt19937_64 rng(P.seed);
+    std::normal_distribution<double> normal;
+    std::uniform_real_distribution<double> uniform;
+    std::vector<__nv_bfloat16> q((size_t)qRows * Hq * D), k((size_t)kRows * Hkv * D, NAN16), v(k.size(), NAN16);
+    for (auto& e : q) e = bf(normal(rng));
+    for (int s = 0; s < n; s++)
+        for (size_t e = (size_t)kStart[s] * Hkv * D; e < (size_t)(kStart[s] + P.segs[s].kLen) * Hkv * D; e++)
+            k[e] = bf(normal(rng)), v[e] = bf(normal(rng));
+    std::vector<unsigned char> z(qRows);
+    for (auto& x : z) x = uniform(rng) < P.rho;
+    std::vector<int> listF(qRows, -1), listW(qRows, -1), nF(n), nW(n);
+    for (int s = 0; s < n; s++)
+        for (int i = 0; i < P.segs[s].qLen; i++) {
+            const int r = qStart[s] + i, pos = P.segs[s].kLen - P.segs[s].qLen + i;
+            if (z[r]) listF[qStart[s] + nF[s]++] = pos;
+            else listW[qStart[s] + nW[s]++] = pos;
+        }
+    std::vector<__nv_bfloat16> o(q.size(), NAN16);
+    std::vector<float> lse((size_t)qRows * Hq, NAN);
+    const int* cfg = D == 64 ? swi_fwd_mma_bf16_d64_m128_t2_s2_cfg : swi_fwd_mma_bf16_d128_m64_t1_s3_cfg;
+    auto kernel = D == 64 ? swi_fwd_mma_bf16_d64_m128_t2_s2_seg : swi_fwd_mma_bf16_d128_m64_t1_s3_seg;
+    launch(((maxQ + cfg[0] - 1) / cfg[0] + 1) * n * Hq, 1, 1, cfg[3], [&] {
+        kernel(q.data(), k.data(), v.data(), o.data(), lse.data(), listF.data(), nF.data(), listW.data(), nW.data(), n,
+               maxK, Hq, Hkv, std::min(P.w, maxK), (float)(scale * 1.4426950408889634), table.data());
+    }, cfg[2]);
+    Errors e{0, 0, 0};
+    for (int s = 0; s < n; s++)
+        for (int i = 0; i < P.segs[s].qLen; i++) {
+            const int r = qStart[s] + i, pos = P.segs[s].kLen - P.segs[s].qLen + i;
+            const int lo = z[r] ? 0 : std::max(0, pos - P.w + 1);
+            for (int h = 0; h < Hq; h++) {
+                const int g = h / G;
+                auto kv = [&](const std::vector<__nv_bfloat16>& x, int j, int d) {
+                    return f(x[((size_t)(kStart[s] + j) * Hkv + g) * D + d]);
+                };
+                std::vector<long double> sc(pos + 1), ref(D, 0);
+                long double m = -INFINITY, l = 0;
+                for (int j = lo; j <= pos; j++) {
+                    long double x = 0;
+                    for (int d = 0; d < D; d++) x += (long double)f(q[((size_t)r * Hq + h) * D + d]) * kv(k, j, d);
+                    sc[j] = x * scale;
+                    m = std::max(m, sc[j]);
+                }
+                for (int j = lo; j <= pos; j++) l += std::exp(sc[j] - m);
+                const long double L = m + std::log(l);
+                long double big = 0, err = 0;
+                for (int d = 0; d < D; d++) {
+                    for (int j = lo; j <= pos; j++) ref[d] += std::exp(sc[j] - L) * kv(v, j, d);
+                    big = std::max(big, std::fabs(ref[d]));
+                }
+                for (int d = 0; d < D; d++) {
+                    const double got = f(o[((size_t)r * Hq + h) * D + d]);
+                    err = std::isnan(got) ? INFINITY : std::max(err, std::fabs(got - ref[d]));
+                }
+                e.o = std::max(e.o, (double)(err / big));
+                const double got = lse[(size_t)r * Hq + h];
+                e.lse = std::max(e.lse, std::isnan(got) ? INFINITY : (double)std::fabs(got - L));
+            }
+        }
+    printf("segments D=%d Hq=%d Hkv=%d w=%d %-28s o %.2e lse %.2e\n", D, Hq, Hkv, P.w, P.name, e.o, e.lse);
+    fflush(stdout);
+    return e;
+}
+
 int main(int argc, char** argv) {
     std::vector<Problem> cases = {
         {1, 200, 4, 1, 64, 37, 0.4, false, 1},   // GQA 4, partial tiles, both lists
@@ -223,8 +320,19 @@ int main(int argc, char** argv) {
         const Errors e = run(p);
         worst.o = std::max(worst.o, e.o), worst.lse = std::max(worst.lse, e.lse), worst.grad = std::max(worst.grad, e.grad);
     }
+    const std::vector<SegProblem> segCases = {  // {qLen, kLen, gap before the keys}
+        {"chunked prefill B=2", {{40, 150, 0}, {40, 150, 0}}, 4, 1, 64, 37, 0.4, 11},
+        {"kv cache, lengths < = > w", {{5, 36, 0}, {5, 37, 27}, {5, 38, 26}, {5, 90, 12}}, 8, 2, 128, 37, 0.5, 12},
+        {"packed, qLen < kLen, qLen 0", {{7, 30, 0}, {0, 11, 0}, {64, 140, 0}, {3, 3, 0}}, 4, 1, 64, 33, 0.3, 13},
+    };
+    if (argc <= 1 || atoi(argv[1]) > (int)cases.size())
+        for (const SegProblem& p : segCases) {
+            const Errors e = runSeg(p);
+            worst.o = std::max(worst.o, e.o), worst.lse = std::max(worst.lse, e.lse);
+        }
     const bool ok = worst.o <= 1e-2 && worst.lse <= 1e-4 && worst.grad <= 1e-2;
-    printf("attn_bf16: worst o %.2e (bound 1e-2), lse %.2e (1e-4), gradients %.2e (1e-2) over %zu cases, %lld warp mma: "
-           "%s\n", worst.o, worst.lse, worst.grad, cases.size(), mmaCount, ok ? "ok" : "FAILED");
+    printf("attn_bf16: worst o %.2e (bound 1e-2), lse %.2e (1e-4), gradients %.2e (1e-2) over %zu cases and %zu "
+           "segment tables, %lld warp mma: %s\n", worst.o, worst.lse, worst.grad, cases.size(),
+           argc <= 1 || atoi(argv[1]) > (int)cases.size() ? segCases.size() : 0, mmaCount, ok ? "ok" : "FAILED");
     return ok ? 0 : 1;
 }

@@ -13,7 +13,8 @@
 #                 SIMT split kernel of decode.cu beside it, for comparison)
 #   attn_bf16     the bf16 tensor-core forward (bf16/attn_fwd_bf16.cu, the mma.sync variants) and backward
 #                 (bf16/attn_bwd_bf16.cu, dK/dV and dQ mma kernels), chained as Bf16Attention chains them (HARD and
-#                 SOFT, D 64 and 128, GQA), against a long-double forward and backward
+#                 SOFT, D 64 and 128, GQA; the _seg forward over segment tables), against a long-double forward
+#                 and backward
 # They check index arithmetic, masks, schedules and the fragment plumbing before device time is spent; they cannot
 # see most timing-dependent hazards (a missing barrier; a missing cp.async wait only with --deferred-async) or the
 # hardware's summation order. Shared-memory addresses of ldmatrix and cp.async are bounds-checked, and a block that
