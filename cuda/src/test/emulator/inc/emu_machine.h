@@ -241,6 +241,9 @@ static void launch(int gx, int gy, int gz, int sharedBytes, F body, int threads 
                         threadIdx = {t, 0, 0};
                         blockIdx = {bx, by, bz};
                         body();
+                        // an exited thread no longer holds up the block's barriers (as on the hardware)
+                        warpBar[t / 32]->arrive_and_drop();
+                        ctaBar->arrive_and_drop();
                     });
                 for (auto& t : ts) t.join();
                 for (int i = sharedBytes; i < sharedBytes + 64; i++)
