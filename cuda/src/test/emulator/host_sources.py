@@ -16,7 +16,7 @@ BODIES = {  # the start of a definition -> its emulated body
  'void ldsm_x4(': '{ emu_ldsm_x4(r0, r1, r2, r3, addr, false); }',
  'void ldsm_x4_t(': '{ emu_ldsm_x4(r0, r1, r2, r3, addr, true); }',
  'void mma16816(': '{ emu_mma16816(c, a, b0, b1); }',
- 'float fast_exp2(': '{ return exp2f(x); }',  # ex2.approx.ftz.f32: exp2f (the hardware's error is about 2 ulp)
+ 'float fast_exp2(': '{ return emu_ex2_approx_ftz(x); }',
 }
 def strip_asm(s):
     # any other inline PTX (wgmma, trap: code no emulated kernel runs) becomes emu_unemulated(its text), which stops

@@ -3,6 +3,8 @@
 # functions with inline PTX get emulated bodies), every CUDA thread becomes a std::thread, mma.sync is computed from
 # the documented fragment layouts (fp64: dmma_f64.cuh; bf16: the PTX ISA's m16n8k16 layouts), ldmatrix and cp.async
 # act on the emulated shared block at once (inc/emu_cuda.h, inc/emu_machine.h). The programs:
+#   primitives    the emulated primitives against their PTX ISA definitions, written out independently: bf16
+#                 conversions, ldmatrix x4 (.trans), mma.sync m16n8k16 bf16, shuffles, cp.async zero fill
 #   backward_v11  the fp64 tensor-core backward (attention_backward_tc.cu, v11): dQ, dK, dV against a direct
 #                 long-double backward on small routed and SOFT cases (every D, GQA, windows 1 to S, both lists,
 #                 coefficients, dQ accumulation); exit 1 when an error passes 1e-13
@@ -27,7 +29,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 src="$here/../../main/cuda"
-all=(backward_v11 segments decode_bf16 attn_bf16)
+all=(primitives backward_v11 segments decode_bf16 attn_bf16)
 progs=()
 args=()
 while [ $# -gt 0 ]; do

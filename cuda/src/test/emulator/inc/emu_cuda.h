@@ -63,6 +63,13 @@ inline __nv_bfloat16 __double2bfloat16(double d) {
 inline __nv_bfloat162 __floats2bfloat162_rn(float lo, float hi) { return {__float2bfloat16_rn(lo), __float2bfloat16_rn(hi)}; }
 inline float __low2float(__nv_bfloat162 v) { return __bfloat162float(v.x); }
 inline float __high2float(__nv_bfloat162 v) { return __bfloat162float(v.y); }
+// ex2.approx.ftz.f32: 2^x with subnormal inputs and results flushed to zero; exp2f stands in for the hardware's
+// approximation (a few ulp off the exact value, not emulated bit for bit)
+inline float emu_ex2_approx_ftz(float x) {
+    if (std::fpclassify(x) == FP_SUBNORMAL) x = 0.f;
+    const float y = exp2f(x);
+    return std::fpclassify(y) == FP_SUBNORMAL ? 0.f : y;
+}
 inline float __log2f(float x) { return log2f(x); }
 inline float __expf(float x) { return expf(x); }
 inline float __fdividef(float a, float b) { return a / b; }
