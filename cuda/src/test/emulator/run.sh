@@ -23,12 +23,15 @@
 # writes past its dynamic shared bytes stops the program.
 # Usage: cuda/src/test/emulator/run.sh [--src DIR] [--deferred-async] [PROGRAM ...] [number of cases]
 #   PROGRAM: any of the above (default: all; about 2.5 minutes on 2 cores: decode_bf16 15 s, attn_bf16 40 s);
-#   --src DIR: the kernel sources to emulate (default cuda/src/main/cuda), laid out as that directory (bf16/ in it);
+#   --src DIR: kernel sources to emulate, laid out as cuda/src/main/cuda (.cu/.cuh files, bf16/ beside them): its
+#     files replace those of cuda/src/main/cuda, so DIR may hold a whole copy or just the modified files, e.g.
+#     run.sh --src /tmp/k decode_bf16   with /tmp/k/bf16/decode_bf16.cu edited;
 #   --deferred-async: cp.async writes shared memory only when a cp.async.wait_group completes its group (the latest
 #     moment the PTX ISA allows) instead of at once, so a tile read before its wait sees stale data or NaN poison.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-src="$here/../../main/cuda"
+main="$here/../../main/cuda"
+src=""
 all=(primitives backward_v11 segments decode_bf16 attn_bf16)
 progs=()
 args=()
@@ -43,10 +46,16 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ ${#progs[@]} -gt 0 ] || progs=("${all[@]}")
-[ -d "$src" ] || { echo "run.sh: no source directory $src" >&2; exit 2; }
+[ -z "$src" ] || [ -d "$src" ] || { echo "run.sh: no source directory $src" >&2; exit 2; }
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-python3 "$here/host_sources.py" "$src" "$work/src"
+python3 "$here/host_sources.py" "$main" "$work/src"
+if [ -n "$src" ]; then
+  python3 "$here/host_sources.py" "$src" "$work/src"
+  changed=$(cd "$src" && for f in $(find . -maxdepth 2 \( -name '*.cu' -o -name '*.cuh' \) | sed 's|^\./||' | sort); do
+    cmp -s "$f" "$main/$f" || printf ' %s' "$f"; done)
+  echo "run.sh: sources from $src; differing from cuda/src/main/cuda:${changed:- none}"
+fi
 pids=()
 for prog in "${progs[@]}"; do
   g++ -std=c++20 -O2 -pthread -I"$here/inc" -I"$work/src" -o "$work/$prog" "$here/$prog.cpp" & pids+=($!)
