@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs CUDA kernels on the CPU, without a GPU: the kernel sources are rewritten for the host (host_sources.py:
-# functions with inline PTX get emulated bodies), every CUDA thread becomes a std::thread, mma.sync is computed from
+# functions with inline PTX get emulated bodies), every CUDA thread becomes a fiber (the threads of a block take
+# turns at their barriers; a deadlock stops the program naming where each thread waits), mma.sync is computed from
 # the documented fragment layouts (fp64: dmma_f64.cuh; bf16: the PTX ISA's m16n8k16 layouts), ldmatrix and cp.async
-# act on the emulated shared block at once (inc/emu_cuda.h, inc/emu_machine.h). The programs:
+# act on the emulated shared block (inc/emu_cuda.h, inc/emu_machine.h; x86-64). The programs:
 #   primitives    the emulated primitives against their PTX ISA definitions, written out independently: bf16
 #                 conversions, ldmatrix x4 (.trans), mma.sync m16n8k16 bf16, shuffles, cp.async zero fill
 #   backward_v11  the fp64 tensor-core backward (attention_backward_tc.cu, v11): dQ, dK, dV against a direct
@@ -17,17 +18,21 @@
 #                 (bf16/attn_bwd_bf16.cu, dK/dV and dQ mma kernels), chained as Bf16Attention chains them (HARD and
 #                 SOFT, D 64 and 128, GQA; the _seg forward over segment tables), against a long-double forward
 #                 and backward
-# They check index arithmetic, masks, schedules and the fragment plumbing before device time is spent; they cannot
-# see most timing-dependent hazards (a missing barrier; a missing cp.async wait only with --deferred-async) or the
-# hardware's summation order. Shared-memory addresses of ldmatrix and cp.async are bounds-checked, and a block that
-# writes past its dynamic shared bytes stops the program.
-# Usage: cuda/src/test/emulator/run.sh [--src DIR] [--deferred-async] [PROGRAM ...] [number of cases]
-#   PROGRAM: any of the above (default: all; about 2.5 minutes on 2 cores: decode_bf16 15 s, attn_bf16 40 s);
+# They check index arithmetic, masks, schedules and the fragment plumbing before device time is spent; they see
+# timing-dependent hazards only in part (a missing barrier when the emulated order exposes it, see --shuffle; a
+# missing cp.async wait only with --deferred-async) and not the hardware's summation order. Shared-memory addresses
+# of ldmatrix and cp.async are bounds-checked, and a block that writes past its dynamic shared bytes stops the
+# program.
+# Usage: cuda/src/test/emulator/run.sh [--src DIR] [--deferred-async] [--shuffle N] [PROGRAM ...] [number of cases]
+#   PROGRAM: any of the above (default: all; under a minute on 2 cores, most of it compiling; decode_bf16
+#     alone about 5 s);
 #   --src DIR: kernel sources to emulate, laid out as cuda/src/main/cuda (.cu/.cuh files, bf16/ beside them): its
 #     files replace those of cuda/src/main/cuda, so DIR may hold a whole copy or just the modified files, e.g.
 #     run.sh --src /tmp/k decode_bf16   with /tmp/k/bf16/decode_bf16.cu edited;
 #   --deferred-async: cp.async writes shared memory only when a cp.async.wait_group completes its group (the latest
 #     moment the PTX ISA allows) instead of at once, so a tile read before its wait sees stale data or NaN poison.
+#   --shuffle N: the threads of a block run in a random order (seed N > 0) between their barriers instead of in
+#     thread order, so shared-memory writes and reads that no barrier orders meet in other orders.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 main="$here/../../main/cuda"
@@ -39,6 +44,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --src) src="$2"; shift 2 ;;
     --deferred-async) export EMU_ASYNC=deferred; shift ;;
+    --shuffle) export EMU_SCHED_SEED="$2"; shift 2 ;;
     [0-9]*) args+=("$1"); shift ;;
     *)
       [ -f "$here/$1.cpp" ] || { echo "run.sh: no program $1 (have: ${all[*]})" >&2; exit 2; }

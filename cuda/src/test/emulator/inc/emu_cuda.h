@@ -1,10 +1,9 @@
 // Host emulation of the CUDA subset the tiled kernels use (fp64 tensor-core and SIMT, forward and backward; the bf16
-// mma.sync kernels: bf16 conversions, mma.sync m16n8k16 bf16, ldmatrix, cp.async to shared addresses): one std::thread
-// per CUDA thread, CTAs one at a time, warp collectives through a per-warp staging area, cp.async as immediate copies
-// (run.sh).
+// mma.sync kernels: bf16 conversions, mma.sync m16n8k16 bf16, ldmatrix, cp.async to shared addresses): one fiber per
+// CUDA thread, CTAs one at a time, warp collectives through a per-warp staging area, cp.async as immediate (or
+// deferred) copies (emu_machine.h, run.sh).
 #pragma once
 #include <algorithm>
-#include <barrier>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -25,7 +24,7 @@ using std::min; using std::max; using std::fma; using std::exp; using std::log;
 #define CUDART_INF (1.0/0.0)
 #define CUDART_INF_F (1.0f/0.0f)
 struct uint3e { unsigned x, y, z; };
-extern thread_local uint3e threadIdx, blockIdx;
+extern uint3e threadIdx, blockIdx;
 extern uint3e gridDim, blockDim;
 extern unsigned char* emu_smem;
 // bf16 as the hardware defines it: the upper 16 bits of a binary32; float -> bf16 rounds to nearest even (NaN stays a

@@ -1,16 +1,93 @@
 // The emulated machine of emu_cuda.h (include once per program, after the kernel sources): thread and block
 // indices, barriers, warp collectives (shuffles, ldmatrix, mma.sync) through a per-warp staging area, mma.sync
 // m16n8k16 f64 (dmma_f64.cuh) and bf16 (PTX ISA fragment layouts), and launch(): every CTA of a grid in turn,
-// blockDim std::threads each (256 unless told).
+// blockDim threads each (256 unless told).
+//
+// The threads of a block are fibers on one OS thread (x86-64 context switches, emu_swap): a thread runs until it
+// waits at a barrier (__syncthreads, a warp collective, a named barrier) or exits, then the next one that can go on
+// runs, in thread order, or in a random order per round with EMU_SCHED_SEED=<n> in the environment (run.sh
+// --shuffle N), which moves writes and reads of shared memory that no barrier orders past each other. When no
+// thread can go on, the program stops naming where each waits (a deadlock: a barrier not every thread reaches).
 #pragma once
-#include <thread>
+#include <functional>
+#include <random>
+#include <sys/mman.h>
+
+// ---- fibers -------------------------------------------------------------------------------------------------------
+// emu_swap(save, next): saves the callee-saved registers on the current stack, stores its stack pointer in *save,
+// switches to the stack next (saved by an earlier emu_swap, or prepared by launch()) and returns there.
+extern "C" void emu_swap(void** save, void* next);
+asm(R"(
+    .text
+    .globl emu_swap
+    .type emu_swap, @function
+emu_swap:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, (%rdi)
+    movq %rsi, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+    .size emu_swap, .-emu_swap
+)");
+
+struct EmuBarrier;
+struct AsyncCopy {
+    uint32_t smem;
+    int bytes;
+    unsigned char data[16];
+};
+struct Fiber {  // one CUDA thread
+    void* sp;
+    unsigned tid;
+    bool done;
+    EmuBarrier* waitOn;  // the barrier it waits at (null: it can go on)
+    unsigned waitPhase;
+    unsigned xchgCount;                               // warp collectives so far (emu_machine.h, xchg_put)
+    std::vector<AsyncCopy> asyncOpen;                 // cp.async issued, not committed
+    std::vector<std::vector<AsyncCopy>> asyncGroups;  // committed, oldest first
+};
+static Fiber* cur;     // the running thread
+static void* schedSp;  // the scheduler's stack while a thread runs
+
+// A barrier of `expected` threads: the last arrival of a phase releases the waiters of that phase.
+struct EmuBarrier {
+    const char* kind;
+    int index, expected, arrived = 0;
+    unsigned phase = 0;
+    EmuBarrier(const char* k, int i, int n) : kind(k), index(i), expected(n) {}
+    void arrive() {
+        if (++arrived >= expected) arrived = 0, phase++;
+    }
+    void arrive_and_wait() {
+        const unsigned p = phase;
+        arrive();
+        if (phase == p) {
+            cur->waitOn = this, cur->waitPhase = p;
+            emu_swap(&cur->sp, schedSp);
+        }
+    }
+    void arrive_and_drop() {  // an exited thread: it counts as arrived, now and in every later phase
+        expected--;
+        if (arrived >= expected) arrived = 0, phase++;
+    }
+};
 
 // ---- the emulated machine --------------------------------------------------------------------------------------
-thread_local uint3e threadIdx, blockIdx;
+uint3e threadIdx, blockIdx;  // threadIdx: the running thread's (set at every switch)
 uint3e gridDim, blockDim;
 unsigned char* emu_smem;
-static std::unique_ptr<std::barrier<>> ctaBar;
-static std::vector<std::unique_ptr<std::barrier<>>> warpBar, namedBar;
+static std::unique_ptr<EmuBarrier> ctaBar;
+static std::vector<std::unique_ptr<EmuBarrier>> warpBar, namedBar;
 struct Stage {  // one warp's mma operands, lane by lane
     double a[32][8], b[32][4], c[32][4];
 };
@@ -25,10 +102,9 @@ void __syncthreads() { ctaBar->arrive_and_wait(); }
 // ones of that buffer. One barrier per collective.
 constexpr int XCHG_BYTES = 128;
 static unsigned char xchg[32][2][32][XCHG_BYTES];  // [warp][buffer][lane]
-static thread_local unsigned xchgCount;
 static unsigned char (*xchg_put(const void* p, size_t n))[XCHG_BYTES] {
     const int w = threadIdx.x / 32, lane = threadIdx.x % 32;
-    unsigned char (*buf)[XCHG_BYTES] = xchg[w][xchgCount++ & 1];
+    unsigned char (*buf)[XCHG_BYTES] = xchg[w][cur->xchgCount++ & 1];
     memcpy(buf[lane], p, n);
     warpBar[w]->arrive_and_wait();
     return buf;
@@ -74,7 +150,7 @@ unsigned __ballot_sync(unsigned, int p) {
     return m;
 }
 void __syncwarp() { warpBar[threadIdx.x / 32]->arrive_and_wait(); }
-void emu_bar_arrive(int id) { (void)namedBar[id]->arrive(); }
+void emu_bar_arrive(int id) { namedBar[id]->arrive(); }
 void emu_bar_sync(int id) { namedBar[id]->arrive_and_wait(); }
 
 // mma.sync m16n8k16 f64: every lane deposits its fragments, lane 0 multiplies (fragment layouts of dmma_f64.cuh),
@@ -131,17 +207,10 @@ static uint16_t smem16(uint32_t addr) {
 // the environment, run.sh --deferred-async): the source is read at issue, the shared bytes are written only when
 // cp.async.wait_group lets its group complete (the latest moment the PTX ISA allows), never for groups that no wait
 // covers, so a read of a tile before its wait sees the previous contents (or the NaN poison).
-struct AsyncCopy {
-    uint32_t smem;
-    int bytes;
-    unsigned char data[16];
-};
 static bool asyncDeferred = [] {
     const char* e = getenv("EMU_ASYNC");
     return e && !strcmp(e, "deferred");
 }();
-static thread_local std::vector<AsyncCopy> asyncOpen;                 // issued, not committed
-static thread_local std::vector<std::vector<AsyncCopy>> asyncGroups;  // committed, oldest first
 void emu_cp_async(uint32_t smem, const void* gmem, int bytes, int srcBytes) {
     if (smem % bytes) { fprintf(stderr, "cp.async to a misaligned shared address %u\n", smem); abort(); }
     unsigned char* d = smem_at(smem, bytes);
@@ -152,15 +221,16 @@ void emu_cp_async(uint32_t smem, const void* gmem, int bytes, int srcBytes) {
     }
     AsyncCopy c{smem, bytes, {}};
     if (srcBytes) memcpy(c.data, gmem, srcBytes);
-    asyncOpen.push_back(c);
+    cur->asyncOpen.push_back(c);
 }
 void emu_cp_async_commit() {
-    if (asyncDeferred) asyncGroups.push_back(std::move(asyncOpen)), asyncOpen.clear();
+    if (asyncDeferred) cur->asyncGroups.push_back(std::move(cur->asyncOpen)), cur->asyncOpen.clear();
 }
 void emu_cp_async_wait(int n) {  // cp.async.wait_group n: all but the n most recent committed groups complete
-    while ((int)asyncGroups.size() > n) {
-        for (const AsyncCopy& c : asyncGroups.front()) memcpy(emu_smem + c.smem, c.data, c.bytes);
-        asyncGroups.erase(asyncGroups.begin());
+    auto& groups = cur->asyncGroups;
+    while ((int)groups.size() > n) {
+        for (const AsyncCopy& c : groups.front()) memcpy(emu_smem + c.smem, c.data, c.bytes);
+        groups.erase(groups.begin());
     }
 }
 [[noreturn]] void emu_unemulated(const char* ptx) {
@@ -217,35 +287,89 @@ void emu_mma16816(float* c, const uint32_t* a, uint32_t b0, uint32_t b1) {
     if (lane == 0) __atomic_add_fetch(&mmaCount, 1, __ATOMIC_RELAXED);
 }
 
+// ---- launch -------------------------------------------------------------------------------------------------------
+static std::function<void()> fiberJob;  // the kernel body of the running launch
+static void fiber_main() {              // the first frame of every thread
+    fiberJob();
+    warpBar[cur->tid / 32]->arrive_and_drop();  // an exited thread no longer holds up barriers (as on the hardware)
+    ctaBar->arrive_and_drop();
+    cur->done = true;
+    emu_swap(&cur->sp, schedSp);  // never resumed
+    abort();
+}
+constexpr size_t FIBER_STACK = 1 << 20;
+static unsigned char* fiberStacks;  // [1024][FIBER_STACK], a guard page at the low end of each
+static unsigned schedSeed = [] {
+    const char* e = getenv("EMU_SCHED_SEED");
+    return e ? (unsigned)strtoul(e, nullptr, 10) : 0u;
+}();
+
+static void deadlock(const std::vector<Fiber>& fs) {
+    fprintf(stderr, "block (%u,%u,%u): deadlock, no thread can go on:\n", blockIdx.x, blockIdx.y, blockIdx.z);
+    for (size_t i = 0; i < fs.size();) {  // runs of consecutive threads waiting at the same barrier
+        size_t j = i;
+        while (j + 1 < fs.size() && fs[j + 1].waitOn == fs[i].waitOn && fs[j + 1].done == fs[i].done) j++;
+        if (fs[i].done) fprintf(stderr, "  threads %zu-%zu exited\n", i, j);
+        else fprintf(stderr, "  threads %zu-%zu wait at %s barrier %d (%d of %d arrived)\n", i, j, fs[i].waitOn->kind,
+                     fs[i].waitOn->index, fs[i].waitOn->arrived, fs[i].waitOn->expected);
+        i = j + 1;
+    }
+    abort();
+}
+
 // Runs body() as every thread (threads per block, a multiple of 32) of every block of the grid, blocks one at a
-// time, shared memory poisoned (NaN).
+// time, shared memory poisoned (NaN); a block that writes past its shared bytes stops the program.
 template <typename F>
 static void launch(int gx, int gy, int gz, int sharedBytes, F body, int threads = 256) {
+    if (threads > 1024 || threads % 32) { fprintf(stderr, "launch: %d threads per block\n", threads); abort(); }
+    if (!fiberStacks) {
+        fiberStacks = (unsigned char*)mmap(nullptr, 1024 * FIBER_STACK, PROT_READ | PROT_WRITE,
+                                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (fiberStacks == MAP_FAILED) { perror("mmap"); abort(); }
+        for (int t = 0; t < 1024; t++) mprotect(fiberStacks + t * FIBER_STACK, 4096, PROT_NONE);
+    }
     std::vector<unsigned char> sm(sharedBytes + 64);
     gridDim = {(unsigned)gx, (unsigned)gy, (unsigned)gz};
     blockDim = {(unsigned)threads, 1, 1};
     emuSmemBytes = sharedBytes;
+    fiberJob = body;
+    std::mt19937 rng(schedSeed);
+    std::vector<int> order(threads);
     for (unsigned bz = 0; bz < (unsigned)gz; bz++)
         for (unsigned by = 0; by < (unsigned)gy; by++)
             for (unsigned bx = 0; bx < (unsigned)gx; bx++) {
                 std::fill(sm.begin(), sm.end(), 0xFF);
                 emu_smem = sm.data();
-                ctaBar = std::make_unique<std::barrier<>>(threads);
+                blockIdx = {bx, by, bz};
+                ctaBar = std::make_unique<EmuBarrier>("__syncthreads", 0, threads);
                 warpBar.clear();
                 namedBar.clear();
-                for (int i = 0; i < (threads + 31) / 32; i++) warpBar.push_back(std::make_unique<std::barrier<>>(32));
-                for (int i = 0; i < 16; i++) namedBar.push_back(std::make_unique<std::barrier<>>(64));
-                std::vector<std::thread> ts;
-                for (unsigned t = 0; t < (unsigned)threads; t++)
-                    ts.emplace_back([=] {
-                        threadIdx = {t, 0, 0};
-                        blockIdx = {bx, by, bz};
-                        body();
-                        // an exited thread no longer holds up the block's barriers (as on the hardware)
-                        warpBar[t / 32]->arrive_and_drop();
-                        ctaBar->arrive_and_drop();
-                    });
-                for (auto& t : ts) t.join();
+                for (int i = 0; i < threads / 32; i++) warpBar.push_back(std::make_unique<EmuBarrier>("warp", i, 32));
+                for (int i = 0; i < 16; i++) namedBar.push_back(std::make_unique<EmuBarrier>("named", i, 64));
+                std::vector<Fiber> fs(threads);
+                for (int t = 0; t < threads; t++) {
+                    uint64_t* top = (uint64_t*)(fiberStacks + (t + 1) * FIBER_STACK);
+                    *--top = 0;                            // fiber_main's return address (it never returns)
+                    *--top = (uint64_t)(void*)&fiber_main;  // where emu_swap's ret goes
+                    for (int r = 0; r < 6; r++) *--top = 0;  // rbp rbx r12 r13 r14 r15
+                    fs[t].sp = top, fs[t].tid = t, fs[t].done = false, fs[t].waitOn = nullptr, fs[t].xchgCount = 0;
+                    order[t] = t;
+                }
+                for (int live = threads; live > 0;) {
+                    if (schedSeed) std::shuffle(order.begin(), order.end(), rng);
+                    bool ran = false;
+                    for (int t : order) {
+                        Fiber& f = fs[t];
+                        if (f.done || (f.waitOn && f.waitOn->phase == f.waitPhase)) continue;
+                        f.waitOn = nullptr;
+                        cur = &f;
+                        threadIdx = {f.tid, 0, 0};
+                        emu_swap(&schedSp, f.sp);
+                        ran = true;
+                        live -= f.done;
+                    }
+                    if (!ran) deadlock(fs);
+                }
                 for (int i = sharedBytes; i < sharedBytes + 64; i++)
                     if (sm[i] != 0xFF) {
                         fprintf(stderr, "block (%u,%u,%u) wrote past its %d shared bytes\n", bx, by, bz, sharedBytes);
