@@ -11,8 +11,8 @@
 //   reference per branch: s_ij = scale <q_i, k_j>, lse_i, o_i (long double);  ds_ij = p_ij (c_i <dO_i, v_j> - delta_i)
 //     dV_j += c_i p_ij dO_i,  dK_j += scale ds_ij q_i,  dQ_i += scale ds_ij k_j
 // Also the forward over segment tables (<variant>_seg: chunked prefill, KV cache with gaps, packed, HARD).
-// Bounds: o per (row, head) max_d |o - o_ref| <= 1e-2 max_d |o_ref| (SOFT: max_d p |oF_ref| + (1 - p) |oW_ref|),
-// |lse - lse_ref| <= 1e-4 (fp32 softmax, P and O rounded to bf16); dQ, dK, dV normwise relative error <= 1e-2 (P, dS
+// Bounds: o per (row, head) max_d |o - o_ref| <= 1e-2 max_d |o_ref| (SOFT: 1.5e-2 max_d p |oF_ref| + (1 - p) |oW_ref|:
+// oF and oW are rounded to bf16, then their mix), |lse - lse_ref| <= 1e-4 (fp32 softmax, P and O rounded to bf16); dQ, dK, dV normwise relative error <= 1e-2 (P, dS
 // and the outputs rounded to bf16). Exit code 1 when a bound fails (or an output was left unwritten: NaN).
 #include "emu_cuda.h"
 #include <random>
@@ -59,6 +59,7 @@ static double normwise(const std::vector<__nv_bfloat16>& got, const std::vector<
 
 struct Errors {
     double o, lse, grad;
+    double ratio;  // the largest error over its bound
 };
 
 static Errors run(const Problem& P) {
@@ -185,7 +186,7 @@ static Errors run(const Problem& P) {
     }, threads);
 
     // ---- errors -------------------------------------------------------------------------------------------------
-    Errors e{0, 0, 0};
+    Errors e{0, 0, 0, 0};
     for (int r = 0; r < B * S; r++)
         for (int h = 0; h < Hq; h++) {
             const size_t rh = (size_t)r * Hq + h;
@@ -205,6 +206,7 @@ static Errors run(const Problem& P) {
         }
     const double eQ = normwise(dQ, dQr), eK = normwise(dK, dKr), eV = normwise(dV, dVr);
     e.grad = std::max(eQ, std::max(eK, eV));
+    e.ratio = std::max({e.o / (P.soft ? 1.5e-2 : 1e-2), e.lse / 1e-4, e.grad / 1e-2});
     printf("B=%d S=%d Hq=%d Hkv=%d D=%d w=%d rho=%.2f %s: o %.2e lse %.2e dQ %.2e dK %.2e dV %.2e\n", B, S, Hq, Hkv,
            D, w, P.rho, P.soft ? "SOFT" : "HARD", e.o, e.lse, eQ, eK, eV);
     fflush(stdout);
@@ -268,7 +270,7 @@ static Errors runSeg(const SegProblem& P) {
         kernel(q.data(), k.data(), v.data(), o.data(), lse.data(), listF.data(), nF.data(), listW.data(), nW.data(), n,
                maxK, Hq, Hkv, std::min(P.w, maxK), (float)(scale * 1.4426950408889634), table.data());
     }, cfg[2]);
-    Errors e{0, 0, 0};
+    Errors e{0, 0, 0, 0};
     for (int s = 0; s < n; s++)
         for (int i = 0; i < P.segs[s].qLen; i++) {
             const int r = qStart[s] + i, pos = P.segs[s].kLen - P.segs[s].qLen + i;
@@ -302,6 +304,7 @@ static Errors runSeg(const SegProblem& P) {
                 e.lse = std::max(e.lse, std::isnan(got) ? INFINITY : (double)std::fabs(got - L));
             }
         }
+    e.ratio = std::max(e.o / 1e-2, e.lse / 1e-4);
     printf("segments D=%d Hq=%d Hkv=%d w=%d %-28s o %.2e lse %.2e\n", D, Hq, Hkv, P.w, P.name, e.o, e.lse);
     fflush(stdout);
     return e;
@@ -313,12 +316,17 @@ int main(int argc, char** argv) {
         {1, 150, 4, 1, 64, 37, 0.5, true, 2},    // SOFT
         {2, 130, 8, 2, 128, 20, 0.3, false, 3},  // D = 128, two batches
         {1, 97, 4, 2, 64, 1, 0.2, false, 4},     // w = 1
+        {2, 300, 8, 2, 64, 100, 0.5, true, 5},   // SOFT, several key tiles through the 2-stage ring
+        {1, 257, 4, 1, 128, 64, 0.6, true, 6},   // SOFT, D = 128
+        {1, 190, 4, 4, 64, 190, 0.0, false, 7},  // every row window, w = S, G = 1
+        {1, 140, 8, 2, 128, 30, 1.0, false, 8},  // every row full
     };
     if (argc > 1) cases.resize(std::min<size_t>(cases.size(), atoi(argv[1])));
-    Errors worst{0, 0, 0};
+    Errors worst{0, 0, 0, 0};
     for (const Problem& p : cases) {
         const Errors e = run(p);
         worst.o = std::max(worst.o, e.o), worst.lse = std::max(worst.lse, e.lse), worst.grad = std::max(worst.grad, e.grad);
+        worst.ratio = std::max(worst.ratio, e.ratio);
     }
     const std::vector<SegProblem> segCases = {  // {qLen, kLen, gap before the keys}
         {"chunked prefill B=2", {{40, 150, 0}, {40, 150, 0}}, 4, 1, 64, 37, 0.4, 11},
@@ -329,10 +337,12 @@ int main(int argc, char** argv) {
         for (const SegProblem& p : segCases) {
             const Errors e = runSeg(p);
             worst.o = std::max(worst.o, e.o), worst.lse = std::max(worst.lse, e.lse);
+            worst.ratio = std::max(worst.ratio, e.ratio);
         }
-    const bool ok = worst.o <= 1e-2 && worst.lse <= 1e-4 && worst.grad <= 1e-2;
-    printf("attn_bf16: worst o %.2e (bound 1e-2), lse %.2e (1e-4), gradients %.2e (1e-2) over %zu cases and %zu "
-           "segment tables, %lld warp mma: %s\n", worst.o, worst.lse, worst.grad, cases.size(),
+    const bool ok = worst.ratio <= 1;
+    printf("attn_bf16: worst o %.2e (bound 1e-2, SOFT 1.5e-2), lse %.2e (1e-4), gradients %.2e (1e-2), worst error / "
+           "bound %.2f over %zu cases and %zu segment tables, %lld warp mma: %s\n", worst.o, worst.lse, worst.grad,
+           worst.ratio, cases.size(),
            argc <= 1 || atoi(argv[1]) > (int)cases.size() ? segCases.size() : 0, mmaCount, ok ? "ok" : "FAILED");
     return ok ? 0 : 1;
 }

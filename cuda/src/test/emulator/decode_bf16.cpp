@@ -169,9 +169,9 @@ int main(int argc, char** argv) {
         {{64, 65, 128, 2, 129}, {1, 0, 1, 0, 1}, 3, 3, 64, 1, 200, 4, 5},  // G = 1, w = 1, tile-edge lengths
         {{190, 45, 300}, {0, 1, 0}, 32, 2, 128, 500, 333, 132, 6},         // G = 16 (one full pass), w > S, no split
     };
-    // random cases: 3..5 rows, lengths from {1, w-1, w, w+1, 50..400}, random routes, G in {1, 4, 16, 20}
+    // 24 random cases: 3..5 rows, lengths from {1, w-1, w, w+1, 50..400}, random routes, G in {1, 4, 16, 20}
     std::mt19937 pick(7);
-    for (int n = 0; n < 6; n++) {
+    for (int n = 0; n < 24; n++) {
         auto any = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(pick); };
         Problem p;
         p.w = any(2, 80), p.D = any(0, 1) ? 128 : 64, p.Hkv = any(1, 2), p.sms = std::vector<int>{1, 2, 4, 8}[any(0, 3)];
