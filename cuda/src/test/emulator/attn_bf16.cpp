@@ -1,6 +1,7 @@
 // The bf16 tensor-core forward (bf16/attn_fwd_bf16.cu, the mma.sync variants swi_fwd_mma_bf16_d64_m128_t2_s2 and
 // swi_fwd_mma_bf16_d128_m64_t1_s3) and backward (bf16/attn_bwd_bf16.cu: swi_bwd_dkdv_mma_bf16_d<D>,
-// swi_bwd_dq_mma_bf16_d<D>) on the host emulation (run.sh), chained as org.swiattn.cuda.bf16.Bf16Attention chains
+// swi_bwd_dq_mma_bf16_d<D>; and the SIMT backward swi_bwd_dkdv_v2_bf16_d<D>, swi_bwd_dq_v2_bf16_d<D> on the same
+// operands, same bound) on the host emulation (run.sh), chained as org.swiattn.cuda.bf16.Bf16Attention chains
 // them, against a direct long-double forward and backward of the same bf16 inputs.
 //
 //   q, dO [B,S,Hq,D]   k, v [B,S,Hkv,D]   z [B,S] (1 = full), p [B,S] (SOFT's router probability)   all bf16 / fp32
@@ -185,6 +186,35 @@ static Errors run(const Problem& P) {
            dQ.data(), B, S, Hq, Hkv, w, (float)scale, P.soft ? 1 : 0);
     }, threads);
 
+    // the SIMT backward (Bf16Kernels.dKdVsimt, dQsimt: the fp32 v2 templates with bf16 storage) on the same operands,
+    // dQ in an fp32 scratch (SOFT: the full branch's rows, then the window branch's added), rounded by swi_to_bf16_f32
+    std::vector<__nv_bfloat16> dQs(nq, NAN16), dKs(nkv, NAN16), dVs(nkv, NAN16);
+    {
+        const int* cfg = D == 64 ? swi_bwd_v2_bf16_d64_cfg : swi_bwd_v2_bf16_d128_cfg;
+        auto dkdvS = D == 64 ? swi_bwd_dkdv_v2_bf16_d64 : swi_bwd_dkdv_v2_bf16_d128;
+        auto dqS = D == 64 ? swi_bwd_dq_v2_bf16_d64 : swi_bwd_dq_v2_bf16_d128;
+        launch((S + cfg[1] - 1) / cfg[1], Hkv, B, cfg[3], [&] {
+            dkdvS(q.data(), k.data(), v.data(), dO.data(), l.listF.data(), l.nF.data(), l.listW.data(), l.nW.data(),
+                  lseF.data(), lseW.data(), deltaF.data(), deltaW.data(), coefF, coefW, B, S, Hq, Hkv, D, w,
+                  (float)scale, dKs.data(), dVs.data());
+        }, cfg[2]);
+        std::vector<float> dQacc(nq, NAN);
+        auto dqLaunch = [&](const int* listF, const int* nF, const int* listW, const int* nW, int accumulate) {
+            launch(((S + 63) / 64 + 1) * Hq * B, 1, 1, cfg[3], [&] {
+                dqS(q.data(), k.data(), v.data(), dO.data(), listF, nF, listW, nW, lseF.data(), lseW.data(),
+                    deltaF.data(), deltaW.data(), coefF, coefW, B, S, Hq, Hkv, D, w, (float)scale, dQacc.data(),
+                    accumulate);
+            }, cfg[2]);
+        };
+        if (P.soft) {
+            dqLaunch(l.listF.data(), l.nF.data(), nullptr, nullptr, 0);
+            dqLaunch(nullptr, nullptr, l.listW.data(), l.nW.data(), 1);
+        } else {
+            dqLaunch(l.listF.data(), l.nF.data(), l.listW.data(), l.nW.data(), 0);
+        }
+        launch((int)((nq + 255) / 256), 1, 1, 0, [&] { swi_to_bf16_f32(dQacc.data(), dQs.data(), (i64)nq); }, 256);
+    }
+
     // ---- errors -------------------------------------------------------------------------------------------------
     Errors e{0, 0, 0, 0};
     for (int r = 0; r < B * S; r++)
@@ -207,8 +237,11 @@ static Errors run(const Problem& P) {
     const double eQ = normwise(dQ, dQr), eK = normwise(dK, dKr), eV = normwise(dV, dVr);
     e.grad = std::max(eQ, std::max(eK, eV));
     e.ratio = std::max({e.o / (P.soft ? 1.5e-2 : 1e-2), e.lse / 1e-4, e.grad / 1e-2});
-    printf("B=%d S=%d Hq=%d Hkv=%d D=%d w=%d rho=%.2f %s: o %.2e lse %.2e dQ %.2e dK %.2e dV %.2e\n", B, S, Hq, Hkv,
-           D, w, P.rho, P.soft ? "SOFT" : "HARD", e.o, e.lse, eQ, eK, eV);
+    const double sQ = normwise(dQs, dQr), sK = normwise(dKs, dKr), sV = normwise(dVs, dVr);
+    e.ratio = std::max(e.ratio, std::max({sQ, sK, sV}) / 1e-2);
+    printf("B=%d S=%d Hq=%d Hkv=%d D=%d w=%d rho=%.2f %s: o %.2e lse %.2e dQ %.2e dK %.2e dV %.2e (SIMT backward: dQ "
+           "%.2e dK %.2e dV %.2e)\n", B, S, Hq, Hkv, D, w, P.rho, P.soft ? "SOFT" : "HARD", e.o, e.lse, eQ, eK, eV, sQ,
+           sK, sV);
     fflush(stdout);
     return e;
 }
