@@ -11,7 +11,8 @@
 //         deltaB = cB <dO, oB>, cF = p, cW = 1 - p; dK, dV over both identity lists, dQ with both = 1
 //   reference per branch: s_ij = scale <q_i, k_j>, lse_i, o_i (long double);  ds_ij = p_ij (c_i <dO_i, v_j> - delta_i)
 //     dV_j += c_i p_ij dO_i,  dK_j += scale ds_ij q_i,  dQ_i += scale ds_ij k_j
-// Also the forward over segment tables (<variant>_seg: chunked prefill, KV cache with gaps, packed, HARD).
+// Also over segment tables (chunked prefill, KV cache with gaps, packed; HARD): the forward's <variant>_seg entry
+// points, then the SIMT backward's _seg kernels (the version Bf16Attention takes for tables).
 // Bounds: o per (row, head) max_d |o - o_ref| <= 1e-2 max_d |o_ref| (SOFT: 1.5e-2 max_d p |oF_ref| + (1 - p) |oW_ref|:
 // oF and oW are rounded to bf16, then their mix), |lse - lse_ref| <= 1e-4 (fp32 softmax, P and O rounded to bf16); dQ, dK, dV normwise relative error <= 1e-2 (P, dS
 // and the outputs rounded to bf16). Exit code 1 when a bound fails (or an output was left unwritten: NaN).
@@ -288,6 +289,8 @@ static Errors runSeg(const SegProblem& P) {
             k[e] = bf(normal(rng)), v[e] = bf(normal(rng));
     std::vector<unsigned char> z(qRows);
     for (auto& x : z) x = uniform(rng) < P.rho;
+    std::vector<__nv_bfloat16> dO(q.size());
+    for (auto& x : dO) x = bf(normal(rng));
     std::vector<int> listF(qRows, -1), listW(qRows, -1), nF(n), nW(n);
     for (int s = 0; s < n; s++)
         for (int i = 0; i < P.segs[s].qLen; i++) {
@@ -303,6 +306,34 @@ static Errors runSeg(const SegProblem& P) {
         kernel(q.data(), k.data(), v.data(), o.data(), lse.data(), listF.data(), nF.data(), listW.data(), nW.data(), n,
                maxK, Hq, Hkv, std::min(P.w, maxK), (float)(scale * 1.4426950408889634), table.data());
     }, cfg[2]);
+    // the SIMT backward over the table (Bf16Kernels.dKdVsimt / dQsimt with a SegmentTable): delta from the kernel's
+    // o, dQ through the fp32 scratch; dK, dV rows outside every segment must stay unwritten (NaN poison)
+    std::vector<float> delta((size_t)qRows * Hq, NAN), dQacc(q.size(), NAN);
+    std::vector<__nv_bfloat16> dQ(q.size(), NAN16), dK(k.size(), NAN16), dV(k.size(), NAN16);
+    {
+        const int wEff = std::min(P.w, maxK);
+        const int* bc = D == 64 ? swi_bwd_v2_bf16_d64_cfg : swi_bwd_v2_bf16_d128_cfg;
+        auto dkdvS = D == 64 ? swi_bwd_dkdv_v2_bf16_d64_seg : swi_bwd_dkdv_v2_bf16_d128_seg;
+        auto dqS = D == 64 ? swi_bwd_dq_v2_bf16_d64_seg : swi_bwd_dq_v2_bf16_d128_seg;
+        launch((qRows * Hq + 7) / 8, 1, 1, 0, [&] {
+            swi_delta_bf16(dO.data(), o.data(), nullptr, delta.data(), qRows, Hq, D);
+        }, 256);
+        launch((maxK + bc[1] - 1) / bc[1], Hkv, n, bc[3], [&] {
+            dkdvS(q.data(), k.data(), v.data(), dO.data(), listF.data(), nF.data(), listW.data(), nW.data(),
+                  lse.data(), lse.data(), delta.data(), delta.data(), nullptr, nullptr, n, maxK, Hq, Hkv, D, wEff,
+                  (float)scale, dK.data(), dV.data(), table.data());
+        }, bc[2]);
+        launch(((maxQ + bc[0] - 1) / bc[0] + 1) * Hq * n, 1, 1, bc[3], [&] {
+            dqS(q.data(), k.data(), v.data(), dO.data(), listF.data(), nF.data(), listW.data(), nW.data(), lse.data(),
+                lse.data(), delta.data(), delta.data(), nullptr, nullptr, n, maxK, Hq, Hkv, D, wEff, (float)scale,
+                dQacc.data(), 0, table.data());
+        }, bc[2]);
+        launch((int)((q.size() + 255) / 256), 1, 1, 0, [&] {
+            swi_to_bf16_f32(dQacc.data(), dQ.data(), (i64)q.size());
+        }, 256);
+    }
+    std::vector<long double> dQr(q.size(), 0), dKr(k.size(), 0), dVr(k.size(), 0);
+
     Errors e{0, 0, 0, 0};
     for (int s = 0; s < n; s++)
         for (int i = 0; i < P.segs[s].qLen; i++) {
@@ -335,10 +366,39 @@ static Errors runSeg(const SegProblem& P) {
                 e.o = std::max(e.o, (double)(err / big));
                 const double got = lse[(size_t)r * Hq + h];
                 e.lse = std::max(e.lse, std::isnan(got) ? INFINITY : (double)std::fabs(got - L));
+                // the backward of the routed branch: delta = <dO, o>, ds = p (dp - delta)
+                const size_t rq = ((size_t)r * Hq + h) * D;
+                long double dl = 0;
+                for (int d = 0; d < D; d++) dl += f(dO[rq + d]) * ref[d];
+                for (int j = lo; j <= pos; j++) {
+                    long double dp = 0;
+                    for (int d = 0; d < D; d++) dp += (long double)f(dO[rq + d]) * kv(v, j, d);
+                    const long double pj = std::exp(sc[j] - L), ds = pj * (dp - dl);
+                    const size_t ko = ((size_t)(kStart[s] + j) * Hkv + g) * D;
+                    for (int d = 0; d < D; d++) {
+                        dVr[ko + d] += pj * f(dO[rq + d]);
+                        dKr[ko + d] += scale * ds * f(q[rq + d]);
+                        dQr[rq + d] += scale * ds * kv(k, j, d);
+                    }
+                }
             }
         }
-    e.ratio = std::max(e.o / 1e-2, e.lse / 1e-4);
-    printf("segments D=%d Hq=%d Hkv=%d w=%d %-28s o %.2e lse %.2e\n", D, Hq, Hkv, P.w, P.name, e.o, e.lse);
+    // dK, dV: normwise over the key rows of the segments; a written row outside them fails
+    auto keyErr = [&](const std::vector<__nv_bfloat16>& got, const std::vector<long double>& ref) {
+        long double num = 0, den = 0;
+        for (size_t x = 0; x < got.size(); x++) {
+            const bool used = !std::isnan(f(k[x]));
+            const double gx = f(got[x]);
+            if (used == std::isnan(gx)) return (double)INFINITY;
+            if (used) num += (gx - ref[x]) * (gx - ref[x]), den += ref[x] * ref[x];
+        }
+        return (double)std::sqrt(num / std::max(den, (long double)1e-300));
+    };
+    const double eQ = normwise(dQ, dQr), eK = keyErr(dK, dKr), eV = keyErr(dV, dVr);
+    e.grad = std::max({eQ, eK, eV});
+    e.ratio = std::max({e.o / 1e-2, e.lse / 1e-4, e.grad / 1e-2});
+    printf("segments D=%d Hq=%d Hkv=%d w=%d %-28s o %.2e lse %.2e (SIMT backward: dQ %.2e dK %.2e dV %.2e)\n", D, Hq,
+           Hkv, P.w, P.name, e.o, e.lse, eQ, eK, eV);
     fflush(stdout);
     return e;
 }
@@ -370,7 +430,7 @@ int main(int argc, char** argv) {
         for (const SegProblem& p : segCases) {
             const Errors e = runSeg(p);
             worst.o = std::max(worst.o, e.o), worst.lse = std::max(worst.lse, e.lse);
-            worst.ratio = std::max(worst.ratio, e.ratio);
+            worst.grad = std::max(worst.grad, e.grad), worst.ratio = std::max(worst.ratio, e.ratio);
         }
     const bool ok = worst.ratio <= 1;
     printf("attn_bf16: worst o %.2e (bound 1e-2, SOFT 1.5e-2), lse %.2e (1e-4), gradients %.2e (1e-2), worst error / "
