@@ -266,7 +266,12 @@ void emu_ldsm_x4(uint32_t& r0, uint32_t& r1, uint32_t& r2, uint32_t& r3, uint32_
 //   B [16x8]:  b0 (k 2t..2t+1, col grp), b1 (k 2t+8.., col grp)
 //   C [16x8]:  c0, c1 (row grp, cols 2t, 2t+1), c2, c3 (row grp+8, cols 2t, 2t+1)
 // The hardware leaves the summation order open; here each element is d = fmaf(a_k, b_k, d) for k = 0..15 in turn,
-// starting from c (bf16 products are exact in fp32, so each step rounds once).
+// starting from c (bf16 products are exact in fp32, so each step rounds once); EMU_MMA_ORDER=reverse in the
+// environment takes k = 15..0 instead, to see that a result does not hang on one order.
+static bool mmaReverse = [] {
+    const char* e = getenv("EMU_MMA_ORDER");
+    return e && !strcmp(e, "reverse");
+}();
 void emu_mma16816(float* c, const uint32_t* a, uint32_t b0, uint32_t b1) {
     uint32_t ops[6] = {a[0], a[1], a[2], a[3], b0, b1};
     unsigned char (*buf)[XCHG_BYTES] = xchg_put(ops, sizeof ops);
@@ -281,7 +286,10 @@ void emu_mma16816(float* c, const uint32_t* a, uint32_t b0, uint32_t b1) {
     for (int x = 0; x < 4; x++) {
         const int m = grp + 8 * (x >> 1), n = 2 * t + (x & 1);
         float d = c[x];
-        for (int k = 0; k < 16; k++) d = fmaf(A(m, k), B(k, n), d);
+        for (int i = 0; i < 16; i++) {
+            const int k = mmaReverse ? 15 - i : i;
+            d = fmaf(A(m, k), B(k, n), d);
+        }
         c[x] = d;
     }
     if (lane == 0) __atomic_add_fetch(&mmaCount, 1, __ATOMIC_RELAXED);
