@@ -1,11 +1,13 @@
-// The bf16 tensor-core decode (bf16/decode_bf16.cu: swi_decode_split_mma_bf16_d128 and _d64, then
-// swi_decode_merge_bf16 of decode.cu) on the host emulation (run.sh) against a direct long-double decode of the same
-// bf16 inputs (the SIMT split kernel swi_decode_split_simt_bf16_d2 / _d4 runs too, shown for comparison).
+// The bf16 tensor-core decode (bf16/decode_bf16.cu: swi_decode_split_mma_bf16_d128 and _d64, one launch that merges
+// the pieces of each (row, kv head) by its last piece, decode.cuh) on the host emulation (run.sh) against a direct
+// long-double decode of the same bf16 inputs (the SIMT split kernel swi_decode_split_simt_bf16_d2 / _d4 runs too,
+// shown for comparison).
 //
 //   q [B,1,Hq,D]   k, v [B,Sk,Hkv,D] (cache of capacity Sk; slots len[b].. hold NaN)   route z[b] (1 = full)
 //   row b: query position p = len[b] - 1 sees keys first..p, first = 0 (full) or max(0, p - w + 1) (window)
-//   work list: org.swiattn.cuda.DecodePlan.of over those ranges (reimplemented below), a small SM count so that
-//   long rows are split into several pieces
+//   work list: org.swiattn.cuda.DecodePlan.withPieceSize over those ranges (reimplemented below) at the case's piece
+//   size in tiles, then at 1 tile (every pair of more than one tile split, merged) and at one piece per pair (o and
+//   lse written directly); counters zero before the launch and checked zero after it
 //   reference:  s_j = scale <q, k_j>,  lse = ln sum_j e^(s_j),  o = sum_j e^(s_j - lse) v_j   (long double)
 // Bounds: per (b, h) max_d |o - o_ref| <= 1e-2 max_d |o_ref| (P and O rounded to bf16: 2^-9 relative each, fp32
 // softmax) and |lse - lse_ref| <= 1e-4. Exit code 1 when a bound fails (or an output was left unwritten: NaN).
@@ -16,32 +18,33 @@
 
 #include "emu_machine.h"
 
-// ---- the work list of org.swiattn.cuda.DecodePlan.of -----------------------------------------------------------
+// ---- the work list of org.swiattn.cuda.DecodePlan.withPieceSize ---------------------------------------------------
 struct Plan {
     std::vector<int4> items;
     std::vector<int> rowStart, rowCount;
+    int pieces;
 };
-static Plan plan(const std::vector<int>& first, const std::vector<int>& end, int kvHeads, int multiprocessors) {
+static Plan plan(const std::vector<int>& first, const std::vector<int>& end, int kvHeads, int tiles) {
     constexpr long long TILE = 64;
     auto ceilDiv = [](long long a, long long b) { return (a + b - 1) / b; };
     const int batch = (int)first.size();
-    long long tiles = 0;
+    Plan P{{}, std::vector<int>(batch * kvHeads), std::vector<int>(batch * kvHeads), 0};
     for (int b = 0; b < batch; b++) {
         if (end[b] <= first[b]) { fprintf(stderr, "row %d sees no key\n", b); exit(2); }
-        tiles += ceilDiv(end[b] - first[b], TILE) * kvHeads;
-    }
-    const long long perPiece = std::max(1LL, ceilDiv(tiles, 4LL * std::max(1, multiprocessors)));
-    Plan P{{}, std::vector<int>(batch * kvHeads), std::vector<int>(batch * kvHeads)};
-    for (int b = 0; b < batch; b++) {
-        const long long span = perPiece * TILE;
-        const int pieces = (int)ceilDiv(end[b] - first[b], span);
+        const int k = (int)ceilDiv(ceilDiv(end[b] - first[b], TILE), tiles);
         for (int g = 0; g < kvHeads; g++) {
-            P.rowStart[b * kvHeads + g] = (int)P.items.size();
-            P.rowCount[b * kvHeads + g] = pieces;
-            for (int p = 0; p < pieces; p++) {
-                const long long lo = first[b] + p * span;
-                P.items.push_back({b, g, (int)lo, (int)std::min<long long>(end[b], lo + span)});
-            }
+            P.rowStart[b * kvHeads + g] = P.pieces;
+            P.rowCount[b * kvHeads + g] = k;
+            P.pieces += k;
+        }
+    }
+    for (int b = 0; b < batch; b++) {  // launch order b, piece, g; balanced pieces of whole tiles
+        const long long r = ceilDiv(end[b] - first[b], TILE);
+        const int k = P.rowCount[b * kvHeads];
+        for (int i = 0; i < k; i++) {
+            const int lo = first[b] + (int)(i * r / k * TILE);
+            const int hi = (int)std::min<long long>(end[b], first[b] + (i + 1) * r / k * TILE);
+            for (int g = 0; g < kvHeads; g++) P.items.push_back({b * kvHeads + g, i, lo, hi});
         }
     }
     return P;
@@ -50,7 +53,7 @@ static Plan plan(const std::vector<int>& first, const std::vector<int>& end, int
 // ---- one case --------------------------------------------------------------------------------------------------
 struct Problem {
     std::vector<int> len, full;  // per row: cache length, route (1 = full)
-    int Hq, Hkv, D, w, Sk, sms, seed;
+    int Hq, Hkv, D, w, Sk, tiles, seed;  // tiles: the first plan's piece size
 };
 
 static __nv_bfloat16 bf(double x) { return __float2bfloat16_rn((float)x); }
@@ -81,8 +84,9 @@ static Errors run(const Problem& P) {
         first[b] = P.full[b] ? 0 : std::max(0, p - P.w + 1);
         end[b] = p + 1;
     }
-    const Plan pl = plan(first, end, Hkv, P.sms);
-    const int n = (int)pl.items.size();
+    printf("B=%d Hq=%d Hkv=%d D=%d w=%d Sk=%d len/route:", B, Hq, Hkv, D, P.w, Sk);
+    for (int b = 0; b < B; b++) printf(" %d%c", P.len[b], P.full[b] ? 'F' : 'W');
+    printf("\n");
 
     // the reference, per (b, h): o [D], lse
     std::vector<long double> oRef((size_t)B * Hq * D, 0), lseRef((size_t)B * Hq);
@@ -106,54 +110,56 @@ static Errors run(const Problem& P) {
                     oRef[((size_t)b * Hq + h) * D + d] += std::exp(s[j] - L) * f(v[(((size_t)b * Sk + j) * Hkv + g) * D + d]);
         }
 
-    printf("B=%d Hq=%d Hkv=%d D=%d w=%d Sk=%d items=%d len/route:", B, Hq, Hkv, D, P.w, Sk, n);
-    for (int b = 0; b < B; b++) printf(" %d%c", P.len[b], P.full[b] ? 'F' : 'W');
-    printf("\n");
     Errors worst{0, 0};
     const float scaleLog2 = (float)(scale * 1.4426950408889634);
-    for (int version = 0; version < 2; version++) {  // the tensor-core split kernel (checked), then the SIMT one
-        std::vector<float> oPart((size_t)n * G * D, NAN), lsePart((size_t)n * G, NAN), lse((size_t)B * Hq, NAN);
-        std::vector<__nv_bfloat16> o((size_t)B * Hq * D, nan);
-        if (version == 0) {
-            auto split = D == 128 ? swi_decode_split_mma_bf16_d128 : swi_decode_split_mma_bf16_d64;
-            const int bytes = D == 128 ? swi_decode_mma_bf16_d128_cfg[3] : swi_decode_mma_bf16_d64_cfg[3];
-            const int threads = D == 128 ? swi_decode_mma_bf16_d128_cfg[2] : swi_decode_mma_bf16_d64_cfg[2];
-            launch(n, 1, 1, bytes, [&] {
-                split(q.data(), k.data(), v.data(), pl.items.data(), oPart.data(), lsePart.data(), Sk, Hq, Hkv,
-                      scaleLog2);
-            }, threads);
-        } else {
-            auto split = D <= 64 ? swi_decode_split_simt_bf16_d2 : swi_decode_split_simt_bf16_d4;
-            launch(n, 1, 1, 0, [&] {
-                split(q.data(), k.data(), v.data(), pl.items.data(), oPart.data(), lsePart.data(), Sk, Hq, Hkv, D,
-                      (float)scale);
-            }, 128);
-        }
-        launch(B * Hq, 1, 1, 0, [&] {
-            swi_decode_merge_bf16(oPart.data(), lsePart.data(), pl.rowStart.data(), pl.rowCount.data(), o.data(),
-                                  lse.data(), Hq, Hkv, D);
-        }, 128);
-        Errors e{0, 0};
-        int wb = 0, wh = 0, lb = 0, lh = 0;
-        for (int b = 0; b < B; b++)
-            for (int h = 0; h < Hq; h++) {
-                const long double* ref = &oRef[((size_t)b * Hq + h) * D];
-                long double big = 0;
-                for (int d = 0; d < D; d++) big = std::max(big, std::fabs(ref[d]));
-                double eo = 0;
-                for (int d = 0; d < D; d++) {
-                    const double got = f(o[((size_t)b * Hq + h) * D + d]);
-                    eo = std::isnan(got) ? INFINITY : std::max(eo, (double)(std::fabs(got - ref[d]) / big));
-                }
-                const double got = lse[b * Hq + h];
-                const double el = std::isnan(got) ? INFINITY : (double)std::fabs(got - lseRef[b * Hq + h]);
-                if (eo > e.o) e.o = eo, wb = b, wh = h;
-                if (el > e.lse) e.lse = el, lb = b, lh = h;
+    for (int tiles : {P.tiles, 1, 1 << 20}) {
+        const Plan pl = plan(first, end, Hkv, tiles);
+        const int n = (int)pl.items.size();
+        for (int version = 0; version < 2; version++) {  // the tensor-core split kernel (checked), then the SIMT one
+            std::vector<float> oPart((size_t)pl.pieces * G * D, NAN), lsePart((size_t)pl.pieces * G, NAN);
+            std::vector<float> lse((size_t)B * Hq, NAN);
+            std::vector<__nv_bfloat16> o((size_t)B * Hq * D, nan);
+            std::vector<int> counters(B * Hkv, 0);
+            if (version == 0) {
+                auto split = D == 128 ? swi_decode_split_mma_bf16_d128 : swi_decode_split_mma_bf16_d64;
+                const int bytes = D == 128 ? swi_decode_mma_bf16_d128_cfg[3] : swi_decode_mma_bf16_d64_cfg[3];
+                const int threads = D == 128 ? swi_decode_mma_bf16_d128_cfg[2] : swi_decode_mma_bf16_d64_cfg[2];
+                launch(n, 1, 1, bytes, [&] {
+                    split(q.data(), k.data(), v.data(), pl.items.data(), pl.rowStart.data(), pl.rowCount.data(),
+                          counters.data(), oPart.data(), lsePart.data(), o.data(), lse.data(), Sk, Hq, Hkv, scaleLog2);
+                }, threads);
+            } else {
+                auto split = D <= 64 ? swi_decode_split_simt_bf16_d2 : swi_decode_split_simt_bf16_d4;
+                launch(n, 1, 1, 0, [&] {
+                    split(q.data(), k.data(), v.data(), pl.items.data(), pl.rowStart.data(), pl.rowCount.data(),
+                          counters.data(), oPart.data(), lsePart.data(), o.data(), lse.data(), Sk, Hq, Hkv, D,
+                          (float)scale);
+                }, 128);
             }
-        printf("  %s  o %.2e (b %d h %d)  lse %.2e (b %d h %d)\n", version == 0 ? "mma " : "simt", e.o, wb, wh, e.lse,
-               lb, lh);
-        if (version == 0) worst = e;  // the SIMT kernel is shown for comparison, with the same merge
-        else simtWorst.o = std::max(simtWorst.o, e.o), simtWorst.lse = std::max(simtWorst.lse, e.lse);
+            Errors e{0, 0};
+            int wb = 0, wh = 0, lb = 0, lh = 0;
+            for (int b = 0; b < B; b++)
+                for (int h = 0; h < Hq; h++) {
+                    const long double* ref = &oRef[((size_t)b * Hq + h) * D];
+                    long double big = 0;
+                    for (int d = 0; d < D; d++) big = std::max(big, std::fabs(ref[d]));
+                    double eo = 0;
+                    for (int d = 0; d < D; d++) {
+                        const double got = f(o[((size_t)b * Hq + h) * D + d]);
+                        eo = std::isnan(got) ? INFINITY : std::max(eo, (double)(std::fabs(got - ref[d]) / big));
+                    }
+                    const double got = lse[b * Hq + h];
+                    const double el = std::isnan(got) ? INFINITY : (double)std::fabs(got - lseRef[b * Hq + h]);
+                    if (eo > e.o) e.o = eo, wb = b, wh = h;
+                    if (el > e.lse) e.lse = el, lb = b, lh = h;
+                }
+            for (int c : counters)
+                if (c != 0) e.o = INFINITY;  // a merge counter left for the next launch
+            printf("  %s pieces of %7d tiles, %3d items  o %.2e (b %d h %d)  lse %.2e (b %d h %d)\n",
+                   version == 0 ? "mma " : "simt", tiles, n, e.o, wb, wh, e.lse, lb, lh);
+            if (version == 0) worst.o = std::max(worst.o, e.o), worst.lse = std::max(worst.lse, e.lse);
+            else simtWorst.o = std::max(simtWorst.o, e.o), simtWorst.lse = std::max(simtWorst.lse, e.lse);
+        }
     }
     fflush(stdout);
     return worst;
@@ -174,7 +180,7 @@ int main(int argc, char** argv) {
     for (int n = 0; n < 24; n++) {
         auto any = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(pick); };
         Problem p;
-        p.w = any(2, 80), p.D = any(0, 1) ? 128 : 64, p.Hkv = any(1, 2), p.sms = std::vector<int>{1, 2, 4, 8}[any(0, 3)];
+        p.w = any(2, 80), p.D = any(0, 1) ? 128 : 64, p.Hkv = any(1, 2), p.tiles = std::vector<int>{1, 2, 3, 5}[any(0, 3)];
         p.Hq = p.Hkv * std::vector<int>{1, 4, 16, 20}[any(0, 3)], p.seed = 100 + n;
         const int B = any(3, 5);
         for (int b = 0; b < B; b++) {
@@ -191,7 +197,7 @@ int main(int argc, char** argv) {
         const Errors e = run(p);
         worst.o = std::max(worst.o, e.o), worst.lse = std::max(worst.lse, e.lse);
     }
-    printf("decode_bf16: SIMT split kernel (for comparison, same merge): worst o %.2e, lse %.2e\n", simtWorst.o,
+    printf("decode_bf16: SIMT split kernel (for comparison, same outputs and merge): worst o %.2e, lse %.2e\n", simtWorst.o,
            simtWorst.lse);
     const bool ok = worst.o <= 1e-2 && worst.lse <= 1e-4;
     printf("decode_bf16: worst o %.2e (bound 1e-2), lse %.2e (bound 1e-4) over %zu cases, %lld warp mma: %s\n", worst.o,

@@ -11,9 +11,10 @@
 #                 coefficients, dQ accumulation); exit 1 when an error passes 1e-13
 #   segments      the segment-table kernels (forward v2, v9 and backward v2, v11 over chunked-prefill, KV-cache and
 #                 packed tables, fp64 and fp32) against a long-double forward and backward over the segments
-#   decode_bf16   the bf16 tensor-core decode (bf16/decode_bf16.cu, both D, then decode.cu's merge) over a
-#                 DecodePlan work list with mixed cache lengths and routes, against a long-double decode (the bf16
-#                 SIMT split kernel of decode.cu beside it, for comparison)
+#   decode_bf16   the bf16 tensor-core decode (bf16/decode_bf16.cu, both D; one launch, the pieces merged by the
+#                 last of each pair, decode.cuh) over DecodePlan work lists of three piece sizes with mixed cache
+#                 lengths and routes, against a long-double decode (the bf16 SIMT split kernel of decode.cu beside
+#                 it, for comparison)
 #   attn_bf16     the bf16 tensor-core forward (bf16/attn_fwd_bf16.cu, the mma.sync variants) and backward
 #                 (bf16/attn_bwd_bf16.cu, dK/dV and dQ mma kernels; the SIMT v2 backward beside them), chained as
 #                 Bf16Attention chains them (HARD and SOFT, D 64 and 128, GQA; the _seg forward over segment

@@ -90,6 +90,11 @@ inline uintptr_t __cvta_generic_to_shared(const void* p) { return (uintptr_t)((c
 struct double2 { double x, y; };
 struct float2 { float x, y; };
 struct float4 { float x, y, z, w; };
+// Device-wide memory operations of the one-launch decode (decode.cuh): the emulated blocks run one after another on
+// one OS thread, so L2-only loads are plain loads, fences order nothing further and atomics need no lock.
+template <typename T> inline T __ldcg(const T* p) { return *p; }
+inline void __threadfence() {}
+inline int atomicAdd(int* p, int v) { const int old = *p; *p = old + v; return old; }
 inline double2 make_double2(double a, double b) { return {a, b}; }
 inline __nv_bfloat162 __float22bfloat162_rn(float2 v) { return __floats2bfloat162_rn(v.x, v.y); }
 struct int4 { int x, y, z, w; };
