@@ -71,11 +71,7 @@ public record TensorCheck(String tensor, String dtype, long elements, double max
     public static double yardstickRoundoff(Precision precision, String tensor) {
         String base = tensor.endsWith("_rows") ? tensor.substring(0, tensor.length() - 5) : tensor;
         boolean fp32Kept = base.equals("lse") || base.equals("lse_all") || base.equals("d_router_logit");
-        return switch (precision) {
-            case FP64 -> 0x1p-53;
-            case FP32 -> 0x1p-24;
-            case BF16 -> fp32Kept ? 0x1p-24 : 0x1p-8;
-        };
+        return precision == Precision.BF16 && fp32Kept ? Precision.FP32.storageRoundoff() : precision.storageRoundoff();
     }
 
     /** Names positions of flat indices of a tensor: dimension labels, sizes, and optional row numbers. */
