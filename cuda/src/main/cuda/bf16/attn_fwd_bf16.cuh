@@ -71,6 +71,46 @@ __device__ __forceinline__ uint32_t swz(int r, int ch) {
     return static_cast<uint32_t>((r * CH + (ch ^ (r & 7))) * 16);
 }
 
+// The online-softmax step of one accumulator row half hr (row grp or grp + 8 of the m16 tile) over this thread's
+// scores of NK n8 tiles, sc[n*4 + hr*2 + e] (the mma C layout), in log2 units; when mask, a score whose keep(n, e)
+// is false becomes -inf first:
+//   m' = max(m, scale_log2 max_j s_j)  (the quad's 4 lanes hold the row),  p_j = 2^(s_j scale_log2 - m'),
+//   l' = l 2^(m - m') + sum_j p_j      (a row that has seen no key keeps m' = -inf: its p_j are 0, alpha 1)
+// sc modified (scores -> p), m, l modified; returns alpha = 2^(m - m'), the rescale of the row's O accumulators.
+template <int NK, typename Keep>
+__device__ __forceinline__ float softmax_step(float* sc, int hr, float& m, float& l, float scale_log2, bool mask,
+                                              Keep keep) {
+    float mx = -INFINITY;
+#pragma unroll
+    for (int n = 0; n < NK; n++)
+#pragma unroll
+        for (int e = 0; e < 2; e++) {
+            float x = sc[n * 4 + hr * 2 + e];
+            if (mask) {
+                x = keep(n, e) ? x : -INFINITY;
+                sc[n * 4 + hr * 2 + e] = x;
+            }
+            mx = fmaxf(mx, x);
+        }
+    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+    const float mNew = fmaxf(m, mx * scale_log2);
+    const float mUse = mNew == -INFINITY ? 0.f : mNew;
+    const float alpha = fast_exp2(m - mUse);
+    m = mNew;
+    float sum = 0.f;
+#pragma unroll
+    for (int n = 0; n < NK; n++)
+#pragma unroll
+        for (int e = 0; e < 2; e++) {
+            const float pj = fast_exp2(fmaf(sc[n * 4 + hr * 2 + e], scale_log2, -mUse));
+            sc[n * 4 + hr * 2 + e] = pj;
+            sum += pj;
+        }
+    l = l * alpha + sum;
+    return alpha;
+}
+
 // Dynamic shared memory of one block: positions, Q tile, STAGES x (K tile, V tile) (exported as <kernel>_cfg).
 template <int D, int BM, int STAGES>
 constexpr int smem_bytes() {
@@ -242,35 +282,8 @@ __device__ __forceinline__ void routed_fwd_body(const __nv_bfloat16* __restrict_
 #pragma unroll
             for (int hr = 0; hr < 2; hr++) {
                 const int p = pos[mi][hr];
-                float mx = -INFINITY;
-#pragma unroll
-                for (int n = 0; n < NK; n++)
-#pragma unroll
-                    for (int e = 0; e < 2; e++) {
-                        float x = sc[mi][n][hr * 2 + e];
-                        if (needMask) {
-                            const int j = ks + n * 8 + 2 * c + e;
-                            x = swi_visible(p, j, full, window) ? x : -INFINITY;
-                            sc[mi][n][hr * 2 + e] = x;
-                        }
-                        mx = fmaxf(mx, x);
-                    }
-                mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-                mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-                const float mNew = fmaxf(mrow[mi][hr], mx * scale_log2);
-                const float mUse = mNew == -INFINITY ? 0.f : mNew;
-                const float alpha = fast_exp2(mrow[mi][hr] - mUse);
-                mrow[mi][hr] = mNew;
-                float sum = 0.f;
-#pragma unroll
-                for (int n = 0; n < NK; n++)
-#pragma unroll
-                    for (int e = 0; e < 2; e++) {
-                        const float pj = fast_exp2(fmaf(sc[mi][n][hr * 2 + e], scale_log2, -mUse));
-                        sc[mi][n][hr * 2 + e] = pj;
-                        sum += pj;
-                    }
-                lrow[mi][hr] = lrow[mi][hr] * alpha + sum;
+                const float alpha = softmax_step<NK>(&sc[mi][0][0], hr, mrow[mi][hr], lrow[mi][hr], scale_log2,
+                    needMask, [&](int n, int e) { return swi_visible(p, ks + n * 8 + 2 * c + e, full, window); });
 #pragma unroll
                 for (int nd = 0; nd < ND; nd++) {
                     acc[mi][nd][hr * 2] *= alpha;

@@ -196,37 +196,8 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
 #pragma unroll
         for (int hr = 0; hr < 2; hr++) {
             const int p = hr ? pos1 : pos0;
-            float& mr = hr ? m1 : m0;
-            float& lr = hr ? l1 : l0;
-            float mx = -INFINITY;
-#pragma unroll
-            for (int n = 0; n < NK; n++)
-#pragma unroll
-                for (int e = 0; e < 2; e++) {
-                    float x = sc[n * 4 + hr * 2 + e];
-                    if (needMask) {
-                        const int j = ks + n * 8 + 2 * c + e;
-                        x = swi_visible(p, j, full, window) ? x : -INFINITY;
-                        sc[n * 4 + hr * 2 + e] = x;
-                    }
-                    mx = fmaxf(mx, x);
-                }
-            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-            const float mNew = fmaxf(mr, mx * scale_log2);
-            const float mUse = mNew == -INFINITY ? 0.f : mNew;
-            alpha[hr] = fast_exp2(mr - mUse);
-            mr = mNew;
-            float sum = 0.f;
-#pragma unroll
-            for (int n = 0; n < NK; n++)
-#pragma unroll
-                for (int e = 0; e < 2; e++) {
-                    const float pj = fast_exp2(fmaf(sc[n * 4 + hr * 2 + e], scale_log2, -mUse));
-                    sc[n * 4 + hr * 2 + e] = pj;
-                    sum += pj;
-                }
-            lr = lr * alpha[hr] + sum;
+            alpha[hr] = softmax_step<NK>(sc, hr, hr ? m1 : m0, hr ? l1 : l0, scale_log2, needMask,
+                                         [&](int n, int e) { return swi_visible(p, ks + n * 8 + 2 * c + e, full, window); });
         }
 #pragma unroll
         for (int nd = 0; nd < ND; nd++) {

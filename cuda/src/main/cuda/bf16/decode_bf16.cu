@@ -104,35 +104,9 @@ __device__ __forceinline__ void decode_split_mma(const __nv_bfloat16* __restrict
             // 2b. mask keys past kHi, online softmax (log2 units) for rows grp and grp + 8
             float alpha[2];
 #pragma unroll
-            for (int hr = 0; hr < 2; hr++) {
-                float& mr = hr ? m1 : m0;
-                float& lr = hr ? l1 : l0;
-                float mx = -INFINITY;
-#pragma unroll
-                for (int n = 0; n < 2; n++)
-#pragma unroll
-                    for (int e = 0; e < 2; e++) {
-                        float x = j0 + n * 8 + 2 * c + e < kHi ? sc[n][hr * 2 + e] : -INFINITY;
-                        sc[n][hr * 2 + e] = x;
-                        mx = fmaxf(mx, x);
-                    }
-                mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-                mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-                const float mNew = fmaxf(mr, mx * scale_log2);
-                const float mUse = mNew == -INFINITY ? 0.f : mNew;
-                alpha[hr] = fast_exp2(mr - mUse);
-                mr = mNew;
-                float sum = 0.f;
-#pragma unroll
-                for (int n = 0; n < 2; n++)
-#pragma unroll
-                    for (int e = 0; e < 2; e++) {
-                        const float pj = fast_exp2(fmaf(sc[n][hr * 2 + e], scale_log2, -mUse));
-                        sc[n][hr * 2 + e] = pj;
-                        sum += pj;
-                    }
-                lr = lr * alpha[hr] + sum;
-            }
+            for (int hr = 0; hr < 2; hr++)
+                alpha[hr] = softmax_step<2>(&sc[0][0], hr, hr ? m1 : m0, hr ? l1 : l0, scale_log2, true,
+                                            [&](int n, int e) { return j0 + n * 8 + 2 * c + e < kHi; });
 #pragma unroll
             for (int nd = 0; nd < ND; nd++) {
                 acc[nd][0] *= alpha[0];
