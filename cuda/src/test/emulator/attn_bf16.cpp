@@ -11,8 +11,10 @@
 //         deltaB = cB <dO, oB>, cF = p, cW = 1 - p; dK, dV over both identity lists, dQ with both = 1
 //   reference per branch: s_ij = scale <q_i, k_j>, lse_i, o_i (long double);  ds_ij = p_ij (c_i <dO_i, v_j> - delta_i)
 //     dV_j += c_i p_ij dO_i,  dK_j += scale ds_ij q_i,  dQ_i += scale ds_ij k_j
-// Also over segment tables (chunked prefill, KV cache with gaps, packed; HARD): the forward's <variant>_seg entry
-// points, then the SIMT backward's _seg kernels (the version Bf16Attention takes for tables).
+// Also over segment tables (chunked prefill, KV cache with gaps, packed; HARD, and one SOFT table): the forward's
+// <variant>_seg entry points, then the backward's _seg kernels of both versions on the same operands (mma:
+// swi_bwd_dkdv_mma_bf16_d<D>_seg, swi_bwd_dq_mma_bf16_d<D>_seg, the version Bf16Attention takes by default; SIMT: the
+// v2 _seg kernels), same bounds; dK, dV rows outside every segment must stay unwritten (NaN poison).
 // Bounds: o per (row, head) max_d |o - o_ref| <= 1e-2 max_d |o_ref| (SOFT: 1.5e-2 max_d p |oF_ref| + (1 - p) |oW_ref|:
 // oF and oW are rounded to bf16, then their mix), |lse - lse_ref| <= 1e-4 (fp32 softmax, P and O rounded to bf16); dQ, dK, dV normwise relative error <= 1e-2 (P, dS
 // and the outputs rounded to bf16). Exit code 1 when a bound fails (or an output was left unwritten: NaN).
@@ -247,10 +249,11 @@ static Errors run(const Problem& P) {
     return e;
 }
 
-// ---- the forward over segment tables (<variant>_seg: chunked prefill, KV cache, packed batches) ------------------
+// ---- segment tables (<variant>_seg forward, _seg backward: chunked prefill, KV cache, packed batches) -----------
 // segment s: query rows qStart .. +qLen-1 at positions kLen - qLen + i, key rows kStart .. +kLen-1 (bottom-right
 // aligned); the table as org.swiattn.cuda.SegmentTable builds it, [5][n] qBase, kStart, kLen, qStart, qLen; lists
-// at the segment's qStart; key rows outside every segment hold NaN. HARD route.
+// at the segment's qStart; key rows outside every segment hold NaN. HARD: the compacted route, one forward; SOFT:
+// the identity lists of every segment, one forward per branch, coefficients p, 1 - p per flat query row.
 struct Seg {
     int qLen, kLen, kGap;  // kGap: unused key rows before the segment's keys
 };
@@ -259,6 +262,7 @@ struct SegProblem {
     std::vector<Seg> segs;
     int Hq, Hkv, D, w;
     double rho;
+    bool soft;
     int seed;
 };
 
@@ -291,94 +295,150 @@ static Errors runSeg(const SegProblem& P) {
     for (auto& x : z) x = uniform(rng) < P.rho;
     std::vector<__nv_bfloat16> dO(q.size());
     for (auto& x : dO) x = bf(normal(rng));
+    std::vector<float> pF(qRows), pW(qRows);
+    for (int r = 0; r < qRows; r++) pF[r] = (float)(0.05 + 0.9 * uniform(rng)), pW[r] = 1.f - pF[r];
     std::vector<int> listF(qRows, -1), listW(qRows, -1), nF(n), nW(n);
     for (int s = 0; s < n; s++)
         for (int i = 0; i < P.segs[s].qLen; i++) {
             const int r = qStart[s] + i, pos = P.segs[s].kLen - P.segs[s].qLen + i;
-            if (z[r]) listF[qStart[s] + nF[s]++] = pos;
-            else listW[qStart[s] + nW[s]++] = pos;
+            if (P.soft || z[r]) listF[qStart[s] + nF[s]++] = pos;
+            if (P.soft || !z[r]) listW[qStart[s] + nW[s]++] = pos;
         }
-    std::vector<__nv_bfloat16> o(q.size(), NAN16);
-    std::vector<float> lse((size_t)qRows * Hq, NAN);
-    const int* cfg = D == 64 ? swi_fwd_mma_bf16_d64_m128_t2_s2_cfg : swi_fwd_mma_bf16_d128_m64_t1_s3_cfg;
-    auto kernel = D == 64 ? swi_fwd_mma_bf16_d64_m128_t2_s2_seg : swi_fwd_mma_bf16_d128_m64_t1_s3_seg;
-    launch(((maxQ + cfg[0] - 1) / cfg[0] + 1) * n * Hq, 1, 1, cfg[3], [&] {
-        kernel(q.data(), k.data(), v.data(), o.data(), lse.data(), listF.data(), nF.data(), listW.data(), nW.data(), n,
-               maxK, Hq, Hkv, std::min(P.w, maxK), (float)(scale * 1.4426950408889634), table.data());
-    }, cfg[2]);
-    // the SIMT backward over the table (Bf16Kernels.dKdVsimt / dQsimt with a SegmentTable): delta from the kernel's
-    // o, dQ through the fp32 scratch; dK, dV rows outside every segment must stay unwritten (NaN poison)
-    std::vector<float> delta((size_t)qRows * Hq, NAN), dQacc(q.size(), NAN);
+    // the forward: o, lse of each branch (HARD: one launch over both lists, the same arrays for both branches)
+    const size_t nl = (size_t)qRows * Hq;
+    std::vector<__nv_bfloat16> oB[2];
+    std::vector<float> lseB[2], deltaB[2];
+    const int wEff = std::min(P.w, maxK);
+    auto forward = [&](const int* lF, const int* cF, const int* lW, const int* cW, int br) {
+        oB[br].assign(q.size(), NAN16), lseB[br].assign(nl, NAN);
+        const int* cfg = D == 64 ? swi_fwd_mma_bf16_d64_m128_t2_s2_cfg : swi_fwd_mma_bf16_d128_m64_t1_s3_cfg;
+        auto kernel = D == 64 ? swi_fwd_mma_bf16_d64_m128_t2_s2_seg : swi_fwd_mma_bf16_d128_m64_t1_s3_seg;
+        launch(((maxQ + cfg[0] - 1) / cfg[0] + 1) * n * Hq, 1, 1, cfg[3], [&] {
+            kernel(q.data(), k.data(), v.data(), oB[br].data(), lseB[br].data(), lF, cF, lW, cW, n, maxK, Hq, Hkv,
+                   wEff, (float)(scale * 1.4426950408889634), table.data());
+        }, cfg[2]);
+    };
+    auto delta = [&](int br, const float* coef) {
+        deltaB[br].assign(nl, NAN);
+        launch((int)((nl + 7) / 8), 1, 1, 0, [&] {
+            swi_delta_bf16(dO.data(), oB[br].data(), coef, deltaB[br].data(), qRows, Hq, D);
+        }, 256);
+    };
+    if (P.soft) {
+        forward(listF.data(), nF.data(), nullptr, nullptr, 0);
+        forward(nullptr, nullptr, listW.data(), nW.data(), 1);
+        delta(0, pF.data());
+        delta(1, pW.data());
+    } else {
+        forward(listF.data(), nF.data(), listW.data(), nW.data(), 0);
+        delta(0, nullptr);
+        oB[1] = oB[0], lseB[1] = lseB[0], deltaB[1] = deltaB[0];
+    }
+    const float* coefF = P.soft ? pF.data() : nullptr;
+    const float* coefW = P.soft ? pW.data() : nullptr;
+    // the SIMT backward over the table (Bf16Kernels.dKdVsimt / dQsimt with a SegmentTable): dQ through the fp32
+    // scratch (SOFT: the full branch's rows, then the window branch's added); dK, dV rows outside every segment must
+    // stay unwritten (NaN poison)
+    std::vector<float> dQacc(q.size(), NAN);
     std::vector<__nv_bfloat16> dQ(q.size(), NAN16), dK(k.size(), NAN16), dV(k.size(), NAN16);
+    std::vector<__nv_bfloat16> dQm(q.size(), NAN16), dKm(k.size(), NAN16), dVm(k.size(), NAN16);
     {
-        const int wEff = std::min(P.w, maxK);
         const int* bc = D == 64 ? swi_bwd_v2_bf16_d64_cfg : swi_bwd_v2_bf16_d128_cfg;
         auto dkdvS = D == 64 ? swi_bwd_dkdv_v2_bf16_d64_seg : swi_bwd_dkdv_v2_bf16_d128_seg;
         auto dqS = D == 64 ? swi_bwd_dq_v2_bf16_d64_seg : swi_bwd_dq_v2_bf16_d128_seg;
-        launch((qRows * Hq + 7) / 8, 1, 1, 0, [&] {
-            swi_delta_bf16(dO.data(), o.data(), nullptr, delta.data(), qRows, Hq, D);
-        }, 256);
         launch((maxK + bc[1] - 1) / bc[1], Hkv, n, bc[3], [&] {
             dkdvS(q.data(), k.data(), v.data(), dO.data(), listF.data(), nF.data(), listW.data(), nW.data(),
-                  lse.data(), lse.data(), delta.data(), delta.data(), nullptr, nullptr, n, maxK, Hq, Hkv, D, wEff,
-                  (float)scale, dK.data(), dV.data(), table.data());
+                  lseB[0].data(), lseB[1].data(), deltaB[0].data(), deltaB[1].data(), coefF, coefW, n, maxK, Hq, Hkv,
+                  D, wEff, (float)scale, dK.data(), dV.data(), table.data());
         }, bc[2]);
-        launch(((maxQ + bc[0] - 1) / bc[0] + 1) * Hq * n, 1, 1, bc[3], [&] {
-            dqS(q.data(), k.data(), v.data(), dO.data(), listF.data(), nF.data(), listW.data(), nW.data(), lse.data(),
-                lse.data(), delta.data(), delta.data(), nullptr, nullptr, n, maxK, Hq, Hkv, D, wEff, (float)scale,
-                dQacc.data(), 0, table.data());
-        }, bc[2]);
+        auto dqLaunch = [&](const int* lF, const int* cF, const int* lW, const int* cW, int accumulate) {
+            launch(((maxQ + bc[0] - 1) / bc[0] + 1) * Hq * n, 1, 1, bc[3], [&] {
+                dqS(q.data(), k.data(), v.data(), dO.data(), lF, cF, lW, cW, lseB[0].data(), lseB[1].data(),
+                    deltaB[0].data(), deltaB[1].data(), coefF, coefW, n, maxK, Hq, Hkv, D, wEff, (float)scale,
+                    dQacc.data(), accumulate, table.data());
+            }, bc[2]);
+        };
+        if (P.soft) {
+            dqLaunch(listF.data(), nF.data(), nullptr, nullptr, 0);
+            dqLaunch(nullptr, nullptr, listW.data(), nW.data(), 1);
+        } else {
+            dqLaunch(listF.data(), nF.data(), listW.data(), nW.data(), 0);
+        }
         launch((int)((q.size() + 255) / 256), 1, 1, 0, [&] {
             swi_to_bf16_f32(dQacc.data(), dQ.data(), (i64)q.size());
         }, 256);
     }
+    // the mma backward over the table (Bf16Kernels.dKdVmma / dQmma with a SegmentTable): grids from the longest
+    // segment's keys (dK/dV) and queries (dQ), dQ written in bf16 directly (SOFT: both = 1 over the full identity list)
+    {
+        const int* mc = D == 64 ? swi_bwd_mma_bf16_d64_cfg : swi_bwd_mma_bf16_d128_cfg;
+        auto dkdvM = D == 64 ? swi_bwd_dkdv_mma_bf16_d64_seg : swi_bwd_dkdv_mma_bf16_d128_seg;
+        auto dqM = D == 64 ? swi_bwd_dq_mma_bf16_d64_seg : swi_bwd_dq_mma_bf16_d128_seg;
+        launch((maxK + mc[1] - 1) / mc[1] * Hkv * n, 1, 1, mc[3], [&] {
+            dkdvM(q.data(), k.data(), v.data(), dO.data(), listF.data(), nF.data(), listW.data(), nW.data(),
+                  lseB[0].data(), lseB[1].data(), deltaB[0].data(), deltaB[1].data(), coefF, coefW, dKm.data(),
+                  dVm.data(), n, maxK, Hq, Hkv, wEff, (float)scale, table.data());
+        }, mc[2]);
+        launch(((maxQ + mc[0] - 1) / mc[0] + 1) * Hq * n, 1, 1, mc[3], [&] {
+            dqM(q.data(), k.data(), v.data(), dO.data(), listF.data(), nF.data(), P.soft ? nullptr : listW.data(),
+                P.soft ? nullptr : nW.data(), lseB[0].data(), lseB[1].data(), deltaB[0].data(), deltaB[1].data(),
+                coefF, coefW, dQm.data(), n, maxK, Hq, Hkv, wEff, (float)scale, P.soft ? 1 : 0, table.data());
+        }, mc[2]);
+    }
     std::vector<long double> dQr(q.size(), 0), dKr(k.size(), 0), dVr(k.size(), 0);
 
+    // reference per (row, head, branch): HARD the routed branch with c = 1; SOFT both, c = p (full), 1 - p (window)
     Errors e{0, 0, 0, 0};
     for (int s = 0; s < n; s++)
         for (int i = 0; i < P.segs[s].qLen; i++) {
             const int r = qStart[s] + i, pos = P.segs[s].kLen - P.segs[s].qLen + i;
-            const int lo = z[r] ? 0 : std::max(0, pos - P.w + 1);
-            for (int h = 0; h < Hq; h++) {
-                const int g = h / G;
-                auto kv = [&](const std::vector<__nv_bfloat16>& x, int j, int d) {
-                    return f(x[((size_t)(kStart[s] + j) * Hkv + g) * D + d]);
-                };
-                std::vector<long double> sc(pos + 1), ref(D, 0);
-                long double m = -INFINITY, l = 0;
-                for (int j = lo; j <= pos; j++) {
-                    long double x = 0;
-                    for (int d = 0; d < D; d++) x += (long double)f(q[((size_t)r * Hq + h) * D + d]) * kv(k, j, d);
-                    sc[j] = x * scale;
-                    m = std::max(m, sc[j]);
-                }
-                for (int j = lo; j <= pos; j++) l += std::exp(sc[j] - m);
-                const long double L = m + std::log(l);
-                long double big = 0, err = 0;
-                for (int d = 0; d < D; d++) {
-                    for (int j = lo; j <= pos; j++) ref[d] += std::exp(sc[j] - L) * kv(v, j, d);
-                    big = std::max(big, std::fabs(ref[d]));
-                }
-                for (int d = 0; d < D; d++) {
-                    const double got = f(o[((size_t)r * Hq + h) * D + d]);
-                    err = std::isnan(got) ? INFINITY : std::max(err, std::fabs(got - ref[d]));
-                }
-                e.o = std::max(e.o, (double)(err / big));
-                const double got = lse[(size_t)r * Hq + h];
-                e.lse = std::max(e.lse, std::isnan(got) ? INFINITY : (double)std::fabs(got - L));
-                // the backward of the routed branch: delta = <dO, o>, ds = p (dp - delta)
-                const size_t rq = ((size_t)r * Hq + h) * D;
-                long double dl = 0;
-                for (int d = 0; d < D; d++) dl += f(dO[rq + d]) * ref[d];
-                for (int j = lo; j <= pos; j++) {
-                    long double dp = 0;
-                    for (int d = 0; d < D; d++) dp += (long double)f(dO[rq + d]) * kv(v, j, d);
-                    const long double pj = std::exp(sc[j] - L), ds = pj * (dp - dl);
-                    const size_t ko = ((size_t)(kStart[s] + j) * Hkv + g) * D;
+            for (int br = 0; br < 2; br++) {
+                const bool full = br == 0;
+                if (!P.soft && (z[r] != 0) != full) continue;
+                const long double c = P.soft ? (full ? pF[r] : pW[r]) : 1;
+                const int lo = full ? 0 : std::max(0, pos - P.w + 1);
+                for (int h = 0; h < Hq; h++) {
+                    const int g = h / G;
+                    auto kv = [&](const std::vector<__nv_bfloat16>& x, int j, int d) {
+                        return f(x[((size_t)(kStart[s] + j) * Hkv + g) * D + d]);
+                    };
+                    std::vector<long double> sc(pos + 1), ref(D, 0);
+                    long double m = -INFINITY, l = 0;
+                    for (int j = lo; j <= pos; j++) {
+                        long double x = 0;
+                        for (int d = 0; d < D; d++) x += (long double)f(q[((size_t)r * Hq + h) * D + d]) * kv(k, j, d);
+                        sc[j] = x * scale;
+                        m = std::max(m, sc[j]);
+                    }
+                    for (int j = lo; j <= pos; j++) l += std::exp(sc[j] - m);
+                    const long double L = m + std::log(l);
+                    long double big = 0, err = 0;
                     for (int d = 0; d < D; d++) {
-                        dVr[ko + d] += pj * f(dO[rq + d]);
-                        dKr[ko + d] += scale * ds * f(q[rq + d]);
-                        dQr[rq + d] += scale * ds * kv(k, j, d);
+                        for (int j = lo; j <= pos; j++) ref[d] += std::exp(sc[j] - L) * kv(v, j, d);
+                        big = std::max(big, std::fabs(ref[d]));
+                    }
+                    for (int d = 0; d < D; d++) {
+                        const double got = f(oB[br][((size_t)r * Hq + h) * D + d]);
+                        err = std::isnan(got) ? INFINITY : std::max(err, std::fabs(got - ref[d]));
+                    }
+                    e.o = std::max(e.o, (double)(err / big));
+                    const double got = lseB[br][(size_t)r * Hq + h];
+                    e.lse = std::max(e.lse, std::isnan(got) ? INFINITY : (double)std::fabs(got - L));
+                    // the backward of the branch: delta = c <dO, o>, ds = p (c dp - delta)
+                    const size_t rq = ((size_t)r * Hq + h) * D;
+                    long double dl = 0;
+                    for (int d = 0; d < D; d++) dl += f(dO[rq + d]) * ref[d];
+                    dl *= c;
+                    for (int j = lo; j <= pos; j++) {
+                        long double dp = 0;
+                        for (int d = 0; d < D; d++) dp += (long double)f(dO[rq + d]) * kv(v, j, d);
+                        const long double pj = std::exp(sc[j] - L), ds = pj * (c * dp - dl);
+                        const size_t ko = ((size_t)(kStart[s] + j) * Hkv + g) * D;
+                        for (int d = 0; d < D; d++) {
+                            dVr[ko + d] += c * pj * f(dO[rq + d]);
+                            dKr[ko + d] += scale * ds * f(q[rq + d]);
+                            dQr[rq + d] += scale * ds * kv(k, j, d);
+                        }
                     }
                 }
             }
@@ -395,10 +455,12 @@ static Errors runSeg(const SegProblem& P) {
         return (double)std::sqrt(num / std::max(den, (long double)1e-300));
     };
     const double eQ = normwise(dQ, dQr), eK = keyErr(dK, dKr), eV = keyErr(dV, dVr);
-    e.grad = std::max({eQ, eK, eV});
+    const double mQ = normwise(dQm, dQr), mK = keyErr(dKm, dKr), mV = keyErr(dVm, dVr);
+    e.grad = std::max({eQ, eK, eV, mQ, mK, mV});
     e.ratio = std::max({e.o / 1e-2, e.lse / 1e-4, e.grad / 1e-2});
-    printf("segments D=%d Hq=%d Hkv=%d w=%d %-28s o %.2e lse %.2e (SIMT backward: dQ %.2e dK %.2e dV %.2e)\n", D, Hq,
-           Hkv, P.w, P.name, e.o, e.lse, eQ, eK, eV);
+    printf("segments D=%d Hq=%d Hkv=%d w=%d %s %-28s o %.2e lse %.2e dQ %.2e dK %.2e dV %.2e (SIMT backward: dQ "
+           "%.2e dK %.2e dV %.2e)\n", D, Hq, Hkv, P.w, P.soft ? "SOFT" : "HARD", P.name, e.o, e.lse, mQ, mK, mV, eQ,
+           eK, eV);
     fflush(stdout);
     return e;
 }
@@ -422,9 +484,12 @@ int main(int argc, char** argv) {
         worst.ratio = std::max(worst.ratio, e.ratio);
     }
     const std::vector<SegProblem> segCases = {  // {qLen, kLen, gap before the keys}
-        {"chunked prefill B=2", {{40, 150, 0}, {40, 150, 0}}, 4, 1, 64, 37, 0.4, 11},
-        {"kv cache, lengths < = > w", {{5, 36, 0}, {5, 37, 27}, {5, 38, 26}, {5, 90, 12}}, 8, 2, 128, 37, 0.5, 12},
-        {"packed, qLen < kLen, qLen 0", {{7, 30, 0}, {0, 11, 0}, {64, 140, 0}, {3, 3, 0}}, 4, 1, 64, 33, 0.3, 13},
+        {"chunked prefill B=2", {{40, 150, 0}, {40, 150, 0}}, 4, 1, 64, 37, 0.4, false, 11},
+        {"kv cache, lengths < = > w", {{5, 36, 0}, {5, 37, 27}, {5, 38, 26}, {5, 90, 12}}, 8, 2, 128, 37, 0.5, false,
+         12},
+        {"packed, qLen < kLen, qLen 0", {{7, 30, 0}, {0, 11, 0}, {64, 140, 0}, {3, 3, 0}}, 4, 1, 64, 33, 0.3, false,
+         13},
+        {"kv cache with gaps", {{9, 70, 5}, {0, 20, 3}, {70, 80, 0}}, 4, 2, 128, 40, 0.5, true, 14},
     };
     if (argc <= 1 || atoi(argv[1]) > (int)cases.size())
         for (const SegProblem& p : segCases) {

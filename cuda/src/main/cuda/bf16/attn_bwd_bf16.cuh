@@ -8,6 +8,11 @@
 //   version "simt": the fp32 tiled backward templates of ../attention_backward.cuh (dkdv_v2 / dq_v2) with bf16
 //     storage (In = bf16, T = float), instantiated in attn_bwd_bf16.cu: every product in fp32 on the CUDA cores.
 // Both take the compacted route of every precision (listF/nF/listW/nW, ../common.cuh) and its tile schedule.
+// Segment tables (spec 2.0; SEG = true, kernels <name>_seg): entry b is segment b of the table seg [5][B]
+// (../common.cuh, swi_rows), S the longest segment's key count; positions are the segment's own, so visibility, key
+// tiles and list chunks are those of self-attention and only the row addresses differ: query rows (Q, dO, dQ, lse,
+// delta, coef) at rows.q + pos, key rows (K, V, dK, dV) at rows.k + j for j < rows.keys. dK, dV rows that lie in no
+// segment are not written (the caller zeroes them).
 //
 // Math of one branch X in {F, W} for query i, head h, kv head g = h / G, visible key j, branch coefficient c_i
 // (routed: c = 1 for the selected branch only; SOFT: c = p for F, 1 - p for W on every token):
@@ -70,21 +75,23 @@ __device__ __forceinline__ BwdMmaTiles bwd_mma_tiles(uint8_t* smem) {
 }
 
 // Row r of the staged query chunk (position pos, -1 = padding) of head h: its lse times log2 e, delta and branch
-// coefficient (coef null = 1) into sm.sLse, sm.sDelta, sm.sCoef (zeros for padding).
+// coefficient (coef null = 1) into sm.sLse, sm.sDelta, sm.sCoef (zeros for padding). qRow: the flat query row of
+// position 0 (rows.q of swi_rows).
 //   lse, delta [B,S,Hq], coef [B,S] or null   not modified
 __device__ __forceinline__ void bwd_row_stats(const BwdMmaTiles& sm, int r, int pos, const float* lse,
-                                              const float* delta, const float* coef, int b, int S, int Hq, int h) {
-    const i64 rh = ((i64)b * S + max(pos, 0)) * Hq + h;
+                                              const float* delta, const float* coef, i64 qRow, int Hq, int h) {
+    const i64 rh = (qRow + max(pos, 0)) * Hq + h;
     sm.sLse[r] = pos >= 0 ? lse[rh] * 1.4426950408889634f : 0.f;
     sm.sDelta[r] = pos >= 0 ? delta[rh] : 0.f;
-    sm.sCoef[r] = pos >= 0 ? (coef ? coef[(i64)b * S + pos] : 1.f) : 0.f;
+    sm.sCoef[r] = pos >= 0 ? (coef ? coef[qRow + pos] : 1.f) : 0.f;
 }
 
-// Stages 64 rows of a [B,S,H,D] bf16 tensor (row r at position pos[r] of head hh; pos < 0 or >= S: zeros) into a
-// swizzled tile at shared address dst. rowsFrom(r) returns the position of row r.
+// Stages 64 rows of a [rows,H,D] bf16 tensor (row r at flat row row0 + pos[r], head hh; pos < 0 or >= limit: zeros)
+// into a swizzled tile at shared address dst. rowsFrom(r) returns the position of row r; row0 is rows.q or rows.k of
+// swi_rows, limit the entry's key count rows.keys (every query position is below it).
 template <int D, typename Rows>
-__device__ __forceinline__ void bwd_stage(uint8_t* dst, const __nv_bfloat16* __restrict__ X, int b, int S, int H,
-                                          int hh, int S_limit, Rows rowsFrom) {
+__device__ __forceinline__ void bwd_stage(uint8_t* dst, const __nv_bfloat16* __restrict__ X, i64 row0, int H, int hh,
+                                          int limit, Rows rowsFrom) {
     constexpr int CH = D / 8;
 #pragma unroll
     for (int u = 0; u < BWD_T * CH / BWD_NT; u++) {
@@ -92,7 +99,7 @@ __device__ __forceinline__ void bwd_stage(uint8_t* dst, const __nv_bfloat16* __r
         const int r = n / CH, ch = n % CH;
         const int pos = rowsFrom(r);
         uint4 val = make_uint4(0u, 0u, 0u, 0u);
-        if (pos >= 0 && pos < S_limit) val = *reinterpret_cast<const uint4*>(X + (((i64)b * S + pos) * H + hh) * D + ch * 8);
+        if (pos >= 0 && pos < limit) val = *reinterpret_cast<const uint4*>(X + ((row0 + pos) * H + hh) * D + ch * 8);
         *reinterpret_cast<uint4*>(dst + swz<CH>(r, ch)) = val;
     }
 }
@@ -136,8 +143,9 @@ __device__ __forceinline__ void bwd_mma_pair(float (&x)[2][4], float (&y)[2][4],
 //   dV  += P^T dO  [16 x D]    A = P^T (accumulators), B = dO ([k][n] = query-major rows, .trans)
 //   dK  += dS^T Q  [16 x D]    A = dS^T,               B = Q
 // Finally dK *= scale, both rounded once to bf16. Grid: ceil(S/64) * Hkv * B blocks, 128 threads,
-// bwd_mma_smem_bytes<D>() dynamic shared bytes.
-template <int D>
+// bwd_mma_smem_bytes<D>() dynamic shared bytes. SEG: entry b is segment b (B segments, S their largest kLen); a key
+// tile past the segment's keys returns.
+template <int D, bool SEG = false>
 __device__ __forceinline__ void mma_dkdv_body(const __nv_bfloat16* __restrict__ Q, const __nv_bfloat16* __restrict__ K,
                                               const __nv_bfloat16* __restrict__ V,
                                               const __nv_bfloat16* __restrict__ dO, const int* __restrict__ listF,
@@ -147,7 +155,7 @@ __device__ __forceinline__ void mma_dkdv_body(const __nv_bfloat16* __restrict__ 
                                               const float* __restrict__ deltaW, const float* __restrict__ coefF,
                                               const float* __restrict__ coefW, __nv_bfloat16* __restrict__ dK,
                                               __nv_bfloat16* __restrict__ dV, int B, int S, int Hq, int Hkv,
-                                              int window, float scale) {
+                                              int window, float scale, const int* __restrict__ seg = nullptr) {
     constexpr int CH = D / 8, ND = D / 8;
     extern __shared__ __align__(128) uint8_t smem[];
     const BwdMmaTiles sm = bwd_mma_tiles<D>(smem);
@@ -158,15 +166,16 @@ __device__ __forceinline__ void mma_dkdv_body(const __nv_bfloat16* __restrict__ 
     const int b = (blockIdx.x / Hkv) % B;
     const int kt = blockIdx.x / (Hkv * B);
     const int j0 = kt * BWD_T;
-    if (j0 >= S) return;
-    const int jmax = min(j0 + BWD_T, S) - 1;
+    const SwiRows R = swi_rows<SEG>(seg, B, S, b);
+    if (j0 >= R.keys) return;
+    const int jmax = min(j0 + BWD_T, R.keys) - 1;
     const int G = Hq / Hkv;
     const float sl2 = scale * 1.4426950408889634f;
     const int kw0 = warp * 16;  // this warp's first key row in the tile
 
-    // 1. the key tile (K, V of kv head g; keys past S are zero and visible to nobody)
-    bwd_stage<D>(sm.sK, K, b, S, Hkv, g, S, [&](int r) { return j0 + r; });
-    bwd_stage<D>(sm.sV, V, b, S, Hkv, g, S, [&](int r) { return j0 + r; });
+    // 1. the key tile (K, V of kv head g; keys past the entry's keys are zero and visible to nobody)
+    bwd_stage<D>(sm.sK, K, R.k, Hkv, g, R.keys, [&](int r) { return j0 + r; });
+    bwd_stage<D>(sm.sV, V, R.k, Hkv, g, R.keys, [&](int r) { return j0 + r; });
 
     float accK[ND][4], accV[ND][4];
 #pragma unroll
@@ -177,7 +186,7 @@ __device__ __forceinline__ void mma_dkdv_body(const __nv_bfloat16* __restrict__ 
     // 2. branch F then W, heads of the group, chunks of 64 list entries that see the tile
     for (int br = 0; br < 2; br++) {
         SwiKeyBranch<float> X;
-        if (!swi_key_branch(br, listF, nF, listW, nW, lseF, lseW, deltaF, deltaW, coefF, coefW, b, (i64)b * S, j0, jmax,
+        if (!swi_key_branch(br, listF, nF, listW, nW, lseF, lseW, deltaF, deltaW, coefF, coefW, b, R.list, j0, jmax,
                             window, X))
             continue;
         const bool full = X.full;
@@ -191,11 +200,11 @@ __device__ __forceinline__ void mma_dkdv_body(const __nv_bfloat16* __restrict__ 
                     const int e = c0 + tid;
                     const int pos = e < hi ? list[e] : -1;
                     sm.sPos[tid] = pos;
-                    bwd_row_stats(sm, tid, pos, lse, delta, coef, b, S, Hq, h);
+                    bwd_row_stats(sm, tid, pos, lse, delta, coef, R.q, Hq, h);
                 }
                 __syncthreads();
-                bwd_stage<D>(sm.sQ, Q, b, S, Hq, h, S, [&](int r) { return sm.sPos[r]; });
-                bwd_stage<D>(sm.sdO, dO, b, S, Hq, h, S, [&](int r) { return sm.sPos[r]; });
+                bwd_stage<D>(sm.sQ, Q, R.q, Hq, h, R.keys, [&](int r) { return sm.sPos[r]; });
+                bwd_stage<D>(sm.sdO, dO, R.q, Hq, h, R.keys, [&](int r) { return sm.sPos[r]; });
                 __syncthreads();
 
                 // 2b-2d. per group of 16 queries (kq): S^T, dP^T [16 keys x 16 queries], P^T, dS^T, then
@@ -248,8 +257,8 @@ __device__ __forceinline__ void mma_dkdv_body(const __nv_bfloat16* __restrict__ 
 #pragma unroll
     for (int hr = 0; hr < 2; hr++) {
         const int j = j0 + kw0 + grp + 8 * hr;
-        if (j >= S) continue;
-        const i64 row = (((i64)b * S + j) * Hkv + g) * D;
+        if (j >= R.keys) continue;
+        const i64 row = ((R.k + j) * Hkv + g) * D;
 #pragma unroll
         for (int nd = 0; nd < ND; nd++) {
             *reinterpret_cast<uint32_t*>(dK + row + nd * 8 + 2 * c4) =
@@ -270,8 +279,9 @@ __device__ __forceinline__ void mma_dkdv_body(const __nv_bfloat16* __restrict__ 
 //   dS = P (c dP - delta), P = exp2(S scale log2e - lse log2e) on visible pairs
 //   dQ += dS K   [16 x D]    A = dS (accumulators), B = K ([k][n] = key-major rows, .trans)
 // Finally dQ *= scale, rounded once to bf16. Grid: (ceil(S/64) + 1) * Hq * B blocks, 128 threads,
-// bwd_mma_smem_bytes<D>() dynamic shared bytes.
-template <int D>
+// bwd_mma_smem_bytes<D>() dynamic shared bytes. SEG: entry b is segment b (B segments, S their largest kLen; grid
+// (ceil(max qLen/64) + 1) * Hq * B).
+template <int D, bool SEG = false>
 __device__ __forceinline__ void mma_dq_body(const __nv_bfloat16* __restrict__ Q, const __nv_bfloat16* __restrict__ K,
                                             const __nv_bfloat16* __restrict__ V, const __nv_bfloat16* __restrict__ dO,
                                             const int* __restrict__ listF, const int* __restrict__ nF,
@@ -280,7 +290,7 @@ __device__ __forceinline__ void mma_dq_body(const __nv_bfloat16* __restrict__ Q,
                                             const float* __restrict__ deltaF, const float* __restrict__ deltaW,
                                             const float* __restrict__ coefF, const float* __restrict__ coefW,
                                             __nv_bfloat16* __restrict__ dQ, int B, int S, int Hq, int Hkv, int window,
-                                            float scale, int both) {
+                                            float scale, int both, const int* __restrict__ seg = nullptr) {
     constexpr int CH = D / 8, ND = D / 8;
     extern __shared__ __align__(128) uint8_t smem[];
     const BwdMmaTiles sm = bwd_mma_tiles<D>(smem);
@@ -290,13 +300,14 @@ __device__ __forceinline__ void mma_dq_body(const __nv_bfloat16* __restrict__ Q,
 
     // 1. the work slot -> rows tile.list[start .. start+cnt) and the branch passes (0 = full, 1 = window)
     SwiTile tile;
-    if (!swi_pick_tile(BWD_T, Hq, B, S, listF, nF, listW, nW, tile)) return;
-    const int h = tile.h, b = tile.b, cnt = tile.count;
+    if (!swi_pick_tile<SEG>(BWD_T, Hq, B, S, listF, nF, listW, nW, tile, seg)) return;
+    const int h = tile.h, cnt = tile.count;
+    const SwiRows R = tile.rows;
     const int passLo = both || tile.full ? 0 : 1, passHi = both || !tile.full ? 2 : 1;
     if (tid < BWD_T) sm.sPos[tid] = tid < cnt ? tile.list[tile.start + tid] : -1;
     __syncthreads();
-    bwd_stage<D>(sm.sQ, Q, b, S, Hq, h, S, [&](int r) { return sm.sPos[r]; });
-    bwd_stage<D>(sm.sdO, dO, b, S, Hq, h, S, [&](int r) { return sm.sPos[r]; });
+    bwd_stage<D>(sm.sQ, Q, R.q, Hq, h, R.keys, [&](int r) { return sm.sPos[r]; });
+    bwd_stage<D>(sm.sdO, dO, R.q, Hq, h, R.keys, [&](int r) { return sm.sPos[r]; });
 
     const int g = h / (Hq / Hkv);
     const int wr0 = warp * 16;
@@ -320,7 +331,7 @@ __device__ __forceinline__ void mma_dq_body(const __nv_bfloat16* __restrict__ Q,
         const float* coef = full ? coefF : coefW;
         __syncthreads();  // the previous pass's reads of sLse, sDelta, sCoef are done
         if (tid < BWD_T) {
-            bwd_row_stats(sm, tid, sm.sPos[tid], lse, delta, coef, b, S, Hq, h);
+            bwd_row_stats(sm, tid, sm.sPos[tid], lse, delta, coef, R.q, Hq, h);
         }
         __syncthreads();
         const float lse0 = sm.sLse[wr0 + grp], lse1 = sm.sLse[wr0 + grp + 8];
@@ -330,8 +341,8 @@ __device__ __forceinline__ void mma_dq_body(const __nv_bfloat16* __restrict__ Q,
         const int wLo = full ? 0 : max(0, wFirst - window + 1);
         for (int ks = (kLo / BWD_T) * BWD_T; ks <= pLast; ks += BWD_T) {
             __syncthreads();  // 2a. the previous key tile's reads are done
-            bwd_stage<D>(sm.sK, K, b, S, Hkv, g, S, [&](int r) { return ks + r; });
-            bwd_stage<D>(sm.sV, V, b, S, Hkv, g, S, [&](int r) { return ks + r; });
+            bwd_stage<D>(sm.sK, K, R.k, Hkv, g, R.keys, [&](int r) { return ks + r; });
+            bwd_stage<D>(sm.sV, V, R.k, Hkv, g, R.keys, [&](int r) { return ks + r; });
             __syncthreads();
             if (wLast < 0 || ks > wLast || ks + BWD_T - 1 < wLo) continue;  // no row of this warp sees the tile
 
@@ -374,7 +385,7 @@ __device__ __forceinline__ void mma_dq_body(const __nv_bfloat16* __restrict__ Q,
         const int r = wr0 + grp + 8 * hr;
         if (r >= cnt) continue;
         const int pos = hr ? pos1 : pos0;
-        const i64 row = (((i64)b * S + pos) * Hq + h) * D;
+        const i64 row = ((R.q + pos) * Hq + h) * D;
 #pragma unroll
         for (int nd = 0; nd < ND; nd++)
             *reinterpret_cast<uint32_t*>(dQ + row + nd * 8 + 2 * c4) =
