@@ -25,14 +25,16 @@ import org.swiattn.spec.Shape;
  *
  * <pre>{@code
  *   segment path  forward: the mma.sync kernel <variant>_seg (segmentVariantFor; the wgmma forward takes no
- *                 table); backward: delta + SIMT dK/dV _seg + SIMT dQ _seg into fp32 + bf16 rounding (the
- *                 tensor-core backward takes no table)
+ *                 table); backward (the default, Bf16Attention's MMA version): delta + tensor-core dK/dV _seg +
+ *                 dQ _seg (bf16); beside it the SIMT version: delta + SIMT dK/dV _seg + SIMT dQ _seg into fp32 +
+ *                 bf16 rounding
  *   CHUNK         chunk   the --chunk rows at the end of the --cache keys (bottom-right table)
  *                 rows-1shot  the same mma.sync kernel, self-attention over lists holding only those rows: the
  *                         same key tiles in the same order (outputs compared bit for bit), ratio chunk / this
  *                 rows-1shot (wgmma)  the default self-attention kernel (V^T transpose + wgmma) over those rows:
  *                         what the chunk would cost on the prefill's kernel
- *   VARLEN        forward  per-segment route compaction + the _seg forward;  backward  as above (HARD)
+ *   VARLEN        forward  per-segment route compaction + the _seg forward;  backward  as above (HARD), two rows:
+ *                         bwd_mma_bf16_d<D>_seg and bwd_v2_bf16_d<D>_seg (simt)
  *                 fwd-1seq, bwd-1seq  the default self-attention kernels (wgmma forward, tensor-core backward)
  *                         on the same rows as one sequence with the same route: more pairs, so compare TFLOP/s
  *   checks        sampled rows of every forward judged against the fp64 reference (RowCheck, the spec's
@@ -178,7 +180,8 @@ final class Bf16SegmentBench {
         Bf16Kernels.Dims d = new Bf16Kernels.Dims(1, s, c.qHeads(), c.kvHeads(), vs.headDim());
         double scale = sh.defaultScale();
         String fname = vs.kernel().replace("swi_", "") + "_seg";
-        String bname = "bwd_v2_bf16_d" + d.dp() + "_seg (simt)";
+        String bname = "bwd_mma_bf16_d" + d.dp() + "_seg";
+        String sname = "bwd_v2_bf16_d" + d.dp() + "_seg (simt)";
         Segments self = Segments.selfAttention(sh);
         try (DeviceBuffer q = DeviceBuffer.allocate(dev, ES * d.qElems(), "q(bf16)");
              DeviceBuffer k = DeviceBuffer.allocate(dev, ES * d.kvElems(), "k(bf16)");
@@ -222,15 +225,21 @@ final class Bf16SegmentBench {
                             : check(c, SegmentBench.inputs(c, sh, table, z, host[0], host[1], host[2]), o, lse);
                     SegmentBench.verdict("BF16", s, route, err, failures, out);
                     double[] tf = timing.measure(fwd);
-                    // 2. the packed backward (HARD) on the forward's o, lse
+                    // 2. the packed backward (HARD) on the forward's o, lse: tensor cores (default), then SIMT
                     BackwardOperands ops = BackwardOperands.routed(q, k, v, dO, l, lse, delta);
                     Runnable bwd = () -> {
+                        kn.delta(d, dO, o, null, delta);
+                        kn.dKdVmma(d, w, scale, ops, dK, dV, seg);
+                        kn.dQmma(d, w, scale, ops, false, dQ, seg);
+                    };
+                    double[] tb = timing.measure(bwd);
+                    Runnable bwdSimt = () -> {
                         kn.delta(d, dO, o, null, delta);
                         kn.dKdVsimt(d, w, scale, ops, dK, dV, seg);
                         kn.dQsimt(d, w, scale, ops, dQacc, false, seg);
                         kn.toBf16(dQacc, dQ, d.qElems());
                     };
-                    double[] tb = timing.measure(bwd);
+                    double[] tbs = timing.measure(bwdSimt);
                     // 3. the default self-attention kernels on the rows as one sequence (same route)
                     Runnable fwd1 = () -> {
                         kn.compact(d, zd, l1);
@@ -250,6 +259,9 @@ final class Bf16SegmentBench {
                                     SegmentBench.floorBytes(table, z, c, ES, LSE_BYTES, false)),
                             new SegmentBench.Timed(new BenchRow("BF16", s, route, rho, "backward", bname, tb[0],
                                     tb[1], 2.5 * flops / tb[0] / 1e9, Double.NaN, Double.NaN),
+                                    SegmentBench.floorBytes(table, z, c, ES, LSE_BYTES, true)),
+                            new SegmentBench.Timed(new BenchRow("BF16", s, route, rho, "backward", sname, tbs[0],
+                                    tbs[1], 2.5 * flops / tbs[0] / 1e9, Double.NaN, Double.NaN),
                                     SegmentBench.floorBytes(table, z, c, ES, LSE_BYTES, true)),
                             new SegmentBench.Timed(new BenchRow("BF16", s, route, rho, "fwd-1seq",
                                     v1.kernel().replace("swi_", ""), tf1[0], tf1[1], flops1 / tf1[0] / 1e9,

@@ -216,8 +216,9 @@ final class SegmentBench {
     }
 
     /**
-     * VARLEN: per total length, precision and route, a forward and a backward row of the packed call (bf16: also the
-     * self-attention kernels on one sequence of the same rows).
+     * VARLEN: per total length, precision and route, a forward and a backward row of the packed call (bf16: a
+     * backward row per version, tensor cores and SIMT, and the self-attention kernels on one sequence of the same
+     * rows).
      *
      * @param failures receives a line per sampled-row check that fails
      */

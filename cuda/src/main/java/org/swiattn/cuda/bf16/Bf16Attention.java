@@ -212,7 +212,10 @@ public final class Bf16Attention implements SwitchAttention {
                 s.kvSeqLen());
     }
 
-    /** Every segment table (forward and backward), D <= 128: on the mma.sync forward and the SIMT backward. */
+    /**
+     * Every segment table (forward and backward), D <= 128: on the mma.sync forward and the backward of
+     * {@link #backwardVersion()} (tensor cores by default, the SIMT backward with {@code withBackward(SIMT)}).
+     */
     @Override
     public boolean supportsSegments() {
         return true;
@@ -465,9 +468,9 @@ public final class Bf16Attention implements SwitchAttention {
             kernels.delta(d, dO, o, null, delta);
             // 2. dK, dV, dQ
             BackwardOperands ops = BackwardOperands.routed(q, k, v, dO, lists, lse, delta);
-            if (backwardVersion == Bf16Kernels.BackwardVersion.MMA && seg == null) {
-                kernels.dKdVmma(d, w, sc, ops, dK, dV);
-                kernels.dQmma(d, w, sc, ops, false, dQ);
+            if (backwardVersion == Bf16Kernels.BackwardVersion.MMA) {
+                kernels.dKdVmma(d, w, sc, ops, dK, dV, seg);
+                kernels.dQmma(d, w, sc, ops, false, dQ, seg);
             } else {
                 try (DeviceBuffer dQacc = DeviceBuffer.allocate(device, 4L * d.qElems(), "dQ(fp32)")) {
                     kernels.dKdVsimt(d, w, sc, ops, dK, dV, seg);
@@ -522,9 +525,9 @@ public final class Bf16Attention implements SwitchAttention {
             try (RouteCompaction.DeviceLists all = identity(d, seg)) {
                 BackwardOperands ops = new BackwardOperands(q, k, v, dO, all,
                         new BackwardOperands.Branch(lseF, deltaF, pF), new BackwardOperands.Branch(lseW, deltaW, pW));
-                if (backwardVersion == Bf16Kernels.BackwardVersion.MMA && seg == null) {
-                    kernels.dKdVmma(d, w, sc, ops, dK, dV);
-                    kernels.dQmma(d, w, sc, ops.withLists(all.fullOnly()), true, dQ);
+                if (backwardVersion == Bf16Kernels.BackwardVersion.MMA) {
+                    kernels.dKdVmma(d, w, sc, ops, dK, dV, seg);
+                    kernels.dQmma(d, w, sc, ops.withLists(all.fullOnly()), true, dQ, seg);
                     device.synchronize();
                 } else {
                     try (DeviceBuffer dQacc = DeviceBuffer.allocate(device, 4L * d.qElems(), "dQ(fp32)")) {

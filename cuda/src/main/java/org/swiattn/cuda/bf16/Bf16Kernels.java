@@ -25,7 +25,7 @@ import org.swiattn.spec.Visibility;
  *   lse, delta [B,S,Hq] fp32         coef, factor, dA [B,S] fp32       dQacc [B,S,Hq,dp] fp32 (SIMT backward)
  *   z [B,S] uint8 (1 = full)         lists: RouteCompaction.DeviceLists
  *   segment tables (the overloads taking a SegmentTable.OnDevice): q, o, dO, dQ [B*Sq,...], k, v, dK, dV
- *   [B*Sk,...] flat; the mma.sync forward (version 1) and the SIMT backward
+ *   [B*Sk,...] flat; the mma.sync forward (version 1) and both backward versions
  * }</pre>
  */
 public final class Bf16Kernels {
@@ -234,14 +234,25 @@ public final class Bf16Kernels {
     }
 
     /**
+     * Blocks of a tensor-core dK/dV launch over a segment table: one per (key tile of the longest segment, kv head,
+     * segment).
+     */
+    public static long mmaKeyBlocks(Dims d, SegmentTable t) {
+        return (long) ((t.maxKeys() + MMA_TILE - 1) / MMA_TILE) * d.kvHeads() * t.count();
+    }
+
+    /** Blocks of a query-tile launch over a segment table: (ceil(max qLen/64) + 1) * Hq * segments. */
+    public static long queryBlocks(Dims d, SegmentTable t) {
+        return (long) ((t.maxQueries() + MMA_TILE - 1) / MMA_TILE + 1) * d.qHeads() * t.count();
+    }
+
+    /**
      * Tensor-core dK, dV (overwritten, bf16) from both branches of the operands.
      *
      * @param ops not modified; dK, dV modified
      */
     public void dKdVmma(Dims d, int window, double scale, BackwardOperands ops, DeviceBuffer dK, DeviceBuffer dV) {
-        bwd.kernel("swi_bwd_dkdv_mma_bf16_d" + d.dp()).launch1d(mmaKeyBlocks(d), MMA_THREADS,
-                mmaSharedBytes(d.dp()), ops.kernelArgs(dK, dV, d.batch(), d.seqLen(), d.qHeads(), d.kvHeads(),
-                        Visibility.effectiveWindow(window, d.seqLen()), (float) scale));
+        dKdVmma(d, window, scale, ops, dK, dV, null);
     }
 
     /**
@@ -251,9 +262,40 @@ public final class Bf16Kernels {
      * @param ops not modified; dQ modified
      */
     public void dQmma(Dims d, int window, double scale, BackwardOperands ops, boolean both, DeviceBuffer dQ) {
-        bwd.kernel("swi_bwd_dq_mma_bf16_d" + d.dp()).launch1d(queryBlocks(d), MMA_THREADS,
-                mmaSharedBytes(d.dp()), ops.kernelArgs(dQ, d.batch(), d.seqLen(), d.qHeads(), d.kvHeads(),
-                        Visibility.effectiveWindow(window, d.seqLen()), (float) scale, both ? 1 : 0));
+        dQmma(d, window, scale, ops, both, dQ, null);
+    }
+
+    /**
+     * Tensor-core dK, dV over a segment table (kernel {@code swi_bwd_dkdv_mma_bf16_d<dp>_seg}; seg null: the
+     * self-attention kernel of the overload above): the key rows inside a segment overwritten, the others not
+     * written (zero them first).
+     *
+     * @param ops not modified; dK, dV modified
+     */
+    public void dKdVmma(Dims d, int window, double scale, BackwardOperands ops, DeviceBuffer dK, DeviceBuffer dV,
+                        SegmentTable.OnDevice seg) {
+        SegmentTable t = seg == null ? null : seg.host();
+        int entries = t == null ? d.batch() : t.count(), keys = t == null ? d.seqLen() : t.maxKeys();
+        bwd.kernel("swi_bwd_dkdv_mma_bf16_d" + d.dp() + (t == null ? "" : "_seg")).launch1d(
+                t == null ? mmaKeyBlocks(d) : mmaKeyBlocks(d, t), MMA_THREADS, mmaSharedBytes(d.dp()),
+                ops.kernelArgs(withTable(seg, dK, dV, entries, keys, d.qHeads(), d.kvHeads(),
+                        Visibility.effectiveWindow(window, keys), (float) scale)));
+    }
+
+    /**
+     * Tensor-core dQ over a segment table (kernel {@code swi_bwd_dq_mma_bf16_d<dp>_seg}; seg null: the overload
+     * above), overwritten at the listed rows, bf16; both as there.
+     *
+     * @param ops not modified; dQ modified at the listed rows
+     */
+    public void dQmma(Dims d, int window, double scale, BackwardOperands ops, boolean both, DeviceBuffer dQ,
+                      SegmentTable.OnDevice seg) {
+        SegmentTable t = seg == null ? null : seg.host();
+        int entries = t == null ? d.batch() : t.count(), keys = t == null ? d.seqLen() : t.maxKeys();
+        bwd.kernel("swi_bwd_dq_mma_bf16_d" + d.dp() + (t == null ? "" : "_seg")).launch1d(
+                t == null ? queryBlocks(d) : queryBlocks(d, t), MMA_THREADS, mmaSharedBytes(d.dp()),
+                ops.kernelArgs(withTable(seg, dQ, entries, keys, d.qHeads(), d.kvHeads(),
+                        Visibility.effectiveWindow(window, keys), (float) scale, both ? 1 : 0)));
     }
 
     /**

@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.swiattn.cuda.CudaPresent;
+import org.swiattn.cuda.SegmentTable;
 import org.swiattn.reference.NaiveAttention;
 import org.swiattn.reference.ReferenceAttention;
 import org.swiattn.reference.ScoreMagnitude;
@@ -22,6 +23,7 @@ import org.swiattn.spec.Estimator;
 import org.swiattn.spec.InvalidInputException;
 import org.swiattn.spec.Precision;
 import org.swiattn.spec.Route;
+import org.swiattn.spec.Segments;
 import org.swiattn.spec.Shape;
 import org.swiattn.spec.Tolerance;
 
@@ -91,6 +93,30 @@ class Bf16BackwardTest {
             assertThat(Bf16Kernels.mmaKeyBlocks(d) * 64).isGreaterThanOrEqualTo((long) s * 2)
                     .isLessThan((long) (s + 64) * 2);
         }
+    }
+
+    @Test
+    void segmentGridsHoldEveryTileOfEverySegment() {
+        // over a segment table (packed, qLen < kLen, one empty segment) the tensor-core grids are sized by the
+        // longest segment: per (head, segment) ceil(max qLen/64) + 1 dQ blocks hold the full and window tiles of
+        // every split of every segment's queries; dK/dV one block per key tile of the longest segment
+        Shape packed = new Shape(1, 300, 4, 2, 64, 470);
+        Segments segments = Segments.packed(packed, new int[] {0, 1, 1, 130, 300}, new int[] {0, 5, 70, 265, 470});
+        SegmentTable t = SegmentTable.of(segments);
+        Bf16Kernels.Dims d = new Bf16Kernels.Dims(1, 300, 4, 2, 64, 470);
+        long perEntry = Bf16Kernels.queryBlocks(d, t) / (4L * t.count());
+        assertThat(perEntry * 4 * t.count()).isEqualTo(Bf16Kernels.queryBlocks(d, t));
+        long keyTiles = Bf16Kernels.mmaKeyBlocks(d, t) / (2L * t.count());
+        assertThat(keyTiles * 2 * t.count()).isEqualTo(Bf16Kernels.mmaKeyBlocks(d, t));
+        for (int s = 0; s < t.count(); s++) {
+            int qLen = segments.qLen(s);
+            for (int nf = 0; nf <= qLen; nf++) {
+                long tiles = (nf + 63) / 64 + (qLen - nf + 63) / 64;
+                assertThat(tiles).as("segment %d nF=%d", s, nf).isLessThanOrEqualTo(perEntry);
+            }
+            assertThat(keyTiles * 64).as("segment %d", s).isGreaterThanOrEqualTo(segments.kLen(s));
+        }
+        assertThat((keyTiles - 1) * 64).isLessThan(t.maxKeys());  // no key tile past the longest segment
     }
 
     @Test

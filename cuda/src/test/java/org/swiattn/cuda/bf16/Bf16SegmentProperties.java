@@ -7,7 +7,8 @@ import org.swiattn.properties.UnderTest;
 
 /**
  * The suite's spec 2.0 segment properties on the bf16 implementation (segment tables on its mma.sync forward and
- * SIMT backward), at the spec's tolerance; cases with {@code D > 128} are skipped
+ * tensor-core backward, the default; {@link Bf16SimtSegmentProperties}: the SIMT backward), at the spec's tolerance;
+ * cases with {@code D > 128} are skipped
  * ({@link Bf16UnderTest#supports}). Skips with one line without a GPU.
  */
 @AddLifecycleHook(CudaPresent.class)
