@@ -71,6 +71,20 @@ __device__ __forceinline__ uint32_t swz(int r, int ch) {
     return static_cast<uint32_t>((r * CH + (ch ^ (r & 7))) * 16);
 }
 
+// The first groups of a cp.async ring of key tiles: tile 0 in one commit group (with whatever the caller queued
+// before it, such as the Q tile), then tiles 1 .. AHEAD-1 in one group each where they exist (an empty group where
+// not, so that every wait count stays the same). load(t) queues the copies of tile t.
+template <int AHEAD, typename Load>
+__device__ __forceinline__ void ring_prologue(int nTiles, Load load) {
+    load(0);
+    swi_cp_async_commit();
+#pragma unroll
+    for (int s = 1; s < AHEAD; s++) {
+        if (s < nTiles) load(s);
+        swi_cp_async_commit();
+    }
+}
+
 // The online-softmax step of one accumulator row half hr (row grp or grp + 8 of the m16 tile) over this thread's
 // scores of NK n8 tiles, sc[n*4 + hr*2 + e] (the mma C layout), in log2 units; when mask, a score whose keep(n, e)
 // is false becomes -inf first:
@@ -206,13 +220,7 @@ __device__ __forceinline__ void routed_fwd_body(const __nv_bfloat16* __restrict_
             swi_cp_async16(aQ + swz<CH>(r, ch), Qh + (size_t)(R.q + sIdx[r]) * Hq * D + ch * 8, 16);
         }
     }
-    load_kv(0);
-    swi_cp_async_commit();
-#pragma unroll
-    for (int s = 1; s < STAGES - 1; s++) {
-        if (s < nTiles) load_kv(s);
-        swi_cp_async_commit();
-    }
+    ring_prologue<STAGES - 1>(nTiles, load_kv);
 
     // 4. running state: O accumulators, row max m (log2 units), partial row sums l (per thread)
     float acc[MT][ND][4];

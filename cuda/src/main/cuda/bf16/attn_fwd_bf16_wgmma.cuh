@@ -133,13 +133,7 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
     }
     // Ring schedule: prefetch distance PF = STAGES-1.
     constexpr int PF = STAGES - 1;
-    load_kv(0);
-    swi_cp_async_commit();
-#pragma unroll
-    for (int s = 1; s < PF; s++) {
-        if (s < nTiles) load_kv(s);
-        swi_cp_async_commit();
-    }
+    ring_prologue<PF>(nTiles, load_kv);
 
     // 4. running state (rows grp and grp+8 of this warp's 16); P in the A-fragment layout
     float acc[ND * 4];

@@ -65,13 +65,7 @@ __device__ __forceinline__ void decode_split_mma(const __nv_bfloat16* __restrict
             swi_cp_async16(aQ + swz<CH>(r, ch), Q + ((size_t)b * Hq + g * G + (ok ? h0 + r : 0)) * D + ch * 8,
                            ok ? 16 : 0);
         }
-        load_kv(0);
-        swi_cp_async_commit();
-#pragma unroll
-        for (int s = 1; s < STAGES - 1; s++) {
-            if (s < nTiles) load_kv(s);
-            swi_cp_async_commit();
-        }
+        ring_prologue<STAGES - 1>(nTiles, load_kv);
         float acc[ND][4];
 #pragma unroll
         for (int nd = 0; nd < ND; nd++) acc[nd][0] = acc[nd][1] = acc[nd][2] = acc[nd][3] = 0.f;
