@@ -62,7 +62,7 @@ final class Bf16SegmentBench {
         }
         Shape sh = in.shape();
         int hd = sh.qHeads() * sh.headDim();
-        return RowCheck.judge(in, Precision.BF16, RowCheck.rows(sh, c.checkRows(), c.seed()), r -> new double[][] {
+        return RowCheck.judge(in, Precision.BF16, RowCheck.rows(in, c.checkRows(), c.seed()), r -> new double[][] {
             values(o, (long) r * hd, hd, sh.headDim()), lse.read((long) r * sh.qHeads(), sh.qHeads(), true)});
     }
 

@@ -10,6 +10,7 @@ import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.ErrorMeasures;
 import org.swiattn.spec.Precision;
 import org.swiattn.spec.RowsResult;
+import org.swiattn.spec.Segments;
 import org.swiattn.spec.Shape;
 import org.swiattn.spec.Tolerance;
 
@@ -18,7 +19,8 @@ import org.swiattn.spec.Tolerance;
  * tolerance policy ({@link Tolerance}) on those rows:
  *
  * <pre>{@code
- *   rows     n flat query rows: the last one (the longest) and n-1 drawn with SplittableRandom(seed + 7)
+ *   rows     n flat query rows: the last one, the last of the segment with the most keys, and n-2 drawn with
+ *            SplittableRandom(seed + 7)
  *   errO     ||o - ref|| / max(||ref||, ||T||) over the rows (T: TermMagnitudes of the rows)
  *   bound    Tolerance.bound(p, e_naive, M): e_naive the same error of NaiveAttention(p) on the same rows (not
  *            used for fp64), M = ScoreMagnitude over the rows
@@ -52,12 +54,28 @@ final class RowCheck {
         double[][] row(int r);
     }
 
-    /** n sampled flat query rows of a shape: the last (longest) first, then drawn from seed + 7. */
-    static int[] rows(Shape sh, int n, long seed) {
+    /**
+     * n sampled flat query rows of the inputs: the last flat row first, then the last query row of the segment with
+     * the most keys (the deepest position: beyond w there, so full and window rows differ when a segment is longer
+     * than w; packed documents otherwise may all be shorter), then drawn from seed + 7.
+     *
+     * @param in not modified
+     */
+    static int[] rows(AttentionInputs in, int n, long seed) {
+        Shape sh = in.shape();
+        Segments seg = in.segments();
+        int deepest = sh.rows() - 1;
+        int mostKeys = -1;
+        for (int s = 0; s < seg.count(); s++) {
+            if (seg.qLen(s) > 0 && seg.kLen(s) > mostKeys) {
+                mostKeys = seg.kLen(s);
+                deepest = seg.qStart(s) + seg.qLen(s) - 1;
+            }
+        }
         int[] rows = new int[n];
         SplittableRandom rnd = new SplittableRandom(seed + 7);
         for (int i = 0; i < rows.length; i++) {
-            rows[i] = i == 0 ? sh.rows() - 1 : rnd.nextInt(sh.rows());
+            rows[i] = i == 0 ? sh.rows() - 1 : i == 1 ? deepest : rnd.nextInt(sh.rows());
         }
         return rows;
     }

@@ -278,9 +278,9 @@ final class SegmentBench {
                     if (c.checkRows() > 0) {
                         boolean f = rk.floats();
                         int hd = sh.qHeads() * sh.headDim();
-                        err = RowCheck.judge(inputs(c, sh, table, z, q.readAll(sh.qSize(), f),
-                                k.readAll(sh.kvSize(), f), v.readAll(sh.kvSize(), f)), p,
-                                RowCheck.rows(sh, c.checkRows(), c.seed()), r -> new double[][] {
+                        AttentionInputs in = inputs(c, sh, table, z, q.readAll(sh.qSize(), f),
+                                k.readAll(sh.kvSize(), f), v.readAll(sh.kvSize(), f));
+                        err = RowCheck.judge(in, p, RowCheck.rows(in, c.checkRows(), c.seed()), r -> new double[][] {
                                     o.read((long) r * hd, hd, f), lse.read((long) r * sh.qHeads(), sh.qHeads(), f)});
                     }
                     verdict(p.name(), s, route, err, failures, out);

@@ -45,16 +45,16 @@ class RowCheckTest {
     }
 
     @Test
-    void rowsAreTheLastAndSeededDraws() {
-        int[] rows = RowCheck.rows(SH, 5, 11);
-        assertThat(rows).hasSize(5).startsWith(23).containsExactly(RowCheck.rows(SH, 5, 11));
+    void rowsAreTheLastTheDeepestOfTheLongestDocumentAndSeededDraws() {
+        int[] rows = RowCheck.rows(inputs(), 5, 11);  // documents 0..4, 5..16, 17..23: the longest ends at 16
+        assertThat(rows).hasSize(5).startsWith(23, 16).containsExactly(RowCheck.rows(inputs(), 5, 11));
         assertThat(Arrays.stream(rows).allMatch(r -> r >= 0 && r < 24)).isTrue();
     }
 
     @Test
     void theNaiveBf16ResultPassesAndAPerturbedOneFails() {
         AttentionInputs in = inputs();
-        int[] rows = RowCheck.rows(SH, 4, 1);
+        int[] rows = RowCheck.rows(in, 4, 1);
         RowCheck.Result naive = RowCheck.judge(in, Precision.BF16, rows, of(new NaiveAttention(Precision.BF16)
                 .forward(in), 1.0));
         assertThat(naive.pass()).as(naive.describe()).isTrue();
