@@ -34,15 +34,14 @@ public final class DecodeKernels {
     /** Split-kernel versions. */
     public enum Version {
         /** SIMT: warps over keys, lanes over D; every precision. */
-        SIMT("simt", 0),
+        SIMT(0),
         /** bf16 tensor cores (mma.sync m16n8k16, the G heads of a kv head packed as 16 rows), a 3-stage K/V ring. */
-        MMA("", 3);
+        MMA(3);
 
-        private final String suffix;
+        /** Depth of the K/V ring of a tensor-core version (0: SIMT, no ring). */
         private final int stages;
 
-        Version(String suffix, int stages) {
-            this.suffix = suffix;
+        Version(int stages) {
             this.stages = stages;
         }
 
@@ -97,7 +96,7 @@ public final class DecodeKernels {
 
     private Kernel kernel(Version version, int d) {
         if (version.tensorCores()) {
-            return dev.module(BF16_MODULE).kernel("swi_decode_split_mma_bf16_d" + d + version.suffix);
+            return dev.module(BF16_MODULE).kernel("swi_decode_split_mma_bf16_d" + d);
         }
         int dpl = d <= 64 ? 2 : d <= 128 ? 4 : 8;
         return module.kernel("swi_decode_split_simt_" + suffix() + "_d" + dpl);
@@ -110,7 +109,7 @@ public final class DecodeKernels {
 
     /** Elements of the partial outputs of a plan: pieces * G * d (the lse partials: pieces * G). */
     public static long partialElems(DecodePlan plan, int qHeads, int kvHeads, int d) {
-        return (long) plan.pieces() * (qHeads / kvHeads) * d;
+        return (long) plan.count() * (qHeads / kvHeads) * d;
     }
 
     private String suffix() {
@@ -173,7 +172,7 @@ public final class DecodeKernels {
     }
 
     /** A tensor-core split kernel's exported {16, 64, threads, shared bytes}. */
-    public int[] mmaConfig(Version version, int d) {
-        return dev.module(BF16_MODULE).intConstants("swi_decode_mma_bf16_d" + d + version.suffix + "_cfg", 4);
+    public int[] mmaConfig(int d) {
+        return dev.module(BF16_MODULE).intConstants("swi_decode_mma_bf16_d" + d + "_cfg", 4);
     }
 }

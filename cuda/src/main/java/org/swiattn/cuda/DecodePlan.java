@@ -25,7 +25,7 @@ import org.swiattn.spec.Visibility;
  *          rowCount[pair] = k_b
  * }</pre>
  *
- * @param items    [4 * n] {pair, piece, kLo, kHi} per item, in launch order
+ * @param items    [4 * n] {pair, piece, kLo, kHi} per item, in launch order (one item per piece)
  * @param rowStart [B * Hkv] first partial row of each pair (pairs in order)
  * @param rowCount [B * Hkv] pieces of each pair
  */
@@ -38,15 +38,6 @@ public record DecodePlan(int[] items, int[] rowStart, int[] rowCount) {
     /** Number of work items. */
     public int count() {
         return items.length / 4;
-    }
-
-    /** Partial rows of the plan (pieces of every pair); each holds G heads. */
-    public int pieces() {
-        int n = 0;
-        for (int c : rowCount) {
-            n += c;
-        }
-        return n;
     }
 
     /**
@@ -99,19 +90,8 @@ public record DecodePlan(int[] items, int[] rowStart, int[] rowCount) {
      */
     public static DecodePlan of(int[] first, int[] end, int kvHeads, int slots) {
         InvalidInputException.require(slots >= 1, "slots", "at least one resident block, got " + slots);
-        int batch = first.length;
-        int[] rowTiles = new int[batch];
-        long total = 0;
-        int maxTiles = 0;
-        for (int b = 0; b < batch; b++) {
-            InvalidInputException.require(end[b] > first[b], "cacheSeqlens", "row " + b + " sees no key: ["
-                    + first[b] + ", " + end[b] + ")");
-            rowTiles[b] = ceilDiv(end[b] - first[b], TILE);
-            total += (long) rowTiles[b] * kvHeads;
-            maxTiles = Math.max(maxTiles, rowTiles[b]);
-        }
-        int size = pieceSize(rowTiles, kvHeads, slots, total, maxTiles);
-        return build(first, end, rowTiles, kvHeads, size);
+        int[] rowTiles = rowTiles(first, end);
+        return build(first, end, rowTiles, kvHeads, pieceSize(rowTiles, kvHeads, slots));
     }
 
     /**
@@ -123,21 +103,32 @@ public record DecodePlan(int[] items, int[] rowStart, int[] rowCount) {
      */
     public static DecodePlan withPieceSize(int[] first, int[] end, int kvHeads, int tiles) {
         InvalidInputException.require(tiles >= 1, "tiles", "a piece of at least one tile, got " + tiles);
+        return build(first, end, rowTiles(first, end), kvHeads, tiles);
+    }
+
+    /** R_b = ceil((end_b - first_b) / 64) of every row, refusing a row without keys. first, end not modified. */
+    private static int[] rowTiles(int[] first, int[] end) {
         int[] rowTiles = new int[first.length];
         for (int b = 0; b < first.length; b++) {
             InvalidInputException.require(end[b] > first[b], "cacheSeqlens", "row " + b + " sees no key: ["
                     + first[b] + ", " + end[b] + ")");
             rowTiles[b] = ceilDiv(end[b] - first[b], TILE);
         }
-        return build(first, end, rowTiles, kvHeads, tiles);
+        return rowTiles;
     }
 
     /**
      * The piece size P (tiles) of the shortest simulated launch, ties to the larger P. Candidates: every size from
-     * maxTiles down to total / (4 slots) (at least 1), or CANDIDATES of them spaced geometrically when there are
-     * more. rowTiles not modified.
+     * the longest row's tiles down to all tiles / (4 slots) (at least 1), or CANDIDATES of them spaced
+     * geometrically when there are more. rowTiles not modified.
      */
-    static int pieceSize(int[] rowTiles, int kvHeads, int slots, long total, int maxTiles) {
+    static int pieceSize(int[] rowTiles, int kvHeads, int slots) {
+        long total = 0;
+        int maxTiles = 0;
+        for (int r : rowTiles) {
+            total += (long) r * kvHeads;
+            maxTiles = Math.max(maxTiles, r);
+        }
         int lo = (int) Math.max(1, Math.min(maxTiles, total / (4L * slots)));
         int count = maxTiles - lo + 1;
         int best = maxTiles;

@@ -216,7 +216,7 @@ class CudaDecodeTest {
         for (DecodeKernels.Version v : DecodeKernels.Version.values()) {
             for (int d : new int[] {64, 128}) {
                 if (v.tensorCores()) {
-                    assertThat(kn.mmaConfig(v, d)).as("%s d%d", v, d).containsExactly(16, DecodePlan.TILE,
+                    assertThat(kn.mmaConfig(d)).as("%s d%d", v, d).containsExactly(16, DecodePlan.TILE,
                             DecodeKernels.THREADS, DecodeKernels.mmaSharedBytes(v, d));
                     checked++;
                 }

@@ -39,7 +39,7 @@ class DecodePlanTest {
                 assertThat(p.rowStart()[pair]).isEqualTo(parts);
                 parts += p.rowCount()[pair];
             }
-            assertThat(p.pieces()).isEqualTo(parts).isEqualTo(p.count());
+            assertThat(p.count()).as("one item per piece").isEqualTo(parts);
             // launch order: b ascending, then piece, then g; each piece starts where the previous one ended
             int at = 0;
             for (int b = 0; b < batch; b++) {
