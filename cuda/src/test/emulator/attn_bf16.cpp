@@ -25,6 +25,7 @@
 #include "bf16/attn_bwd_bf16.cu"
 
 #include "emu_machine.h"
+#include "emu_segments.h"
 
 struct Problem {
     int B, S, Hq, Hkv, D, w;
@@ -254,35 +255,12 @@ static Errors run(const Problem& P) {
 // aligned); the table as org.swiattn.cuda.SegmentTable builds it, [5][n] qBase, kStart, kLen, qStart, qLen; lists
 // at the segment's qStart; key rows outside every segment hold NaN. HARD: the compacted route, one forward; SOFT:
 // the identity lists of every segment, one forward per branch, coefficients p, 1 - p per flat query row.
-struct Seg {
-    int qLen, kLen, kGap;  // kGap: unused key rows before the segment's keys
-};
-struct SegProblem {
-    const char* name;
-    std::vector<Seg> segs;
-    int Hq, Hkv, D, w;
-    double rho;
-    bool soft;
-    int seed;
-};
-
 static Errors runSeg(const SegProblem& P) {
     const int n = (int)P.segs.size(), Hq = P.Hq, Hkv = P.Hkv, D = P.D, G = Hq / Hkv;
     const double scale = 1.0 / std::sqrt((double)D);
-    std::vector<int> qStart, kStart, table(5 * n);
-    int qRows = 0, kRows = 0, maxQ = 0, maxK = 0;
-    for (const Seg& g : P.segs) {
-        kRows += g.kGap;
-        qStart.push_back(qRows), kStart.push_back(kRows);
-        qRows += g.qLen, kRows += g.kLen;
-        maxQ = std::max(maxQ, g.qLen), maxK = std::max(maxK, g.kLen);
-    }
-    kRows += 3;  // trailing cache slots
-    for (int s = 0; s < n; s++) {
-        const Seg& g = P.segs[s];
-        table[s] = qStart[s] - (g.kLen - g.qLen), table[n + s] = kStart[s], table[2 * n + s] = g.kLen;
-        table[3 * n + s] = qStart[s], table[4 * n + s] = g.qLen;
-    }
+    const SegLayout L = segLayout(P.segs);
+    const std::vector<int>&qStart = L.qStart, &kStart = L.kStart, &table = L.table;
+    const int qRows = L.qRows, kRows = L.kRows, maxQ = L.maxQ, maxK = L.maxK;
     std::mt19937_64 rng(P.seed);
     std::normal_distribution<double> normal;
     std::uniform_real_distribution<double> uniform;

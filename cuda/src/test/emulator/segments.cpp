@@ -13,48 +13,19 @@
 #include "attention_backward.cu"
 #include "attention_backward_tc.cu"
 #include "emu_machine.h"
+#include "emu_segments.h"
 
-struct Seg {
-    int qLen, kLen, kGap;  // kGap: unused key rows before the segment's keys
-};
-struct Problem {
-    const char* name;
-    std::vector<Seg> segs;
-    int Hq, Hkv, D, w;
-    double rho;
-    bool soft;
-    int seed;
-};
+using Problem = SegProblem;
 
-struct Case {
-    int n, qRows, kRows, maxQ, maxK;
-    std::vector<int> qStart, kStart, table;
+struct Case : SegLayout {
     std::vector<long double> q, k, v, dO;  // the inputs (k, v: NaN outside the segments)
     std::vector<int> z;
     std::vector<double> p;
 };
 
 static Case build(const Problem& P, std::mt19937_64& rng) {
-    Case c{(int)P.segs.size(), 0, 0, 0, 0};
-    for (const Seg& s : P.segs) {
-        c.kRows += s.kGap;
-        c.qStart.push_back(c.qRows);
-        c.kStart.push_back(c.kRows);
-        c.qRows += s.qLen;
-        c.kRows += s.kLen;
-        c.maxQ = std::max(c.maxQ, s.qLen);
-        c.maxK = std::max(c.maxK, s.kLen);
-    }
-    c.kRows += 3;  // trailing cache slots beyond every segment
-    c.table.resize(5 * c.n);
-    for (int s = 0; s < c.n; s++) {
-        const Seg& g = P.segs[s];
-        c.table[s] = c.qStart[s] - (g.kLen - g.qLen);
-        c.table[c.n + s] = c.kStart[s];
-        c.table[2 * c.n + s] = g.kLen;
-        c.table[3 * c.n + s] = c.qStart[s];
-        c.table[4 * c.n + s] = g.qLen;
-    }
+    Case c;
+    static_cast<SegLayout&>(c) = segLayout(P.segs);
     std::normal_distribution<double> normal;
     std::uniform_real_distribution<double> uniform;
     c.q.resize((size_t)c.qRows * P.Hq * P.D);
