@@ -10,7 +10,8 @@ import org.swiattn.spec.ErrorMeasures;
  * first wrong row (what {@code swiattn check} prints under a failing tensor).
  *
  * <pre>{@code
- *   budget      bound * ||ref||  (bound alone where ref = 0): the largest ||x - ref|| the tensor may have
+ *   budget      bound * max(||ref||, ||T||)  (TensorCheck.budget; ||T|| = 0 unless the check used the term sizes,
+ *               bound alone where both are 0): the largest ||x - ref|| the tensor may have
  *   a head h    wrong when ||x_h - ref_h|| > budget / sqrt(heads)     (its equal share of the budget)
  *   a row r     wrong when ||x_r - ref_r|| > budget / sqrt(rows)      (r = (b, i); key rows for dK, dV)
  *   exact       x_h (x_r) equals ref_h (ref_r) bit for bit
@@ -46,7 +47,7 @@ public record Breakdown(String tensor, String headLabel, List<Integer> exactHead
         int nHeads = hasHeads ? (int) sizes[rowDims] : 1;
         int inner = c.candidate().length / Math.max(1, nRows * nHeads);
         double refNorm = ErrorMeasures.normOfDifference(c.reference(), null);
-        double budget = c.check().bound() * (refNorm == 0 ? 1 : refNorm);
+        double budget = c.check().budget(refNorm);
         // pass 2: squared errors per head and per row (non-finite values make their head and row wrong)
         double[] headErr = new double[nHeads];
         double[] rowErr = new double[nRows];

@@ -155,11 +155,12 @@ public final class MistakeFinder {
                 continue;
             }
             double bound = t.check().bound();
-            double e = ErrorMeasures.normwiseRelative(t.candidate(), p);
+            double tn = t.check().termNorm();   // the check's denominator: max(||.||, ||T||) when it used T
+            double e = ErrorMeasures.normwiseRelative(t.candidate(), p, tn);
             double ratio = Double.isNaN(e) ? Double.POSITIVE_INFINITY : e / bound;
             ratios.put(t.tensor(), ratio);
             worst = Math.max(worst, ratio);
-            effect |= !(ErrorMeasures.normwiseRelative(p, t.reference()) <= bound);
+            effect |= !(ErrorMeasures.normwiseRelative(p, t.reference(), tn) <= bound);
             if (!t.check().pass()) {
                 anyFailingPredicted = true;
                 mostExplained &= e <= 0.1 * t.check().relErr();

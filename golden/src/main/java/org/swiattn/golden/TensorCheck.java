@@ -8,13 +8,25 @@ import org.swiattn.spec.Precision;
  *
  * <pre>
  *   maxAbs    max_n |x_n - ref_n|
- *   relErr    ||x - ref||_2 / ||ref||_2   (the tolerance policy's measure; ||x - ref|| when ref = 0)
+ *   relErr    ||x - ref||_2 / ||ref||_2   (||x - ref|| when ref = 0); with the term sizes T of SPEC.md section 10,
+ *             ||x - ref||_2 / max(||ref||_2, ||T||_2)
  *   worst     position of the largest |x_n - ref_n|, e.g. "b=0 i=5 h=1 d=3"
  *   bound     the tolerance bound of relErr
+ *   termNorm  ||T|| of relErr's denominator, 0 when it is ||ref|| alone
  * </pre>
  */
 public record TensorCheck(String tensor, String dtype, long elements, double maxAbs, double relErr, String worst,
-                          double bound, boolean pass, String note) {
+                          double bound, boolean pass, String note, double termNorm) {
+
+    /**
+     * The absolute error the tensor may have: bound * max(||ref||, ||T||) (bound alone where both are 0).
+     *
+     * @param refNorm ||ref||
+     */
+    public double budget(double refNorm) {
+        double den = Math.max(refNorm, termNorm);
+        return bound * (den == 0 ? 1 : den);
+    }
 
     /**
      * Compares two arrays of equal length.
@@ -25,6 +37,19 @@ public record TensorCheck(String tensor, String dtype, long elements, double max
      */
     public static TensorCheck of(String tensor, String dtype, double[] candidate, double[] reference, Layout layout,
                                  double bound, String note) {
+        return of(tensor, dtype, candidate, reference, 0.0, layout, bound, note);
+    }
+
+    /**
+     * Compares two arrays of equal length with the term-size denominator of SPEC.md section 10: relErr is
+     * ||x - ref|| / max(||ref||, termNorm).
+     *
+     * @param candidate [N]; not modified
+     * @param reference [N]; not modified
+     * @param termNorm  ||T|| of the reference tensor (0: ||ref|| alone)
+     */
+    public static TensorCheck of(String tensor, String dtype, double[] candidate, double[] reference, double termNorm,
+                                 Layout layout, double bound, String note) {
         int nonFinite = 0;
         int first = -1;
         for (int n = 0; n < candidate.length; n++) {
@@ -38,14 +63,14 @@ public record TensorCheck(String tensor, String dtype, long elements, double max
                     + candidate[first] + " at " + layout.position(first) + ")";
             return new TensorCheck(tensor, dtype, candidate.length, Double.POSITIVE_INFINITY,
                     Double.POSITIVE_INFINITY, layout.position(first), bound, false,
-                    note == null || note.isEmpty() ? what : note + "; " + what);
+                    note == null || note.isEmpty() ? what : note + "; " + what, termNorm);
         }
-        double rel = ErrorMeasures.normwiseRelative(candidate, reference);
+        double rel = ErrorMeasures.normwiseRelative(candidate, reference, termNorm);
         double maxAbs = ErrorMeasures.maxAbs(candidate, reference);
         int worst = ErrorMeasures.worstIndex(candidate, reference);
         boolean pass = rel <= bound;
         return new TensorCheck(tensor, dtype, candidate.length, maxAbs, rel, layout.position(worst), bound, pass,
-                note);
+                note, termNorm);
     }
 
     /**

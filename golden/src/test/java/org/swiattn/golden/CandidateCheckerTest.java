@@ -12,8 +12,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.swiattn.reference.NaiveAttention;
 import org.swiattn.reference.ReferenceAttention;
+import org.swiattn.reference.TermMagnitudes;
 import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.BackwardResult;
+import org.swiattn.spec.ErrorMeasures;
 import org.swiattn.spec.Estimator;
 import org.swiattn.spec.ForwardResult;
 import org.swiattn.spec.Precision;
@@ -58,7 +60,7 @@ class CandidateCheckerTest {
             m = m.with(Manifest.entry(c, d, f));
         }
         m.write(golden);
-        checker = new CandidateChecker(golden);
+        checker = new CandidateChecker(golden, List.of(WHOLE, SAMPLED, CHUNK, CACHE));
     }
 
     private static Path candidate(String file, String precision, Map<String, double[]> tensors,
@@ -110,6 +112,91 @@ class CandidateCheckerTest {
         assertThat(bad.checks().get(0).maxAbs()).isBetween(0.9e-9, 1.1e-9);
         assertThat(bad.checks().get(1).pass()).isTrue();
         assertThat(bad.table()).contains("FAIL").contains("PASS");
+    }
+
+    private static double norm(double[] x) {
+        return ErrorMeasures.normOfDifference(x, null);
+    }
+
+    /** The reference outputs with one element of one tensor moved by delta. */
+    private static Map<String, double[]> movedBy(ForwardResult f, BackwardResult b, String tensor, double delta) {
+        Map<String, double[]> out = new java.util.HashMap<>(outputs(f, b));
+        double[] x = out.get(tensor).clone();
+        x[x.length / 2] += delta;
+        out.put(tensor, x);
+        return out;
+    }
+
+    /**
+     * SPEC.md section 10 measures errors against max(||ref||, ||T||): the STE router gradient of the WHOLE case
+     * cancels (sum over heads and d of dO (oF - oW)), so an error between bound * ||ref|| and bound * ||T|| fails by
+     * ||ref|| alone and passes by the section's denominator, with a note saying so; twice bound * ||T|| fails by
+     * both. dK has no row-local term sizes: the same kind of error there still fails.
+     */
+    @Test
+    void aCancelledTensorIsJudgedByItsTermSizes() throws IOException {
+        AttentionInputs in = CaseInputs.inputs(WHOLE);
+        double[] dO = CaseInputs.dOut(WHOLE, null);
+        ForwardResult f = new ReferenceAttention().forward(in);
+        BackwardResult b = new ReferenceAttention().backward(in, dO);
+        TermMagnitudes t = TermMagnitudes.of(in, dO);
+        double refNorm = norm(b.dRouterLogit());
+        double termNorm = norm(t.dRouterLogit());
+        assertThat(termNorm).as("the case's router gradient cancels").isGreaterThan(4 * refNorm);
+        CandidateChecker.Report exact = checker.check("t_whole", candidate("exact.safetensors", "fp64",
+                outputs(f, b), shapes(WHOLE.shape())), false);
+        double bound = exact.checks().get(5).bound();
+        assertThat(exact.checks().get(5).tensor()).isEqualTo("d_router_logit");
+
+        double between = bound * Math.sqrt(refNorm * termNorm);
+        CandidateChecker.Report mid = checker.check("t_whole", candidate("mid.safetensors", "fp64",
+                movedBy(f, b, "d_router_logit", between), shapes(WHOLE.shape())), false);
+        TensorCheck da = mid.checks().get(5);
+        assertThat(da.pass()).isTrue();
+        assertThat(da.relErr()).isCloseTo(between / termNorm, org.assertj.core.data.Percentage.withPercentage(0.1));
+        assertThat(da.note()).contains("||T||").contains(String.format(java.util.Locale.ROOT, "%.3e", termNorm));
+        assertThat(mid.pass()).isTrue();
+
+        CandidateChecker.Report far = checker.check("t_whole", candidate("far.safetensors", "fp64",
+                movedBy(f, b, "d_router_logit", 2 * bound * termNorm), shapes(WHOLE.shape())), false);
+        assertThat(far.checks().get(5).pass()).isFalse();
+        assertThat(far.checks().get(5).note()).contains("||T||");
+
+        double dkBetween = bound * Math.sqrt(norm(b.dk()) * norm(t.dk()));
+        assertThat(norm(t.dk())).isGreaterThan(norm(b.dk()));
+        CandidateChecker.Report dk = checker.check("t_whole", candidate("dk.safetensors", "fp64",
+                movedBy(f, b, "dk", dkBetween), shapes(WHOLE.shape())), false);
+        assertThat(dk.checks().get(3).tensor()).isEqualTo("dk");
+        assertThat(dk.checks().get(3).pass()).as("dK keeps ||ref||").isFalse();
+    }
+
+    /**
+     * On a low-precision candidate the naive error of the golden file (measured against ||ref||) is carried to the
+     * same denominator: the verdict is section 10's, e_T <= 2 e_naive,T + atol with both errors over ||T||, restated
+     * here from the golden file's numbers.
+     */
+    @Test
+    void theNaiveErrorMovesToTheSameDenominator() throws IOException {
+        AttentionInputs in = CaseInputs.inputs(WHOLE);
+        double[] dO = CaseInputs.dOut(WHOLE, null);
+        ForwardResult f = new ReferenceAttention().forward(in);
+        BackwardResult b = new ReferenceAttention().backward(in, dO);
+        double refNorm = norm(b.dRouterLogit());
+        double termNorm = norm(TermMagnitudes.of(in, dO).dRouterLogit());
+        SafeTensorsFile gold = SafeTensorsFile.open(golden.resolve(WHOLE.fileName()));
+        double naive = gold.requireDouble("naive_error.bf16.d_router_logit");
+        double m = gold.requireDouble("score_magnitude");
+        int checked = 0;
+        for (double factor : new double[] {1.5, 3, 6, 12}) {
+            double byRef = 2 * naive + 1e-3 + 8 * 0x1p-24 * m;   // the ||ref|| bound of section 10
+            double delta = factor * byRef * refNorm;              // fails by ||ref|| alone
+            boolean expected = delta / termNorm <= 2 * naive * refNorm / termNorm + 1e-3 + 8 * 0x1p-24 * m;
+            CandidateChecker.Report r = checker.check("t_whole", candidate("bf16x" + factor + ".safetensors", "bf16",
+                    movedBy(f, b, "d_router_logit", delta), shapes(WHOLE.shape())), false);
+            assertThat(r.checks().get(5).pass()).as("factor %s", factor).isEqualTo(expected);
+            checked += expected ? 1 : 0;
+        }
+        assertThat(checked).as("both verdicts occur").isBetween(1, 3);
     }
 
     @Test

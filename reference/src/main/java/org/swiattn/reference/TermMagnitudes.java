@@ -2,6 +2,7 @@ package org.swiattn.reference;
 
 import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.Estimator;
+import org.swiattn.spec.InvalidInputException;
 import org.swiattn.spec.RowsResult;
 import org.swiattn.spec.Shape;
 import org.swiattn.spec.Sigmoid;
@@ -98,27 +99,95 @@ public record TermMagnitudes(Shape shape, double[] o, double[] lse, double[] dq,
     public static TermMagnitudes of(AttentionInputs in, double[] dOut) {
         in.checkOutputGradient(dOut);
         Shape sh = in.shape();
-        int dim = sh.headDim();
-        int hd = sh.qHeads() * dim;
-        Estimator est = in.estimator();
-        double scale = in.scale();
         TermMagnitudes fwd = forward(in);
-        double[] absQ = absolute(in.q());
-        double[] absK = absolute(in.k());
-        double[] absV = absolute(in.v());
-        double[] absDo = absolute(dOut);
+        RowTerms terms = new RowTerms(in, absolute(dOut), true);
         double[] tDq = new double[sh.qSize()];
-        double[] tDk = new double[sh.kvSize()];
-        double[] tDv = new double[sh.kvSize()];
         double[] tDa = new double[sh.rows()];
-        double[] p = new double[BranchRow.maxVisibleKeys(in)];
-        double[] oB = new double[dim];
         for (int r = 0; r < sh.rows(); r++) {
+            int base = sh.qRowOffset(r, 0);
+            tDa[r] = terms.row(r, base, tDq, base);
+        }
+        return new TermMagnitudes(sh, fwd.o(), fwd.lse(), tDq, terms.tDk, terms.tDv, tDa);
+    }
+
+    /**
+     * T of the backward tensors that belong to query rows, at chosen rows: dQ and the router logit. (T_dK and
+     * T_dV of a key row sum over every query row that sees it; they need {@link #of}.)
+     *
+     * @param rows the flat query rows r = b*Sq + i
+     * @param dq   T_dQ [R,Hq,D] of those rows
+     * @param dRouterLogit T of dL/da [R] of those rows
+     */
+    public record BackwardRows(int[] rows, double[] dq, double[] dRouterLogit) {
+    }
+
+    /**
+     * T of dQ and of the router-logit gradient at chosen rows, in O(sum over chosen rows of visible keys * Hq * D)
+     * work: the rows of {@link #of} (same formulas, same order), without the key-row sums.
+     *
+     * @param in     validated inputs; not modified
+     * @param rows   [R] flat query rows r = b*Sq + i; not modified
+     * @param dORows dL/dO at those rows [R,Hq,D], in the order of rows; not modified
+     */
+    public static BackwardRows backwardRows(AttentionInputs in, int[] rows, double[] dORows) {
+        in.checkRows(rows);
+        Shape sh = in.shape();
+        int hd = sh.qHeads() * sh.headDim();
+        InvalidInputException.require(dORows != null && dORows.length == (long) rows.length * hd, "dORows",
+                "length rows * Hq * D = " + (long) rows.length * hd + " expected, got "
+                        + (dORows == null ? "null" : Integer.toString(dORows.length)));
+        RowTerms terms = new RowTerms(in, absolute(dORows), false);
+        double[] tDq = new double[rows.length * hd];
+        double[] tDa = new double[rows.length];
+        for (int n = 0; n < rows.length; n++) {
+            tDa[n] = terms.row(rows[n], n * hd, tDq, n * hd);
+        }
+        return new BackwardRows(rows.clone(), tDq, tDa);
+    }
+
+    /**
+     * The backward terms of one query row at a time (the body of {@link #of}), with T_dK, T_dV accumulated over the
+     * rows visited when asked for.
+     */
+    private static final class RowTerms {
+        private final AttentionInputs in;
+        private final Shape sh;
+        private final double[] absQ, absK, absV, absDo;
+        private final double[] tDk, tDv;   // [B*Sk,Hkv,D], or null
+        private final double[] p, oB;
+
+        /** @param absDo |dO| of the rows to be visited; not modified (kept) */
+        RowTerms(AttentionInputs in, double[] absDo, boolean keyRows) {
+            this.in = in;
+            this.sh = in.shape();
+            this.absQ = absolute(in.q());
+            this.absK = absolute(in.k());
+            this.absV = absolute(in.v());
+            this.absDo = absDo;
+            this.tDk = keyRows ? new double[sh.kvSize()] : null;
+            this.tDv = keyRows ? new double[sh.kvSize()] : null;
+            this.p = new double[BranchRow.maxVisibleKeys(in)];
+            this.oB = new double[sh.headDim()];
+        }
+
+        /**
+         * Adds row r's terms: T_dQ of the row into tDq at dqBase (+ h*D), T_dK, T_dV of its keys when kept.
+         *
+         * @param doBase offset of (r, head 0) in absDo
+         * @param tDq    modified at [dqBase, dqBase + Hq*D)
+         * @return T of dL/da at row r
+         */
+        double row(int r, int doBase, double[] tDq, int dqBase) {
+            int dim = sh.headDim();
+            Estimator est = in.estimator();
+            double scale = in.scale();
             boolean z = in.route().isFull(r);
             // |dO_r| . |oF_r| and |dO_r| . |oW_r| summed over the heads, for the router-logit term
             double[] dotBranch = new double[2];   // [0] window, [1] full
             for (int h = 0; h < sh.qHeads(); h++) {
                 int qOff = sh.qRowOffset(r, h);
+                int doOff = doBase + h * dim;
+                int dqOff = dqBase + h * dim;
                 for (boolean full : new boolean[] {true, false}) {
                     // forward line: c^B = z, 1-z (HARD, STE, SB) or p, 1-p (SOFT); a branch with c = 0 adds nothing
                     double c = est == Estimator.SOFT ? coefficient(in, r, full) : (full == z ? 1.0 : 0.0);
@@ -141,7 +210,7 @@ public record TermMagnitudes(Shape shape, double[] o, double[] lse, double[] dq,
                     // Delta_i = <G_i, oB_i>: its term size sum_k |dO_ik| |oB_ik|
                     double deltaTerms = 0;
                     for (int d = 0; d < dim; d++) {
-                        deltaTerms += absDo[qOff + d] * Math.abs(oB[d]);
+                        deltaTerms += absDo[doOff + d] * Math.abs(oB[d]);
                     }
                     dotBranch[full ? 1 : 0] += deltaTerms;
                     if (c == 0.0) {
@@ -152,19 +221,25 @@ public record TermMagnitudes(Shape shape, double[] o, double[] lse, double[] dq,
                         int kvOff = sh.kvRowOffset(j, g);
                         double pj = p[j - first];
                         // dV_j += P_j G_r
-                        for (int d = 0; d < dim; d++) {
-                            tDv[kvOff + d] += c * pj * absDo[qOff + d];
+                        if (tDv != null) {
+                            for (int d = 0; d < dim; d++) {
+                                tDv[kvOff + d] += c * pj * absDo[doOff + d];
+                            }
                         }
                         // dS_j = P_j (<G_i, v_j> - Delta_i)
                         double dpTerms = 0;
                         for (int d = 0; d < dim; d++) {
-                            dpTerms += absDo[qOff + d] * absV[kvOff + d];
+                            dpTerms += absDo[doOff + d] * absV[kvOff + d];
                         }
                         double tDs = c * pj * (dpTerms + deltaTerms);
                         // dQ_i += scale dS_j k_j ;  dK_j += scale dS_j q_i
                         for (int d = 0; d < dim; d++) {
-                            tDq[qOff + d] += scale * tDs * absK[kvOff + d];
-                            tDk[kvOff + d] += scale * tDs * absQ[qOff + d];
+                            tDq[dqOff + d] += scale * tDs * absK[kvOff + d];
+                        }
+                        if (tDk != null) {
+                            for (int d = 0; d < dim; d++) {
+                                tDk[kvOff + d] += scale * tDs * absQ[qOff + d];
+                            }
                         }
                     }
                 }
@@ -172,27 +247,22 @@ public record TermMagnitudes(Shape shape, double[] o, double[] lse, double[] dq,
             // pass 3: router logit of row r (sums over heads in dotBranch)
             switch (est) {
                 case HARD:
-                    tDa[r] = 0.0;
-                    break;
+                    return 0.0;
                 case STRAIGHT_THROUGH:
                 case SOFT: {
                     // dL/da = p(1-p) sum_h <dO, oF - oW>
                     double a = in.route().logit(r);
-                    double pp = Sigmoid.of(a) * Sigmoid.complement(a);
-                    tDa[r] = pp * (dotBranch[1] + dotBranch[0]);
-                    break;
+                    return Sigmoid.of(a) * Sigmoid.complement(a) * (dotBranch[1] + dotBranch[0]);
                 }
                 case SELECTED_BRANCH: {
                     // dL/da = (z - p) sum_h <dO, oZ>;  |z - p| = 1-p for z = 1, p for z = 0
                     double zMinusP = z ? Sigmoid.complement(in.route().logit(r)) : Sigmoid.of(in.route().logit(r));
-                    tDa[r] = zMinusP * dotBranch[z ? 1 : 0];
-                    break;
+                    return zMinusP * dotBranch[z ? 1 : 0];
                 }
                 default:
                     throw new IllegalArgumentException("estimator: unknown " + est);
             }
         }
-        return new TermMagnitudes(sh, fwd.o(), fwd.lse(), tDq, tDk, tDv, tDa);
     }
 
     /**

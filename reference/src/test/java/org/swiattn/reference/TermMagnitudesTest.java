@@ -75,6 +75,41 @@ class TermMagnitudesTest {
         assertThat(checked).isEqualTo(4);
     }
 
+    /**
+     * The rows form (what the golden checker computes for sampled rows) gives the rows of the whole form, bit for
+     * bit: the same formulas in the same order, dO passed at the chosen rows only.
+     */
+    @Test
+    void backwardRowsAreTheRowsOfTheWholeTerms() {
+        int checked = 0;
+        int[] rows = {13, 0, 6, 7};   // unordered, both batch rows, the first and last row of each
+        int hd = GQA.qHeads() * GQA.headDim();
+        for (Estimator est : Estimator.values()) {
+            AttentionInputs in = TestCases.random(500 + est.ordinal(), GQA, WINDOW, est);
+            double[] dOut = TestCases.uniform(new Random(501), GQA.qSize(), 1.0);
+            double[] dORows = new double[rows.length * hd];
+            for (int n = 0; n < rows.length; n++) {
+                System.arraycopy(dOut, rows[n] * hd, dORows, n * hd, hd);
+            }
+            TermMagnitudes whole = TermMagnitudes.of(in, dOut);
+            TermMagnitudes.BackwardRows part = TermMagnitudes.backwardRows(in, rows, dORows);
+            for (int n = 0; n < rows.length; n++) {
+                assertThat(part.dRouterLogit()[n]).as("%s da row %d", est, rows[n])
+                        .isEqualTo(whole.dRouterLogit()[rows[n]]);
+                for (int x = 0; x < hd; x++) {
+                    assertThat(part.dq()[n * hd + x]).as("%s dq row %d", est, rows[n])
+                            .isEqualTo(whole.dq()[rows[n] * hd + x]);
+                }
+            }
+            if (est != Estimator.HARD) {
+                assertThat(java.util.Arrays.stream(part.dRouterLogit()).max().getAsDouble())
+                        .as("%s: a router term to compare", est).isPositive();
+            }
+            checked++;
+        }
+        assertThat(checked).isEqualTo(4);
+    }
+
     /** T_dQ, T_dK, T_dA against a brute-force matrix form (P [S,S] per batch and head, both branches). */
     @Test
     void gradientTermsAgreeWithBruteForceMatrixForm() {
