@@ -126,6 +126,11 @@ public final class BenchCommand implements Callable<Integer> {
             description = "fp64/fp32 backward versions to time: default, V1, V2, V11 (V11: fp64 only)")
     List<String> backwardVersions;
 
+    @Option(names = "--backward-streams", split = ",", defaultValue = "1",
+            description = "fp64/fp32 backward: the dK/dV and dQ launches on 1 stream (in turn) or 2 (concurrently); "
+                    + "a list times each, e.g. 1,2")
+    List<Integer> backwardStreams;
+
     @Option(names = "--backward-seq", split = ",", defaultValue = "4096",
             description = "sequence lengths at which the backward is timed (none: empty)")
     List<Integer> backwardSeqs;
@@ -225,6 +230,9 @@ public final class BenchCommand implements Callable<Integer> {
         }
         for (String v : backwardVersions) {
             requireVersion("--backward-versions", v);
+        }
+        for (int n : backwardStreams) {
+            Args.require(n == 1 || n == 2, "--backward-streams", "1 or 2", n);
         }
         if (peers && mode == Mode.PREFILL) {
             Args.require(batch == 1, "--batch", "1 with --peers (the peers run B = 1)", batch);
@@ -538,7 +546,10 @@ public final class BenchCommand implements Callable<Integer> {
             if (bv == KernelPlan.Version.V11 && (p != Precision.FP64 || !KernelPlan.hasTensorCoreKernels(headDim))) {
                 continue;
             }
-            rows.addAll(backwardRuns(dev, timing, p, s, masks, new RoutedKernels(dev, p, null, bv), out));
+            for (int streams : backwardStreams) {
+                rows.addAll(backwardRuns(dev, timing, p, s, masks,
+                        new RoutedKernels(dev, p, null, bv).withBackwardStreams(streams), out));
+            }
         }
         return rows;
     }
@@ -548,7 +559,8 @@ public final class BenchCommand implements Callable<Integer> {
         List<BenchRow> rows = new ArrayList<>();
         Shape sh = new Shape(batch, s, qHeads, kvHeads, headDim);
         double scale = sh.defaultScale();
-        String kname = rk.backwardChoice(headDim)[1].name().replace("swi_bwd_dq_", "bwd_");
+        String kname = rk.backwardChoice(headDim)[1].name().replace("swi_bwd_dq_", "bwd_")
+                + (rk.backwardStreams() == 1 ? "" : " (" + rk.backwardStreams() + " streams)");
         try (BenchBuffers bb = BenchBuffers.filled(rk, sh, seed)) {
             DeviceBuffer q = bb.q(), k = bb.k(), v = bb.v(), dO = bb.dO(), o = bb.o(), lse = bb.lse();
             DeviceBuffer delta = bb.delta(), dQ = bb.dQ(), dK = bb.dK(), dV = bb.dV();
@@ -561,8 +573,8 @@ public final class BenchCommand implements Callable<Integer> {
                     BackwardOperands ops = BackwardOperands.routed(q, k, v, dO, l, lse, delta);
                     Runnable run = () -> {
                         rk.delta(sh, dO, o, null, delta);
-                        rk.dKdV(sh, window, scale, ops, dK, dV);
-                        rk.dQ(sh, window, scale, ops, dQ, false);
+                        rk.gradients(() -> rk.dKdV(sh, window, scale, ops, dK, dV),
+                                () -> rk.dQ(sh, window, scale, ops, dQ, false));
                     };
                     double[] t = timing.measure(run);
                     BenchRow r = new BenchRow(p.name(), s, route, BenchRoutes.fraction(z), "backward", kname, t[0],

@@ -46,6 +46,10 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
     private boolean closed;
 
     private CudaAttention(Precision precision, KernelPlan.Version fwd, KernelPlan.Version bwd) {
+        this(precision, fwd, bwd, RoutedKernels.DEFAULT_BACKWARD_STREAMS);
+    }
+
+    private CudaAttention(Precision precision, KernelPlan.Version fwd, KernelPlan.Version bwd, int backwardStreams) {
         KernelPlan.suffix(precision);  // rejects BF16 before touching the GPU
         this.precision = precision;
         this.dev = CudaDevice.get();
@@ -53,10 +57,23 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
             KernelPlan.BACKWARD_TC_MODULE, KernelPlan.UTIL_MODULE, RouteCompaction.MODULE}) {
             dev.module(m);  // fails early, naming the missing fatbin, when built without nvcc
         }
-        this.kernels = new RoutedKernels(dev, precision, fwd, bwd);
+        this.kernels = new RoutedKernels(dev, precision, fwd, bwd).withBackwardStreams(backwardStreams);
         this.name = "cuda-" + KernelPlan.suffix(precision)
                 + (fwd != null || bwd != null ? "-fwd" + (fwd == null ? "default" : fwd) + "-bwd"
-                + (bwd == null ? "default" : bwd) : "");
+                + (bwd == null ? "default" : bwd) : "")
+                + (backwardStreams != RoutedKernels.DEFAULT_BACKWARD_STREAMS ? "-streams" + backwardStreams : "");
+        this.fwd = fwd;
+        this.bwd = bwd;
+    }
+
+    private final KernelPlan.Version fwd, bwd;
+
+    /**
+     * The same kernels with the backward's dK/dV and dQ launches on 1 stream (in turn) or 2 (concurrently,
+     * {@link RoutedKernels#gradients}); the values are the same. A new instance.
+     */
+    public CudaAttention withBackwardStreams(int streams) {
+        return new CudaAttention(precision, fwd, bwd, streams);
     }
 
     /**
@@ -190,8 +207,7 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
                     run.forward(q, k, v, o, lse, lists);
                     kernels.delta(sh, dO, o, null, delta);
                     BackwardOperands ops = BackwardOperands.routed(q, k, v, dO, lists, lse, delta);
-                    run.dKdV(ops, dK, dV);
-                    run.dQ(ops, dQ, false);
+                    kernels.gradients(() -> run.dKdV(ops, dK, dV), () -> run.dQ(ops, dQ, false));
                     if (est == Estimator.SELECTED_BRANCH) {
                         try (DeviceBuffer factor = rowValues(route, r -> route.isFull(r) ? pc(route, r)
                                 : -route.probability(r), "factor")) {
@@ -218,9 +234,10 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
                     BackwardOperands ops = new BackwardOperands(q, k, v, dO, all,
                             new BackwardOperands.Branch(both.lseF, deltaF, pF),
                             new BackwardOperands.Branch(both.lseW, deltaW, pW));
-                    run.dKdV(ops, dK, dV);
-                    run.dQ(ops.withLists(all.fullOnly()), dQ, false);
-                    run.dQ(ops.withLists(all.windowOnly()), dQ, true);
+                    kernels.gradients(() -> run.dKdV(ops, dK, dV), () -> {
+                        run.dQ(ops.withLists(all.fullOnly()), dQ, false);
+                        run.dQ(ops.withLists(all.windowOnly()), dQ, true);
+                    });
                     kernels.routerGrad(sh, dO, both.oF, both.oW, factor, dA);
                     dev.synchronize();
                 }

@@ -26,7 +26,11 @@ public final class RoutedKernels {
     private final Precision precision;
     private final KernelPlan.Version forwardVersion;
     private final KernelPlan.Version backwardVersion;
+    private final int backwardStreams;
     private final String sfx;
+
+    /** Streams of the backward's gradient launches by default: 1, dK/dV then dQ (see {@link #gradients}). */
+    public static final int DEFAULT_BACKWARD_STREAMS = 1;
 
     /**
      * @param forwardVersion  forced forward version, or null for the default plan
@@ -34,11 +38,44 @@ public final class RoutedKernels {
      */
     public RoutedKernels(CudaDevice dev, Precision precision, KernelPlan.Version forwardVersion,
                          KernelPlan.Version backwardVersion) {
+        this(dev, precision, forwardVersion, backwardVersion, DEFAULT_BACKWARD_STREAMS);
+    }
+
+    private RoutedKernels(CudaDevice dev, Precision precision, KernelPlan.Version forwardVersion,
+                          KernelPlan.Version backwardVersion, int backwardStreams) {
+        if (backwardStreams != 1 && backwardStreams != 2) {
+            throw new IllegalArgumentException("backwardStreams: 1 or 2 expected, got " + backwardStreams);
+        }
         this.dev = dev;
         this.precision = precision;
         this.forwardVersion = forwardVersion;
         this.backwardVersion = backwardVersion;
+        this.backwardStreams = backwardStreams;
         this.sfx = KernelPlan.suffix(precision);
+    }
+
+    /** The same kernels with the gradient launches on 1 or 2 streams ({@link #gradients}). */
+    public RoutedKernels withBackwardStreams(int streams) {
+        return new RoutedKernels(dev, precision, forwardVersion, backwardVersion, streams);
+    }
+
+    public int backwardStreams() {
+        return backwardStreams;
+    }
+
+    /**
+     * The gradient launches of one backward: the dK/dV launches and the dQ launches read the same operands and
+     * write different tensors, so they are independent. On 1 stream they run one after the other; on 2 the dQ
+     * launches go beside the dK/dV ones ({@link CudaDevice#concurrently}), so the blocks of one kernel can fill the
+     * other's last wave. The values are the same either way (each output element is written by one thread).
+     */
+    public void gradients(Runnable dKdV, Runnable dQ) {
+        if (backwardStreams == 1) {
+            dKdV.run();
+            dQ.run();
+        } else {
+            dev.concurrently(dKdV, dQ);
+        }
     }
 
     public Precision precision() {

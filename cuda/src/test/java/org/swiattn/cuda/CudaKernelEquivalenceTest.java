@@ -156,13 +156,23 @@ class CudaKernelEquivalenceTest {
         AttentionInputs in = inputs(99, new Shape(2, 700, 8, 2, 128), 100, 0.3, Estimator.SOFT);
         double[] dOut = randomGrad(100, in.shape().qSize());
         for (Precision p : new Precision[] {Precision.FP64, Precision.FP32}) {
-            try (CudaAttention gpu = CudaAttention.create(p)) {
+            try (CudaAttention gpu = CudaAttention.create(p);
+                 CudaAttention two = gpu.withBackwardStreams(3 - RoutedKernels.DEFAULT_BACKWARD_STREAMS)) {
                 BackwardResult a = gpu.backward(in, dOut);
                 BackwardResult b = gpu.backward(in, dOut);
-                assertThat(b.dq()).isEqualTo(a.dq());
-                assertThat(b.dk()).isEqualTo(a.dk());
-                assertThat(b.dv()).isEqualTo(a.dv());
-                assertThat(b.dRouterLogit()).isEqualTo(a.dRouterLogit());
+                // the other stream count (dK/dV and dQ in turn or concurrently): the same bits, every estimator
+                BackwardResult c = two.backward(in, dOut);
+                BackwardResult hard = gpu.backward(in.withEstimator(Estimator.HARD), dOut);
+                BackwardResult hard2 = two.backward(in.withEstimator(Estimator.HARD), dOut);
+                for (BackwardResult x : new BackwardResult[] {b, c}) {
+                    assertThat(x.dq()).isEqualTo(a.dq());
+                    assertThat(x.dk()).isEqualTo(a.dk());
+                    assertThat(x.dv()).isEqualTo(a.dv());
+                    assertThat(x.dRouterLogit()).isEqualTo(a.dRouterLogit());
+                }
+                assertThat(hard2.dq()).isEqualTo(hard.dq());
+                assertThat(hard2.dk()).isEqualTo(hard.dk());
+                assertThat(hard2.dv()).isEqualTo(hard.dv());
             }
         }
     }

@@ -4,7 +4,13 @@ import static jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABI
 import static jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR;
 import static jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN;
 import static jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT;
+import static jcuda.driver.CUevent_flags.CU_EVENT_DISABLE_TIMING;
+import static jcuda.driver.CUstream_flags.CU_STREAM_NON_BLOCKING;
 import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
+import static jcuda.driver.JCudaDriver.cuEventCreate;
+import static jcuda.driver.JCudaDriver.cuEventRecord;
+import static jcuda.driver.JCudaDriver.cuStreamCreate;
+import static jcuda.driver.JCudaDriver.cuStreamWaitEvent;
 import static jcuda.driver.JCudaDriver.cuCtxSynchronize;
 import static jcuda.driver.JCudaDriver.cuDeviceGet;
 import static jcuda.driver.JCudaDriver.cuDeviceGetAttribute;
@@ -16,6 +22,8 @@ import java.util.HashMap;
 import java.util.Map;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
+import jcuda.driver.CUevent;
+import jcuda.driver.CUstream;
 
 /**
  * One CUDA device and its primary context, shared by every user in the process (CudaAttention, the bf16 kernels,
@@ -96,6 +104,58 @@ public final class CudaDevice {
 
     void noteLaunch(String kernel) {
         lastKernel = kernel;
+    }
+
+    // the side stream of concurrently(): non-blocking, so work on the legacy default stream does not wait for it
+    // except through the join event
+    private CUstream side;
+    private CUevent forkEvent, joinEvent;
+    private final ThreadLocal<CUstream> launchStream = new ThreadLocal<>();
+
+    /** The stream this thread's launches and asynchronous fills go to: null (the default stream) or the side one. */
+    CUstream launchStream() {
+        return launchStream.get();
+    }
+
+    /**
+     * Runs two independent pieces of device work concurrently: what {@code onDefault} launches goes to the default
+     * stream as usual, what {@code onSide} launches to a second stream that starts after everything queued so far
+     * and that the default stream waits for afterwards. The device may then run the blocks of both at once (one
+     * filling the other's last wave); work queued later on the default stream sees both finished. The two must not
+     * write what the other reads or writes. {@code onDefault} is launched first: its blocks are dispatched first.
+     *
+     * <pre>{@code
+     *   default:  ... -> [fork] -> onDefault ------------------> [wait join] -> ...
+     *   side:              [wait fork] -> onSide -> [join]
+     * }</pre>
+     */
+    public synchronized void concurrently(Runnable onDefault, Runnable onSide) {
+        makeCurrent();
+        if (side == null) {
+            CUstream st = new CUstream();
+            Cuda.check(cuStreamCreate(st, CU_STREAM_NON_BLOCKING), "cuStreamCreate(non-blocking)");
+            CUevent f = new CUevent();
+            CUevent j = new CUevent();
+            Cuda.check(cuEventCreate(f, CU_EVENT_DISABLE_TIMING), "cuEventCreate(fork)");
+            Cuda.check(cuEventCreate(j, CU_EVENT_DISABLE_TIMING), "cuEventCreate(join)");
+            side = st;
+            forkEvent = f;
+            joinEvent = j;
+        }
+        Cuda.check(cuEventRecord(forkEvent, null), "cuEventRecord(fork)");
+        Cuda.check(cuStreamWaitEvent(side, forkEvent, 0), "cuStreamWaitEvent(side, fork)");
+        try {
+            onDefault.run();
+        } finally {
+            launchStream.set(side);
+            try {
+                onSide.run();
+            } finally {
+                launchStream.remove();
+                Cuda.check(cuEventRecord(joinEvent, side), "cuEventRecord(join)");
+                Cuda.check(cuStreamWaitEvent(null, joinEvent, 0), "cuStreamWaitEvent(default, join)");
+            }
+        }
     }
 
     /**

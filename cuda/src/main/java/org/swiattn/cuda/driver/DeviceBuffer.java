@@ -222,10 +222,13 @@ public final class DeviceBuffer implements AutoCloseable {
         Cuda.check(cuMemsetD8(ptr, b, bytes), "cuMemsetD8(" + label + ")");
     }
 
-    /** Sets every byte to b, queued on the default stream (the host does not wait). @param b the byte value */
+    /**
+     * Sets every byte to b, queued on the default stream (inside {@link CudaDevice#concurrently}'s second piece: the
+     * side stream); the host does not wait. @param b the byte value
+     */
     public void fillAsync(byte b) {
         live();
-        Cuda.check(cuMemsetD8Async(ptr, b, bytes, null), "cuMemsetD8Async(" + label + ")");
+        Cuda.check(cuMemsetD8Async(ptr, b, bytes, device.launchStream()), "cuMemsetD8Async(" + label + ")");
     }
 
     /** The device address (for kernel arguments). */

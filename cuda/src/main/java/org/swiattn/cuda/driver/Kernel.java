@@ -47,7 +47,8 @@ public final class Kernel {
     }
 
     /**
-     * Launches on the default stream (asynchronous; errors inside the kernel surface at the next synchronize).
+     * Launches on the default stream, or on the side stream inside {@link CudaDevice#concurrently}'s second piece
+     * (asynchronous; errors inside the kernel surface at the next synchronize).
      *
      * @param grid        blocks in x, y, z
      * @param blockX      threads per block (1-D blocks)
@@ -88,7 +89,7 @@ public final class Kernel {
             return;  // nothing to do (empty grid)
         }
         device.noteLaunch(name);
-        Cuda.check(cuLaunchKernel(function, grid[0], grid[1], grid[2], blockX, 1, 1, sharedBytes, null,
+        Cuda.check(cuLaunchKernel(function, grid[0], grid[1], grid[2], blockX, 1, 1, sharedBytes, device.launchStream(),
                 Pointer.to(p), null), "cuLaunchKernel(" + name + ", grid " + grid[0] + "x" + grid[1] + "x" + grid[2]
                 + ", block " + blockX + ", shared " + sharedBytes + ")");
     }
