@@ -8,7 +8,11 @@
 //         cp.async); key tiles dispatched heaviest first. dQ: one CTA per 64-row list tile (swi_pick_tile), walking
 //         its 32-key tiles. The short products (16 x 16 blocks over D: dK/dV's S^T and dP^T, dQ's dP) are summed in
 //         two accumulators, even and odd k-steps (dQ's S stays whole: 255 registers leave no room).
-//     fp64, D in {16, 32, 64, 128}; fragments and lane names (grp, t) as in dmma_f64.cuh; g is the kv head.
+//     D in {16, 32, 64, 128}; fragments and lane names (grp, t) as in dmma_f64.cuh; g is the kv head.
+// Storage In = double (kernels _f64) or float (_f32): q, k, v, dO, lse, delta, coef, scale and dQ, dK, dV are of
+//   type In (the fp32 kernels take the arguments of the fp32 v2 kernels). The shared tiles and all arithmetic are
+//   fp64 for both: fp32 inputs are widened exactly when staged (swi_stage2, swi_stage1) and the outputs are rounded
+//   once to In at the store (dQ with accumulate: the fp32 partial sum read back, widened, added, rounded again).
 // v10 was v11 without the split products and with key tiles issued key tile fastest; its profile (H200, S=4096 full
 // causal) showed the fp64 tensor pipe at 47% (dK/dV) and 66% (dQ) with 2 warps per scheduler, the largest stall a
 // fixed-latency dependency (chains of D/16 dependent DMMAs, two per warp), and 512 dK/dV blocks of unequal work
@@ -26,6 +30,48 @@
 //                                (v1 / 2) * 8 + 2t + (v1 % 2)): bank pair 4t + grp mod 16, 16 distinct.
 #include "attention_backward.cuh"
 #include "dmma_f64.cuh"
+
+// Staging of one row chunk from storage In into a double tile, zeros when !ok (rows past the keys, padding rows).
+//   In = double: cp.async, 16 bytes (2 elements, swi_stage2) or 8 (1, swi_stage1), completed by the kernel's
+//                commit / wait groups (the copy of the next tile overlaps the current one's products).
+//   In = float:  cp.async moves bytes and cannot widen, so the fp32 rows are loaded into registers, widened and
+//                stored at once (the commit / wait calls then find nothing in flight; the barriers that order the
+//                cp.async copies order these stores the same way). This keeps one body and one shared layout for
+//                both storage types; the price is the overlap: a warp waits at the store for its load. Keeping it
+//                would take a staging area for cp.async of the fp32 rows and a second pass over each tile to widen
+//                them: dQ's tiles fill 195 of the 227 KiB at D = 128, its K and V copies in flight together would
+//                need 32 KiB more.
+template <typename In>
+__device__ __forceinline__ void swi_stage2(double* dst, const In* src, bool ok) {
+    if constexpr (sizeof(In) == sizeof(double)) {
+        swi_cp_async16(dst, src, ok ? 16 : 0);
+    } else {
+        float2 x = {0.0f, 0.0f};
+        if (ok) x = *reinterpret_cast<const float2*>(src);  // 8-byte aligned: even element offsets
+        *reinterpret_cast<double2*>(dst) = make_double2(x.x, x.y);
+    }
+}
+template <typename In>
+__device__ __forceinline__ void swi_stage1(double* dst, const In* src, bool ok) {
+    if constexpr (sizeof(In) == sizeof(double)) {
+        swi_cp_async8(dst, src, ok ? 8 : 0);
+    } else {
+        *dst = ok ? (double)*src : 0.0;
+    }
+}
+
+// Two consecutive output elements (an even element offset), rounded once to In: one 16- or 8-byte store.
+template <typename In>
+__device__ __forceinline__ void swi_store2(In* p, double x, double y) {
+    if constexpr (sizeof(In) == sizeof(double)) {
+        *reinterpret_cast<double2*>(p) = make_double2(x, y);
+    } else {
+        float2 r;
+        r.x = (float)x;
+        r.y = (float)y;
+        *reinterpret_cast<float2*>(p) = r;
+    }
+}
 
 // Element offset of pi(t, v) for v = 0 inside a k-step (then + 2 v).
 __device__ __forceinline__ int swi_pi_base(int t) { return (t & 1) + 8 * (t >> 1); }
@@ -102,8 +148,8 @@ struct BwdV11KvLayout {
     static constexpr int BYTES = END * 8 + 2 * BM * 4;
 };
 
-template <int D, bool SEG>
-__device__ void dkdv_v11(BWD_COMMON(double), double* dK, double* dV, const int* seg) {
+template <typename In, int D, bool SEG>
+__device__ void dkdv_v11(BWD_COMMON(In), In* dK, In* dV, const int* seg) {
     using Lay = BwdV11KvLayout<D>;
     constexpr int BN = Lay::BN, BM = Lay::BM, L = Lay::L, NT = 256, ND = D / 8;
     static_assert(D % 16 == 0 && D <= 128, "v11 handles D in {16, 32, 64, 128}");
@@ -133,8 +179,8 @@ __device__ void dkdv_v11(BWD_COMMON(double), double* dK, double* dV, const int* 
         for (int it = 0; it < BN / RPI; it++) {
             const int r = r0 + it * RPI, j = j0 + r;
             const i64 off = ((R.k + (j < R.keys ? j : 0)) * Hkv + g) * D + c0;
-            swi_cp_async16(&Ks[r * L + c0], k + off, j < R.keys ? 16 : 0);
-            swi_cp_async16(&Vs[r * L + c0], v + off, j < R.keys ? 16 : 0);
+            swi_stage2(&Ks[r * L + c0], k + off, j < R.keys);
+            swi_stage2(&Vs[r * L + c0], v + off, j < R.keys);
         }
     }
 
@@ -188,21 +234,20 @@ __device__ void dkdv_v11(BWD_COMMON(double), double* dK, double* dV, const int* 
             const int r = rr + it * QRPI, pos = pre[it];
             if (r < BM) {
                 const i64 off = ((R.q + (pos >= 0 ? pos : 0)) * Hq + c.h) * D + cc;
-                swi_cp_async16(&Qs[r * L + cc], q + off, pos >= 0 ? 16 : 0);
-                swi_cp_async16(&dOs[r * L + cc], dO + off, pos >= 0 ? 16 : 0);
+                swi_stage2(&Qs[r * L + cc], q + off, pos >= 0);
+                swi_stage2(&dOs[r * L + cc], dO + off, pos >= 0);
             }
         }
         if (tid < BM) {
             const int pos = preSelf;
             const i64 l = (R.q + (pos >= 0 ? pos : 0)) * Hq + c.h;
-            const double* lse = c.br == 0 ? lseF : lseW;
-            const double* delta = c.br == 0 ? deltaF : deltaW;
-            const double* coef = c.br == 0 ? coefF : coefW;
-            swi_cp_async8(&sm[Lay::RL + buf * BM + tid], lse + l, pos >= 0 ? 8 : 0);
-            swi_cp_async8(&sm[Lay::RD + buf * BM + tid], delta + l, pos >= 0 ? 8 : 0);
+            const In* lse = c.br == 0 ? lseF : lseW;
+            const In* delta = c.br == 0 ? deltaF : deltaW;
+            const In* coef = c.br == 0 ? coefF : coefW;
+            swi_stage1(&sm[Lay::RL + buf * BM + tid], lse + l, pos >= 0);
+            swi_stage1(&sm[Lay::RD + buf * BM + tid], delta + l, pos >= 0);
             if (coef) {
-                swi_cp_async8(&sm[Lay::RC + buf * BM + tid], coef + R.q + (pos >= 0 ? pos : 0),
-                              pos >= 0 ? 8 : 0);
+                swi_stage1(&sm[Lay::RC + buf * BM + tid], coef + R.q + (pos >= 0 ? pos : 0), pos >= 0);
             } else {
                 sm[Lay::RC + buf * BM + tid] = pos >= 0 ? 1.0 : 0.0;
             }
@@ -282,17 +327,16 @@ __device__ void dkdv_v11(BWD_COMMON(double), double* dK, double* dV, const int* 
     }
     swi_cp_async_wait<0>();  // no copy in flight at exit (the K, V tile when no chunk sees it)
     // store: role 0 the dV rows, role 1 the dK rows
-    double* out = role == 0 ? dV : dK;
+    In* out = role == 0 ? dV : dK;
     const double f = role == 0 ? 1.0 : (double)scale;
 #pragma unroll
     for (int hlf = 0; hlf < 2; hlf++) {
         const int j = ja + 8 * hlf;
         if (j >= R.keys) continue;
-        double* row = out + ((R.k + j) * Hkv + g) * D;
+        In* row = out + ((R.k + j) * Hkv + g) * D;
 #pragma unroll
         for (int dn = 0; dn < ND; dn++)
-            *reinterpret_cast<double2*>(row + dn * 8 + 2 * t) =
-                make_double2(acc[dn][2 * hlf] * f, acc[dn][2 * hlf + 1] * f);
+            swi_store2(row + dn * 8 + 2 * t, acc[dn][2 * hlf] * f, acc[dn][2 * hlf + 1] * f);
     }
 }
 
@@ -310,8 +354,8 @@ struct BwdV11QLayout {
     static constexpr int BYTES = (2 * BM + 2 * BN) * L * 8;  // Qs, dOs [BM][L]; Ks, Vs [BN][L]
 };
 
-template <int D, bool SEG>
-__device__ void dq_v11(BWD_COMMON(double), double* dQ, int accumulate, const int* seg) {
+template <typename In, int D, bool SEG>
+__device__ void dq_v11(BWD_COMMON(In), In* dQ, int accumulate, const int* seg) {
     using Lay = BwdV11QLayout<D>;
     constexpr int BM = Lay::BM, BN = Lay::BN, L = Lay::L, NT = 256, ND = D / 8;
     static_assert(D % 16 == 0 && D <= 128, "v11 handles D in {16, 32, 64, 128}");
@@ -331,16 +375,16 @@ __device__ void dq_v11(BWD_COMMON(double), double* dQ, int accumulate, const int
     const SwiRows R = tile.rows;
     const bool full = tile.full;
     {
-        const double* lse = full ? lseF : lseW;
-        const double* delta = full ? deltaF : deltaW;
-        const double* coef = full ? coefF : coefW;
+        const In* lse = full ? lseF : lseW;
+        const In* delta = full ? deltaF : deltaW;
+        const In* coef = full ? coefF : coefW;
         for (int r = tid; r < BM; r += NT) {
             const int pos = r < tile.count ? tile.list[tile.start + r] : -1;
             const i64 l = (R.q + max(pos, 0)) * Hq + h;
             rowPos[r] = pos;
-            rowLse[r] = pos >= 0 ? lse[l] : 0.0;
-            rowDelta[r] = pos >= 0 ? delta[l] : 0.0;
-            rowCoef[r] = pos >= 0 ? (coef ? coef[R.q + pos] : 1.0) : 0.0;
+            rowLse[r] = pos >= 0 ? (double)lse[l] : 0.0;
+            rowDelta[r] = pos >= 0 ? (double)delta[l] : 0.0;
+            rowCoef[r] = pos >= 0 ? (coef ? (double)coef[R.q + pos] : 1.0) : 0.0;
         }
     }
     for (int j = tid; j < 64; j += NT) expTab[j] = swi_exp2_64th[j];
@@ -354,23 +398,23 @@ __device__ void dq_v11(BWD_COMMON(double), double* dQ, int accumulate, const int
     for (int u = tid; u < BM * D / 2; u += NT) {
         const int r = u / (D / 2), c = (u % (D / 2)) * 2, pos = rowPos[r];
         const i64 off = ((R.q + (pos >= 0 ? pos : 0)) * Hq + h) * D + c;
-        swi_cp_async16(&Qs[r * L + c], q + off, pos >= 0 ? 16 : 0);
-        swi_cp_async16(&dOs[r * L + c], dO + off, pos >= 0 ? 16 : 0);
+        swi_stage2(&Qs[r * L + c], q + off, pos >= 0);
+        swi_stage2(&dOs[r * L + c], dO + off, pos >= 0);
     }
     swi_cp_async_commit();
     constexpr int CPR = D / 2, RPI = NT / CPR, ITER = (BN + RPI - 1) / RPI;  // rows per pass, passes
     static_assert(NT % CPR == 0 && (BN % RPI == 0 || RPI % BN == 0), "v11 key-tile load passes");
     const int r0 = tid / CPR, c0 = (tid % CPR) * 2;
     const i64 rowStride = (i64)Hkv * D;
-    const double* kRow = k + (R.k * Hkv + g) * D + c0;
-    const double* vRow = v + (R.k * Hkv + g) * D + c0;
-    auto loadTile = [&](double* dst, const double* rowBase, const double* any, int j0) {
-        const double* src = rowBase + (i64)(j0 + r0) * rowStride;
+    const In* kRow = k + (R.k * Hkv + g) * D + c0;
+    const In* vRow = v + (R.k * Hkv + g) * D + c0;
+    auto loadTile = [&](double* dst, const In* rowBase, const In* any, int j0) {
+        const In* src = rowBase + (i64)(j0 + r0) * rowStride;
 #pragma unroll
         for (int it = 0; it < ITER; it++, src += RPI * rowStride) {
             if (BN % RPI != 0 && r0 >= BN) break;  // fewer rows than one pass (D = 16)
             const bool ok = j0 + r0 + it * RPI < R.keys;
-            swi_cp_async16(&dst[(r0 + it * RPI) * L + c0], ok ? src : any, ok ? 16 : 0);
+            swi_stage2(&dst[(r0 + it * RPI) * L + c0], ok ? src : any, ok);
         }
     };
     const int kLo = full ? 0 : max(0, qmin - w + 1);
@@ -454,47 +498,51 @@ __device__ void dq_v11(BWD_COMMON(double), double* dQ, int accumulate, const int
     for (int hlf = 0; hlf < 2; hlf++) {
         const int pos = hlf ? p1 : p0;
         if (pos < 0) continue;
-        double* row = dQ + ((R.q + pos) * Hq + h) * D;
+        In* row = dQ + ((R.q + pos) * Hq + h) * D;
 #pragma unroll
         for (int dn = 0; dn < ND; dn++) {
-            double2 val = make_double2(acc[dn][2 * hlf] * scale, acc[dn][2 * hlf + 1] * scale);
-            double2* p = reinterpret_cast<double2*>(row + dn * 8 + 2 * t);
-            if (accumulate) {
-                const double2 old = *p;
-                val.x += old.x;
-                val.y += old.y;
+            In* p = row + dn * 8 + 2 * t;
+            double v0 = acc[dn][2 * hlf] * scale, v1 = acc[dn][2 * hlf + 1] * scale;
+            if (accumulate) {  // the other branch's launch: its rounded sum, widened
+                v0 += (double)p[0];
+                v1 += (double)p[1];
             }
-            *p = val;
+            swi_store2(p, v0, v1);
         }
     }
 }
 
 // ------------------------------------------------------------------------------------------------------------------
-// Instantiations; each kernel exports {BM, BN, threads, dynamic shared bytes} as <kernel>_cfg (checked by the host
-// against org.swiattn.cuda.KernelPlan).
-#define SWI_BWD_V11(DMAX)                                                                                          \
+// Instantiations, _f64 (In = double) and _f32 (In = float); each kernel exports {BM, BN, threads, dynamic shared
+// bytes} as <kernel>_cfg (checked by the host against org.swiattn.cuda.KernelPlan). The layouts are the same for
+// both storage types (the tiles are double).
+#define SWI_BWD_V11(In, TN, DMAX)                                                                                  \
     extern "C" {                                                                                                   \
-    __constant__ int swi_bwd_dkdv_v11_f64_d##DMAX##_cfg[4] = {16, 64, 256, BwdV11KvLayout<DMAX>::BYTES};           \
-    __constant__ int swi_bwd_dq_v11_f64_d##DMAX##_cfg[4] = {64, 32, 256, BwdV11QLayout<DMAX>::BYTES};              \
+    __constant__ int swi_bwd_dkdv_v11_##TN##_d##DMAX##_cfg[4] = {16, 64, 256, BwdV11KvLayout<DMAX>::BYTES};        \
+    __constant__ int swi_bwd_dq_v11_##TN##_d##DMAX##_cfg[4] = {64, 32, 256, BwdV11QLayout<DMAX>::BYTES};           \
     }                                                                                                              \
-    extern "C" __global__ void __launch_bounds__(256, 1) swi_bwd_dkdv_v11_f64_d##DMAX(BWD_COMMON(double),         \
-                                                                                      double* dK, double* dV) {   \
-        dkdv_v11<DMAX, false>(BWD_COMMON_ARGS, dK, dV, nullptr);                                                   \
+    extern "C" __global__ void __launch_bounds__(256, 1) swi_bwd_dkdv_v11_##TN##_d##DMAX(BWD_COMMON(In), In* dK,  \
+                                                                                      In* dV) {                   \
+        dkdv_v11<In, DMAX, false>(BWD_COMMON_ARGS, dK, dV, nullptr);                                               \
     }                                                                                                              \
-    extern "C" __global__ void __launch_bounds__(256, 1) swi_bwd_dkdv_v11_f64_d##DMAX##_seg(                      \
-        BWD_COMMON(double), double* dK, double* dV, const int* seg) {                                              \
-        dkdv_v11<DMAX, true>(BWD_COMMON_ARGS, dK, dV, seg);                                                        \
+    extern "C" __global__ void __launch_bounds__(256, 1) swi_bwd_dkdv_v11_##TN##_d##DMAX##_seg(                   \
+        BWD_COMMON(In), In* dK, In* dV, const int* seg) {                                                          \
+        dkdv_v11<In, DMAX, true>(BWD_COMMON_ARGS, dK, dV, seg);                                                    \
     }                                                                                                              \
-    extern "C" __global__ void __launch_bounds__(256, 1) swi_bwd_dq_v11_f64_d##DMAX(BWD_COMMON(double),           \
-                                                                                    double* dQ, int accumulate) { \
-        dq_v11<DMAX, false>(BWD_COMMON_ARGS, dQ, accumulate, nullptr);                                             \
+    extern "C" __global__ void __launch_bounds__(256, 1) swi_bwd_dq_v11_##TN##_d##DMAX(BWD_COMMON(In), In* dQ,    \
+                                                                                    int accumulate) {             \
+        dq_v11<In, DMAX, false>(BWD_COMMON_ARGS, dQ, accumulate, nullptr);                                         \
     }                                                                                                              \
-    extern "C" __global__ void __launch_bounds__(256, 1) swi_bwd_dq_v11_f64_d##DMAX##_seg(                        \
-        BWD_COMMON(double), double* dQ, int accumulate, const int* seg) {                                          \
-        dq_v11<DMAX, true>(BWD_COMMON_ARGS, dQ, accumulate, seg);                                                  \
+    extern "C" __global__ void __launch_bounds__(256, 1) swi_bwd_dq_v11_##TN##_d##DMAX##_seg(                     \
+        BWD_COMMON(In), In* dQ, int accumulate, const int* seg) {                                                  \
+        dq_v11<In, DMAX, true>(BWD_COMMON_ARGS, dQ, accumulate, seg);                                              \
     }
 
-SWI_BWD_V11(16)
-SWI_BWD_V11(32)
-SWI_BWD_V11(64)
-SWI_BWD_V11(128)
+SWI_BWD_V11(double, f64, 16)
+SWI_BWD_V11(double, f64, 32)
+SWI_BWD_V11(double, f64, 64)
+SWI_BWD_V11(double, f64, 128)
+SWI_BWD_V11(float, f32, 16)
+SWI_BWD_V11(float, f32, 32)
+SWI_BWD_V11(float, f32, 64)
+SWI_BWD_V11(float, f32, 128)

@@ -123,7 +123,8 @@ public final class BenchCommand implements Callable<Integer> {
     List<String> versions;
 
     @Option(names = "--backward-versions", split = ",", defaultValue = "default",
-            description = "fp64/fp32 backward versions to time: default, V1, V2, V11 (V11: fp64 only)")
+            description = "fp64/fp32 backward versions to time: default, V1, V2, V11 (V11: D in 16, 32, 64, 128; "
+                    + "fp32 runs it on fp32 storage with fp64 tensor-core arithmetic)")
     List<String> backwardVersions;
 
     @Option(names = "--backward-streams", split = ",", defaultValue = "1",
@@ -543,7 +544,7 @@ public final class BenchCommand implements Callable<Integer> {
         List<BenchRow> rows = new ArrayList<>();
         for (String ver : backwardVersions) {
             KernelPlan.Version bv = ver.equalsIgnoreCase("default") ? null : KernelPlan.Version.valueOf(ver);
-            if (bv == KernelPlan.Version.V11 && (p != Precision.FP64 || !KernelPlan.hasTensorCoreKernels(headDim))) {
+            if (bv == KernelPlan.Version.V11 && !KernelPlan.hasTensorCoreKernels(headDim)) {
                 continue;
             }
             for (int streams : backwardStreams) {

@@ -15,6 +15,7 @@ import org.swiattn.spec.Shape;
  *   D specialisations  16, 32, 64, 128, 256: D runs on the smallest DMAX >= D (zero-padded); D > 256 runs v1.
  *   forward   FP64: v9 (tensor cores) when D is exactly 16/32/64/128, else v2;  FP32: v2
  *   backward  FP64: v11 (tensor cores) when D is exactly 16/32/64/128, else v2;  FP32: v2;  v1 beyond D = 256
+ *   selectable: backward v11 in FP32 too (fp32 storage, fp64 tensor-core arithmetic; D in 16/32/64/128)
  * }</pre>
  */
 public final class KernelPlan {
@@ -32,8 +33,9 @@ public final class KernelPlan {
         /**
          * Backward on the fp64 tensor cores (DMMA m16n8k16), deterministic: dK/dV per 64-key tile over 16-row query
          * chunks (heaviest tiles first), dQ per 64-row list tile over 32-key tiles, the short products summed in two
-         * accumulators (backward only; fp64, D in {16, 32, 64, 128}). V10 (unsplit, key tiles in launch order) was
-         * slower and lives in git history.
+         * accumulators (backward only; D in {16, 32, 64, 128}). FP64 (the default there) and FP32: fp32 storage of
+         * every operand, widened to fp64 in shared memory, fp64 arithmetic, outputs rounded once to fp32 (not the
+         * FP32 default). V10 (unsplit, key tiles in launch order) was slower and lives in git history.
          */
         V11
     }
@@ -129,14 +131,17 @@ public final class KernelPlan {
         return new TileConfig(t, t, 256, end * es + 4 * t);
     }
 
-    /** Backward v11 dK/dV tiles (mirror of BwdV11KvLayout): 16 query rows x 64 keys, strides D + 2. */
+    /**
+     * Backward v11 dK/dV tiles (mirror of BwdV11KvLayout): 16 query rows x 64 keys, strides D + 2; double tiles for
+     * both storage types.
+     */
     public static TileConfig backwardV11KeyTiles(int d) {
         int l = d + 2;
         int end = 2 * 64 * l + 4 * 16 * l + 4 * 256 + 6 * 16;
         return new TileConfig(16, 64, 256, end * 8 + 2 * 16 * 4);
     }
 
-    /** Backward v11 dQ tiles (mirror of BwdV11QLayout): 64 list rows x 32 keys, strides D + 2. */
+    /** Backward v11 dQ tiles (mirror of BwdV11QLayout): 64 list rows x 32 keys, strides D + 2; double tiles. */
     public static TileConfig backwardV11QueryTiles(int d) {
         return new TileConfig(64, 32, 256, (2 * 64 + 2 * 32) * (d + 2) * 8);
     }
@@ -184,13 +189,13 @@ public final class KernelPlan {
                 return new Choice[] {new Choice(BACKWARD_MODULE, "swi_bwd_dkdv_v2_" + sfx + "_d" + dm, v, dm, c),
                     new Choice(BACKWARD_MODULE, "swi_bwd_dq_v2_" + sfx + "_d" + dm, v, dm, c)};
             case V11:
-                if (p != Precision.FP64 || !hasTensorCoreKernels(d)) {
-                    throw new InvalidInputException("headDim", "backward " + v + " runs fp64 with D in {16, 32, 64, "
-                            + "128}, got " + p + " D=" + d);
+                if (!hasTensorCoreKernels(d)) {
+                    throw new InvalidInputException("headDim", "backward " + v + " runs D in {16, 32, 64, 128}, got "
+                            + p + " D=" + d);
                 }
-                return new Choice[] {new Choice(BACKWARD_TC_MODULE, "swi_bwd_dkdv_v11_f64_d" + d, v, d,
+                return new Choice[] {new Choice(BACKWARD_TC_MODULE, "swi_bwd_dkdv_v11_" + sfx + "_d" + d, v, d,
                         backwardV11KeyTiles(d)),
-                    new Choice(BACKWARD_TC_MODULE, "swi_bwd_dq_v11_f64_d" + d, v, d, backwardV11QueryTiles(d))};
+                    new Choice(BACKWARD_TC_MODULE, "swi_bwd_dq_v11_" + sfx + "_d" + d, v, d, backwardV11QueryTiles(d))};
             default:
                 throw new InvalidInputException("version", "backward has versions V1, V2 and V11, got " + v);
         }

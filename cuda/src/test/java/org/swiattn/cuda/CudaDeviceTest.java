@@ -68,15 +68,18 @@ class CudaDeviceTest {
                 assertThat(dev.module(KernelPlan.FORWARD_MODULE).intConstants("swi_fwd_v9_f64_d" + dm + "_cfg", 4))
                         .as("fwd v9 d%d", dm).containsExactly(KernelPlan.forwardV9(dm).toArray());
                 checked++;
-                for (KernelPlan.Choice c : KernelPlan.backward(Precision.FP64, dm, KernelPlan.Version.V11)) {
-                    assertThat(dev.module(c.module()).intConstants(c.name() + "_cfg", 4))
-                            .as("%s", c.name()).containsExactly(c.config().toArray());
-                    checked++;
+                for (Precision p : new Precision[] {Precision.FP64, Precision.FP32}) {
+                    for (KernelPlan.Choice c : KernelPlan.backward(p, dm, KernelPlan.Version.V11)) {
+                        assertThat(dev.module(c.module()).intConstants(c.name() + "_cfg", 4))
+                                .as("%s", c.name()).containsExactly(c.config().toArray());
+                        checked++;
+                    }
                 }
             }
         }
-        // 5 DMAX x 2 precisions x (fwd v2, bwd v2) + 4 tensor-core sizes x (fwd v9, bwd v11 dK/dV, bwd v11 dQ)
-        assertThat(checked).isEqualTo(32);
+        // 5 DMAX x 2 precisions x (fwd v2, bwd v2) + 4 tensor-core sizes x (fwd v9, 2 precisions x bwd v11 dK/dV,
+        // dQ)
+        assertThat(checked).isEqualTo(40);
     }
 
     @Test

@@ -52,6 +52,23 @@ class KernelPlanTest {
     }
 
     @Test
+    void fp32SelectsTheTensorCoreBackwardByNameOnlyAndKeepsItsTiles() {
+        for (int d : new int[] {16, 32, 64, 128}) {
+            KernelPlan.Choice[] f32 = KernelPlan.backward(Precision.FP32, d, KernelPlan.Version.V11);
+            KernelPlan.Choice[] f64 = KernelPlan.backward(Precision.FP64, d, KernelPlan.Version.V11);
+            assertThat(f32[0].name()).isEqualTo("swi_bwd_dkdv_v11_f32_d" + d);
+            assertThat(f32[1].name()).isEqualTo("swi_bwd_dq_v11_f32_d" + d);
+            assertThat(KernelPlan.segments(f32[0]).name()).isEqualTo("swi_bwd_dkdv_v11_f32_d" + d + "_seg");
+            for (int i = 0; i < 2; i++) {
+                assertThat(f32[i].module()).isEqualTo(KernelPlan.BACKWARD_TC_MODULE);
+                assertThat(f32[i].config()).isEqualTo(f64[i].config());  // double tiles for both storage types
+            }
+            // not the default: fp32 stays on v2 until measured
+            assertThat(KernelPlan.backward(Precision.FP32, d, null)[0].version()).isEqualTo(KernelPlan.Version.V2);
+        }
+    }
+
+    @Test
     void everyTileFitsHopperSharedMemory() {
         for (int dm : KernelPlan.DMAX) {
             for (Precision p : new Precision[] {Precision.FP64, Precision.FP32}) {
@@ -63,9 +80,11 @@ class KernelPlanTest {
             if (KernelPlan.hasTensorCoreKernels(dm)) {
                 assertThat(KernelPlan.forwardV9(dm).sharedBytes() + 1024).as("fwd v9 %d", dm)
                         .isLessThanOrEqualTo(H100_SHARED);
-                for (KernelPlan.Choice c : KernelPlan.backward(Precision.FP64, dm, KernelPlan.Version.V11)) {
-                    assertThat(c.config().sharedBytes() + 2304).as("%s %d", c.name(), dm)  // + static shared
-                            .isLessThanOrEqualTo(H100_SHARED);
+                for (Precision p : new Precision[] {Precision.FP64, Precision.FP32}) {
+                    for (KernelPlan.Choice c : KernelPlan.backward(p, dm, KernelPlan.Version.V11)) {
+                        assertThat(c.config().sharedBytes() + 2304).as("%s %d", c.name(), dm)  // + static shared
+                                .isLessThanOrEqualTo(H100_SHARED);
+                    }
                 }
             }
         }
@@ -125,7 +144,7 @@ class KernelPlanTest {
                 .isInstanceOf(InvalidInputException.class).hasMessageContaining("D=512");
         assertThatThrownBy(() -> KernelPlan.backward(Precision.FP64, 64, KernelPlan.Version.V9))
                 .isInstanceOf(InvalidInputException.class).hasMessageContaining("V9");
-        assertThatThrownBy(() -> KernelPlan.backward(Precision.FP32, 64, KernelPlan.Version.V11))
+        assertThatThrownBy(() -> KernelPlan.backward(Precision.FP32, 48, KernelPlan.Version.V11))
                 .isInstanceOf(InvalidInputException.class).hasMessageContaining("headDim").hasMessageContaining("FP32");
         assertThatThrownBy(() -> KernelPlan.backward(Precision.FP64, 48, KernelPlan.Version.V11))
                 .isInstanceOf(InvalidInputException.class).hasMessageContaining("D=48");
