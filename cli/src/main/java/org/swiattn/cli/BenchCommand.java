@@ -127,9 +127,9 @@ public final class BenchCommand implements Callable<Integer> {
                     + "fp32 runs it on fp32 storage with fp64 tensor-core arithmetic)")
     List<String> backwardVersions;
 
-    @Option(names = "--backward-streams", split = ",", defaultValue = "1",
-            description = "fp64/fp32 backward: the dK/dV and dQ launches on 1 stream (in turn) or 2 (concurrently); "
-                    + "a list times each, e.g. 1,2")
+    @Option(names = "--backward-streams", split = ",", defaultValue = "" + RoutedKernels.DEFAULT_BACKWARD_STREAMS,
+            description = "fp64/fp32 backward: the dK/dV and dQ launches on 1 stream (in turn) or 2 (concurrently, "
+                    + "the default); a list times each, e.g. 1,2")
     List<Integer> backwardStreams;
 
     @Option(names = "--backward-seq", split = ",", defaultValue = "4096",
@@ -561,7 +561,8 @@ public final class BenchCommand implements Callable<Integer> {
         Shape sh = new Shape(batch, s, qHeads, kvHeads, headDim);
         double scale = sh.defaultScale();
         String kname = rk.backwardChoice(headDim)[1].name().replace("swi_bwd_dq_", "bwd_")
-                + (rk.backwardStreams() == 1 ? "" : " (" + rk.backwardStreams() + " streams)");
+                + (rk.backwardStreams() == RoutedKernels.DEFAULT_BACKWARD_STREAMS ? ""
+                : rk.backwardStreams() == 1 ? " (1 stream)" : " (" + rk.backwardStreams() + " streams)");
         try (BenchBuffers bb = BenchBuffers.filled(rk, sh, seed)) {
             DeviceBuffer q = bb.q(), k = bb.k(), v = bb.v(), dO = bb.dO(), o = bb.o(), lse = bb.lse();
             DeviceBuffer delta = bb.delta(), dQ = bb.dQ(), dK = bb.dK(), dV = bb.dV();

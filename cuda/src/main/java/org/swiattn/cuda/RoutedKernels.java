@@ -29,8 +29,12 @@ public final class RoutedKernels {
     private final int backwardStreams;
     private final String sfx;
 
-    /** Streams of the backward's gradient launches by default: 1, dK/dV then dQ (see {@link #gradients}). */
-    public static final int DEFAULT_BACKWARD_STREAMS = 1;
+    /**
+     * Streams of the backward's gradient launches by default: 2, dQ beside dK/dV ({@link #gradients}); measured
+     * faster than 1 at every point timed (H200, S = 4096, D = 128: fp64 -0.5% full causal, -4.3% rho 0.25; fp32
+     * -11.5% / -6.2%; bench/results/2026-12-02-backward-streams.md).
+     */
+    public static final int DEFAULT_BACKWARD_STREAMS = 2;
 
     /**
      * @param forwardVersion  forced forward version, or null for the default plan
