@@ -3,7 +3,7 @@
 // what changes is how the two products are computed:
 //
 //   S [64 x 64] = Q_wg [64 x D] K_tile^T       wgmma m64n64k16, A = Q (smem), B = K (smem), D/16 steps
-//   O [64 x D] += P [64 x 64] V_tile [64 x D]   wgmma m64nDk16,  A = P (registers), B = V^T (smem), 4 steps
+//   O [64 x D] += P [64 x 64] V_tile [64 x D]   wgmma m64nDk16,  A = P (registers), B = V^T or V (smem), 4 steps
 //
 // One warpgroup (4 warps, 128 threads) owns 64 query rows of the block's BM = 64*NWG rows; warp w of the
 // warpgroup owns rows 16w..16w+15, and the accumulator fragments have the mma.sync C layout, so the masking and
@@ -11,9 +11,16 @@
 //
 // Shared-memory operands use the wgmma "K-major, 128-byte swizzle" canonical layout: rows of 64 bf16 (128 B),
 // 8-row atoms of 1024 B (1024-aligned), 16-byte chunk c of row r stored at chunk c ^ (r & 7). A D-wide operand is
-// split into D/64 column halves stored one after the other. The B operand of the second product must be K-major
-// too, i.e. V^T [D rows][keys]; it is read from Vt [B,Hkv,D,Sp] (Sp = S rounded up to 64, zero padded), written
-// once per call by swi_transpose_v_bf16 (one pass over V, about 0.4% of the routed forward at S=32768).
+// split into D/64 column halves stored one after the other. The B operand of the second product comes in two forms
+// (template VT):
+//   VT = true  (kernels swi_fwd_wgmma_*): K-major, i.e. V^T [D rows][keys], read from Vt [B,Hkv,D,Sp] (Sp = S
+//              rounded up to 64, zero padded), written once per call by swi_transpose_v_bf16 (one pass over V,
+//              about 0.4% of the routed forward at S=32768, 3% of the window forward at S=4096);
+//   VT = false (kernels swi_fwd_wgmmav_*): V itself, staged exactly as K ([D/64 halves][64 key rows][128 B]), read
+//              as an MN-major B (wgmma's transposed-B immediate): no V^T pass, no scratch, and the same arguments
+//              as version 1, so segment tables (SEG, kernels <name>_seg) run on it as on version 1.
+// MN-major descriptor (128-byte swizzle): the 8-row groups along K (keys) SBO = 1024 B apart, the 64-wide column
+// halves along N (D) LBO = 64 rows * 128 B apart; k-step kk of a key tile starts 16 rows (2048 B) further.
 // A version that overlapped P V of tile t with the softmax of tile t+1 was slower (ptxas serializes it, C7514) and
 // lives in git history (until commit 8836669).
 #pragma once
@@ -25,6 +32,12 @@ namespace swi_bf16 {
 // wgmma shared-memory matrix descriptor: K-major, 128-byte swizzle, 8-row atoms 1024 B apart (SBO), LBO unused.
 __device__ __forceinline__ uint64_t wg_desc(uint32_t saddr) {
     return (uint64_t)((saddr & 0x3FFFF) >> 4) | ((uint64_t)1 << 16) | ((uint64_t)(1024 >> 4) << 32) |
+           ((uint64_t)1 << 62);
+}
+// The same for an MN-major operand: 8-row groups along K 1024 B apart (SBO), 64-column halves along N lbo bytes
+// apart (LBO).
+__device__ __forceinline__ uint64_t wg_desc_mn(uint32_t saddr, uint32_t lbo) {
+    return (uint64_t)((saddr & 0x3FFFF) >> 4) | ((uint64_t)(lbo >> 4) << 16) | ((uint64_t)(1024 >> 4) << 32) |
            ((uint64_t)1 << 62);
 }
 __device__ __forceinline__ void wg_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
@@ -44,17 +57,20 @@ constexpr int wg_smem_bytes() {
     return 1024 /*alignment slack*/ + 64 * NWG * D * 2 /*Q*/ + STAGES * 2 * 64 * D * 2 /*K, Vt*/ + 64 * NWG * 4;
 }
 
-// Q [B,S,Hq,D], K [B,S,Hkv,D], Vt [B,Hkv,D,Sp] bf16, not modified; O [B,S,Hq,D] bf16, LSE [B,S,Hq]: written at
-// the listed rows; listF, nF, listW, nW: the compaction, not modified.
-template <int D, int NWG, int STAGES>
+// Q [B,S,Hq,D], K [B,S,Hkv,D] bf16, not modified; VT: Vt [B,Hkv,D,Sp], else V [B,S,Hkv,D] (Sp unused), bf16, not
+// modified; O [B,S,Hq,D] bf16, LSE [B,S,Hq]: written at the listed rows; listF, nF, listW, nW: the compaction, not
+// modified. SEG (VT = false only): entry b is segment b of the table seg (../common.cuh, swi_rows), Q, O, LSE flat
+// query rows, K, V flat key rows, S the longest segment's key count.
+template <int D, int NWG, int STAGES, bool VT = true, bool SEG = false>
 __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __restrict__ Q,
                                                       const __nv_bfloat16* __restrict__ K,
-                                                      const __nv_bfloat16* __restrict__ Vt,
+                                                      const __nv_bfloat16* __restrict__ Vsrc,
                                                       __nv_bfloat16* __restrict__ O, float* __restrict__ LSE,
                                                       const int* __restrict__ listF, const int* __restrict__ nF,
                                                       const int* __restrict__ listW, const int* __restrict__ nW,
                                                       int B, int S, int Sp, int Hq, int Hkv, int window,
-                                                      float scale_log2) {
+                                                      float scale_log2, const int* __restrict__ seg = nullptr) {
+    static_assert(!(VT && SEG), "segment tables read V directly (VT = false)");
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     constexpr int BM = 64 * NWG;   // queries per block
     constexpr int NT = 128 * NWG;  // threads per block
@@ -75,8 +91,9 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
 
     // 1. the work slot (swi_pick_tile, as version 1)
     SwiTile tile;
-    if (!swi_pick_tile(BM, Hq, B, S, listF, nF, listW, nW, tile)) return;
+    if (!swi_pick_tile<SEG>(BM, Hq, B, S, listF, nF, listW, nW, tile, seg)) return;
     const int h = tile.h, b = tile.b, cnt = tile.count;
+    const SwiRows R = tile.rows;  // where entry b's rows live (../common.cuh)
     const bool full = tile.full;
     const int* ord = tile.list + tile.start;
     for (int r = tid; r < BM; r += NT) sIdx[r] = ord[min(r, cnt - 1)];
@@ -100,8 +117,9 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
     const int g = h / (Hq / Hkv);
     const size_t kvRow = (size_t)Hkv * D;
     const int kvRowI = Hkv * D;
-    const __nv_bfloat16* Kb = K + (size_t)b * S * kvRow + (size_t)g * D;
-    const __nv_bfloat16* Vtb = Vt + ((size_t)b * Hkv + g) * D * Sp;
+    const __nv_bfloat16* Kb = K + (size_t)R.k * kvRow + (size_t)g * D;
+    // VT: V^T of (b, g) [D][Sp];  else V rows of kv head g (as K)
+    const __nv_bfloat16* Vb = VT ? Vsrc + ((size_t)b * Hkv + g) * D * Sp : Vsrc + (size_t)R.k * kvRow + (size_t)g * D;
 
     // 3. async loads: Q tile (gathered rows), K tile and V^T tile into a STAGES-deep ring
     auto load_kv = [&](int it) {
@@ -114,16 +132,21 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
             if (n < 64 * CH) {
                 const int r = n / CH, ch = n % CH;  // K: key row r, chunk ch of D
                 const int j = kt * BN + r;
-                const bool ok = j < S;
+                const bool ok = j < R.keys;
                 // (32-bit element offsets: S*Hkv*D and D*Sp are below 2^31 for every shape Java can hold)
                 swi_cp_async16(dK + wg_off(r, ch, 64), Kb + ((ok ? j : 0) * kvRowI + ch * 8), ok ? 16 : 0);
-                const int d = n >> 3, kc = n & 7;  // Vt: row d, chunk kc of the 64 keys
-                swi_cp_async16(dV + (uint32_t)(d * 128 + ((kc ^ (d & 7)) << 4)), Vtb + (d * Sp + kt * BN + kc * 8), 16);
+                if constexpr (VT) {
+                    const int d = n >> 3, kc = n & 7;  // Vt: row d, chunk kc of the 64 keys
+                    swi_cp_async16(dV + (uint32_t)(d * 128 + ((kc ^ (d & 7)) << 4)), Vb + (d * Sp + kt * BN + kc * 8),
+                                   16);
+                } else {  // V: key row r, chunk ch, the layout of K
+                    swi_cp_async16(dV + wg_off(r, ch, 64), Vb + ((ok ? j : 0) * kvRowI + ch * 8), ok ? 16 : 0);
+                }
             }
         }
     };
     {
-        const __nv_bfloat16* Qb = Q + (size_t)b * S * Hq * D + (size_t)h * D;
+        const __nv_bfloat16* Qb = Q + (size_t)R.q * Hq * D + (size_t)h * D;
 #pragma unroll
         for (int u = 0; u < BM * CH / NT; u++) {
             const int n = tid + u * NT;
@@ -145,8 +168,14 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
     auto issue_pv = [&](uint32_t tV) {
 #pragma unroll
         for (int kk = 0; kk < 4; kk++) {
-            if (D == 128) wgmma_rs_m64n128(acc, pa[kk], wg_desc(tV + kk * 32));
-            else wgmma_rs_m64n64(acc, pa[kk], wg_desc(tV + kk * 32));
+            if constexpr (VT) {  // V^T tile: K-major, k-step kk 32 bytes along each row
+                if (D == 128) wgmma_rs_m64n128(acc, pa[kk], wg_desc(tV + kk * 32));
+                else wgmma_rs_m64n64(acc, pa[kk], wg_desc(tV + kk * 32));
+            } else {             // V tile: MN-major, k-step kk 16 rows further
+                const uint64_t dv = wg_desc_mn(tV + kk * 2048, 64 * 128);
+                if (D == 128) wgmma_rs_m64n128<1>(acc, pa[kk], dv);
+                else wgmma_rs_m64n64<1>(acc, pa[kk], dv);
+            }
         }
         wg_commit();
     };
@@ -226,7 +255,7 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
         const int r = wRow0 + grp + 8 * hr;
         if (r >= cnt) continue;
         const float inv = 1.f / l;
-        const size_t row = (size_t)b * S + (hr ? pos1 : pos0);
+        const size_t row = (size_t)R.q + (hr ? pos1 : pos0);
         __nv_bfloat16* out = O + (row * Hq + h) * D;
 #pragma unroll
         for (int nd = 0; nd < ND; nd++)

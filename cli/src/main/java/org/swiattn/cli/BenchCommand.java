@@ -132,6 +132,12 @@ public final class BenchCommand implements Callable<Integer> {
                     + "the default); a list times each, e.g. 1,2")
     List<Integer> backwardStreams;
 
+    @Option(names = "--bf16-forward", split = ",", defaultValue = "default",
+            description = "bf16 forward versions to time: default (the device's), 1 (mma.sync), 2 (wgmma reading "
+                    + "V^T), 3 (wgmma reading V); the first also runs the backward's forward. VARLEN: the packed "
+                    + "forward of each version that takes segment tables")
+    List<String> bf16Forward;
+
     @Option(names = "--backward-seq", split = ",", defaultValue = "4096",
             description = "sequence lengths at which the backward is timed (none: empty)")
     List<Integer> backwardSeqs;
@@ -232,6 +238,9 @@ public final class BenchCommand implements Callable<Integer> {
         for (String v : backwardVersions) {
             requireVersion("--backward-versions", v);
         }
+        for (String f : bf16Forward) {
+            Args.require(Bf16Bench.isForwardVersion(f), "--bf16-forward", "default, 1, 2 or 3", "'" + f + "'");
+        }
         for (int n : backwardStreams) {
             Args.require(n == 1 || n == 2, "--backward-streams", "1 or 2", n);
         }
@@ -285,7 +294,7 @@ public final class BenchCommand implements Callable<Integer> {
         for (Precision p : chosen) {
             if (p == Precision.BF16) {
                 rows.addAll(Bf16Bench.run(new Bf16Bench.Config(batch, qHeads, kvHeads, headDim, window, seqs, routes,
-                        backwardSeqs, backwardRoutes, checkRows, seed, masks), timing, out));
+                        backwardSeqs, backwardRoutes, checkRows, seed, masks, bf16Forward), timing, out));
                 continue;
             }
             for (int s : seqs) {
@@ -338,7 +347,7 @@ public final class BenchCommand implements Callable<Integer> {
     private int segments(List<Precision> chosen, CudaDevice dev, Path masks, BenchTiming timing, PrintWriter out)
             throws IOException {
         SegmentBench.Config c = new SegmentBench.Config(qHeads, kvHeads, headDim, window, cache, chunk, seqs, routes,
-                checkRows, seed);
+                checkRows, seed, bf16Forward);
         List<String> failures = new ArrayList<>();
         List<SegmentBench.Timed> timed = mode == Mode.CHUNK ? SegmentBench.chunk(c, chosen, dev, timing, failures, out)
                 : SegmentBench.varlen(c, chosen, dev, timing, masks, failures, out);

@@ -27,8 +27,9 @@ import org.swiattn.spec.Shape;
  * generated on the GPU, by the bench's one timing method ({@link BenchTiming}).
  *
  * <pre>{@code
- *   forward    route compaction + (wgmma: V^T transpose) + the default variant, for every route; checked first on
- *              sampled rows against the fp64 reference (errO normwise, errLSE max abs)
+ *   forward    route compaction + (version 2: V^T transpose) + the variant of each --bf16-forward entry (the
+ *              default instance's unless told), for every route; checked first on sampled rows against the fp64
+ *              reference (errO normwise, errLSE max abs)
  *   backward   delta + dK/dV + dQ of the HARD estimator (the selected branch; forward outside the timing), for
  *              the backward routes at the backward sequence lengths; tensor-core version (MMA), and at S <= 4096
  *              also the SIMT version, whose outputs the MMA ones are compared with (normwise, errO column)
@@ -42,7 +43,20 @@ final class Bf16Bench {
     /** What to run (the BenchCommand options). maskDir: where rho masks are written for the peers, or null. */
     record Config(int batch, int qHeads, int kvHeads, int headDim, int window, List<Integer> seqs,
                   List<String> routes, List<Integer> backwardSeqs, List<String> backwardRoutes, int checkRows,
-                  long seed, Path maskDir) {
+                  long seed, Path maskDir, List<String> forwardVersions) {
+    }
+
+    /**
+     * The instance of a {@code --bf16-forward} entry: "default" ({@link Bf16Attention#create}) or a forward version
+     * 1, 2, 3 ({@link Bf16Attention#ofVersion}).
+     */
+    static Bf16Attention instance(String version) {
+        return version.equals("default") ? Bf16Attention.create() : Bf16Attention.ofVersion(Integer.parseInt(version));
+    }
+
+    /** Checks a {@code --bf16-forward} entry without a GPU. */
+    static boolean isForwardVersion(String version) {
+        return version.equals("default") || version.equals("1") || version.equals("2") || version.equals("3");
     }
 
     /**
@@ -52,14 +66,17 @@ final class Bf16Bench {
      */
     static List<BenchRow> run(Config cfg, BenchTiming timing, PrintWriter out) throws IOException {
         CudaDevice dev = CudaDevice.get();
-        Bf16Attention att = Bf16Attention.create();
-        Bf16Kernels kn = att.kernels();
-        Bf16Attention.Variant var = att.variantFor(cfg.headDim());
+        // the first --bf16-forward entry also runs the backward's forward
+        List<Bf16Attention.Variant> vars = new ArrayList<>();
+        for (String fv : cfg.forwardVersions()) {
+            vars.add(instance(fv).variantFor(cfg.headDim()));
+        }
+        Bf16Attention.Variant var = vars.get(0);
+        Bf16Kernels kn = Bf16Attention.create().kernels();
         if (var.headDim() != cfg.headDim()) {
             throw new InvalidInputException("headDim", "the bf16 bench runs D = 64 or 128 (the kernels' native "
                     + "sizes), got " + cfg.headDim());
         }
-        String kname = var.kernel().replace("swi_", "");
         List<BenchRow> results = new ArrayList<>();
         for (int s : cfg.seqs()) {
             Shape sh = new Shape(cfg.batch(), s, cfg.qHeads(), cfg.kvHeads(), cfg.headDim());
@@ -86,27 +103,29 @@ final class Bf16Bench {
                 dev.synchronize();
                 double[][] host = cfg.checkRows() > 0 ? new double[][] {unpack(q, d.qElems()), unpack(k, d.kvElems()),
                     unpack(v, d.kvElems())} : null;
-                // 1. forward, every route
+                // 1. forward, every route and variant
                 for (String route : cfg.routes()) {
                     boolean[] z = mask(cfg, s, route);
                     double flops = BenchRoutes.usefulFlops(z, cfg.batch(), s, w, cfg.headDim(), cfg.qHeads());
                     try (DeviceBuffer zd = DeviceBuffer.of(dev, BenchRoutes.bytes(z), "route");
                          RouteCompaction.DeviceLists l = RouteCompaction.onDevice(dev, zd, d.batch(), s)) {
-                        Runnable run = () -> {
-                            kn.compact(d, zd, l);
-                            kn.forward(var, d, w, scale, q, k, v, vt, o, lse, l);
-                        };
-                        o.fill((byte) 0xFF);
-                        run.run();
-                        dev.synchronize();
-                        double[] err = host == null ? new double[] {Double.NaN, Double.NaN}
-                                : checkRows(cfg, sh, host, z, o, lse, d, scale);
-                        double[] t = timing.measure(run);
-                        BenchRow r = new BenchRow("BF16", s, route, BenchRoutes.fraction(z), "forward", kname, t[0],
-                                t[1], flops / t[0] / 1e9, err[0], err[1]);
-                        out.println(r.format());
-                        out.flush();
-                        results.add(r);
+                        for (Bf16Attention.Variant fv : vars) {
+                            Runnable run = () -> {
+                                kn.compact(d, zd, l);
+                                kn.forward(fv, d, w, scale, q, k, v, vt, o, lse, l);
+                            };
+                            o.fill((byte) 0xFF);
+                            run.run();
+                            dev.synchronize();
+                            double[] err = host == null ? new double[] {Double.NaN, Double.NaN}
+                                    : checkRows(cfg, sh, host, z, o, lse, d, scale);
+                            double[] t = timing.measure(run);
+                            BenchRow r = new BenchRow("BF16", s, route, BenchRoutes.fraction(z), "forward",
+                                    fv.kernel().replace("swi_", ""), t[0], t[1], flops / t[0] / 1e9, err[0], err[1]);
+                            out.println(r.format());
+                            out.flush();
+                            results.add(r);
+                        }
                     }
                 }
                 // 2. backward (HARD: the selected branch)

@@ -1,6 +1,7 @@
 package org.swiattn.cli;
 
 import java.io.PrintWriter;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.swiattn.cuda.BackwardOperands;
@@ -24,8 +25,9 @@ import org.swiattn.spec.Shape;
  * 128, no padding).
  *
  * <pre>{@code
- *   segment path  forward: the mma.sync kernel <variant>_seg (segmentVariantFor; the wgmma forward takes no
- *                 table); backward (the default, Bf16Attention's MMA version): delta + tensor-core dK/dV _seg +
+ *   segment path  forward: the kernel <variant>_seg of segmentVariantFor (the default instance: mma.sync, as the
+ *                 version-2 wgmma forward takes no table; VARLEN also times the <variant>_seg of every other
+ *                 --bf16-forward version, e.g. 3: wgmma reading V); backward (the default, Bf16Attention's MMA version): delta + tensor-core dK/dV _seg +
  *                 dQ _seg (bf16); beside it the SIMT version: delta + SIMT dK/dV _seg + SIMT dQ _seg into fp32 +
  *                 bf16 rounding
  *   CHUNK         chunk   the --chunk rows at the end of the --cache keys (bottom-right table)
@@ -165,6 +167,21 @@ final class Bf16SegmentBench {
     }
 
     /**
+     * The segment-table forward kernels a VARLEN run times: first, the default instance's; then that of each other
+     * {@code --bf16-forward} entry, each kernel once.
+     */
+    private static List<Bf16Attention.Variant> packedVariants(SegmentBench.Config c, Bf16Attention.Variant first) {
+        List<Bf16Attention.Variant> out = new ArrayList<>(List.of(first));
+        for (String fv : c.bf16Forward()) {
+            Bf16Attention.Variant v = Bf16Bench.instance(fv).segmentVariantFor(c.headDim());
+            if (!out.contains(v)) {
+                out.add(v);
+            }
+        }
+        return out;
+    }
+
+    /**
      * VARLEN in bf16 at one size: per route the packed forward and backward, then the one-sequence rows.
      *
      * @param zs the masks of c.routes(); not modified.  rows receives the timed rows, failures the failed checks
@@ -179,7 +196,6 @@ final class Bf16SegmentBench {
         int w = c.window();
         Bf16Kernels.Dims d = new Bf16Kernels.Dims(1, s, c.qHeads(), c.kvHeads(), vs.headDim());
         double scale = sh.defaultScale();
-        String fname = vs.kernel().replace("swi_", "") + "_seg";
         String bname = "bwd_mma_bf16_d" + d.dp() + "_seg";
         String sname = "bwd_v2_bf16_d" + d.dp() + "_seg (simt)";
         Segments self = Segments.selfAttention(sh);
@@ -213,18 +229,27 @@ final class Bf16SegmentBench {
                 try (DeviceBuffer zd = DeviceBuffer.of(dev, BenchRoutes.bytes(z), "route");
                      RouteCompaction.DeviceLists l = RouteCompaction.onDevice(dev, zd, seg, s);
                      RouteCompaction.DeviceLists l1 = RouteCompaction.onDevice(dev, zd, 1, s)) {
-                    // 1. the packed forward, checked, then timed
-                    Runnable fwd = () -> {
-                        RouteCompaction.compactInto(dev, zd, l, seg);
-                        kn.forward(vs, d, w, scale, q, k, v, o, lse, l, seg);
-                    };
-                    o.fill((byte) 0xFF);  // poison: every row must be written
-                    fwd.run();
-                    dev.synchronize();
-                    RowCheck.Result err = host == null ? RowCheck.Result.NONE
-                            : check(c, SegmentBench.inputs(c, sh, table, z, host[0], host[1], host[2]), o, lse);
-                    SegmentBench.verdict("BF16", s, route, err, failures, out);
-                    double[] tf = timing.measure(fwd);
+                    // 1. the packed forward of each --bf16-forward version that takes tables (the default
+                    // instance's first), checked, then timed; the first one's o, lse feed the backward
+                    List<SegmentBench.Timed> forwards = new ArrayList<>();
+                    for (Bf16Attention.Variant pv : packedVariants(c, vs)) {
+                        Runnable fwd = () -> {
+                            RouteCompaction.compactInto(dev, zd, l, seg);
+                            kn.forward(pv, d, w, scale, q, k, v, o, lse, l, seg);
+                        };
+                        o.fill((byte) 0xFF);  // poison: every row must be written
+                        fwd.run();
+                        dev.synchronize();
+                        RowCheck.Result err = host == null ? RowCheck.Result.NONE
+                                : check(c, SegmentBench.inputs(c, sh, table, z, host[0], host[1], host[2]), o, lse);
+                        SegmentBench.verdict("BF16", s, route, err, failures, out);
+                        double[] tf = timing.measure(fwd);
+                        forwards.add(new SegmentBench.Timed(new BenchRow("BF16", s, route, rho, "forward",
+                                pv.kernel().replace("swi_", "") + "_seg", tf[0], tf[1], flops / tf[0] / 1e9,
+                                err.errO(), err.errLse()), SegmentBench.floorBytes(table, z, c, ES, LSE_BYTES, false)));
+                    }
+                    RouteCompaction.compactInto(dev, zd, l, seg);
+                    kn.forward(vs, d, w, scale, q, k, v, o, lse, l, seg);
                     // 2. the packed backward (HARD) on the forward's o, lse: tensor cores (default), then SIMT
                     BackwardOperands ops = BackwardOperands.routed(q, k, v, dO, l, lse, delta);
                     Runnable bwd = () -> {
@@ -253,10 +278,8 @@ final class Bf16SegmentBench {
                         kn.dQmma(d, w, scale, ops1, false, dQ);
                     };
                     double[] tb1 = timing.measure(bwd1);
-                    List<SegmentBench.Timed> timed = List.of(
-                            new SegmentBench.Timed(new BenchRow("BF16", s, route, rho, "forward", fname, tf[0], tf[1],
-                                    flops / tf[0] / 1e9, err.errO(), err.errLse()),
-                                    SegmentBench.floorBytes(table, z, c, ES, LSE_BYTES, false)),
+                    List<SegmentBench.Timed> timed = new ArrayList<>(forwards);
+                    timed.addAll(List.of(
                             new SegmentBench.Timed(new BenchRow("BF16", s, route, rho, "backward", bname, tb[0],
                                     tb[1], 2.5 * flops / tb[0] / 1e9, Double.NaN, Double.NaN),
                                     SegmentBench.floorBytes(table, z, c, ES, LSE_BYTES, true)),
@@ -268,7 +291,7 @@ final class Bf16SegmentBench {
                                     Double.NaN, Double.NaN), SegmentBench.floorBytes(self, z, c, ES, LSE_BYTES, false)),
                             new SegmentBench.Timed(new BenchRow("BF16", s, route, rho, "bwd-1seq",
                                     "bwd_mma_bf16_d" + d.dp(), tb1[0], tb1[1], 2.5 * flops1 / tb1[0] / 1e9,
-                                    Double.NaN, Double.NaN), SegmentBench.floorBytes(self, z, c, ES, LSE_BYTES, true)));
+                                    Double.NaN, Double.NaN), SegmentBench.floorBytes(self, z, c, ES, LSE_BYTES, true))));
                     for (SegmentBench.Timed t : timed) {
                         out.println(t.row().format());
                         rows.add(t);

@@ -46,7 +46,7 @@ final class SegmentBench {
 
     /** The sizes of a run. */
     record Config(int qHeads, int kvHeads, int headDim, int window, int cache, int chunk, List<Integer> seqs,
-                  List<String> routes, int checkRows, long seed) {
+                  List<String> routes, int checkRows, long seed, List<String> bf16Forward) {
     }
 
     /**

@@ -76,7 +76,8 @@ class SegmentBenchTest {
 
     @Test
     void theMemoryFloorCountsEachTensorOnceAndOnlyTheKeysSeen() {
-        SegmentBench.Config c = new SegmentBench.Config(4, 2, 8, 2, 5, 2, List.of(5), List.of("window"), 0, 1);
+        SegmentBench.Config c = new SegmentBench.Config(4, 2, 8, 2, 5, 2, List.of(5), List.of("window"), 0, 1,
+                List.of("default"));
         Segments chunk = Segments.bottomRight(new Shape(1, 2, 4, 2, 8, 5));
         boolean[] z = {false, false};  // keys 2..4 seen
         // forward: q, o of 2 rows x 4 heads x 8, k, v of 3 keys x 2 heads x 8, in bf16; lse fp32

@@ -40,8 +40,9 @@ import org.swiattn.spec.SwitchAttention;
  * takes a tile of consecutive list entries for one head (the tile schedule of {@code common.cuh}), so it visits
  * only the key tiles its queries see.
  * D in {64, 128} runs natively; other D up to 128 are zero-padded to the next of the two (padding changes no score
- * because the spec's scale is passed explicitly). Two kernel versions: {@link Variant#kind()} 1 (mma.sync m16n8k16,
- * any GPU of compute capability 8.0+) and 2 (Hopper wgmma, compute capability 9.0, reads a V^T scratch copy).
+ * because the spec's scale is passed explicitly). Three kernel versions: {@link Variant#kind()} 1 (mma.sync m16n8k16,
+ * any GPU of compute capability 8.0+), 2 (Hopper wgmma, compute capability 9.0, reads a V^T scratch copy) and 3
+ * (version 2 reading V itself as a transposed wgmma operand: no V^T pass; segment tables too).
  * Judged by the spec's low-precision rule ({@link org.swiattn.spec.Tolerance}, Precision.BF16).
  *
  * <p>Backward ({@link #backward}): dQ, dK, dV in bf16, dL/da in fp32, for every estimator, deterministic (no
@@ -55,7 +56,8 @@ public final class Bf16Attention implements SwitchAttention {
      * One compiled forward kernel.
      *
      * @param kernel  the extern "C" name
-     * @param kind    1 = mma.sync version, 2 = wgmma version (sm_90a only)
+     * @param kind    1 = mma.sync version, 2 = wgmma version reading V^T, 3 = wgmma version reading V (2, 3:
+     *                sm_90a only)
      * @param headDim D the kernel is specialised for (64 or 128)
      * @param blockM  queries per block (BM)
      * @param threads threads per block
@@ -67,12 +69,22 @@ public final class Bf16Attention implements SwitchAttention {
 
         /**
          * Dynamic shared memory per block, bytes (mirror of smem_bytes and wg_smem_bytes; a GPU test checks it
-         * against the kernel's exported {@code _cfg}): positions, the Q tile and the K/V ring; version 2 adds
-         * 1024 bytes of alignment slack.
+         * against the kernel's exported {@code _cfg}): positions, the Q tile and the K/V ring; versions 2 and 3
+         * add 1024 bytes of alignment slack.
          */
         public int sharedBytes() {
             int kv = stages * 2 * BLOCK_N * headDim * 2;
             return kind == 1 ? blockM * 4 + blockM * headDim * 2 + kv : 1024 + blockM * headDim * 2 + kv + blockM * 4;
+        }
+
+        /** Whether the kernel runs on tensor cores of compute capability 9.0 only (wgmma). */
+        public boolean hopperOnly() {
+            return kind >= 2;
+        }
+
+        /** Whether the kernel has a segment-table form {@code <kernel>_seg} (versions 1 and 3). */
+        public boolean takesSegments() {
+            return kind != 2;
         }
 
         /** The configuration the kernel exports as {@code <kernel>_cfg}: {BM, BN, threads, shared bytes}. */
@@ -89,6 +101,11 @@ public final class Bf16Attention implements SwitchAttention {
             return new Variant("swi_fwd_wgmma_bf16_d" + d + "_w" + nwg + "_s" + st + "_b" + minb, 2, d, 64 * nwg,
                     128 * nwg, st);
         }
+
+        private static Variant wgmmaV(int d, int nwg, int st, int minb) {
+            return new Variant("swi_fwd_wgmmav_bf16_d" + d + "_w" + nwg + "_s" + st + "_b" + minb, 3, d, 64 * nwg,
+                    128 * nwg, st);
+        }
     }
 
     /**
@@ -97,7 +114,8 @@ public final class Bf16Attention implements SwitchAttention {
      */
     public static final List<Variant> VARIANTS = List.of(
             Variant.mma(128, 64, 1, 3), Variant.mma(64, 128, 2, 2),
-            Variant.wgmma(128, 2, 2, 2), Variant.wgmma(64, 2, 2, 2));
+            Variant.wgmma(128, 2, 2, 2), Variant.wgmma(64, 2, 2, 2),
+            Variant.wgmmaV(128, 2, 2, 2), Variant.wgmmaV(64, 2, 2, 2));
 
     private final CudaDevice device;
     private final Bf16Kernels kernels;
@@ -162,12 +180,51 @@ public final class Bf16Attention implements SwitchAttention {
     /** An instance that runs the given kernel for every D (D padded to variant.headDim(); D must not exceed it). */
     public static Bf16Attention withVariant(Variant variant) {
         CudaDevice dev = CudaDevice.get();
-        if (variant.kind() == 2 && dev.computeCapability() != 90) {
+        if (variant.hopperOnly() && dev.computeCapability() != 90) {
             throw new IllegalArgumentException("variant " + variant.kernel() + " needs compute capability 9.0, device "
                     + dev.name() + " has " + dev.computeCapability());
         }
         return new Bf16Attention(dev, variant.headDim() == 64 ? variant : null, variant, DEFAULT_BACKWARD,
                 DEFAULT_DECODE);
+    }
+
+    /**
+     * An instance that runs forD64 for D <= 64 and forD128 for 64 < D <= 128 (self-attention and, when they take
+     * them, segment tables), with the default backward and decode.
+     *
+     * @param forD64  a D = 64 variant
+     * @param forD128 a D = 128 variant
+     */
+    public static Bf16Attention withVariants(Variant forD64, Variant forD128) {
+        if (forD64.headDim() != 64 || forD128.headDim() != 128) {
+            throw new IllegalArgumentException("variants: a D = 64 and a D = 128 kernel expected, got "
+                    + forD64.kernel() + " and " + forD128.kernel());
+        }
+        withVariant(forD64);   // the compute-capability check
+        return new Bf16Attention(CudaDevice.get(), forD64, forD128, DEFAULT_BACKWARD, DEFAULT_DECODE);
+    }
+
+    /**
+     * An instance on one forward version for both head dimensions ({@link #withVariants} of the version's D = 64
+     * and D = 128 variants).
+     *
+     * @param kind 1 (mma.sync), 2 (wgmma reading V^T) or 3 (wgmma reading V)
+     */
+    public static Bf16Attention ofVersion(int kind) {
+        Variant d64 = null, d128 = null;
+        for (Variant v : VARIANTS) {
+            if (v.kind() == kind) {
+                if (v.headDim() == 64) {
+                    d64 = v;
+                } else {
+                    d128 = v;
+                }
+            }
+        }
+        if (d64 == null || d128 == null) {
+            throw new IllegalArgumentException("kind: forward versions are 1, 2 and 3, got " + kind);
+        }
+        return withVariants(d64, d128);
     }
 
     /** The variant with this kernel name. */
@@ -271,19 +328,21 @@ public final class Bf16Attention implements SwitchAttention {
     }
 
     /**
-     * The forward variant of a call: the instance's for self-attention, the version-1 (mma.sync) variant of the same
-     * padded D for a segment table (the wgmma forward reads a per-batch V^T copy).
+     * The forward variant of a call: the instance's for self-attention, {@link #segmentVariantFor} for a segment
+     * table.
      */
     private Variant variantFor(Shape s, SegmentTable.OnDevice seg) {
         return seg == null ? variantFor(s.headDim()) : segmentVariantFor(s.headDim());
     }
 
     /**
-     * The forward variant of segment-table calls for head dimension d: the version-1 (mma.sync) variant of the
-     * padded D of {@link #variantFor(int)} (the wgmma forward reads a per-batch V^T copy and takes no table).
+     * The forward variant of segment-table calls for head dimension d: the instance's variant when it takes tables
+     * (versions 1 and 3), else (version 2, which reads a per-batch V^T copy) the version-1 (mma.sync) variant of the
+     * same padded D.
      */
     public Variant segmentVariantFor(int d) {
-        return find(variantFor(d).headDim() == 64 ? "swi_fwd_mma_bf16_d64_m128_t2_s2"
+        Variant v = variantFor(d);
+        return v.takesSegments() ? v : find(v.headDim() == 64 ? "swi_fwd_mma_bf16_d64_m128_t2_s2"
                 : "swi_fwd_mma_bf16_d128_m64_t1_s3");
     }
 

@@ -121,7 +121,8 @@ public final class Bf16Kernels {
 
     /**
      * Routed forward over the lists: o [B,S,Hq,dp] bf16 and lse [B,S,Hq] fp32 at the listed rows.
-     * Version-2 variants first write V^T into vt (which must then be non-null, [B,Hkv,dp,Sp]).
+     * Version-2 variants first write V^T into vt (which must then be non-null, [B,Hkv,dp,Sp]); versions 1 and 3
+     * read v (vt unused, may be null).
      *
      * @param var a variant with headDim == dp
      */
@@ -150,17 +151,17 @@ public final class Bf16Kernels {
     }
 
     /**
-     * Forward over a segment table (spec 2.0; version-1 variants, kernel {@code <variant>_seg}): o, lse at the
-     * listed flat rows. Lists from RouteCompaction's segment compaction or identity.
+     * Forward over a segment table (spec 2.0; version-1 and version-3 variants, kernel {@code <variant>_seg}): o,
+     * lse at the listed flat rows. Lists from RouteCompaction's segment compaction or identity.
      *
-     * @param var a version-1 (mma.sync) variant with headDim == dp; q, k, v, lists, seg not modified
+     * @param var a variant that takes segments with headDim == dp; q, k, v, lists, seg not modified
      */
     public void forward(Bf16Attention.Variant var, Dims d, int window, double scale, DeviceBuffer q, DeviceBuffer k,
                         DeviceBuffer v, DeviceBuffer o, DeviceBuffer lse, RouteCompaction.DeviceLists lists,
                         SegmentTable.OnDevice seg) {
-        if (var.kind() != 1 || var.headDim() != d.dp()) {
-            throw new IllegalArgumentException("segment tables run on a version-1 variant for D = " + d.dp() + ", got "
-                    + var.kernel());
+        if (!var.takesSegments() || var.headDim() != d.dp()) {
+            throw new IllegalArgumentException("segment tables run on a version-1 or version-3 variant for D = "
+                    + d.dp() + ", got " + var.kernel());
         }
         SegmentTable t = seg.host();
         KernelPlan.checkShape(d.shape(), t);
