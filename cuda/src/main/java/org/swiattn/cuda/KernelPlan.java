@@ -14,8 +14,8 @@ import org.swiattn.spec.Shape;
  * <pre>{@code
  *   D specialisations  16, 32, 64, 128, 256: D runs on the smallest DMAX >= D (zero-padded); D > 256 runs v1.
  *   forward   FP64: v9 (tensor cores) when D is exactly 16/32/64/128, else v2;  FP32: v2
- *   backward  FP64: v11 (tensor cores) when D is exactly 16/32/64/128, else v2;  FP32: v2;  v1 beyond D = 256
- *   selectable: backward v11 in FP32 too (fp32 storage, fp64 tensor-core arithmetic; D in 16/32/64/128)
+ *   backward  v11 (fp64 tensor cores; FP32: fp32 storage, fp64 arithmetic) when D is exactly 16/32/64/128, else
+ *             v2;  v1 beyond D = 256
  * }</pre>
  */
 public final class KernelPlan {
@@ -33,9 +33,9 @@ public final class KernelPlan {
         /**
          * Backward on the fp64 tensor cores (DMMA m16n8k16), deterministic: dK/dV per 64-key tile over 16-row query
          * chunks (heaviest tiles first), dQ per 64-row list tile over 32-key tiles, the short products summed in two
-         * accumulators (backward only; D in {16, 32, 64, 128}). FP64 (the default there) and FP32: fp32 storage of
-         * every operand, widened to fp64 in shared memory, fp64 arithmetic, outputs rounded once to fp32 (not the
-         * FP32 default). V10 (unsplit, key tiles in launch order) was slower and lives in git history.
+         * accumulators (backward only; D in {16, 32, 64, 128}). FP64 and FP32 (the default for both there): FP32 keeps fp32
+         * storage of every operand, widened to fp64 in shared memory, fp64 arithmetic, outputs rounded once to fp32
+         * (2.0x the fp32 v2 at S = 4096: bench/results/2026-12-02-backward-streams.md). V10 (unsplit, key tiles in launch order) was slower and lives in git history.
          */
         V11
     }
@@ -178,7 +178,7 @@ public final class KernelPlan {
         String sfx = suffix(p);
         int dm = dmax(d);
         Version v = forced != null ? forced
-                : (p == Precision.FP64 && hasTensorCoreKernels(d)) ? Version.V11 : dm > 0 ? Version.V2 : Version.V1;
+                : hasTensorCoreKernels(d) ? Version.V11 : dm > 0 ? Version.V2 : Version.V1;
         switch (v) {
             case V1:
                 return new Choice[] {new Choice(BACKWARD_MODULE, "swi_bwd_dkdv_v1_" + sfx, v, 0, null),

@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.swiattn.reference.NaiveAttention;
 import org.swiattn.reference.ReferenceAttention;
+import org.swiattn.reference.TermMagnitudes;
 import org.swiattn.reference.ScoreMagnitude;
 import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.BackwardResult;
@@ -86,6 +87,7 @@ class CudaKernelEquivalenceTest {
             double[] dOut = randomGrad(seed++, c.shape().qSize());
             ForwardResult fRef = REF.forward(in);
             BackwardResult bRef = REF.backward(in, dOut);
+            TermMagnitudes t = TermMagnitudes.of(in, dOut);
             double m = ScoreMagnitude.max(in);
             for (Precision p : new Precision[] {Precision.FP64, Precision.FP32}) {
                 ForwardResult fNaive = p == Precision.FP32 ? new NaiveAttention(p).forward(in) : null;
@@ -96,9 +98,10 @@ class CudaKernelEquivalenceTest {
                     }
                     try (CudaAttention gpu = CudaAttention.create(p, fv, null)) {
                         ForwardResult f = gpu.forward(in);
-                        judge(gpu.name() + " " + c, "O", p, f.o(), fRef.o(), fNaive == null ? null : fNaive.o(), m);
+                        judge(gpu.name() + " " + c, "O", p, f.o(), fRef.o(), fNaive == null ? null : fNaive.o(), m,
+                                t.o());
                         judge(gpu.name() + " " + c, "LSE", p, f.lse(), fRef.lse(),
-                                fNaive == null ? null : fNaive.lse(), m);
+                                fNaive == null ? null : fNaive.lse(), m, t.lse());
                         checked++;
                     }
                 }
@@ -109,11 +112,11 @@ class CudaKernelEquivalenceTest {
                     try (CudaAttention gpu = CudaAttention.create(p, null, bv)) {
                         BackwardResult b = gpu.backward(in, dOut);
                         String what = gpu.name() + " " + c;
-                        judge(what, "dQ", p, b.dq(), bRef.dq(), bNaive == null ? null : bNaive.dq(), m);
-                        judge(what, "dK", p, b.dk(), bRef.dk(), bNaive == null ? null : bNaive.dk(), m);
-                        judge(what, "dV", p, b.dv(), bRef.dv(), bNaive == null ? null : bNaive.dv(), m);
+                        judge(what, "dQ", p, b.dq(), bRef.dq(), bNaive == null ? null : bNaive.dq(), m, t.dq());
+                        judge(what, "dK", p, b.dk(), bRef.dk(), bNaive == null ? null : bNaive.dk(), m, t.dk());
+                        judge(what, "dV", p, b.dv(), bRef.dv(), bNaive == null ? null : bNaive.dv(), m, t.dv());
                         judge(what, "dA", p, b.dRouterLogit(), bRef.dRouterLogit(),
-                                bNaive == null ? null : bNaive.dRouterLogit(), m);
+                                bNaive == null ? null : bNaive.dRouterLogit(), m, t.dRouterLogit());
                         checked++;
                     }
                 }
@@ -141,10 +144,20 @@ class CudaKernelEquivalenceTest {
         }
     }
 
-    static void judge(String what, String tensor, Precision p, double[] got, double[] ref, double[] naive, double m) {
-        double err = ErrorMeasures.normwiseRelative(got, ref);
+    /**
+     * fp64: the module's promise, 1e-13 max(1, M) against ||ref|| alone (stricter than the spec). fp32: the spec's
+     * rule (SPEC.md section 10), both errors over max(||ref||, ||T||): an fp32 kernel computing in fp64 from an fp32
+     * delta (v11) leaves dS = P (dp - delta) at about 2^-24 |dp| where the exact dS cancels to 0 (w = 1), which the
+     * term sizes admit and ||ref|| alone would not.
+     *
+     * @param terms the term magnitudes T of ref; not modified
+     */
+    static void judge(String what, String tensor, Precision p, double[] got, double[] ref, double[] naive, double m,
+                      double[] terms) {
+        double tn = p == Precision.FP64 ? 0 : ErrorMeasures.normOfDifference(terms, null);
+        double err = ErrorMeasures.normwiseRelative(got, ref, tn);
         double bound = p == Precision.FP64 ? 1e-13 * Math.max(1, m)
-                : Tolerance.bound(p, ErrorMeasures.normwiseRelative(naive, ref), m);
+                : Tolerance.bound(p, ErrorMeasures.normwiseRelative(naive, ref, tn), m);
         synchronized (REPORT) {
             REPORT.add(String.format("%-70s %-4s err %.2e bound %.2e", what, tensor, err, bound));
         }

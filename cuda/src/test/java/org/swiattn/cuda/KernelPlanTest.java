@@ -46,13 +46,14 @@ class KernelPlanTest {
             assertThat(KernelPlan.hasTensorCoreKernels(d)).as("D=%d", d).isEqualTo(tensorCores);
             assertThat(KernelPlan.forward(Precision.FP32, d, null).version())
                     .isIn(KernelPlan.Version.V1, KernelPlan.Version.V2);
-            assertThat(KernelPlan.backward(Precision.FP32, d, null)[0].version())
-                    .isIn(KernelPlan.Version.V1, KernelPlan.Version.V2);
+            assertThat(KernelPlan.backward(Precision.FP32, d, null)[0].version()).as("fp32 backward D=%d", d)
+                    .isEqualTo(tensorCores ? KernelPlan.Version.V11 : d <= 256 ? KernelPlan.Version.V2
+                            : KernelPlan.Version.V1);
         }
     }
 
     @Test
-    void fp32SelectsTheTensorCoreBackwardByNameOnlyAndKeepsItsTiles() {
+    void fp32TensorCoreBackwardHasItsOwnNamesAndKeepsTheTiles() {
         for (int d : new int[] {16, 32, 64, 128}) {
             KernelPlan.Choice[] f32 = KernelPlan.backward(Precision.FP32, d, KernelPlan.Version.V11);
             KernelPlan.Choice[] f64 = KernelPlan.backward(Precision.FP64, d, KernelPlan.Version.V11);
@@ -63,8 +64,6 @@ class KernelPlanTest {
                 assertThat(f32[i].module()).isEqualTo(KernelPlan.BACKWARD_TC_MODULE);
                 assertThat(f32[i].config()).isEqualTo(f64[i].config());  // double tiles for both storage types
             }
-            // not the default: fp32 stays on v2 until measured
-            assertThat(KernelPlan.backward(Precision.FP32, d, null)[0].version()).isEqualTo(KernelPlan.Version.V2);
         }
     }
 

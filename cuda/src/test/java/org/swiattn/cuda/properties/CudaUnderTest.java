@@ -1,7 +1,6 @@
 package org.swiattn.cuda.properties;
 
 import org.swiattn.cuda.CudaAttention;
-import org.swiattn.cuda.KernelPlan;
 import org.swiattn.properties.AttentionPropertiesBase;
 import org.swiattn.properties.Fixture;
 import org.swiattn.reference.ScoreMagnitude;
@@ -20,7 +19,6 @@ final class CudaUnderTest {
 
     private static CudaAttention fp64;
     private static CudaAttention fp32;
-    private static CudaAttention fp32V11;
 
     private CudaUnderTest() {
     }
@@ -37,14 +35,6 @@ final class CudaUnderTest {
             fp32 = CudaAttention.create(Precision.FP32);
         }
         return fp32;
-    }
-
-    /** FP32 with the tensor-core backward (v11: fp32 storage, fp64 arithmetic), not the fp32 default. */
-    static synchronized CudaAttention fp32V11() {
-        if (fp32V11 == null) {
-            fp32V11 = CudaAttention.create(Precision.FP32, null, KernelPlan.Version.V11);
-        }
-        return fp32V11;
     }
 
     /** The fixture of the CudaFp64*Properties classes: {@link #fp64()} at {@link #FP64_BOUNDS}. */
@@ -65,22 +55,6 @@ final class CudaUnderTest {
         @Override
         public SwitchAttention implementation() {
             return fp32();
-        }
-    }
-
-    /**
-     * The fixture of the CudaFp32V11*Properties classes: {@link #fp32V11()} at the spec's fp32 tolerance, on the
-     * head dimensions v11 has (16, 32, 64, 128).
-     */
-    static final class Fp32V11 implements Fixture {
-        @Override
-        public SwitchAttention implementation() {
-            return fp32V11();
-        }
-
-        @Override
-        public boolean supports(Shape shape, int window) {
-            return KernelPlan.hasTensorCoreKernels(shape.headDim());
         }
     }
 }
