@@ -116,6 +116,10 @@ __device__ __forceinline__ void swi_cp_async16(void* smem, const void* gmem, int
 __device__ __forceinline__ void swi_cp_async8(void* smem, const void* gmem, int srcBytes) {
     asm volatile("cp.async.ca.shared.global [%0], [%1], 8, %2;\n" ::"r"(swi_smem_addr(smem)), "l"(gmem), "r"(srcBytes));
 }
+// The same for 4 bytes (cp.async.ca): single fp32 / int32 elements (row statistics, list positions).
+__device__ __forceinline__ void swi_cp_async4(void* smem, const void* gmem, int srcBytes) {
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(swi_smem_addr(smem)), "l"(gmem), "r"(srcBytes));
+}
 __device__ __forceinline__ void swi_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 // Waits until at most N committed groups are still in flight.
 template <int N>

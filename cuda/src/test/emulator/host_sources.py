@@ -7,6 +7,7 @@ BODIES = {  # the start of a definition -> its emulated body
  'void swi_cp_async16(uint32_t': '{ emu_cp_async(smem, gmem, 16, srcBytes); }',
  'void swi_cp_async16(void*': '{ emu_cp_async(swi_smem_addr(smem), gmem, 16, srcBytes); }',
  'void swi_cp_async8(': '{ emu_cp_async(swi_smem_addr(smem), gmem, 8, srcBytes); }',
+ 'void swi_cp_async4(': '{ emu_cp_async(swi_smem_addr(smem), gmem, 4, srcBytes); }',
  'void swi_cp_async_commit(': '{ emu_cp_async_commit(); }',
  'void swi_cp_async_wait(': '{ emu_cp_async_wait(N); }',
  'void swi_bar_arrive(': '{ emu_bar_arrive(id); }',

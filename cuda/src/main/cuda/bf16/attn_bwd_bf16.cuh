@@ -5,6 +5,9 @@
 //     operand patterns of attn_fwd_bf16.cuh): all five products run on tensor cores with bf16 operands and fp32
 //     accumulation; P and dS are rounded to bf16 for their products (as FlashAttention does); masks, exp,
 //     dS = P (dP - delta), the final scale and the bf16 rounding run on the CUDA cores.
+//   version "mma2" (this file, Java MMA_PIPE): version mma with cp.async double buffering (the next query chunk of
+//     dK/dV, the next key tile of dQ staged while the current one computes; one barrier per step) and the mask test
+//     skipped on fully visible 16 x 16 blocks; the same products, sums and roundings in the same order (bit-identical).
 //   version "simt": the fp32 tiled backward templates of ../attention_backward.cuh (dkdv_v2 / dq_v2) with bf16
 //     storage (In = bf16, T = float), instantiated in attn_bwd_bf16.cu: every product in fp32 on the CUDA cores.
 // Both take the compacted route of every precision (listF/nF/listW/nW, ../common.cuh) and its tile schedule.
@@ -26,6 +29,7 @@
 // side zero-pads other D), w window. Q, dO, dQ [B,S,Hq,D] bf16; K, V, dK, dV [B,S,Hkv,D] bf16;
 // lse, delta [B,S,Hq] fp32; coef [B,S] fp32 (null = 1). Visibility: full keys 0..i, window keys max(0,i-w+1)..i.
 #pragma once
+#include <type_traits>
 #include "attn_fwd_bf16.cuh"
 
 namespace swi_bf16 {
@@ -104,6 +108,66 @@ __device__ __forceinline__ void bwd_stage(uint8_t* dst, const __nv_bfloat16* __r
     }
 }
 
+// The cp.async flavour of bwd_stage (version mma2): the same rows into the same swizzled tile, issued as 16-byte
+// asynchronous copies (rows out of range zero-filled, nothing read); the caller commits the group and waits for it.
+template <int D, typename Rows>
+__device__ __forceinline__ void bwd_stage_async(uint32_t dst, const __nv_bfloat16* __restrict__ X, i64 row0, int H,
+                                                int hh, int limit, Rows rowsFrom) {
+    constexpr int CH = D / 8;
+#pragma unroll
+    for (int u = 0; u < BWD_T * CH / BWD_NT; u++) {
+        const int n = threadIdx.x + u * BWD_NT;
+        const int r = n / CH, ch = n % CH;
+        const int pos = rowsFrom(r);
+        const bool ok = pos >= 0 && pos < limit;
+        swi_cp_async16(dst + swz<CH>(r, ch), ok ? X + ((row0 + pos) * H + hh) * D + ch * 8 : X, ok ? 16 : 0);
+    }
+}
+
+// The cp.async flavour of bwd_row_stats (version mma2): row r's RAW lse (the reader multiplies by log2 e), delta and
+// branch coefficient, zeros for padding (pos < 0); coef null: 1 stored directly.
+//   lse, delta [B,S,Hq], coef [B,S] or null   not modified
+__device__ __forceinline__ void bwd_row_stats_async(const BwdMmaTiles& sm, int r, int pos, const float* lse,
+                                                    const float* delta, const float* coef, i64 qRow, int Hq, int h) {
+    const bool ok = pos >= 0;
+    const i64 rh = (qRow + max(pos, 0)) * Hq + h;
+    swi_cp_async4(sm.sLse + r, lse + rh, ok ? 4 : 0);
+    swi_cp_async4(sm.sDelta + r, delta + rh, ok ? 4 : 0);
+    if (coef) swi_cp_async4(sm.sCoef + r, coef + qRow + max(pos, 0), ok ? 4 : 0);
+    else sm.sCoef[r] = ok ? 1.f : 0.f;
+}
+
+// The dynamic shared memory of version mma2 (both kernels): six swizzled [64][D] bf16 tiles, a fixed pair and two
+// buffered pairs, then 3 slots of 64 positions and 2 slots of 64 x (lse, delta, coef):
+//   dK/dV: tiles K, V | Q, dO (buffer 0) | Q, dO (buffer 1);  positions of 3 consecutive chunks, stats of 2
+//   dQ:    tiles Q, dO | K, V (buffer 0) | K, V (buffer 1);  positions of the query tile, stats of the 2 passes
+// At D = 128: 6 * 16 KB + 2304 B = 100608 B (two blocks per SM); D = 64: 51456 B.
+template <int D>
+constexpr int bwd_mma2_smem_bytes() {
+    return 6 * BWD_T * D * 2 + (3 + 2 * 3) * BWD_T * 4;
+}
+
+// A BwdMmaTiles view of the mma2 layout: K, V at tiles kv, kv + 1; Q, dO at tiles qd, qd + 1 (tile numbers 0, 2, 4);
+// positions of slot p (0..2), stats of slot st (0..1).
+template <int D>
+__device__ __forceinline__ BwdMmaTiles bwd_mma2_tiles(uint8_t* smem, int kv, int qd, int p, int st) {
+    constexpr int TILE = BWD_T * D * 2;
+    BwdMmaTiles t;
+    t.sK = smem + kv * TILE;
+    t.sV = t.sK + TILE;
+    t.sQ = smem + qd * TILE;
+    t.sdO = t.sQ + TILE;
+    t.sPos = reinterpret_cast<int*>(smem + 6 * TILE) + p * BWD_T;
+    t.sLse = reinterpret_cast<float*>(smem + 6 * TILE) + 3 * BWD_T + st * 3 * BWD_T;
+    t.sDelta = t.sLse + BWD_T;
+    t.sCoef = t.sDelta + BWD_T;
+    t.aK = swi_smem_addr(t.sK);
+    t.aV = swi_smem_addr(t.sV);
+    t.aQ = swi_smem_addr(t.sQ);
+    t.adO = swi_smem_addr(t.sdO);
+    return t;
+}
+
 // The two score products of one warp's 16 rows against 16 columns, both on tensor cores (one k16 step per kk):
 //   x = A_X B_X^T, y = A_Y B_Y^T  [16 x 16], two n8 accumulator tiles each (fp32)     x, y [2][4] written
 // A_X, A_Y: swizzled row-major [m][k] tiles at shared addresses aX, aY, rows aRow .. aRow+15; B_X, B_Y: swizzled
@@ -132,6 +196,173 @@ __device__ __forceinline__ void bwd_mma_pair(float (&x)[2][4], float (&y)[2][4],
     }
 }
 
+// One staged chunk of 64 queries (rows 0 .. n-1 valid) against this warp's 16 keys j0 + kw0 .. +15 of the tile (the
+// dK/dV kernels' steps 2b-2d), per group of 16 queries (kq): S^T, dP^T [16 keys x 16 queries] (bwd_mma_pair), P^T,
+// dS^T, then dV += P^T dO and dK += dS^T Q over those 16 queries (one k16 step). K and V fragments are re-read per
+// group: holding S^T, dP^T for all 64 queries next to the dK, dV accumulators spills at D = 128.
+//   sm: K, V, the chunk's Q, dO, positions and row stats, not modified;  accK, accV [D/8][4] modified
+// PIPE = false (version mma): padding rows carry position -1, sLse holds lse times log2 e. PIPE = true (mma2): rows
+// n.. are padding whatever sPos holds, sLse holds the raw lse (times log2 e here: the same fp32 product), and a
+// 16 x 16 block of valid queries whose every pair is visible (its corner pairs are: positions ascend along the
+// chunk) skips the per-element test. Both give the same values in the same order.
+template <int D, bool PIPE>
+__device__ __forceinline__ void bwd_dkdv_chunk(const BwdMmaTiles& sm, float (&accK)[D / 8][4], float (&accV)[D / 8][4],
+                                               int j0, int kw0, int n, bool full, int window, float sl2, int lane) {
+    constexpr int CH = D / 8, ND = D / 8;
+    const int grp = lane >> 2, c4 = lane & 3;
+#pragma unroll 1
+    for (int kq = 0; kq < BWD_T / 16; kq++) {
+        float st[2][4], dpt[2][4];
+        bwd_mma_pair<D>(st, dpt, sm.aK, sm.aV, sm.aQ, sm.adO, kw0, kq * 16, lane);
+        // P^T, dS^T in fp32; the coefficient goes on P^T (dV); dS^T carries it through c dP
+        auto elems = [&](auto test) {
+#pragma unroll
+            for (int nq = 0; nq < 2; nq++)
+#pragma unroll
+                for (int e = 0; e < 4; e++) {
+                    const int qc = kq * 16 + nq * 8 + 2 * c4 + (e & 1);
+                    const float cf = sm.sCoef[qc];
+                    const float lse2 = PIPE ? sm.sLse[qc] * 1.4426950408889634f : sm.sLse[qc];
+                    bool vis = true;
+                    if constexpr (decltype(test)::value) {
+                        const int j = j0 + kw0 + grp + 8 * (e >> 1);
+                        const int pos = PIPE && qc >= n ? -1 : sm.sPos[qc];
+                        vis = swi_visible(pos, j, full, window);
+                    }
+                    const float p = vis ? exp2f(fmaf(st[nq][e], sl2, -lse2)) : 0.f;
+                    dpt[nq][e] = p * (cf * dpt[nq][e] - sm.sDelta[qc]);
+                    st[nq][e] = p * cf;
+                }
+        };
+        if (PIPE && kq * 16 + 15 < n && swi_visible(sm.sPos[kq * 16], j0 + kw0 + 15, full, window) &&
+            swi_visible(sm.sPos[kq * 16 + 15], j0 + kw0, full, window))
+            elems(std::false_type{});
+        else
+            elems(std::true_type{});
+        uint32_t pa[4], da[4];
+        pa[0] = pack_bf16(st[0][0], st[0][1]);
+        pa[1] = pack_bf16(st[0][2], st[0][3]);
+        pa[2] = pack_bf16(st[1][0], st[1][1]);
+        pa[3] = pack_bf16(st[1][2], st[1][3]);
+        da[0] = pack_bf16(dpt[0][0], dpt[0][1]);
+        da[1] = pack_bf16(dpt[0][2], dpt[0][3]);
+        da[2] = pack_bf16(dpt[1][0], dpt[1][1]);
+        da[3] = pack_bf16(dpt[1][2], dpt[1][3]);
+#pragma unroll
+        for (int dp = 0; dp < ND / 2; dp++) {
+            uint32_t b0, b1, b2, b3;
+            const uint32_t off = swz<CH>(kq * 16 + ((lane >> 3) & 1) * 8 + (lane & 7), dp * 2 + (lane >> 4));
+            ldsm_x4_t(b0, b1, b2, b3, sm.adO + off);
+            mma16816(accV[2 * dp], pa, b0, b1);
+            mma16816(accV[2 * dp + 1], pa, b2, b3);
+            ldsm_x4_t(b0, b1, b2, b3, sm.aQ + off);
+            mma16816(accK[2 * dp], da, b0, b1);
+            mma16816(accK[2 * dp + 1], da, b2, b3);
+        }
+    }
+}
+
+// The two rows grp, grp + 8 of a dQ warp's 16 (lane's C fragment rows) in one branch pass: positions (-1 = padding),
+// lse times log2 e, delta, branch coefficient.
+struct BwdDqRows {
+    int pos0, pos1;
+    float lse0, lse1, del0, del1, cf0, cf1;
+};
+
+// One staged key tile (keys ks .. ks+63) against a dQ warp's 16 rows wr0 .. wr0+15 (the dQ kernels' steps 2b-2d),
+// per group of 16 keys (kk): S, dP [16 rows x 16 keys] (bwd_mma_pair), dS = P (c dP - delta) on visible pairs, then
+// dQ += dS K over those keys (one k16 step); Q and dO fragments are re-read per group (registers).
+//   sm: Q, dO, the tile's K, V, not modified;  acc [D/8][4] modified
+// allLo, allHi (PIPE = true, version mma2): the warp's first and last position when all 16 rows are valid (else
+// allHi = -1): a 16 x 16 block whose corner pairs (allLo, last key) and (allHi, first key) are visible has every
+// pair visible and skips the per-element test; the values and their order are those of PIPE = false.
+template <int D, bool PIPE>
+__device__ __forceinline__ void bwd_dq_tile(const BwdMmaTiles& sm, float (&acc)[D / 8][4], int ks, int wr0,
+                                            const BwdDqRows& rw, bool full, int window, float sl2, int lane,
+                                            int allLo = 0, int allHi = -1) {
+    constexpr int CH = D / 8, ND = D / 8;
+    const int c4 = lane & 3;
+#pragma unroll 1
+    for (int kk = 0; kk < BWD_T / 16; kk++) {
+        float sc[2][4], dp[2][4];
+        bwd_mma_pair<D>(sc, dp, sm.aQ, sm.adO, sm.aK, sm.aV, wr0, kk * 16, lane);
+        auto elems = [&](auto test) {
+#pragma unroll
+            for (int n = 0; n < 2; n++)
+#pragma unroll
+                for (int e = 0; e < 4; e++) {
+                    const int hr = e >> 1;
+                    bool vis = true;
+                    if constexpr (decltype(test)::value) {
+                        const int j = ks + kk * 16 + n * 8 + 2 * c4 + (e & 1);
+                        vis = swi_visible(hr ? rw.pos1 : rw.pos0, j, full, window);
+                    }
+                    const float p = vis ? exp2f(fmaf(sc[n][e], sl2, -(hr ? rw.lse1 : rw.lse0))) : 0.f;
+                    sc[n][e] = p * ((hr ? rw.cf1 : rw.cf0) * dp[n][e] - (hr ? rw.del1 : rw.del0));
+                }
+        };
+        const int jb = ks + kk * 16;
+        if (PIPE && allHi >= 0 && swi_visible(allLo, jb + 15, full, window) && swi_visible(allHi, jb, full, window))
+            elems(std::false_type{});
+        else
+            elems(std::true_type{});
+        uint32_t da[4];
+        da[0] = pack_bf16(sc[0][0], sc[0][1]);
+        da[1] = pack_bf16(sc[0][2], sc[0][3]);
+        da[2] = pack_bf16(sc[1][0], sc[1][1]);
+        da[3] = pack_bf16(sc[1][2], sc[1][3]);
+#pragma unroll
+        for (int dpi = 0; dpi < ND / 2; dpi++) {
+            uint32_t b0, b1, b2, b3;
+            ldsm_x4_t(b0, b1, b2, b3, sm.aK + swz<CH>(kk * 16 + ((lane >> 3) & 1) * 8 + (lane & 7), dpi * 2 + (lane >> 4)));
+            mma16816(acc[2 * dpi], da, b0, b1);
+            mma16816(acc[2 * dpi + 1], da, b2, b3);
+        }
+    }
+}
+
+// The last step of the dK/dV kernels: a warp's 16 key rows jw .. jw+15 (keys past rows.keys not stored), dK =
+// scale * accK, dV = accV, rounded once to bf16 (C fragment rows grp, grp + 8 of the lane).
+//   accK, accV [D/8][4] not modified;  dK, dV [rows,Hkv,D] those rows of kv head g written
+template <int D>
+__device__ __forceinline__ void bwd_store_dkdv(const float (&accK)[D / 8][4], const float (&accV)[D / 8][4],
+                                               __nv_bfloat16* __restrict__ dK, __nv_bfloat16* __restrict__ dV,
+                                               const SwiRows& R, int jw, int Hkv, int g, float scale, int lane) {
+    const int grp = lane >> 2, c4 = lane & 3;
+#pragma unroll
+    for (int hr = 0; hr < 2; hr++) {
+        const int j = jw + grp + 8 * hr;
+        if (j >= R.keys) continue;
+        const i64 row = ((R.k + j) * Hkv + g) * D;
+#pragma unroll
+        for (int nd = 0; nd < D / 8; nd++) {
+            *reinterpret_cast<uint32_t*>(dK + row + nd * 8 + 2 * c4) =
+                pack_bf16(accK[nd][2 * hr] * scale, accK[nd][2 * hr + 1] * scale);
+            *reinterpret_cast<uint32_t*>(dV + row + nd * 8 + 2 * c4) =
+                pack_bf16(accV[nd][2 * hr], accV[nd][2 * hr + 1]);
+        }
+    }
+}
+
+// The last step of the dQ kernels: the lane's two rows (positions pos0, pos1; -1 = padding, not stored) of head h,
+// dQ = scale * acc rounded once to bf16.   acc [D/8][4] not modified;  dQ [rows,Hq,D] those rows written
+template <int D>
+__device__ __forceinline__ void bwd_store_dq(const float (&acc)[D / 8][4], __nv_bfloat16* __restrict__ dQ,
+                                             const SwiRows& R, int pos0, int pos1, int Hq, int h, float scale,
+                                             int lane) {
+    const int c4 = lane & 3;
+#pragma unroll
+    for (int hr = 0; hr < 2; hr++) {
+        const int pos = hr ? pos1 : pos0;
+        if (pos < 0) continue;
+        const i64 row = ((R.q + pos) * Hq + h) * D;
+#pragma unroll
+        for (int nd = 0; nd < D / 8; nd++)
+            *reinterpret_cast<uint32_t*>(dQ + row + nd * 8 + 2 * c4) =
+                pack_bf16(acc[nd][2 * hr] * scale, acc[nd][2 * hr + 1] * scale);
+    }
+}
+
 // ---- dK, dV --------------------------------------------------------------------------------------------------
 // Block = (key tile kt of 64 keys, kv head g, batch b); blockIdx.x = (kt * B + b) * Hkv + g (key tile 0, the one
 // seen by the most queries, first). Warp w owns keys j0 + 16w .. +15 and accumulates their dK, dV rows [16 x D] in
@@ -156,12 +387,11 @@ __device__ __forceinline__ void mma_dkdv_body(const __nv_bfloat16* __restrict__ 
                                               const float* __restrict__ coefW, __nv_bfloat16* __restrict__ dK,
                                               __nv_bfloat16* __restrict__ dV, int B, int S, int Hq, int Hkv,
                                               int window, float scale, const int* __restrict__ seg = nullptr) {
-    constexpr int CH = D / 8, ND = D / 8;
+    constexpr int ND = D / 8;
     extern __shared__ __align__(128) uint8_t smem[];
     const BwdMmaTiles sm = bwd_mma_tiles<D>(smem);
 
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-    const int grp = lane >> 2, c4 = lane & 3;
     const int g = blockIdx.x % Hkv;
     const int b = (blockIdx.x / Hkv) % B;
     const int kt = blockIdx.x / (Hkv * B);
@@ -207,66 +437,14 @@ __device__ __forceinline__ void mma_dkdv_body(const __nv_bfloat16* __restrict__ 
                 bwd_stage<D>(sm.sdO, dO, R.q, Hq, h, R.keys, [&](int r) { return sm.sPos[r]; });
                 __syncthreads();
 
-                // 2b-2d. per group of 16 queries (kq): S^T, dP^T [16 keys x 16 queries], P^T, dS^T, then
-                // dV += P^T dO and dK += dS^T Q over those 16 queries (one k16 step). K and V fragments are re-read
-                // per group: holding S^T, dP^T for all 64 queries next to the dK, dV accumulators spills at D = 128.
-#pragma unroll 1
-                for (int kq = 0; kq < BWD_T / 16; kq++) {
-                    float st[2][4], dpt[2][4];
-                    bwd_mma_pair<D>(st, dpt, sm.aK, sm.aV, sm.aQ, sm.adO, kw0, kq * 16, lane);
-                    // P^T, dS^T in fp32; the coefficient goes on P^T (dV); dS^T carries it through c dP
-#pragma unroll
-                    for (int nq = 0; nq < 2; nq++)
-#pragma unroll
-                        for (int e = 0; e < 4; e++) {
-                            const int j = j0 + kw0 + grp + 8 * (e >> 1);
-                            const int qc = kq * 16 + nq * 8 + 2 * c4 + (e & 1);
-                            const int pos = sm.sPos[qc];
-                            const float cf = sm.sCoef[qc];
-                            const float p =
-                                swi_visible(pos, j, full, window) ? exp2f(fmaf(st[nq][e], sl2, -sm.sLse[qc])) : 0.f;
-                            dpt[nq][e] = p * (cf * dpt[nq][e] - sm.sDelta[qc]);
-                            st[nq][e] = p * cf;
-                        }
-                    uint32_t pa[4], da[4];
-                    pa[0] = pack_bf16(st[0][0], st[0][1]);
-                    pa[1] = pack_bf16(st[0][2], st[0][3]);
-                    pa[2] = pack_bf16(st[1][0], st[1][1]);
-                    pa[3] = pack_bf16(st[1][2], st[1][3]);
-                    da[0] = pack_bf16(dpt[0][0], dpt[0][1]);
-                    da[1] = pack_bf16(dpt[0][2], dpt[0][3]);
-                    da[2] = pack_bf16(dpt[1][0], dpt[1][1]);
-                    da[3] = pack_bf16(dpt[1][2], dpt[1][3]);
-#pragma unroll
-                    for (int dp = 0; dp < ND / 2; dp++) {
-                        uint32_t b0, b1, b2, b3;
-                        const uint32_t off = swz<CH>(kq * 16 + ((lane >> 3) & 1) * 8 + (lane & 7), dp * 2 + (lane >> 4));
-                        ldsm_x4_t(b0, b1, b2, b3, sm.adO + off);
-                        mma16816(accV[2 * dp], pa, b0, b1);
-                        mma16816(accV[2 * dp + 1], pa, b2, b3);
-                        ldsm_x4_t(b0, b1, b2, b3, sm.aQ + off);
-                        mma16816(accK[2 * dp], da, b0, b1);
-                        mma16816(accK[2 * dp + 1], da, b2, b3);
-                    }
-                }
+                // 2b-2d. the chunk's 64 queries against this warp's 16 keys
+                bwd_dkdv_chunk<D, false>(sm, accK, accV, j0, kw0, BWD_T, full, window, sl2, lane);
             }
         }
     }
 
     // 3. store this warp's 16 key rows: dK = scale * accK, dV = accV, bf16
-#pragma unroll
-    for (int hr = 0; hr < 2; hr++) {
-        const int j = j0 + kw0 + grp + 8 * hr;
-        if (j >= R.keys) continue;
-        const i64 row = ((R.k + j) * Hkv + g) * D;
-#pragma unroll
-        for (int nd = 0; nd < ND; nd++) {
-            *reinterpret_cast<uint32_t*>(dK + row + nd * 8 + 2 * c4) =
-                pack_bf16(accK[nd][2 * hr] * scale, accK[nd][2 * hr + 1] * scale);
-            *reinterpret_cast<uint32_t*>(dV + row + nd * 8 + 2 * c4) =
-                pack_bf16(accV[nd][2 * hr], accV[nd][2 * hr + 1]);
-        }
-    }
+    bwd_store_dkdv<D>(accK, accV, dK, dV, R, j0 + kw0, Hkv, g, scale, lane);
 }
 
 // ---- dQ ------------------------------------------------------------------------------------------------------
@@ -291,12 +469,12 @@ __device__ __forceinline__ void mma_dq_body(const __nv_bfloat16* __restrict__ Q,
                                             const float* __restrict__ coefF, const float* __restrict__ coefW,
                                             __nv_bfloat16* __restrict__ dQ, int B, int S, int Hq, int Hkv, int window,
                                             float scale, int both, const int* __restrict__ seg = nullptr) {
-    constexpr int CH = D / 8, ND = D / 8;
+    constexpr int ND = D / 8;
     extern __shared__ __align__(128) uint8_t smem[];
     const BwdMmaTiles sm = bwd_mma_tiles<D>(smem);
 
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-    const int grp = lane >> 2, c4 = lane & 3;
+    const int grp = lane >> 2;
 
     // 1. the work slot -> rows tile.list[start .. start+cnt) and the branch passes (0 = full, 1 = window)
     SwiTile tile;
@@ -346,51 +524,234 @@ __device__ __forceinline__ void mma_dq_body(const __nv_bfloat16* __restrict__ Q,
             __syncthreads();
             if (wLast < 0 || ks > wLast || ks + BWD_T - 1 < wLo) continue;  // no row of this warp sees the tile
 
-            // 2b-2d. per group of 16 keys (kk): S, dP [16 rows x 16 keys], dS = P (c dP - delta) on visible pairs,
-            // then dQ += dS K over those keys (one k16 step); Q and dO fragments are re-read per group (registers).
-#pragma unroll 1
-            for (int kk = 0; kk < BWD_T / 16; kk++) {
-                float sc[2][4], dp[2][4];
-                bwd_mma_pair<D>(sc, dp, sm.aQ, sm.adO, sm.aK, sm.aV, wr0, kk * 16, lane);
-#pragma unroll
-                for (int n = 0; n < 2; n++)
-#pragma unroll
-                    for (int e = 0; e < 4; e++) {
-                        const int hr = e >> 1;
-                        const int pos = hr ? pos1 : pos0;
-                        const int j = ks + kk * 16 + n * 8 + 2 * c4 + (e & 1);
-                        const float p = swi_visible(pos, j, full, window)
-                                            ? exp2f(fmaf(sc[n][e], sl2, -(hr ? lse1 : lse0))) : 0.f;
-                        sc[n][e] = p * ((hr ? cf1 : cf0) * dp[n][e] - (hr ? del1 : del0));
-                    }
-                uint32_t da[4];
-                da[0] = pack_bf16(sc[0][0], sc[0][1]);
-                da[1] = pack_bf16(sc[0][2], sc[0][3]);
-                da[2] = pack_bf16(sc[1][0], sc[1][1]);
-                da[3] = pack_bf16(sc[1][2], sc[1][3]);
-#pragma unroll
-                for (int dpi = 0; dpi < ND / 2; dpi++) {
-                    uint32_t b0, b1, b2, b3;
-                    ldsm_x4_t(b0, b1, b2, b3, sm.aK + swz<CH>(kk * 16 + ((lane >> 3) & 1) * 8 + (lane & 7), dpi * 2 + (lane >> 4)));
-                    mma16816(acc[2 * dpi], da, b0, b1);
-                    mma16816(acc[2 * dpi + 1], da, b2, b3);
-                }
-            }
+            // 2b-2d. the warp's 16 rows against the tile's 64 keys
+            bwd_dq_tile<D, false>(sm, acc, ks, wr0, BwdDqRows{pos0, pos1, lse0, lse1, del0, del1, cf0, cf1}, full,
+                                  window, sl2, lane);
         }
     }
 
     // 3. store the warp's rows (padding rows are not stored): dQ = scale * acc, bf16
-#pragma unroll
-    for (int hr = 0; hr < 2; hr++) {
-        const int r = wr0 + grp + 8 * hr;
-        if (r >= cnt) continue;
-        const int pos = hr ? pos1 : pos0;
-        const i64 row = ((R.q + pos) * Hq + h) * D;
-#pragma unroll
-        for (int nd = 0; nd < ND; nd++)
-            *reinterpret_cast<uint32_t*>(dQ + row + nd * 8 + 2 * c4) =
-                pack_bf16(acc[nd][2 * hr] * scale, acc[nd][2 * hr + 1] * scale);
+    bwd_store_dq<D>(acc, dQ, R, pos0, pos1, Hq, h, scale, lane);
+}
+
+// ---- version mma2: the mma kernels with cp.async double buffering ----------------------------------------------
+// The same blocks, products, fp32 sums in the same order and bf16 rounding points as version mma (bit-identical
+// outputs), with the staging taken off the critical path: the next step's tiles are copied with cp.async into the
+// second buffer while the current step computes, one barrier per step (bwd_mma2_smem_bytes, bwd_mma2_tiles).
+
+// The chunk sequence of one dK/dV block flattened, so prefetch runs across branch and head changes: branch F then W,
+// per branch the G heads of the group, per head nc chunks of 64 list entries lo, lo + 64, .. < hi (those that see the
+// tile, swi_key_branch). Step t -> (branch, head, first entry c0, rows n <= 64).
+struct BwdChunkSteps {
+    int lo0, hi0, nc0, lo1, hi1, nc1;  // per branch; nc = 0: branch skipped (null count or no entry sees the tile)
+    int h0, split, total;               // the group's first head; steps of branch F (G * nc0); all steps
+    struct Step {
+        int br, h, c0, n;
+    };
+    __device__ __forceinline__ Step at(int t) const {
+        const int br = t >= split ? 1 : 0;
+        const int u = br ? t - split : t, nc = br ? nc1 : nc0;
+        const int hq = u / nc;
+        const int c0 = (br ? lo1 : lo0) + (u - hq * nc) * BWD_T;
+        return {br, h0 + hq, c0, min(BWD_T, (br ? hi1 : hi0) - c0)};
     }
+};
+
+// dK, dV, version mma2: the blocks, grid, products and order of mma_dkdv_body; bwd_mma2_smem_bytes<D>() dynamic
+// shared bytes. Per step t of BwdChunkSteps (buffers b = t & 1, position slots t % 3):
+//   wait for this thread's copies; barrier (step t's tiles, stats and step t+1's positions visible; step t-1's reads
+//   of buffer (t+1) & 1 and slot (t+2) % 3 done); issue step t+1's Q, dO rows and stats into buffer (t+1) & 1 (its
+//   positions, staged a step earlier, give the row addresses) and step t+2's positions into slot (t+2) % 3; commit;
+//   compute step t (bwd_dkdv_chunk: S^T, dP^T, P^T, dS^T, dV += P^T dO, dK += dS^T Q).
+template <int D, bool SEG = false>
+__device__ __forceinline__ void mma2_dkdv_body(const __nv_bfloat16* __restrict__ Q, const __nv_bfloat16* __restrict__ K,
+                                               const __nv_bfloat16* __restrict__ V,
+                                               const __nv_bfloat16* __restrict__ dO, const int* __restrict__ listF,
+                                               const int* __restrict__ nF, const int* __restrict__ listW,
+                                               const int* __restrict__ nW, const float* __restrict__ lseF,
+                                               const float* __restrict__ lseW, const float* __restrict__ deltaF,
+                                               const float* __restrict__ deltaW, const float* __restrict__ coefF,
+                                               const float* __restrict__ coefW, __nv_bfloat16* __restrict__ dK,
+                                               __nv_bfloat16* __restrict__ dV, int B, int S, int Hq, int Hkv,
+                                               int window, float scale, const int* __restrict__ seg = nullptr) {
+    constexpr int ND = D / 8;
+    extern __shared__ __align__(128) uint8_t smem[];
+
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int g = blockIdx.x % Hkv;
+    const int b = (blockIdx.x / Hkv) % B;
+    const int kt = blockIdx.x / (Hkv * B);
+    const int j0 = kt * BWD_T;
+    const SwiRows R = swi_rows<SEG>(seg, B, S, b);
+    if (j0 >= R.keys) return;
+    const int jmax = min(j0 + BWD_T, R.keys) - 1;
+    const int G = Hq / Hkv;
+    const float sl2 = scale * 1.4426950408889634f;
+    const int kw0 = warp * 16;  // this warp's first key row in the tile
+
+    // 1. the flat chunk sequence (list entries of both branches that see the tile)
+    BwdChunkSteps steps;
+    {
+        SwiKeyBranch<float> X;
+        const bool f = swi_key_branch(0, listF, nF, listW, nW, lseF, lseW, deltaF, deltaW, coefF, coefW, b, R.list,
+                                      j0, jmax, window, X);
+        steps.lo0 = f ? X.lo : 0, steps.hi0 = f ? X.hi : 0;
+        const bool w = swi_key_branch(1, listF, nF, listW, nW, lseF, lseW, deltaF, deltaW, coefF, coefW, b, R.list,
+                                      j0, jmax, window, X);
+        steps.lo1 = w ? X.lo : 0, steps.hi1 = w ? X.hi : 0;
+        steps.nc0 = max(0, steps.hi0 - steps.lo0 + BWD_T - 1) / BWD_T;
+        steps.nc1 = max(0, steps.hi1 - steps.lo1 + BWD_T - 1) / BWD_T;
+        steps.h0 = g * G, steps.split = G * steps.nc0, steps.total = G * (steps.nc0 + steps.nc1);
+    }
+    const int T = steps.total;
+    // positions of step t into slot t % 3 (entries past its rows: zero-filled, read as padding)
+    auto stagePos = [&](int t) {
+        if (tid >= BWD_T) return;
+        const BwdChunkSteps::Step s = steps.at(t);
+        const int* list = (s.br ? listW : listF) + R.list;
+        swi_cp_async4(bwd_mma2_tiles<D>(smem, 0, 2, t % 3, 0).sPos + tid, list + s.c0 + (tid < s.n ? tid : 0),
+                      tid < s.n ? 4 : 0);
+    };
+    // Q, dO rows and row stats of step t into buffer t & 1 (its positions: slot t % 3, already visible)
+    auto stageRows = [&](int t) {
+        const BwdChunkSteps::Step s = steps.at(t);
+        const BwdMmaTiles v = bwd_mma2_tiles<D>(smem, 0, 2 + 2 * (t & 1), t % 3, t & 1);
+        auto rowPos = [&](int r) { return r < s.n ? v.sPos[r] : -1; };
+        bwd_stage_async<D>(v.aQ, Q, R.q, Hq, s.h, R.keys, rowPos);
+        bwd_stage_async<D>(v.adO, dO, R.q, Hq, s.h, R.keys, rowPos);
+        if (tid < BWD_T)
+            bwd_row_stats_async(v, tid, rowPos(tid), s.br ? lseW : lseF, s.br ? deltaW : deltaF,
+                                s.br ? coefW : coefF, R.q, Hq, s.h);
+    };
+
+    // 2. prologue: the key tile (K, V of kv head g; keys past the entry's keys are zero and visible to nobody) and the
+    // positions of steps 0, 1 in one group; then step 0's rows
+    {
+        const BwdMmaTiles v = bwd_mma2_tiles<D>(smem, 0, 2, 0, 0);
+        bwd_stage_async<D>(v.aK, K, R.k, Hkv, g, R.keys, [&](int r) { return j0 + r; });
+        bwd_stage_async<D>(v.aV, V, R.k, Hkv, g, R.keys, [&](int r) { return j0 + r; });
+    }
+    if (T > 0) stagePos(0);
+    if (T > 1) stagePos(1);
+    swi_cp_async_commit();
+    swi_cp_async_wait<0>();
+    __syncthreads();  // positions of steps 0, 1 visible
+    if (T > 0) stageRows(0);
+    swi_cp_async_commit();
+
+    float accK[ND][4], accV[ND][4];
+#pragma unroll
+    for (int nd = 0; nd < ND; nd++)
+#pragma unroll
+        for (int e = 0; e < 4; e++) accK[nd][e] = accV[nd][e] = 0.f;
+
+    // 3. the steps: one barrier each, the next step's copies in flight during the products
+#pragma unroll 1
+    for (int t = 0; t < T; t++) {
+        swi_cp_async_wait<0>();  // this thread's copies of step t (and of step t+1's positions) have landed
+        __syncthreads();         // everyone's; and step t-1's reads of buffer (t+1) & 1, slot (t+2) % 3 are done
+        if (t + 1 < T) stageRows(t + 1);
+        if (t + 2 < T) stagePos(t + 2);
+        swi_cp_async_commit();
+        const BwdChunkSteps::Step s = steps.at(t);
+        bwd_dkdv_chunk<D, true>(bwd_mma2_tiles<D>(smem, 0, 2 + 2 * (t & 1), t % 3, t & 1), accK, accV, j0, kw0, s.n,
+                                s.br == 0, window, sl2, lane);
+    }
+
+    // 4. store this warp's 16 key rows: dK = scale * accK, dV = accV, bf16
+    bwd_store_dkdv<D>(accK, accV, dK, dV, R, j0 + kw0, Hkv, g, scale, lane);
+}
+
+// dQ, version mma2: the blocks, grid, passes, products and order of mma_dq_body; bwd_mma2_smem_bytes<D>() dynamic
+// shared bytes. The row stats of every pass are loaded once (stats slot = pass), Q, dO with key tile 0; the key tiles
+// of the passes form one sequence (pass passLo's tiles, then the window pass's when SOFT), step t in buffer t & 1:
+//   wait; barrier (step t's K, V visible; step t-1's reads of buffer (t+1) & 1 done); issue step t+1's K, V into
+//   buffer (t+1) & 1; commit; compute step t (bwd_dq_tile: S, dP, dS, dQ += dS K) unless no row of the warp sees it.
+// A 16 x 16 block whose pairs are all visible skips the per-element test (bwd_dq_tile, PIPE).
+template <int D, bool SEG = false>
+__device__ __forceinline__ void mma2_dq_body(const __nv_bfloat16* __restrict__ Q, const __nv_bfloat16* __restrict__ K,
+                                             const __nv_bfloat16* __restrict__ V, const __nv_bfloat16* __restrict__ dO,
+                                             const int* __restrict__ listF, const int* __restrict__ nF,
+                                             const int* __restrict__ listW, const int* __restrict__ nW,
+                                             const float* __restrict__ lseF, const float* __restrict__ lseW,
+                                             const float* __restrict__ deltaF, const float* __restrict__ deltaW,
+                                             const float* __restrict__ coefF, const float* __restrict__ coefW,
+                                             __nv_bfloat16* __restrict__ dQ, int B, int S, int Hq, int Hkv, int window,
+                                             float scale, int both, const int* __restrict__ seg = nullptr) {
+    constexpr int ND = D / 8;
+    extern __shared__ __align__(128) uint8_t smem[];
+    const BwdMmaTiles sq = bwd_mma2_tiles<D>(smem, 2, 0, 0, 0);  // Q, dO (tiles 0, 1), the tile's positions
+
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int grp = lane >> 2;
+
+    // 1. the work slot -> rows tile.list[start .. start+cnt) and the branch passes (0 = full, 1 = window); the
+    // positions and the row stats of every pass
+    SwiTile tile;
+    if (!swi_pick_tile<SEG>(BWD_T, Hq, B, S, listF, nF, listW, nW, tile, seg)) return;
+    const int h = tile.h, cnt = tile.count;
+    const SwiRows R = tile.rows;
+    const int passLo = both || tile.full ? 0 : 1, passHi = both || !tile.full ? 2 : 1;
+    if (tid < BWD_T) {
+        const int pos = tid < cnt ? tile.list[tile.start + tid] : -1;
+        sq.sPos[tid] = pos;
+        for (int pass = passLo; pass < passHi; pass++)
+            bwd_row_stats(bwd_mma2_tiles<D>(smem, 2, 0, 0, pass), tid, pos, pass ? lseW : lseF,
+                          pass ? deltaW : deltaF, pass ? coefW : coefF, R.q, Hq, h);
+    }
+    __syncthreads();
+    bwd_stage_async<D>(sq.aQ, Q, R.q, Hq, h, R.keys, [&](int r) { return sq.sPos[r]; });
+    bwd_stage_async<D>(sq.adO, dO, R.q, Hq, h, R.keys, [&](int r) { return sq.sPos[r]; });
+
+    const int g = h / (Hq / Hkv);
+    const int wr0 = warp * 16;
+    const int pos0 = sq.sPos[wr0 + grp], pos1 = sq.sPos[wr0 + grp + 8];
+    const int pFirst = sq.sPos[0], pLast = sq.sPos[cnt - 1];
+    // rows of this warp: positions ascending; wLast = the last valid one (-1: the warp has no rows)
+    const int wFirst = sq.sPos[wr0], wLast = wr0 < cnt ? sq.sPos[min(wr0 + 15, cnt - 1)] : -1;
+    const int allHi = wr0 + 15 < cnt ? wLast : -1;  // all 16 rows valid: the last position, else -1
+    const float sl2 = scale * 1.4426950408889634f;
+
+    // 2. the key tiles: pass passLo from ksA (nA tiles), then (SOFT) the window pass from ksW, up to pLast
+    const int ksW = (max(0, pFirst - window + 1) / BWD_T) * BWD_T;
+    const int ksA = passLo == 0 ? 0 : ksW;
+    const int nA = (pLast - ksA) / BWD_T + 1;
+    const int T = nA + (passHi - passLo == 2 ? (pLast - ksW) / BWD_T + 1 : 0);
+    auto keyTile = [&](int t) { return t < nA ? ksA + t * BWD_T : ksW + (t - nA) * BWD_T; };
+    auto stageKV = [&](int t) {
+        const BwdMmaTiles v = bwd_mma2_tiles<D>(smem, 2 + 2 * (t & 1), 0, 0, 0);
+        const int ks = keyTile(t);
+        bwd_stage_async<D>(v.aK, K, R.k, Hkv, g, R.keys, [&](int r) { return ks + r; });
+        bwd_stage_async<D>(v.aV, V, R.k, Hkv, g, R.keys, [&](int r) { return ks + r; });
+    };
+    stageKV(0);
+    swi_cp_async_commit();  // Q, dO and key tile 0
+
+    float acc[ND][4];
+#pragma unroll
+    for (int nd = 0; nd < ND; nd++)
+#pragma unroll
+        for (int e = 0; e < 4; e++) acc[nd][e] = 0.f;
+
+#pragma unroll 1
+    for (int t = 0; t < T; t++) {
+        swi_cp_async_wait<0>();  // this thread's copies of step t have landed
+        __syncthreads();         // everyone's; and step t-1's reads of buffer (t+1) & 1 are done
+        if (t + 1 < T) stageKV(t + 1);
+        swi_cp_async_commit();
+        const int pass = t < nA ? passLo : 1;
+        const bool full = pass == 0;
+        const int ks = keyTile(t);
+        const int wLo = full ? 0 : max(0, wFirst - window + 1);
+        if (wLast < 0 || ks > wLast || ks + BWD_T - 1 < wLo) continue;  // no row of this warp sees the tile
+        const BwdMmaTiles v = bwd_mma2_tiles<D>(smem, 2 + 2 * (t & 1), 0, 0, pass);
+        const BwdDqRows rw{pos0, pos1, v.sLse[wr0 + grp], v.sLse[wr0 + grp + 8], v.sDelta[wr0 + grp],
+                           v.sDelta[wr0 + grp + 8], v.sCoef[wr0 + grp], v.sCoef[wr0 + grp + 8]};
+        bwd_dq_tile<D, true>(v, acc, ks, wr0, rw, full, window, sl2, lane, wFirst, allHi);
+    }
+
+    // 3. store the warp's rows (padding rows are not stored): dQ = scale * acc, bf16
+    bwd_store_dq<D>(acc, dQ, R, pos0, pos1, Hq, h, scale, lane);
 }
 
 }  // namespace swi_bf16

@@ -15,6 +15,7 @@ import org.swiattn.cuda.DecodeKernels;
 import org.swiattn.cuda.KernelPlan;
 import org.swiattn.cuda.RouteCompaction;
 import org.swiattn.cuda.RoutedKernels;
+import org.swiattn.cuda.bf16.Bf16Kernels;
 import org.swiattn.cuda.driver.CudaDevice;
 import org.swiattn.cuda.driver.CudaUnavailableException;
 import org.swiattn.cuda.driver.DeviceBuffer;
@@ -123,8 +124,10 @@ public final class BenchCommand implements Callable<Integer> {
     List<String> versions;
 
     @Option(names = "--backward-versions", split = ",", defaultValue = "default",
-            description = "fp64/fp32 backward versions to time: default, V1, V2, V11 (V11: D in 16, 32, 64, 128; "
-                    + "fp32 runs it on fp32 storage with fp64 tensor-core arithmetic)")
+            description = "backward versions to time: fp64/fp32 default, V1, V2, V11 (V11: D in 16, 32, 64, 128; fp32 "
+                    + "runs it on fp32 storage with fp64 tensor-core arithmetic); bf16 MMA, MMA_PIPE, SIMT (SIMT at "
+                    + "S <= 4096 only; bf16 default: MMA and SIMT; the errO column of a bf16 version: its normwise "
+                    + "difference from the first one timed)")
     List<String> backwardVersions;
 
     @Option(names = "--backward-streams", split = ",", defaultValue = "" + RoutedKernels.DEFAULT_BACKWARD_STREAMS,
@@ -236,7 +239,11 @@ public final class BenchCommand implements Callable<Integer> {
             requireVersion("--versions", v);
         }
         for (String v : backwardVersions) {
-            requireVersion("--backward-versions", v);
+            boolean bf16 = Arrays.stream(Bf16Kernels.BackwardVersion.values()).anyMatch(b -> b.name().equals(v));
+            if (!bf16) {
+                requireVersion("--backward-versions", v, Arrays.toString(Bf16Kernels.BackwardVersion.values())
+                        + " (bf16)");
+            }
         }
         for (String f : bf16Forward) {
             Args.require(Bf16Bench.isForwardVersion(f), "--bf16-forward", "default, 1, 2 or 3", "'" + f + "'");
@@ -294,7 +301,8 @@ public final class BenchCommand implements Callable<Integer> {
         for (Precision p : chosen) {
             if (p == Precision.BF16) {
                 rows.addAll(Bf16Bench.run(new Bf16Bench.Config(batch, qHeads, kvHeads, headDim, window, seqs, routes,
-                        backwardSeqs, backwardRoutes, checkRows, seed, masks, bf16Forward), timing, out));
+                        backwardSeqs, backwardRoutes, bf16BackwardVersions(), checkRows, seed, masks, bf16Forward),
+                        timing, out));
                 continue;
             }
             for (int s : seqs) {
@@ -453,11 +461,29 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     private static void requireVersion(String option, String v) {
+        requireVersion(option, v, "");
+    }
+
+    private static void requireVersion(String option, String v, String alsoAccepted) {
         boolean ok = v.equalsIgnoreCase("default");
         for (KernelPlan.Version k : KernelPlan.Version.values()) {
             ok |= k.name().equals(v);
         }
-        Args.require(ok, option, "default or one of " + Arrays.toString(KernelPlan.Version.values()), "'" + v + "'");
+        Args.require(ok, option, "default or one of " + Arrays.toString(KernelPlan.Version.values())
+                + (alsoAccepted.isEmpty() ? "" : " or " + alsoAccepted), "'" + v + "'");
+    }
+
+    /** The bf16 backward versions named in --backward-versions, in order (none: the bf16 bench's default). */
+    private List<Bf16Kernels.BackwardVersion> bf16BackwardVersions() {
+        List<Bf16Kernels.BackwardVersion> out = new ArrayList<>();
+        for (String v : backwardVersions) {
+            for (Bf16Kernels.BackwardVersion b : Bf16Kernels.BackwardVersion.values()) {
+                if (b.name().equals(v) && !out.contains(b)) {
+                    out.add(b);
+                }
+            }
+        }
+        return out;
     }
 
     private List<BenchRow> forwardSweep(CudaDevice dev, BenchTiming timing, Precision p, int s, Path masks,
@@ -552,6 +578,10 @@ public final class BenchCommand implements Callable<Integer> {
                                         PrintWriter out) throws IOException {
         List<BenchRow> rows = new ArrayList<>();
         for (String ver : backwardVersions) {
+            if (!ver.equalsIgnoreCase("default")
+                    && Arrays.stream(KernelPlan.Version.values()).noneMatch(k -> k.name().equals(ver))) {
+                continue;  // a bf16 version (Bf16Bench)
+            }
             KernelPlan.Version bv = ver.equalsIgnoreCase("default") ? null : KernelPlan.Version.valueOf(ver);
             if (bv == KernelPlan.Version.V11 && !KernelPlan.hasTensorCoreKernels(headDim)) {
                 continue;

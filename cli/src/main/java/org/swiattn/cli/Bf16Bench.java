@@ -31,8 +31,9 @@ import org.swiattn.spec.Shape;
  *              default instance's unless told), for every route; checked first on sampled rows against the fp64
  *              reference (errO normwise, errLSE max abs)
  *   backward   delta + dK/dV + dQ of the HARD estimator (the selected branch; forward outside the timing), for
- *              the backward routes at the backward sequence lengths; tensor-core version (MMA), and at S <= 4096
- *              also the SIMT version, whose outputs the MMA ones are compared with (normwise, errO column)
+ *              the backward routes at the backward sequence lengths; the versions of --backward-versions in order
+ *              (default: the tensor-core version MMA, and at S <= 4096 the SIMT version; SIMT never above 4096),
+ *              each later one compared with the first (normwise, errO column; MMA_PIPE vs MMA: 0, bit for bit)
  *   FLOPs      useful only: 4*D per visible (query, key) pair per head (forward), 2.5x that (backward: 5 products)
  * }</pre>
  */
@@ -40,10 +41,29 @@ final class Bf16Bench {
     private Bf16Bench() {
     }
 
-    /** What to run (the BenchCommand options). maskDir: where rho masks are written for the peers, or null. */
+    /**
+     * What to run (the BenchCommand options). backwardVersions: the backward versions to time, in order (empty: MMA
+     * and SIMT); maskDir: where rho masks are written for the peers, or null.
+     */
     record Config(int batch, int qHeads, int kvHeads, int headDim, int window, List<Integer> seqs,
-                  List<String> routes, List<Integer> backwardSeqs, List<String> backwardRoutes, int checkRows,
-                  long seed, Path maskDir, List<String> forwardVersions) {
+                  List<String> routes, List<Integer> backwardSeqs, List<String> backwardRoutes,
+                  List<Bf16Kernels.BackwardVersion> backwardVersions, int checkRows, long seed, Path maskDir,
+                  List<String> forwardVersions) {
+        /** The backward versions timed at S (SIMT at S <= 4096 only). */
+        List<Bf16Kernels.BackwardVersion> backwardVersionsAt(int s) {
+            List<Bf16Kernels.BackwardVersion> vs = backwardVersions.isEmpty()
+                    ? List.of(Bf16Kernels.BackwardVersion.MMA, Bf16Kernels.BackwardVersion.SIMT) : backwardVersions;
+            return vs.stream().filter(v -> v != Bf16Kernels.BackwardVersion.SIMT || s <= 4096).toList();
+        }
+
+        /** The kernel column of a backward version's rows. */
+        static String backwardKernel(Bf16Kernels.BackwardVersion v, int dp) {
+            return switch (v) {
+                case MMA -> "bwd_mma_bf16_d" + dp;
+                case MMA_PIPE -> "bwd_mma2_bf16_d" + dp;
+                case SIMT -> "bwd_v2_bf16_d" + dp + " (simt)";
+            };
+        }
     }
 
     /**
@@ -153,7 +173,8 @@ final class Bf16Bench {
     }
 
     /**
-     * Timed backward of one route: MMA always; at {@code S <= 4096} also SIMT and the MMA-vs-SIMT difference.
+     * Timed backward of one route, each version of {@link Config#backwardVersionsAt} on the same inputs; the errO
+     * column of every version after the first: the largest normwise difference of its dQ, dK, dV from the first's.
      *
      * @param t {q, k, v, dO, o, lse, delta, dQ, dK, dV, vt}: inputs not modified, the others overwritten
      */
@@ -166,46 +187,52 @@ final class Bf16Bench {
         List<BenchRow> res = new ArrayList<>();
         int w = cfg.window();
         double frac = BenchRoutes.fraction(z);
+        List<Bf16Kernels.BackwardVersion> versions = cfg.backwardVersionsAt(s);
         try (DeviceBuffer zd = DeviceBuffer.of(dev, BenchRoutes.bytes(z), "route");
-             RouteCompaction.DeviceLists l = RouteCompaction.onDevice(dev, zd, d.batch(), d.seqLen())) {
+             RouteCompaction.DeviceLists l = RouteCompaction.onDevice(dev, zd, d.batch(), d.seqLen());
+             DeviceBuffer dQacc = versions.contains(Bf16Kernels.BackwardVersion.SIMT)
+                     ? DeviceBuffer.allocate(dev, 4 * d.qElems(), "dQ(fp32)") : null) {
             kn.forward(var, d, w, scale, q, k, v, vt, o, lse, l);
             BackwardOperands ops = BackwardOperands.routed(q, k, v, dO, l, lse, delta);
-            Runnable mma = () -> {
-                kn.delta(d, dO, o, null, delta);
-                kn.dKdVmma(d, w, scale, ops, dK, dV);
-                kn.dQmma(d, w, scale, ops, false, dQ);
-            };
-            double[] tm = timing.measure(mma);
-            BenchRow r = new BenchRow("BF16", s, route, frac, "backward", "bwd_mma_bf16_d" + d.dp(), tm[0], tm[1],
-                    flops / tm[0] / 1e9, Double.NaN, Double.NaN);
-            out.println(r.format());
-            out.flush();
-            res.add(r);
-            if (s > 4096) {
-                return res;
-            }
-            // the SIMT version on the same inputs: timing, and the normwise difference of the outputs
-            double[][] a = {unpack(dQ, d.qElems()), unpack(dK, d.kvElems()), unpack(dV, d.kvElems())};
-            try (DeviceBuffer dQacc = DeviceBuffer.allocate(dev, 4 * d.qElems(), "dQ(fp32)")) {
-                Runnable simt = () -> {
-                    kn.delta(d, dO, o, null, delta);
-                    kn.dKdVsimt(d, w, scale, ops, dK, dV);
-                    kn.dQsimt(d, w, scale, ops, dQacc, false);
-                    kn.toBf16(dQacc, dQ, d.qElems());
+            double[][] first = null;
+            for (Bf16Kernels.BackwardVersion ver : versions) {
+                Runnable run = switch (ver) {
+                    case MMA -> () -> {
+                        kn.delta(d, dO, o, null, delta);
+                        kn.dKdVmma(d, w, scale, ops, dK, dV);
+                        kn.dQmma(d, w, scale, ops, false, dQ);
+                    };
+                    case MMA_PIPE -> () -> {
+                        kn.delta(d, dO, o, null, delta);
+                        kn.dKdVmmaPipe(d, w, scale, ops, dK, dV, null);
+                        kn.dQmmaPipe(d, w, scale, ops, false, dQ, null);
+                    };
+                    case SIMT -> () -> {
+                        kn.delta(d, dO, o, null, delta);
+                        kn.dKdVsimt(d, w, scale, ops, dK, dV);
+                        kn.dQsimt(d, w, scale, ops, dQacc, false);
+                        kn.toBf16(dQacc, dQ, d.qElems());
+                    };
                 };
-                double[] ts = timing.measure(simt);
-                dev.synchronize();
-                double[][] b = {unpack(dQ, d.qElems()), unpack(dK, d.kvElems()), unpack(dV, d.kvElems())};
-                double diff = 0;
-                for (int n = 0; n < 3; n++) {
-                    diff = Math.max(diff, ErrorMeasures.normwiseRelative(a[n], b[n]));
+                double[] tm = timing.measure(run);
+                double diff = Double.NaN;
+                if (versions.size() > 1) {
+                    dev.synchronize();
+                    double[][] got = {unpack(dQ, d.qElems()), unpack(dK, d.kvElems()), unpack(dV, d.kvElems())};
+                    if (first == null) {
+                        first = got;
+                    } else {
+                        diff = 0;
+                        for (int n = 0; n < 3; n++) {
+                            diff = Math.max(diff, ErrorMeasures.normwiseRelative(got[n], first[n]));
+                        }
+                    }
                 }
-                // errO column: the largest normwise MMA-vs-SIMT difference of dQ, dK, dV
-                BenchRow rs = new BenchRow("BF16", s, route, frac, "backward", "bwd_v2_bf16_d" + d.dp() + " (simt)",
-                        ts[0], ts[1], flops / ts[0] / 1e9, diff, Double.NaN);
-                out.println(rs.format());
+                BenchRow r = new BenchRow("BF16", s, route, frac, "backward", Config.backwardKernel(ver, d.dp()),
+                        tm[0], tm[1], flops / tm[0] / 1e9, diff, Double.NaN);
+                out.println(r.format());
                 out.flush();
-                res.add(rs);
+                res.add(r);
             }
         }
         return res;

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.swiattn.cuda.bf16.Bf16Kernels.BackwardVersion;
 import org.swiattn.spec.InvalidInputException;
 
 /** Host-side logic of the bench: route masks, peer-line parsing, the ratio table. No GPU needed. */
@@ -21,6 +22,23 @@ class Bf16BenchTest {
                 .hasMessageContaining("routes").hasMessageContaining("half");
         assertThatThrownBy(() -> BenchRoutes.mask("1.5", 1, 4, 1)).isInstanceOf(InvalidInputException.class)
                 .hasMessageContaining("1.5");
+    }
+
+    @Test
+    void backwardVersionsDefaultToMmaAndSimtAndSimtStopsAbove4096() {
+        Bf16Bench.Config dflt = config(List.of());
+        assertThat(dflt.backwardVersionsAt(4096)).containsExactly(BackwardVersion.MMA, BackwardVersion.SIMT);
+        assertThat(dflt.backwardVersionsAt(8192)).containsExactly(BackwardVersion.MMA);
+        Bf16Bench.Config both = config(List.of(BackwardVersion.MMA, BackwardVersion.MMA_PIPE));
+        assertThat(both.backwardVersionsAt(32768)).containsExactly(BackwardVersion.MMA, BackwardVersion.MMA_PIPE);
+        assertThat(Bf16Bench.Config.backwardKernel(BackwardVersion.MMA_PIPE, 128)).isEqualTo("bwd_mma2_bf16_d128");
+        assertThat(Bf16Bench.Config.backwardKernel(BackwardVersion.MMA, 64)).isEqualTo("bwd_mma_bf16_d64");
+        assertThat(Bf16Bench.Config.backwardKernel(BackwardVersion.SIMT, 64)).contains("simt");
+    }
+
+    private static Bf16Bench.Config config(List<BackwardVersion> versions) {
+        return new Bf16Bench.Config(1, 32, 8, 128, 1024, List.of(4096), List.of("full"), List.of(4096),
+                List.of("full"), versions, 0, 1, null, List.of("default"));
     }
 
     @Test

@@ -134,11 +134,15 @@ class Bf16AttentionTest {
             for (int dp : new int[] {64, 128}) {
                 assertThat(kn.exportedConfig("swi_bwd_mma_bf16_d" + dp)).as("mma backward d%d", dp).containsExactly(
                         Bf16Kernels.MMA_TILE, Bf16Kernels.MMA_TILE, Bf16Kernels.MMA_THREADS, Bf16Kernels.mmaSharedBytes(dp));
+                assertThat(kn.exportedConfig("swi_bwd_mma2_bf16_d" + dp)).as("pipelined mma backward d%d", dp)
+                        .containsExactly(Bf16Kernels.MMA_TILE, Bf16Kernels.MMA_TILE, Bf16Kernels.MMA_THREADS,
+                                Bf16Kernels.mmaPipeSharedBytes(dp));
                 assertThat(kn.exportedConfig("swi_bwd_v2_bf16_d" + dp)).as("simt backward d%d", dp)
                         .containsExactly(Bf16Kernels.simtConfig(dp).toArray());
-                checked += 2;
+                checked += 3;
             }
-            assertThat(checked).isEqualTo(Bf16Attention.VARIANTS.size() + 4);
+            // the forward variants, then per D the three backward families (mma, mma2, v2)
+            assertThat(checked).isEqualTo(Bf16Attention.VARIANTS.size() + 6);
         }
 
         @Test

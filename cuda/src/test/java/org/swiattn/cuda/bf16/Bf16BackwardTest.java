@@ -73,9 +73,15 @@ class Bf16BackwardTest {
         // tensor cores: 4 bf16 tiles of 64 x dp + 4 row arrays of 64 words
         assertThat(Bf16Kernels.mmaSharedBytes(128)).isEqualTo(65536 + 1024);
         assertThat(Bf16Kernels.mmaSharedBytes(64)).isEqualTo(32768 + 1024);
+        // pipelined tensor cores: 6 bf16 tiles of 64 x dp + 3 position slots + 2 x 3 row arrays of 64 words
+        assertThat(Bf16Kernels.mmaPipeSharedBytes(128)).isEqualTo(98304 + 2304);
+        assertThat(Bf16Kernels.mmaPipeSharedBytes(64)).isEqualTo(49152 + 2304);
+        // two blocks per SM at D = 128 (228 KB per SM, 1 KB reserved per block)
+        assertThat(2 * (Bf16Kernels.mmaPipeSharedBytes(128) + 1024)).isLessThanOrEqualTo(228 * 1024);
         for (int dp : new int[] {64, 128}) {
             assertThat(Bf16Kernels.simtConfig(dp).sharedBytes()).isLessThanOrEqualTo(227 * 1024);
             assertThat(Bf16Kernels.mmaSharedBytes(dp)).isLessThanOrEqualTo(227 * 1024);
+            assertThat(Bf16Kernels.mmaPipeSharedBytes(dp)).isLessThanOrEqualTo(227 * 1024);
         }
     }
 
@@ -176,7 +182,7 @@ class Bf16BackwardTest {
             List<Prepared> prepared = prepare();
             List<String> report = new ArrayList<>();
             List<String> failures = new ArrayList<>();
-            double[] worstRatio = new double[2];
+            double[] worstRatio = new double[Bf16Kernels.BackwardVersion.values().length];
             Bf16Attention base = Bf16Attention.create();
             for (Bf16Kernels.BackwardVersion ver : Bf16Kernels.BackwardVersion.values()) {  // pass 1: versions
                 Bf16Attention gpu = base.withBackward(ver);
@@ -211,8 +217,9 @@ class Bf16BackwardTest {
             }
             System.out.println("bf16 backward vs reference (err/bound per tensor; bound = 2 x naive bf16 + 1e-3):");
             report.forEach(System.out::println);
-            System.out.printf("worst err/bound: MMA %.3f, SIMT %.3f%n",
+            System.out.printf("worst err/bound: MMA %.3f, MMA_PIPE %.3f, SIMT %.3f%n",
                     worstRatio[Bf16Kernels.BackwardVersion.MMA.ordinal()],
+                    worstRatio[Bf16Kernels.BackwardVersion.MMA_PIPE.ordinal()],
                     worstRatio[Bf16Kernels.BackwardVersion.SIMT.ordinal()]);
             assertThat(failures).isEmpty();
         }
@@ -229,6 +236,12 @@ class Bf16BackwardTest {
                 BackwardResult b = mma.backward(in, dOut);
                 BackwardResult c = simt.backward(in, dOut);
                 BackwardResult c2 = simt.backward(in, dOut);
+                // the pipelined version: the same products, sums and roundings in the same order as MMA
+                BackwardResult p = mma.withBackward(Bf16Kernels.BackwardVersion.MMA_PIPE).backward(in, dOut);
+                assertThat(p.dq()).as("MMA_PIPE dQ = MMA dQ").containsExactly(a.dq());
+                assertThat(p.dk()).as("MMA_PIPE dK = MMA dK").containsExactly(a.dk());
+                assertThat(p.dv()).as("MMA_PIPE dV = MMA dV").containsExactly(a.dv());
+                assertThat(p.dRouterLogit()).as("MMA_PIPE dA").containsExactly(a.dRouterLogit());
                 assertThat(b.dq()).as("MMA dQ run to run").containsExactly(a.dq());
                 assertThat(b.dk()).as("MMA dK run to run").containsExactly(a.dk());
                 assertThat(b.dv()).as("MMA dV run to run").containsExactly(a.dv());
