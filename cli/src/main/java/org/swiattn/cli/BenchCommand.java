@@ -131,8 +131,8 @@ public final class BenchCommand implements Callable<Integer> {
     List<String> backwardVersions;
 
     @Option(names = "--backward-streams", split = ",", defaultValue = "" + RoutedKernels.DEFAULT_BACKWARD_STREAMS,
-            description = "fp64/fp32 backward: the dK/dV and dQ launches on 1 stream (in turn) or 2 (concurrently, "
-                    + "the default); a list times each, e.g. 1,2")
+            description = "backward: the dK/dV and dQ launches on 1 stream (in turn) or 2 (concurrently; the fp64/fp32 "
+                    + "default); a list times each, e.g. 1,2 (bf16: the tensor-core versions)")
     List<Integer> backwardStreams;
 
     @Option(names = "--bf16-forward", split = ",", defaultValue = "default",
@@ -301,8 +301,8 @@ public final class BenchCommand implements Callable<Integer> {
         for (Precision p : chosen) {
             if (p == Precision.BF16) {
                 rows.addAll(Bf16Bench.run(new Bf16Bench.Config(batch, qHeads, kvHeads, headDim, window, seqs, routes,
-                        backwardSeqs, backwardRoutes, bf16BackwardVersions(), checkRows, seed, masks, bf16Forward),
-                        timing, out));
+                        backwardSeqs, backwardRoutes, bf16BackwardVersions(), checkRows, seed, masks, bf16Forward,
+                        backwardStreams), timing, out));
                 continue;
             }
             for (int s : seqs) {

@@ -48,7 +48,7 @@ final class Bf16Bench {
     record Config(int batch, int qHeads, int kvHeads, int headDim, int window, List<Integer> seqs,
                   List<String> routes, List<Integer> backwardSeqs, List<String> backwardRoutes,
                   List<Bf16Kernels.BackwardVersion> backwardVersions, int checkRows, long seed, Path maskDir,
-                  List<String> forwardVersions) {
+                  List<String> forwardVersions, List<Integer> backwardStreams) {
         /** The backward versions timed at S (SIMT at S <= 4096 only). */
         List<Bf16Kernels.BackwardVersion> backwardVersionsAt(int s) {
             List<Bf16Kernels.BackwardVersion> vs = backwardVersions.isEmpty()
@@ -195,17 +195,31 @@ final class Bf16Bench {
             kn.forward(var, d, w, scale, q, k, v, vt, o, lse, l);
             BackwardOperands ops = BackwardOperands.routed(q, k, v, dO, l, lse, delta);
             double[][] first = null;
+            // every version on each --backward-streams count (SIMT: one stream)
+            record Run(Bf16Kernels.BackwardVersion ver, int streams) {
+            }
+            List<Run> runs = new ArrayList<>();
             for (Bf16Kernels.BackwardVersion ver : versions) {
+                for (int streams : ver == Bf16Kernels.BackwardVersion.SIMT ? List.of(1) : cfg.backwardStreams()) {
+                    runs.add(new Run(ver, streams));
+                }
+            }
+            for (Run x : runs) {
+                Bf16Kernels.BackwardVersion ver = x.ver();
+                int streams = x.streams();
+                // tensor cores: dK/dV then dQ on one stream, or concurrently on two (CudaDevice.concurrently)
+                java.util.function.BiConsumer<Runnable, Runnable> gradients = streams == 1
+                        ? (a, b) -> { a.run(); b.run(); } : dev::concurrently;
                 Runnable run = switch (ver) {
                     case MMA -> () -> {
                         kn.delta(d, dO, o, null, delta);
-                        kn.dKdVmma(d, w, scale, ops, dK, dV);
-                        kn.dQmma(d, w, scale, ops, false, dQ);
+                        gradients.accept(() -> kn.dKdVmma(d, w, scale, ops, dK, dV),
+                                () -> kn.dQmma(d, w, scale, ops, false, dQ));
                     };
                     case MMA_PIPE -> () -> {
                         kn.delta(d, dO, o, null, delta);
-                        kn.dKdVmmaPipe(d, w, scale, ops, dK, dV, null);
-                        kn.dQmmaPipe(d, w, scale, ops, false, dQ, null);
+                        gradients.accept(() -> kn.dKdVmmaPipe(d, w, scale, ops, dK, dV, null),
+                                () -> kn.dQmmaPipe(d, w, scale, ops, false, dQ, null));
                     };
                     case SIMT -> () -> {
                         kn.delta(d, dO, o, null, delta);
@@ -216,7 +230,7 @@ final class Bf16Bench {
                 };
                 double[] tm = timing.measure(run);
                 double diff = Double.NaN;
-                if (versions.size() > 1) {
+                if (runs.size() > 1) {
                     dev.synchronize();
                     double[][] got = {unpack(dQ, d.qElems()), unpack(dK, d.kvElems()), unpack(dV, d.kvElems())};
                     if (first == null) {
@@ -228,8 +242,11 @@ final class Bf16Bench {
                         }
                     }
                 }
-                BenchRow r = new BenchRow("BF16", s, route, frac, "backward", Config.backwardKernel(ver, d.dp()),
-                        tm[0], tm[1], flops / tm[0] / 1e9, diff, Double.NaN);
+                String kname = Config.backwardKernel(ver, d.dp())
+                        + (streams == Bf16Attention.DEFAULT_BACKWARD_STREAMS ? "" : " (" + streams + " stream"
+                        + (streams == 1 ? ")" : "s)"));
+                BenchRow r = new BenchRow("BF16", s, route, frac, "backward", kname, tm[0], tm[1],
+                        flops / tm[0] / 1e9, diff, Double.NaN);
                 out.println(r.format());
                 out.flush();
                 res.add(r);

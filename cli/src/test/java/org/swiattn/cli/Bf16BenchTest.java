@@ -38,7 +38,7 @@ class Bf16BenchTest {
 
     private static Bf16Bench.Config config(List<BackwardVersion> versions) {
         return new Bf16Bench.Config(1, 32, 8, 128, 1024, List.of(4096), List.of("full"), List.of(4096),
-                List.of("full"), versions, 0, 1, null, List.of("default"));
+                List.of("full"), versions, 0, 1, null, List.of("default"), List.of(1));
     }
 
     @Test

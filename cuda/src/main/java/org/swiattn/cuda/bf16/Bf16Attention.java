@@ -127,12 +127,50 @@ public final class Bf16Attention implements SwitchAttention {
 
     private Bf16Attention(CudaDevice device, Variant forD64, Variant forD128,
                           Bf16Kernels.BackwardVersion backwardVersion, DecodeKernels.Version decodeVersion) {
+        this(device, forD64, forD128, backwardVersion, decodeVersion, DEFAULT_BACKWARD_STREAMS);
+    }
+
+    private Bf16Attention(CudaDevice device, Variant forD64, Variant forD128,
+                          Bf16Kernels.BackwardVersion backwardVersion, DecodeKernels.Version decodeVersion,
+                          int backwardStreams) {
+        if (backwardStreams != 1 && backwardStreams != 2) {
+            throw new IllegalArgumentException("backwardStreams: 1 or 2 expected, got " + backwardStreams);
+        }
         this.device = device;
         this.kernels = new Bf16Kernels(device);
         this.forD64 = forD64;
         this.forD128 = forD128;
         this.backwardVersion = backwardVersion;
         this.decodeVersion = decodeVersion;
+        this.backwardStreams = backwardStreams;
+    }
+
+    /**
+     * Streams of the tensor-core backward's dK/dV and dQ launches by default: 1, in turn (2: concurrently, as the
+     * fp64/fp32 default, {@link org.swiattn.cuda.RoutedKernels#gradients}).
+     */
+    public static final int DEFAULT_BACKWARD_STREAMS = 1;
+
+    private final int backwardStreams;
+
+    /** The same kernels with the tensor-core backward's dK/dV and dQ launches on 1 or 2 streams (same values). */
+    public Bf16Attention withBackwardStreams(int streams) {
+        return new Bf16Attention(device, forD64, forD128, backwardVersion, decodeVersion, streams);
+    }
+
+    /** Streams of the tensor-core backward's gradient launches (1 or 2). */
+    public int backwardStreams() {
+        return backwardStreams;
+    }
+
+    /** dK/dV then dQ on this instance's streams: in turn, or concurrently ({@link CudaDevice#concurrently}). */
+    private void gradients(Runnable dKdV, Runnable dQ) {
+        if (backwardStreams == 1) {
+            dKdV.run();
+            dQ.run();
+        } else {
+            device.concurrently(dKdV, dQ);
+        }
     }
 
     /** The default backward version: tensor cores. */
@@ -143,12 +181,12 @@ public final class Bf16Attention implements SwitchAttention {
 
     /** The same forward kernels with another backward version. */
     public Bf16Attention withBackward(Bf16Kernels.BackwardVersion version) {
-        return new Bf16Attention(device, forD64, forD128, version, decodeVersion);
+        return new Bf16Attention(device, forD64, forD128, version, decodeVersion, backwardStreams);
     }
 
     /** The same kernels with another decode version (decode inputs: Sq = 1 against a KV cache). */
     public Bf16Attention withDecode(DecodeKernels.Version version) {
-        return new Bf16Attention(device, forD64, forD128, backwardVersion, version);
+        return new Bf16Attention(device, forD64, forD128, backwardVersion, version, backwardStreams);
     }
 
     /** The decode version this instance runs. */
@@ -549,8 +587,8 @@ public final class Bf16Attention implements SwitchAttention {
             // 2. dK, dV, dQ
             BackwardOperands ops = BackwardOperands.routed(q, k, v, dO, lists, lse, delta);
             if (backwardVersion != Bf16Kernels.BackwardVersion.SIMT) {
-                dKdVtensorCores(d, w, sc, ops, dK, dV, seg);
-                dQtensorCores(d, w, sc, ops, false, dQ, seg);
+                gradients(() -> dKdVtensorCores(d, w, sc, ops, dK, dV, seg),
+                        () -> dQtensorCores(d, w, sc, ops, false, dQ, seg));
             } else {
                 try (DeviceBuffer dQacc = DeviceBuffer.allocate(device, 4L * d.qElems(), "dQ(fp32)")) {
                     kernels.dKdVsimt(d, w, sc, ops, dK, dV, seg);
@@ -606,8 +644,8 @@ public final class Bf16Attention implements SwitchAttention {
                 BackwardOperands ops = new BackwardOperands(q, k, v, dO, all,
                         new BackwardOperands.Branch(lseF, deltaF, pF), new BackwardOperands.Branch(lseW, deltaW, pW));
                 if (backwardVersion != Bf16Kernels.BackwardVersion.SIMT) {
-                    dKdVtensorCores(d, w, sc, ops, dK, dV, seg);
-                    dQtensorCores(d, w, sc, ops.withLists(all.fullOnly()), true, dQ, seg);
+                    gradients(() -> dKdVtensorCores(d, w, sc, ops, dK, dV, seg),
+                            () -> dQtensorCores(d, w, sc, ops.withLists(all.fullOnly()), true, dQ, seg));
                     device.synchronize();
                 } else {
                     try (DeviceBuffer dQacc = DeviceBuffer.allocate(device, 4L * d.qElems(), "dQ(fp32)")) {

@@ -242,6 +242,14 @@ class Bf16BackwardTest {
                 assertThat(p.dk()).as("MMA_PIPE dK = MMA dK").containsExactly(a.dk());
                 assertThat(p.dv()).as("MMA_PIPE dV = MMA dV").containsExactly(a.dv());
                 assertThat(p.dRouterLogit()).as("MMA_PIPE dA").containsExactly(a.dRouterLogit());
+                // dK/dV and dQ concurrently on two streams (MMA_PIPE and MMA): the same bits
+                for (Bf16Attention two : new Bf16Attention[] {mma.withBackwardStreams(2),
+                    mma.withBackward(Bf16Kernels.BackwardVersion.MMA_PIPE).withBackwardStreams(2)}) {
+                    BackwardResult t = two.backward(in, dOut);
+                    assertThat(t.dq()).as("%s dQ on two streams", two.backwardVersion()).containsExactly(a.dq());
+                    assertThat(t.dk()).as("%s dK on two streams", two.backwardVersion()).containsExactly(a.dk());
+                    assertThat(t.dv()).as("%s dV on two streams", two.backwardVersion()).containsExactly(a.dv());
+                }
                 assertThat(b.dq()).as("MMA dQ run to run").containsExactly(a.dq());
                 assertThat(b.dk()).as("MMA dK run to run").containsExactly(a.dk());
                 assertThat(b.dv()).as("MMA dV run to run").containsExactly(a.dv());
