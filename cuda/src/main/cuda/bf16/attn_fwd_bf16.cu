@@ -10,13 +10,9 @@
 //    int B, int S, int Hq, int Hkv, int window, float scale_log2)      grid = (ceil(S/BM) + 1) * B * Hq blocks.
 //   NAME_seg: the same plus a last argument const int* seg, a segment table (../common.cuh, swi_rows): B entries are
 //   segments, Q, O, LSE flat query rows, K, V flat key rows, grid (ceil(max qLen/BM) + 1) * B * Hq.
-// Version 2, wgmma (sm_90a; elsewhere the entry points trap):   swi_fwd_wgmma_bf16_d<D>_w<NWG>_s<STAGES>_b<MINB>
-//   BM = 64*NWG queries, 128*NWG threads, MINB blocks per SM (launch bounds).
-//   (const bf16* Q, const bf16* K, const bf16* Vt [B,Hkv,D,Sp], bf16* O, float* LSE, listF, nF, listW, nW,
-//    int B, int S, int Sp, int Hq, int Hkv, int window, float scale_log2)
-//   swi_transpose_v_bf16(const bf16* V, bf16* Vt, int S, int Sp, int Hkv, int D): grid (Sp/64, D/64, B*Hkv), 256.
-// Version 3, wgmma reading V (sm_90a):   swi_fwd_wgmmav_bf16_d<D>_w<NWG>_s<STAGES>_b<MINB>, and NAME_seg
-//   version 2's tiles with version 1's arguments and grid (V [B,S,Hkv,D] itself; no V^T pass).
+// Version 3, wgmma (sm_90a; elsewhere the entry points trap):   swi_fwd_wgmmav_bf16_d<D>_w<NWG>_s<STAGES>_b<MINB>
+//   BM = 64*NWG queries, 128*NWG threads, MINB blocks per SM (launch bounds); version 1's arguments and grid, and a
+//   NAME_seg form. (Version 2, which read a V^T copy, lives in git history.)
 // The shipped variants are the fastest measured per version and D (bench/results/2026-11-29-bf16-forward.md); the
 // other configurations tried there live in git history (until commit 8836669).
 #include "attn_fwd_bf16_wgmma.cuh"
@@ -46,23 +42,7 @@
 SWI_FWD_MMA_BF16(128, 64, 1, 3, 2, swi_fwd_mma_bf16_d128_m64_t1_s3)
 SWI_FWD_MMA_BF16(64, 128, 2, 2, 2, swi_fwd_mma_bf16_d64_m128_t2_s2)
 
-#define SWI_FWD_WGMMA_BF16(D, NWG, ST, MINB, NAME)                                                              \
-    extern "C" {                                                                                                \
-    __constant__ int NAME##_cfg[4] = {64 * NWG, swi_bf16::BN, 128 * NWG, swi_bf16::wg_smem_bytes<D, NWG, ST>()}; \
-    }                                                                                                           \
-    extern "C" __global__ void __launch_bounds__(128 * NWG, MINB)                                              \
-        NAME(const __nv_bfloat16* __restrict__ Q, const __nv_bfloat16* __restrict__ K,                          \
-             const __nv_bfloat16* __restrict__ Vt, __nv_bfloat16* __restrict__ O, float* __restrict__ LSE,      \
-             const int* __restrict__ listF, const int* __restrict__ nF, const int* __restrict__ listW,          \
-             const int* __restrict__ nW, int B, int S, int Sp, int Hq, int Hkv, int window, float scale_log2) { \
-        swi_bf16::routed_fwd_wgmma_body<D, NWG, ST>(Q, K, Vt, O, LSE, listF, nF, listW, nW, B, S, Sp, Hq, Hkv,  \
-                                                    window, scale_log2);                                        \
-    }
-
-SWI_FWD_WGMMA_BF16(128, 2, 2, 2, swi_fwd_wgmma_bf16_d128_w2_s2_b2)
-SWI_FWD_WGMMA_BF16(64, 2, 2, 2, swi_fwd_wgmma_bf16_d64_w2_s2_b2)
-
-// Version 3: version 2 reading V itself (no V^T pass), with version 1's arguments, and a _seg form.
+// Version 3: wgmma reading V itself, with version 1's arguments, and a _seg form.
 #define SWI_FWD_WGMMAV_BF16(D, NWG, ST, MINB, NAME)                                                             \
     extern "C" {                                                                                                \
     __constant__ int NAME##_cfg[4] = {64 * NWG, swi_bf16::BN, 128 * NWG, swi_bf16::wg_smem_bytes<D, NWG, ST>()}; \
@@ -72,8 +52,8 @@ SWI_FWD_WGMMA_BF16(64, 2, 2, 2, swi_fwd_wgmma_bf16_d64_w2_s2_b2)
              const __nv_bfloat16* __restrict__ V, __nv_bfloat16* __restrict__ O, float* __restrict__ LSE,       \
              const int* __restrict__ listF, const int* __restrict__ nF, const int* __restrict__ listW,          \
              const int* __restrict__ nW, int B, int S, int Hq, int Hkv, int window, float scale_log2) {         \
-        swi_bf16::routed_fwd_wgmma_body<D, NWG, ST, false>(Q, K, V, O, LSE, listF, nF, listW, nW, B, S, 0, Hq,  \
-                                                           Hkv, window, scale_log2);                            \
+        swi_bf16::routed_fwd_wgmma_body<D, NWG, ST>(Q, K, V, O, LSE, listF, nF, listW, nW, B, S, Hq, Hkv,       \
+                                                    window, scale_log2);                                        \
     }                                                                                                           \
     extern "C" __global__ void __launch_bounds__(128 * NWG, MINB)                                              \
         NAME##_seg(const __nv_bfloat16* __restrict__ Q, const __nv_bfloat16* __restrict__ K,                    \
@@ -81,15 +61,10 @@ SWI_FWD_WGMMA_BF16(64, 2, 2, 2, swi_fwd_wgmma_bf16_d64_w2_s2_b2)
                    const int* __restrict__ listF, const int* __restrict__ nF, const int* __restrict__ listW,    \
                    const int* __restrict__ nW, int B, int S, int Hq, int Hkv, int window, float scale_log2,     \
                    const int* __restrict__ seg) {                                                               \
-        swi_bf16::routed_fwd_wgmma_body<D, NWG, ST, false, true>(Q, K, V, O, LSE, listF, nF, listW, nW, B, S, 0, \
-                                                                 Hq, Hkv, window, scale_log2, seg);             \
+        swi_bf16::routed_fwd_wgmma_body<D, NWG, ST, true>(Q, K, V, O, LSE, listF, nF, listW, nW, B, S, Hq, Hkv, \
+                                                          window, scale_log2, seg);                             \
     }
 
 SWI_FWD_WGMMAV_BF16(128, 2, 2, 2, swi_fwd_wgmmav_bf16_d128_w2_s2_b2)
 SWI_FWD_WGMMAV_BF16(64, 2, 2, 2, swi_fwd_wgmmav_bf16_d64_w2_s2_b2)
 
-extern "C" __global__ void __launch_bounds__(256) swi_transpose_v_bf16(const __nv_bfloat16* __restrict__ V,
-                                                                      __nv_bfloat16* __restrict__ Vt, int S, int Sp,
-                                                                      int Hkv, int D) {
-    swi_bf16::transpose_v_body(V, Vt, S, Sp, Hkv, D);
-}

@@ -1,9 +1,9 @@
-// Routed attention forward, bf16, version 2: Hopper warpgroup MMA (wgmma, sm_90a), cp.async ring, compacted
+// Routed attention forward, bf16, version 3: Hopper warpgroup MMA (wgmma, sm_90a), cp.async ring, compacted
 // routes. Same math, layouts, lists, tile schedule and outputs as version 1 (attn_fwd_bf16.cuh: read it first);
 // what changes is how the two products are computed:
 //
 //   S [64 x 64] = Q_wg [64 x D] K_tile^T       wgmma m64n64k16, A = Q (smem), B = K (smem), D/16 steps
-//   O [64 x D] += P [64 x 64] V_tile [64 x D]   wgmma m64nDk16,  A = P (registers), B = V^T or V (smem), 4 steps
+//   O [64 x D] += P [64 x 64] V_tile [64 x D]   wgmma m64nDk16,  A = P (registers), B = V (smem), 4 steps
 //
 // One warpgroup (4 warps, 128 threads) owns 64 query rows of the block's BM = 64*NWG rows; warp w of the
 // warpgroup owns rows 16w..16w+15, and the accumulator fragments have the mma.sync C layout, so the masking and
@@ -11,14 +11,11 @@
 //
 // Shared-memory operands use the wgmma "K-major, 128-byte swizzle" canonical layout: rows of 64 bf16 (128 B),
 // 8-row atoms of 1024 B (1024-aligned), 16-byte chunk c of row r stored at chunk c ^ (r & 7). A D-wide operand is
-// split into D/64 column halves stored one after the other. The B operand of the second product comes in two forms
-// (template VT):
-//   VT = true  (kernels swi_fwd_wgmma_*): K-major, i.e. V^T [D rows][keys], read from Vt [B,Hkv,D,Sp] (Sp = S
-//              rounded up to 64, zero padded), written once per call by swi_transpose_v_bf16 (one pass over V,
-//              about 0.4% of the routed forward at S=32768, 3% of the window forward at S=4096);
-//   VT = false (kernels swi_fwd_wgmmav_*): V itself, staged exactly as K ([D/64 halves][64 key rows][128 B]), read
-//              as an MN-major B (wgmma's transposed-B immediate): no V^T pass, no scratch, and the same arguments
-//              as version 1, so segment tables (SEG, kernels <name>_seg) run on it as on version 1.
+// split into D/64 column halves stored one after the other. The B operand of the second product is V itself,
+// staged exactly as K ([D/64 halves][64 key rows][128 B]) and read as an MN-major B (wgmma's transposed-B
+// immediate): no V^T copy, and version 1's arguments, so segment tables (SEG, kernels <name>_seg) run on it as on
+// version 1. (Version 2 read a V^T copy written by a transpose pass each call; version 3 was 7-12% faster at every
+// point measured and version 2 lives in git history: bench/results/2026-12-02-bf16-v3-pipe.md.)
 // MN-major descriptor (128-byte swizzle): the 8-row groups along K (keys) SBO = 1024 B apart, the 64-wide column
 // halves along N (D) LBO = 64 rows * 128 B apart; k-step kk of a key tile starts 16 rows (2048 B) further.
 // A version that overlapped P V of tile t with the softmax of tile t+1 was slower (ptxas serializes it, C7514) and
@@ -57,20 +54,18 @@ constexpr int wg_smem_bytes() {
     return 1024 /*alignment slack*/ + 64 * NWG * D * 2 /*Q*/ + STAGES * 2 * 64 * D * 2 /*K, Vt*/ + 64 * NWG * 4;
 }
 
-// Q [B,S,Hq,D], K [B,S,Hkv,D] bf16, not modified; VT: Vt [B,Hkv,D,Sp], else V [B,S,Hkv,D] (Sp unused), bf16, not
-// modified; O [B,S,Hq,D] bf16, LSE [B,S,Hq]: written at the listed rows; listF, nF, listW, nW: the compaction, not
-// modified. SEG (VT = false only): entry b is segment b of the table seg (../common.cuh, swi_rows), Q, O, LSE flat
-// query rows, K, V flat key rows, S the longest segment's key count.
-template <int D, int NWG, int STAGES, bool VT = true, bool SEG = false>
+// Q [B,S,Hq,D], K, V [B,S,Hkv,D] bf16, not modified; O [B,S,Hq,D] bf16, LSE [B,S,Hq]: written at the listed rows;
+// listF, nF, listW, nW: the compaction, not modified. SEG: entry b is segment b of the table seg (../common.cuh,
+// swi_rows), Q, O, LSE flat query rows, K, V flat key rows, S the longest segment's key count.
+template <int D, int NWG, int STAGES, bool SEG = false>
 __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __restrict__ Q,
                                                       const __nv_bfloat16* __restrict__ K,
-                                                      const __nv_bfloat16* __restrict__ Vsrc,
+                                                      const __nv_bfloat16* __restrict__ V,
                                                       __nv_bfloat16* __restrict__ O, float* __restrict__ LSE,
                                                       const int* __restrict__ listF, const int* __restrict__ nF,
                                                       const int* __restrict__ listW, const int* __restrict__ nW,
-                                                      int B, int S, int Sp, int Hq, int Hkv, int window,
+                                                      int B, int S, int Hq, int Hkv, int window,
                                                       float scale_log2, const int* __restrict__ seg = nullptr) {
-    static_assert(!(VT && SEG), "segment tables read V directly (VT = false)");
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     constexpr int BM = 64 * NWG;   // queries per block
     constexpr int NT = 128 * NWG;  // threads per block
@@ -92,8 +87,8 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
     // 1. the work slot (swi_pick_tile, as version 1)
     SwiTile tile;
     if (!swi_pick_tile<SEG>(BM, Hq, B, S, listF, nF, listW, nW, tile, seg)) return;
-    const int h = tile.h, b = tile.b, cnt = tile.count;
-    const SwiRows R = tile.rows;  // where entry b's rows live (../common.cuh)
+    const int h = tile.h, cnt = tile.count;
+    const SwiRows R = tile.rows;  // where the entry's rows live (../common.cuh)
     const bool full = tile.full;
     const int* ord = tile.list + tile.start;
     for (int r = tid; r < BM; r += NT) sIdx[r] = ord[min(r, cnt - 1)];
@@ -118,8 +113,7 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
     const size_t kvRow = (size_t)Hkv * D;
     const int kvRowI = Hkv * D;
     const __nv_bfloat16* Kb = K + (size_t)R.k * kvRow + (size_t)g * D;
-    // VT: V^T of (b, g) [D][Sp];  else V rows of kv head g (as K)
-    const __nv_bfloat16* Vb = VT ? Vsrc + ((size_t)b * Hkv + g) * D * Sp : Vsrc + (size_t)R.k * kvRow + (size_t)g * D;
+    const __nv_bfloat16* Vb = V + (size_t)R.k * kvRow + (size_t)g * D;
 
     // 3. async loads: Q tile (gathered rows), K tile and V^T tile into a STAGES-deep ring
     auto load_kv = [&](int it) {
@@ -133,15 +127,10 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
                 const int r = n / CH, ch = n % CH;  // K: key row r, chunk ch of D
                 const int j = kt * BN + r;
                 const bool ok = j < R.keys;
-                // (32-bit element offsets: S*Hkv*D and D*Sp are below 2^31 for every shape Java can hold)
+                // (32-bit element offsets: a segment's S*Hkv*D is below 2^31 for every shape Java can hold)
                 swi_cp_async16(dK + wg_off(r, ch, 64), Kb + ((ok ? j : 0) * kvRowI + ch * 8), ok ? 16 : 0);
-                if constexpr (VT) {
-                    const int d = n >> 3, kc = n & 7;  // Vt: row d, chunk kc of the 64 keys
-                    swi_cp_async16(dV + (uint32_t)(d * 128 + ((kc ^ (d & 7)) << 4)), Vb + (d * Sp + kt * BN + kc * 8),
-                                   16);
-                } else {  // V: key row r, chunk ch, the layout of K
-                    swi_cp_async16(dV + wg_off(r, ch, 64), Vb + ((ok ? j : 0) * kvRowI + ch * 8), ok ? 16 : 0);
-                }
+                // V: key row r, chunk ch, the layout of K
+                swi_cp_async16(dV + wg_off(r, ch, 64), Vb + ((ok ? j : 0) * kvRowI + ch * 8), ok ? 16 : 0);
             }
         }
     };
@@ -168,14 +157,10 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
     auto issue_pv = [&](uint32_t tV) {
 #pragma unroll
         for (int kk = 0; kk < 4; kk++) {
-            if constexpr (VT) {  // V^T tile: K-major, k-step kk 32 bytes along each row
-                if (D == 128) wgmma_rs_m64n128(acc, pa[kk], wg_desc(tV + kk * 32));
-                else wgmma_rs_m64n64(acc, pa[kk], wg_desc(tV + kk * 32));
-            } else {             // V tile: MN-major, k-step kk 16 rows further
-                const uint64_t dv = wg_desc_mn(tV + kk * 2048, 64 * 128);
-                if (D == 128) wgmma_rs_m64n128<1>(acc, pa[kk], dv);
-                else wgmma_rs_m64n64<1>(acc, pa[kk], dv);
-            }
+            // the V tile: MN-major, k-step kk 16 rows further
+            const uint64_t dv = wg_desc_mn(tV + kk * 2048, 64 * 128);
+            if (D == 128) wgmma_rs_m64n128(acc, pa[kk], dv);
+            else wgmma_rs_m64n64(acc, pa[kk], dv);
         }
         wg_commit();
     };
@@ -266,28 +251,6 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
 #else
     asm volatile("trap;");  // built without sm_90a (PTX for other GPUs): callers must pick a version-1 kernel
 #endif
-}
-
-// V [B,S,Hkv,D] -> Vt [B,Hkv,D,Sp], Sp = S rounded up to 64, keys j >= S zero. Grid (Sp/64, D/64, B*Hkv), 256 thr.
-// (g: the kv head)
-__device__ __forceinline__ void transpose_v_body(const __nv_bfloat16* __restrict__ V, __nv_bfloat16* __restrict__ Vt,
-                                                 int S, int Sp, int Hkv, int D) {
-    __shared__ uint16_t tile[64][66];
-    const int j0 = blockIdx.x * 64, d0 = blockIdx.y * 64, bg = blockIdx.z;
-    const int b = bg / Hkv, g = bg % Hkv;
-    const uint16_t* Vs = reinterpret_cast<const uint16_t*>(V);
-    uint16_t* Vd = reinterpret_cast<uint16_t*>(Vt);
-    // 1. read 64 keys x 64 dims (rows j, coalesced over d)
-    for (int n = threadIdx.x; n < 64 * 64; n += blockDim.x) {
-        const int jj = n >> 6, dd = n & 63, j = j0 + jj;
-        tile[jj][dd] = j < S ? Vs[(((size_t)b * S + j) * Hkv + g) * D + d0 + dd] : (uint16_t)0;
-    }
-    __syncthreads();
-    // 2. write 64 dims x 64 keys (rows d, coalesced over j)
-    for (int n = threadIdx.x; n < 64 * 64; n += blockDim.x) {
-        const int dd = n >> 6, jj = n & 63;
-        Vd[((size_t)bg * D + d0 + dd) * Sp + j0 + jj] = tile[jj][dd];
-    }
 }
 
 }  // namespace swi_bf16

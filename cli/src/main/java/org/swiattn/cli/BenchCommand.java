@@ -136,9 +136,8 @@ public final class BenchCommand implements Callable<Integer> {
     List<Integer> backwardStreams;
 
     @Option(names = "--bf16-forward", split = ",", defaultValue = "default",
-            description = "bf16 forward versions to time: default (the device's), 1 (mma.sync), 2 (wgmma reading "
-                    + "V^T), 3 (wgmma reading V); the first also runs the backward's forward. VARLEN: the packed "
-                    + "forward of each version that takes segment tables")
+            description = "bf16 forward versions to time: default (the device's), 1 (mma.sync), 3 (wgmma); the first "
+                    + "also runs the backward's forward. VARLEN: the packed forward of each")
     List<String> bf16Forward;
 
     @Option(names = "--backward-seq", split = ",", defaultValue = "4096",
@@ -246,7 +245,7 @@ public final class BenchCommand implements Callable<Integer> {
             }
         }
         for (String f : bf16Forward) {
-            Args.require(Bf16Bench.isForwardVersion(f), "--bf16-forward", "default, 1, 2 or 3", "'" + f + "'");
+            Args.require(Bf16Bench.isForwardVersion(f), "--bf16-forward", "default, 1 or 3", "'" + f + "'");
         }
         for (int n : backwardStreams) {
             Args.require(n == 1 || n == 2, "--backward-streams", "1 or 2", n);

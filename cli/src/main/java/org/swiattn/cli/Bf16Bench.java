@@ -27,8 +27,8 @@ import org.swiattn.spec.Shape;
  * generated on the GPU, by the bench's one timing method ({@link BenchTiming}).
  *
  * <pre>{@code
- *   forward    route compaction + (version 2: V^T transpose) + the variant of each --bf16-forward entry (the
- *              default instance's unless told), for every route; checked first on sampled rows against the fp64
+ *   forward    route compaction + the variant of each --bf16-forward entry (the default instance's unless told),
+ *              for every route; checked first on sampled rows against the fp64
  *              reference (errO normwise, errLSE max abs)
  *   backward   delta + dK/dV + dQ of the HARD estimator (the selected branch; forward outside the timing), for
  *              the backward routes at the backward sequence lengths; the versions of --backward-versions in order
@@ -68,7 +68,7 @@ final class Bf16Bench {
 
     /**
      * The instance of a {@code --bf16-forward} entry: "default" ({@link Bf16Attention#create}) or a forward version
-     * 1, 2, 3 ({@link Bf16Attention#ofVersion}).
+     * 1, 3 ({@link Bf16Attention#ofVersion}).
      */
     static Bf16Attention instance(String version) {
         return version.equals("default") ? Bf16Attention.create() : Bf16Attention.ofVersion(Integer.parseInt(version));
@@ -76,7 +76,7 @@ final class Bf16Bench {
 
     /** Checks a {@code --bf16-forward} entry without a GPU. */
     static boolean isForwardVersion(String version) {
-        return version.equals("default") || version.equals("1") || version.equals("2") || version.equals("3");
+        return version.equals("default") || version.equals("1") || version.equals("3");
     }
 
     /**
@@ -112,9 +112,7 @@ final class Bf16Bench {
                  DeviceBuffer delta = DeviceBuffer.allocate(dev, 4 * d.lseElems(), "delta");
                  DeviceBuffer dQ = DeviceBuffer.allocate(dev, 2 * d.qElems(), "dQ(bf16)");
                  DeviceBuffer dK = DeviceBuffer.allocate(dev, 2 * d.kvElems(), "dK(bf16)");
-                 DeviceBuffer dV = DeviceBuffer.allocate(dev, 2 * d.kvElems(), "dV(bf16)");
-                 DeviceBuffer vt = DeviceBuffer.allocate(dev, 2L * d.batch() * d.kvHeads() * d.dp() * d.paddedSeq(),
-                         "vt")) {
+                 DeviceBuffer dV = DeviceBuffer.allocate(dev, 2 * d.kvElems(), "dV(bf16)")) {
                 // random N(0,1) bf16 inputs on the GPU (D = dp: no padding)
                 kn.fillNormal(q, d.qElems(), cfg.seed(), 1.0);
                 kn.fillNormal(k, d.kvElems(), cfg.seed() + 1, 1.0);
@@ -132,7 +130,7 @@ final class Bf16Bench {
                         for (Bf16Attention.Variant fv : vars) {
                             Runnable run = () -> {
                                 kn.compact(d, zd, l);
-                                kn.forward(fv, d, w, scale, q, k, v, vt, o, lse, l);
+                                kn.forward(fv, d, w, scale, q, k, v, o, lse, l);
                             };
                             o.fill((byte) 0xFF);
                             run.run();
@@ -154,7 +152,7 @@ final class Bf16Bench {
                         boolean[] z = mask(cfg, s, route);
                         double flops = 2.5 * BenchRoutes.usefulFlops(z, cfg.batch(), s, w, cfg.headDim(), cfg.qHeads());
                         results.addAll(backwardRuns(cfg, timing, dev, kn, var, d, s, route, z, flops, scale,
-                                new DeviceBuffer[] {q, k, v, dO, o, lse, delta, dQ, dK, dV, vt}, out));
+                                new DeviceBuffer[] {q, k, v, dO, o, lse, delta, dQ, dK, dV}, out));
                     }
                 }
             }
@@ -176,14 +174,14 @@ final class Bf16Bench {
      * Timed backward of one route, each version of {@link Config#backwardVersionsAt} on the same inputs; the errO
      * column of every version after the first: the largest normwise difference of its dQ, dK, dV from the first's.
      *
-     * @param t {q, k, v, dO, o, lse, delta, dQ, dK, dV, vt}: inputs not modified, the others overwritten
+     * @param t {q, k, v, dO, o, lse, delta, dQ, dK, dV}: inputs not modified, the others overwritten
      */
     private static List<BenchRow> backwardRuns(Config cfg, BenchTiming timing, CudaDevice dev, Bf16Kernels kn,
                                                Bf16Attention.Variant var, Bf16Kernels.Dims d, int s, String route,
                                                boolean[] z, double flops, double scale, DeviceBuffer[] t,
                                                PrintWriter out) {
         DeviceBuffer q = t[0], k = t[1], v = t[2], dO = t[3], o = t[4], lse = t[5], delta = t[6], dQ = t[7],
-                dK = t[8], dV = t[9], vt = t[10];
+                dK = t[8], dV = t[9];
         List<BenchRow> res = new ArrayList<>();
         int w = cfg.window();
         double frac = BenchRoutes.fraction(z);
@@ -192,7 +190,7 @@ final class Bf16Bench {
              RouteCompaction.DeviceLists l = RouteCompaction.onDevice(dev, zd, d.batch(), d.seqLen());
              DeviceBuffer dQacc = versions.contains(Bf16Kernels.BackwardVersion.SIMT)
                      ? DeviceBuffer.allocate(dev, 4 * d.qElems(), "dQ(fp32)") : null) {
-            kn.forward(var, d, w, scale, q, k, v, vt, o, lse, l);
+            kn.forward(var, d, w, scale, q, k, v, o, lse, l);
             BackwardOperands ops = BackwardOperands.routed(q, k, v, dO, l, lse, delta);
             double[][] first = null;
             // every version on each --backward-streams count (SIMT: one stream)

@@ -25,16 +25,16 @@ import org.swiattn.spec.Shape;
  * 128, no padding).
  *
  * <pre>{@code
- *   segment path  forward: the kernel <variant>_seg of segmentVariantFor (the default instance: mma.sync, as the
- *                 version-2 wgmma forward takes no table; VARLEN also times the <variant>_seg of every other
- *                 --bf16-forward version, e.g. 3: wgmma reading V); backward (the default, Bf16Attention's MMA version): delta + tensor-core dK/dV _seg +
- *                 dQ _seg (bf16); beside it the SIMT version: delta + SIMT dK/dV _seg + SIMT dQ _seg into fp32 +
- *                 bf16 rounding
+ *   segment path  forward: the kernel <variant>_seg of segmentVariantFor (the default instance: wgmma on Hopper,
+ *                 mma.sync where its grid would not fill the device once, e.g. a 512-row chunk; VARLEN also times
+ *                 the <variant>_seg of every other --bf16-forward version); backward (the default, Bf16Attention's
+ *                 MMA version): delta + tensor-core dK/dV _seg + dQ _seg (bf16); beside it the SIMT version: delta +
+ *                 SIMT dK/dV _seg + SIMT dQ _seg into fp32 + bf16 rounding
  *   CHUNK         chunk   the --chunk rows at the end of the --cache keys (bottom-right table)
- *                 rows-1shot  the same mma.sync kernel, self-attention over lists holding only those rows: the
- *                         same key tiles in the same order (outputs compared bit for bit), ratio chunk / this
- *                 rows-1shot (wgmma)  the default self-attention kernel (V^T transpose + wgmma) over those rows:
- *                         what the chunk would cost on the prefill's kernel
+ *                 rows-1shot  the chunk's kernel, self-attention over lists holding only those rows: the same key
+ *                         tiles in the same order (outputs compared bit for bit), ratio chunk / this
+ *                 rows-1shot (prefill kernel)  the default self-attention kernel over those rows: what the chunk
+ *                         would cost on the prefill's kernel
  *   VARLEN        forward  per-segment route compaction + the _seg forward;  backward  as above (HARD), two rows:
  *                         bwd_mma_bf16_d<D>_seg and bwd_v2_bf16_d<D>_seg (simt)
  *                 fwd-1seq, bwd-1seq  the default self-attention kernels (wgmma forward, tensor-core backward)
@@ -77,15 +77,15 @@ final class Bf16SegmentBench {
                       List<String> ratios, List<String> failures, PrintWriter out) {
         Bf16Attention att = Bf16Attention.create();
         Bf16Kernels kn = att.kernels();
-        Bf16Attention.Variant vs = att.segmentVariantFor(c.headDim());
         Bf16Attention.Variant v1 = att.variantFor(c.headDim());
         int sk = c.cache();
         int sq = c.chunk();
-        int dp = vs.headDim();
+        int dp = v1.headDim();
         Bf16Kernels.Dims one = new Bf16Kernels.Dims(1, sk, c.qHeads(), c.kvHeads(), dp);
         Bf16Kernels.Dims part = new Bf16Kernels.Dims(1, sq, c.qHeads(), c.kvHeads(), dp, sk);
         Shape partShape = part.shape();
         Segments table = Segments.bottomRight(partShape);
+        Bf16Attention.Variant vs = att.segmentVariantFor(c.headDim(), SegmentTable.of(table), c.qHeads());
         double scale = one.shape().defaultScale();
         int w = c.window();
         long qOff = (long) (sk - sq) * c.qHeads() * dp;
@@ -98,7 +98,6 @@ final class Bf16SegmentBench {
              DeviceBuffer lse = DeviceBuffer.allocate(dev, LSE_BYTES * one.lseElems(), "lse");
              DeviceBuffer oc = DeviceBuffer.allocate(dev, ES * part.qElems(), "oChunk(bf16)");
              DeviceBuffer lsec = DeviceBuffer.allocate(dev, LSE_BYTES * part.lseElems(), "lseChunk");
-             DeviceBuffer vt = DeviceBuffer.allocate(dev, (long) ES * one.kvHeads() * dp * one.paddedSeq(), "vt");
              SegmentTable.OnDevice seg = SegmentTable.of(table).upload(dev)) {
             kn.fillNormal(q, one.qElems(), c.seed(), 1.0);
             kn.fillNormal(k, one.kvElems(), c.seed() + 1, 1.0);
@@ -116,8 +115,8 @@ final class Bf16SegmentBench {
                          RouteCompaction.DeviceLists lr = SegmentBench.upload(dev,
                                  SegmentBench.rowsLists(z, sk - sq, sk))) {
                         Runnable runChunk = () -> kn.forward(vs, part, w, scale, qc, k, v, oc, lsec, lc, seg);
-                        Runnable runRows = () -> kn.forward(vs, one, w, scale, q, k, v, null, o, lse, lr);
-                        Runnable runRowsDefault = () -> kn.forward(v1, one, w, scale, q, k, v, vt, o, lse, lr);
+                        Runnable runRows = () -> kn.forward(vs, one, w, scale, q, k, v, o, lse, lr);
+                        Runnable runRowsDefault = () -> kn.forward(v1, one, w, scale, q, k, v, o, lse, lr);
                         oc.fill((byte) 0xFF);  // poison: every row must be written
                         runChunk.run();
                         dev.synchronize();
@@ -170,10 +169,11 @@ final class Bf16SegmentBench {
      * The segment-table forward kernels a VARLEN run times: first, the default instance's; then that of each other
      * {@code --bf16-forward} entry, each kernel once.
      */
-    private static List<Bf16Attention.Variant> packedVariants(SegmentBench.Config c, Bf16Attention.Variant first) {
+    private static List<Bf16Attention.Variant> packedVariants(SegmentBench.Config c, SegmentTable t,
+                                                              Bf16Attention.Variant first) {
         List<Bf16Attention.Variant> out = new ArrayList<>(List.of(first));
         for (String fv : c.bf16Forward()) {
-            Bf16Attention.Variant v = Bf16Bench.instance(fv).segmentVariantFor(c.headDim());
+            Bf16Attention.Variant v = Bf16Bench.instance(fv).segmentVariantFor(c.headDim(), t, c.qHeads());
             if (!out.contains(v)) {
                 out.add(v);
             }
@@ -190,7 +190,7 @@ final class Bf16SegmentBench {
                        List<boolean[]> zs, List<SegmentBench.Timed> rows, List<String> failures, PrintWriter out) {
         Bf16Attention att = Bf16Attention.create();
         Bf16Kernels kn = att.kernels();
-        Bf16Attention.Variant vs = att.segmentVariantFor(c.headDim());
+        Bf16Attention.Variant vs = att.segmentVariantFor(c.headDim(), SegmentTable.of(table), c.qHeads());
         Bf16Attention.Variant v1 = att.variantFor(c.headDim());
         int s = sh.seqLen();
         int w = c.window();
@@ -210,7 +210,6 @@ final class Bf16SegmentBench {
              DeviceBuffer dQacc = DeviceBuffer.allocate(dev, 4 * d.qElems(), "dQ(fp32)");
              DeviceBuffer dK = DeviceBuffer.allocate(dev, ES * d.kvElems(), "dK(bf16)");
              DeviceBuffer dV = DeviceBuffer.allocate(dev, ES * d.kvElems(), "dV(bf16)");
-             DeviceBuffer vt = DeviceBuffer.allocate(dev, (long) ES * d.kvHeads() * d.dp() * d.paddedSeq(), "vt");
              SegmentTable.OnDevice seg = SegmentTable.of(table).upload(dev)) {
             // the seeds of BenchBuffers (the fp64 / fp32 rows of the same run)
             kn.fillNormal(q, d.qElems(), c.seed() + 10, 1.0);
@@ -232,7 +231,7 @@ final class Bf16SegmentBench {
                     // 1. the packed forward of each --bf16-forward version that takes tables (the default
                     // instance's first), checked, then timed; the first one's o, lse feed the backward
                     List<SegmentBench.Timed> forwards = new ArrayList<>();
-                    for (Bf16Attention.Variant pv : packedVariants(c, vs)) {
+                    for (Bf16Attention.Variant pv : packedVariants(c, SegmentTable.of(table), vs)) {
                         Runnable fwd = () -> {
                             RouteCompaction.compactInto(dev, zd, l, seg);
                             kn.forward(pv, d, w, scale, q, k, v, o, lse, l, seg);
@@ -268,7 +267,7 @@ final class Bf16SegmentBench {
                     // 3. the default self-attention kernels on the rows as one sequence (same route)
                     Runnable fwd1 = () -> {
                         kn.compact(d, zd, l1);
-                        kn.forward(v1, d, w, scale, q, k, v, vt, o, lse, l1);
+                        kn.forward(v1, d, w, scale, q, k, v, o, lse, l1);
                     };
                     double[] tf1 = timing.measure(fwd1);
                     BackwardOperands ops1 = BackwardOperands.routed(q, k, v, dO, l1, lse, delta);

@@ -40,9 +40,10 @@ import org.swiattn.spec.SwitchAttention;
  * takes a tile of consecutive list entries for one head (the tile schedule of {@code common.cuh}), so it visits
  * only the key tiles its queries see.
  * D in {64, 128} runs natively; other D up to 128 are zero-padded to the next of the two (padding changes no score
- * because the spec's scale is passed explicitly). Three kernel versions: {@link Variant#kind()} 1 (mma.sync m16n8k16,
- * any GPU of compute capability 8.0+), 2 (Hopper wgmma, compute capability 9.0, reads a V^T scratch copy) and 3
- * (version 2 reading V itself as a transposed wgmma operand: no V^T pass; segment tables too).
+ * because the spec's scale is passed explicitly). Two kernel versions: {@link Variant#kind()} 1 (mma.sync m16n8k16,
+ * any GPU of compute capability 8.0+) and 3 (Hopper wgmma, compute capability 9.0, reading V as a transposed wgmma
+ * operand), both for self-attention and segment tables. (Version 2, wgmma reading a V^T copy, was slower than 3 at
+ * every point measured and lives in git history.)
  * Judged by the spec's low-precision rule ({@link org.swiattn.spec.Tolerance}, Precision.BF16).
  *
  * <p>Backward ({@link #backward}): dQ, dK, dV in bf16, dL/da in fp32, for every estimator, deterministic (no
@@ -57,8 +58,7 @@ public final class Bf16Attention implements SwitchAttention {
      * One compiled forward kernel.
      *
      * @param kernel  the extern "C" name
-     * @param kind    1 = mma.sync version, 2 = wgmma version reading V^T, 3 = wgmma version reading V (2, 3:
-     *                sm_90a only)
+     * @param kind    1 = mma.sync version, 3 = wgmma version (sm_90a only)
      * @param headDim D the kernel is specialised for (64 or 128)
      * @param blockM  queries per block (BM)
      * @param threads threads per block
@@ -70,8 +70,8 @@ public final class Bf16Attention implements SwitchAttention {
 
         /**
          * Dynamic shared memory per block, bytes (mirror of smem_bytes and wg_smem_bytes; a GPU test checks it
-         * against the kernel's exported {@code _cfg}): positions, the Q tile and the K/V ring; versions 2 and 3
-         * add 1024 bytes of alignment slack.
+         * against the kernel's exported {@code _cfg}): positions, the Q tile and the K/V ring; version 3 adds 1024
+         * bytes of alignment slack.
          */
         public int sharedBytes() {
             int kv = stages * 2 * BLOCK_N * headDim * 2;
@@ -80,12 +80,7 @@ public final class Bf16Attention implements SwitchAttention {
 
         /** Whether the kernel runs on tensor cores of compute capability 9.0 only (wgmma). */
         public boolean hopperOnly() {
-            return kind >= 2;
-        }
-
-        /** Whether the kernel has a segment-table form {@code <kernel>_seg} (versions 1 and 3). */
-        public boolean takesSegments() {
-            return kind != 2;
+            return kind == 3;
         }
 
         /** The configuration the kernel exports as {@code <kernel>_cfg}: {BM, BN, threads, shared bytes}. */
@@ -96,11 +91,6 @@ public final class Bf16Attention implements SwitchAttention {
         private static Variant mma(int d, int bm, int mt, int st) {
             return new Variant("swi_fwd_mma_bf16_d" + d + "_m" + bm + "_t" + mt + "_s" + st, 1, d, bm,
                     bm / (16 * mt) * 32, st);
-        }
-
-        private static Variant wgmma(int d, int nwg, int st, int minb) {
-            return new Variant("swi_fwd_wgmma_bf16_d" + d + "_w" + nwg + "_s" + st + "_b" + minb, 2, d, 64 * nwg,
-                    128 * nwg, st);
         }
 
         private static Variant wgmmaV(int d, int nwg, int st, int minb) {
@@ -115,7 +105,6 @@ public final class Bf16Attention implements SwitchAttention {
      */
     public static final List<Variant> VARIANTS = List.of(
             Variant.mma(128, 64, 1, 3), Variant.mma(64, 128, 2, 2),
-            Variant.wgmma(128, 2, 2, 2), Variant.wgmma(64, 2, 2, 2),
             Variant.wgmmaV(128, 2, 2, 2), Variant.wgmmaV(64, 2, 2, 2));
 
     private final CudaDevice device;
@@ -211,8 +200,8 @@ public final class Bf16Attention implements SwitchAttention {
     public static Bf16Attention create() {
         CudaDevice dev = CudaDevice.get();
         boolean hopper = dev.computeCapability() == 90;
-        return new Bf16Attention(dev, find(hopper ? "swi_fwd_wgmma_bf16_d64_w2_s2_b2" : "swi_fwd_mma_bf16_d64_m128_t2_s2"),
-                find(hopper ? "swi_fwd_wgmma_bf16_d128_w2_s2_b2" : "swi_fwd_mma_bf16_d128_m64_t1_s3"), DEFAULT_BACKWARD,
+        return new Bf16Attention(dev, find(hopper ? "swi_fwd_wgmmav_bf16_d64_w2_s2_b2" : "swi_fwd_mma_bf16_d64_m128_t2_s2"),
+                find(hopper ? "swi_fwd_wgmmav_bf16_d128_w2_s2_b2" : "swi_fwd_mma_bf16_d128_m64_t1_s3"), DEFAULT_BACKWARD,
                 DEFAULT_DECODE);
     }
 
@@ -247,7 +236,7 @@ public final class Bf16Attention implements SwitchAttention {
      * An instance on one forward version for both head dimensions ({@link #withVariants} of the version's D = 64
      * and D = 128 variants).
      *
-     * @param kind 1 (mma.sync), 2 (wgmma reading V^T) or 3 (wgmma reading V)
+     * @param kind 1 (mma.sync) or 3 (wgmma)
      */
     public static Bf16Attention ofVersion(int kind) {
         Variant d64 = null, d128 = null;
@@ -261,7 +250,7 @@ public final class Bf16Attention implements SwitchAttention {
             }
         }
         if (d64 == null || d128 == null) {
-            throw new IllegalArgumentException("kind: forward versions are 1, 2 and 3, got " + kind);
+            throw new IllegalArgumentException("kind: forward versions are 1 and 3, got " + kind);
         }
         return withVariants(d64, d128);
     }
@@ -367,24 +356,34 @@ public final class Bf16Attention implements SwitchAttention {
         return t.upload(device);
     }
 
-    /**
-     * The forward variant of a call: the instance's for self-attention, {@link #segmentVariantFor} for a segment
-     * table.
-     */
+    /** The forward variant of a call: the instance's for self-attention, {@link #segmentVariantFor} for a table. */
     private Variant variantFor(Shape s, SegmentTable.OnDevice seg) {
-        return seg == null ? variantFor(s.headDim()) : segmentVariantFor(s.headDim());
+        return seg == null ? variantFor(s.headDim()) : segmentVariantFor(s.headDim(), seg.host(), s.qHeads());
     }
 
     /**
-     * The forward variant of segment-table calls for head dimension d: the instance's variant when it takes tables
-     * (versions 1 and 3), else (version 2, which reads a per-batch V^T copy) the version-1 (mma.sync) variant of the
-     * same padded D.
+     * The forward variant of a segment-table call for head dimension d: the instance's, except that a wgmma
+     * (version 3) variant whose grid would not fill the device's resident blocks once gives way to the version-1
+     * (mma.sync) variant of the same D, whose 64-row tiles make twice the blocks. Measured on the H200: a 512-row
+     * chunk at offset 32256 ran 1.054 ms on mma.sync against 1.438 ms for the same rows on 128-row wgmma tiles
+     * (bench/results/2026-12-02-bf16-segments.md), while packed batches of 8192 rows ran 1.46-1.55x faster on
+     * version 3 (bench/results/2026-12-02-bf16-v3-pipe.md).
+     *
+     * @param t the table (count, longest query range); not modified
      */
-    public Variant segmentVariantFor(int d) {
+    public Variant segmentVariantFor(int d, SegmentTable t, int qHeads) {
         Variant v = variantFor(d);
-        return v.takesSegments() ? v : find(v.headDim() == 64 ? "swi_fwd_mma_bf16_d64_m128_t2_s2"
+        if (!v.hopperOnly()) {
+            return v;
+        }
+        long grid = (long) ((t.maxQueries() + v.blockM() - 1) / v.blockM() + 1) * t.count() * qHeads;
+        long resident = (long) device.multiprocessors() * WGMMA_BLOCKS_PER_SM;
+        return grid >= resident ? v : find(v.headDim() == 64 ? "swi_fwd_mma_bf16_d64_m128_t2_s2"
                 : "swi_fwd_mma_bf16_d128_m64_t1_s3");
     }
+
+    /** Blocks of a version-3 (wgmma) forward one multiprocessor holds: its launch bound (register and shared use). */
+    private static final int WGMMA_BLOCKS_PER_SM = 2;
 
     /** The compacted hard route of the device mask z [B*Sq] (per batch row, or per segment). */
     private RouteCompaction.DeviceLists compact(Bf16Kernels.Dims d, DeviceBuffer z, SegmentTable.OnDevice seg) {
@@ -407,12 +406,6 @@ public final class Bf16Attention implements SwitchAttention {
         return DeviceBuffer.of(device, x, label);
     }
 
-    /** The wgmma forward's V^T scratch [B,Hkv,dp,Sp] for variant var, or null for the mma.sync version. */
-    private DeviceBuffer vtScratch(Bf16Kernels.Dims d, Variant var) {
-        return var.kind() == 2
-                ? DeviceBuffer.allocate(device, 2L * d.batch() * d.kvHeads() * d.dp() * d.paddedSeq(), "vt(bf16)")
-                : null;
-    }
 
     /**
      * Branch forward of the variant over the lists: o, lse at the listed rows. q, k, v, lists not modified.
@@ -422,11 +415,8 @@ public final class Bf16Attention implements SwitchAttention {
                              RouteCompaction.DeviceLists lists, SegmentTable.OnDevice seg) {
         if (seg != null) {
             kernels.forward(var, d, window, scale, q, k, v, o, lse, lists, seg);
-            return;
-        }
-        try (DeviceBuffer vt = vtScratch(d, var)) {
-            kernels.forward(var, d, window, scale, q, k, v, vt, o, lse, lists);
-            device.synchronize();  // the scratch buffer is released when this returns
+        } else {
+            kernels.forward(var, d, window, scale, q, k, v, o, lse, lists);
         }
     }
 

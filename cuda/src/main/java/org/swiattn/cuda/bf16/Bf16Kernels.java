@@ -21,7 +21,7 @@ import org.swiattn.spec.Visibility;
  *
  * <p>Tensors are {@link DeviceBuffer}s, row-major, bf16 with the head dimension padded to {@code dp} (64 or 128):
  * <pre>{@code
- *   q, o, dO, dQ [B,S,Hq,dp] bf16    k, v, dK, dV [B,S,Hkv,dp] bf16    vt [B,Hkv,dp,Sp] bf16 (wgmma forward)
+ *   q, o, dO, dQ [B,S,Hq,dp] bf16    k, v, dK, dV [B,S,Hkv,dp] bf16
  *   lse, delta [B,S,Hq] fp32         coef, factor, dA [B,S] fp32       dQacc [B,S,Hq,dp] fp32 (SIMT backward)
  *   z [B,S] uint8 (1 = full)         lists: RouteCompaction.DeviceLists
  *   segment tables (the overloads taking a SegmentTable.OnDevice): q, o, dO, dQ [B*Sq,...], k, v, dK, dV
@@ -87,11 +87,6 @@ public final class Bf16Kernels {
             return (long) rows() * qHeads;
         }
 
-        /** S rounded up to 64: the row length of the wgmma forward's V^T scratch. */
-        public int paddedSeq() {
-            return (seqLen + 63) / 64 * 64;
-        }
-
         /** The same sizes as a spec shape (D = dp). */
         public Shape shape() {
             return new Shape(batch, seqLen, qHeads, kvHeads, dp, kvSeqLen);
@@ -127,47 +122,33 @@ public final class Bf16Kernels {
 
     /**
      * Routed forward over the lists: o [B,S,Hq,dp] bf16 and lse [B,S,Hq] fp32 at the listed rows.
-     * Version-2 variants first write V^T into vt (which must then be non-null, [B,Hkv,dp,Sp]); versions 1 and 3
-     * read v (vt unused, may be null).
      *
-     * @param var a variant with headDim == dp
+     * @param var a variant with headDim == dp; q, k, v, lists not modified
      */
     public void forward(Bf16Attention.Variant var, Dims d, int window, double scale, DeviceBuffer q, DeviceBuffer k,
-                        DeviceBuffer v, DeviceBuffer vt, DeviceBuffer o, DeviceBuffer lse,
-                        RouteCompaction.DeviceLists lists) {
+                        DeviceBuffer v, DeviceBuffer o, DeviceBuffer lse, RouteCompaction.DeviceLists lists) {
         if (var.headDim() != d.dp()) {
             throw new IllegalArgumentException("variant " + var.kernel() + " is for D = " + var.headDim()
                     + ", tensors are padded to " + d.dp());
         }
         long grid = (long) ((d.seqLen() + var.blockM() - 1) / var.blockM() + 1) * d.batch() * d.qHeads();
-        float scaleLog2 = (float) (scale * 1.4426950408889634);
-        int w = Visibility.effectiveWindow(window, d.seqLen());
-        if (var.kind() == 2) {
-            int sp = d.paddedSeq();
-            fwd.kernel("swi_transpose_v_bf16").launch(new int[] {sp / 64, d.dp() / 64, d.batch() * d.kvHeads()},
-                    256, 0, v, vt, d.seqLen(), sp, d.kvHeads(), d.dp());
-            fwd.kernel(var.kernel()).launch1d(grid, var.threads(), var.sharedBytes(), q, k, vt, o, lse,
-                    lists.listF(), lists.nF(), lists.listW(), lists.nW(), d.batch(), d.seqLen(), sp, d.qHeads(),
-                    d.kvHeads(), w, scaleLog2);
-        } else {
-            fwd.kernel(var.kernel()).launch1d(grid, var.threads(), var.sharedBytes(), q, k, v, o, lse,
-                    lists.listF(), lists.nF(), lists.listW(), lists.nW(), d.batch(), d.seqLen(), d.qHeads(),
-                    d.kvHeads(), w, scaleLog2);
-        }
+        fwd.kernel(var.kernel()).launch1d(grid, var.threads(), var.sharedBytes(), q, k, v, o, lse, lists.listF(),
+                lists.nF(), lists.listW(), lists.nW(), d.batch(), d.seqLen(), d.qHeads(), d.kvHeads(),
+                Visibility.effectiveWindow(window, d.seqLen()), (float) (scale * 1.4426950408889634));
     }
 
     /**
-     * Forward over a segment table (spec 2.0; version-1 and version-3 variants, kernel {@code <variant>_seg}): o,
-     * lse at the listed flat rows. Lists from RouteCompaction's segment compaction or identity.
+     * Forward over a segment table (spec 2.0; kernel {@code <variant>_seg}): o, lse at the listed flat rows. Lists
+     * from RouteCompaction's segment compaction or identity.
      *
-     * @param var a variant that takes segments with headDim == dp; q, k, v, lists, seg not modified
+     * @param var a variant with headDim == dp; q, k, v, lists, seg not modified
      */
     public void forward(Bf16Attention.Variant var, Dims d, int window, double scale, DeviceBuffer q, DeviceBuffer k,
                         DeviceBuffer v, DeviceBuffer o, DeviceBuffer lse, RouteCompaction.DeviceLists lists,
                         SegmentTable.OnDevice seg) {
-        if (!var.takesSegments() || var.headDim() != d.dp()) {
-            throw new IllegalArgumentException("segment tables run on a version-1 or version-3 variant for D = "
-                    + d.dp() + ", got " + var.kernel());
+        if (var.headDim() != d.dp()) {
+            throw new IllegalArgumentException("segment tables of D = " + d.dp() + " need a D = " + d.dp()
+                    + " variant, got " + var.kernel());
         }
         SegmentTable t = seg.host();
         KernelPlan.checkShape(d.shape(), t);

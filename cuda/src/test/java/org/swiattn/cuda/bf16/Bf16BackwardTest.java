@@ -132,7 +132,6 @@ class Bf16BackwardTest {
         Bf16Kernels.Dims d = new Bf16Kernels.Dims(2, 100, 8, 2, 128);
         assertThat(d.qElems()).isEqualTo(2L * 100 * 8 * 128);
         assertThat(d.kvElems()).isEqualTo(2L * 100 * 2 * 128);
-        assertThat(d.paddedSeq()).isEqualTo(128);
     }
 
     /** One case of the GPU check: shape, window, full fraction. */
