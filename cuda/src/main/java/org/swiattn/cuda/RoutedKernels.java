@@ -47,9 +47,7 @@ public final class RoutedKernels {
 
     private RoutedKernels(CudaDevice dev, Precision precision, KernelPlan.Version forwardVersion,
                           KernelPlan.Version backwardVersion, int backwardStreams) {
-        if (backwardStreams != 1 && backwardStreams != 2) {
-            throw new IllegalArgumentException("backwardStreams: 1 or 2 expected, got " + backwardStreams);
-        }
+        CudaDevice.checkStreams(backwardStreams);
         this.dev = dev;
         this.precision = precision;
         this.forwardVersion = forwardVersion;
@@ -74,12 +72,7 @@ public final class RoutedKernels {
      * other's last wave. The values are the same either way (each output element is written by one thread).
      */
     public void gradients(Runnable dKdV, Runnable dQ) {
-        if (backwardStreams == 1) {
-            dKdV.run();
-            dQ.run();
-        } else {
-            dev.concurrently(dKdV, dQ);
-        }
+        dev.onStreams(backwardStreams, dKdV, dQ);
     }
 
     public Precision precision() {

@@ -118,6 +118,29 @@ public final class CudaDevice {
     }
 
     /**
+     * Two independent pieces of device work on 1 stream (first, then second, on the default stream) or on 2
+     * ({@link #concurrently}): the one switch of every "1 or 2 streams" option.
+     *
+     * @throws IllegalArgumentException for a stream count other than 1 or 2
+     */
+    public void onStreams(int streams, Runnable first, Runnable second) {
+        checkStreams(streams);
+        if (streams == 1) {
+            first.run();
+            second.run();
+        } else {
+            concurrently(first, second);
+        }
+    }
+
+    /** Rejects a stream count other than 1 or 2, naming it. */
+    public static void checkStreams(int streams) {
+        if (streams != 1 && streams != 2) {
+            throw new IllegalArgumentException("streams: 1 or 2 expected, got " + streams);
+        }
+    }
+
+    /**
      * Runs two independent pieces of device work concurrently: what {@code onDefault} launches goes to the default
      * stream as usual, what {@code onSide} launches to a second stream that starts after everything queued so far
      * and that the default stream waits for afterwards. The device may then run the blocks of both at once (one
