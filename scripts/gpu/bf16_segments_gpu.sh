@@ -4,9 +4,8 @@
 # `tar -xJf target/bundle.tar.xz` (bundle/ built by scripts/gpu/build_bundle.sh --xz).
 #   1. in parallel JVMs: Bf16GoldenTest (every golden case of golden/ with D <= 128, the SAMPLED ones included; in
 #      three JVMs, -Dswiattn.golden.part=0/3, 1/3, 2/3, which share the 32K cases' CPU work) and
-#      Bf16SegmentProperties, Bf16PipeSegmentProperties and Bf16SimtSegmentProperties (the segment property suite
-#      on the bf16 implementation with the tensor-core, the pipelined tensor-core and the SIMT backward, one JVM
-#      each)
+#      Bf16SegmentProperties and Bf16SimtSegmentProperties (the segment property suite on the bf16 implementation
+#      with the tensor-core and the SIMT backward, one JVM each)
 #   2. swiattn bench --mode CHUNK --dtype bf16: a 512-row chunk at offset 32256 of 32768 on the mma.sync segment
 #      forward against the same rows of the one-shot prefill (the same kernel: ratio and bit-for-bit comparison; the
 #      default wgmma kernel: ratio), sampled rows judged against the fp64 reference, the device limits of the run
@@ -35,8 +34,6 @@ for part in 0 1 2; do
 done
 junit bf16-seg-props "${BF16_PROPS_LIMIT:-240}" --include-classname '.*Properties' \
   --select-class $P.bf16.Bf16SegmentProperties &
-junit bf16-seg-props-pipe "${BF16_PROPS_LIMIT:-240}" --include-classname '.*Properties' \
-  --select-class $P.bf16.Bf16PipeSegmentProperties &
 junit bf16-seg-props-simt "${BF16_PROPS_LIMIT:-240}" --include-classname '.*Properties' \
   --select-class $P.bf16.Bf16SimtSegmentProperties &
 parallel_stage "bf16 golden cases and segment properties"
@@ -62,7 +59,7 @@ fi
 # the short table: steps, verdicts, ours vs the limits and the peers
 {
   echo "== steps ($SECONDS s in all)"; cat "$out/stages.txt"
-  for l in bf16-golden-0 bf16-golden-1 bf16-golden-2 bf16-seg-props bf16-seg-props-pipe bf16-seg-props-simt; do
+  for l in bf16-golden-0 bf16-golden-1 bf16-golden-2 bf16-seg-props bf16-seg-props-simt; do
     [[ -f "$out/$l.log" ]] && echo "$l: $(count $l)"
   done
   grep -h "^golden: \| FAIL" "$out"/bf16-golden-*.log 2>/dev/null | head -12

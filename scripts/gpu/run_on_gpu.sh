@@ -39,8 +39,6 @@ if want properties; then  # queued beside the tests: one wait for both
     --select-class $P.bf16.Bf16ValidationProperties --select-class $P.bf16.Bf16OracleProperties &
   junit props-bf16-segments "$L" --include-classname '.*Properties' \
     --select-class $P.bf16.Bf16SegmentProperties --select-class $P.bf16.Bf16SegmentValidationProperties &
-  junit props-bf16-pipe "$L" --include-classname '.*Properties' \
-    --select-class $P.bf16.Bf16PipeGradientProperties --select-class $P.bf16.Bf16PipeSegmentProperties &
 fi
 want tests || want properties && parallel_stage "tests and properties"
 if want sanitizer; then
@@ -67,7 +65,7 @@ fi
 echo
 echo "== stages"; cat "$out/stages.txt"
 for l in tests-fp tests-bf16 tests-bf16-backward props-fp64 props-fp32 props-bf16-forward props-bf16-conformance \
-         props-bf16-validation props-bf16-segments props-bf16-pipe; do
+         props-bf16-validation props-bf16-segments; do
   [[ -f "$out/$l.log" ]] && echo "$l: $(count $l)"
 done
 grep -h "checked\|MISMATCH\|FAIL" "$out"/tests-*.log 2>/dev/null | head -5

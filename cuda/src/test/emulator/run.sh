@@ -16,10 +16,9 @@
 #                 lengths and routes, against a long-double decode (the bf16 SIMT split kernel of decode.cu beside
 #                 it, for comparison)
 #   attn_bf16     the bf16 tensor-core forward (bf16/attn_fwd_bf16.cu, the mma.sync variants) and backward
-#                 (bf16/attn_bwd_bf16.cu, dK/dV and dQ mma kernels; the pipelined mma2 kernels, which must equal
-#                 them bit for bit; the SIMT v2 backward beside them), chained as Bf16Attention chains them (HARD
-#                 and SOFT, D 64 and 128, GQA; the _seg forward and the _seg backward of every version over segment
-#                 tables), against a long-double forward and backward
+#                 (bf16/attn_bwd_bf16.cu, the dK/dV and dQ mma2 kernels; the SIMT v2 backward beside them),
+#                 chained as Bf16Attention chains them (HARD and SOFT, D 64 and 128, GQA; the _seg forward and the
+#                 _seg backward of every version over segment tables), against a long-double forward and backward
 # They check index arithmetic, masks, schedules and the fragment plumbing before device time is spent; they see
 # timing-dependent hazards only in part (a missing barrier when the emulated order exposes it, see --shuffle; a
 # missing cp.async wait only with --deferred-async) and not the hardware's summation order. Shared-memory addresses

@@ -1,13 +1,13 @@
 // Routed (Switch) attention backward in bf16 on tensor cores: dQ, dK, dV (bf16 out), deterministic (no atomics:
 // every output element is written by exactly one thread, which sums its terms in a fixed order).
 //
-//   version "mma" (this file): mma.sync m16n8k16 (bf16 x bf16 -> fp32), ldmatrix from XOR-swizzled tiles (the
-//     operand patterns of attn_fwd_bf16.cuh): all five products run on tensor cores with bf16 operands and fp32
-//     accumulation; P and dS are rounded to bf16 for their products (as FlashAttention does); masks, exp,
-//     dS = P (dP - delta), the final scale and the bf16 rounding run on the CUDA cores.
-//   version "mma2" (this file, Java MMA_PIPE): version mma with cp.async double buffering (the next query chunk of
-//     dK/dV, the next key tile of dQ staged while the current one computes; one barrier per step) and the mask test
-//     skipped on fully visible 16 x 16 blocks; the same products, sums and roundings in the same order (bit-identical).
+//   version "mma2" (this file, Java MMA, the tensor-core backward): mma.sync m16n8k16 (bf16 x bf16 -> fp32),
+//     ldmatrix from XOR-swizzled tiles (the operand patterns of attn_fwd_bf16.cuh): all five products run on tensor
+//     cores with bf16 operands and fp32 accumulation; P and dS are rounded to bf16 for their products (as
+//     FlashAttention does); masks, exp, dS = P (dP - delta), the final scale and the bf16 rounding run on the CUDA
+//     cores. Staging uses cp.async double buffering (the next query chunk of dK/dV, the next key tile of dQ copied
+//     while the current one computes; one barrier per step) and the mask test is skipped on fully visible 16 x 16
+//     blocks. Version "mma" (the same without the buffering; bit-identical and slower) remains in git history only.
 //   version "simt": the fp32 tiled backward templates of ../attention_backward.cuh (dkdv_v2 / dq_v2) with bf16
 //     storage (In = bf16, T = float), instantiated in attn_bwd_bf16.cu: every product in fp32 on the CUDA cores.
 // Both take the compacted route of every precision (listF/nF/listW/nW, ../common.cuh) and its tile schedule.
@@ -36,7 +36,7 @@ namespace swi_bf16 {
 
 //
 // Both kernels: 4 warps (128 threads), tiles of 64 rows x D bf16 in shared memory, XOR-swizzled (swz<CH>), loaded
-// with 16-byte vector loads (rows past S or padding rows are zero). Operand patterns (attn_fwd_bf16.cuh, step 5):
+// with 16-byte cp.async copies (rows past S or padding rows are zero). Operand patterns (attn_fwd_bf16.cuh, step 5):
 //   A from a row-major [m][k] tile           ldsm_x4   at swz(row0 + (lane & 15), kk*2 + (lane >> 4))
 //   B (two n8 tiles) from [n][k] rows        ldsm_x4   at swz(n0 + (lane >> 4)*8 + (lane & 7), kk*2 + ((lane >> 3) & 1))
 //   B (two n8 tiles) from [k][n] rows        ldsm_x4_t at swz(k0 + ((lane >> 3) & 1)*8 + (lane & 7), dp*2 + (lane >> 4))
@@ -47,38 +47,15 @@ namespace swi_bf16 {
 constexpr int BWD_T = 64;     // rows per tile (keys of a dK/dV block, queries of a dQ block, chunk sizes)
 constexpr int BWD_NT = 128;   // threads per block (4 warps x 16 rows)
 
-template <int D>
-constexpr int bwd_mma_smem_bytes() {
-    return 4 * BWD_T * D * 2 + 4 * BWD_T * 4;  // sK, sV, sQ, sdO + pos, lse, delta, coef
-}
-
-// The dynamic shared memory of both kernels (bwd_mma_smem_bytes): four swizzled [64][D] bf16 tiles K, V, Q, dO, then
-// per row of the staged query chunk its position (-1 = padding), lse (times log2 e), delta and branch coefficient.
+// A view of the dynamic shared memory (bwd_mma2_tiles): four swizzled [64][D] bf16 tiles K, V, Q, dO, then per row
+// of the staged query chunk its position (-1 = padding), lse, delta and branch coefficient.
 struct BwdMmaTiles {
     uint8_t *sK, *sV, *sQ, *sdO;
     uint32_t aK, aV, aQ, adO;  // their shared-memory addresses (ldmatrix)
     int* sPos;
     float *sLse, *sDelta, *sCoef;
 };
-template <int D>
-__device__ __forceinline__ BwdMmaTiles bwd_mma_tiles(uint8_t* smem) {
-    BwdMmaTiles t;
-    t.sK = smem;
-    t.sV = t.sK + BWD_T * D * 2;
-    t.sQ = t.sV + BWD_T * D * 2;
-    t.sdO = t.sQ + BWD_T * D * 2;
-    t.sPos = reinterpret_cast<int*>(t.sdO + BWD_T * D * 2);
-    t.sLse = reinterpret_cast<float*>(t.sPos + BWD_T);
-    t.sDelta = t.sLse + BWD_T;
-    t.sCoef = t.sDelta + BWD_T;
-    t.aK = swi_smem_addr(t.sK);
-    t.aV = swi_smem_addr(t.sV);
-    t.aQ = swi_smem_addr(t.sQ);
-    t.adO = swi_smem_addr(t.sdO);
-    return t;
-}
-
-// Row r of the staged query chunk (position pos, -1 = padding) of head h: its lse times log2 e, delta and branch
+// Row r of the staged query tile (position pos, -1 = padding) of head h: its lse times log2 e, delta and branch
 // coefficient (coef null = 1) into sm.sLse, sm.sDelta, sm.sCoef (zeros for padding). qRow: the flat query row of
 // position 0 (rows.q of swi_rows).
 //   lse, delta [B,S,Hq], coef [B,S] or null   not modified
@@ -91,25 +68,9 @@ __device__ __forceinline__ void bwd_row_stats(const BwdMmaTiles& sm, int r, int 
 }
 
 // Stages 64 rows of a [rows,H,D] bf16 tensor (row r at flat row row0 + pos[r], head hh; pos < 0 or >= limit: zeros)
-// into a swizzled tile at shared address dst. rowsFrom(r) returns the position of row r; row0 is rows.q or rows.k of
-// swi_rows, limit the entry's key count rows.keys (every query position is below it).
-template <int D, typename Rows>
-__device__ __forceinline__ void bwd_stage(uint8_t* dst, const __nv_bfloat16* __restrict__ X, i64 row0, int H, int hh,
-                                          int limit, Rows rowsFrom) {
-    constexpr int CH = D / 8;
-#pragma unroll
-    for (int u = 0; u < BWD_T * CH / BWD_NT; u++) {
-        const int n = threadIdx.x + u * BWD_NT;
-        const int r = n / CH, ch = n % CH;
-        const int pos = rowsFrom(r);
-        uint4 val = make_uint4(0u, 0u, 0u, 0u);
-        if (pos >= 0 && pos < limit) val = *reinterpret_cast<const uint4*>(X + ((row0 + pos) * H + hh) * D + ch * 8);
-        *reinterpret_cast<uint4*>(dst + swz<CH>(r, ch)) = val;
-    }
-}
-
-// The cp.async flavour of bwd_stage (version mma2): the same rows into the same swizzled tile, issued as 16-byte
-// asynchronous copies (rows out of range zero-filled, nothing read); the caller commits the group and waits for it.
+// into a swizzled tile at shared address dst, as 16-byte asynchronous copies (rows out of range zero-filled, nothing
+// read); the caller commits the group and waits for it. rowsFrom(r) returns the position of row r; row0 is rows.q or
+// rows.k of swi_rows, limit the entry's key count rows.keys (every query position is below it).
 template <int D, typename Rows>
 __device__ __forceinline__ void bwd_stage_async(uint32_t dst, const __nv_bfloat16* __restrict__ X, i64 row0, int H,
                                                 int hh, int limit, Rows rowsFrom) {
@@ -124,7 +85,7 @@ __device__ __forceinline__ void bwd_stage_async(uint32_t dst, const __nv_bfloat1
     }
 }
 
-// The cp.async flavour of bwd_row_stats (version mma2): row r's RAW lse (the reader multiplies by log2 e), delta and
+// The cp.async flavour of bwd_row_stats (dK/dV): row r's RAW lse (the reader multiplies by log2 e), delta and
 // branch coefficient, zeros for padding (pos < 0); coef null: 1 stored directly.
 //   lse, delta [B,S,Hq], coef [B,S] or null   not modified
 __device__ __forceinline__ void bwd_row_stats_async(const BwdMmaTiles& sm, int r, int pos, const float* lse,
@@ -137,7 +98,7 @@ __device__ __forceinline__ void bwd_row_stats_async(const BwdMmaTiles& sm, int r
     else sm.sCoef[r] = ok ? 1.f : 0.f;
 }
 
-// The dynamic shared memory of version mma2 (both kernels): six swizzled [64][D] bf16 tiles, a fixed pair and two
+// The dynamic shared memory of both kernels: six swizzled [64][D] bf16 tiles, a fixed pair and two
 // buffered pairs, then 3 slots of 64 positions and 2 slots of 64 x (lse, delta, coef):
 //   dK/dV: tiles K, V | Q, dO (buffer 0) | Q, dO (buffer 1);  positions of 3 consecutive chunks, stats of 2
 //   dQ:    tiles Q, dO | K, V (buffer 0) | K, V (buffer 1);  positions of the query tile, stats of the 2 passes
@@ -147,7 +108,7 @@ constexpr int bwd_mma2_smem_bytes() {
     return 6 * BWD_T * D * 2 + (3 + 2 * 3) * BWD_T * 4;
 }
 
-// A BwdMmaTiles view of the mma2 layout: K, V at tiles kv, kv + 1; Q, dO at tiles qd, qd + 1 (tile numbers 0, 2, 4);
+// A BwdMmaTiles view of that layout: K, V at tiles kv, kv + 1; Q, dO at tiles qd, qd + 1 (tile numbers 0, 2, 4);
 // positions of slot p (0..2), stats of slot st (0..1).
 template <int D>
 __device__ __forceinline__ BwdMmaTiles bwd_mma2_tiles(uint8_t* smem, int kv, int qd, int p, int st) {
@@ -201,11 +162,10 @@ __device__ __forceinline__ void bwd_mma_pair(float (&x)[2][4], float (&y)[2][4],
 // dS^T, then dV += P^T dO and dK += dS^T Q over those 16 queries (one k16 step). K and V fragments are re-read per
 // group: holding S^T, dP^T for all 64 queries next to the dK, dV accumulators spills at D = 128.
 //   sm: K, V, the chunk's Q, dO, positions and row stats, not modified;  accK, accV [D/8][4] modified
-// PIPE = false (version mma): padding rows carry position -1, sLse holds lse times log2 e. PIPE = true (mma2): rows
-// n.. are padding whatever sPos holds, sLse holds the raw lse (times log2 e here: the same fp32 product), and a
-// 16 x 16 block of valid queries whose every pair is visible (its corner pairs are: positions ascend along the
-// chunk) skips the per-element test. Both give the same values in the same order.
-template <int D, bool PIPE>
+// Rows n.. are padding whatever sPos holds, sLse holds the raw lse (multiplied by log2 e here), and a 16 x 16 block
+// of valid queries whose every pair is visible (its corner pairs are: positions ascend along the chunk) skips the
+// per-element test (the same values in the same order).
+template <int D>
 __device__ __forceinline__ void bwd_dkdv_chunk(const BwdMmaTiles& sm, float (&accK)[D / 8][4], float (&accV)[D / 8][4],
                                                int j0, int kw0, int n, bool full, int window, float sl2, int lane) {
     constexpr int CH = D / 8, ND = D / 8;
@@ -222,11 +182,11 @@ __device__ __forceinline__ void bwd_dkdv_chunk(const BwdMmaTiles& sm, float (&ac
                 for (int e = 0; e < 4; e++) {
                     const int qc = kq * 16 + nq * 8 + 2 * c4 + (e & 1);
                     const float cf = sm.sCoef[qc];
-                    const float lse2 = PIPE ? sm.sLse[qc] * 1.4426950408889634f : sm.sLse[qc];
+                    const float lse2 = sm.sLse[qc] * 1.4426950408889634f;
                     bool vis = true;
                     if constexpr (decltype(test)::value) {
                         const int j = j0 + kw0 + grp + 8 * (e >> 1);
-                        const int pos = PIPE && qc >= n ? -1 : sm.sPos[qc];
+                        const int pos = qc >= n ? -1 : sm.sPos[qc];
                         vis = swi_visible(pos, j, full, window);
                     }
                     const float p = vis ? exp2f(fmaf(st[nq][e], sl2, -lse2)) : 0.f;
@@ -234,7 +194,7 @@ __device__ __forceinline__ void bwd_dkdv_chunk(const BwdMmaTiles& sm, float (&ac
                     st[nq][e] = p * cf;
                 }
         };
-        if (PIPE && kq * 16 + 15 < n && swi_visible(sm.sPos[kq * 16], j0 + kw0 + 15, full, window) &&
+        if (kq * 16 + 15 < n && swi_visible(sm.sPos[kq * 16], j0 + kw0 + 15, full, window) &&
             swi_visible(sm.sPos[kq * 16 + 15], j0 + kw0, full, window))
             elems(std::false_type{});
         else
@@ -273,13 +233,13 @@ struct BwdDqRows {
 // per group of 16 keys (kk): S, dP [16 rows x 16 keys] (bwd_mma_pair), dS = P (c dP - delta) on visible pairs, then
 // dQ += dS K over those keys (one k16 step); Q and dO fragments are re-read per group (registers).
 //   sm: Q, dO, the tile's K, V, not modified;  acc [D/8][4] modified
-// allLo, allHi (PIPE = true, version mma2): the warp's first and last position when all 16 rows are valid (else
-// allHi = -1): a 16 x 16 block whose corner pairs (allLo, last key) and (allHi, first key) are visible has every
-// pair visible and skips the per-element test; the values and their order are those of PIPE = false.
-template <int D, bool PIPE>
+// allLo, allHi: the warp's first and last position when all 16 rows are valid (else allHi = -1): a 16 x 16 block
+// whose corner pairs (allLo, last key) and (allHi, first key) are visible has every pair visible and skips the
+// per-element test (the same values in the same order).
+template <int D>
 __device__ __forceinline__ void bwd_dq_tile(const BwdMmaTiles& sm, float (&acc)[D / 8][4], int ks, int wr0,
-                                            const BwdDqRows& rw, bool full, int window, float sl2, int lane,
-                                            int allLo = 0, int allHi = -1) {
+                                            const BwdDqRows& rw, bool full, int window, float sl2, int lane, int allLo,
+                                            int allHi) {
     constexpr int CH = D / 8, ND = D / 8;
     const int c4 = lane & 3;
 #pragma unroll 1
@@ -302,7 +262,7 @@ __device__ __forceinline__ void bwd_dq_tile(const BwdMmaTiles& sm, float (&acc)[
                 }
         };
         const int jb = ks + kk * 16;
-        if (PIPE && allHi >= 0 && swi_visible(allLo, jb + 15, full, window) && swi_visible(allHi, jb, full, window))
+        if (allHi >= 0 && swi_visible(allLo, jb + 15, full, window) && swi_visible(allHi, jb, full, window))
             elems(std::false_type{});
         else
             elems(std::true_type{});
@@ -367,177 +327,16 @@ __device__ __forceinline__ void bwd_store_dq(const float (&acc)[D / 8][4], __nv_
 // Block = (key tile kt of 64 keys, kv head g, batch b); blockIdx.x = (kt * B + b) * Hkv + g (key tile 0, the one
 // seen by the most queries, first). Warp w owns keys j0 + 16w .. +15 and accumulates their dK, dV rows [16 x D] in
 // registers over: branch F then W (a null count skips the branch); the G query heads of the group; chunks of 64
-// list entries whose positions can see the tile (full: pos >= j0; window: j0 <= pos < jmax + w). Per chunk, with Q, dO of the chunk staged:
+// list entries whose positions can see the tile (full: pos >= j0; window: j0 <= pos < jmax + w). Per chunk, with
+// Q, dO of the chunk staged:
 //   S^T  = K Q^T   [16 x 64]   A = K rows,  B = Q rows ([n][k])
 //   dP^T = V dO^T  [16 x 64]   A = V rows,  B = dO rows
 //   P^T  = exp2(S^T scale log2e - lse log2e) on visible pairs, dS^T = P^T (c dP^T - delta); P^T *= c
 //   dV  += P^T dO  [16 x D]    A = P^T (accumulators), B = dO ([k][n] = query-major rows, .trans)
 //   dK  += dS^T Q  [16 x D]    A = dS^T,               B = Q
 // Finally dK *= scale, both rounded once to bf16. Grid: ceil(S/64) * Hkv * B blocks, 128 threads,
-// bwd_mma_smem_bytes<D>() dynamic shared bytes. SEG: entry b is segment b (B segments, S their largest kLen); a key
+// bwd_mma2_smem_bytes<D>() dynamic shared bytes. SEG: entry b is segment b (B segments, S their largest kLen); a key
 // tile past the segment's keys returns.
-template <int D, bool SEG = false>
-__device__ __forceinline__ void mma_dkdv_body(const __nv_bfloat16* __restrict__ Q, const __nv_bfloat16* __restrict__ K,
-                                              const __nv_bfloat16* __restrict__ V,
-                                              const __nv_bfloat16* __restrict__ dO, const int* __restrict__ listF,
-                                              const int* __restrict__ nF, const int* __restrict__ listW,
-                                              const int* __restrict__ nW, const float* __restrict__ lseF,
-                                              const float* __restrict__ lseW, const float* __restrict__ deltaF,
-                                              const float* __restrict__ deltaW, const float* __restrict__ coefF,
-                                              const float* __restrict__ coefW, __nv_bfloat16* __restrict__ dK,
-                                              __nv_bfloat16* __restrict__ dV, int B, int S, int Hq, int Hkv,
-                                              int window, float scale, const int* __restrict__ seg = nullptr) {
-    constexpr int ND = D / 8;
-    extern __shared__ __align__(128) uint8_t smem[];
-    const BwdMmaTiles sm = bwd_mma_tiles<D>(smem);
-
-    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-    const int g = blockIdx.x % Hkv;
-    const int b = (blockIdx.x / Hkv) % B;
-    const int kt = blockIdx.x / (Hkv * B);
-    const int j0 = kt * BWD_T;
-    const SwiRows R = swi_rows<SEG>(seg, B, S, b);
-    if (j0 >= R.keys) return;
-    const int jmax = min(j0 + BWD_T, R.keys) - 1;
-    const int G = Hq / Hkv;
-    const float sl2 = scale * 1.4426950408889634f;
-    const int kw0 = warp * 16;  // this warp's first key row in the tile
-
-    // 1. the key tile (K, V of kv head g; keys past the entry's keys are zero and visible to nobody)
-    bwd_stage<D>(sm.sK, K, R.k, Hkv, g, R.keys, [&](int r) { return j0 + r; });
-    bwd_stage<D>(sm.sV, V, R.k, Hkv, g, R.keys, [&](int r) { return j0 + r; });
-
-    float accK[ND][4], accV[ND][4];
-#pragma unroll
-    for (int nd = 0; nd < ND; nd++)
-#pragma unroll
-        for (int e = 0; e < 4; e++) accK[nd][e] = accV[nd][e] = 0.f;
-
-    // 2. branch F then W, heads of the group, chunks of 64 list entries that see the tile
-    for (int br = 0; br < 2; br++) {
-        SwiKeyBranch<float> X;
-        if (!swi_key_branch(br, listF, nF, listW, nW, lseF, lseW, deltaF, deltaW, coefF, coefW, b, R.list, j0, jmax,
-                            window, X))
-            continue;
-        const bool full = X.full;
-        const int* list = X.list;
-        const int lo = X.lo, hi = X.hi;
-        const float *lse = X.lse, *delta = X.delta, *coef = X.coef;
-        for (int h = g * G; h < (g + 1) * G; h++) {
-            for (int c0 = lo; c0 < hi; c0 += BWD_T) {
-                __syncthreads();  // 2a. the previous chunk's reads of sQ, sdO, sPos.. are done
-                if (tid < BWD_T) {
-                    const int e = c0 + tid;
-                    const int pos = e < hi ? list[e] : -1;
-                    sm.sPos[tid] = pos;
-                    bwd_row_stats(sm, tid, pos, lse, delta, coef, R.q, Hq, h);
-                }
-                __syncthreads();
-                bwd_stage<D>(sm.sQ, Q, R.q, Hq, h, R.keys, [&](int r) { return sm.sPos[r]; });
-                bwd_stage<D>(sm.sdO, dO, R.q, Hq, h, R.keys, [&](int r) { return sm.sPos[r]; });
-                __syncthreads();
-
-                // 2b-2d. the chunk's 64 queries against this warp's 16 keys
-                bwd_dkdv_chunk<D, false>(sm, accK, accV, j0, kw0, BWD_T, full, window, sl2, lane);
-            }
-        }
-    }
-
-    // 3. store this warp's 16 key rows: dK = scale * accK, dV = accV, bf16
-    bwd_store_dkdv<D>(accK, accV, dK, dV, R, j0 + kw0, Hkv, g, scale, lane);
-}
-
-// ---- dQ ------------------------------------------------------------------------------------------------------
-// Block = (query tile, head h, batch b): the tile schedule of every precision (swi_pick_tile, ../common.cuh).
-// Routed (both = 0): a full tile runs the full branch, a window tile the window branch. SOFT (both = 1, listF the
-// identity list, nW null): each row of a tile through both branches (F then W, accumulated in the same registers).
-// Warp w owns the tile's rows 16w..16w+15 and their dQ [16 x D]; per visible key tile (K, V staged):
-//   S  = Q K^T   [16 x 64]   A = Q rows,  B = K rows
-//   dP = dO V^T  [16 x 64]   A = dO rows, B = V rows
-//   dS = P (c dP - delta), P = exp2(S scale log2e - lse log2e) on visible pairs
-//   dQ += dS K   [16 x D]    A = dS (accumulators), B = K ([k][n] = key-major rows, .trans)
-// Finally dQ *= scale, rounded once to bf16. Grid: (ceil(S/64) + 1) * Hq * B blocks, 128 threads,
-// bwd_mma_smem_bytes<D>() dynamic shared bytes. SEG: entry b is segment b (B segments, S their largest kLen; grid
-// (ceil(max qLen/64) + 1) * Hq * B).
-template <int D, bool SEG = false>
-__device__ __forceinline__ void mma_dq_body(const __nv_bfloat16* __restrict__ Q, const __nv_bfloat16* __restrict__ K,
-                                            const __nv_bfloat16* __restrict__ V, const __nv_bfloat16* __restrict__ dO,
-                                            const int* __restrict__ listF, const int* __restrict__ nF,
-                                            const int* __restrict__ listW, const int* __restrict__ nW,
-                                            const float* __restrict__ lseF, const float* __restrict__ lseW,
-                                            const float* __restrict__ deltaF, const float* __restrict__ deltaW,
-                                            const float* __restrict__ coefF, const float* __restrict__ coefW,
-                                            __nv_bfloat16* __restrict__ dQ, int B, int S, int Hq, int Hkv, int window,
-                                            float scale, int both, const int* __restrict__ seg = nullptr) {
-    constexpr int ND = D / 8;
-    extern __shared__ __align__(128) uint8_t smem[];
-    const BwdMmaTiles sm = bwd_mma_tiles<D>(smem);
-
-    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-    const int grp = lane >> 2;
-
-    // 1. the work slot -> rows tile.list[start .. start+cnt) and the branch passes (0 = full, 1 = window)
-    SwiTile tile;
-    if (!swi_pick_tile<SEG>(BWD_T, Hq, B, S, listF, nF, listW, nW, tile, seg)) return;
-    const int h = tile.h, cnt = tile.count;
-    const SwiRows R = tile.rows;
-    const int passLo = both || tile.full ? 0 : 1, passHi = both || !tile.full ? 2 : 1;
-    if (tid < BWD_T) sm.sPos[tid] = tid < cnt ? tile.list[tile.start + tid] : -1;
-    __syncthreads();
-    bwd_stage<D>(sm.sQ, Q, R.q, Hq, h, R.keys, [&](int r) { return sm.sPos[r]; });
-    bwd_stage<D>(sm.sdO, dO, R.q, Hq, h, R.keys, [&](int r) { return sm.sPos[r]; });
-
-    const int g = h / (Hq / Hkv);
-    const int wr0 = warp * 16;
-    const int pos0 = sm.sPos[wr0 + grp], pos1 = sm.sPos[wr0 + grp + 8];
-    const int pFirst = sm.sPos[0], pLast = sm.sPos[cnt - 1];
-    // rows of this warp: positions ascending; wLast = the last valid one (-1: the warp has no rows)
-    const int wFirst = sm.sPos[wr0], wLast = wr0 < cnt ? sm.sPos[min(wr0 + 15, cnt - 1)] : -1;
-    const float sl2 = scale * 1.4426950408889634f;
-
-    float acc[ND][4];
-#pragma unroll
-    for (int nd = 0; nd < ND; nd++)
-#pragma unroll
-        for (int e = 0; e < 4; e++) acc[nd][e] = 0.f;
-
-    // 2. branch passes (routed: the tile's branch; SOFT: full then window)
-    for (int pass = passLo; pass < passHi; pass++) {
-        const bool full = pass == 0;
-        const float* lse = full ? lseF : lseW;
-        const float* delta = full ? deltaF : deltaW;
-        const float* coef = full ? coefF : coefW;
-        __syncthreads();  // the previous pass's reads of sLse, sDelta, sCoef are done
-        if (tid < BWD_T) {
-            bwd_row_stats(sm, tid, sm.sPos[tid], lse, delta, coef, R.q, Hq, h);
-        }
-        __syncthreads();
-        const float lse0 = sm.sLse[wr0 + grp], lse1 = sm.sLse[wr0 + grp + 8];
-        const float del0 = sm.sDelta[wr0 + grp], del1 = sm.sDelta[wr0 + grp + 8];
-        const float cf0 = sm.sCoef[wr0 + grp], cf1 = sm.sCoef[wr0 + grp + 8];
-        const int kLo = full ? 0 : max(0, pFirst - window + 1);
-        const int wLo = full ? 0 : max(0, wFirst - window + 1);
-        for (int ks = (kLo / BWD_T) * BWD_T; ks <= pLast; ks += BWD_T) {
-            __syncthreads();  // 2a. the previous key tile's reads are done
-            bwd_stage<D>(sm.sK, K, R.k, Hkv, g, R.keys, [&](int r) { return ks + r; });
-            bwd_stage<D>(sm.sV, V, R.k, Hkv, g, R.keys, [&](int r) { return ks + r; });
-            __syncthreads();
-            if (wLast < 0 || ks > wLast || ks + BWD_T - 1 < wLo) continue;  // no row of this warp sees the tile
-
-            // 2b-2d. the warp's 16 rows against the tile's 64 keys
-            bwd_dq_tile<D, false>(sm, acc, ks, wr0, BwdDqRows{pos0, pos1, lse0, lse1, del0, del1, cf0, cf1}, full,
-                                  window, sl2, lane);
-        }
-    }
-
-    // 3. store the warp's rows (padding rows are not stored): dQ = scale * acc, bf16
-    bwd_store_dq<D>(acc, dQ, R, pos0, pos1, Hq, h, scale, lane);
-}
-
-// ---- version mma2: the mma kernels with cp.async double buffering ----------------------------------------------
-// The same blocks, products, fp32 sums in the same order and bf16 rounding points as version mma (bit-identical
-// outputs), with the staging taken off the critical path: the next step's tiles are copied with cp.async into the
-// second buffer while the current step computes, one barrier per step (bwd_mma2_smem_bytes, bwd_mma2_tiles).
 
 // The chunk sequence of one dK/dV block flattened, so prefetch runs across branch and head changes: branch F then W,
 // per branch the G heads of the group, per head nc chunks of 64 list entries lo, lo + 64, .. < hi (those that see the
@@ -557,8 +356,7 @@ struct BwdChunkSteps {
     }
 };
 
-// dK, dV, version mma2: the blocks, grid, products and order of mma_dkdv_body; bwd_mma2_smem_bytes<D>() dynamic
-// shared bytes. Per step t of BwdChunkSteps (buffers b = t & 1, position slots t % 3):
+// dK, dV: the staging off the critical path, one barrier per step. Per step t of BwdChunkSteps (buffers b = t & 1, position slots t % 3):
 //   wait for this thread's copies; barrier (step t's tiles, stats and step t+1's positions visible; step t-1's reads
 //   of buffer (t+1) & 1 and slot (t+2) % 3 done); issue step t+1's Q, dO rows and stats into buffer (t+1) & 1 (its
 //   positions, staged a step earlier, give the row addresses) and step t+2's positions into slot (t+2) % 3; commit;
@@ -654,20 +452,30 @@ __device__ __forceinline__ void mma2_dkdv_body(const __nv_bfloat16* __restrict__
         if (t + 2 < T) stagePos(t + 2);
         swi_cp_async_commit();
         const BwdChunkSteps::Step s = steps.at(t);
-        bwd_dkdv_chunk<D, true>(bwd_mma2_tiles<D>(smem, 0, 2 + 2 * (t & 1), t % 3, t & 1), accK, accV, j0, kw0, s.n,
-                                s.br == 0, window, sl2, lane);
+        bwd_dkdv_chunk<D>(bwd_mma2_tiles<D>(smem, 0, 2 + 2 * (t & 1), t % 3, t & 1), accK, accV, j0, kw0, s.n,
+                          s.br == 0, window, sl2, lane);
     }
 
     // 4. store this warp's 16 key rows: dK = scale * accK, dV = accV, bf16
     bwd_store_dkdv<D>(accK, accV, dK, dV, R, j0 + kw0, Hkv, g, scale, lane);
 }
 
-// dQ, version mma2: the blocks, grid, passes, products and order of mma_dq_body; bwd_mma2_smem_bytes<D>() dynamic
-// shared bytes. The row stats of every pass are loaded once (stats slot = pass), Q, dO with key tile 0; the key tiles
-// of the passes form one sequence (pass passLo's tiles, then the window pass's when SOFT), step t in buffer t & 1:
+// ---- dQ ------------------------------------------------------------------------------------------------------
+// Block = (query tile, head h, batch b): the tile schedule of every precision (swi_pick_tile, ../common.cuh).
+// Routed (both = 0): a full tile runs the full branch, a window tile the window branch. SOFT (both = 1, listF the
+// identity list, nW null): each row of a tile through both branches (F then W, accumulated in the same registers).
+// Warp w owns the tile's rows 16w..16w+15 and their dQ [16 x D]; per visible key tile (K, V staged):
+//   S  = Q K^T   [16 x 64]   A = Q rows,  B = K rows
+//   dP = dO V^T  [16 x 64]   A = dO rows, B = V rows
+//   dS = P (c dP - delta), P = exp2(S scale log2e - lse log2e) on visible pairs
+//   dQ += dS K   [16 x D]    A = dS (accumulators), B = K ([k][n] = key-major rows, .trans)
+// Finally dQ *= scale, rounded once to bf16. Grid: (ceil(S/64) + 1) * Hq * B blocks, 128 threads,
+// bwd_mma2_smem_bytes<D>() dynamic shared bytes. SEG: entry b is segment b (B segments, S their largest kLen; grid
+// (ceil(max qLen/64) + 1) * Hq * B). The row stats of every pass are loaded once (stats slot = pass), Q, dO with key
+// tile 0; the key tiles of the passes form one sequence (pass passLo's tiles, then the window pass's when SOFT), step t in buffer t & 1:
 //   wait; barrier (step t's K, V visible; step t-1's reads of buffer (t+1) & 1 done); issue step t+1's K, V into
 //   buffer (t+1) & 1; commit; compute step t (bwd_dq_tile: S, dP, dS, dQ += dS K) unless no row of the warp sees it.
-// A 16 x 16 block whose pairs are all visible skips the per-element test (bwd_dq_tile, PIPE).
+// A 16 x 16 block whose pairs are all visible skips the per-element test (bwd_dq_tile).
 template <int D, bool SEG = false>
 __device__ __forceinline__ void mma2_dq_body(const __nv_bfloat16* __restrict__ Q, const __nv_bfloat16* __restrict__ K,
                                              const __nv_bfloat16* __restrict__ V, const __nv_bfloat16* __restrict__ dO,
@@ -747,7 +555,7 @@ __device__ __forceinline__ void mma2_dq_body(const __nv_bfloat16* __restrict__ Q
         const BwdMmaTiles v = bwd_mma2_tiles<D>(smem, 2 + 2 * (t & 1), 0, 0, pass);
         const BwdDqRows rw{pos0, pos1, v.sLse[wr0 + grp], v.sLse[wr0 + grp + 8], v.sDelta[wr0 + grp],
                            v.sDelta[wr0 + grp + 8], v.sCoef[wr0 + grp], v.sCoef[wr0 + grp + 8]};
-        bwd_dq_tile<D, true>(v, acc, ks, wr0, rw, full, window, sl2, lane, wFirst, allHi);
+        bwd_dq_tile<D>(v, acc, ks, wr0, rw, full, window, sl2, lane, wFirst, allHi);
     }
 
     // 3. store the warp's rows (padding rows are not stored): dQ = scale * acc, bf16

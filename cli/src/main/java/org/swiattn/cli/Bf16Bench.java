@@ -33,7 +33,8 @@ import org.swiattn.spec.Shape;
  *   backward   delta + dK/dV + dQ of the HARD estimator (the selected branch; forward outside the timing), for
  *              the backward routes at the backward sequence lengths; the versions of --backward-versions in order
  *              (default: the tensor-core version MMA, and at S <= 4096 the SIMT version; SIMT never above 4096),
- *              each later one compared with the first (normwise, errO column; MMA_PIPE vs MMA: 0, bit for bit)
+ *              each later one compared with the first (normwise, errO column; MMA on 2 streams vs 1: 0, bit for
+ *              bit)
  *   FLOPs      useful only: 4*D per visible (query, key) pair per head (forward), 2.5x that (backward: 5 products)
  * }</pre>
  */
@@ -59,8 +60,7 @@ final class Bf16Bench {
         /** The kernel column of a backward version's rows. */
         static String backwardKernel(Bf16Kernels.BackwardVersion v, int dp) {
             return switch (v) {
-                case MMA -> "bwd_mma_bf16_d" + dp;
-                case MMA_PIPE -> "bwd_mma2_bf16_d" + dp;
+                case MMA -> "bwd_mma2_bf16_d" + dp;
                 case SIMT -> "bwd_v2_bf16_d" + dp + " (simt)";
             };
         }
@@ -211,13 +211,8 @@ final class Bf16Bench {
                 Runnable run = switch (ver) {
                     case MMA -> () -> {
                         kn.delta(d, dO, o, null, delta);
-                        gradients.accept(() -> kn.dKdVmma(d, w, scale, ops, dK, dV),
-                                () -> kn.dQmma(d, w, scale, ops, false, dQ));
-                    };
-                    case MMA_PIPE -> () -> {
-                        kn.delta(d, dO, o, null, delta);
-                        gradients.accept(() -> kn.dKdVmmaPipe(d, w, scale, ops, dK, dV, null),
-                                () -> kn.dQmmaPipe(d, w, scale, ops, false, dQ, null));
+                        gradients.accept(() -> kn.dKdVmma(d, w, scale, ops, dK, dV, null),
+                                () -> kn.dQmma(d, w, scale, ops, false, dQ, null));
                     };
                     case SIMT -> () -> {
                         kn.delta(d, dO, o, null, delta);

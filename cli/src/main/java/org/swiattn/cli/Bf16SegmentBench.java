@@ -36,7 +36,7 @@ import org.swiattn.spec.Shape;
  *                 rows-1shot (prefill kernel)  the default self-attention kernel over those rows: what the chunk
  *                         would cost on the prefill's kernel
  *   VARLEN        forward  per-segment route compaction + the _seg forward;  backward  as above (HARD), two rows:
- *                         bwd_mma_bf16_d<D>_seg and bwd_v2_bf16_d<D>_seg (simt)
+ *                         bwd_mma2_bf16_d<D>_seg and bwd_v2_bf16_d<D>_seg (simt)
  *                 fwd-1seq, bwd-1seq  the default self-attention kernels (wgmma forward, tensor-core backward)
  *                         on the same rows as one sequence with the same route: more pairs, so compare TFLOP/s
  *   checks        sampled rows of every forward judged against the fp64 reference (RowCheck, the spec's
@@ -196,7 +196,7 @@ final class Bf16SegmentBench {
         int w = c.window();
         Bf16Kernels.Dims d = new Bf16Kernels.Dims(1, s, c.qHeads(), c.kvHeads(), vs.headDim());
         double scale = sh.defaultScale();
-        String bname = "bwd_mma_bf16_d" + d.dp() + "_seg";
+        String bname = "bwd_mma2_bf16_d" + d.dp() + "_seg";
         String sname = "bwd_v2_bf16_d" + d.dp() + "_seg (simt)";
         Segments self = Segments.selfAttention(sh);
         try (DeviceBuffer q = DeviceBuffer.allocate(dev, ES * d.qElems(), "q(bf16)");
@@ -273,8 +273,8 @@ final class Bf16SegmentBench {
                     BackwardOperands ops1 = BackwardOperands.routed(q, k, v, dO, l1, lse, delta);
                     Runnable bwd1 = () -> {
                         kn.delta(d, dO, o, null, delta);
-                        kn.dKdVmma(d, w, scale, ops1, dK, dV);
-                        kn.dQmma(d, w, scale, ops1, false, dQ);
+                        kn.dKdVmma(d, w, scale, ops1, dK, dV, null);
+                        kn.dQmma(d, w, scale, ops1, false, dQ, null);
                     };
                     double[] tb1 = timing.measure(bwd1);
                     List<SegmentBench.Timed> timed = new ArrayList<>(forwards);
@@ -289,7 +289,7 @@ final class Bf16SegmentBench {
                                     v1.kernel().replace("swi_", ""), tf1[0], tf1[1], flops1 / tf1[0] / 1e9,
                                     Double.NaN, Double.NaN), SegmentBench.floorBytes(self, z, c, ES, LSE_BYTES, false)),
                             new SegmentBench.Timed(new BenchRow("BF16", s, route, rho, "bwd-1seq",
-                                    "bwd_mma_bf16_d" + d.dp(), tb1[0], tb1[1], 2.5 * flops1 / tb1[0] / 1e9,
+                                    "bwd_mma2_bf16_d" + d.dp(), tb1[0], tb1[1], 2.5 * flops1 / tb1[0] / 1e9,
                                     Double.NaN, Double.NaN), SegmentBench.floorBytes(self, z, c, ES, LSE_BYTES, true))));
                     for (SegmentBench.Timed t : timed) {
                         out.println(t.row().format());

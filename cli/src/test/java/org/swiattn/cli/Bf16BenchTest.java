@@ -29,10 +29,11 @@ class Bf16BenchTest {
         Bf16Bench.Config dflt = config(List.of());
         assertThat(dflt.backwardVersionsAt(4096)).containsExactly(BackwardVersion.MMA, BackwardVersion.SIMT);
         assertThat(dflt.backwardVersionsAt(8192)).containsExactly(BackwardVersion.MMA);
-        Bf16Bench.Config both = config(List.of(BackwardVersion.MMA, BackwardVersion.MMA_PIPE));
-        assertThat(both.backwardVersionsAt(32768)).containsExactly(BackwardVersion.MMA, BackwardVersion.MMA_PIPE);
-        assertThat(Bf16Bench.Config.backwardKernel(BackwardVersion.MMA_PIPE, 128)).isEqualTo("bwd_mma2_bf16_d128");
-        assertThat(Bf16Bench.Config.backwardKernel(BackwardVersion.MMA, 64)).isEqualTo("bwd_mma_bf16_d64");
+        Bf16Bench.Config both = config(List.of(BackwardVersion.SIMT, BackwardVersion.MMA));
+        assertThat(both.backwardVersionsAt(4096)).containsExactly(BackwardVersion.SIMT, BackwardVersion.MMA);
+        assertThat(both.backwardVersionsAt(32768)).containsExactly(BackwardVersion.MMA);
+        assertThat(Bf16Bench.Config.backwardKernel(BackwardVersion.MMA, 128)).isEqualTo("bwd_mma2_bf16_d128");
+        assertThat(Bf16Bench.Config.backwardKernel(BackwardVersion.MMA, 64)).isEqualTo("bwd_mma2_bf16_d64");
         assertThat(Bf16Bench.Config.backwardKernel(BackwardVersion.SIMT, 64)).contains("simt");
     }
 
@@ -76,7 +77,7 @@ class Bf16BenchTest {
     void ratiosComparePeersOfTheSameMaskAndRhoAndTheIdeal() {
         List<BenchRow> ours = List.of(
                 new BenchRow("BF16", 4096, "full", 1, "forward", "k", 0.5, 0.5, 390.75, Double.NaN, Double.NaN),
-                new BenchRow("BF16", 4096, "0.2", 0.2, "backward", "bwd_mma_bf16_d128", 2.0, 2.0, 1, Double.NaN,
+                new BenchRow("BF16", 4096, "0.2", 0.2, "backward", "bwd_mma2_bf16_d128", 2.0, 2.0, 1, Double.NaN,
                         Double.NaN),
                 new BenchRow("BF16", 4096, "0.2", 0.2, "backward", "bwd_v2_bf16_d128 (simt)", 9.0, 9.0, 1, 1e-3,
                         Double.NaN));

@@ -47,10 +47,10 @@ import org.swiattn.spec.SwitchAttention;
  * Judged by the spec's low-precision rule ({@link org.swiattn.spec.Tolerance}, Precision.BF16).
  *
  * <p>Backward ({@link #backward}): dQ, dK, dV in bf16, dL/da in fp32, for every estimator, deterministic (no
- * atomics). Three kernel versions ({@link Bf16Kernels.BackwardVersion}): MMA (default; the five products S, dP,
- * dV, dK, dQ on tensor cores with bf16 operands and fp32 accumulation; masks, exp, dS and rounding on the CUDA
- * cores), MMA_PIPE (the MMA kernels with cp.async double buffering, bit for bit MMA's results) and SIMT (every product in fp32
- * on the CUDA cores: the fp32 tiled backward with bf16 storage). The forward pass,
+ * atomics). Two kernel versions ({@link Bf16Kernels.BackwardVersion}): MMA (default; the five products S, dP,
+ * dV, dK, dQ on tensor cores with bf16 operands and fp32 accumulation, staged with cp.async double buffering; masks,
+ * exp, dS and rounding on the CUDA cores) and SIMT (every product in fp32 on the CUDA cores: the fp32 tiled backward
+ * with bf16 storage). The forward pass,
  * {@code delta = c <dO, o>} and the router gradient are recomputed/computed on the GPU in fp32 from the bf16 tensors.
  */
 public final class Bf16Attention implements SwitchAttention {
@@ -135,10 +135,12 @@ public final class Bf16Attention implements SwitchAttention {
     }
 
     /**
-     * Streams of the tensor-core backward's dK/dV and dQ launches by default: 1, in turn (2: concurrently, as the
-     * fp64/fp32 default, {@link org.swiattn.cuda.RoutedKernels#gradients}).
+     * Streams of the tensor-core backward's dK/dV and dQ launches by default: 2, concurrently (as the fp64/fp32
+     * default, {@link org.swiattn.cuda.RoutedKernels#gradients}; 1: in turn, the same values). Measured on the H200
+     * (S = 4096, Hq = 32, Hkv = 8, D = 128; bench/results/2026-12-02-bf16-v3-pipe.md): full causal 2.638 ms on two
+     * streams vs 2.650 ms on one, rho = 0.25 1.713 vs 1.817 ms.
      */
-    public static final int DEFAULT_BACKWARD_STREAMS = 1;
+    public static final int DEFAULT_BACKWARD_STREAMS = 2;
 
     private final int backwardStreams;
 
@@ -299,8 +301,7 @@ public final class Bf16Attention implements SwitchAttention {
 
     /**
      * Every segment table (forward and backward), D <= 128: on the mma.sync forward and the backward of
-     * {@link #backwardVersion()} (tensor cores by default, pipelined with {@code withBackward(MMA_PIPE)}, the SIMT
-     * backward with {@code withBackward(SIMT)}).
+     * {@link #backwardVersion()} (tensor cores by default, the SIMT backward with {@code withBackward(SIMT)}).
      */
     @Override
     public boolean supportsSegments() {
@@ -434,25 +435,6 @@ public final class Bf16Attention implements SwitchAttention {
         }
     }
 
-    // dK, dV and dQ of a tensor-core backward version (MMA or MMA_PIPE: the same arguments, the same results)
-    private void dKdVtensorCores(Bf16Kernels.Dims d, int w, double sc, BackwardOperands ops, DeviceBuffer dK,
-                                 DeviceBuffer dV, SegmentTable.OnDevice seg) {
-        if (backwardVersion == Bf16Kernels.BackwardVersion.MMA_PIPE) {
-            kernels.dKdVmmaPipe(d, w, sc, ops, dK, dV, seg);
-        } else {
-            kernels.dKdVmma(d, w, sc, ops, dK, dV, seg);
-        }
-    }
-
-    private void dQtensorCores(Bf16Kernels.Dims d, int w, double sc, BackwardOperands ops, boolean both,
-                               DeviceBuffer dQ, SegmentTable.OnDevice seg) {
-        if (backwardVersion == Bf16Kernels.BackwardVersion.MMA_PIPE) {
-            kernels.dQmmaPipe(d, w, sc, ops, both, dQ, seg);
-        } else {
-            kernels.dQmma(d, w, sc, ops, both, dQ, seg);
-        }
-    }
-
     private static double pc(Route route, int r) {
         return Sigmoid.complement(route.logit(r));
     }
@@ -577,8 +559,8 @@ public final class Bf16Attention implements SwitchAttention {
             // 2. dK, dV, dQ
             BackwardOperands ops = BackwardOperands.routed(q, k, v, dO, lists, lse, delta);
             if (backwardVersion != Bf16Kernels.BackwardVersion.SIMT) {
-                gradients(() -> dKdVtensorCores(d, w, sc, ops, dK, dV, seg),
-                        () -> dQtensorCores(d, w, sc, ops, false, dQ, seg));
+                gradients(() -> kernels.dKdVmma(d, w, sc, ops, dK, dV, seg),
+                        () -> kernels.dQmma(d, w, sc, ops, false, dQ, seg));
             } else {
                 try (DeviceBuffer dQacc = DeviceBuffer.allocate(device, 4L * d.qElems(), "dQ(fp32)")) {
                     kernels.dKdVsimt(d, w, sc, ops, dK, dV, seg);
@@ -634,8 +616,8 @@ public final class Bf16Attention implements SwitchAttention {
                 BackwardOperands ops = new BackwardOperands(q, k, v, dO, all,
                         new BackwardOperands.Branch(lseF, deltaF, pF), new BackwardOperands.Branch(lseW, deltaW, pW));
                 if (backwardVersion != Bf16Kernels.BackwardVersion.SIMT) {
-                    gradients(() -> dKdVtensorCores(d, w, sc, ops, dK, dV, seg),
-                            () -> dQtensorCores(d, w, sc, ops.withLists(all.fullOnly()), true, dQ, seg));
+                    gradients(() -> kernels.dKdVmma(d, w, sc, ops, dK, dV, seg),
+                            () -> kernels.dQmma(d, w, sc, ops.withLists(all.fullOnly()), true, dQ, seg));
                     device.synchronize();
                 } else {
                     try (DeviceBuffer dQacc = DeviceBuffer.allocate(device, 4L * d.qElems(), "dQ(fp32)")) {

@@ -42,14 +42,12 @@ public final class Bf16Kernels {
     public enum BackwardVersion {
         /** The fp32 tiled SIMT backward (attention_backward.cuh, v2) with bf16 storage: fp32 on the CUDA cores. */
         SIMT,
-        /** Tensor cores (mma.sync m16n8k16), bf16 operands, fp32 accumulation. */
-        MMA,
         /**
-         * MMA with cp.async double buffering (kernels {@code swi_bwd_*_mma2_bf16_d<dp>}): the next query chunk (dK/dV)
-         * or key tile (dQ) is staged while the current one computes; the same products, sums and roundings in the
-         * same order, so the outputs equal MMA's bit for bit. Dynamic shared memory {@link #mmaPipeSharedBytes}.
+         * Tensor cores (mma.sync m16n8k16), bf16 operands, fp32 accumulation, cp.async double buffering (kernels
+         * {@code swi_bwd_*_mma2_bf16_d<dp>}): the next query chunk (dK/dV) or key tile (dQ) is staged while the
+         * current one computes. Dynamic shared memory {@link #mmaSharedBytes}.
          */
-        MMA_PIPE
+        MMA
     }
 
     /**
@@ -201,16 +199,11 @@ public final class Bf16Kernels {
                 d.qHeads() * d.dp());
     }
 
-    /** Dynamic shared bytes of the tensor-core backward kernels: sK, sV, sQ, sdO tiles + 4 row arrays. */
-    public static int mmaSharedBytes(int dp) {
-        return 4 * MMA_TILE * dp * 2 + 4 * MMA_TILE * 4;
-    }
-
     /**
-     * Dynamic shared bytes of the pipelined tensor-core backward kernels (MMA_PIPE): a fixed pair of tiles and two
-     * buffered pairs (6 bf16 tiles of 64 x dp), 3 slots of 64 positions and 2 slots of 3 row arrays (64 words each).
+     * Dynamic shared bytes of the tensor-core backward kernels: a fixed pair of tiles and two buffered pairs (6 bf16
+     * tiles of 64 x dp), 3 slots of 64 positions and 2 slots of 3 row arrays (64 words each).
      */
-    public static int mmaPipeSharedBytes(int dp) {
+    public static int mmaSharedBytes(int dp) {
         return 6 * MMA_TILE * dp * 2 + (3 + 2 * 3) * MMA_TILE * 4;
     }
 
@@ -243,89 +236,35 @@ public final class Bf16Kernels {
     }
 
     /**
-     * Tensor-core dK, dV (overwritten, bf16) from both branches of the operands.
-     *
-     * @param ops not modified; dK, dV modified
-     */
-    public void dKdVmma(Dims d, int window, double scale, BackwardOperands ops, DeviceBuffer dK, DeviceBuffer dV) {
-        dKdVmma(d, window, scale, ops, dK, dV, null);
-    }
-
-    /**
-     * Tensor-core dQ (overwritten, bf16). both: every row of the full list through both branches (SOFT: the lists
-     * are the identity on the full side, the window side off); otherwise each tile through its own branch.
-     *
-     * @param ops not modified; dQ modified
-     */
-    public void dQmma(Dims d, int window, double scale, BackwardOperands ops, boolean both, DeviceBuffer dQ) {
-        dQmma(d, window, scale, ops, both, dQ, null);
-    }
-
-    /**
-     * Tensor-core dK, dV over a segment table (kernel {@code swi_bwd_dkdv_mma_bf16_d<dp>_seg}; seg null: the
-     * self-attention kernel of the overload above): the key rows inside a segment overwritten, the others not
-     * written (zero them first).
+     * Tensor-core dK, dV (kernel {@code swi_bwd_dkdv_mma2_bf16_d<dp>}, with a segment table {@code _seg}) from both
+     * branches of the operands, overwritten, bf16; seg null: self-attention. Over a segment table the key rows inside
+     * a segment are overwritten, the others not written (zero them first).
      *
      * @param ops not modified; dK, dV modified
      */
     public void dKdVmma(Dims d, int window, double scale, BackwardOperands ops, DeviceBuffer dK, DeviceBuffer dV,
                         SegmentTable.OnDevice seg) {
-        dKdVtensorCores("mma", mmaSharedBytes(d.dp()), d, window, scale, ops, dK, dV, seg);
+        SegmentTable t = seg == null ? null : seg.host();
+        int entries = t == null ? d.batch() : t.count(), keys = t == null ? d.seqLen() : t.maxKeys();
+        bwd.kernel("swi_bwd_dkdv_mma2_bf16_d" + d.dp() + (t == null ? "" : "_seg")).launch1d(
+                t == null ? mmaKeyBlocks(d) : mmaKeyBlocks(d, t), MMA_THREADS, mmaSharedBytes(d.dp()),
+                ops.kernelArgs(withTable(seg, dK, dV, entries, keys, d.qHeads(), d.kvHeads(),
+                        Visibility.effectiveWindow(window, keys), (float) scale)));
     }
 
     /**
-     * Tensor-core dQ over a segment table (kernel {@code swi_bwd_dq_mma_bf16_d<dp>_seg}; seg null: the overload
-     * above), overwritten at the listed rows, bf16; both as there.
+     * Tensor-core dQ (kernel {@code swi_bwd_dq_mma2_bf16_d<dp>}, with a segment table {@code _seg}), overwritten at
+     * the listed rows, bf16; seg null: self-attention. both: every row of the full list through both branches (SOFT:
+     * the lists are the identity on the full side, the window side off); otherwise each tile through its own branch.
      *
      * @param ops not modified; dQ modified at the listed rows
      */
     public void dQmma(Dims d, int window, double scale, BackwardOperands ops, boolean both, DeviceBuffer dQ,
                       SegmentTable.OnDevice seg) {
-        dQtensorCores("mma", mmaSharedBytes(d.dp()), d, window, scale, ops, both, dQ, seg);
-    }
-
-    /**
-     * Pipelined tensor-core dK, dV (MMA_PIPE; kernel {@code swi_bwd_dkdv_mma2_bf16_d<dp>}, with a segment table
-     * {@code _seg}): the grid, arguments and results of {@link #dKdVmma(Dims, int, double, BackwardOperands,
-     * DeviceBuffer, DeviceBuffer, SegmentTable.OnDevice)}, bit for bit; seg null: self-attention.
-     *
-     * @param ops not modified; dK, dV modified
-     */
-    public void dKdVmmaPipe(Dims d, int window, double scale, BackwardOperands ops, DeviceBuffer dK, DeviceBuffer dV,
-                            SegmentTable.OnDevice seg) {
-        dKdVtensorCores("mma2", mmaPipeSharedBytes(d.dp()), d, window, scale, ops, dK, dV, seg);
-    }
-
-    /**
-     * Pipelined tensor-core dQ (MMA_PIPE; kernel {@code swi_bwd_dq_mma2_bf16_d<dp>}, with a segment table
-     * {@code _seg}): the grid, arguments and results of {@link #dQmma(Dims, int, double, BackwardOperands, boolean,
-     * DeviceBuffer, SegmentTable.OnDevice)}, bit for bit; seg null: self-attention.
-     *
-     * @param ops not modified; dQ modified at the listed rows
-     */
-    public void dQmmaPipe(Dims d, int window, double scale, BackwardOperands ops, boolean both, DeviceBuffer dQ,
-                          SegmentTable.OnDevice seg) {
-        dQtensorCores("mma2", mmaPipeSharedBytes(d.dp()), d, window, scale, ops, both, dQ, seg);
-    }
-
-    // the launch of swi_bwd_dkdv_<version>_bf16_d<dp>[_seg] (version "mma" or "mma2": the same arguments and grid)
-    private void dKdVtensorCores(String version, int sharedBytes, Dims d, int window, double scale,
-                                 BackwardOperands ops, DeviceBuffer dK, DeviceBuffer dV, SegmentTable.OnDevice seg) {
         SegmentTable t = seg == null ? null : seg.host();
         int entries = t == null ? d.batch() : t.count(), keys = t == null ? d.seqLen() : t.maxKeys();
-        bwd.kernel("swi_bwd_dkdv_" + version + "_bf16_d" + d.dp() + (t == null ? "" : "_seg")).launch1d(
-                t == null ? mmaKeyBlocks(d) : mmaKeyBlocks(d, t), MMA_THREADS, sharedBytes,
-                ops.kernelArgs(withTable(seg, dK, dV, entries, keys, d.qHeads(), d.kvHeads(),
-                        Visibility.effectiveWindow(window, keys), (float) scale)));
-    }
-
-    // the launch of swi_bwd_dq_<version>_bf16_d<dp>[_seg]
-    private void dQtensorCores(String version, int sharedBytes, Dims d, int window, double scale,
-                               BackwardOperands ops, boolean both, DeviceBuffer dQ, SegmentTable.OnDevice seg) {
-        SegmentTable t = seg == null ? null : seg.host();
-        int entries = t == null ? d.batch() : t.count(), keys = t == null ? d.seqLen() : t.maxKeys();
-        bwd.kernel("swi_bwd_dq_" + version + "_bf16_d" + d.dp() + (t == null ? "" : "_seg")).launch1d(
-                t == null ? queryBlocks(d) : queryBlocks(d, t), MMA_THREADS, sharedBytes,
+        bwd.kernel("swi_bwd_dq_mma2_bf16_d" + d.dp() + (t == null ? "" : "_seg")).launch1d(
+                t == null ? queryBlocks(d) : queryBlocks(d, t), MMA_THREADS, mmaSharedBytes(d.dp()),
                 ops.kernelArgs(withTable(seg, dQ, entries, keys, d.qHeads(), d.kvHeads(),
                         Visibility.effectiveWindow(window, keys), (float) scale, both ? 1 : 0)));
     }

@@ -132,17 +132,15 @@ class Bf16AttentionTest {
                 checked++;
             }
             for (int dp : new int[] {64, 128}) {
-                assertThat(kn.exportedConfig("swi_bwd_mma_bf16_d" + dp)).as("mma backward d%d", dp).containsExactly(
-                        Bf16Kernels.MMA_TILE, Bf16Kernels.MMA_TILE, Bf16Kernels.MMA_THREADS, Bf16Kernels.mmaSharedBytes(dp));
-                assertThat(kn.exportedConfig("swi_bwd_mma2_bf16_d" + dp)).as("pipelined mma backward d%d", dp)
+                assertThat(kn.exportedConfig("swi_bwd_mma2_bf16_d" + dp)).as("mma backward d%d", dp)
                         .containsExactly(Bf16Kernels.MMA_TILE, Bf16Kernels.MMA_TILE, Bf16Kernels.MMA_THREADS,
-                                Bf16Kernels.mmaPipeSharedBytes(dp));
+                                Bf16Kernels.mmaSharedBytes(dp));
                 assertThat(kn.exportedConfig("swi_bwd_v2_bf16_d" + dp)).as("simt backward d%d", dp)
                         .containsExactly(Bf16Kernels.simtConfig(dp).toArray());
-                checked += 3;
+                checked += 2;
             }
-            // the forward variants, then per D the three backward families (mma, mma2, v2)
-            assertThat(checked).isEqualTo(Bf16Attention.VARIANTS.size() + 6);
+            // the forward variants, then per D the two backward families (mma2, v2)
+            assertThat(checked).isEqualTo(Bf16Attention.VARIANTS.size() + 4);
         }
 
         @Test

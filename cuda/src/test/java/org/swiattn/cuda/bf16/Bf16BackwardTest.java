@@ -70,18 +70,14 @@ class Bf16BackwardTest {
         // SIMT (the fp32 v2 layout): 4 fp32 tiles of 64 x (dp+4), P and dS tiles of 64 x 68, 2 row arrays, positions
         assertThat(Bf16Kernels.simtConfig(128).sharedBytes()).isEqualTo((4 * 64 * 132 + 2 * 64 * 68 + 128) * 4 + 256);
         assertThat(Bf16Kernels.simtConfig(64).sharedBytes()).isEqualTo((4 * 64 * 68 + 2 * 64 * 68 + 128) * 4 + 256);
-        // tensor cores: 4 bf16 tiles of 64 x dp + 4 row arrays of 64 words
-        assertThat(Bf16Kernels.mmaSharedBytes(128)).isEqualTo(65536 + 1024);
-        assertThat(Bf16Kernels.mmaSharedBytes(64)).isEqualTo(32768 + 1024);
-        // pipelined tensor cores: 6 bf16 tiles of 64 x dp + 3 position slots + 2 x 3 row arrays of 64 words
-        assertThat(Bf16Kernels.mmaPipeSharedBytes(128)).isEqualTo(98304 + 2304);
-        assertThat(Bf16Kernels.mmaPipeSharedBytes(64)).isEqualTo(49152 + 2304);
+        // tensor cores: 6 bf16 tiles of 64 x dp + 3 position slots + 2 x 3 row arrays of 64 words
+        assertThat(Bf16Kernels.mmaSharedBytes(128)).isEqualTo(98304 + 2304);
+        assertThat(Bf16Kernels.mmaSharedBytes(64)).isEqualTo(49152 + 2304);
         // two blocks per SM at D = 128 (228 KB per SM, 1 KB reserved per block)
-        assertThat(2 * (Bf16Kernels.mmaPipeSharedBytes(128) + 1024)).isLessThanOrEqualTo(228 * 1024);
+        assertThat(2 * (Bf16Kernels.mmaSharedBytes(128) + 1024)).isLessThanOrEqualTo(228 * 1024);
         for (int dp : new int[] {64, 128}) {
             assertThat(Bf16Kernels.simtConfig(dp).sharedBytes()).isLessThanOrEqualTo(227 * 1024);
             assertThat(Bf16Kernels.mmaSharedBytes(dp)).isLessThanOrEqualTo(227 * 1024);
-            assertThat(Bf16Kernels.mmaPipeSharedBytes(dp)).isLessThanOrEqualTo(227 * 1024);
         }
     }
 
@@ -216,9 +212,8 @@ class Bf16BackwardTest {
             }
             System.out.println("bf16 backward vs reference (err/bound per tensor; bound = 2 x naive bf16 + 1e-3):");
             report.forEach(System.out::println);
-            System.out.printf("worst err/bound: MMA %.3f, MMA_PIPE %.3f, SIMT %.3f%n",
+            System.out.printf("worst err/bound: MMA %.3f, SIMT %.3f%n",
                     worstRatio[Bf16Kernels.BackwardVersion.MMA.ordinal()],
-                    worstRatio[Bf16Kernels.BackwardVersion.MMA_PIPE.ordinal()],
                     worstRatio[Bf16Kernels.BackwardVersion.SIMT.ordinal()]);
             assertThat(failures).isEmpty();
         }
@@ -229,26 +224,19 @@ class Bf16BackwardTest {
             for (Estimator e : new Estimator[] {Estimator.STRAIGHT_THROUGH, Estimator.SOFT}) {
                 AttentionInputs in = inputs(5 + e.ordinal(), sh, 100, 0.3, e);
                 double[] dOut = normalBf16(new SplittableRandom(9), sh.qSize());
-                Bf16Attention mma = Bf16Attention.create().withBackward(Bf16Kernels.BackwardVersion.MMA);
+                Bf16Attention mma = Bf16Attention.create().withBackward(Bf16Kernels.BackwardVersion.MMA)
+                        .withBackwardStreams(1);
                 Bf16Attention simt = mma.withBackward(Bf16Kernels.BackwardVersion.SIMT);
                 BackwardResult a = mma.backward(in, dOut);
                 BackwardResult b = mma.backward(in, dOut);
                 BackwardResult c = simt.backward(in, dOut);
                 BackwardResult c2 = simt.backward(in, dOut);
-                // the pipelined version: the same products, sums and roundings in the same order as MMA
-                BackwardResult p = mma.withBackward(Bf16Kernels.BackwardVersion.MMA_PIPE).backward(in, dOut);
-                assertThat(p.dq()).as("MMA_PIPE dQ = MMA dQ").containsExactly(a.dq());
-                assertThat(p.dk()).as("MMA_PIPE dK = MMA dK").containsExactly(a.dk());
-                assertThat(p.dv()).as("MMA_PIPE dV = MMA dV").containsExactly(a.dv());
-                assertThat(p.dRouterLogit()).as("MMA_PIPE dA").containsExactly(a.dRouterLogit());
-                // dK/dV and dQ concurrently on two streams (MMA_PIPE and MMA): the same bits
-                for (Bf16Attention two : new Bf16Attention[] {mma.withBackwardStreams(2),
-                    mma.withBackward(Bf16Kernels.BackwardVersion.MMA_PIPE).withBackwardStreams(2)}) {
-                    BackwardResult t = two.backward(in, dOut);
-                    assertThat(t.dq()).as("%s dQ on two streams", two.backwardVersion()).containsExactly(a.dq());
-                    assertThat(t.dk()).as("%s dK on two streams", two.backwardVersion()).containsExactly(a.dk());
-                    assertThat(t.dv()).as("%s dV on two streams", two.backwardVersion()).containsExactly(a.dv());
-                }
+                // dK/dV and dQ concurrently on two streams (the default) against one stream: the same bits
+                BackwardResult t = mma.withBackwardStreams(2).backward(in, dOut);
+                assertThat(t.dq()).as("MMA dQ on two streams").containsExactly(a.dq());
+                assertThat(t.dk()).as("MMA dK on two streams").containsExactly(a.dk());
+                assertThat(t.dv()).as("MMA dV on two streams").containsExactly(a.dv());
+                assertThat(t.dRouterLogit()).as("MMA dA on two streams").containsExactly(a.dRouterLogit());
                 assertThat(b.dq()).as("MMA dQ run to run").containsExactly(a.dq());
                 assertThat(b.dk()).as("MMA dK run to run").containsExactly(a.dk());
                 assertThat(b.dv()).as("MMA dV run to run").containsExactly(a.dv());
