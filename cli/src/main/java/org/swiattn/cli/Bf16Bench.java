@@ -205,13 +205,10 @@ final class Bf16Bench {
             for (Run x : runs) {
                 Bf16Kernels.BackwardVersion ver = x.ver();
                 int streams = x.streams();
-                // tensor cores: dK/dV then dQ on one stream, or concurrently on two (CudaDevice.concurrently)
-                java.util.function.BiConsumer<Runnable, Runnable> gradients = streams == 1
-                        ? (a, b) -> { a.run(); b.run(); } : dev::concurrently;
                 Runnable run = switch (ver) {
-                    case MMA -> () -> {
+                    case MMA -> () -> {  // tensor cores: dK/dV and dQ on 1 or 2 streams (CudaDevice.onStreams)
                         kn.delta(d, dO, o, null, delta);
-                        gradients.accept(() -> kn.dKdVmma(d, w, scale, ops, dK, dV, null),
+                        dev.onStreams(streams, () -> kn.dKdVmma(d, w, scale, ops, dK, dV, null),
                                 () -> kn.dQmma(d, w, scale, ops, false, dQ, null));
                     };
                     case SIMT -> () -> {

@@ -122,9 +122,7 @@ public final class Bf16Attention implements SwitchAttention {
     private Bf16Attention(CudaDevice device, Variant forD64, Variant forD128,
                           Bf16Kernels.BackwardVersion backwardVersion, DecodeKernels.Version decodeVersion,
                           int backwardStreams) {
-        if (backwardStreams != 1 && backwardStreams != 2) {
-            throw new IllegalArgumentException("backwardStreams: 1 or 2 expected, got " + backwardStreams);
-        }
+        CudaDevice.checkStreams(backwardStreams);
         this.device = device;
         this.kernels = new Bf16Kernels(device);
         this.forD64 = forD64;
@@ -154,14 +152,9 @@ public final class Bf16Attention implements SwitchAttention {
         return backwardStreams;
     }
 
-    /** dK/dV then dQ on this instance's streams: in turn, or concurrently ({@link CudaDevice#concurrently}). */
+    /** dK/dV then dQ on this instance's streams: in turn, or concurrently ({@link CudaDevice#onStreams}). */
     private void gradients(Runnable dKdV, Runnable dQ) {
-        if (backwardStreams == 1) {
-            dKdV.run();
-            dQ.run();
-        } else {
-            device.concurrently(dKdV, dQ);
-        }
+        device.onStreams(backwardStreams, dKdV, dQ);
     }
 
     /** The default backward version: tensor cores. */
