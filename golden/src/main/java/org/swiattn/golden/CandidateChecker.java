@@ -159,11 +159,7 @@ public final class CandidateChecker {
             if (precision != Precision.FP64) {
                 naive = gold.requireDouble("naive_error." + GoldenGenerator.tag(precision) + "." + t);
             }
-            double bound = Tolerance.bound(precision, naive, m);
-            if (precision != Precision.FP64) {   // a tensor stored more coarsely than the yardstick keeps it
-                bound = Tolerance.withStorage(bound, TensorCheck.storageRoundoff(Dtype.parse(c.dtype)),
-                        TensorCheck.yardstickRoundoff(precision, t));
-            }
+            double bound = bound(precision, naive, m, c.dtype, t);
             TensorCheck tc = TensorCheck.of(t, c.dtype, c.values, ref, TensorCheck.layout(t, shape, at), bound,
                     c.source);
             if (!tc.pass() && TermNorms.covers(t)) {
@@ -189,7 +185,7 @@ public final class CandidateChecker {
      * @param ref the golden values; not modified
      */
     private TensorCheck byTermSizes(Manifest.Entry entry, TensorCheck byRef, Candidate c, double[] ref,
-                                           long[] shape, int[] at, Precision precision, double naive, double m) {
+                                    long[] shape, int[] at, Precision precision, double naive, double m) {
         CaseSpec spec = cases.stream().filter(s -> s.tcId() == entry.tcId() && s.name().equals(entry.name()))
                 .findFirst().orElse(null);
         if (spec == null || !Double.isFinite(byRef.relErr())) {
@@ -202,15 +198,22 @@ public final class CandidateChecker {
             return byRef;
         }
         double naiveAbs = refNorm > 0 ? naive * refNorm : naive;
-        double bound = Tolerance.bound(precision, naiveAbs / den, m);
-        if (precision != Precision.FP64) {
-            bound = Tolerance.withStorage(bound, TensorCheck.storageRoundoff(Dtype.parse(c.dtype)),
-                    TensorCheck.yardstickRoundoff(precision, byRef.tensor()));
-        }
+        double bound = bound(precision, naiveAbs / den, m, c.dtype, byRef.tensor());
         String note = String.format(Locale.ROOT, "judged by max(||ref||, ||T||) = ||T|| = %.3e (SPEC.md section 10; "
                 + "by ||ref|| = %.3e alone: %.3e > %.3e)", termNorm, refNorm, byRef.relErr(), byRef.bound());
         return TensorCheck.of(byRef.tensor(), c.dtype, c.values, ref, termNorm, TensorCheck.layout(byRef.tensor(),
                 shape, at), bound, c.source.isEmpty() ? note : c.source + "; " + note);
+    }
+
+    /**
+     * The bound of a tensor's relative error: the rule of the candidate's precision for that naive error (measured
+     * with the same denominator) and score magnitude, plus, for fp32 / bf16, the allowance of a tensor stored more
+     * coarsely than the yardstick keeps it.
+     */
+    private static double bound(Precision precision, double naive, double m, String dtype, String tensor) {
+        double bound = Tolerance.bound(precision, naive, m);
+        return precision == Precision.FP64 ? bound : Tolerance.withStorage(bound,
+                TensorCheck.storageRoundoff(Dtype.parse(dtype)), TensorCheck.yardstickRoundoff(precision, tensor));
     }
 
     /** The output tensors of a golden file (those whose names the generator lists, present in the file). */

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.IntStream;
 
+import org.swiattn.reference.RowsComputation;
 import org.swiattn.reference.TermMagnitudes;
 import org.swiattn.spec.AttentionInputs;
 import org.swiattn.spec.ErrorMeasures;
@@ -52,7 +53,7 @@ final class TermNorms {
         }
         String base = tensor.endsWith("_rows") ? tensor.substring(0, tensor.length() - 5) : tensor;
         AttentionInputs in = CaseInputs.inputs(c);
-        int[] at = rows != null ? rows.clone() : IntStream.range(0, c.shape().rows()).toArray();
+        int[] at = rows != null ? rows.clone() : RowsComputation.allRows(c.shape());
         boolean forward = base.equals("o") || base.equals("lse");
         List<double[]> parts = new ArrayList<>();
         int chunks = (at.length + CHUNK - 1) / CHUNK;
