@@ -26,14 +26,9 @@
 
 namespace swi_bf16 {
 
-// wgmma shared-memory matrix descriptor: K-major, 128-byte swizzle, 8-row atoms 1024 B apart (SBO), LBO unused.
-__device__ __forceinline__ uint64_t wg_desc(uint32_t saddr) {
-    return (uint64_t)((saddr & 0x3FFFF) >> 4) | ((uint64_t)1 << 16) | ((uint64_t)(1024 >> 4) << 32) |
-           ((uint64_t)1 << 62);
-}
-// The same for an MN-major operand: 8-row groups along K 1024 B apart (SBO), 64-column halves along N lbo bytes
-// apart (LBO).
-__device__ __forceinline__ uint64_t wg_desc_mn(uint32_t saddr, uint32_t lbo) {
+// wgmma shared-memory matrix descriptor, 128-byte swizzle, 8-row atoms 1024 B apart (SBO). K-major operands leave
+// LBO unused (16 B); the MN-major V operand passes the distance of its 64-column halves along N.
+__device__ __forceinline__ uint64_t wg_desc(uint32_t saddr, uint32_t lbo = 16) {
     return (uint64_t)((saddr & 0x3FFFF) >> 4) | ((uint64_t)(lbo >> 4) << 16) | ((uint64_t)(1024 >> 4) << 32) |
            ((uint64_t)1 << 62);
 }
@@ -158,7 +153,7 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
 #pragma unroll
         for (int kk = 0; kk < 4; kk++) {
             // the V tile: MN-major, k-step kk 16 rows further
-            const uint64_t dv = wg_desc_mn(tV + kk * 2048, 64 * 128);
+            const uint64_t dv = wg_desc(tV + kk * 2048, 64 * 128);
             if (D == 128) wgmma_rs_m64n128(acc, pa[kk], dv);
             else wgmma_rs_m64n64(acc, pa[kk], dv);
         }
