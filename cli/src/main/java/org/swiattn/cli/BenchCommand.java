@@ -599,8 +599,7 @@ public final class BenchCommand implements Callable<Integer> {
         Shape sh = new Shape(batch, s, qHeads, kvHeads, headDim);
         double scale = sh.defaultScale();
         String kname = rk.backwardChoice(headDim)[1].name().replace("swi_bwd_dq_", "bwd_")
-                + (rk.backwardStreams() == RoutedKernels.DEFAULT_BACKWARD_STREAMS ? ""
-                : rk.backwardStreams() == 1 ? " (1 stream)" : " (" + rk.backwardStreams() + " streams)");
+                + BenchRow.streams(rk.backwardStreams(), RoutedKernels.DEFAULT_BACKWARD_STREAMS);
         try (BenchBuffers bb = BenchBuffers.filled(rk, sh, seed)) {
             DeviceBuffer q = bb.q(), k = bb.k(), v = bb.v(), dO = bb.dO(), o = bb.o(), lse = bb.lse();
             DeviceBuffer delta = bb.delta(), dQ = bb.dQ(), dK = bb.dK(), dV = bb.dV();

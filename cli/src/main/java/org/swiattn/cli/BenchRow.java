@@ -36,6 +36,14 @@ public record BenchRow(String precision, int s, String route, double fullFractio
         return route.equals("full") ? "full" : route.equals("window") ? "window" : "routed";
     }
 
+    /**
+     * The kernel-column suffix of a backward timed on a stream count other than its family's default: "" or
+     * " (1 stream)", " (2 streams)".
+     */
+    static String streams(int streams, int byDefault) {
+        return streams == byDefault ? "" : streams == 1 ? " (1 stream)" : " (" + streams + " streams)";
+    }
+
     static String num(double x) {
         return Double.isNaN(x) ? "null" : String.format(Locale.ROOT, "%.3e", x);
     }

@@ -28,8 +28,8 @@ import org.swiattn.spec.Shape;
  *
  * <pre>{@code
  *   forward    route compaction + the variant of each --bf16-forward entry (the default instance's unless told),
- *              for every route; checked first on sampled rows against the fp64
- *              reference (errO normwise, errLSE max abs)
+ *              for every route; checked first on sampled rows against the fp64 reference (errO normwise, errLSE
+ *              max abs)
  *   backward   delta + dK/dV + dQ of the HARD estimator (the selected branch; forward outside the timing), for
  *              the backward routes at the backward sequence lengths; the versions of --backward-versions in order
  *              (default: the tensor-core version MMA, and at S <= 4096 the SIMT version; SIMT never above 4096),
@@ -74,9 +74,10 @@ final class Bf16Bench {
         return version.equals("default") ? Bf16Attention.create() : Bf16Attention.ofVersion(Integer.parseInt(version));
     }
 
-    /** Checks a {@code --bf16-forward} entry without a GPU. */
+    /** Checks a {@code --bf16-forward} entry without a GPU: "default" or the kind of a forward variant. */
     static boolean isForwardVersion(String version) {
-        return version.equals("default") || version.equals("1") || version.equals("3");
+        return version.equals("default")
+                || Bf16Attention.VARIANTS.stream().anyMatch(v -> Integer.toString(v.kind()).equals(version));
     }
 
     /**
@@ -233,8 +234,7 @@ final class Bf16Bench {
                     }
                 }
                 String kname = Config.backwardKernel(ver, d.dp())
-                        + (streams == Bf16Attention.DEFAULT_BACKWARD_STREAMS ? "" : " (" + streams + " stream"
-                        + (streams == 1 ? ")" : "s)"));
+                        + BenchRow.streams(streams, Bf16Attention.DEFAULT_BACKWARD_STREAMS);
                 BenchRow r = new BenchRow("BF16", s, route, frac, "backward", kname, tm[0], tm[1],
                         flops / tm[0] / 1e9, diff, Double.NaN);
                 out.println(r.format());

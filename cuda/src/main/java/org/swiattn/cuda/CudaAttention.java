@@ -43,6 +43,7 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
     private final RoutedKernels kernels;
     private final CudaDevice dev;
     private final String name;
+    private final KernelPlan.Version fwd, bwd;   // the forced versions (null: the plan's), for withBackwardStreams
     private boolean closed;
 
     private CudaAttention(Precision precision, KernelPlan.Version fwd, KernelPlan.Version bwd) {
@@ -65,8 +66,6 @@ public final class CudaAttention implements SwitchAttention, AutoCloseable {
         this.fwd = fwd;
         this.bwd = bwd;
     }
-
-    private final KernelPlan.Version fwd, bwd;
 
     /**
      * The same kernels with the backward's dK/dV and dQ launches on 1 stream (in turn) or 2 (concurrently,

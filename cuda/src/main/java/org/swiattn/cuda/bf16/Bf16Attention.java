@@ -193,11 +193,7 @@ public final class Bf16Attention implements SwitchAttention {
      * (bench/results/*bf16*).
      */
     public static Bf16Attention create() {
-        CudaDevice dev = CudaDevice.get();
-        boolean hopper = dev.computeCapability() == 90;
-        return new Bf16Attention(dev, find(hopper ? "swi_fwd_wgmmav_bf16_d64_w2_s2_b2" : "swi_fwd_mma_bf16_d64_m128_t2_s2"),
-                find(hopper ? "swi_fwd_wgmmav_bf16_d128_w2_s2_b2" : "swi_fwd_mma_bf16_d128_m64_t1_s3"), DEFAULT_BACKWARD,
-                DEFAULT_DECODE);
+        return ofVersion(CudaDevice.get().computeCapability() == 90 ? 3 : 1);
     }
 
     /** An instance that runs the given kernel for every D (D padded to variant.headDim(); D must not exceed it). */
@@ -212,42 +208,25 @@ public final class Bf16Attention implements SwitchAttention {
     }
 
     /**
-     * An instance that runs forD64 for D <= 64 and forD128 for 64 < D <= 128 (self-attention and, when they take
-     * them, segment tables), with the default backward and decode.
+     * An instance on one forward version for both head dimensions (its D = 64 variant for D <= 64, its D = 128 one
+     * above), self-attention and segment tables, with the default backward and decode.
      *
-     * @param forD64  a D = 64 variant
-     * @param forD128 a D = 128 variant
-     */
-    public static Bf16Attention withVariants(Variant forD64, Variant forD128) {
-        if (forD64.headDim() != 64 || forD128.headDim() != 128) {
-            throw new IllegalArgumentException("variants: a D = 64 and a D = 128 kernel expected, got "
-                    + forD64.kernel() + " and " + forD128.kernel());
-        }
-        withVariant(forD64);   // the compute-capability check
-        return new Bf16Attention(CudaDevice.get(), forD64, forD128, DEFAULT_BACKWARD, DEFAULT_DECODE);
-    }
-
-    /**
-     * An instance on one forward version for both head dimensions ({@link #withVariants} of the version's D = 64
-     * and D = 128 variants).
-     *
-     * @param kind 1 (mma.sync) or 3 (wgmma)
+     * @param kind 1 (mma.sync) or 3 (wgmma, compute capability 9.0 only)
      */
     public static Bf16Attention ofVersion(int kind) {
-        Variant d64 = null, d128 = null;
+        Variant d64 = variantOf(kind, 64);
+        withVariant(d64);   // the compute-capability check
+        return new Bf16Attention(CudaDevice.get(), d64, variantOf(kind, 128), DEFAULT_BACKWARD, DEFAULT_DECODE);
+    }
+
+    /** The variant of forward version kind for head dimension d (64 or 128). */
+    private static Variant variantOf(int kind, int d) {
         for (Variant v : VARIANTS) {
-            if (v.kind() == kind) {
-                if (v.headDim() == 64) {
-                    d64 = v;
-                } else {
-                    d128 = v;
-                }
+            if (v.kind() == kind && v.headDim() == d) {
+                return v;
             }
         }
-        if (d64 == null || d128 == null) {
-            throw new IllegalArgumentException("kind: forward versions are 1 and 3, got " + kind);
-        }
-        return withVariants(d64, d128);
+        throw new IllegalArgumentException("kind: forward versions are 1 and 3, got " + kind);
     }
 
     /** The variant with this kernel name. */
@@ -360,7 +339,7 @@ public final class Bf16Attention implements SwitchAttention {
      * (version 3) variant whose grid would not fill the device's resident blocks once gives way to the version-1
      * (mma.sync) variant of the same D, whose 64-row tiles make twice the blocks. Measured on the H200: a 512-row
      * chunk at offset 32256 ran 1.054 ms on mma.sync against 1.438 ms for the same rows on 128-row wgmma tiles
-     * (bench/results/2026-12-02-bf16-segments.md), while packed batches of 8192 rows ran 1.46-1.55x faster on
+     * (bench/results/2026-12-02-bf16-segments.md), while packed batches of 8192 rows ran 1.48-1.55x faster on
      * version 3 (bench/results/2026-12-02-bf16-v3-pipe.md).
      *
      * @param t the table (count, longest query range); not modified
@@ -372,8 +351,7 @@ public final class Bf16Attention implements SwitchAttention {
         }
         long grid = (long) ((t.maxQueries() + v.blockM() - 1) / v.blockM() + 1) * t.count() * qHeads;
         long resident = (long) device.multiprocessors() * WGMMA_BLOCKS_PER_SM;
-        return grid >= resident ? v : find(v.headDim() == 64 ? "swi_fwd_mma_bf16_d64_m128_t2_s2"
-                : "swi_fwd_mma_bf16_d128_m64_t1_s3");
+        return grid >= resident ? v : variantOf(1, v.headDim());
     }
 
     /** Blocks of a version-3 (wgmma) forward one multiprocessor holds: its launch bound (register and shared use). */
@@ -399,7 +377,6 @@ public final class Bf16Attention implements SwitchAttention {
         }
         return DeviceBuffer.of(device, x, label);
     }
-
 
     /**
      * Branch forward of the variant over the lists: o, lse at the listed rows. q, k, v, lists not modified.
