@@ -26,24 +26,6 @@
 
 namespace swi_bf16 {
 
-// wgmma shared-memory matrix descriptor, 128-byte swizzle, 8-row atoms 1024 B apart (SBO). K-major operands leave
-// LBO unused (16 B); the MN-major V operand passes the distance of its 64-column halves along N.
-__device__ __forceinline__ uint64_t wg_desc(uint32_t saddr, uint32_t lbo = 16) {
-    return (uint64_t)((saddr & 0x3FFFF) >> 4) | ((uint64_t)(lbo >> 4) << 16) | ((uint64_t)(1024 >> 4) << 32) |
-           ((uint64_t)1 << 62);
-}
-__device__ __forceinline__ void wg_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
-__device__ __forceinline__ void wg_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
-__device__ __forceinline__ void wg_wait0() { asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory"); }
-// Keeps the compiler from moving reads/writes of a wgmma accumulator across the asynchronous window.
-__device__ __forceinline__ void reg_fence(float& r) { asm volatile("" : "+f"(r)::"memory"); }
-__device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
-
-// Byte offset of chunk ch (of D/8) of row r in a [D/64 halves][rows][128 B] swizzled operand of `rows` rows.
-__device__ __forceinline__ uint32_t wg_off(int r, int ch, int rows) {
-    return (uint32_t)((ch >> 3) * rows * 128 + r * 128 + (((ch & 7) ^ (r & 7)) << 4));
-}
-
 template <int D, int NWG, int STAGES>
 constexpr int wg_smem_bytes() {
     return 1024 /*alignment slack*/ + 64 * NWG * D * 2 /*Q*/ + STAGES * 2 * 64 * D * 2 /*K, Vt*/ + 64 * NWG * 4;
