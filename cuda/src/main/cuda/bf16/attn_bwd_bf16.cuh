@@ -31,6 +31,7 @@
 #pragma once
 #include <type_traits>
 #include "attn_fwd_bf16.cuh"
+#include "wgmma_ops.cuh"
 
 namespace swi_bf16 {
 
@@ -70,8 +71,9 @@ __device__ __forceinline__ void bwd_row_stats(const BwdMmaTiles& sm, int r, int 
 // Stages 64 rows of a [rows,H,D] bf16 tensor (row r at flat row row0 + pos[r], head hh; pos < 0 or >= limit: zeros)
 // into a swizzled tile at shared address dst, as 16-byte asynchronous copies (rows out of range zero-filled, nothing
 // read); the caller commits the group and waits for it. rowsFrom(r) returns the position of row r; row0 is rows.q or
-// rows.k of swi_rows, limit the entry's key count rows.keys (every query position is below it).
-template <int D, typename Rows>
+// rows.k of swi_rows, limit the entry's key count rows.keys (every query position is below it). WG: the wgmma
+// layout (wg_off, wgmma_ops.cuh: [D/64 halves][64 rows][128 B], 1024-aligned tile) instead of swz<CH>.
+template <int D, bool WG = false, typename Rows>
 __device__ __forceinline__ void bwd_stage_async(uint32_t dst, const __nv_bfloat16* __restrict__ X, i64 row0, int H,
                                                 int hh, int limit, Rows rowsFrom) {
     constexpr int CH = D / 8;
@@ -81,7 +83,8 @@ __device__ __forceinline__ void bwd_stage_async(uint32_t dst, const __nv_bfloat1
         const int r = n / CH, ch = n % CH;
         const int pos = rowsFrom(r);
         const bool ok = pos >= 0 && pos < limit;
-        swi_cp_async16(dst + swz<CH>(r, ch), ok ? X + ((row0 + pos) * H + hh) * D + ch * 8 : X, ok ? 16 : 0);
+        const uint32_t off = WG ? wg_off(r, ch, BWD_T) : swz<CH>(r, ch);
+        swi_cp_async16(dst + off, ok ? X + ((row0 + pos) * H + hh) * D + ch * 8 : X, ok ? 16 : 0);
     }
 }
 
@@ -157,57 +160,68 @@ __device__ __forceinline__ void bwd_mma_pair(float (&x)[2][4], float (&y)[2][4],
     }
 }
 
+// Two n8 accumulator tiles (C layout, fp32) as the A fragment of one k16 step, rounded to bf16.
+//   x [2][4] not modified;  a [4] written
+__device__ __forceinline__ void bwd_pack_a(const float (&x)[2][4], uint32_t (&a)[4]) {
+    a[0] = pack_bf16(x[0][0], x[0][1]);
+    a[1] = pack_bf16(x[0][2], x[0][3]);
+    a[2] = pack_bf16(x[1][0], x[1][1]);
+    a[3] = pack_bf16(x[1][2], x[1][3]);
+}
+
+// P^T and dS^T of one warp's 16 keys (j0 + kw0 ..) against the 16 queries kq*16 .. of the staged chunk (rows n..
+// padding), in place: st = S^T -> P^T c, dpt = dP^T -> dS^T = P^T (c dP^T - delta), masked pairs 0. P^T =
+// exp2(S^T scale log2e - lse log2e); the coefficient goes on P^T (dV); dS^T carries it through c dP. A 16 x 16
+// block of valid queries whose every pair is visible (its corner pairs are: positions ascend along the chunk) skips
+// the per-element test (the same values in the same order).
+//   st, dpt [2][4] (C fragments of two n8 tiles) modified;  sm not modified
+__device__ __forceinline__ void bwd_dkdv_elems(float (&st)[2][4], float (&dpt)[2][4], const BwdMmaTiles& sm, int kq,
+                                               int j0, int kw0, int n, bool full, int window, float sl2, int lane) {
+    const int grp = lane >> 2, c4 = lane & 3;
+    auto elems = [&](auto test) {
+#pragma unroll
+        for (int nq = 0; nq < 2; nq++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                const int qc = kq * 16 + nq * 8 + 2 * c4 + (e & 1);
+                const float cf = sm.sCoef[qc];
+                const float lse2 = sm.sLse[qc] * 1.4426950408889634f;
+                bool vis = true;
+                if constexpr (decltype(test)::value) {
+                    const int j = j0 + kw0 + grp + 8 * (e >> 1);
+                    const int pos = qc >= n ? -1 : sm.sPos[qc];
+                    vis = swi_visible(pos, j, full, window);
+                }
+                const float p = vis ? exp2f(fmaf(st[nq][e], sl2, -lse2)) : 0.f;
+                dpt[nq][e] = p * (cf * dpt[nq][e] - sm.sDelta[qc]);
+                st[nq][e] = p * cf;
+            }
+    };
+    if (kq * 16 + 15 < n && swi_visible(sm.sPos[kq * 16], j0 + kw0 + 15, full, window) &&
+        swi_visible(sm.sPos[kq * 16 + 15], j0 + kw0, full, window))
+        elems(std::false_type{});
+    else
+        elems(std::true_type{});
+}
+
 // One staged chunk of 64 queries (rows 0 .. n-1 valid) against this warp's 16 keys j0 + kw0 .. +15 of the tile (the
 // dK/dV kernels' steps 2b-2d), per group of 16 queries (kq): S^T, dP^T [16 keys x 16 queries] (bwd_mma_pair), P^T,
 // dS^T, then dV += P^T dO and dK += dS^T Q over those 16 queries (one k16 step). K and V fragments are re-read per
 // group: holding S^T, dP^T for all 64 queries next to the dK, dV accumulators spills at D = 128.
 //   sm: K, V, the chunk's Q, dO, positions and row stats, not modified;  accK, accV [D/8][4] modified
-// Rows n.. are padding whatever sPos holds, sLse holds the raw lse (multiplied by log2 e here), and a 16 x 16 block
-// of valid queries whose every pair is visible (its corner pairs are: positions ascend along the chunk) skips the
-// per-element test (the same values in the same order).
+// Rows n.. are padding whatever sPos holds; sLse holds the raw lse (multiplied by log2 e in bwd_dkdv_elems).
 template <int D>
 __device__ __forceinline__ void bwd_dkdv_chunk(const BwdMmaTiles& sm, float (&accK)[D / 8][4], float (&accV)[D / 8][4],
                                                int j0, int kw0, int n, bool full, int window, float sl2, int lane) {
     constexpr int CH = D / 8, ND = D / 8;
-    const int grp = lane >> 2, c4 = lane & 3;
 #pragma unroll 1
     for (int kq = 0; kq < BWD_T / 16; kq++) {
         float st[2][4], dpt[2][4];
         bwd_mma_pair<D>(st, dpt, sm.aK, sm.aV, sm.aQ, sm.adO, kw0, kq * 16, lane);
-        // P^T, dS^T in fp32; the coefficient goes on P^T (dV); dS^T carries it through c dP
-        auto elems = [&](auto test) {
-#pragma unroll
-            for (int nq = 0; nq < 2; nq++)
-#pragma unroll
-                for (int e = 0; e < 4; e++) {
-                    const int qc = kq * 16 + nq * 8 + 2 * c4 + (e & 1);
-                    const float cf = sm.sCoef[qc];
-                    const float lse2 = sm.sLse[qc] * 1.4426950408889634f;
-                    bool vis = true;
-                    if constexpr (decltype(test)::value) {
-                        const int j = j0 + kw0 + grp + 8 * (e >> 1);
-                        const int pos = qc >= n ? -1 : sm.sPos[qc];
-                        vis = swi_visible(pos, j, full, window);
-                    }
-                    const float p = vis ? exp2f(fmaf(st[nq][e], sl2, -lse2)) : 0.f;
-                    dpt[nq][e] = p * (cf * dpt[nq][e] - sm.sDelta[qc]);
-                    st[nq][e] = p * cf;
-                }
-        };
-        if (kq * 16 + 15 < n && swi_visible(sm.sPos[kq * 16], j0 + kw0 + 15, full, window) &&
-            swi_visible(sm.sPos[kq * 16 + 15], j0 + kw0, full, window))
-            elems(std::false_type{});
-        else
-            elems(std::true_type{});
+        bwd_dkdv_elems(st, dpt, sm, kq, j0, kw0, n, full, window, sl2, lane);
         uint32_t pa[4], da[4];
-        pa[0] = pack_bf16(st[0][0], st[0][1]);
-        pa[1] = pack_bf16(st[0][2], st[0][3]);
-        pa[2] = pack_bf16(st[1][0], st[1][1]);
-        pa[3] = pack_bf16(st[1][2], st[1][3]);
-        da[0] = pack_bf16(dpt[0][0], dpt[0][1]);
-        da[1] = pack_bf16(dpt[0][2], dpt[0][3]);
-        da[2] = pack_bf16(dpt[1][0], dpt[1][1]);
-        da[3] = pack_bf16(dpt[1][2], dpt[1][3]);
+        bwd_pack_a(st, pa);
+        bwd_pack_a(dpt, da);
 #pragma unroll
         for (int dp = 0; dp < ND / 2; dp++) {
             uint32_t b0, b1, b2, b3;
@@ -229,13 +243,39 @@ struct BwdDqRows {
     float lse0, lse1, del0, del1, cf0, cf1;
 };
 
+// dS of one dQ warp's 16 rows against the 16 keys jb .. jb+15 of the staged tile, in place: sc = S -> P = exp2(S
+// scale log2e - lse log2e) on visible pairs (0 elsewhere), dp = dP -> dS = P (c dP - delta). allLo, allHi: the
+// warp's first and last position when all 16 rows are valid (else allHi = -1): a 16 x 16 block whose corner pairs
+// (allLo, last key) and (allHi, first key) are visible has every pair visible and skips the per-element test (the
+// same values in the same order).   sc, dp [2][4] (C fragments of two n8 tiles): sc modified, dp not modified
+__device__ __forceinline__ void bwd_dq_elems(float (&sc)[2][4], const float (&dp)[2][4], int jb, const BwdDqRows& rw,
+                                             bool full, int window, float sl2, int c4, int allLo, int allHi) {
+    auto elems = [&](auto test) {
+#pragma unroll
+        for (int n = 0; n < 2; n++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                const int hr = e >> 1;
+                bool vis = true;
+                if constexpr (decltype(test)::value) {
+                    const int j = jb + n * 8 + 2 * c4 + (e & 1);
+                    vis = swi_visible(hr ? rw.pos1 : rw.pos0, j, full, window);
+                }
+                const float p = vis ? exp2f(fmaf(sc[n][e], sl2, -(hr ? rw.lse1 : rw.lse0))) : 0.f;
+                sc[n][e] = p * ((hr ? rw.cf1 : rw.cf0) * dp[n][e] - (hr ? rw.del1 : rw.del0));
+            }
+    };
+    if (allHi >= 0 && swi_visible(allLo, jb + 15, full, window) && swi_visible(allHi, jb, full, window))
+        elems(std::false_type{});
+    else
+        elems(std::true_type{});
+}
+
 // One staged key tile (keys ks .. ks+63) against a dQ warp's 16 rows wr0 .. wr0+15 (the dQ kernels' steps 2b-2d),
 // per group of 16 keys (kk): S, dP [16 rows x 16 keys] (bwd_mma_pair), dS = P (c dP - delta) on visible pairs, then
 // dQ += dS K over those keys (one k16 step); Q and dO fragments are re-read per group (registers).
 //   sm: Q, dO, the tile's K, V, not modified;  acc [D/8][4] modified
-// allLo, allHi: the warp's first and last position when all 16 rows are valid (else allHi = -1): a 16 x 16 block
-// whose corner pairs (allLo, last key) and (allHi, first key) are visible has every pair visible and skips the
-// per-element test (the same values in the same order).
+// allLo, allHi: as bwd_dq_elems.
 template <int D>
 __device__ __forceinline__ void bwd_dq_tile(const BwdMmaTiles& sm, float (&acc)[D / 8][4], int ks, int wr0,
                                             const BwdDqRows& rw, bool full, int window, float sl2, int lane, int allLo,
@@ -246,31 +286,9 @@ __device__ __forceinline__ void bwd_dq_tile(const BwdMmaTiles& sm, float (&acc)[
     for (int kk = 0; kk < BWD_T / 16; kk++) {
         float sc[2][4], dp[2][4];
         bwd_mma_pair<D>(sc, dp, sm.aQ, sm.adO, sm.aK, sm.aV, wr0, kk * 16, lane);
-        auto elems = [&](auto test) {
-#pragma unroll
-            for (int n = 0; n < 2; n++)
-#pragma unroll
-                for (int e = 0; e < 4; e++) {
-                    const int hr = e >> 1;
-                    bool vis = true;
-                    if constexpr (decltype(test)::value) {
-                        const int j = ks + kk * 16 + n * 8 + 2 * c4 + (e & 1);
-                        vis = swi_visible(hr ? rw.pos1 : rw.pos0, j, full, window);
-                    }
-                    const float p = vis ? exp2f(fmaf(sc[n][e], sl2, -(hr ? rw.lse1 : rw.lse0))) : 0.f;
-                    sc[n][e] = p * ((hr ? rw.cf1 : rw.cf0) * dp[n][e] - (hr ? rw.del1 : rw.del0));
-                }
-        };
-        const int jb = ks + kk * 16;
-        if (allHi >= 0 && swi_visible(allLo, jb + 15, full, window) && swi_visible(allHi, jb, full, window))
-            elems(std::false_type{});
-        else
-            elems(std::true_type{});
+        bwd_dq_elems(sc, dp, ks + kk * 16, rw, full, window, sl2, c4, allLo, allHi);
         uint32_t da[4];
-        da[0] = pack_bf16(sc[0][0], sc[0][1]);
-        da[1] = pack_bf16(sc[0][2], sc[0][3]);
-        da[2] = pack_bf16(sc[1][0], sc[1][1]);
-        da[3] = pack_bf16(sc[1][2], sc[1][3]);
+        bwd_pack_a(sc, da);
 #pragma unroll
         for (int dpi = 0; dpi < ND / 2; dpi++) {
             uint32_t b0, b1, b2, b3;
