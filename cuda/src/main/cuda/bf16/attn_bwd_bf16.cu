@@ -22,34 +22,34 @@
 //   swi_bwd_dkdv_v2_bf16_d<D>_seg, swi_bwd_dq_v2_bf16_d<D>_seg: the same plus a last argument const int* seg, a
 //   segment table (../common.cuh, swi_rows), the grids sized as the mma2 _seg kernels'
 #include "../attention_backward.cuh"
-#include "attn_bwd_bf16.cuh"
+#include "attn_bwd_bf16_wgmma.cuh"
 
-#define SWI_BWD_MMA2_BF16(D)                                                                                          \
+#define SWI_BWD_TC_BF16(VER, D, SMEM)                                                                                          \
     extern "C" {                                                                                                      \
-    __constant__ int swi_bwd_mma2_bf16_d##D##_cfg[4] = {swi_bf16::BWD_T, swi_bf16::BWD_T, swi_bf16::BWD_NT,            \
-                                                       swi_bf16::bwd_mma2_smem_bytes<D>()};                           \
+    __constant__ int swi_bwd_##VER##_bf16_d##D##_cfg[4] = {swi_bf16::BWD_T, swi_bf16::BWD_T, swi_bf16::BWD_NT,            \
+                                                       SMEM};                           \
     }                                                                                                                 \
-    extern "C" __global__ void __launch_bounds__(128) swi_bwd_dkdv_mma2_bf16_d##D(                                    \
+    extern "C" __global__ void __launch_bounds__(128) swi_bwd_dkdv_##VER##_bf16_d##D(                                    \
         const __nv_bfloat16* __restrict__ Q, const __nv_bfloat16* __restrict__ K, const __nv_bfloat16* __restrict__ V, \
         const __nv_bfloat16* __restrict__ dO, const int* __restrict__ listF, const int* __restrict__ nF,            \
         const int* __restrict__ listW, const int* __restrict__ nW, const float* __restrict__ lseF,                   \
         const float* __restrict__ lseW, const float* __restrict__ deltaF, const float* __restrict__ deltaW,          \
         const float* __restrict__ coefF, const float* __restrict__ coefW, __nv_bfloat16* __restrict__ dK,            \
         __nv_bfloat16* __restrict__ dV, int B, int S, int Hq, int Hkv, int window, float scale) {                    \
-        swi_bf16::mma2_dkdv_body<D>(Q, K, V, dO, listF, nF, listW, nW, lseF, lseW, deltaF, deltaW, coefF, coefW, dK,   \
+        swi_bf16::VER##_dkdv_body<D>(Q, K, V, dO, listF, nF, listW, nW, lseF, lseW, deltaF, deltaW, coefF, coefW, dK,   \
                                    dV, B, S, Hq, Hkv, window, scale);                                                 \
     }                                                                                                                 \
-    extern "C" __global__ void __launch_bounds__(128) swi_bwd_dq_mma2_bf16_d##D(                                      \
+    extern "C" __global__ void __launch_bounds__(128) swi_bwd_dq_##VER##_bf16_d##D(                                      \
         const __nv_bfloat16* __restrict__ Q, const __nv_bfloat16* __restrict__ K, const __nv_bfloat16* __restrict__ V, \
         const __nv_bfloat16* __restrict__ dO, const int* __restrict__ listF, const int* __restrict__ nF,            \
         const int* __restrict__ listW, const int* __restrict__ nW, const float* __restrict__ lseF,                   \
         const float* __restrict__ lseW, const float* __restrict__ deltaF, const float* __restrict__ deltaW,          \
         const float* __restrict__ coefF, const float* __restrict__ coefW, __nv_bfloat16* __restrict__ dQ, int B,     \
         int S, int Hq, int Hkv, int window, float scale, int both) {                                                  \
-        swi_bf16::mma2_dq_body<D>(Q, K, V, dO, listF, nF, listW, nW, lseF, lseW, deltaF, deltaW, coefF, coefW, dQ, B,  \
+        swi_bf16::VER##_dq_body<D>(Q, K, V, dO, listF, nF, listW, nW, lseF, lseW, deltaF, deltaW, coefF, coefW, dQ, B,  \
                                  S, Hq, Hkv, window, scale, both);                                                    \
     }                                                                                                                 \
-    extern "C" __global__ void __launch_bounds__(128) swi_bwd_dkdv_mma2_bf16_d##D##_seg(                              \
+    extern "C" __global__ void __launch_bounds__(128) swi_bwd_dkdv_##VER##_bf16_d##D##_seg(                              \
         const __nv_bfloat16* __restrict__ Q, const __nv_bfloat16* __restrict__ K, const __nv_bfloat16* __restrict__ V, \
         const __nv_bfloat16* __restrict__ dO, const int* __restrict__ listF, const int* __restrict__ nF,            \
         const int* __restrict__ listW, const int* __restrict__ nW, const float* __restrict__ lseF,                   \
@@ -57,22 +57,24 @@
         const float* __restrict__ coefF, const float* __restrict__ coefW, __nv_bfloat16* __restrict__ dK,            \
         __nv_bfloat16* __restrict__ dV, int B, int S, int Hq, int Hkv, int window, float scale,                      \
         const int* __restrict__ seg) {                                                                                \
-        swi_bf16::mma2_dkdv_body<D, true>(Q, K, V, dO, listF, nF, listW, nW, lseF, lseW, deltaF, deltaW, coefF, coefW, \
+        swi_bf16::VER##_dkdv_body<D, true>(Q, K, V, dO, listF, nF, listW, nW, lseF, lseW, deltaF, deltaW, coefF, coefW, \
                                          dK, dV, B, S, Hq, Hkv, window, scale, seg);                                  \
     }                                                                                                                 \
-    extern "C" __global__ void __launch_bounds__(128) swi_bwd_dq_mma2_bf16_d##D##_seg(                                \
+    extern "C" __global__ void __launch_bounds__(128) swi_bwd_dq_##VER##_bf16_d##D##_seg(                                \
         const __nv_bfloat16* __restrict__ Q, const __nv_bfloat16* __restrict__ K, const __nv_bfloat16* __restrict__ V, \
         const __nv_bfloat16* __restrict__ dO, const int* __restrict__ listF, const int* __restrict__ nF,            \
         const int* __restrict__ listW, const int* __restrict__ nW, const float* __restrict__ lseF,                   \
         const float* __restrict__ lseW, const float* __restrict__ deltaF, const float* __restrict__ deltaW,          \
         const float* __restrict__ coefF, const float* __restrict__ coefW, __nv_bfloat16* __restrict__ dQ, int B,     \
         int S, int Hq, int Hkv, int window, float scale, int both, const int* __restrict__ seg) {                     \
-        swi_bf16::mma2_dq_body<D, true>(Q, K, V, dO, listF, nF, listW, nW, lseF, lseW, deltaF, deltaW, coefF, coefW,   \
+        swi_bf16::VER##_dq_body<D, true>(Q, K, V, dO, listF, nF, listW, nW, lseF, lseW, deltaF, deltaW, coefF, coefW,   \
                                        dQ, B, S, Hq, Hkv, window, scale, both, seg);                                  \
     }
 
-SWI_BWD_MMA2_BF16(64)
-SWI_BWD_MMA2_BF16(128)
+SWI_BWD_TC_BF16(mma2, 64, swi_bf16::bwd_mma2_smem_bytes<64>())
+SWI_BWD_TC_BF16(mma2, 128, swi_bf16::bwd_mma2_smem_bytes<128>())
+SWI_BWD_TC_BF16(wgmma, 64, swi_bf16::bwd_wgmma_smem_bytes<64>())
+SWI_BWD_TC_BF16(wgmma, 128, swi_bf16::bwd_wgmma_smem_bytes<128>())
 
 #define SWI_BWD_V2_BF16(DMAX)                                                                                       \
     extern "C" {                                                                                                     \

@@ -16,6 +16,11 @@ __device__ __forceinline__ void wg_commit() { asm volatile("wgmma.commit_group.s
 __device__ __forceinline__ void wg_wait0() { asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory"); }
 // Keeps the compiler from moving reads/writes of a wgmma accumulator across the asynchronous window.
 __device__ __forceinline__ void reg_fence(float& r) { asm volatile("" : "+f"(r)::"memory"); }
+template <int N>
+__device__ __forceinline__ void reg_fence_all(float* r) {
+#pragma unroll
+    for (int i = 0; i < N; i++) reg_fence(r[i]);
+}
 __device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
 
 // Byte offset of chunk ch (of D/8) of row r in a [D/64 halves][rows][128 B] swizzled operand of `rows` rows.

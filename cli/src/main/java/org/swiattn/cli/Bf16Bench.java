@@ -59,10 +59,7 @@ final class Bf16Bench {
 
         /** The kernel column of a backward version's rows. */
         static String backwardKernel(Bf16Kernels.BackwardVersion v, int dp) {
-            return switch (v) {
-                case MMA -> "bwd_mma2_bf16_d" + dp;
-                case SIMT -> "bwd_v2_bf16_d" + dp + " (simt)";
-            };
+            return v.tensorCores() ? "bwd_" + v.tag() + "_bf16_d" + dp : "bwd_v2_bf16_d" + dp + " (simt)";
         }
     }
 
@@ -94,6 +91,9 @@ final class Bf16Bench {
         }
         Bf16Attention.Variant var = vars.get(0);
         Bf16Kernels kn = Bf16Attention.create().kernels();
+        for (Bf16Kernels.BackwardVersion b : cfg.backwardVersions()) {
+            Bf16Attention.checkBackward(b, dev);
+        }
         if (var.headDim() != cfg.headDim()) {
             throw new InvalidInputException("headDim", "the bf16 bench runs D = 64 or 128 (the kernels' native "
                     + "sizes), got " + cfg.headDim());
@@ -206,18 +206,15 @@ final class Bf16Bench {
             for (Run x : runs) {
                 Bf16Kernels.BackwardVersion ver = x.ver();
                 int streams = x.streams();
-                Runnable run = switch (ver) {
-                    case MMA -> () -> {  // tensor cores: dK/dV and dQ on 1 or 2 streams (CudaDevice.onStreams)
-                        kn.delta(d, dO, o, null, delta);
-                        dev.onStreams(streams, () -> kn.dKdVmma(d, w, scale, ops, dK, dV, null),
-                                () -> kn.dQmma(d, w, scale, ops, false, dQ, null));
-                    };
-                    case SIMT -> () -> {
-                        kn.delta(d, dO, o, null, delta);
-                        kn.dKdVsimt(d, w, scale, ops, dK, dV);
-                        kn.dQsimt(d, w, scale, ops, dQacc, false);
-                        kn.toBf16(dQacc, dQ, d.qElems());
-                    };
+                Runnable run = ver.tensorCores() ? () -> {  // dK/dV and dQ on 1 or 2 streams (CudaDevice.onStreams)
+                    kn.delta(d, dO, o, null, delta);
+                    dev.onStreams(streams, () -> kn.dKdVmma(ver, d, w, scale, ops, dK, dV, null),
+                            () -> kn.dQmma(ver, d, w, scale, ops, false, dQ, null));
+                } : () -> {
+                    kn.delta(d, dO, o, null, delta);
+                    kn.dKdVsimt(d, w, scale, ops, dK, dV);
+                    kn.dQsimt(d, w, scale, ops, dQacc, false);
+                    kn.toBf16(dQacc, dQ, d.qElems());
                 };
                 double[] tm = timing.measure(run);
                 double diff = Double.NaN;

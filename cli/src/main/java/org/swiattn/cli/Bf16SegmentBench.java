@@ -196,7 +196,14 @@ final class Bf16SegmentBench {
         int w = c.window();
         Bf16Kernels.Dims d = new Bf16Kernels.Dims(1, s, c.qHeads(), c.kvHeads(), vs.headDim());
         double scale = sh.defaultScale();
-        String bname = "bwd_mma2_bf16_d" + d.dp() + "_seg";
+        // the packed backward of every tensor-core version this device runs (the default first), then SIMT
+        Bf16Kernels.BackwardVersion dflt = Bf16Attention.DEFAULT_BACKWARD;
+        List<Bf16Kernels.BackwardVersion> tcs = new ArrayList<>(List.of(dflt));
+        for (Bf16Kernels.BackwardVersion b : Bf16Kernels.BackwardVersion.values()) {
+            if (b.tensorCores() && b != dflt && (!b.needsHopper() || dev.computeCapability() == 90)) {
+                tcs.add(b);
+            }
+        }
         String sname = "bwd_v2_bf16_d" + d.dp() + "_seg (simt)";
         Segments self = Segments.selfAttention(sh);
         try (DeviceBuffer q = DeviceBuffer.allocate(dev, ES * d.qElems(), "q(bf16)");
@@ -249,14 +256,21 @@ final class Bf16SegmentBench {
                     }
                     RouteCompaction.compactInto(dev, zd, l, seg);
                     kn.forward(vs, d, w, scale, q, k, v, o, lse, l, seg);
-                    // 2. the packed backward (HARD) on the forward's o, lse: tensor cores (default), then SIMT
+                    // 2. the packed backward (HARD) on the forward's o, lse: tensor cores (each version), then SIMT
                     BackwardOperands ops = BackwardOperands.routed(q, k, v, dO, l, lse, delta);
-                    Runnable bwd = () -> {
-                        kn.delta(d, dO, o, null, delta);
-                        kn.dKdVmma(d, w, scale, ops, dK, dV, seg);
-                        kn.dQmma(d, w, scale, ops, false, dQ, seg);
-                    };
-                    double[] tb = timing.measure(bwd);
+                    List<SegmentBench.Timed> backwards = new ArrayList<>();
+                    for (Bf16Kernels.BackwardVersion b : tcs) {
+                        Runnable bwd = () -> {
+                            kn.delta(d, dO, o, null, delta);
+                            kn.dKdVmma(b, d, w, scale, ops, dK, dV, seg);
+                            kn.dQmma(b, d, w, scale, ops, false, dQ, seg);
+                        };
+                        double[] tb = timing.measure(bwd);
+                        backwards.add(new SegmentBench.Timed(new BenchRow("BF16", s, route, rho, "backward",
+                                Bf16Bench.Config.backwardKernel(b, d.dp()) + "_seg", tb[0], tb[1],
+                                2.5 * flops / tb[0] / 1e9, Double.NaN, Double.NaN),
+                                SegmentBench.floorBytes(table, z, c, ES, LSE_BYTES, true)));
+                    }
                     Runnable bwdSimt = () -> {
                         kn.delta(d, dO, o, null, delta);
                         kn.dKdVsimt(d, w, scale, ops, dK, dV, seg);
@@ -273,15 +287,13 @@ final class Bf16SegmentBench {
                     BackwardOperands ops1 = BackwardOperands.routed(q, k, v, dO, l1, lse, delta);
                     Runnable bwd1 = () -> {
                         kn.delta(d, dO, o, null, delta);
-                        kn.dKdVmma(d, w, scale, ops1, dK, dV, null);
-                        kn.dQmma(d, w, scale, ops1, false, dQ, null);
+                        kn.dKdVmma(dflt, d, w, scale, ops1, dK, dV, null);
+                        kn.dQmma(dflt, d, w, scale, ops1, false, dQ, null);
                     };
                     double[] tb1 = timing.measure(bwd1);
                     List<SegmentBench.Timed> timed = new ArrayList<>(forwards);
+                    timed.addAll(backwards);
                     timed.addAll(List.of(
-                            new SegmentBench.Timed(new BenchRow("BF16", s, route, rho, "backward", bname, tb[0],
-                                    tb[1], 2.5 * flops / tb[0] / 1e9, Double.NaN, Double.NaN),
-                                    SegmentBench.floorBytes(table, z, c, ES, LSE_BYTES, true)),
                             new SegmentBench.Timed(new BenchRow("BF16", s, route, rho, "backward", sname, tbs[0],
                                     tbs[1], 2.5 * flops / tbs[0] / 1e9, Double.NaN, Double.NaN),
                                     SegmentBench.floorBytes(table, z, c, ES, LSE_BYTES, true)),
@@ -289,7 +301,7 @@ final class Bf16SegmentBench {
                                     v1.kernel().replace("swi_", ""), tf1[0], tf1[1], flops1 / tf1[0] / 1e9,
                                     Double.NaN, Double.NaN), SegmentBench.floorBytes(self, z, c, ES, LSE_BYTES, false)),
                             new SegmentBench.Timed(new BenchRow("BF16", s, route, rho, "bwd-1seq",
-                                    "bwd_mma2_bf16_d" + d.dp(), tb1[0], tb1[1], 2.5 * flops1 / tb1[0] / 1e9,
+                                    Bf16Bench.Config.backwardKernel(dflt, d.dp()), tb1[0], tb1[1], 2.5 * flops1 / tb1[0] / 1e9,
                                     Double.NaN, Double.NaN), SegmentBench.floorBytes(self, z, c, ES, LSE_BYTES, true))));
                     for (SegmentBench.Timed t : timed) {
                         out.println(t.row().format());

@@ -163,8 +163,18 @@ public final class Bf16Attention implements SwitchAttention {
     /** The default decode version: tensor cores. */
     public static final DecodeKernels.Version DEFAULT_DECODE = DecodeKernels.Version.MMA;
 
+    /** Rejects a backward version the device cannot run (WGMMA: compute capability 9.0 only). */
+    public static void checkBackward(Bf16Kernels.BackwardVersion version, CudaDevice device) {
+        int cc = device.computeCapability();
+        if (version.needsHopper() && cc != 90) {
+            throw new InvalidInputException("backward", "version " + version
+                    + " runs on compute capability 9.0 (sm_90a) only, this device has " + cc / 10 + "." + cc % 10);
+        }
+    }
+
     /** The same forward kernels with another backward version. */
     public Bf16Attention withBackward(Bf16Kernels.BackwardVersion version) {
+        checkBackward(version, device);
         return new Bf16Attention(device, forD64, forD128, version, decodeVersion, backwardStreams);
     }
 
@@ -528,9 +538,9 @@ public final class Bf16Attention implements SwitchAttention {
             kernels.delta(d, dO, o, null, delta);
             // 2. dK, dV, dQ
             BackwardOperands ops = BackwardOperands.routed(q, k, v, dO, lists, lse, delta);
-            if (backwardVersion != Bf16Kernels.BackwardVersion.SIMT) {
-                gradients(() -> kernels.dKdVmma(d, w, sc, ops, dK, dV, seg),
-                        () -> kernels.dQmma(d, w, sc, ops, false, dQ, seg));
+            if (backwardVersion.tensorCores()) {
+                gradients(() -> kernels.dKdVmma(backwardVersion, d, w, sc, ops, dK, dV, seg),
+                        () -> kernels.dQmma(backwardVersion, d, w, sc, ops, false, dQ, seg));
             } else {
                 try (DeviceBuffer dQacc = DeviceBuffer.allocate(device, 4L * d.qElems(), "dQ(fp32)")) {
                     kernels.dKdVsimt(d, w, sc, ops, dK, dV, seg);
@@ -585,9 +595,9 @@ public final class Bf16Attention implements SwitchAttention {
             try (RouteCompaction.DeviceLists all = identity(d, seg)) {
                 BackwardOperands ops = new BackwardOperands(q, k, v, dO, all,
                         new BackwardOperands.Branch(lseF, deltaF, pF), new BackwardOperands.Branch(lseW, deltaW, pW));
-                if (backwardVersion != Bf16Kernels.BackwardVersion.SIMT) {
-                    gradients(() -> kernels.dKdVmma(d, w, sc, ops, dK, dV, seg),
-                            () -> kernels.dQmma(d, w, sc, ops.withLists(all.fullOnly()), true, dQ, seg));
+                if (backwardVersion.tensorCores()) {
+                    gradients(() -> kernels.dKdVmma(backwardVersion, d, w, sc, ops, dK, dV, seg),
+                            () -> kernels.dQmma(backwardVersion, d, w, sc, ops.withLists(all.fullOnly()), true, dQ, seg));
                     device.synchronize();
                 } else {
                     try (DeviceBuffer dQacc = DeviceBuffer.allocate(device, 4L * d.qElems(), "dQ(fp32)")) {

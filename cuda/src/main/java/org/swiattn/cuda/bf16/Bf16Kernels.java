@@ -41,13 +41,49 @@ public final class Bf16Kernels {
     /** Backward kernel versions (side by side). */
     public enum BackwardVersion {
         /** The fp32 tiled SIMT backward (attention_backward.cuh, v2) with bf16 storage: fp32 on the CUDA cores. */
-        SIMT,
+        SIMT(null),
         /**
          * Tensor cores (mma.sync m16n8k16), bf16 operands, fp32 accumulation, cp.async double buffering (kernels
          * {@code swi_bwd_*_mma2_bf16_d<dp>}): the next query chunk (dK/dV) or key tile (dQ) is staged while the
-         * current one computes. Dynamic shared memory {@link #mmaSharedBytes}.
+         * current one computes. Dynamic shared memory {@link #mmaSharedBytes}. Compute capability 8.0+.
          */
-        MMA
+        MMA("mma2"),
+        /**
+         * Hopper warpgroup MMA (kernels {@code swi_bwd_*_wgmma_bf16_d<dp>}, bf16/attn_bwd_bf16_wgmma.cuh): MMA's
+         * schedule, staging and element steps, each product one wgmma for the block's warpgroup with its B operand
+         * read from shared memory. Dynamic shared memory {@link #mmaSharedBytes} + 1024 (tile alignment). Compute
+         * capability 9.0 only (sm_90a).
+         */
+        WGMMA("wgmma");
+
+        private final String tag;
+
+        BackwardVersion(String tag) {
+            this.tag = tag;
+        }
+
+        /** Whether this version runs the tensor-core kernels {@code swi_bwd_{dkdv,dq}_<tag>_bf16_d<dp>}. */
+        public boolean tensorCores() {
+            return tag != null;
+        }
+
+        /** The kernel name tag of a tensor-core version ({@code mma2}, {@code wgmma}). */
+        public String tag() {
+            if (tag == null) {
+                throw new IllegalStateException(this + " has no tensor-core kernels");
+            }
+            return tag;
+        }
+
+        /** Whether the version needs compute capability 9.0 (its kernels are built for sm_90a only). */
+        public boolean needsHopper() {
+            return this == WGMMA;
+        }
+
+        /** Dynamic shared bytes of this tensor-core version's kernels at padded head dimension dp. */
+        public int sharedBytes(int dp) {
+            return mmaSharedBytes(dp) + (this == WGMMA ? 1024 : 0);
+        }
     }
 
     /**
@@ -236,35 +272,37 @@ public final class Bf16Kernels {
     }
 
     /**
-     * Tensor-core dK, dV (kernel {@code swi_bwd_dkdv_mma2_bf16_d<dp>}, with a segment table {@code _seg}) from both
+     * Tensor-core dK, dV (kernel {@code swi_bwd_dkdv_<tag>_bf16_d<dp>} of version ver, with a segment table
+     * {@code _seg}) from both
      * branches of the operands, overwritten, bf16; seg null: self-attention. Over a segment table the key rows inside
      * a segment are overwritten, the others not written (zero them first).
      *
      * @param ops not modified; dK, dV modified
      */
-    public void dKdVmma(Dims d, int window, double scale, BackwardOperands ops, DeviceBuffer dK, DeviceBuffer dV,
-                        SegmentTable.OnDevice seg) {
+    public void dKdVmma(BackwardVersion ver, Dims d, int window, double scale, BackwardOperands ops, DeviceBuffer dK,
+                        DeviceBuffer dV, SegmentTable.OnDevice seg) {
         SegmentTable t = seg == null ? null : seg.host();
         int entries = t == null ? d.batch() : t.count(), keys = t == null ? d.seqLen() : t.maxKeys();
-        bwd.kernel("swi_bwd_dkdv_mma2_bf16_d" + d.dp() + (t == null ? "" : "_seg")).launch1d(
-                t == null ? mmaKeyBlocks(d) : mmaKeyBlocks(d, t), MMA_THREADS, mmaSharedBytes(d.dp()),
+        bwd.kernel("swi_bwd_dkdv_" + ver.tag() + "_bf16_d" + d.dp() + (t == null ? "" : "_seg")).launch1d(
+                t == null ? mmaKeyBlocks(d) : mmaKeyBlocks(d, t), MMA_THREADS, ver.sharedBytes(d.dp()),
                 ops.kernelArgs(withTable(seg, dK, dV, entries, keys, d.qHeads(), d.kvHeads(),
                         Visibility.effectiveWindow(window, keys), (float) scale)));
     }
 
     /**
-     * Tensor-core dQ (kernel {@code swi_bwd_dq_mma2_bf16_d<dp>}, with a segment table {@code _seg}), overwritten at
+     * Tensor-core dQ (kernel {@code swi_bwd_dq_<tag>_bf16_d<dp>} of version ver, with a segment table {@code _seg}),
+     * overwritten at
      * the listed rows, bf16; seg null: self-attention. both: every row of the full list through both branches (SOFT:
      * the lists are the identity on the full side, the window side off); otherwise each tile through its own branch.
      *
      * @param ops not modified; dQ modified at the listed rows
      */
-    public void dQmma(Dims d, int window, double scale, BackwardOperands ops, boolean both, DeviceBuffer dQ,
-                      SegmentTable.OnDevice seg) {
+    public void dQmma(BackwardVersion ver, Dims d, int window, double scale, BackwardOperands ops, boolean both,
+                      DeviceBuffer dQ, SegmentTable.OnDevice seg) {
         SegmentTable t = seg == null ? null : seg.host();
         int entries = t == null ? d.batch() : t.count(), keys = t == null ? d.seqLen() : t.maxKeys();
-        bwd.kernel("swi_bwd_dq_mma2_bf16_d" + d.dp() + (t == null ? "" : "_seg")).launch1d(
-                t == null ? queryBlocks(d) : queryBlocks(d, t), MMA_THREADS, mmaSharedBytes(d.dp()),
+        bwd.kernel("swi_bwd_dq_" + ver.tag() + "_bf16_d" + d.dp() + (t == null ? "" : "_seg")).launch1d(
+                t == null ? queryBlocks(d) : queryBlocks(d, t), MMA_THREADS, ver.sharedBytes(d.dp()),
                 ops.kernelArgs(withTable(seg, dQ, entries, keys, d.qHeads(), d.kvHeads(),
                         Visibility.effectiveWindow(window, keys), (float) scale, both ? 1 : 0)));
     }

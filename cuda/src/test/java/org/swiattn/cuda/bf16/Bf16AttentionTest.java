@@ -132,15 +132,20 @@ class Bf16AttentionTest {
                 checked++;
             }
             for (int dp : new int[] {64, 128}) {
-                assertThat(kn.exportedConfig("swi_bwd_mma2_bf16_d" + dp)).as("mma backward d%d", dp)
-                        .containsExactly(Bf16Kernels.MMA_TILE, Bf16Kernels.MMA_TILE, Bf16Kernels.MMA_THREADS,
-                                Bf16Kernels.mmaSharedBytes(dp));
+                for (Bf16Kernels.BackwardVersion ver : Bf16Kernels.BackwardVersion.values()) {
+                    if (ver.tensorCores()) {
+                        assertThat(kn.exportedConfig("swi_bwd_" + ver.tag() + "_bf16_d" + dp)).as("%s d%d", ver, dp)
+                                .containsExactly(Bf16Kernels.MMA_TILE, Bf16Kernels.MMA_TILE, Bf16Kernels.MMA_THREADS,
+                                        ver.sharedBytes(dp));
+                        checked++;
+                    }
+                }
                 assertThat(kn.exportedConfig("swi_bwd_v2_bf16_d" + dp)).as("simt backward d%d", dp)
                         .containsExactly(Bf16Kernels.simtConfig(dp).toArray());
-                checked += 2;
+                checked++;
             }
-            // the forward variants, then per D the two backward families (mma2, v2)
-            assertThat(checked).isEqualTo(Bf16Attention.VARIANTS.size() + 4);
+            // the forward variants, then per D the three backward families (mma2, wgmma, v2)
+            assertThat(checked).isEqualTo(Bf16Attention.VARIANTS.size() + 6);
         }
 
         @Test

@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.swiattn.cuda.CudaPresent;
+import org.swiattn.cuda.driver.CudaDevice;
 import org.swiattn.cuda.SegmentTable;
 import org.swiattn.reference.NaiveAttention;
 import org.swiattn.reference.ReferenceAttention;
@@ -75,6 +76,10 @@ class Bf16BackwardTest {
         assertThat(Bf16Kernels.mmaSharedBytes(64)).isEqualTo(49152 + 2304);
         // two blocks per SM at D = 128 (228 KB per SM, 1 KB reserved per block)
         assertThat(2 * (Bf16Kernels.mmaSharedBytes(128) + 1024)).isLessThanOrEqualTo(228 * 1024);
+        // wgmma: the same layout on a 1024-aligned base, still two blocks per SM
+        assertThat(Bf16Kernels.BackwardVersion.WGMMA.sharedBytes(128)).isEqualTo(98304 + 2304 + 1024);
+        assertThat(Bf16Kernels.BackwardVersion.MMA.sharedBytes(128)).isEqualTo(Bf16Kernels.mmaSharedBytes(128));
+        assertThat(2 * (Bf16Kernels.BackwardVersion.WGMMA.sharedBytes(128) + 1024)).isLessThanOrEqualTo(228 * 1024);
         for (int dp : new int[] {64, 128}) {
             assertThat(Bf16Kernels.simtConfig(dp).sharedBytes()).isLessThanOrEqualTo(227 * 1024);
             assertThat(Bf16Kernels.mmaSharedBytes(dp)).isLessThanOrEqualTo(227 * 1024);
@@ -179,7 +184,9 @@ class Bf16BackwardTest {
             List<String> failures = new ArrayList<>();
             double[] worstRatio = new double[Bf16Kernels.BackwardVersion.values().length];
             Bf16Attention base = Bf16Attention.create();
-            for (Bf16Kernels.BackwardVersion ver : Bf16Kernels.BackwardVersion.values()) {  // pass 1: versions
+            List<Bf16Kernels.BackwardVersion> versions = runnable();
+            assertThat(versions).as("versions walked").hasSize(CudaDevice.get().computeCapability() == 90 ? 3 : 2);
+            for (Bf16Kernels.BackwardVersion ver : versions) {  // pass 1: versions
                 Bf16Attention gpu = base.withBackward(ver);
                 for (Prepared p : prepared) {                                                // pass 2: cases
                     BackwardResult got = gpu.backward(p.in(), p.dOut());
@@ -212,10 +219,17 @@ class Bf16BackwardTest {
             }
             System.out.println("bf16 backward vs reference (err/bound per tensor; bound = 2 x naive bf16 + 1e-3):");
             report.forEach(System.out::println);
-            System.out.printf("worst err/bound: MMA %.3f, SIMT %.3f%n",
-                    worstRatio[Bf16Kernels.BackwardVersion.MMA.ordinal()],
-                    worstRatio[Bf16Kernels.BackwardVersion.SIMT.ordinal()]);
+            for (Bf16Kernels.BackwardVersion ver : versions) {
+                System.out.printf("worst err/bound %s: %.3f%n", ver, worstRatio[ver.ordinal()]);
+            }
             assertThat(failures).isEmpty();
+        }
+
+        /** The backward versions this device runs (WGMMA on compute capability 9.0 only). */
+        private List<Bf16Kernels.BackwardVersion> runnable() {
+            boolean hopper = CudaDevice.get().computeCapability() == 90;
+            return java.util.Arrays.stream(Bf16Kernels.BackwardVersion.values())
+                    .filter(v -> hopper || !v.needsHopper()).toList();
         }
 
         @Test
@@ -247,6 +261,19 @@ class Bf16BackwardTest {
                 assertThat(ErrorMeasures.normwiseRelative(a.dq(), c.dq())).as("MMA vs SIMT dQ").isLessThan(1e-2);
                 assertThat(ErrorMeasures.normwiseRelative(a.dk(), c.dk())).as("MMA vs SIMT dK").isLessThan(1e-2);
                 assertThat(ErrorMeasures.normwiseRelative(a.dv(), c.dv())).as("MMA vs SIMT dV").isLessThan(1e-2);
+                if (CudaDevice.get().computeCapability() == 90) {
+                    // wgmma: the same roundings of P and dS as MMA, its own summation order inside the products
+                    Bf16Attention wg = mma.withBackward(Bf16Kernels.BackwardVersion.WGMMA);
+                    BackwardResult x = wg.backward(in, dOut);
+                    BackwardResult x2 = wg.withBackwardStreams(2).backward(in, dOut);
+                    assertThat(x2.dq()).as("WGMMA dQ run to run, two streams").isEqualTo(x.dq());
+                    assertThat(x2.dk()).as("WGMMA dK run to run, two streams").isEqualTo(x.dk());
+                    assertThat(x2.dv()).as("WGMMA dV run to run, two streams").isEqualTo(x.dv());
+                    assertThat(x2.dRouterLogit()).as("WGMMA dA run to run").isEqualTo(x.dRouterLogit());
+                    assertThat(ErrorMeasures.normwiseRelative(x.dq(), a.dq())).as("WGMMA vs MMA dQ").isLessThan(1e-2);
+                    assertThat(ErrorMeasures.normwiseRelative(x.dk(), a.dk())).as("WGMMA vs MMA dK").isLessThan(1e-2);
+                    assertThat(ErrorMeasures.normwiseRelative(x.dv(), a.dv())).as("WGMMA vs MMA dV").isLessThan(1e-2);
+                }
             }
         }
 
