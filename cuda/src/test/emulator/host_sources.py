@@ -18,9 +18,27 @@ BODIES = {  # the start of a definition -> its emulated body
  'void ldsm_x4_t(': '{ emu_ldsm_x4(r0, r1, r2, r3, addr, true); }',
  'void mma16816(': '{ emu_mma16816(c, a, b0, b1); }',
  'float fast_exp2(': '{ return emu_ex2_approx_ftz(x); }',
+ # wgmma (bf16/wgmma_ops.cuh): the fences and group waits, and the wrappers by shape (m64n<N>k16, A from a descriptor
+ # or from registers, B's transposed-B immediate), each emulated body tied to the instruction text below
+ 'void wg_fence(': '{ emu_wgmma_fence(); }',
+ 'void wg_commit(': '{ emu_wgmma_commit(); }',
+ 'void wg_wait0(': '{ emu_wgmma_wait(0); }',
+ 'void fence_proxy_async(': '{ emu_fence_proxy_async(); }',
+ 'void wgmma_ss_m64n64(': '{ emu_wgmma(d, 64, nullptr, a, b, false); }',
+ 'void wgmma_rs_m64n64(': '{ emu_wgmma(d, 64, a, 0, b, true); }',
+ 'void wgmma_rs_m64n128(': '{ emu_wgmma(d, 128, a, 0, b, true); }',
+}
+# The instruction an emulated wgmma body stands for: shape, operand form and immediates (scale-d from the predicate
+# p = 1, scale-a = scale-b = 1, trans-a = 0 for a shared A, trans-b), checked against the original body so that a
+# wrapper whose PTX changes is not silently emulated as the old one.
+WGMMA = r'setp\.ne\.b32 p, 1, 0;.*wgmma\.mma_async\.sync\.aligned\.'
+WGMMA_PTX = {
+ 'void wgmma_ss_m64n64(': WGMMA + r'm64n64k16\.f32\.bf16\.bf16 \{[^}]*\}, %32, %33, p, 1, 1, 0, 0;',
+ 'void wgmma_rs_m64n64(': WGMMA + r'm64n64k16\.f32\.bf16\.bf16 \{[^}]*\}, \{%32, %33, %34, %35\}, %36, p, 1, 1, 1;',
+ 'void wgmma_rs_m64n128(': WGMMA + r'm64n128k16\.f32\.bf16\.bf16 \{[^}]*\}, \{%64, %65, %66, %67\}, %68, p, 1, 1, 1;',
 }
 def strip_asm(s):
-    # any other inline PTX (wgmma, trap: code no emulated kernel runs) becomes emu_unemulated(its text), which stops
+    # any other inline PTX (trap: code no emulated kernel runs) becomes emu_unemulated(its text), which stops
     # the program naming the instruction if it is ever reached; the file still compiles
     out, i = [], 0
     for m in re.finditer(r'\basm\s*(?:volatile\s*)?\(', s):
@@ -57,6 +75,8 @@ def patch(s):
                     depth -= 1
                     if depth == 0: break
                 e += 1
+            if key in WGMMA_PTX and not re.search(WGMMA_PTX[key], s[k:e+1], re.S):
+                sys.exit('host_sources.py: the PTX of %s...) is not the instruction its emulation stands for' % key)
             s = s[:k] + body + s[e+1:]
             i = k + len(body)
     s = strip_asm(s)

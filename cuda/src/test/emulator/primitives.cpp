@@ -1,7 +1,8 @@
 // The emulated primitives (inc/emu_cuda.h, inc/emu_machine.h) against their definitions, written out here from the
 // PTX ISA independently of the emulation's own index arithmetic: bf16 conversions, ldmatrix x4 (.trans),
 // mma.sync m16n8k16 bf16 (the element-numbered fragment tables of the ISA), shuffles, cp.async zero fill and its
-// deferred completion. Exit code 1 on any mismatch.
+// deferred completion, wgmma m64n64k16 (A, B from 128-byte-swizzled shared memory, K-major), m64n64k16 and
+// m64n128k16 (A from registers, B MN-major). Exit code 1 on any mismatch.
 #include "emu_cuda.h"
 #include <random>
 #include "emu_machine.h"
@@ -161,13 +162,116 @@ static void cpAsync() {
     }
 }
 
+// wgmma m64n<N>k16 bf16 (emu_wgmma) against a plain matrix product, its operands placed here from the PTX ISA's
+// description of the 128-byte swizzle: shared memory is cut into swizzle atoms of 8 rows of 128 B (1024 B,
+// 1024-aligned), the 16-byte chunk c of a row stored at chunk c ^ (the row's index within its atom), and the canonical
+// layouts place the rows:
+//   K-major operand, rows i (along M or N) x 64 k: row i at (i / 8) SBO + (i % 8) 128 B, element k in chunk k / 8; a
+//     k16 step kk starts 32 B into the rows (descriptor start + 32 kk), as the kernels address it
+//   MN-major operand, K rows x N: row k of column block n / 64 at (n / 64) LBO + (k / 8) SBO + (k % 8) 128 B, element
+//     n % 64 in chunk (n % 64) / 8; a k16 step kk starts 16 rows further (start + 2 SBO kk)
+// Four chained k16 steps (K = 64: fence, 4 wgmma, commit, wait, as the kernels issue them), two warpgroups with their
+// own A and accumulators, LBO and SBO other than the kernels' values (SBO 2048, the n128 halves 17664 B apart), and
+// operands whose rows start inside an atom (warpgroup 1's A 4 rows in, the second n128 half 2 rows in), where the
+// swizzle follows the address, not the operand's own row numbers. Deferred mode: the accumulator reads NaN before
+// the wait.
+static void put_bf16(uint32_t addr, float x) {
+    const __nv_bfloat16 h = __float2bfloat16_rn(x);
+    memcpy(emu_smem + addr, &h, 2);
+}
+// byte e of the 128-byte row at address row (16-byte chunk e / 16), swizzled by the row's place in its atom
+static uint32_t swizzled(uint32_t row, int e) { return row + (((e / 16) ^ (row % 1024 / 128)) * 16) + e % 16; }
+static uint32_t kmajor_at(uint32_t base, uint32_t sbo, int i, int k) {
+    return swizzled(base + (i / 8) * sbo + (i % 8) * 128, 2 * k);
+}
+static uint32_t mnmajor_at(uint32_t base, uint32_t lbo, uint32_t sbo, int k, int n) {
+    return swizzled(base + (n / 64) * lbo + (k / 8) * sbo + (k % 8) * 128, 2 * (n % 64));
+}
+static uint64_t make_desc(uint32_t start, uint32_t lbo, uint32_t sbo) {  // 128-byte swizzle, base offset 0
+    return (uint64_t)(start >> 4) | (uint64_t)(lbo >> 4) << 16 | (uint64_t)(sbo >> 4) << 32 | 1ull << 62;
+}
+
+// rs: A from registers, B MN-major (else A and B K-major from shared memory); n = 64 or 128
+static void wgmma(bool rs, int n) {
+    constexpr int K = 64;
+    std::mt19937 rng(10 + n + rs);
+    std::normal_distribution<float> normal;
+    auto bfv = [&] { return __bfloat162float(__float2bfloat16_rn(normal(rng))); };
+    std::vector<float> A(2 * 64 * K), Bm(K * n), C(2 * 64 * n);  // A[g][m][k], B[k][n], C[g][m][n]
+    for (float& x : A) x = bfv();
+    for (float& x : Bm) x = bfv();
+    for (float& x : C) x = normal(rng);
+    const uint32_t aBase[2] = {2048, 10240 + 512}, aSbo = 1024, bBase = 20480, bSbo = 2048;
+    const uint32_t bLbo = rs && n == 128 ? 8 * 2048 + 1024 + 256 : 16;  // K-major, n64: unused
+    std::vector<float> got(256 * n / 2), early(256 * n / 2);
+    launch(1, 1, 1, 57344, [&] {
+        const int tid = threadIdx.x, g = tid / 128, warp = (tid % 128) / 32, lane = tid % 32;
+        const int groupID = lane >> 2, tig = lane % 4;
+        if (tid == 0) {
+            for (int gg = 0; gg < 2 && !rs; gg++)
+                for (int m = 0; m < 64; m++)
+                    for (int k = 0; k < K; k++) put_bf16(kmajor_at(aBase[gg], aSbo, m, k), A[(gg * 64 + m) * K + k]);
+            for (int k = 0; k < K; k++)
+                for (int j = 0; j < n; j++)
+                    put_bf16(rs ? mnmajor_at(bBase, bLbo, bSbo, k, j) : kmajor_at(bBase, bSbo, j, k), Bm[k * n + j]);
+        }
+        __syncthreads();
+        // accumulator: register i holds row 16 warp + groupID (i % 4 < 2) or + 8, column 8 (i / 4) + 2 tig + (i & 1)
+        auto row = [&](int i) { return 16 * warp + groupID + (i % 4 < 2 ? 0 : 8); };
+        auto col = [&](int i) { return 8 * (i / 4) + 2 * tig + (i & 1); };
+        float d[64];
+        for (int i = 0; i < n / 2; i++) d[i] = C[(g * 64 + row(i)) * n + col(i)];
+        emu_wgmma_fence();
+        for (int kk = 0; kk < K / 16; kk++) {
+            const uint64_t bd = make_desc(rs ? bBase + kk * 2 * bSbo : bBase + kk * 32, bLbo, bSbo);
+            if (rs) {
+                // the m16n8k16 A elements a0..a7 of the warp's rows 16 warp.. (PTX ISA): row groupID for a0, a1, a4,
+                // a5, else groupID + 8; column 2 tig + (i & 1), + 8 for a4..a7; two per register, low half first
+                uint32_t a[4];
+                for (int i = 0; i < 8; i += 2) {
+                    const int r = 16 * warp + ((i < 2 || (i >= 4 && i < 6)) ? groupID : groupID + 8);
+                    const int c = kk * 16 + tig * 2 + (i < 4 ? 0 : 8);
+                    const float* src = &A[(g * 64 + r) * K + c];
+                    a[i / 2] = (uint32_t)__float2bfloat16_rn(src[0]).x | (uint32_t)__float2bfloat16_rn(src[1]).x << 16;
+                }
+                emu_wgmma(d, n, a, 0, bd, true);
+            } else {
+                emu_wgmma(d, n, nullptr, make_desc(aBase[g] + kk * 32, 16, aSbo), bd, false);
+            }
+        }
+        emu_wgmma_commit();
+        for (int i = 0; i < n / 2; i++) early[tid * n / 2 + i] = d[i];
+        emu_wgmma_wait(0);
+        for (int i = 0; i < n / 2; i++) got[tid * n / 2 + i] = d[i];
+    }, 256);
+    for (int tid = 0; tid < 256; tid++)
+        for (int i = 0; i < n / 2; i++) {
+            const int g = tid / 128, warp = (tid % 128) / 32, lane = tid % 32;
+            const int m = 16 * warp + (lane >> 2) + (i % 4 < 2 ? 0 : 8), j = 8 * (i / 4) + 2 * (lane % 4) + (i & 1);
+            double want = C[(g * 64 + m) * n + j], mag = std::fabs(want);
+            for (int k = 0; k < K; k++) {
+                const double p = (double)A[(g * 64 + m) * K + k] * Bm[k * n + j];
+                want += p, mag += std::fabs(p);
+            }
+            const double x = got[tid * n / 2 + i];
+            // fp32 recursive summation of K exact products onto C: |error| <= K u (|C| + sum |a b|)
+            CHECK(std::fabs(x - want) <= K * 0x1p-24 * mag, "wgmma %s m64n%dk16 thread %d d%d (row %d col %d): %g, "
+                  "want %g\n", rs ? "rs" : "ss", n, tid, i, m, j, x, want);
+            if (asyncDeferred)
+                CHECK(std::isnan(early[tid * n / 2 + i]), "deferred wgmma: accumulator readable before its wait\n");
+        }
+}
+
 int main() {
     conversions();
     ldmatrix();
     mma();
     shuffles();
     cpAsync();
-    printf("primitives: %s (%d failures; cp.async %s)\n", failures ? "FAILED" : "ok", failures,
+    wgmma(false, 64);
+    wgmma(true, 64);
+    wgmma(true, 128);
+    printf("primitives: %s (%d failures; cp.async and wgmma %s)\n", failures ? "FAILED" : "ok", failures,
            asyncDeferred ? "deferred" : "immediate");
     return failures ? 1 : 0;
 }

@@ -1,8 +1,11 @@
 // Host emulation of the CUDA subset the tiled kernels use (fp64 tensor-core and SIMT, forward and backward; the bf16
-// mma.sync kernels: bf16 conversions, mma.sync m16n8k16 bf16, ldmatrix, cp.async to shared addresses): one fiber per
-// CUDA thread, CTAs one at a time, warp collectives through a per-warp staging area, cp.async as immediate (or
-// deferred) copies (emu_machine.h, run.sh).
+// mma.sync kernels: bf16 conversions, mma.sync m16n8k16 bf16, ldmatrix, cp.async to shared addresses; the sm_90a
+// wgmma kernels: wgmma m64n<N>k16 bf16 from 128-byte-swizzled shared operands, its fences and group waits): one fiber
+// per CUDA thread, CTAs one at a time, warp and warpgroup collectives through staging areas, cp.async and wgmma as
+// immediate (or deferred) operations (emu_machine.h, run.sh).
 #pragma once
+// The host copy is built as sm_90a: the wgmma bodies (bf16/attn_fwd_bf16_wgmma.cuh) are compiled, not their trap.
+#define __CUDA_ARCH_FEAT_SM90_ALL 1
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -116,4 +119,12 @@ void emu_mma16816(float* c, const uint32_t* a, uint32_t b0, uint32_t b1);
 void emu_cp_async(uint32_t smem, const void* gmem, int bytes, int srcBytes);
 void emu_cp_async_commit();
 void emu_cp_async_wait(int n);
+// the wgmma kernels (bf16/wgmma_ops.cuh): d (n/2 fp32 accumulators per thread) += A [64x16] B [16xn]; A from registers
+// (aRegs, the mma.sync A layout per warp) or from shared memory (aDesc, K-major); B from shared memory (bDesc),
+// MN-major when transB
+void emu_wgmma(float* d, int n, const uint32_t* aRegs, uint64_t aDesc, uint64_t bDesc, bool transB);
+void emu_wgmma_fence();
+void emu_wgmma_commit();
+void emu_wgmma_wait(int n);
+void emu_fence_proxy_async();
 [[noreturn]] void emu_unemulated(const char* ptx);  // inline PTX without an emulation (host_sources.py)

@@ -1,6 +1,7 @@
 // The emulated machine of emu_cuda.h (include once per program, after the kernel sources): thread and block
 // indices, barriers, warp collectives (shuffles, ldmatrix, mma.sync) through a per-warp staging area, mma.sync
-// m16n8k16 f64 (dmma_f64.cuh) and bf16 (PTX ISA fragment layouts), and launch(): every CTA of a grid in turn,
+// m16n8k16 f64 (dmma_f64.cuh) and bf16 (PTX ISA fragment layouts), the warpgroup collective wgmma (bf16, 128-byte
+// swizzled shared operands, PTX ISA descriptor and canonical layouts), and launch(): every CTA of a grid in turn,
 // blockDim threads each (256 unless told).
 //
 // The threads of a block are fibers on one OS thread (x86-64 context switches, emu_swap): a thread runs until it
@@ -46,6 +47,11 @@ struct AsyncCopy {
     int bytes;
     unsigned char data[16];
 };
+struct WgPending {  // a wgmma in flight (deferred mode): its accumulator and the values it will hold
+    float* d;
+    int regs;
+    float v[128];
+};
 struct Fiber {  // one CUDA thread
     void* sp;
     unsigned tid;
@@ -55,6 +61,11 @@ struct Fiber {  // one CUDA thread
     unsigned xchgCount;                               // warp collectives so far (emu_machine.h, xchg_put)
     std::vector<AsyncCopy> asyncOpen;                 // cp.async issued, not committed
     std::vector<std::vector<AsyncCopy>> asyncGroups;  // committed, oldest first
+    std::vector<uint32_t> unfencedChunks;             // shared 16-byte chunks its cp.async wrote, not yet fenced
+    unsigned wgCount = 0;                             // wgmma so far (emu_wgmma: staging buffer n % 2)
+    bool wgFenced = false;                            // a wgmma.fence since its last wgmma.wait_group
+    std::vector<WgPending> wgOpen;                    // wgmma issued, not committed (deferred mode)
+    std::vector<std::vector<WgPending>> wgGroups;     // committed, oldest first
 };
 static Fiber* cur;     // the running thread
 static void* schedSp;  // the scheduler's stack while a thread runs
@@ -211,12 +222,22 @@ static bool asyncDeferred = [] {
     const char* e = getenv("EMU_ASYNC");
     return e && !strcmp(e, "deferred");
 }();
+// cp.async writes through the generic proxy; a wgmma (async proxy) may read them only after the writing thread has
+// executed fence.proxy.async (then a barrier orders it before the wgmma). Every 16-byte chunk a cp.async writes is
+// marked with its thread until that thread's next fence.proxy.async; a wgmma that reads a marked chunk stops the
+// program. (Plain stores to shared memory are not seen.)
+static std::vector<uint16_t> unfencedBy;  // per 16-byte chunk of the block: 1 + the writing thread, 0 when fenced
+static void cp_async_landed(uint32_t smem, int bytes, unsigned tid, Fiber& f) {
+    for (uint32_t ch = smem / 16; ch <= (smem + bytes - 1) / 16; ch++)
+        unfencedBy[ch] = (uint16_t)(tid + 1), f.unfencedChunks.push_back(ch);
+}
 void emu_cp_async(uint32_t smem, const void* gmem, int bytes, int srcBytes) {
     if (smem % bytes) { fprintf(stderr, "cp.async to a misaligned shared address %u\n", smem); abort(); }
     unsigned char* d = smem_at(smem, bytes);
     if (!asyncDeferred) {
         if (srcBytes) memcpy(d, gmem, srcBytes);
         memset(d + srcBytes, 0, bytes - srcBytes);
+        cp_async_landed(smem, bytes, cur->tid, *cur);
         return;
     }
     AsyncCopy c{smem, bytes, {}};
@@ -229,7 +250,8 @@ void emu_cp_async_commit() {
 void emu_cp_async_wait(int n) {  // cp.async.wait_group n: all but the n most recent committed groups complete
     auto& groups = cur->asyncGroups;
     while ((int)groups.size() > n) {
-        for (const AsyncCopy& c : groups.front()) memcpy(emu_smem + c.smem, c.data, c.bytes);
+        for (const AsyncCopy& c : groups.front())
+            memcpy(emu_smem + c.smem, c.data, c.bytes), cp_async_landed(c.smem, c.bytes, cur->tid, *cur);
         groups.erase(groups.begin());
     }
 }
@@ -295,10 +317,189 @@ void emu_mma16816(float* c, const uint32_t* a, uint32_t b0, uint32_t b1) {
     if (lane == 0) __atomic_add_fetch(&mmaCount, 1, __ATOMIC_RELAXED);
 }
 
+// ---- wgmma (sm_90a warpgroup MMA) ------------------------------------------------------------------------------
+// wgmma.mma_async.sync.aligned.m64n<N>k16.f32.bf16.bf16 {d}, a, b-desc, p, 1, 1[, 0], trans-b with p = 1 (the
+// wrappers of bf16/wgmma_ops.cuh; host_sources.py ties each to its instruction text): D [64xN] += A [64x16] B [16xN]
+// by the 128 threads of a warpgroup (warps 4g..4g+3 of the block). PTX ISA layouts, grp = lane >> 2, c = lane & 3,
+// w the warp within the warpgroup:
+//   D: thread (w, lane) register 4j + e holds row 16w + grp + 8 (e >> 1), column 8j + 2c + (e & 1)
+//   A from registers: warp w holds rows 16w..16w+15 in the mma.sync m16n8k16 A layout (emu_mma16816)
+//   A, B from shared memory: a matrix descriptor (start address bits 0-13, leading byte offset LBO bits 16-29,
+//     stride byte offset SBO bits 32-45, each encoded >> 4; base offset bits 49-51; swizzle mode bits 62-63), only
+//     the 128-byte swizzle with base offset 0 emulated, in the canonical layouts of the PTX ISA (T = 8 bf16 = 16 B):
+//       K-major  ((8,m),(T,2k)):((8T,SBO),(1,T)): element (mn, k) at (mn / 8) SBO + (mn % 8) 128 B + 2k
+//                (rows of 128 B along M or N, K contiguous in a row; LBO unused)
+//       MN-major ((T,8,m),(8,k)):((1,T,LBO),(8T,SBO)): element (mn, k) at (mn / 64) LBO + (k / 8) SBO + (k % 8) 128 B
+//                + 2 (mn % 64) (rows of 128 B along K, MN contiguous in a row, 64-wide MN blocks LBO apart)
+//     counted from the start address, then swizzled as a function of the address: the 16-byte chunk (address bits
+//     4-6) XOR the row within the 1024-byte atom (bits 7-9), the atoms 1024-aligned.
+// A is K-major when it comes from shared memory (trans-a 0), B K-major or MN-major (trans-b). The summation model of
+// emu_mma16816: each element d = fmaf(a_k, b_k, d) for k = 0..15 (EMU_MMA_ORDER=reverse: 15..0), from d.
+//
+// Every thread deposits its operands in one of two staging buffers of its warpgroup and arrives at the warpgroup's
+// barrier; the last thread to arrive (the moment the whole warpgroup has issued) checks that all 128 issued the same
+// instruction, reads the shared operands and computes every thread's result; after the barrier each thread takes
+// its own (the buffers alternate as the warp staging of xchg_put does). Immediate by default: the accumulator holds
+// the result when the instruction returns, so commit and wait are no-ops and a missing wait is not seen. Deferred
+// (EMU_ASYNC=deferred, run.sh --deferred-async, as for cp.async): the shared operands are still read at issue, but
+// the accumulator registers are NaN until a wgmma.wait_group completes the wgmma's group (a later wgmma on the same
+// accumulator, the chaining the ISA allows, takes the value in flight), so an accumulator read before its wait shows
+// NaN and one written before it is overwritten; and a wgmma that starts an accumulator (none in flight on it) needs a
+// wgmma.fence since the thread's last wgmma.wait_group (the ISA asks for one between register accesses and the
+// wgmma that uses those registers; the accesses themselves are not seen).
+constexpr int WG_MAX_REGS = 128;  // n up to 256
+struct WgStage {                  // one warpgroup's wgmma operands, thread by thread
+    unsigned seq[128];
+    int n[128];
+    bool regsA[128], transB[128];
+    uint64_t aDesc[128], bDesc[128];
+    uint32_t a[128][4];
+    float d[128][WG_MAX_REGS];
+};
+static WgStage wgStage[8][2];  // [warpgroup][buffer]
+static std::vector<std::unique_ptr<EmuBarrier>> wgBar;
+static long long wgmmaCount;
+
+struct WgDesc {
+    uint32_t start, lbo, sbo;
+};
+static WgDesc wg_decode(uint64_t desc, const char* which) {
+    const unsigned mode = (unsigned)(desc >> 62), base = (unsigned)(desc >> 49) & 7;
+    if (mode != 1 || base != 0) {
+        fprintf(stderr, "wgmma %s descriptor %016llx: swizzle mode %u, base offset %u (only the 128-byte swizzle with "
+                "base offset 0 is emulated; thread %u, block %u)\n", which, (unsigned long long)desc, mode, base,
+                threadIdx.x, blockIdx.x);
+        abort();
+    }
+    return {(uint32_t)(desc & 0x3FFF) << 4, (uint32_t)(desc >> 16 & 0x3FFF) << 4, (uint32_t)(desc >> 32 & 0x3FFF) << 4};
+}
+// element (mn, k) of a 128-byte-swizzled operand (see above), as a float
+static float wg_elem(const WgDesc& d, bool mnMajor, int mn, int k) {
+    const uint32_t off = mnMajor ? (mn / 64) * d.lbo + (k / 8) * d.sbo + (k % 8) * 128 + (mn % 64) * 2
+                                 : (mn / 8) * d.sbo + (mn % 8) * 128 + k * 2;
+    const uint32_t lin = d.start + off, addr = lin ^ (((lin >> 7) & 7) << 4);
+    const uint16_t h = smem16(addr);
+    if (unfencedBy[addr / 16]) {
+        fprintf(stderr, "wgmma (thread %u, block %u) reads shared address %u, written by a cp.async of thread %u with "
+                "no fence.proxy.async of that thread since\n", threadIdx.x, blockIdx.x, addr,
+                unfencedBy[addr / 16] - 1u);
+        abort();
+    }
+    return __bfloat162float({h});
+}
+[[noreturn]] static void wg_fail(const char* what, int wg) {
+    fprintf(stderr, "wgmma, warpgroup %d of block %u: %s\n", wg, blockIdx.x, what);
+    abort();
+}
+// the operation of one warpgroup, from its staged operands (the last thread to issue runs it)
+static void wg_compute(WgStage& s, int wg) {
+    if (wgBar[wg]->expected != 128) wg_fail("issued while threads of the warpgroup have exited", wg);
+    for (int t = 1; t < 128; t++)
+        if (s.seq[t] != s.seq[0] || s.n[t] != s.n[0] || s.regsA[t] != s.regsA[0] || s.transB[t] != s.transB[0] ||
+            s.bDesc[t] != s.bDesc[0] || (!s.regsA[0] && s.aDesc[t] != s.aDesc[0]))
+            wg_fail("its threads issued different wgmma (shape, operands or descriptors differ)", wg);
+    const int n = s.n[0];
+    static float A[64][16], Bm[16][256];
+    if (s.regsA[0]) {
+        for (int m = 0; m < 64; m++)
+            for (int k = 0; k < 16; k++) {
+                // row m: warp m / 16, its row r = m % 16 in the m16n8k16 A layout
+                const int r = m % 16, t = (m / 16) * 32 + (r & 7) * 4 + (k & 7) / 2;
+                const uint32_t reg = s.a[t][(r >> 3) + 2 * (k >> 3)];
+                A[m][k] = __bfloat162float({(unsigned short)(k & 1 ? reg >> 16 : reg & 0xffff)});
+            }
+    } else {
+        const WgDesc da = wg_decode(s.aDesc[0], "A");
+        for (int m = 0; m < 64; m++)
+            for (int k = 0; k < 16; k++) A[m][k] = wg_elem(da, false, m, k);
+    }
+    const WgDesc db = wg_decode(s.bDesc[0], "B");
+    for (int k = 0; k < 16; k++)
+        for (int j = 0; j < n; j++) Bm[k][j] = wg_elem(db, s.transB[0], j, k);
+    for (int t = 0; t < 128; t++) {
+        const int w = t / 32, grp = (t % 32) >> 2, c = t & 3;
+        for (int i = 0; i < n / 2; i++) {
+            const int row = 16 * w + grp + 8 * ((i & 3) >> 1), col = 8 * (i / 4) + 2 * c + (i & 1);
+            float d = s.d[t][i];
+            for (int x = 0; x < 16; x++) {
+                const int k = mmaReverse ? 15 - x : x;
+                d = fmaf(A[row][k], Bm[k][col], d);
+            }
+            s.d[t][i] = d;
+        }
+    }
+    wgmmaCount++;
+}
+// the latest wgmma of the running thread in flight on accumulator d (deferred mode), or null
+static WgPending* wg_in_flight(const float* d) {
+    for (auto it = cur->wgOpen.rbegin(); it != cur->wgOpen.rend(); ++it)
+        if (it->d == d) return &*it;
+    for (auto g = cur->wgGroups.rbegin(); g != cur->wgGroups.rend(); ++g)
+        for (auto it = g->rbegin(); it != g->rend(); ++it)
+            if (it->d == d) return &*it;
+    return nullptr;
+}
+void emu_wgmma(float* d, int n, const uint32_t* aRegs, uint64_t aDesc, uint64_t bDesc, bool transB) {
+    const int wg = threadIdx.x / 128, t = threadIdx.x % 128, regs = n / 2;
+    if (wg >= (int)wgBar.size()) wg_fail("issued outside a whole warpgroup (block size not a multiple of 128)", wg);
+    if (n % 8 || n < 8 || n > 256) wg_fail("unsupported n", wg);
+    WgStage& s = wgStage[wg][cur->wgCount & 1];
+    s.seq[t] = cur->wgCount++;
+    s.n[t] = n, s.regsA[t] = aRegs != nullptr, s.transB[t] = transB, s.aDesc[t] = aDesc, s.bDesc[t] = bDesc;
+    if (aRegs) memcpy(s.a[t], aRegs, sizeof s.a[t]);
+    const float* in = d;  // the accumulator going in
+    if (asyncDeferred) {
+        if (const WgPending* p = wg_in_flight(d)) {
+            if (p->regs != regs) wg_fail("a wgmma in flight on the accumulator has another shape", wg);
+            in = p->v;
+        } else if (!cur->wgFenced) {
+            fprintf(stderr, "wgmma (thread %u, block %u) starts an accumulator with no wgmma.fence since the thread's "
+                    "last wgmma.wait_group\n", threadIdx.x, blockIdx.x);
+            abort();
+        }
+    }
+    memcpy(s.d[t], in, regs * sizeof(float));
+    EmuBarrier& bar = *wgBar[wg];
+    if (bar.arrived + 1 == bar.expected) wg_compute(s, wg);  // the last of the warpgroup to issue: it happens now
+    bar.arrive_and_wait();
+    if (!asyncDeferred) {
+        memcpy(d, s.d[t], regs * sizeof(float));
+        return;
+    }
+    WgPending p{d, regs, {}};
+    memcpy(p.v, s.d[t], regs * sizeof(float));
+    cur->wgOpen.push_back(p);
+    std::fill(d, d + regs, NAN);  // in flight: not readable before its wait
+}
+void emu_wgmma_fence() { cur->wgFenced = true; }
+void emu_wgmma_commit() {
+    if (asyncDeferred) cur->wgGroups.push_back(std::move(cur->wgOpen)), cur->wgOpen.clear();
+}
+void emu_wgmma_wait(int n) {  // wgmma.wait_group n: all but the n most recent committed groups complete
+    cur->wgFenced = false;
+    auto& groups = cur->wgGroups;
+    while ((int)groups.size() > n) {
+        const std::vector<WgPending> done = std::move(groups.front());
+        groups.erase(groups.begin());
+        for (const WgPending& p : done)  // in issue order; an accumulator with a later wgmma in flight stays NaN
+            if (!wg_in_flight(p.d)) memcpy(p.d, p.v, p.regs * sizeof(float));
+    }
+}
+void emu_fence_proxy_async() {  // fence.proxy.async.shared::cta: this thread's cp.async writes are visible to wgmma
+    for (uint32_t ch : cur->unfencedChunks)
+        if (unfencedBy[ch] == cur->tid + 1) unfencedBy[ch] = 0;
+    cur->unfencedChunks.clear();
+}
+
 // ---- launch -------------------------------------------------------------------------------------------------------
 static std::function<void()> fiberJob;  // the kernel body of the running launch
 static void fiber_main() {              // the first frame of every thread
     fiberJob();
+    if (!cur->wgOpen.empty() || !cur->wgGroups.empty()) {  // deferred mode: its results would land in a dead frame
+        fprintf(stderr, "thread %u of block %u exited with a wgmma in flight (no wgmma.wait_group after it)\n",
+                cur->tid, blockIdx.x);
+        abort();
+    }
     warpBar[cur->tid / 32]->arrive_and_drop();  // an exited thread no longer holds up barriers (as on the hardware)
     ctaBar->arrive_and_drop();
     cur->done = true;
@@ -354,6 +555,10 @@ static void launch(int gx, int gy, int gz, int sharedBytes, F body, int threads 
                 namedBar.clear();
                 for (int i = 0; i < threads / 32; i++) warpBar.push_back(std::make_unique<EmuBarrier>("warp", i, 32));
                 for (int i = 0; i < 16; i++) namedBar.push_back(std::make_unique<EmuBarrier>("named", i, 64));
+                wgBar.clear();
+                for (int i = 0; i < threads / 128; i++)
+                    wgBar.push_back(std::make_unique<EmuBarrier>("warpgroup", i, 128));
+                unfencedBy.assign(sharedBytes / 16 + 1, 0);
                 std::vector<Fiber> fs(threads);
                 for (int t = 0; t < threads; t++) {
                     uint64_t* top = (uint64_t*)(fiberStacks + (t + 1) * FIBER_STACK);
