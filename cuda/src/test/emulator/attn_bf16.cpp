@@ -196,11 +196,16 @@ static Errors run(const Problem& P) {
     std::vector<__nv_bfloat16> dQ(nq, NAN16), dK(nkv, NAN16), dV(nkv, NAN16);
     const float* coefF = P.soft ? pF.data() : nullptr;
     const float* coefW = P.soft ? pW.data() : nullptr;
-    // the tensor-core backward (version mma2, Bf16Kernels.dKdVmma / dQmma)
-    {
-        const int* cfg = D == 64 ? swi_bwd_mma2_bf16_d64_cfg : swi_bwd_mma2_bf16_d128_cfg;
-        auto dkdv = D == 64 ? swi_bwd_dkdv_mma2_bf16_d64 : swi_bwd_dkdv_mma2_bf16_d128;
-        auto dq = D == 64 ? swi_bwd_dq_mma2_bf16_d64 : swi_bwd_dq_mma2_bf16_d128;
+    // the tensor-core backward (versions mma2 and wgmma, Bf16Kernels.dKdVmma / dQmma)
+    std::vector<__nv_bfloat16> dQw(nq, NAN16), dKw(nkv, NAN16), dVw(nkv, NAN16);
+    auto tcBackward = [&](bool wg, std::vector<__nv_bfloat16>& dQ, std::vector<__nv_bfloat16>& dK,
+                          std::vector<__nv_bfloat16>& dV) {
+        const int* cfg = wg ? (D == 64 ? swi_bwd_wgmma_bf16_d64_cfg : swi_bwd_wgmma_bf16_d128_cfg)
+                            : (D == 64 ? swi_bwd_mma2_bf16_d64_cfg : swi_bwd_mma2_bf16_d128_cfg);
+        auto dkdv = wg ? (D == 64 ? swi_bwd_dkdv_wgmma_bf16_d64 : swi_bwd_dkdv_wgmma_bf16_d128)
+                       : (D == 64 ? swi_bwd_dkdv_mma2_bf16_d64 : swi_bwd_dkdv_mma2_bf16_d128);
+        auto dq = wg ? (D == 64 ? swi_bwd_dq_wgmma_bf16_d64 : swi_bwd_dq_wgmma_bf16_d128)
+                     : (D == 64 ? swi_bwd_dq_mma2_bf16_d64 : swi_bwd_dq_mma2_bf16_d128);
         launch((S + cfg[1] - 1) / cfg[1] * Hkv * B, 1, 1, cfg[3], [&] {
             dkdv(q.data(), k.data(), v.data(), dO.data(), l.listF.data(), l.nF.data(), l.listW.data(), l.nW.data(),
                  lseF.data(), lseW.data(), deltaF.data(), deltaW.data(), coefF, coefW, dK.data(), dV.data(), B, S, Hq,
@@ -211,7 +216,9 @@ static Errors run(const Problem& P) {
                P.soft ? nullptr : l.nW.data(), lseF.data(), lseW.data(), deltaF.data(), deltaW.data(), coefF, coefW,
                dQ.data(), B, S, Hq, Hkv, w, (float)scale, P.soft ? 1 : 0);
         }, cfg[2]);
-    }
+    };
+    tcBackward(false, dQ, dK, dV);
+    tcBackward(true, dQw, dKw, dVw);
 
     // the SIMT backward (Bf16Kernels.dKdVsimt, dQsimt: the fp32 v2 templates with bf16 storage) on the same operands,
     // dQ in an fp32 scratch (SOFT: the full branch's rows, then the window branch's added), rounded by swi_to_bf16_f32
@@ -272,13 +279,15 @@ static Errors run(const Problem& P) {
     const double fwd1o = e.o, fwd1lse = e.lse;
     e.o = std::max(e.o, o3e), e.lse = std::max(e.lse, lse3e);
     const double eQ = normwise(dQ, dQr), eK = normwise(dK, dKr), eV = normwise(dV, dVr);
-    e.grad = std::max(eQ, std::max(eK, eV));
+    const double wQ = normwise(dQw, dQr), wK = normwise(dKw, dKr), wV = normwise(dVw, dVr);
+    e.grad = std::max({eQ, eK, eV, wQ, wK, wV});
     e.ratio = std::max({e.o / (P.soft ? 1.5e-2 : 1e-2), e.lse / 1e-4, e.grad / 1e-2});
     const double sQ = normwise(dQs, dQr), sK = normwise(dKs, dKr), sV = normwise(dVs, dVr);
     e.ratio = std::max(e.ratio, std::max({sQ, sK, sV}) / 1e-2);
     printf("B=%d S=%d Hq=%d Hkv=%d D=%d w=%d rho=%.2f %s: o %.2e lse %.2e (wgmma forward: o %.2e lse %.2e) dQ %.2e "
-           "dK %.2e dV %.2e (SIMT backward: dQ %.2e dK %.2e dV %.2e)\n", B, S, Hq, Hkv, D, w, P.rho,
-           P.soft ? "SOFT" : "HARD", fwd1o, fwd1lse, o3e, lse3e, eQ, eK, eV, sQ, sK, sV);
+           "dK %.2e dV %.2e (wgmma backward: dQ %.2e dK %.2e dV %.2e; SIMT backward: dQ %.2e dK %.2e dV %.2e)\n", B, S,
+           Hq, Hkv, D, w, P.rho, P.soft ? "SOFT" : "HARD", fwd1o, fwd1lse, o3e, lse3e, eQ, eK, eV, wQ, wK, wV, sQ, sK,
+           sV);
     fflush(stdout);
     return e;
 }
@@ -387,13 +396,18 @@ static Errors runSeg(const SegProblem& P) {
             swi_to_bf16_f32(dQacc.data(), dQ.data(), (i64)q.size());
         }, 256);
     }
-    // the tensor-core backward over the table (version mma2, Bf16Kernels.dKdVmma / dQmma with a SegmentTable): grids
-    // from the longest segment's keys (dK/dV) and queries (dQ), dQ written in bf16 directly (SOFT: both = 1 over the
-    // full identity list)
-    {
-        const int* mc = D == 64 ? swi_bwd_mma2_bf16_d64_cfg : swi_bwd_mma2_bf16_d128_cfg;
-        auto dkdvM = D == 64 ? swi_bwd_dkdv_mma2_bf16_d64_seg : swi_bwd_dkdv_mma2_bf16_d128_seg;
-        auto dqM = D == 64 ? swi_bwd_dq_mma2_bf16_d64_seg : swi_bwd_dq_mma2_bf16_d128_seg;
+    // the tensor-core backward over the table (versions mma2 and wgmma, Bf16Kernels.dKdVmma / dQmma with a
+    // SegmentTable): grids from the longest segment's keys (dK/dV) and queries (dQ), dQ written in bf16 directly
+    // (SOFT: both = 1 over the full identity list)
+    std::vector<__nv_bfloat16> dQw(dQm.size(), NAN16), dKw(dKm.size(), NAN16), dVw(dVm.size(), NAN16);
+    auto tcBackward = [&](bool wg, std::vector<__nv_bfloat16>& dQm, std::vector<__nv_bfloat16>& dKm,
+                          std::vector<__nv_bfloat16>& dVm) {
+        const int* mc = wg ? (D == 64 ? swi_bwd_wgmma_bf16_d64_cfg : swi_bwd_wgmma_bf16_d128_cfg)
+                           : (D == 64 ? swi_bwd_mma2_bf16_d64_cfg : swi_bwd_mma2_bf16_d128_cfg);
+        auto dkdvM = wg ? (D == 64 ? swi_bwd_dkdv_wgmma_bf16_d64_seg : swi_bwd_dkdv_wgmma_bf16_d128_seg)
+                        : (D == 64 ? swi_bwd_dkdv_mma2_bf16_d64_seg : swi_bwd_dkdv_mma2_bf16_d128_seg);
+        auto dqM = wg ? (D == 64 ? swi_bwd_dq_wgmma_bf16_d64_seg : swi_bwd_dq_wgmma_bf16_d128_seg)
+                      : (D == 64 ? swi_bwd_dq_mma2_bf16_d64_seg : swi_bwd_dq_mma2_bf16_d128_seg);
         launch((maxK + mc[1] - 1) / mc[1] * Hkv * n, 1, 1, mc[3], [&] {
             dkdvM(q.data(), k.data(), v.data(), dO.data(), listF.data(), nF.data(), listW.data(), nW.data(),
                   lseB[0].data(), lseB[1].data(), deltaB[0].data(), deltaB[1].data(), coefF, coefW, dKm.data(),
@@ -404,7 +418,9 @@ static Errors runSeg(const SegProblem& P) {
                 P.soft ? nullptr : nW.data(), lseB[0].data(), lseB[1].data(), deltaB[0].data(), deltaB[1].data(),
                 coefF, coefW, dQm.data(), n, maxK, Hq, Hkv, wEff, (float)scale, P.soft ? 1 : 0, table.data());
         }, mc[2]);
-    }
+    };
+    tcBackward(false, dQm, dKm, dVm);
+    tcBackward(true, dQw, dKw, dVw);
     std::vector<long double> dQr(q.size(), 0), dKr(k.size(), 0), dVr(k.size(), 0);
 
     // reference per (row, head, branch): HARD the routed branch with c = 1; SOFT both, c = p (full), 1 - p (window)
@@ -482,10 +498,11 @@ static Errors runSeg(const SegProblem& P) {
     };
     const double eQ = normwise(dQ, dQr), eK = keyErr(dK, dKr), eV = keyErr(dV, dVr);
     const double mQ = normwise(dQm, dQr), mK = keyErr(dKm, dKr), mV = keyErr(dVm, dVr);
-    e.grad = std::max({eQ, eK, eV, mQ, mK, mV});
+    const double wQ = normwise(dQw, dQr), wK = keyErr(dKw, dKr), wV = keyErr(dVw, dVr);
+    e.grad = std::max({eQ, eK, eV, mQ, mK, mV, wQ, wK, wV});
     printf("segments D=%d Hq=%d Hkv=%d w=%d %s %-28s o %.2e lse %.2e (wgmma forward: o %.2e lse %.2e) dQ %.2e dK %.2e "
-           "dV %.2e (SIMT backward: dQ %.2e dK %.2e dV %.2e)\n", D, Hq, Hkv, P.w, P.soft ? "SOFT" : "HARD", P.name, e.o,
-           e.lse, o3e, lse3e, mQ, mK, mV, eQ, eK, eV);
+           "dV %.2e (wgmma backward: dQ %.2e dK %.2e dV %.2e; SIMT backward: dQ %.2e dK %.2e dV %.2e)\n", D, Hq, Hkv, P.w,
+           P.soft ? "SOFT" : "HARD", P.name, e.o, e.lse, o3e, lse3e, mQ, mK, mV, wQ, wK, wV, eQ, eK, eV);
     e.o = std::max(e.o, o3e), e.lse = std::max(e.lse, lse3e);
     e.ratio = std::max({e.o / 1e-2, e.lse / 1e-4, e.grad / 1e-2});
     fflush(stdout);
