@@ -32,7 +32,8 @@ import org.swiattn.spec.Shape;
  *              max abs)
  *   backward   delta + dK/dV + dQ of the HARD estimator (the selected branch; forward outside the timing), for
  *              the backward routes at the backward sequence lengths; the versions of --backward-versions in order
- *              (default: the tensor-core version MMA, and at S <= 4096 the SIMT version; SIMT never above 4096),
+ *              (default: the device's default tensor-core version, and at S <= 4096 the SIMT version; SIMT never
+ *              above 4096),
  *              each later one compared with the first (normwise, errO column; MMA on 2 streams vs 1: 0, bit for
  *              bit)
  *   FLOPs      useful only: 4*D per visible (query, key) pair per head (forward), 2.5x that (backward: 5 products)
@@ -43,17 +44,20 @@ final class Bf16Bench {
     }
 
     /**
-     * What to run (the BenchCommand options). backwardVersions: the backward versions to time, in order (empty: MMA
-     * and SIMT); maskDir: where rho masks are written for the peers, or null.
+     * What to run (the BenchCommand options). backwardVersions: the backward versions to time, in order (empty: the
+     * device's default tensor-core version and SIMT); maskDir: where rho masks are written for the peers, or null.
      */
     record Config(int batch, int qHeads, int kvHeads, int headDim, int window, List<Integer> seqs,
                   List<String> routes, List<Integer> backwardSeqs, List<String> backwardRoutes,
                   List<Bf16Kernels.BackwardVersion> backwardVersions, int checkRows, long seed, Path maskDir,
                   List<String> forwardVersions, List<Integer> backwardStreams) {
-        /** The backward versions timed at S (SIMT at S <= 4096 only). */
-        List<Bf16Kernels.BackwardVersion> backwardVersionsAt(int s) {
+        /**
+         * The backward versions timed at S (SIMT at S <= 4096 only); tensorCores: the device's default tensor-core
+         * version ({@link Bf16Attention#defaultBackward}).
+         */
+        List<Bf16Kernels.BackwardVersion> backwardVersionsAt(int s, Bf16Kernels.BackwardVersion tensorCores) {
             List<Bf16Kernels.BackwardVersion> vs = backwardVersions.isEmpty()
-                    ? List.of(Bf16Kernels.BackwardVersion.MMA, Bf16Kernels.BackwardVersion.SIMT) : backwardVersions;
+                    ? List.of(tensorCores, Bf16Kernels.BackwardVersion.SIMT) : backwardVersions;
             return vs.stream().filter(v -> v != Bf16Kernels.BackwardVersion.SIMT || s <= 4096).toList();
         }
 
@@ -186,7 +190,7 @@ final class Bf16Bench {
         List<BenchRow> res = new ArrayList<>();
         int w = cfg.window();
         double frac = BenchRoutes.fraction(z);
-        List<Bf16Kernels.BackwardVersion> versions = cfg.backwardVersionsAt(s);
+        List<Bf16Kernels.BackwardVersion> versions = cfg.backwardVersionsAt(s, Bf16Attention.defaultBackward(dev));
         try (DeviceBuffer zd = DeviceBuffer.of(dev, BenchRoutes.bytes(z), "route");
              RouteCompaction.DeviceLists l = RouteCompaction.onDevice(dev, zd, d.batch(), d.seqLen());
              DeviceBuffer dQacc = versions.contains(Bf16Kernels.BackwardVersion.SIMT)

@@ -197,7 +197,7 @@ final class Bf16SegmentBench {
         Bf16Kernels.Dims d = new Bf16Kernels.Dims(1, s, c.qHeads(), c.kvHeads(), vs.headDim());
         double scale = sh.defaultScale();
         // the packed backward of every tensor-core version this device runs (the default first), then SIMT
-        Bf16Kernels.BackwardVersion dflt = Bf16Attention.DEFAULT_BACKWARD;
+        Bf16Kernels.BackwardVersion dflt = Bf16Attention.defaultBackward(dev);
         List<Bf16Kernels.BackwardVersion> tcs = new ArrayList<>(List.of(dflt));
         for (Bf16Kernels.BackwardVersion b : Bf16Kernels.BackwardVersion.values()) {
             if (b.tensorCores() && b != dflt && (!b.needsHopper() || dev.computeCapability() == 90)) {

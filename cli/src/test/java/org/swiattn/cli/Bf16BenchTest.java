@@ -25,15 +25,18 @@ class Bf16BenchTest {
     }
 
     @Test
-    void backwardVersionsDefaultToMmaAndSimtAndSimtStopsAbove4096() {
+    void backwardVersionsDefaultToTheDevicesTensorCoresAndSimtAndSimtStopsAbove4096() {
         Bf16Bench.Config dflt = config(List.of());
-        assertThat(dflt.backwardVersionsAt(4096)).containsExactly(BackwardVersion.MMA, BackwardVersion.SIMT);
-        assertThat(dflt.backwardVersionsAt(8192)).containsExactly(BackwardVersion.MMA);
+        assertThat(dflt.backwardVersionsAt(4096, BackwardVersion.MMA))
+                .containsExactly(BackwardVersion.MMA, BackwardVersion.SIMT);
+        assertThat(dflt.backwardVersionsAt(8192, BackwardVersion.WGMMA)).containsExactly(BackwardVersion.WGMMA);
         Bf16Bench.Config both = config(List.of(BackwardVersion.SIMT, BackwardVersion.MMA));
-        assertThat(both.backwardVersionsAt(4096)).containsExactly(BackwardVersion.SIMT, BackwardVersion.MMA);
-        assertThat(both.backwardVersionsAt(32768)).containsExactly(BackwardVersion.MMA);
+        assertThat(both.backwardVersionsAt(4096, BackwardVersion.WGMMA))
+                .containsExactly(BackwardVersion.SIMT, BackwardVersion.MMA);
+        assertThat(both.backwardVersionsAt(32768, BackwardVersion.WGMMA)).containsExactly(BackwardVersion.MMA);
         assertThat(Bf16Bench.Config.backwardKernel(BackwardVersion.MMA, 128)).isEqualTo("bwd_mma2_bf16_d128");
         assertThat(Bf16Bench.Config.backwardKernel(BackwardVersion.MMA, 64)).isEqualTo("bwd_mma2_bf16_d64");
+        assertThat(Bf16Bench.Config.backwardKernel(BackwardVersion.WGMMA, 128)).isEqualTo("bwd_wgmma_bf16_d128");
         assertThat(Bf16Bench.Config.backwardKernel(BackwardVersion.SIMT, 64)).contains("simt");
     }
 
