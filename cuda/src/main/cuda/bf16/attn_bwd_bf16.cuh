@@ -175,10 +175,6 @@ __device__ __forceinline__ void bwd_pack_a(const float (&x)[2][4], uint32_t (&a)
 // block of valid queries whose every pair is visible (its corner pairs are: positions ascend along the chunk) skips
 // the per-element test (the same values in the same order).
 //   st, dpt [2][4] (C fragments of two n8 tiles) modified;  sm not modified
-// PART (a wgmma kernel that overlaps the steps with the products): BWD_PROBS st = S^T -> P^T only (dpt not read, not
-// written), BWD_GRADS dpt -> dS^T from st = P^T (st not modified); the same values as BWD_BOTH (P^T c: bwd_pack_a_coef).
-enum BwdPart { BWD_BOTH, BWD_PROBS, BWD_GRADS };
-template <int PART = BWD_BOTH>
 __device__ __forceinline__ void bwd_dkdv_elems(float (&st)[2][4], float (&dpt)[2][4], const BwdMmaTiles& sm, int kq,
                                                int j0, int kw0, int n, bool full, int window, float sl2, int lane) {
     const int grp = lane >> 2, c4 = lane & 3;
@@ -188,7 +184,7 @@ __device__ __forceinline__ void bwd_dkdv_elems(float (&st)[2][4], float (&dpt)[2
 #pragma unroll
             for (int e = 0; e < 4; e++) {
                 const int qc = kq * 16 + nq * 8 + 2 * c4 + (e & 1);
-                [[maybe_unused]] const float cf = sm.sCoef[qc];
+                const float cf = sm.sCoef[qc];
                 const float lse2 = sm.sLse[qc] * 1.4426950408889634f;
                 bool vis = true;
                 if constexpr (decltype(test)::value) {
@@ -196,30 +192,16 @@ __device__ __forceinline__ void bwd_dkdv_elems(float (&st)[2][4], float (&dpt)[2
                     const int pos = qc >= n ? -1 : sm.sPos[qc];
                     vis = swi_visible(pos, j, full, window);
                 }
-                const float p = PART == BWD_GRADS ? st[nq][e] : vis ? exp2f(fmaf(st[nq][e], sl2, -lse2)) : 0.f;
-                if constexpr (PART != BWD_PROBS) dpt[nq][e] = p * (cf * dpt[nq][e] - sm.sDelta[qc]);
-                if constexpr (PART == BWD_BOTH) st[nq][e] = p * cf;
-                if constexpr (PART == BWD_PROBS) st[nq][e] = p;
+                const float p = vis ? exp2f(fmaf(st[nq][e], sl2, -lse2)) : 0.f;
+                dpt[nq][e] = p * (cf * dpt[nq][e] - sm.sDelta[qc]);
+                st[nq][e] = p * cf;
             }
     };
-    if (PART == BWD_GRADS || kq * 16 + 15 < n && swi_visible(sm.sPos[kq * 16], j0 + kw0 + 15, full, window) &&
+    if (kq * 16 + 15 < n && swi_visible(sm.sPos[kq * 16], j0 + kw0 + 15, full, window) &&
         swi_visible(sm.sPos[kq * 16 + 15], j0 + kw0, full, window))
         elems(std::false_type{});
     else
         elems(std::true_type{});
-}
-
-// P^T c (p times the branch coefficient of its query column kq*16 + ..) as the A fragment of one k16 step: the dV
-// operand when bwd_dkdv_elems runs in parts.   p [2][4] not modified;  a [4] written
-__device__ __forceinline__ void bwd_pack_a_coef(const float (&p)[2][4], const BwdMmaTiles& sm, int kq, int lane,
-                                                uint32_t (&a)[4]) {
-    const int c4 = lane & 3;
-    float y[2][4];
-#pragma unroll
-    for (int nq = 0; nq < 2; nq++)
-#pragma unroll
-        for (int e = 0; e < 4; e++) y[nq][e] = p[nq][e] * sm.sCoef[kq * 16 + nq * 8 + 2 * c4 + (e & 1)];
-    bwd_pack_a(y, a);
 }
 
 // One staged chunk of 64 queries (rows 0 .. n-1 valid) against this warp's 16 keys j0 + kw0 .. +15 of the tile (the
@@ -266,8 +248,6 @@ struct BwdDqRows {
 // warp's first and last position when all 16 rows are valid (else allHi = -1): a 16 x 16 block whose corner pairs
 // (allLo, last key) and (allHi, first key) are visible has every pair visible and skips the per-element test (the
 // same values in the same order).   sc, dp [2][4] (C fragments of two n8 tiles): sc modified, dp not modified
-// PART: BWD_PROBS sc -> P only (dp not read), BWD_GRADS sc = P -> dS (as bwd_dkdv_elems).
-template <int PART = BWD_BOTH>
 __device__ __forceinline__ void bwd_dq_elems(float (&sc)[2][4], const float (&dp)[2][4], int jb, const BwdDqRows& rw,
                                              bool full, int window, float sl2, int c4, int allLo, int allHi) {
     auto elems = [&](auto test) {
@@ -281,12 +261,11 @@ __device__ __forceinline__ void bwd_dq_elems(float (&sc)[2][4], const float (&dp
                     const int j = jb + n * 8 + 2 * c4 + (e & 1);
                     vis = swi_visible(hr ? rw.pos1 : rw.pos0, j, full, window);
                 }
-                const float p = PART == BWD_GRADS ? sc[n][e]
-                                : vis ? exp2f(fmaf(sc[n][e], sl2, -(hr ? rw.lse1 : rw.lse0))) : 0.f;
-                sc[n][e] = PART == BWD_PROBS ? p : p * ((hr ? rw.cf1 : rw.cf0) * dp[n][e] - (hr ? rw.del1 : rw.del0));
+                const float p = vis ? exp2f(fmaf(sc[n][e], sl2, -(hr ? rw.lse1 : rw.lse0))) : 0.f;
+                sc[n][e] = p * ((hr ? rw.cf1 : rw.cf0) * dp[n][e] - (hr ? rw.del1 : rw.del0));
             }
     };
-    if (PART == BWD_GRADS || allHi >= 0 && swi_visible(allLo, jb + 15, full, window) && swi_visible(allHi, jb, full, window))
+    if (allHi >= 0 && swi_visible(allLo, jb + 15, full, window) && swi_visible(allHi, jb, full, window))
         elems(std::false_type{});
     else
         elems(std::true_type{});

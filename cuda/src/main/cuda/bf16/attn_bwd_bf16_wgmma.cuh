@@ -37,12 +37,11 @@ __device__ __forceinline__ uint8_t* bwd_wg_base(uint8_t* smem_raw) {
     return smem_raw + (((a + 1023u) & ~1023u) - a);
 }
 
-// The two score products of the warpgroup, issued together and waited for (SPLIT: issued as two groups, x then y,
-// not waited for: the caller's wg_wait1 completes x, wg_wait0 both):
+// The two score products of the warpgroup, issued together and waited for:
 //   x = A_X B_X^T, y = A_Y B_Y^T  [64 x 64] (fp32; x[kq][nq][e] = n8 tile 2 kq + nq, C element e)   written
 // A_X, A_Y, B_X, B_Y: 64-row tiles at shared addresses aX, aY, bX, bY (wgmma layout, K-major), not modified.
 // dK/dV: x = S^T (A = K, B = Q), y = dP^T (A = V, B = dO);  dQ: x = S (A = Q, B = K), y = dP (A = dO, B = V).
-template <int D, bool SPLIT = false>
+template <int D>
 __device__ __forceinline__ void bwd_wg_pair(float (&x)[4][2][4], float (&y)[4][2][4], uint32_t aX, uint32_t aY,
                                             uint32_t bX, uint32_t bY) {
     float* xf = &x[0][0][0];
@@ -57,18 +56,15 @@ __device__ __forceinline__ void bwd_wg_pair(float (&x)[4][2][4], float (&y)[4][2
         const uint32_t off = (kk >> 2) * BWD_T * 128 + (kk & 3) * 32;  // column half, 16-column step within it
         wgmma_ss_m64n64(xf, wg_desc(aX + off), wg_desc(bX + off));
     }
-    if constexpr (SPLIT) wg_commit();
 #pragma unroll
     for (int kk = 0; kk < D / 16; kk++) {
         const uint32_t off = (kk >> 2) * BWD_T * 128 + (kk & 3) * 32;
         wgmma_ss_m64n64(yf, wg_desc(aY + off), wg_desc(bY + off));
     }
     wg_commit();
-    if constexpr (!SPLIT) {
-        wg_wait0();
-        reg_fence_all<32>(xf);
-        reg_fence_all<32>(yf);
-    }
+    wg_wait0();
+    reg_fence_all<32>(xf);
+    reg_fence_all<32>(yf);
 }
 
 // acc [64 x D] += A [64 x 64] B: A in registers (a[kk] = k16 step kk, bwd_pack_a), B the 64-row tile at shared
@@ -87,7 +83,7 @@ __device__ __forceinline__ void bwd_wg_rs(float (&acc)[D / 8][4], const uint32_t
 // ---- dK, dV --------------------------------------------------------------------------------------------------
 // mma2_dkdv_body's block, grid, chunk sequence and staging; per step the products above on the warpgroup. Grid:
 // ceil(S/64) * Hkv * B blocks (SEG: as mma2), 128 threads, bwd_wgmma_smem_bytes<D>() dynamic shared bytes.
-template <int D, bool SEG = false, bool SPLIT = false>
+template <int D, bool SEG = false>
 __device__ __forceinline__ void wgmma_dkdv_body(const __nv_bfloat16* __restrict__ Q, const __nv_bfloat16* __restrict__ K,
                                                 const __nv_bfloat16* __restrict__ V,
                                                 const __nv_bfloat16* __restrict__ dO, const int* __restrict__ listF,
@@ -182,45 +178,19 @@ __device__ __forceinline__ void wgmma_dkdv_body(const __nv_bfloat16* __restrict_
         const BwdChunkSteps::Step s = steps.at(t);
         const BwdMmaTiles v = bwd_mma2_tiles<D>(base, 0, 2 + 2 * (t & 1), t % 3, t & 1);
         float st[4][2][4], dpt[4][2][4];
+        bwd_wg_pair<D>(st, dpt, v.aK, v.aV, v.aQ, v.adO);
         uint32_t pa[4][4], da[4][4];
-        if constexpr (SPLIT) {
-            // P^T while dP^T runs, dS^T while dV += P^T dO runs
-            bwd_wg_pair<D, true>(st, dpt, v.aK, v.aV, v.aQ, v.adO);
-            wg_wait1();
-            reg_fence_all<32>(&st[0][0][0]);
 #pragma unroll
-            for (int kq = 0; kq < 4; kq++) {
-                bwd_dkdv_elems<BWD_PROBS>(st[kq], dpt[kq], v, kq, j0, kw0, s.n, s.br == 0, window, sl2, lane);
-                bwd_pack_a_coef(st[kq], v, kq, lane, pa[kq]);
-            }
-            reg_fence_all<ND * 4>(&accV[0][0]);
-            wg_fence();
-            bwd_wg_rs<D>(accV, pa, v.adO);
-            wg_commit();
-            wg_wait1();
-            reg_fence_all<32>(&dpt[0][0][0]);
-#pragma unroll
-            for (int kq = 0; kq < 4; kq++) {
-                bwd_dkdv_elems<BWD_GRADS>(st[kq], dpt[kq], v, kq, j0, kw0, s.n, s.br == 0, window, sl2, lane);
-                bwd_pack_a(dpt[kq], da[kq]);
-            }
-            reg_fence_all<ND * 4>(&accK[0][0]);
-            wg_fence();
-            bwd_wg_rs<D>(accK, da, v.aQ);
-        } else {
-            bwd_wg_pair<D>(st, dpt, v.aK, v.aV, v.aQ, v.adO);
-#pragma unroll
-            for (int kq = 0; kq < 4; kq++) {
-                bwd_dkdv_elems(st[kq], dpt[kq], v, kq, j0, kw0, s.n, s.br == 0, window, sl2, lane);
-                bwd_pack_a(st[kq], pa[kq]);
-                bwd_pack_a(dpt[kq], da[kq]);
-            }
-            reg_fence_all<ND * 4>(&accV[0][0]);
-            reg_fence_all<ND * 4>(&accK[0][0]);
-            wg_fence();
-            bwd_wg_rs<D>(accV, pa, v.adO);
-            bwd_wg_rs<D>(accK, da, v.aQ);
+        for (int kq = 0; kq < 4; kq++) {
+            bwd_dkdv_elems(st[kq], dpt[kq], v, kq, j0, kw0, s.n, s.br == 0, window, sl2, lane);
+            bwd_pack_a(st[kq], pa[kq]);
+            bwd_pack_a(dpt[kq], da[kq]);
         }
+        reg_fence_all<ND * 4>(&accV[0][0]);
+        reg_fence_all<ND * 4>(&accK[0][0]);
+        wg_fence();
+        bwd_wg_rs<D>(accV, pa, v.adO);
+        bwd_wg_rs<D>(accK, da, v.aQ);
         wg_commit();
         wg_wait0();  // before the next barrier: the step after next stages into this buffer
         reg_fence_all<ND * 4>(&accV[0][0]);
@@ -237,7 +207,7 @@ __device__ __forceinline__ void wgmma_dkdv_body(const __nv_bfloat16* __restrict_
 // ---- dQ ------------------------------------------------------------------------------------------------------
 // mma2_dq_body's block, tile schedule, passes and staging; per key tile the products above on the warpgroup. Grid:
 // (ceil(S/64) + 1) * Hq * B blocks (SEG: as mma2), 128 threads, bwd_wgmma_smem_bytes<D>() dynamic shared bytes.
-template <int D, bool SEG = false, bool SPLIT = false>
+template <int D, bool SEG = false>
 __device__ __forceinline__ void wgmma_dq_body(const __nv_bfloat16* __restrict__ Q, const __nv_bfloat16* __restrict__ K,
                                               const __nv_bfloat16* __restrict__ V,
                                               const __nv_bfloat16* __restrict__ dO, const int* __restrict__ listF,
@@ -317,28 +287,12 @@ __device__ __forceinline__ void wgmma_dq_body(const __nv_bfloat16* __restrict__ 
         const BwdDqRows rw{pos0, pos1, v.sLse[wr0 + grp], v.sLse[wr0 + grp + 8], v.sDelta[wr0 + grp],
                            v.sDelta[wr0 + grp + 8], v.sCoef[wr0 + grp], v.sCoef[wr0 + grp + 8]};
         float sc[4][2][4], dp[4][2][4];
+        bwd_wg_pair<D>(sc, dp, v.aQ, v.adO, v.aK, v.aV);
         uint32_t da[4][4];
-        if constexpr (SPLIT) {  // P while dP runs
-            bwd_wg_pair<D, true>(sc, dp, v.aQ, v.adO, v.aK, v.aV);
-            wg_wait1();
-            reg_fence_all<32>(&sc[0][0][0]);
 #pragma unroll
-            for (int kk = 0; kk < 4; kk++)
-                bwd_dq_elems<BWD_PROBS>(sc[kk], dp[kk], ks + kk * 16, rw, full, window, sl2, c4, wFirst, allHi);
-            wg_wait0();
-            reg_fence_all<32>(&dp[0][0][0]);
-#pragma unroll
-            for (int kk = 0; kk < 4; kk++) {
-                bwd_dq_elems<BWD_GRADS>(sc[kk], dp[kk], ks + kk * 16, rw, full, window, sl2, c4, wFirst, allHi);
-                bwd_pack_a(sc[kk], da[kk]);
-            }
-        } else {
-            bwd_wg_pair<D>(sc, dp, v.aQ, v.adO, v.aK, v.aV);
-#pragma unroll
-            for (int kk = 0; kk < 4; kk++) {
-                bwd_dq_elems(sc[kk], dp[kk], ks + kk * 16, rw, full, window, sl2, c4, wFirst, allHi);
-                bwd_pack_a(sc[kk], da[kk]);
-            }
+        for (int kk = 0; kk < 4; kk++) {
+            bwd_dq_elems(sc[kk], dp[kk], ks + kk * 16, rw, full, window, sl2, c4, wFirst, allHi);
+            bwd_pack_a(sc[kk], da[kk]);
         }
         reg_fence_all<ND * 4>(&acc[0][0]);
         wg_fence();
@@ -353,16 +307,6 @@ __device__ __forceinline__ void wgmma_dq_body(const __nv_bfloat16* __restrict__ 
 #else
     asm volatile("trap;");
 #endif
-}
-
-// Version "wgmma2" (Java WGMMA2): the same kernels with the element steps overlapped with the products (SPLIT).
-template <int D, bool SEG = false, typename... A>
-__device__ __forceinline__ void wgmma2_dkdv_body(A... a) {
-    wgmma_dkdv_body<D, SEG, true>(a...);
-}
-template <int D, bool SEG = false, typename... A>
-__device__ __forceinline__ void wgmma2_dq_body(A... a) {
-    wgmma_dq_body<D, SEG, true>(a...);
 }
 
 }  // namespace swi_bf16

@@ -54,13 +54,7 @@ public final class Bf16Kernels {
          * read from shared memory. Dynamic shared memory {@link #mmaSharedBytes} + 1024 (tile alignment). Compute
          * capability 9.0 only (sm_90a).
          */
-        WGMMA("wgmma"),
-        /**
-         * WGMMA with the element steps overlapped with the products (kernels {@code swi_bwd_*_wgmma2_bf16_d<dp>}):
-         * dK/dV computes P^T while dP^T runs and dS^T while dV += P^T dO runs; dQ computes P while dP runs. The
-         * same values in the same order. Compute capability 9.0 only.
-         */
-        WGMMA2("wgmma2");
+        WGMMA("wgmma");
 
         private final String tag;
 
@@ -83,12 +77,12 @@ public final class Bf16Kernels {
 
         /** Whether the version needs compute capability 9.0 (its kernels are built for sm_90a only). */
         public boolean needsHopper() {
-            return this == WGMMA || this == WGMMA2;
+            return this == WGMMA;
         }
 
         /** Dynamic shared bytes of this tensor-core version's kernels at padded head dimension dp. */
         public int sharedBytes(int dp) {
-            return mmaSharedBytes(dp) + (needsHopper() ? 1024 : 0);
+            return mmaSharedBytes(dp) + (this == WGMMA ? 1024 : 0);
         }
     }
 
