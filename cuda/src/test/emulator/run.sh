@@ -21,7 +21,7 @@
 #                 it, for comparison)
 #   attn_bf16     the bf16 tensor-core forward (bf16/attn_fwd_bf16.cu: version 1, the mma.sync variants, and
 #                 version 3, the wgmma variants, beside it) and backward (bf16/attn_bwd_bf16.cu, the dK/dV and dQ
-#                 mma2 kernels; the SIMT v2 backward beside them), chained as Bf16Attention chains them (HARD and
+#                 mma2 and wgmma kernels; the SIMT v2 backward beside them), chained as Bf16Attention chains them (HARD and
 #                 SOFT, D 64 and 128, GQA; the _seg forward and the _seg backward of every version over segment
 #                 tables), against a long-double forward and backward
 # They check index arithmetic, masks, schedules and the fragment plumbing before device time is spent; they see
