@@ -55,11 +55,6 @@ static Lists compact(const std::vector<unsigned char>& z, int B, int S, bool ide
     return l;
 }
 
-// Whether two kernel outputs hold the same bits (wgmma2 against wgmma); sameAsWgmma: false once any differs.
-static bool sameAsWgmma = true;
-static bool sameBits(const std::vector<__nv_bfloat16>& a, const std::vector<__nv_bfloat16>& b) {
-    return a.size() == b.size() && memcmp(a.data(), b.data(), a.size() * sizeof(__nv_bfloat16)) == 0;
-}
 static double normwise(const std::vector<__nv_bfloat16>& got, const std::vector<long double>& ref) {
     long double num = 0, den = 0;
     for (size_t i = 0; i < got.size(); i++) {
@@ -203,17 +198,14 @@ static Errors run(const Problem& P) {
     const float* coefW = P.soft ? pW.data() : nullptr;
     // the tensor-core backward (versions mma2 and wgmma, Bf16Kernels.dKdVmma / dQmma)
     std::vector<__nv_bfloat16> dQw(nq, NAN16), dKw(nkv, NAN16), dVw(nkv, NAN16);
-    auto tcBackward = [&](int ver, std::vector<__nv_bfloat16>& dQ, std::vector<__nv_bfloat16>& dK,
+    auto tcBackward = [&](bool wg, std::vector<__nv_bfloat16>& dQ, std::vector<__nv_bfloat16>& dK,
                           std::vector<__nv_bfloat16>& dV) {
-        const int* cfg = ver == 2 ? (D == 64 ? swi_bwd_wgmma2_bf16_d64_cfg : swi_bwd_wgmma2_bf16_d128_cfg)
-                         : ver == 1 ? (D == 64 ? swi_bwd_wgmma_bf16_d64_cfg : swi_bwd_wgmma_bf16_d128_cfg)
-                                    : (D == 64 ? swi_bwd_mma2_bf16_d64_cfg : swi_bwd_mma2_bf16_d128_cfg);
-        auto dkdv = ver == 2 ? (D == 64 ? swi_bwd_dkdv_wgmma2_bf16_d64 : swi_bwd_dkdv_wgmma2_bf16_d128)
-                    : ver == 1 ? (D == 64 ? swi_bwd_dkdv_wgmma_bf16_d64 : swi_bwd_dkdv_wgmma_bf16_d128)
-                               : (D == 64 ? swi_bwd_dkdv_mma2_bf16_d64 : swi_bwd_dkdv_mma2_bf16_d128);
-        auto dq = ver == 2 ? (D == 64 ? swi_bwd_dq_wgmma2_bf16_d64 : swi_bwd_dq_wgmma2_bf16_d128)
-                  : ver == 1 ? (D == 64 ? swi_bwd_dq_wgmma_bf16_d64 : swi_bwd_dq_wgmma_bf16_d128)
-                             : (D == 64 ? swi_bwd_dq_mma2_bf16_d64 : swi_bwd_dq_mma2_bf16_d128);
+        const int* cfg = wg ? (D == 64 ? swi_bwd_wgmma_bf16_d64_cfg : swi_bwd_wgmma_bf16_d128_cfg)
+                            : (D == 64 ? swi_bwd_mma2_bf16_d64_cfg : swi_bwd_mma2_bf16_d128_cfg);
+        auto dkdv = wg ? (D == 64 ? swi_bwd_dkdv_wgmma_bf16_d64 : swi_bwd_dkdv_wgmma_bf16_d128)
+                       : (D == 64 ? swi_bwd_dkdv_mma2_bf16_d64 : swi_bwd_dkdv_mma2_bf16_d128);
+        auto dq = wg ? (D == 64 ? swi_bwd_dq_wgmma_bf16_d64 : swi_bwd_dq_wgmma_bf16_d128)
+                     : (D == 64 ? swi_bwd_dq_mma2_bf16_d64 : swi_bwd_dq_mma2_bf16_d128);
         launch((S + cfg[1] - 1) / cfg[1] * Hkv * B, 1, 1, cfg[3], [&] {
             dkdv(q.data(), k.data(), v.data(), dO.data(), l.listF.data(), l.nF.data(), l.listW.data(), l.nW.data(),
                  lseF.data(), lseW.data(), deltaF.data(), deltaW.data(), coefF, coefW, dK.data(), dV.data(), B, S, Hq,
@@ -225,16 +217,8 @@ static Errors run(const Problem& P) {
                dQ.data(), B, S, Hq, Hkv, w, (float)scale, P.soft ? 1 : 0);
         }, cfg[2]);
     };
-    tcBackward(0, dQ, dK, dV);
-    tcBackward(1, dQw, dKw, dVw);
-    {  // wgmma2: the element steps overlapped with the products, the same values in the same order
-        std::vector<__nv_bfloat16> dQ2(nq, NAN16), dK2(nkv, NAN16), dV2(nkv, NAN16);
-        tcBackward(2, dQ2, dK2, dV2);
-        if (!sameBits(dQ2, dQw) || !sameBits(dK2, dKw) || !sameBits(dV2, dVw)) {
-            printf("wgmma2 backward differs from wgmma\n");
-            sameAsWgmma = false;
-        }
-    }
+    tcBackward(false, dQ, dK, dV);
+    tcBackward(true, dQw, dKw, dVw);
 
     // the SIMT backward (Bf16Kernels.dKdVsimt, dQsimt: the fp32 v2 templates with bf16 storage) on the same operands,
     // dQ in an fp32 scratch (SOFT: the full branch's rows, then the window branch's added), rounded by swi_to_bf16_f32
@@ -416,17 +400,14 @@ static Errors runSeg(const SegProblem& P) {
     // SegmentTable): grids from the longest segment's keys (dK/dV) and queries (dQ), dQ written in bf16 directly
     // (SOFT: both = 1 over the full identity list)
     std::vector<__nv_bfloat16> dQw(dQm.size(), NAN16), dKw(dKm.size(), NAN16), dVw(dVm.size(), NAN16);
-    auto tcBackward = [&](int ver, std::vector<__nv_bfloat16>& dQm, std::vector<__nv_bfloat16>& dKm,
+    auto tcBackward = [&](bool wg, std::vector<__nv_bfloat16>& dQm, std::vector<__nv_bfloat16>& dKm,
                           std::vector<__nv_bfloat16>& dVm) {
-        const int* mc = ver == 2 ? (D == 64 ? swi_bwd_wgmma2_bf16_d64_cfg : swi_bwd_wgmma2_bf16_d128_cfg)
-                        : ver == 1 ? (D == 64 ? swi_bwd_wgmma_bf16_d64_cfg : swi_bwd_wgmma_bf16_d128_cfg)
-                                   : (D == 64 ? swi_bwd_mma2_bf16_d64_cfg : swi_bwd_mma2_bf16_d128_cfg);
-        auto dkdvM = ver == 2 ? (D == 64 ? swi_bwd_dkdv_wgmma2_bf16_d64_seg : swi_bwd_dkdv_wgmma2_bf16_d128_seg)
-                     : ver == 1 ? (D == 64 ? swi_bwd_dkdv_wgmma_bf16_d64_seg : swi_bwd_dkdv_wgmma_bf16_d128_seg)
-                                : (D == 64 ? swi_bwd_dkdv_mma2_bf16_d64_seg : swi_bwd_dkdv_mma2_bf16_d128_seg);
-        auto dqM = ver == 2 ? (D == 64 ? swi_bwd_dq_wgmma2_bf16_d64_seg : swi_bwd_dq_wgmma2_bf16_d128_seg)
-                   : ver == 1 ? (D == 64 ? swi_bwd_dq_wgmma_bf16_d64_seg : swi_bwd_dq_wgmma_bf16_d128_seg)
-                              : (D == 64 ? swi_bwd_dq_mma2_bf16_d64_seg : swi_bwd_dq_mma2_bf16_d128_seg);
+        const int* mc = wg ? (D == 64 ? swi_bwd_wgmma_bf16_d64_cfg : swi_bwd_wgmma_bf16_d128_cfg)
+                           : (D == 64 ? swi_bwd_mma2_bf16_d64_cfg : swi_bwd_mma2_bf16_d128_cfg);
+        auto dkdvM = wg ? (D == 64 ? swi_bwd_dkdv_wgmma_bf16_d64_seg : swi_bwd_dkdv_wgmma_bf16_d128_seg)
+                        : (D == 64 ? swi_bwd_dkdv_mma2_bf16_d64_seg : swi_bwd_dkdv_mma2_bf16_d128_seg);
+        auto dqM = wg ? (D == 64 ? swi_bwd_dq_wgmma_bf16_d64_seg : swi_bwd_dq_wgmma_bf16_d128_seg)
+                      : (D == 64 ? swi_bwd_dq_mma2_bf16_d64_seg : swi_bwd_dq_mma2_bf16_d128_seg);
         launch((maxK + mc[1] - 1) / mc[1] * Hkv * n, 1, 1, mc[3], [&] {
             dkdvM(q.data(), k.data(), v.data(), dO.data(), listF.data(), nF.data(), listW.data(), nW.data(),
                   lseB[0].data(), lseB[1].data(), deltaB[0].data(), deltaB[1].data(), coefF, coefW, dKm.data(),
@@ -438,16 +419,8 @@ static Errors runSeg(const SegProblem& P) {
                 coefF, coefW, dQm.data(), n, maxK, Hq, Hkv, wEff, (float)scale, P.soft ? 1 : 0, table.data());
         }, mc[2]);
     };
-    tcBackward(0, dQm, dKm, dVm);
-    tcBackward(1, dQw, dKw, dVw);
-    {
-        std::vector<__nv_bfloat16> dQ2(dQm.size(), NAN16), dK2(dKm.size(), NAN16), dV2(dVm.size(), NAN16);
-        tcBackward(2, dQ2, dK2, dV2);
-        if (!sameBits(dQ2, dQw) || !sameBits(dK2, dKw) || !sameBits(dV2, dVw)) {
-            printf("wgmma2 backward over the table differs from wgmma\n");
-            sameAsWgmma = false;
-        }
-    }
+    tcBackward(false, dQm, dKm, dVm);
+    tcBackward(true, dQw, dKw, dVw);
     std::vector<long double> dQr(q.size(), 0), dKr(k.size(), 0), dVr(k.size(), 0);
 
     // reference per (row, head, branch): HARD the routed branch with c = 1; SOFT both, c = p (full), 1 - p (window)
@@ -568,7 +541,7 @@ int main(int argc, char** argv) {
             worst.o = std::max(worst.o, e.o), worst.lse = std::max(worst.lse, e.lse);
             worst.grad = std::max(worst.grad, e.grad), worst.ratio = std::max(worst.ratio, e.ratio);
         }
-    const bool ok = worst.ratio <= 1 && sameAsWgmma;
+    const bool ok = worst.ratio <= 1;
     printf("attn_bf16: worst o %.2e (bound 1e-2, SOFT 1.5e-2), lse %.2e (1e-4), gradients %.2e (1e-2), worst error / "
            "bound %.2f over %zu cases and %zu segment tables, %lld warp mma, %lld wgmma: %s\n", worst.o, worst.lse,
            worst.grad, worst.ratio, cases.size(), argc <= 1 || atoi(argv[1]) > (int)cases.size() ? segCases.size() : 0,

@@ -75,8 +75,6 @@ SWI_BWD_TC_BF16(mma2, 64, swi_bf16::bwd_mma2_smem_bytes<64>())
 SWI_BWD_TC_BF16(mma2, 128, swi_bf16::bwd_mma2_smem_bytes<128>())
 SWI_BWD_TC_BF16(wgmma, 64, swi_bf16::bwd_wgmma_smem_bytes<64>())
 SWI_BWD_TC_BF16(wgmma, 128, swi_bf16::bwd_wgmma_smem_bytes<128>())
-SWI_BWD_TC_BF16(wgmma2, 64, swi_bf16::bwd_wgmma_smem_bytes<64>())
-SWI_BWD_TC_BF16(wgmma2, 128, swi_bf16::bwd_wgmma_smem_bytes<128>())
 
 #define SWI_BWD_V2_BF16(DMAX)                                                                                       \
     extern "C" {                                                                                                     \

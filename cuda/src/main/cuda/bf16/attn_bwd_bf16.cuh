@@ -73,34 +73,22 @@ __device__ __forceinline__ void bwd_row_stats(const BwdMmaTiles& sm, int r, int 
 // read); the caller commits the group and waits for it. rowsFrom(r) returns the position of row r; row0 is rows.q or
 // rows.k of swi_rows, limit the entry's key count rows.keys (every query position is below it). WG: the wgmma
 // layout (wg_off, wgmma_ops.cuh: [D/64 halves][64 rows][128 B], 1024-aligned tile) instead of swz<CH>.
-// LEAN: the same copies from one 64-bit base per call and 32-bit row offsets (an entry's rows x H x D elements are
-// below 2^31: every buffer Java can hold), fewer address instructions per copy.
-template <int D, bool WG = false, bool LEAN = false, typename Rows>
+template <int D, bool WG = false, typename Rows>
 __device__ __forceinline__ void bwd_stage_async(uint32_t dst, const __nv_bfloat16* __restrict__ X, i64 row0, int H,
                                                 int hh, int limit, Rows rowsFrom) {
     constexpr int CH = D / 8;
-    if constexpr (LEAN) {
-        const int ch = threadIdx.x % CH, r0 = threadIdx.x / CH;  // the chunk is the same in every sweep
-        const __nv_bfloat16* base = X + (row0 * H + hh) * D + ch * 8;
-        const int stride = H * D;
+    // one 64-bit base per call and 32-bit row offsets (an entry's rows x H x D elements are below 2^31: every buffer
+    // Java can hold); the chunk of a thread is the same in every sweep
+    const int ch = threadIdx.x % CH, r0 = threadIdx.x / CH;
+    const __nv_bfloat16* base = X + (row0 * H + hh) * D + ch * 8;
+    const int stride = H * D;
 #pragma unroll
-        for (int u = 0; u < BWD_T * CH / BWD_NT; u++) {
-            const int r = r0 + u * (BWD_NT / CH);
-            const int pos = rowsFrom(r);
-            const bool ok = pos >= 0 && pos < limit;
-            const uint32_t off = WG ? wg_off(r, ch, BWD_T) : swz<CH>(r, ch);
-            swi_cp_async16(dst + off, ok ? base + pos * stride : X, ok ? 16 : 0);
-        }
-    } else {
-#pragma unroll
-        for (int u = 0; u < BWD_T * CH / BWD_NT; u++) {
-            const int n = threadIdx.x + u * BWD_NT;
-            const int r = n / CH, ch = n % CH;
-            const int pos = rowsFrom(r);
-            const bool ok = pos >= 0 && pos < limit;
-            const uint32_t off = WG ? wg_off(r, ch, BWD_T) : swz<CH>(r, ch);
-            swi_cp_async16(dst + off, ok ? X + ((row0 + pos) * H + hh) * D + ch * 8 : X, ok ? 16 : 0);
-        }
+    for (int u = 0; u < BWD_T * CH / BWD_NT; u++) {
+        const int r = r0 + u * (BWD_NT / CH);
+        const int pos = rowsFrom(r);
+        const bool ok = pos >= 0 && pos < limit;
+        const uint32_t off = WG ? wg_off(r, ch, BWD_T) : swz<CH>(r, ch);
+        swi_cp_async16(dst + off, ok ? base + pos * stride : X, ok ? 16 : 0);
     }
 }
 

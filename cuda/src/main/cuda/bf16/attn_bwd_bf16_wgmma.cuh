@@ -83,7 +83,7 @@ __device__ __forceinline__ void bwd_wg_rs(float (&acc)[D / 8][4], const uint32_t
 // ---- dK, dV --------------------------------------------------------------------------------------------------
 // mma2_dkdv_body's block, grid, chunk sequence and staging; per step the products above on the warpgroup. Grid:
 // ceil(S/64) * Hkv * B blocks (SEG: as mma2), 128 threads, bwd_wgmma_smem_bytes<D>() dynamic shared bytes.
-template <int D, bool SEG = false, bool LEAN = false>
+template <int D, bool SEG = false>
 __device__ __forceinline__ void wgmma_dkdv_body(const __nv_bfloat16* __restrict__ Q, const __nv_bfloat16* __restrict__ K,
                                                 const __nv_bfloat16* __restrict__ V,
                                                 const __nv_bfloat16* __restrict__ dO, const int* __restrict__ listF,
@@ -139,8 +139,8 @@ __device__ __forceinline__ void wgmma_dkdv_body(const __nv_bfloat16* __restrict_
         const BwdChunkSteps::Step s = steps.at(t);
         const BwdMmaTiles v = bwd_mma2_tiles<D>(base, 0, 2 + 2 * (t & 1), t % 3, t & 1);
         auto rowPos = [&](int r) { return r < s.n ? v.sPos[r] : -1; };
-        bwd_stage_async<D, true, LEAN>(v.aQ, Q, R.q, Hq, s.h, R.keys, rowPos);
-        bwd_stage_async<D, true, LEAN>(v.adO, dO, R.q, Hq, s.h, R.keys, rowPos);
+        bwd_stage_async<D, true>(v.aQ, Q, R.q, Hq, s.h, R.keys, rowPos);
+        bwd_stage_async<D, true>(v.adO, dO, R.q, Hq, s.h, R.keys, rowPos);
         if (tid < BWD_T)
             bwd_row_stats_async(v, tid, rowPos(tid), s.br ? lseW : lseF, s.br ? deltaW : deltaF,
                                 s.br ? coefW : coefF, R.q, Hq, s.h);
@@ -149,8 +149,8 @@ __device__ __forceinline__ void wgmma_dkdv_body(const __nv_bfloat16* __restrict_
     // 2. prologue (as mma2): the key tile and the positions of steps 0, 1; then step 0's rows
     {
         const BwdMmaTiles v = bwd_mma2_tiles<D>(base, 0, 2, 0, 0);
-        bwd_stage_async<D, true, LEAN>(v.aK, K, R.k, Hkv, g, R.keys, [&](int r) { return j0 + r; });
-        bwd_stage_async<D, true, LEAN>(v.aV, V, R.k, Hkv, g, R.keys, [&](int r) { return j0 + r; });
+        bwd_stage_async<D, true>(v.aK, K, R.k, Hkv, g, R.keys, [&](int r) { return j0 + r; });
+        bwd_stage_async<D, true>(v.aV, V, R.k, Hkv, g, R.keys, [&](int r) { return j0 + r; });
     }
     if (T > 0) stagePos(0);
     if (T > 1) stagePos(1);
@@ -207,7 +207,7 @@ __device__ __forceinline__ void wgmma_dkdv_body(const __nv_bfloat16* __restrict_
 // ---- dQ ------------------------------------------------------------------------------------------------------
 // mma2_dq_body's block, tile schedule, passes and staging; per key tile the products above on the warpgroup. Grid:
 // (ceil(S/64) + 1) * Hq * B blocks (SEG: as mma2), 128 threads, bwd_wgmma_smem_bytes<D>() dynamic shared bytes.
-template <int D, bool SEG = false, bool LEAN = false>
+template <int D, bool SEG = false>
 __device__ __forceinline__ void wgmma_dq_body(const __nv_bfloat16* __restrict__ Q, const __nv_bfloat16* __restrict__ K,
                                               const __nv_bfloat16* __restrict__ V,
                                               const __nv_bfloat16* __restrict__ dO, const int* __restrict__ listF,
@@ -241,8 +241,8 @@ __device__ __forceinline__ void wgmma_dq_body(const __nv_bfloat16* __restrict__ 
                           pass ? deltaW : deltaF, pass ? coefW : coefF, R.q, Hq, h);
     }
     __syncthreads();
-    bwd_stage_async<D, true, LEAN>(sq.aQ, Q, R.q, Hq, h, R.keys, [&](int r) { return sq.sPos[r]; });
-    bwd_stage_async<D, true, LEAN>(sq.adO, dO, R.q, Hq, h, R.keys, [&](int r) { return sq.sPos[r]; });
+    bwd_stage_async<D, true>(sq.aQ, Q, R.q, Hq, h, R.keys, [&](int r) { return sq.sPos[r]; });
+    bwd_stage_async<D, true>(sq.adO, dO, R.q, Hq, h, R.keys, [&](int r) { return sq.sPos[r]; });
 
     const int g = h / (Hq / Hkv);
     const int wr0 = warp * 16;
@@ -261,8 +261,8 @@ __device__ __forceinline__ void wgmma_dq_body(const __nv_bfloat16* __restrict__ 
     auto stageKV = [&](int t) {
         const BwdMmaTiles v = bwd_mma2_tiles<D>(base, 2 + 2 * (t & 1), 0, 0, 0);
         const int ks = keyTile(t);
-        bwd_stage_async<D, true, LEAN>(v.aK, K, R.k, Hkv, g, R.keys, [&](int r) { return ks + r; });
-        bwd_stage_async<D, true, LEAN>(v.aV, V, R.k, Hkv, g, R.keys, [&](int r) { return ks + r; });
+        bwd_stage_async<D, true>(v.aK, K, R.k, Hkv, g, R.keys, [&](int r) { return ks + r; });
+        bwd_stage_async<D, true>(v.aV, V, R.k, Hkv, g, R.keys, [&](int r) { return ks + r; });
     };
     stageKV(0);
     swi_cp_async_commit();
@@ -307,16 +307,6 @@ __device__ __forceinline__ void wgmma_dq_body(const __nv_bfloat16* __restrict__ 
 #else
     asm volatile("trap;");
 #endif
-}
-
-// Version "wgmma2" (Java WGMMA2): the same kernels with LEAN staging.
-template <int D, bool SEG = false, typename... A>
-__device__ __forceinline__ void wgmma2_dkdv_body(A... a) {
-    wgmma_dkdv_body<D, SEG, true>(a...);
-}
-template <int D, bool SEG = false, typename... A>
-__device__ __forceinline__ void wgmma2_dq_body(A... a) {
-    wgmma_dq_body<D, SEG, true>(a...);
 }
 
 }  // namespace swi_bf16

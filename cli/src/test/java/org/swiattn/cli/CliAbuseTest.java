@@ -463,7 +463,7 @@ class CliAbuseTest {
             {"--routes", "1.5", "--routes: must be full, window or a full fraction in (0, 1), got '1.5'"},
             {"--versions", "V77", "--versions: must be default or one of"},
             {"--backward-versions", "MMA3", "--backward-versions: must be default or one of [V1, V2, V9, V11] or "
-                + "[SIMT, MMA, WGMMA, WGMMA2] (bf16), got 'MMA3'"},
+                + "[SIMT, MMA, WGMMA] (bf16), got 'MMA3'"},
             {"--kv-heads", "3", "--kv-heads: must be a divisor of --q-heads = 32, got 3"},
             {"--seq", "0", "--seq: must be >= 1, got 0"},
             {"--seq", "2000000000", "B*S*Hq*D fits one buffer"},

@@ -54,12 +54,7 @@ public final class Bf16Kernels {
          * read from shared memory. Dynamic shared memory {@link #mmaSharedBytes} + 1024 (tile alignment). Compute
          * capability 9.0 only (sm_90a).
          */
-        WGMMA("wgmma"),
-        /**
-         * WGMMA staging its rows with one 64-bit base per copy sweep and 32-bit row offsets (kernels
-         * {@code swi_bwd_*_wgmma2_bf16_d<dp>}): the same copies, fewer address instructions. Compute capability 9.0.
-         */
-        WGMMA2("wgmma2");
+        WGMMA("wgmma");
 
         private final String tag;
 
@@ -82,12 +77,12 @@ public final class Bf16Kernels {
 
         /** Whether the version needs compute capability 9.0 (its kernels are built for sm_90a only). */
         public boolean needsHopper() {
-            return this == WGMMA || this == WGMMA2;
+            return this == WGMMA;
         }
 
         /** Dynamic shared bytes of this tensor-core version's kernels at padded head dimension dp. */
         public int sharedBytes(int dp) {
-            return mmaSharedBytes(dp) + (needsHopper() ? 1024 : 0);
+            return mmaSharedBytes(dp) + (this == WGMMA ? 1024 : 0);
         }
     }
 

@@ -185,7 +185,7 @@ class Bf16BackwardTest {
             double[] worstRatio = new double[Bf16Kernels.BackwardVersion.values().length];
             Bf16Attention base = Bf16Attention.create();
             List<Bf16Kernels.BackwardVersion> versions = runnable();
-            assertThat(versions).as("versions walked").hasSize(CudaDevice.get().computeCapability() == 90 ? 4 : 2);
+            assertThat(versions).as("versions walked").hasSize(CudaDevice.get().computeCapability() == 90 ? 3 : 2);
             for (Bf16Kernels.BackwardVersion ver : versions) {  // pass 1: versions
                 Bf16Attention gpu = base.withBackward(ver);
                 for (Prepared p : prepared) {                                                // pass 2: cases
@@ -270,10 +270,6 @@ class Bf16BackwardTest {
                     assertThat(x2.dk()).as("WGMMA dK run to run, two streams").isEqualTo(x.dk());
                     assertThat(x2.dv()).as("WGMMA dV run to run, two streams").isEqualTo(x.dv());
                     assertThat(x2.dRouterLogit()).as("WGMMA dA run to run").isEqualTo(x.dRouterLogit());
-                    BackwardResult y = mma.withBackward(Bf16Kernels.BackwardVersion.WGMMA2).backward(in, dOut);
-                    assertThat(y.dq()).as("WGMMA2 dQ = WGMMA dQ").isEqualTo(x.dq());
-                    assertThat(y.dk()).as("WGMMA2 dK = WGMMA dK").isEqualTo(x.dk());
-                    assertThat(y.dv()).as("WGMMA2 dV = WGMMA dV").isEqualTo(x.dv());
                     assertThat(ErrorMeasures.normwiseRelative(x.dq(), a.dq())).as("WGMMA vs MMA dQ").isLessThan(1e-2);
                     assertThat(ErrorMeasures.normwiseRelative(x.dk(), a.dk())).as("WGMMA vs MMA dK").isLessThan(1e-2);
                     assertThat(ErrorMeasures.normwiseRelative(x.dv(), a.dv())).as("WGMMA vs MMA dV").isLessThan(1e-2);
