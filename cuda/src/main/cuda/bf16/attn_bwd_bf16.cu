@@ -22,9 +22,9 @@
 //   swi_bwd_dkdv_v2_bf16_d<D>_seg, swi_bwd_dq_v2_bf16_d<D>_seg: the same plus a last argument const int* seg, a
 //   segment table (../common.cuh, swi_rows), the grids sized as the mma2 _seg kernels'
 #include "../attention_backward.cuh"
-#include "attn_bwd_bf16_wgmma.cuh"
+#include "attn_bwd_bf16_tc.cuh"
 
-#define SWI_BWD_TC_BF16(VER, D, SMEM)                                                                                          \
+#define SWI_BWD_TC_BF16(VER, WG, D, SMEM)                                                                                          \
     extern "C" {                                                                                                      \
     __constant__ int swi_bwd_##VER##_bf16_d##D##_cfg[4] = {swi_bf16::BWD_T, swi_bf16::BWD_T, swi_bf16::BWD_NT,            \
                                                        SMEM};                           \
@@ -36,7 +36,7 @@
         const float* __restrict__ lseW, const float* __restrict__ deltaF, const float* __restrict__ deltaW,          \
         const float* __restrict__ coefF, const float* __restrict__ coefW, __nv_bfloat16* __restrict__ dK,            \
         __nv_bfloat16* __restrict__ dV, int B, int S, int Hq, int Hkv, int window, float scale) {                    \
-        swi_bf16::VER##_dkdv_body<D>(Q, K, V, dO, listF, nF, listW, nW, lseF, lseW, deltaF, deltaW, coefF, coefW, dK,   \
+        swi_bf16::tc_dkdv_body<D, false, WG>(Q, K, V, dO, listF, nF, listW, nW, lseF, lseW, deltaF, deltaW, coefF, coefW, dK,   \
                                    dV, B, S, Hq, Hkv, window, scale);                                                 \
     }                                                                                                                 \
     extern "C" __global__ void __launch_bounds__(128) swi_bwd_dq_##VER##_bf16_d##D(                                      \
@@ -46,7 +46,7 @@
         const float* __restrict__ lseW, const float* __restrict__ deltaF, const float* __restrict__ deltaW,          \
         const float* __restrict__ coefF, const float* __restrict__ coefW, __nv_bfloat16* __restrict__ dQ, int B,     \
         int S, int Hq, int Hkv, int window, float scale, int both) {                                                  \
-        swi_bf16::VER##_dq_body<D>(Q, K, V, dO, listF, nF, listW, nW, lseF, lseW, deltaF, deltaW, coefF, coefW, dQ, B,  \
+        swi_bf16::tc_dq_body<D, false, WG>(Q, K, V, dO, listF, nF, listW, nW, lseF, lseW, deltaF, deltaW, coefF, coefW, dQ, B,  \
                                  S, Hq, Hkv, window, scale, both);                                                    \
     }                                                                                                                 \
     extern "C" __global__ void __launch_bounds__(128) swi_bwd_dkdv_##VER##_bf16_d##D##_seg(                              \
@@ -57,7 +57,7 @@
         const float* __restrict__ coefF, const float* __restrict__ coefW, __nv_bfloat16* __restrict__ dK,            \
         __nv_bfloat16* __restrict__ dV, int B, int S, int Hq, int Hkv, int window, float scale,                      \
         const int* __restrict__ seg) {                                                                                \
-        swi_bf16::VER##_dkdv_body<D, true>(Q, K, V, dO, listF, nF, listW, nW, lseF, lseW, deltaF, deltaW, coefF, coefW, \
+        swi_bf16::tc_dkdv_body<D, true, WG>(Q, K, V, dO, listF, nF, listW, nW, lseF, lseW, deltaF, deltaW, coefF, coefW, \
                                          dK, dV, B, S, Hq, Hkv, window, scale, seg);                                  \
     }                                                                                                                 \
     extern "C" __global__ void __launch_bounds__(128) swi_bwd_dq_##VER##_bf16_d##D##_seg(                                \
@@ -67,14 +67,14 @@
         const float* __restrict__ lseW, const float* __restrict__ deltaF, const float* __restrict__ deltaW,          \
         const float* __restrict__ coefF, const float* __restrict__ coefW, __nv_bfloat16* __restrict__ dQ, int B,     \
         int S, int Hq, int Hkv, int window, float scale, int both, const int* __restrict__ seg) {                     \
-        swi_bf16::VER##_dq_body<D, true>(Q, K, V, dO, listF, nF, listW, nW, lseF, lseW, deltaF, deltaW, coefF, coefW,   \
+        swi_bf16::tc_dq_body<D, true, WG>(Q, K, V, dO, listF, nF, listW, nW, lseF, lseW, deltaF, deltaW, coefF, coefW,   \
                                        dQ, B, S, Hq, Hkv, window, scale, both, seg);                                  \
     }
 
-SWI_BWD_TC_BF16(mma2, 64, swi_bf16::bwd_mma2_smem_bytes<64>())
-SWI_BWD_TC_BF16(mma2, 128, swi_bf16::bwd_mma2_smem_bytes<128>())
-SWI_BWD_TC_BF16(wgmma, 64, swi_bf16::bwd_wgmma_smem_bytes<64>())
-SWI_BWD_TC_BF16(wgmma, 128, swi_bf16::bwd_wgmma_smem_bytes<128>())
+SWI_BWD_TC_BF16(mma2, false, 64, swi_bf16::bwd_mma2_smem_bytes<64>())
+SWI_BWD_TC_BF16(mma2, false, 128, swi_bf16::bwd_mma2_smem_bytes<128>())
+SWI_BWD_TC_BF16(wgmma, true, 64, swi_bf16::bwd_wgmma_smem_bytes<64>())
+SWI_BWD_TC_BF16(wgmma, true, 128, swi_bf16::bwd_wgmma_smem_bytes<128>())
 
 #define SWI_BWD_V2_BF16(DMAX)                                                                                       \
     extern "C" {                                                                                                     \
