@@ -7,7 +7,8 @@
 
 namespace swi_bf16 {
 
-// dK, dV: the staging off the critical path, one barrier per step. Per step t of BwdChunkSteps (buffers b = t & 1, position slots t % 3):
+// dK, dV: the staging off the critical path, one barrier per step. Per step t of BwdChunkSteps (buffers b = t & 1,
+// position slots t % 3):
 //   wait for this thread's copies; barrier (step t's tiles, stats and step t+1's positions visible; step t-1's reads
 //   of buffer (t+1) & 1 and slot (t+2) % 3 done); issue step t+1's Q, dO rows and stats into buffer (t+1) & 1 (its
 //   positions, staged a step earlier, give the row addresses) and step t+2's positions into slot (t+2) % 3; commit;
@@ -134,7 +135,8 @@ __device__ __forceinline__ void tc_dkdv_body(const __nv_bfloat16* __restrict__ Q
 // Finally dQ *= scale, rounded once to bf16. Grid: (ceil(S/64) + 1) * Hq * B blocks, 128 threads,
 // bwd_mma2_smem_bytes<D>() dynamic shared bytes. SEG: entry b is segment b (B segments, S their largest kLen; grid
 // (ceil(max qLen/64) + 1) * Hq * B). The row stats of every pass are loaded once (stats slot = pass), Q, dO with key
-// tile 0; the key tiles of the passes form one sequence (pass passLo's tiles, then the window pass's when SOFT), step t in buffer t & 1:
+// tile 0; the key tiles of the passes form one sequence (pass passLo's tiles, then the window pass's when SOFT), step
+// t in buffer t & 1:
 //   wait; barrier (step t's K, V visible; step t-1's reads of buffer (t+1) & 1 done); issue step t+1's K, V into
 //   buffer (t+1) & 1; commit; compute step t (bwd_dq_tile: S, dP, dS, dQ += dS K) unless no row of the warp sees it.
 // A 16 x 16 block whose pairs are all visible skips the per-element test (bwd_dq_tile). WG (version wgmma): as the

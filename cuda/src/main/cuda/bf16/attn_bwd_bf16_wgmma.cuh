@@ -1,9 +1,10 @@
 // Routed attention backward, bf16, version "wgmma" (Java WGMMA): the step computations of Hopper warpgroup MMA
 // (sm_90a only; elsewhere the entry points trap), run by the bodies of attn_bwd_bf16_tc.cuh with WG = true. The math,
 // lists, schedules, staging sequence (cp.async double buffering, one barrier per step), row stats and outputs are
-// version mma2's (attn_bwd_bf16.cuh: read it first); what changes is how the five products run. The block's 4 warps are one warpgroup, and each product is one wgmma sequence for the whole block,
-// its B operand read from shared memory once for the 4 warps (mma2 reads every B fragment once per warp, through
-// ldmatrix into registers, and was bound by shared-memory bandwidth: L1/shared 70%, tensor pipe 29%, ncu 2026-12-02):
+// version mma2's (attn_bwd_bf16.cuh: read it first); what changes is how the five products run. The block's 4 warps
+// are one warpgroup, and each product is one wgmma sequence for the whole block, its B operand read from shared
+// memory once for the 4 warps (mma2 reads every B fragment once per warp, through ldmatrix into registers, and was
+// bound by shared-memory bandwidth: L1/shared 70%, tensor pipe 29%, ncu 2026-12-02):
 //
 //   dK/dV block (64 keys j0 .., a chunk of 64 queries staged):
 //     S^T  [64 x 64] = K Q^T      wgmma m64n64k16 SS   A = K tile, B = Q chunk (both K-major)   D/16 steps
