@@ -126,8 +126,8 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--backward-versions", split = ",", defaultValue = "default",
             description = "backward versions to time: fp64/fp32 default, V1, V2, V11 (V11: D in 16, 32, 64, 128; fp32 "
                     + "runs it on fp32 storage with fp64 tensor-core arithmetic); bf16 WGMMA (compute capability "
-                    + "9.0), MMA, SIMT (SIMT at S <= 4096 only; bf16 default: WGMMA on 9.0, else MMA, and SIMT; the errO column of a bf16 version: its normwise "
-                    + "difference from the first one timed)")
+                    + "9.0), MMA, SIMT (SIMT at S <= 4096 only; bf16 default: WGMMA on 9.0, else MMA, and SIMT; "
+                    + "the errO column of a bf16 version: its normwise difference from the first one timed)")
     List<String> backwardVersions;
 
     @Option(names = "--backward-streams", split = ",", defaultValue = "" + RoutedKernels.DEFAULT_BACKWARD_STREAMS,

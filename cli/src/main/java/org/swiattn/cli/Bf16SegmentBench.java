@@ -200,7 +200,7 @@ final class Bf16SegmentBench {
         Bf16Kernels.BackwardVersion dflt = Bf16Attention.defaultBackward(dev);
         List<Bf16Kernels.BackwardVersion> tcs = new ArrayList<>(List.of(dflt));
         for (Bf16Kernels.BackwardVersion b : Bf16Kernels.BackwardVersion.values()) {
-            if (b.tensorCores() && b != dflt && (!b.needsHopper() || dev.computeCapability() == 90)) {
+            if (b.tensorCores() && b != dflt && b.runsOn(dev.computeCapability())) {
                 tcs.add(b);
             }
         }
@@ -301,8 +301,9 @@ final class Bf16SegmentBench {
                                     v1.kernel().replace("swi_", ""), tf1[0], tf1[1], flops1 / tf1[0] / 1e9,
                                     Double.NaN, Double.NaN), SegmentBench.floorBytes(self, z, c, ES, LSE_BYTES, false)),
                             new SegmentBench.Timed(new BenchRow("BF16", s, route, rho, "bwd-1seq",
-                                    Bf16Bench.Config.backwardKernel(dflt, d.dp()), tb1[0], tb1[1], 2.5 * flops1 / tb1[0] / 1e9,
-                                    Double.NaN, Double.NaN), SegmentBench.floorBytes(self, z, c, ES, LSE_BYTES, true))));
+                                    Bf16Bench.Config.backwardKernel(dflt, d.dp()), tb1[0], tb1[1],
+                                    2.5 * flops1 / tb1[0] / 1e9, Double.NaN, Double.NaN),
+                                    SegmentBench.floorBytes(self, z, c, ES, LSE_BYTES, true))));
                     for (SegmentBench.Timed t : timed) {
                         out.println(t.row().format());
                         rows.add(t);

@@ -165,7 +165,8 @@ public final class Bf16Attention implements SwitchAttention {
      * offsets 1.299 and 0.885 ms.
      */
     public static Bf16Kernels.BackwardVersion defaultBackward(CudaDevice device) {
-        return device.computeCapability() == 90 ? Bf16Kernels.BackwardVersion.WGMMA : Bf16Kernels.BackwardVersion.MMA;
+        return Bf16Kernels.BackwardVersion.WGMMA.runsOn(device.computeCapability()) ? Bf16Kernels.BackwardVersion.WGMMA
+                : Bf16Kernels.BackwardVersion.MMA;
     }
 
     /** The default decode version: tensor cores. */
@@ -174,7 +175,7 @@ public final class Bf16Attention implements SwitchAttention {
     /** Rejects a backward version the device cannot run (WGMMA: compute capability 9.0 only). */
     public static void checkBackward(Bf16Kernels.BackwardVersion version, CudaDevice device) {
         int cc = device.computeCapability();
-        if (version.needsHopper() && cc != 90) {
+        if (!version.runsOn(cc)) {
             throw new InvalidInputException("backward", "version " + version
                     + " runs on compute capability 9.0 (sm_90a) only, this device has " + cc / 10 + "." + cc % 10);
         }
@@ -606,7 +607,8 @@ public final class Bf16Attention implements SwitchAttention {
                         new BackwardOperands.Branch(lseF, deltaF, pF), new BackwardOperands.Branch(lseW, deltaW, pW));
                 if (backwardVersion.tensorCores()) {
                     gradients(() -> kernels.dKdVmma(backwardVersion, d, w, sc, ops, dK, dV, seg),
-                            () -> kernels.dQmma(backwardVersion, d, w, sc, ops.withLists(all.fullOnly()), true, dQ, seg));
+                            () -> kernels.dQmma(backwardVersion, d, w, sc, ops.withLists(all.fullOnly()), true, dQ,
+                                    seg));
                     device.synchronize();
                 } else {
                     try (DeviceBuffer dQacc = DeviceBuffer.allocate(device, 4L * d.qElems(), "dQ(fp32)")) {

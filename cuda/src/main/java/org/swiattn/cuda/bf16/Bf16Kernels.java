@@ -80,6 +80,11 @@ public final class Bf16Kernels {
             return this == WGMMA;
         }
 
+        /** Whether a device of this compute capability (major * 10 + minor) runs the version. */
+        public boolean runsOn(int computeCapability) {
+            return !needsHopper() || computeCapability == 90;
+        }
+
         /** Dynamic shared bytes of this tensor-core version's kernels at padded head dimension dp. */
         public int sharedBytes(int dp) {
             return mmaSharedBytes(dp) + (this == WGMMA ? 1024 : 0);
@@ -273,9 +278,8 @@ public final class Bf16Kernels {
 
     /**
      * Tensor-core dK, dV (kernel {@code swi_bwd_dkdv_<tag>_bf16_d<dp>} of version ver, with a segment table
-     * {@code _seg}) from both
-     * branches of the operands, overwritten, bf16; seg null: self-attention. Over a segment table the key rows inside
-     * a segment are overwritten, the others not written (zero them first).
+     * {@code _seg}) from both branches of the operands, overwritten, bf16; seg null: self-attention. Over a segment
+     * table the key rows inside a segment are overwritten, the others not written (zero them first).
      *
      * @param ops not modified; dK, dV modified
      */
@@ -291,9 +295,9 @@ public final class Bf16Kernels {
 
     /**
      * Tensor-core dQ (kernel {@code swi_bwd_dq_<tag>_bf16_d<dp>} of version ver, with a segment table {@code _seg}),
-     * overwritten at
-     * the listed rows, bf16; seg null: self-attention. both: every row of the full list through both branches (SOFT:
-     * the lists are the identity on the full side, the window side off); otherwise each tile through its own branch.
+     * overwritten at the listed rows, bf16; seg null: self-attention. both: every row of the full list through both
+     * branches (SOFT: the lists are the identity on the full side, the window side off); otherwise each tile through
+     * its own branch.
      *
      * @param ops not modified; dQ modified at the listed rows
      */
