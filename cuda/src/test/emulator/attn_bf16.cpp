@@ -55,6 +55,28 @@ static Lists compact(const std::vector<unsigned char>& z, int B, int S, bool ide
     return l;
 }
 
+// The tensor-core backward kernels of one version (wg: wgmma, else mma2) at head dimension D, self-attention and
+// segment-table forms, with the version's _cfg export (the names Bf16Kernels.dKdVmma / dQmma launch).
+struct TcBackward {
+    const int* cfg;
+    decltype(&swi_bwd_dkdv_mma2_bf16_d64) dkdv;
+    decltype(&swi_bwd_dq_mma2_bf16_d64) dq;
+    decltype(&swi_bwd_dkdv_mma2_bf16_d64_seg) dkdvSeg;
+    decltype(&swi_bwd_dq_mma2_bf16_d64_seg) dqSeg;
+};
+static TcBackward tcBackward(bool wg, int D) {
+    if (wg)
+        return D == 64 ? TcBackward{swi_bwd_wgmma_bf16_d64_cfg, swi_bwd_dkdv_wgmma_bf16_d64, swi_bwd_dq_wgmma_bf16_d64,
+                                    swi_bwd_dkdv_wgmma_bf16_d64_seg, swi_bwd_dq_wgmma_bf16_d64_seg}
+                       : TcBackward{swi_bwd_wgmma_bf16_d128_cfg, swi_bwd_dkdv_wgmma_bf16_d128,
+                                    swi_bwd_dq_wgmma_bf16_d128, swi_bwd_dkdv_wgmma_bf16_d128_seg,
+                                    swi_bwd_dq_wgmma_bf16_d128_seg};
+    return D == 64 ? TcBackward{swi_bwd_mma2_bf16_d64_cfg, swi_bwd_dkdv_mma2_bf16_d64, swi_bwd_dq_mma2_bf16_d64,
+                                swi_bwd_dkdv_mma2_bf16_d64_seg, swi_bwd_dq_mma2_bf16_d64_seg}
+                   : TcBackward{swi_bwd_mma2_bf16_d128_cfg, swi_bwd_dkdv_mma2_bf16_d128, swi_bwd_dq_mma2_bf16_d128,
+                                swi_bwd_dkdv_mma2_bf16_d128_seg, swi_bwd_dq_mma2_bf16_d128_seg};
+}
+
 static double normwise(const std::vector<__nv_bfloat16>& got, const std::vector<long double>& ref) {
     long double num = 0, den = 0;
     for (size_t i = 0; i < got.size(); i++) {
@@ -198,27 +220,24 @@ static Errors run(const Problem& P) {
     const float* coefW = P.soft ? pW.data() : nullptr;
     // the tensor-core backward (versions mma2 and wgmma, Bf16Kernels.dKdVmma / dQmma)
     std::vector<__nv_bfloat16> dQw(nq, NAN16), dKw(nkv, NAN16), dVw(nkv, NAN16);
-    auto tcBackward = [&](bool wg, std::vector<__nv_bfloat16>& dQ, std::vector<__nv_bfloat16>& dK,
+    auto backwardTc = [&](bool wg, std::vector<__nv_bfloat16>& dQ, std::vector<__nv_bfloat16>& dK,
                           std::vector<__nv_bfloat16>& dV) {
-        const int* cfg = wg ? (D == 64 ? swi_bwd_wgmma_bf16_d64_cfg : swi_bwd_wgmma_bf16_d128_cfg)
-                            : (D == 64 ? swi_bwd_mma2_bf16_d64_cfg : swi_bwd_mma2_bf16_d128_cfg);
-        auto dkdv = wg ? (D == 64 ? swi_bwd_dkdv_wgmma_bf16_d64 : swi_bwd_dkdv_wgmma_bf16_d128)
-                       : (D == 64 ? swi_bwd_dkdv_mma2_bf16_d64 : swi_bwd_dkdv_mma2_bf16_d128);
-        auto dq = wg ? (D == 64 ? swi_bwd_dq_wgmma_bf16_d64 : swi_bwd_dq_wgmma_bf16_d128)
-                     : (D == 64 ? swi_bwd_dq_mma2_bf16_d64 : swi_bwd_dq_mma2_bf16_d128);
+        const TcBackward kn = tcBackward(wg, D);
+        const int* cfg = kn.cfg;
         launch((S + cfg[1] - 1) / cfg[1] * Hkv * B, 1, 1, cfg[3], [&] {
-            dkdv(q.data(), k.data(), v.data(), dO.data(), l.listF.data(), l.nF.data(), l.listW.data(), l.nW.data(),
-                 lseF.data(), lseW.data(), deltaF.data(), deltaW.data(), coefF, coefW, dK.data(), dV.data(), B, S, Hq,
-                 Hkv, w, (float)scale);
+            kn.dkdv(q.data(), k.data(), v.data(), dO.data(), l.listF.data(), l.nF.data(), l.listW.data(),
+                    l.nW.data(), lseF.data(), lseW.data(), deltaF.data(), deltaW.data(), coefF, coefW, dK.data(),
+                    dV.data(), B, S, Hq, Hkv, w, (float)scale);
         }, cfg[2]);
         launch(((S + cfg[0] - 1) / cfg[0] + 1) * Hq * B, 1, 1, cfg[3], [&] {
-            dq(q.data(), k.data(), v.data(), dO.data(), l.listF.data(), l.nF.data(), P.soft ? nullptr : l.listW.data(),
-               P.soft ? nullptr : l.nW.data(), lseF.data(), lseW.data(), deltaF.data(), deltaW.data(), coefF, coefW,
-               dQ.data(), B, S, Hq, Hkv, w, (float)scale, P.soft ? 1 : 0);
+            kn.dq(q.data(), k.data(), v.data(), dO.data(), l.listF.data(), l.nF.data(),
+                  P.soft ? nullptr : l.listW.data(), P.soft ? nullptr : l.nW.data(), lseF.data(), lseW.data(),
+                  deltaF.data(), deltaW.data(), coefF, coefW, dQ.data(), B, S, Hq, Hkv, w, (float)scale,
+                  P.soft ? 1 : 0);
         }, cfg[2]);
     };
-    tcBackward(false, dQ, dK, dV);
-    tcBackward(true, dQw, dKw, dVw);
+    backwardTc(false, dQ, dK, dV);
+    backwardTc(true, dQw, dKw, dVw);
 
     // the SIMT backward (Bf16Kernels.dKdVsimt, dQsimt: the fp32 v2 templates with bf16 storage) on the same operands,
     // dQ in an fp32 scratch (SOFT: the full branch's rows, then the window branch's added), rounded by swi_to_bf16_f32
@@ -400,27 +419,24 @@ static Errors runSeg(const SegProblem& P) {
     // SegmentTable): grids from the longest segment's keys (dK/dV) and queries (dQ), dQ written in bf16 directly
     // (SOFT: both = 1 over the full identity list)
     std::vector<__nv_bfloat16> dQw(dQm.size(), NAN16), dKw(dKm.size(), NAN16), dVw(dVm.size(), NAN16);
-    auto tcBackward = [&](bool wg, std::vector<__nv_bfloat16>& dQm, std::vector<__nv_bfloat16>& dKm,
+    auto backwardTc = [&](bool wg, std::vector<__nv_bfloat16>& dQm, std::vector<__nv_bfloat16>& dKm,
                           std::vector<__nv_bfloat16>& dVm) {
-        const int* mc = wg ? (D == 64 ? swi_bwd_wgmma_bf16_d64_cfg : swi_bwd_wgmma_bf16_d128_cfg)
-                           : (D == 64 ? swi_bwd_mma2_bf16_d64_cfg : swi_bwd_mma2_bf16_d128_cfg);
-        auto dkdvM = wg ? (D == 64 ? swi_bwd_dkdv_wgmma_bf16_d64_seg : swi_bwd_dkdv_wgmma_bf16_d128_seg)
-                        : (D == 64 ? swi_bwd_dkdv_mma2_bf16_d64_seg : swi_bwd_dkdv_mma2_bf16_d128_seg);
-        auto dqM = wg ? (D == 64 ? swi_bwd_dq_wgmma_bf16_d64_seg : swi_bwd_dq_wgmma_bf16_d128_seg)
-                      : (D == 64 ? swi_bwd_dq_mma2_bf16_d64_seg : swi_bwd_dq_mma2_bf16_d128_seg);
+        const TcBackward kn = tcBackward(wg, D);
+        const int* mc = kn.cfg;
         launch((maxK + mc[1] - 1) / mc[1] * Hkv * n, 1, 1, mc[3], [&] {
-            dkdvM(q.data(), k.data(), v.data(), dO.data(), listF.data(), nF.data(), listW.data(), nW.data(),
-                  lseB[0].data(), lseB[1].data(), deltaB[0].data(), deltaB[1].data(), coefF, coefW, dKm.data(),
-                  dVm.data(), n, maxK, Hq, Hkv, wEff, (float)scale, table.data());
+            kn.dkdvSeg(q.data(), k.data(), v.data(), dO.data(), listF.data(), nF.data(), listW.data(), nW.data(),
+                       lseB[0].data(), lseB[1].data(), deltaB[0].data(), deltaB[1].data(), coefF, coefW, dKm.data(),
+                       dVm.data(), n, maxK, Hq, Hkv, wEff, (float)scale, table.data());
         }, mc[2]);
         launch(((maxQ + mc[0] - 1) / mc[0] + 1) * Hq * n, 1, 1, mc[3], [&] {
-            dqM(q.data(), k.data(), v.data(), dO.data(), listF.data(), nF.data(), P.soft ? nullptr : listW.data(),
-                P.soft ? nullptr : nW.data(), lseB[0].data(), lseB[1].data(), deltaB[0].data(), deltaB[1].data(),
-                coefF, coefW, dQm.data(), n, maxK, Hq, Hkv, wEff, (float)scale, P.soft ? 1 : 0, table.data());
+            kn.dqSeg(q.data(), k.data(), v.data(), dO.data(), listF.data(), nF.data(),
+                     P.soft ? nullptr : listW.data(), P.soft ? nullptr : nW.data(), lseB[0].data(), lseB[1].data(),
+                     deltaB[0].data(), deltaB[1].data(), coefF, coefW, dQm.data(), n, maxK, Hq, Hkv, wEff,
+                     (float)scale, P.soft ? 1 : 0, table.data());
         }, mc[2]);
     };
-    tcBackward(false, dQm, dKm, dVm);
-    tcBackward(true, dQw, dKw, dVw);
+    backwardTc(false, dQm, dKm, dVm);
+    backwardTc(true, dQw, dKw, dVw);
     std::vector<long double> dQr(q.size(), 0), dKr(k.size(), 0), dVr(k.size(), 0);
 
     // reference per (row, head, branch): HARD the routed branch with c = 1; SOFT both, c = p (full), 1 - p (window)
