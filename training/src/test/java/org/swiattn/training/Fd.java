@@ -27,6 +27,18 @@ final class Fd {
         return Math.abs(a - b) <= rel * Math.max(scale, Math.max(Math.abs(a), Math.abs(b)));
     }
 
+    /**
+     * The rounding floor of {@link #central}: each evaluation of f carries a few ulps of |f| of rounding error
+     * (a sum of many terms), and the difference divides it by 2h.
+     * <pre>{@code
+     * floor = 64 * ulp(|f(x)|) / h
+     * }</pre>
+     * A gradient entry far below this cannot be checked by differences; above it the check is relative.
+     */
+    static double roundoff(double value, double h) {
+        return 64 * Math.ulp(Math.abs(value)) / h;
+    }
+
     static double[] uniform(SplitMix64 rng, int n, double amp) {
         double[] x = new double[n];
         for (int k = 0; k < n; k++) {
