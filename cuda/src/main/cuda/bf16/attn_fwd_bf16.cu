@@ -42,18 +42,18 @@
 SWI_FWD_MMA_BF16(128, 64, 1, 3, 2, swi_fwd_mma_bf16_d128_m64_t1_s3)
 SWI_FWD_MMA_BF16(64, 128, 2, 2, 2, swi_fwd_mma_bf16_d64_m128_t2_s2)
 
-// Version 3: wgmma reading V itself, with version 1's arguments, and a _seg form.
-#define SWI_FWD_WGMMAV_BF16(D, NWG, ST, MINB, NAME)                                                             \
+// Version 3: wgmma reading V itself, with version 1's arguments, and a _seg form; KB keys per key tile.
+#define SWI_FWD_WGMMAV_BF16(D, KB, NWG, ST, MINB, NAME)                                                         \
     extern "C" {                                                                                                \
-    __constant__ int NAME##_cfg[4] = {64 * NWG, swi_bf16::BN, 128 * NWG, swi_bf16::wg_smem_bytes<D, NWG, ST>()}; \
+    __constant__ int NAME##_cfg[4] = {64 * NWG, KB, 128 * NWG, swi_bf16::wg_smem_bytes<D, NWG, ST, KB>()};      \
     }                                                                                                           \
     extern "C" __global__ void __launch_bounds__(128 * NWG, MINB)                                              \
         NAME(const __nv_bfloat16* __restrict__ Q, const __nv_bfloat16* __restrict__ K,                          \
              const __nv_bfloat16* __restrict__ V, __nv_bfloat16* __restrict__ O, float* __restrict__ LSE,       \
              const int* __restrict__ listF, const int* __restrict__ nF, const int* __restrict__ listW,          \
              const int* __restrict__ nW, int B, int S, int Hq, int Hkv, int window, float scale_log2) {         \
-        swi_bf16::routed_fwd_wgmma_body<D, NWG, ST>(Q, K, V, O, LSE, listF, nF, listW, nW, B, S, Hq, Hkv,       \
-                                                    window, scale_log2);                                        \
+        swi_bf16::routed_fwd_wgmma_body<D, NWG, ST, KB>(Q, K, V, O, LSE, listF, nF, listW, nW, B, S, Hq, Hkv,   \
+                                                        window, scale_log2);                                    \
     }                                                                                                           \
     extern "C" __global__ void __launch_bounds__(128 * NWG, MINB)                                              \
         NAME##_seg(const __nv_bfloat16* __restrict__ Q, const __nv_bfloat16* __restrict__ K,                    \
@@ -61,10 +61,16 @@ SWI_FWD_MMA_BF16(64, 128, 2, 2, 2, swi_fwd_mma_bf16_d64_m128_t2_s2)
                    const int* __restrict__ listF, const int* __restrict__ nF, const int* __restrict__ listW,    \
                    const int* __restrict__ nW, int B, int S, int Hq, int Hkv, int window, float scale_log2,     \
                    const int* __restrict__ seg) {                                                               \
-        swi_bf16::routed_fwd_wgmma_body<D, NWG, ST, true>(Q, K, V, O, LSE, listF, nF, listW, nW, B, S, Hq, Hkv, \
-                                                          window, scale_log2, seg);                             \
+        swi_bf16::routed_fwd_wgmma_body<D, NWG, ST, KB, true>(Q, K, V, O, LSE, listF, nF, listW, nW, B, S, Hq,  \
+                                                              Hkv, window, scale_log2, seg);                    \
     }
 
-SWI_FWD_WGMMAV_BF16(128, 2, 2, 2, swi_fwd_wgmmav_bf16_d128_w2_s2_b2)
-SWI_FWD_WGMMAV_BF16(64, 2, 2, 2, swi_fwd_wgmmav_bf16_d64_w2_s2_b2)
-
+SWI_FWD_WGMMAV_BF16(128, 64, 2, 2, 2, swi_fwd_wgmmav_bf16_d128_w2_s2_b2)
+SWI_FWD_WGMMAV_BF16(64, 64, 2, 2, 2, swi_fwd_wgmmav_bf16_d64_w2_s2_b2)
+// 128-key tiles (candidates measured against the 64-key ones)
+SWI_FWD_WGMMAV_BF16(128, 128, 2, 2, 1, swi_fwd_wgmmav_bf16_d128_k128_w2_s2_b1)
+SWI_FWD_WGMMAV_BF16(128, 128, 3, 2, 1, swi_fwd_wgmmav_bf16_d128_k128_w3_s2_b1)
+SWI_FWD_WGMMAV_BF16(64, 128, 2, 2, 1, swi_fwd_wgmmav_bf16_d64_k128_w2_s2_b1)
+SWI_FWD_WGMMAV_BF16(64, 128, 3, 2, 1, swi_fwd_wgmmav_bf16_d64_k128_w3_s2_b1)
+SWI_FWD_WGMMAV_BF16(128, 128, 2, 3, 1, swi_fwd_wgmmav_bf16_d128_k128_w2_s3_b1)
+SWI_FWD_WGMMAV_BF16(64, 128, 2, 3, 1, swi_fwd_wgmmav_bf16_d64_k128_w2_s3_b1)

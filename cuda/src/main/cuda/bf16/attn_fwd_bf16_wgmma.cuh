@@ -26,15 +26,22 @@
 
 namespace swi_bf16 {
 
-template <int D, int NWG, int STAGES>
+template <int D, int NWG, int STAGES, int KB>
 constexpr int wg_smem_bytes() {
-    return 1024 /*alignment slack*/ + 64 * NWG * D * 2 /*Q*/ + STAGES * 2 * 64 * D * 2 /*K, Vt*/ + 64 * NWG * 4;
+    return 1024 /*alignment slack*/ + 64 * NWG * D * 2 /*Q*/ + STAGES * 2 * KB * D * 2 /*K, V*/ + 64 * NWG * 4;
+}
+
+// S [64 x KB] (+)= Q_wg [64 x 16] K_tile^T [16 x KB]: one k16 step of the first product, both operands K-major.
+template <int KB>
+__device__ __forceinline__ void wgmma_ss_scores(float* sc, uint64_t a, uint64_t b) {
+    if constexpr (KB == 128) wgmma_ss_m64n128(sc, a, b);
+    else wgmma_ss_m64n64(sc, a, b);
 }
 
 // Q [B,S,Hq,D], K, V [B,S,Hkv,D] bf16, not modified; O [B,S,Hq,D] bf16, LSE [B,S,Hq]: written at the listed rows;
 // listF, nF, listW, nW: the compaction, not modified. SEG: entry b is segment b of the table seg (../common.cuh,
 // swi_rows), Q, O, LSE flat query rows, K, V flat key rows, S the longest segment's key count.
-template <int D, int NWG, int STAGES, bool SEG = false>
+template <int D, int NWG, int STAGES, int KB, bool SEG = false>
 __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __restrict__ Q,
                                                       const __nv_bfloat16* __restrict__ K,
                                                       const __nv_bfloat16* __restrict__ V,
@@ -48,9 +55,10 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
     constexpr int NT = 128 * NWG;  // threads per block
     constexpr int CH = D / 8;      // 16-byte chunks per Q/K row
     constexpr int ND = D / 8;      // n8 tiles of the output accumulator
-    constexpr int NK = BN / 8;     // n8 tiles of the score accumulator
-    constexpr int TILE = 64 * D * 2;  // bytes of one K tile (= one Vt tile)
+    constexpr int NK = KB / 8;     // n8 tiles of the score accumulator
+    constexpr int TILE = KB * D * 2;  // bytes of one K tile (= one V tile)
     static_assert(D == 64 || D == 128, "wgmma version: D in {64, 128}");
+    static_assert(KB == 64 || KB == 128, "wgmma version: key tiles of 64 or 128 keys");
 
     extern __shared__ uint8_t smem_raw[];
     const uint32_t base = (swi_smem_addr(smem_raw) + 1023u) & ~1023u;
@@ -76,7 +84,7 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
     //  warp-uniform; otherwise it serializes every wgmma, warning C7520)
     const int pFirst = sIdx[0], pLast = sIdx[BM - 1];
     const int lo = full ? 0 : max(0, pFirst - window + 1);
-    const int ktHi = __shfl_sync(0xffffffffu, pLast / BN, 0), ktLo = lo / BN;
+    const int ktHi = __shfl_sync(0xffffffffu, pLast / KB, 0), ktLo = lo / KB;
     const int nTiles = __shfl_sync(0xffffffffu, ktHi - ktLo + 1, 0);
     const int gRow0 = __shfl_sync(0xffffffffu, wg, 0) * 64;
     const int gFirst = sIdx[gRow0];
@@ -98,16 +106,16 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
         const int stage = it % STAGES;
         const uint32_t dK = aK + stage * TILE, dV = aV + stage * TILE;
 #pragma unroll
-        for (int u = 0; u < (64 * CH + NT - 1) / NT; u++) {
+        for (int u = 0; u < (KB * CH + NT - 1) / NT; u++) {
             const int n = tid + u * NT;
-            if (n < 64 * CH) {
+            if (n < KB * CH) {
                 const int r = n / CH, ch = n % CH;  // K: key row r, chunk ch of D
-                const int j = kt * BN + r;
+                const int j = kt * KB + r;
                 const bool ok = j < R.keys;
                 // (32-bit element offsets: a segment's S*Hkv*D is below 2^31 for every shape Java can hold)
-                swi_cp_async16(dK + wg_off(r, ch, 64), Kb + ((ok ? j : 0) * kvRowI + ch * 8), ok ? 16 : 0);
+                swi_cp_async16(dK + wg_off(r, ch, KB), Kb + ((ok ? j : 0) * kvRowI + ch * 8), ok ? 16 : 0);
                 // V: key row r, chunk ch, the layout of K
-                swi_cp_async16(dV + wg_off(r, ch, 64), Vb + ((ok ? j : 0) * kvRowI + ch * 8), ok ? 16 : 0);
+                swi_cp_async16(dV + wg_off(r, ch, KB), Vb + ((ok ? j : 0) * kvRowI + ch * 8), ok ? 16 : 0);
             }
         }
     };
@@ -129,13 +137,13 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
 #pragma unroll
     for (int n = 0; n < ND * 4; n++) acc[n] = 0.f;
     float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.f, l1 = 0.f;
-    uint32_t pa[4][4];
+    uint32_t pa[KB / 16][4];
 
     auto issue_pv = [&](uint32_t tV) {
 #pragma unroll
-        for (int kk = 0; kk < 4; kk++) {
-            // the V tile: MN-major, k-step kk 16 rows further
-            const uint64_t dv = wg_desc(tV + kk * 2048, 64 * 128);
+        for (int kk = 0; kk < KB / 16; kk++) {
+            // the V tile: MN-major, k-step kk 16 rows further, its D/64 column halves KB rows apart
+            const uint64_t dv = wg_desc(tV + kk * 2048, KB * 128);
             if (D == 128) wgmma_rs_m64n128(acc, pa[kk], dv);
             else wgmma_rs_m64n64(acc, pa[kk], dv);
         }
@@ -154,12 +162,12 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
         if (it + PF < nTiles) load_kv(it + PF);
         swi_cp_async_commit();
 
-        const int ks = (ktHi - it) * BN;
+        const int ks = (ktHi - it) * KB;
         const int stage = it % STAGES;
         const uint32_t tK = aK + stage * TILE, tV = aV + stage * TILE;
-        if (ks > gLast || ks + BN - 1 < gLo) continue;  // the whole warpgroup skips this key tile
+        if (ks > gLast || ks + KB - 1 < gLo) continue;  // the whole warpgroup skips this key tile
 
-        // 5a. S = Q K^T (64 x 64 per warpgroup)
+        // 5a. S = Q K^T (64 x KB per warpgroup)
         float sc[NK * 4];
 #pragma unroll
         for (int n = 0; n < NK * 4; n++) sc[n] = 0.f;
@@ -167,8 +175,8 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
 #pragma unroll
         for (int kk = 0; kk < D / 16; kk++) {
             const uint32_t half = kk >> 2, koff = (kk & 3) * 32;
-            wgmma_ss_m64n64(sc, wg_desc(aQ + half * BM * 128 + gRow0 * 128 + koff),
-                            wg_desc(tK + half * 64 * 128 + koff));
+            wgmma_ss_scores<KB>(sc, wg_desc(aQ + half * BM * 128 + gRow0 * 128 + koff),
+                                wg_desc(tK + half * KB * 128 + koff));
         }
         wg_commit();
         wg_wait0();
@@ -176,7 +184,7 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
         for (int n = 0; n < NK * 4; n++) reg_fence(sc[n]);
 
         // 5b. mask + online softmax (version 1's, per warp)
-        const bool needMask = (ks + BN - 1 > wFirst) || (!full && ks < wLast - window + 1);
+        const bool needMask = (ks + KB - 1 > wFirst) || (!full && ks < wLast - window + 1);
         float alpha[2];
 #pragma unroll
         for (int hr = 0; hr < 2; hr++) {
@@ -194,7 +202,7 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
 
         // 5c. P (A layout: two n8 score tiles = one k16 step); O += P V
 #pragma unroll
-        for (int kk = 0; kk < 4; kk++) {
+        for (int kk = 0; kk < KB / 16; kk++) {
             pa[kk][0] = pack_bf16(sc[(2 * kk) * 4 + 0], sc[(2 * kk) * 4 + 1]);
             pa[kk][1] = pack_bf16(sc[(2 * kk) * 4 + 2], sc[(2 * kk) * 4 + 3]);
             pa[kk][2] = pack_bf16(sc[(2 * kk + 1) * 4 + 0], sc[(2 * kk + 1) * 4 + 1]);

@@ -15,6 +15,7 @@ import org.swiattn.cuda.DecodeKernels;
 import org.swiattn.cuda.KernelPlan;
 import org.swiattn.cuda.RouteCompaction;
 import org.swiattn.cuda.RoutedKernels;
+import org.swiattn.cuda.bf16.Bf16Attention;
 import org.swiattn.cuda.bf16.Bf16Kernels;
 import org.swiattn.cuda.driver.CudaDevice;
 import org.swiattn.cuda.driver.CudaUnavailableException;
@@ -136,7 +137,8 @@ public final class BenchCommand implements Callable<Integer> {
     List<Integer> backwardStreams;
 
     @Option(names = "--bf16-forward", split = ",", defaultValue = "default",
-            description = "bf16 forward versions to time: default (the device's), 1 (mma.sync), 3 (wgmma); the first "
+            description = "bf16 forward versions to time: default (the device's) or a version (1: mma.sync; 3 and up: "
+                    + "wgmma); the first "
                     + "also runs the backward's forward. VARLEN: the packed forward of each")
     List<String> bf16Forward;
 
@@ -245,7 +247,8 @@ public final class BenchCommand implements Callable<Integer> {
             }
         }
         for (String f : bf16Forward) {
-            Args.require(Bf16Bench.isForwardVersion(f), "--bf16-forward", "default, 1 or 3", "'" + f + "'");
+            Args.require(Bf16Bench.isForwardVersion(f), "--bf16-forward",
+                    "default or one of " + Bf16Attention.forwardVersions(), "'" + f + "'");
         }
         for (int n : backwardStreams) {
             Args.require(n == 1 || n == 2, "--backward-streams", "1 or 2", n);

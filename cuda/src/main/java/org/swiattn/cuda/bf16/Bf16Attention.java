@@ -58,45 +58,45 @@ public final class Bf16Attention implements SwitchAttention {
     /**
      * One compiled forward kernel.
      *
-     * @param kernel  the extern "C" name
-     * @param kind    1 = mma.sync version, 3 = wgmma version (sm_90a only)
-     * @param headDim D the kernel is specialised for (64 or 128)
-     * @param blockM  queries per block (BM)
-     * @param threads threads per block
-     * @param stages  depth of the K/V shared-memory ring
+     * @param kernel     the extern "C" name
+     * @param kind       1 = mma.sync version, 3 and up = wgmma versions (sm_90a only)
+     * @param headDim    D the kernel is specialised for (64 or 128)
+     * @param blockM     queries per block (BM)
+     * @param blockN     keys per key tile (BN)
+     * @param threads    threads per block
+     * @param stages     depth of the K/V shared-memory ring
+     * @param blocksPerSm blocks one multiprocessor holds (the kernel's launch bound)
      */
-    public record Variant(String kernel, int kind, int headDim, int blockM, int threads, int stages) {
-        /** Keys per key tile of every variant. */
-        public static final int BLOCK_N = 64;
-
+    public record Variant(String kernel, int kind, int headDim, int blockM, int blockN, int threads, int stages,
+                          int blocksPerSm) {
         /**
          * Dynamic shared memory per block, bytes (mirror of smem_bytes and wg_smem_bytes; a GPU test checks it
-         * against the kernel's exported {@code _cfg}): positions, the Q tile and the K/V ring; version 3 adds 1024
-         * bytes of alignment slack.
+         * against the kernel's exported {@code _cfg}): positions, the Q tile and the K/V ring; the wgmma versions
+         * add 1024 bytes of alignment slack.
          */
         public int sharedBytes() {
-            int kv = stages * 2 * BLOCK_N * headDim * 2;
+            int kv = stages * 2 * blockN * headDim * 2;
             return kind == 1 ? blockM * 4 + blockM * headDim * 2 + kv : 1024 + blockM * headDim * 2 + kv + blockM * 4;
         }
 
         /** Whether the kernel runs on tensor cores of compute capability 9.0 only (wgmma). */
         public boolean hopperOnly() {
-            return kind == 3;
+            return kind >= 3;
         }
 
         /** The configuration the kernel exports as {@code <kernel>_cfg}: {BM, BN, threads, shared bytes}. */
         public int[] config() {
-            return new int[] {blockM, BLOCK_N, threads, sharedBytes()};
+            return new int[] {blockM, blockN, threads, sharedBytes()};
         }
 
         private static Variant mma(int d, int bm, int mt, int st) {
-            return new Variant("swi_fwd_mma_bf16_d" + d + "_m" + bm + "_t" + mt + "_s" + st, 1, d, bm,
-                    bm / (16 * mt) * 32, st);
+            return new Variant("swi_fwd_mma_bf16_d" + d + "_m" + bm + "_t" + mt + "_s" + st, 1, d, bm, 64,
+                    bm / (16 * mt) * 32, st, 2);
         }
 
-        private static Variant wgmmaV(int d, int nwg, int st, int minb) {
-            return new Variant("swi_fwd_wgmmav_bf16_d" + d + "_w" + nwg + "_s" + st + "_b" + minb, 3, d, 64 * nwg,
-                    128 * nwg, st);
+        private static Variant wgmmaV(int kind, int d, int kb, int nwg, int st, int minb) {
+            return new Variant("swi_fwd_wgmmav_bf16_d" + d + (kb == 64 ? "" : "_k" + kb) + "_w" + nwg + "_s" + st
+                    + "_b" + minb, kind, d, 64 * nwg, kb, 128 * nwg, st, minb);
         }
     }
 
@@ -106,7 +106,10 @@ public final class Bf16Attention implements SwitchAttention {
      */
     public static final List<Variant> VARIANTS = List.of(
             Variant.mma(128, 64, 1, 3), Variant.mma(64, 128, 2, 2),
-            Variant.wgmmaV(128, 2, 2, 2), Variant.wgmmaV(64, 2, 2, 2));
+            Variant.wgmmaV(3, 128, 64, 2, 2, 2), Variant.wgmmaV(3, 64, 64, 2, 2, 2),
+            Variant.wgmmaV(4, 128, 128, 2, 2, 1), Variant.wgmmaV(4, 64, 128, 2, 2, 1),
+            Variant.wgmmaV(5, 128, 128, 3, 2, 1), Variant.wgmmaV(5, 64, 128, 3, 2, 1),
+            Variant.wgmmaV(6, 128, 128, 2, 3, 1), Variant.wgmmaV(6, 64, 128, 2, 3, 1));
 
     private final CudaDevice device;
     private final Bf16Kernels kernels;
@@ -230,13 +233,18 @@ public final class Bf16Attention implements SwitchAttention {
      * An instance on one forward version for both head dimensions (its D = 64 variant for D <= 64, its D = 128 one
      * above), self-attention and segment tables, with the default backward and decode.
      *
-     * @param kind 1 (mma.sync) or 3 (wgmma, compute capability 9.0 only)
+     * @param kind 1 (mma.sync) or 3 and up (wgmma, compute capability 9.0 only; {@link #forwardVersions})
      */
     public static Bf16Attention ofVersion(int kind) {
         Variant d64 = variantOf(kind, 64);
         withVariant(d64);   // the compute-capability check
         CudaDevice dev = CudaDevice.get();
         return new Bf16Attention(dev, d64, variantOf(kind, 128), defaultBackward(dev), DEFAULT_DECODE);
+    }
+
+    /** The forward versions (the kinds of {@link #VARIANTS}), ascending. */
+    public static List<Integer> forwardVersions() {
+        return VARIANTS.stream().map(Variant::kind).distinct().sorted().toList();
     }
 
     /** The variant of forward version kind for head dimension d (64 or 128). */
@@ -246,7 +254,7 @@ public final class Bf16Attention implements SwitchAttention {
                 return v;
             }
         }
-        throw new IllegalArgumentException("kind: forward versions are 1 and 3, got " + kind);
+        throw new IllegalArgumentException("kind: the forward versions are " + forwardVersions() + ", got " + kind);
     }
 
     /** The variant with this kernel name. */
@@ -370,12 +378,9 @@ public final class Bf16Attention implements SwitchAttention {
             return v;
         }
         long grid = (long) ((t.maxQueries() + v.blockM() - 1) / v.blockM() + 1) * t.count() * qHeads;
-        long resident = (long) device.multiprocessors() * WGMMA_BLOCKS_PER_SM;
+        long resident = (long) device.multiprocessors() * v.blocksPerSm();
         return grid >= resident ? v : variantOf(1, v.headDim());
     }
-
-    /** Blocks of a version-3 (wgmma) forward one multiprocessor holds: its launch bound (register and shared use). */
-    private static final int WGMMA_BLOCKS_PER_SM = 2;
 
     /** The compacted hard route of the device mask z [B*Sq] (per batch row, or per segment). */
     private RouteCompaction.DeviceLists compact(Bf16Kernels.Dims d, DeviceBuffer z, SegmentTable.OnDevice seg) {
