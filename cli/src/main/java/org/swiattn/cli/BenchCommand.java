@@ -142,9 +142,12 @@ public final class BenchCommand implements Callable<Integer> {
                     + "also runs the backward's forward. VARLEN: the packed forward of each")
     List<String> bf16Forward;
 
-    @Option(names = "--backward-seq", split = ",", defaultValue = "4096",
-            description = "sequence lengths at which the backward is timed (none: empty)")
-    List<Integer> backwardSeqs;
+    @Option(names = "--backward-seq", split = ",", defaultValue = "4096", paramLabel = "S|none",
+            description = "sequence lengths at which the backward is timed (none: no backward timing)")
+    List<String> backwardSeqArgs;
+
+    /** --backward-seq as lengths (empty for none), set by {@link #validate}. */
+    private List<Integer> backwardSeqs = List.of();
 
     @Option(names = "--backward-routes", split = ",", defaultValue = "full,window,0.25",
             description = "routes of the backward timings")
@@ -185,6 +188,22 @@ public final class BenchCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
+    /** The values of --backward-seq: "none" alone (no backward timing), or sequence lengths. */
+    static List<Integer> parseBackwardSeqs(List<String> values) {
+        if (values.size() == 1 && values.get(0).trim().equals("none")) {
+            return List.of();
+        }
+        List<Integer> out = new ArrayList<>();
+        for (String v : values) {
+            try {
+                out.add(Integer.parseInt(v.trim()));
+            } catch (NumberFormatException e) {
+                throw new BadInputException("--backward-seq: must be sequence lengths or none, got '" + v + "'");
+            }
+        }
+        return out;
+    }
+
     /**
      * Every option checked before the device is touched (a bad value is one line naming it, with or without a GPU).
      *
@@ -213,6 +232,7 @@ public final class BenchCommand implements Callable<Integer> {
         Args.range("--warmup", warmup, 0, 10_000);
         Args.range("--repeats", repeats, 1, 10_000);
         Args.range("--check-rows", checkRows, 0, 1 << 20);
+        backwardSeqs = parseBackwardSeqs(backwardSeqArgs);
         List<Integer> all = new ArrayList<>(seqs);
         all.addAll(backwardSeqs);
         for (int s : all) {

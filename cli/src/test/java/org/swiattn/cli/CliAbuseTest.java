@@ -470,11 +470,20 @@ class CliAbuseTest {
             {"--json", fifo.toString(), "--json " + fifo + ": is a FIFO"},
             {"--decode-pieces", "-1", "--decode-pieces: must be >= 0, got -1"},
             {"--decode-versions", "FAST", "--decode-versions"},
+            {"--backward-seq", "4096,none", "--backward-seq: must be sequence lengths or none, got 'none'"},
+            {"--backward-seq", "0", "--backward-seq: must be >= 1, got 0"},
+            {"--bf16-forward", "2", "--bf16-forward: must be default or one of [1, 3"},
         };
         for (String[] c : cases) {
             bounded(() -> Cli.run("bench", c[0], c[1])).failsWithOneLine(c[2]);
         }
         assertThat(Cli.type(fifo)).isEqualTo("fifo");
+    }
+
+    @Test
+    void backwardSeqNoneTimesNoBackward() {
+        assertThat(BenchCommand.parseBackwardSeqs(java.util.List.of("none"))).isEmpty();
+        assertThat(BenchCommand.parseBackwardSeqs(java.util.List.of("4096", " 32768"))).containsExactly(4096, 32768);
     }
 
     // exit codes are documented where the user looks ----------------------------------------------------------------
