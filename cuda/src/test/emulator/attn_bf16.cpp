@@ -95,12 +95,14 @@ static FwdKernel fwdKernel(int version, int D) {
                                : SWI_FWD_KERNEL(swi_fwd_wgmmav_bf16_d128_k128_w3_s2_b1);
         case 6: return D == 64 ? SWI_FWD_KERNEL(swi_fwd_wgmmav_bf16_d64_k128_w2_s3_b1)
                                : SWI_FWD_KERNEL(swi_fwd_wgmmav_bf16_d128_k128_w2_s3_b1);
+        case 7: return D == 64 ? SWI_FWD_KERNEL(swi_fwd_wgmmav_bf16_d64_k128_skew_w2_s3_b1)
+                               : SWI_FWD_KERNEL(swi_fwd_wgmmav_bf16_d128_k128_skew_w2_s3_b1);
         default: return D == 64 ? SWI_FWD_KERNEL(swi_fwd_mma_bf16_d64_m128_t2_s2)
                                 : SWI_FWD_KERNEL(swi_fwd_mma_bf16_d128_m64_t1_s3);
     }
 }
 #undef SWI_FWD_KERNEL
-static constexpr int WG_FORWARDS[] = {3, 4, 5, 6};  // the wgmma versions, each checked beside version 1
+static constexpr int WG_FORWARDS[] = {3, 4, 5, 6, 7};  // the wgmma versions, each checked beside version 1
 static constexpr int NWGF = sizeof(WG_FORWARDS) / sizeof(int);
 
 static double normwise(const std::vector<__nv_bfloat16>& got, const std::vector<long double>& ref) {
@@ -567,6 +569,7 @@ int main(int argc, char** argv) {
         {1, 257, 4, 1, 128, 64, 0.6, true, 6},   // SOFT, D = 128
         {1, 190, 4, 4, 64, 190, 0.0, false, 7},  // every row window, w = S, G = 1
         {1, 140, 8, 2, 128, 30, 1.0, false, 8},  // every row full
+        {1, 700, 2, 1, 128, 300, 0.5, false, 9}, // several 128-key tiles through the 3-stage rings
     };
     if (argc > 1) cases.resize(std::min<size_t>(cases.size(), atoi(argv[1])));
     Errors worst{0, 0, 0, 0};

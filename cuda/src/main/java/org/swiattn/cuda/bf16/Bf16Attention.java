@@ -42,8 +42,10 @@ import org.swiattn.spec.SwitchAttention;
  * D in {64, 128} runs natively; other D up to 128 are zero-padded to the next of the two (padding changes no score
  * because the spec's scale is passed explicitly). Two kernel versions: {@link Variant#kind()} 1 (mma.sync m16n8k16,
  * any GPU of compute capability 8.0+) and 3 (Hopper wgmma, compute capability 9.0, reading V as a transposed wgmma
- * operand), both for self-attention and segment tables. (Version 2, wgmma reading a V^T copy, was slower than 3 at
- * every point measured and lives in git history.)
+ * operand), both for self-attention and segment tables; versions 4 to 7 are version 3 over 128-key tiles (two or
+ * three warpgroups, a 2- or 3-deep ring, 7 with the second warpgroup half a pass behind), candidates beside it until
+ * measured ({@code bf16/README.md}). (Version 2, wgmma reading a V^T copy, was slower than 3 at every point measured
+ * and lives in git history.)
  * Judged by the spec's low-precision rule ({@link org.swiattn.spec.Tolerance}, Precision.BF16).
  *
  * <p>Backward ({@link #backward}): dQ, dK, dV in bf16, dL/da in fp32, for every estimator, deterministic (no
@@ -95,8 +97,13 @@ public final class Bf16Attention implements SwitchAttention {
         }
 
         private static Variant wgmmaV(int kind, int d, int kb, int nwg, int st, int minb) {
-            return new Variant("swi_fwd_wgmmav_bf16_d" + d + (kb == 64 ? "" : "_k" + kb) + "_w" + nwg + "_s" + st
-                    + "_b" + minb, kind, d, 64 * nwg, kb, 128 * nwg, st, minb);
+            return wgmmaV(kind, d, kb, false, nwg, st, minb);
+        }
+
+        /** skew: the second warpgroup runs half a key-tile pass behind the first (SKEW of the kernel body). */
+        private static Variant wgmmaV(int kind, int d, int kb, boolean skew, int nwg, int st, int minb) {
+            return new Variant("swi_fwd_wgmmav_bf16_d" + d + (kb == 64 ? "" : "_k" + kb) + (skew ? "_skew" : "")
+                    + "_w" + nwg + "_s" + st + "_b" + minb, kind, d, 64 * nwg, kb, 128 * nwg, st, minb);
         }
     }
 
@@ -109,7 +116,8 @@ public final class Bf16Attention implements SwitchAttention {
             Variant.wgmmaV(3, 128, 64, 2, 2, 2), Variant.wgmmaV(3, 64, 64, 2, 2, 2),
             Variant.wgmmaV(4, 128, 128, 2, 2, 1), Variant.wgmmaV(4, 64, 128, 2, 2, 1),
             Variant.wgmmaV(5, 128, 128, 3, 2, 1), Variant.wgmmaV(5, 64, 128, 3, 2, 1),
-            Variant.wgmmaV(6, 128, 128, 2, 3, 1), Variant.wgmmaV(6, 64, 128, 2, 3, 1));
+            Variant.wgmmaV(6, 128, 128, 2, 3, 1), Variant.wgmmaV(6, 64, 128, 2, 3, 1),
+            Variant.wgmmaV(7, 128, 128, true, 2, 3, 1), Variant.wgmmaV(7, 64, 128, true, 2, 3, 1));
 
     private final CudaDevice device;
     private final Bf16Kernels kernels;
