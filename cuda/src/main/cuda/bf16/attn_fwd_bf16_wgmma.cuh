@@ -185,8 +185,9 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
 #pragma unroll
         for (int n = 0; n < NK * 4; n++) reg_fence(sc[n]);
     };
-    // 5b, 5c. mask + online softmax of S (key tile it), then O += P V
-    auto softmax_pv = [&](int it) {
+    // 5b, 5c. mask + online softmax of S (key tile it), then O += P V (waited for unless the caller issues more
+    // products first and waits for them all)
+    auto softmax_pv = [&](int it, bool wait) {
         const int ks = (ktHi - it) * KB;
         const bool needMask = (ks + KB - 1 > wFirst) || (!full && ks < wLast - window + 1);
         float alpha[2];
@@ -214,13 +215,16 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
         fence_acc();
         wg_fence();
         issue_pv(aV + (it % STAGES) * TILE);
-        wg_wait0();
-        fence_acc();
+        if (wait) {
+            wg_wait0();
+            fence_acc();
+        }
     };
 
     // 5. main loop over key tiles (descending), pass it: wait tile it, prefetch tile it+PF, then
     //    S, softmax, P V of tile it; with SKEW, warpgroup 1 runs half a pass behind: softmax and P V of tile it-1,
-    //    then S of tile it, so that one warpgroup's products overlap the other's softmax (one extra pass).
+    //    then S of tile it (both products issued before one wait), so that one warpgroup's products overlap the
+    //    other's softmax (one extra pass).
     const bool behind = SKEW && __shfl_sync(0xffffffffu, wg, 0) == 1;
     bool held = false;  // behind: sc holds the S of tile it-1
     for (int it = 0; it < nTiles + (SKEW ? 1 : 0); it++) {
@@ -230,12 +234,16 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
         if (it + PF < nTiles) load_kv(it + PF);
         swi_cp_async_commit();
         if (behind) {
-            if (held) softmax_pv(it - 1);
-            held = it < nTiles && sees(it);
-            if (held) scores(it);
+            const bool next = it < nTiles && sees(it);
+            if (held) softmax_pv(it - 1, !next);
+            if (next) {
+                scores(it);  // its wait completes the P V above as well
+                if (held) fence_acc();
+            }
+            held = next;
         } else if (it < nTiles && sees(it)) {  // the whole warpgroup skips a key tile it cannot see
             scores(it);
-            softmax_pv(it);
+            softmax_pv(it, true);
         }
     }
     swi_cp_async_wait<0>();
