@@ -224,9 +224,11 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
     // 5. main loop over key tiles (descending), pass it: wait tile it, prefetch tile it+PF, then
     //    S, softmax, P V of tile it; with SKEW, warpgroup 1 runs half a pass behind: softmax and P V of tile it-1,
     //    then S of tile it (both products issued before one wait), so that one warpgroup's products overlap the
-    //    other's softmax (one extra pass).
+    //    other's softmax (one extra pass); the warpgroup ahead leaves its P V in flight through the barrier, to be
+    //    completed by the wait of its next S.
     const bool behind = SKEW && __shfl_sync(0xffffffffu, wg, 0) == 1;
-    bool held = false;  // behind: sc holds the S of tile it-1
+    bool held = false;     // behind: sc holds the S of tile it-1
+    bool pending = false;  // SKEW, ahead: the P V of its last tile is in flight (the next S's wait completes it)
     for (int it = 0; it < nTiles + (SKEW ? 1 : 0); it++) {
         swi_cp_async_wait<PF - 1>();
         fence_proxy_async();  // cp.async (generic proxy) writes -> wgmma (async proxy) reads
@@ -243,8 +245,14 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
             held = next;
         } else if (it < nTiles && sees(it)) {  // the whole warpgroup skips a key tile it cannot see
             scores(it);
-            softmax_pv(it, true);
+            if (pending) fence_acc();
+            softmax_pv(it, !SKEW);
+            pending = SKEW;
         }
+    }
+    if (pending) {
+        wg_wait0();
+        fence_acc();
     }
     swi_cp_async_wait<0>();
 
