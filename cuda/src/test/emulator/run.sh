@@ -31,7 +31,7 @@
 # shared bytes stops the program, and so does a wgmma that reads bytes a cp.async wrote before the writing thread's
 # fence.proxy.async (plain shared stores are not tracked).
 # Usage: cuda/src/test/emulator/run.sh [--src DIR] [--deferred-async] [--shuffle N] [PROGRAM ...] [number of cases]
-#   PROGRAM: any of the above (default: all; about 1.5 minutes on 2 cores; decode_bf16
+#   PROGRAM: any of the above (default: all; about 2 minutes on 2 cores, attn_bf16 1.5 of them; decode_bf16
 #     alone about 5 s);
 #   --src DIR: kernel sources to emulate, laid out as cuda/src/main/cuda (.cu/.cuh files, bf16/ beside them): its
 #     files replace those of cuda/src/main/cuda, so DIR may hold a whole copy or just the modified files, e.g.
