@@ -228,7 +228,8 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
     //    completed by the wait of its next S.
     const bool behind = SKEW && __shfl_sync(0xffffffffu, wg, 0) == 1;
     bool held = false;     // behind: sc holds the S of tile it-1
-    bool pending = false;  // SKEW, ahead: the P V of its last tile is in flight (the next S's wait completes it)
+    bool pending = false;  // SKEW, ahead: the P V of the previous pass is in flight (completed in this pass; the
+                           // extra pass completes the last one)
     for (int it = 0; it < nTiles + (SKEW ? 1 : 0); it++) {
         swi_cp_async_wait<PF - 1>();
         fence_proxy_async();  // cp.async (generic proxy) writes -> wgmma (async proxy) reads
@@ -243,16 +244,21 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
                 if (held) fence_acc();
             }
             held = next;
+        } else if constexpr (SKEW) {  // ahead
+            const bool next = it < nTiles && sees(it);
+            if (next) {
+                scores(it);  // its wait completes the previous pass's P V as well
+                if (pending) fence_acc();
+                softmax_pv(it, false);
+            } else if (pending) {  // before the ring refills that P V's slot (two passes on)
+                wg_wait0();
+                fence_acc();
+            }
+            pending = next;
         } else if (it < nTiles && sees(it)) {  // the whole warpgroup skips a key tile it cannot see
             scores(it);
-            if (pending) fence_acc();
-            softmax_pv(it, !SKEW);
-            pending = SKEW;
+            softmax_pv(it, true);
         }
-    }
-    if (pending) {
-        wg_wait0();
-        fence_acc();
     }
     swi_cp_async_wait<0>();
 
