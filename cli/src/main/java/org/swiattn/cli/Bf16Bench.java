@@ -69,7 +69,7 @@ final class Bf16Bench {
 
     /**
      * The instance of a {@code --bf16-forward} entry: "default" ({@link Bf16Attention#create}) or a forward version
-     * 1, 3 ({@link Bf16Attention#ofVersion}).
+     * ({@link Bf16Attention#forwardVersions}, {@link Bf16Attention#ofVersion}).
      */
     static Bf16Attention instance(String version) {
         return version.equals("default") ? Bf16Attention.create() : Bf16Attention.ofVersion(Integer.parseInt(version));
@@ -78,7 +78,7 @@ final class Bf16Bench {
     /** Checks a {@code --bf16-forward} entry without a GPU: "default" or the kind of a forward variant. */
     static boolean isForwardVersion(String version) {
         return version.equals("default")
-                || Bf16Attention.VARIANTS.stream().anyMatch(v -> Integer.toString(v.kind()).equals(version));
+                || Bf16Attention.forwardVersions().stream().anyMatch(k -> Integer.toString(k).equals(version));
     }
 
     /**

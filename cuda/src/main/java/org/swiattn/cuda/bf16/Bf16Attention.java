@@ -40,7 +40,7 @@ import org.swiattn.spec.SwitchAttention;
  * takes a tile of consecutive list entries for one head (the tile schedule of {@code common.cuh}), so it visits
  * only the key tiles its queries see.
  * D in {64, 128} runs natively; other D up to 128 are zero-padded to the next of the two (padding changes no score
- * because the spec's scale is passed explicitly). Two kernel versions: {@link Variant#kind()} 1 (mma.sync m16n8k16,
+ * because the spec's scale is passed explicitly). Kernel versions ({@link Variant#kind()}): 1 (mma.sync m16n8k16,
  * any GPU of compute capability 8.0+) and 3 (Hopper wgmma, compute capability 9.0, reading V as a transposed wgmma
  * operand), both for self-attention and segment tables; versions 4 to 7 are version 3 over 128-key tiles (two or
  * three warpgroups, a 2- or 3-deep ring, 7 with the second warpgroup half a pass behind), candidates beside it until
@@ -108,8 +108,9 @@ public final class Bf16Attention implements SwitchAttention {
     }
 
     /**
-     * Every forward kernel of the module: the fastest measured configuration of each version and head dimension
-     * (bench/results/2026-11-29-bf16-forward.md); version 1 runs on compute capability 8.0+, version 2 on 9.0.
+     * Every forward kernel of the module, per version and head dimension: versions 1 and 3 the fastest measured
+     * configuration (bench/results/2026-11-29-bf16-forward.md), versions 4 to 7 the 128-key-tile candidates beside
+     * version 3; version 1 runs on compute capability 8.0+, the others on 9.0.
      */
     public static final List<Variant> VARIANTS = List.of(
             Variant.mma(128, 64, 1, 3), Variant.mma(64, 128, 2, 2),
