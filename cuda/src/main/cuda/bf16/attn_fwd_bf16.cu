@@ -10,7 +10,8 @@
 //    int B, int S, int Hq, int Hkv, int window, float scale_log2)      grid = (ceil(S/BM) + 1) * B * Hq blocks.
 //   NAME_seg: the same plus a last argument const int* seg, a segment table (../common.cuh, swi_rows): B entries are
 //   segments, Q, O, LSE flat query rows, K, V flat key rows, grid (ceil(max qLen/BM) + 1) * B * Hq.
-// Version 3, wgmma (sm_90a; elsewhere the entry points trap):   swi_fwd_wgmmav_bf16_d<D>[_k<KB>][_skew]_w<NWG>_s<STAGES>_b<MINB>
+// Versions 3 to 7, wgmma (sm_90a; elsewhere the entry points trap):
+//   swi_fwd_wgmmav_bf16_d<D>[_k<KB>][_skew]_w<NWG>_s<STAGES>_b<MINB>
 //   BM = 64*NWG queries, KB keys per key tile (64 unless named), 128*NWG threads, MINB blocks per SM (launch
 //   bounds), _skew: SKEW (attn_fwd_bf16_wgmma.cuh); version 1's arguments and grid, and a NAME_seg form. (Version 2,
 //   which read a V^T copy, lives in git history.)
