@@ -3,13 +3,13 @@
 # functions with inline PTX get emulated bodies), every CUDA thread becomes a fiber (the threads of a block take
 # turns at their barriers; a deadlock stops the program naming where each thread waits), mma.sync is computed from
 # the documented fragment layouts (fp64: dmma_f64.cuh; bf16: the PTX ISA's m16n8k16 layouts), ldmatrix and cp.async
-# act on the emulated shared block, and the sm_90a wgmma (bf16/wgmma_ops.cuh: m64n64k16 and m64n128k16 with A and B in
-# shared memory or A in registers; the host copy is built as sm_90a) is a warpgroup collective
+# act on the emulated shared block, and the sm_90a wgmma (bf16/wgmma_ops.cuh: m64n64k16 with A and B in shared
+# memory, m64n64k16 and m64n128k16 with A in registers; the host copy is built as sm_90a) is a warpgroup collective
 # that decodes its matrix descriptors (128-byte swizzle, LBO, SBO) per the PTX ISA and reads its shared operands when
 # the whole warpgroup has issued it (inc/emu_cuda.h, inc/emu_machine.h; x86-64). The programs:
 #   primitives    the emulated primitives against their PTX ISA definitions, written out independently: bf16
 #                 conversions, ldmatrix x4 (.trans), mma.sync m16n8k16 bf16, shuffles, cp.async zero fill, wgmma
-#                 (the four shapes against a plain product, operands in the swizzled layouts)
+#                 (the three shapes against a plain product, operands in the swizzled layouts)
 #   backward_v11  the fp64 tensor-core backward (attention_backward_tc.cu, v11): dQ, dK, dV against a direct
 #                 long-double backward on small routed and SOFT cases (every D, GQA, windows 1 to S, both lists,
 #                 coefficients, dQ accumulation); exit 1 when an error passes 1e-13
@@ -31,7 +31,7 @@
 # shared bytes stops the program, and so does a wgmma that reads bytes a cp.async wrote before the writing thread's
 # fence.proxy.async (plain shared stores are not tracked).
 # Usage: cuda/src/test/emulator/run.sh [--src DIR] [--deferred-async] [--shuffle N] [PROGRAM ...] [number of cases]
-#   PROGRAM: any of the above (default: all; about 2 minutes on 2 cores, attn_bf16 1.5 of them; decode_bf16
+#   PROGRAM: any of the above (default: all; about 1.5 minutes on 2 cores; decode_bf16
 #     alone about 5 s);
 #   --src DIR: kernel sources to emulate, laid out as cuda/src/main/cuda (.cu/.cuh files, bf16/ beside them): its
 #     files replace those of cuda/src/main/cuda, so DIR may hold a whole copy or just the modified files, e.g.

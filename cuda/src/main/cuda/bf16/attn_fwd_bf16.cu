@@ -10,11 +10,9 @@
 //    int B, int S, int Hq, int Hkv, int window, float scale_log2)      grid = (ceil(S/BM) + 1) * B * Hq blocks.
 //   NAME_seg: the same plus a last argument const int* seg, a segment table (../common.cuh, swi_rows): B entries are
 //   segments, Q, O, LSE flat query rows, K, V flat key rows, grid (ceil(max qLen/BM) + 1) * B * Hq.
-// Versions 3 to 7, wgmma (sm_90a; elsewhere the entry points trap):
-//   swi_fwd_wgmmav_bf16_d<D>[_k<KB>][_skew]_w<NWG>_s<STAGES>_b<MINB>
-//   BM = 64*NWG queries, KB keys per key tile (64 unless named), 128*NWG threads, MINB blocks per SM (launch
-//   bounds), _skew: SKEW (attn_fwd_bf16_wgmma.cuh); version 1's arguments and grid, and a NAME_seg form. (Version 2,
-//   which read a V^T copy, lives in git history.)
+// Version 3, wgmma (sm_90a; elsewhere the entry points trap):   swi_fwd_wgmmav_bf16_d<D>_w<NWG>_s<STAGES>_b<MINB>
+//   BM = 64*NWG queries, 128*NWG threads, MINB blocks per SM (launch bounds); version 1's arguments and grid, and a
+//   NAME_seg form. (Version 2, which read a V^T copy, and versions 4 to 7, over 128-key tiles, live in git history.)
 // The shipped variants are the fastest measured per version and D (bench/results/2026-11-29-bf16-forward.md); the
 // other configurations tried there live in git history (until commit 8836669).
 #include "attn_fwd_bf16_wgmma.cuh"
@@ -44,18 +42,18 @@
 SWI_FWD_MMA_BF16(128, 64, 1, 3, 2, swi_fwd_mma_bf16_d128_m64_t1_s3)
 SWI_FWD_MMA_BF16(64, 128, 2, 2, 2, swi_fwd_mma_bf16_d64_m128_t2_s2)
 
-// Version 3: wgmma reading V itself, with version 1's arguments, and a _seg form; KB keys per key tile.
-#define SWI_FWD_WGMMAV_BF16(D, KB, SK, NWG, ST, MINB, NAME)                                                      \
+// Version 3: wgmma reading V itself, with version 1's arguments, and a _seg form.
+#define SWI_FWD_WGMMAV_BF16(D, NWG, ST, MINB, NAME)                                                             \
     extern "C" {                                                                                                \
-    __constant__ int NAME##_cfg[4] = {64 * NWG, KB, 128 * NWG, swi_bf16::wg_smem_bytes<D, NWG, ST, KB>()};      \
+    __constant__ int NAME##_cfg[4] = {64 * NWG, swi_bf16::BN, 128 * NWG, swi_bf16::wg_smem_bytes<D, NWG, ST>()}; \
     }                                                                                                           \
     extern "C" __global__ void __launch_bounds__(128 * NWG, MINB)                                              \
         NAME(const __nv_bfloat16* __restrict__ Q, const __nv_bfloat16* __restrict__ K,                          \
              const __nv_bfloat16* __restrict__ V, __nv_bfloat16* __restrict__ O, float* __restrict__ LSE,       \
              const int* __restrict__ listF, const int* __restrict__ nF, const int* __restrict__ listW,          \
              const int* __restrict__ nW, int B, int S, int Hq, int Hkv, int window, float scale_log2) {         \
-        swi_bf16::routed_fwd_wgmma_body<D, NWG, ST, KB, SK>(Q, K, V, O, LSE, listF, nF, listW, nW, B, S, Hq, Hkv,\
-                                                        window, scale_log2);                                    \
+        swi_bf16::routed_fwd_wgmma_body<D, NWG, ST>(Q, K, V, O, LSE, listF, nF, listW, nW, B, S, Hq, Hkv,       \
+                                                    window, scale_log2);                                        \
     }                                                                                                           \
     extern "C" __global__ void __launch_bounds__(128 * NWG, MINB)                                              \
         NAME##_seg(const __nv_bfloat16* __restrict__ Q, const __nv_bfloat16* __restrict__ K,                    \
@@ -63,19 +61,10 @@ SWI_FWD_MMA_BF16(64, 128, 2, 2, 2, swi_fwd_mma_bf16_d64_m128_t2_s2)
                    const int* __restrict__ listF, const int* __restrict__ nF, const int* __restrict__ listW,    \
                    const int* __restrict__ nW, int B, int S, int Hq, int Hkv, int window, float scale_log2,     \
                    const int* __restrict__ seg) {                                                               \
-        swi_bf16::routed_fwd_wgmma_body<D, NWG, ST, KB, SK, true>(Q, K, V, O, LSE, listF, nF, listW, nW, B, S, Hq,\
-                                                              Hkv, window, scale_log2, seg);                    \
+        swi_bf16::routed_fwd_wgmma_body<D, NWG, ST, true>(Q, K, V, O, LSE, listF, nF, listW, nW, B, S, Hq, Hkv, \
+                                                          window, scale_log2, seg);                             \
     }
 
-SWI_FWD_WGMMAV_BF16(128, 64, false, 2, 2, 2, swi_fwd_wgmmav_bf16_d128_w2_s2_b2)
-SWI_FWD_WGMMAV_BF16(64, 64, false, 2, 2, 2, swi_fwd_wgmmav_bf16_d64_w2_s2_b2)
-// 128-key tiles (candidates measured against the 64-key ones)
-SWI_FWD_WGMMAV_BF16(128, 128, false, 2, 2, 1, swi_fwd_wgmmav_bf16_d128_k128_w2_s2_b1)
-SWI_FWD_WGMMAV_BF16(128, 128, false, 3, 2, 1, swi_fwd_wgmmav_bf16_d128_k128_w3_s2_b1)
-SWI_FWD_WGMMAV_BF16(64, 128, false, 2, 2, 1, swi_fwd_wgmmav_bf16_d64_k128_w2_s2_b1)
-SWI_FWD_WGMMAV_BF16(64, 128, false, 3, 2, 1, swi_fwd_wgmmav_bf16_d64_k128_w3_s2_b1)
-SWI_FWD_WGMMAV_BF16(128, 128, false, 2, 3, 1, swi_fwd_wgmmav_bf16_d128_k128_w2_s3_b1)
-SWI_FWD_WGMMAV_BF16(64, 128, false, 2, 3, 1, swi_fwd_wgmmav_bf16_d64_k128_w2_s3_b1)
-// 128-key tiles, the second warpgroup half a pass behind the first (SKEW)
-SWI_FWD_WGMMAV_BF16(128, 128, true, 2, 3, 1, swi_fwd_wgmmav_bf16_d128_k128_skew_w2_s3_b1)
-SWI_FWD_WGMMAV_BF16(64, 128, true, 2, 3, 1, swi_fwd_wgmmav_bf16_d64_k128_skew_w2_s3_b1)
+SWI_FWD_WGMMAV_BF16(128, 2, 2, 2, swi_fwd_wgmmav_bf16_d128_w2_s2_b2)
+SWI_FWD_WGMMAV_BF16(64, 2, 2, 2, swi_fwd_wgmmav_bf16_d64_w2_s2_b2)
+

@@ -2,13 +2,8 @@
 // routes. Same math, layouts, lists, tile schedule and outputs as version 1 (attn_fwd_bf16.cuh: read it first);
 // what changes is how the two products are computed:
 //
-//   S [64 x KB] = Q_wg [64 x D] K_tile^T       wgmma m64n<KB>k16, A = Q (smem), B = K (smem), D/16 steps
-//   O [64 x D] += P [64 x KB] V_tile [KB x D]   wgmma m64nDk16,    A = P (registers), B = V (smem), KB/16 steps
-//
-// KB (keys per key tile) is 64 (version 3) or 128 (versions 4 to 7). SKEW (version 7, two warpgroups): the second
-// warpgroup runs half a pass behind the first (pass t: softmax and P V of tile t-1, then S of tile t, one extra
-// pass at the end), so that while one warpgroup computes its softmax the other's products run; the ring then keeps
-// the V of tile t-1 resident through pass t (prefetch distance STAGES-2).
+//   S [64 x 64] = Q_wg [64 x D] K_tile^T       wgmma m64n64k16, A = Q (smem), B = K (smem), D/16 steps
+//   O [64 x D] += P [64 x 64] V_tile [64 x D]   wgmma m64nDk16,  A = P (registers), B = V (smem), 4 steps
 //
 // One warpgroup (4 warps, 128 threads) owns 64 query rows of the block's BM = 64*NWG rows; warp w of the
 // warpgroup owns rows 16w..16w+15, and the accumulator fragments have the mma.sync C layout, so the masking and
@@ -17,12 +12,12 @@
 // Shared-memory operands use the wgmma "K-major, 128-byte swizzle" canonical layout: rows of 64 bf16 (128 B),
 // 8-row atoms of 1024 B (1024-aligned), 16-byte chunk c of row r stored at chunk c ^ (r & 7). A D-wide operand is
 // split into D/64 column halves stored one after the other. The B operand of the second product is V itself,
-// staged exactly as K ([D/64 halves][KB key rows][128 B]) and read as an MN-major B (wgmma's transposed-B
+// staged exactly as K ([D/64 halves][64 key rows][128 B]) and read as an MN-major B (wgmma's transposed-B
 // immediate): no V^T copy, and version 1's arguments, so segment tables (SEG, kernels <name>_seg) run on it as on
 // version 1. (Version 2 read a V^T copy written by a transpose pass each call; version 3 was 7-12% faster at every
 // point measured and version 2 lives in git history: bench/results/2026-12-02-bf16-v3-pipe.md.)
 // MN-major descriptor (128-byte swizzle): the 8-row groups along K (keys) SBO = 1024 B apart, the 64-wide column
-// halves along N (D) LBO = KB rows * 128 B apart; k-step kk of a key tile starts 16 rows (2048 B) further.
+// halves along N (D) LBO = 64 rows * 128 B apart; k-step kk of a key tile starts 16 rows (2048 B) further.
 // A version that overlapped P V of tile t with the softmax of tile t+1 was slower (ptxas serializes it, C7514) and
 // lives in git history (until commit 8836669).
 #pragma once
@@ -31,22 +26,15 @@
 
 namespace swi_bf16 {
 
-template <int D, int NWG, int STAGES, int KB>
+template <int D, int NWG, int STAGES>
 constexpr int wg_smem_bytes() {
-    return 1024 /*alignment slack*/ + 64 * NWG * D * 2 /*Q*/ + STAGES * 2 * KB * D * 2 /*K, V*/ + 64 * NWG * 4;
-}
-
-// S [64 x KB] (+)= Q_wg [64 x 16] K_tile^T [16 x KB]: one k16 step of the first product, both operands K-major.
-template <int KB>
-__device__ __forceinline__ void wgmma_ss_scores(float* sc, uint64_t a, uint64_t b) {
-    if constexpr (KB == 128) wgmma_ss_m64n128(sc, a, b);
-    else wgmma_ss_m64n64(sc, a, b);
+    return 1024 /*alignment slack*/ + 64 * NWG * D * 2 /*Q*/ + STAGES * 2 * 64 * D * 2 /*K, Vt*/ + 64 * NWG * 4;
 }
 
 // Q [B,S,Hq,D], K, V [B,S,Hkv,D] bf16, not modified; O [B,S,Hq,D] bf16, LSE [B,S,Hq]: written at the listed rows;
 // listF, nF, listW, nW: the compaction, not modified. SEG: entry b is segment b of the table seg (../common.cuh,
 // swi_rows), Q, O, LSE flat query rows, K, V flat key rows, S the longest segment's key count.
-template <int D, int NWG, int STAGES, int KB, bool SKEW, bool SEG = false>
+template <int D, int NWG, int STAGES, bool SEG = false>
 __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __restrict__ Q,
                                                       const __nv_bfloat16* __restrict__ K,
                                                       const __nv_bfloat16* __restrict__ V,
@@ -60,10 +48,9 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
     constexpr int NT = 128 * NWG;  // threads per block
     constexpr int CH = D / 8;      // 16-byte chunks per Q/K row
     constexpr int ND = D / 8;      // n8 tiles of the output accumulator
-    constexpr int NK = KB / 8;     // n8 tiles of the score accumulator
-    constexpr int TILE = KB * D * 2;  // bytes of one K tile (= one V tile)
+    constexpr int NK = BN / 8;     // n8 tiles of the score accumulator
+    constexpr int TILE = 64 * D * 2;  // bytes of one K tile (= one Vt tile)
     static_assert(D == 64 || D == 128, "wgmma version: D in {64, 128}");
-    static_assert(KB == 64 || KB == 128, "wgmma version: key tiles of 64 or 128 keys");
 
     extern __shared__ uint8_t smem_raw[];
     const uint32_t base = (swi_smem_addr(smem_raw) + 1023u) & ~1023u;
@@ -89,7 +76,7 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
     //  warp-uniform; otherwise it serializes every wgmma, warning C7520)
     const int pFirst = sIdx[0], pLast = sIdx[BM - 1];
     const int lo = full ? 0 : max(0, pFirst - window + 1);
-    const int ktHi = __shfl_sync(0xffffffffu, pLast / KB, 0), ktLo = lo / KB;
+    const int ktHi = __shfl_sync(0xffffffffu, pLast / BN, 0), ktLo = lo / BN;
     const int nTiles = __shfl_sync(0xffffffffu, ktHi - ktLo + 1, 0);
     const int gRow0 = __shfl_sync(0xffffffffu, wg, 0) * 64;
     const int gFirst = sIdx[gRow0];
@@ -111,16 +98,16 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
         const int stage = it % STAGES;
         const uint32_t dK = aK + stage * TILE, dV = aV + stage * TILE;
 #pragma unroll
-        for (int u = 0; u < (KB * CH + NT - 1) / NT; u++) {
+        for (int u = 0; u < (64 * CH + NT - 1) / NT; u++) {
             const int n = tid + u * NT;
-            if (n < KB * CH) {
+            if (n < 64 * CH) {
                 const int r = n / CH, ch = n % CH;  // K: key row r, chunk ch of D
-                const int j = kt * KB + r;
+                const int j = kt * BN + r;
                 const bool ok = j < R.keys;
                 // (32-bit element offsets: a segment's S*Hkv*D is below 2^31 for every shape Java can hold)
-                swi_cp_async16(dK + wg_off(r, ch, KB), Kb + ((ok ? j : 0) * kvRowI + ch * 8), ok ? 16 : 0);
+                swi_cp_async16(dK + wg_off(r, ch, 64), Kb + ((ok ? j : 0) * kvRowI + ch * 8), ok ? 16 : 0);
                 // V: key row r, chunk ch, the layout of K
-                swi_cp_async16(dV + wg_off(r, ch, KB), Vb + ((ok ? j : 0) * kvRowI + ch * 8), ok ? 16 : 0);
+                swi_cp_async16(dV + wg_off(r, ch, 64), Vb + ((ok ? j : 0) * kvRowI + ch * 8), ok ? 16 : 0);
             }
         }
     };
@@ -133,27 +120,22 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
             swi_cp_async16(aQ + wg_off(r, ch, BM), Qb + (size_t)sIdx[r] * Hq * D + ch * 8, 16);
         }
     }
-    // Ring schedule: prefetch distance PF = STAGES-1; SKEW keeps the previous tile's V resident one pass longer
-    // (PF = STAGES-2).
-    constexpr int PF = SKEW ? STAGES - 2 : STAGES - 1;
-    static_assert(PF >= 1, "wgmma version: SKEW needs a ring of 3 or more tiles");
-    static_assert(!SKEW || NWG == 2, "wgmma version: SKEW pairs two warpgroups");
+    // Ring schedule: prefetch distance PF = STAGES-1.
+    constexpr int PF = STAGES - 1;
     ring_prologue<PF>(nTiles, load_kv);
 
-    // 4. running state (rows grp and grp+8 of this warp's 16); S of the pass (SKEW, warpgroup 1: of the previous
-    // pass), P in the A-fragment layout
+    // 4. running state (rows grp and grp+8 of this warp's 16); P in the A-fragment layout
     float acc[ND * 4];
 #pragma unroll
     for (int n = 0; n < ND * 4; n++) acc[n] = 0.f;
     float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.f, l1 = 0.f;
-    float sc[NK * 4];
-    uint32_t pa[KB / 16][4];
+    uint32_t pa[4][4];
 
     auto issue_pv = [&](uint32_t tV) {
 #pragma unroll
-        for (int kk = 0; kk < KB / 16; kk++) {
-            // the V tile: MN-major, k-step kk 16 rows further, its D/64 column halves KB rows apart
-            const uint64_t dv = wg_desc(tV + kk * 2048, KB * 128);
+        for (int kk = 0; kk < 4; kk++) {
+            // the V tile: MN-major, k-step kk 16 rows further
+            const uint64_t dv = wg_desc(tV + kk * 2048, 64 * 128);
             if (D == 128) wgmma_rs_m64n128(acc, pa[kk], dv);
             else wgmma_rs_m64n64(acc, pa[kk], dv);
         }
@@ -163,33 +145,38 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
 #pragma unroll
         for (int n = 0; n < ND * 4; n++) reg_fence(acc[n]);
     };
-    // whether this warpgroup sees key tile it (pass it of the descending key tiles)
-    auto sees = [&](int it) {
-        const int ks = (ktHi - it) * KB;
-        return !(ks > gLast || ks + KB - 1 < gLo);
-    };
-    // 5a. S = Q K^T (64 x KB per warpgroup) of key tile it
-    auto scores = [&](int it) {
-        const uint32_t tK = aK + (it % STAGES) * TILE;
+
+    // 5. main loop over key tiles (descending), pass it: wait tile it, prefetch tile it+PF, S, softmax, P V
+    for (int it = 0; it < nTiles; it++) {
+        swi_cp_async_wait<PF - 1>();
+        fence_proxy_async();  // cp.async (generic proxy) writes -> wgmma (async proxy) reads
+        __syncthreads();
+        if (it + PF < nTiles) load_kv(it + PF);
+        swi_cp_async_commit();
+
+        const int ks = (ktHi - it) * BN;
+        const int stage = it % STAGES;
+        const uint32_t tK = aK + stage * TILE, tV = aV + stage * TILE;
+        if (ks > gLast || ks + BN - 1 < gLo) continue;  // the whole warpgroup skips this key tile
+
+        // 5a. S = Q K^T (64 x 64 per warpgroup)
+        float sc[NK * 4];
 #pragma unroll
         for (int n = 0; n < NK * 4; n++) sc[n] = 0.f;
         wg_fence();
 #pragma unroll
         for (int kk = 0; kk < D / 16; kk++) {
             const uint32_t half = kk >> 2, koff = (kk & 3) * 32;
-            wgmma_ss_scores<KB>(sc, wg_desc(aQ + half * BM * 128 + gRow0 * 128 + koff),
-                                wg_desc(tK + half * KB * 128 + koff));
+            wgmma_ss_m64n64(sc, wg_desc(aQ + half * BM * 128 + gRow0 * 128 + koff),
+                            wg_desc(tK + half * 64 * 128 + koff));
         }
         wg_commit();
         wg_wait0();
 #pragma unroll
         for (int n = 0; n < NK * 4; n++) reg_fence(sc[n]);
-    };
-    // 5b, 5c. mask + online softmax of S (key tile it), then O += P V (waited for unless the caller issues more
-    // products first and waits for them all)
-    auto softmax_pv = [&](int it, bool wait) {
-        const int ks = (ktHi - it) * KB;
-        const bool needMask = (ks + KB - 1 > wFirst) || (!full && ks < wLast - window + 1);
+
+        // 5b. mask + online softmax (version 1's, per warp)
+        const bool needMask = (ks + BN - 1 > wFirst) || (!full && ks < wLast - window + 1);
         float alpha[2];
 #pragma unroll
         for (int hr = 0; hr < 2; hr++) {
@@ -204,9 +191,10 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
             acc[nd * 4 + 2] *= alpha[1];
             acc[nd * 4 + 3] *= alpha[1];
         }
-        // P (A layout: two n8 score tiles = one k16 step)
+
+        // 5c. P (A layout: two n8 score tiles = one k16 step); O += P V
 #pragma unroll
-        for (int kk = 0; kk < KB / 16; kk++) {
+        for (int kk = 0; kk < 4; kk++) {
             pa[kk][0] = pack_bf16(sc[(2 * kk) * 4 + 0], sc[(2 * kk) * 4 + 1]);
             pa[kk][1] = pack_bf16(sc[(2 * kk) * 4 + 2], sc[(2 * kk) * 4 + 3]);
             pa[kk][2] = pack_bf16(sc[(2 * kk + 1) * 4 + 0], sc[(2 * kk + 1) * 4 + 1]);
@@ -214,51 +202,9 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
         }
         fence_acc();
         wg_fence();
-        issue_pv(aV + (it % STAGES) * TILE);
-        if (wait) {
-            wg_wait0();
-            fence_acc();
-        }
-    };
-
-    // 5. main loop over key tiles (descending), pass it: wait tile it, prefetch tile it+PF, then
-    //    S, softmax, P V of tile it; with SKEW, warpgroup 1 runs half a pass behind: softmax and P V of tile it-1,
-    //    then S of tile it (both products issued before one wait), so that one warpgroup's products overlap the
-    //    other's softmax (one extra pass); the warpgroup ahead leaves its P V in flight through the barrier, to be
-    //    completed by the wait of its next S.
-    const bool behind = SKEW && __shfl_sync(0xffffffffu, wg, 0) == 1;
-    bool held = false;     // behind: sc holds the S of tile it-1
-    bool pending = false;  // SKEW, ahead: the P V of the previous pass is in flight (completed in this pass; the
-                           // extra pass completes the last one)
-    for (int it = 0; it < nTiles + (SKEW ? 1 : 0); it++) {
-        swi_cp_async_wait<PF - 1>();
-        fence_proxy_async();  // cp.async (generic proxy) writes -> wgmma (async proxy) reads
-        __syncthreads();
-        if (it + PF < nTiles) load_kv(it + PF);
-        swi_cp_async_commit();
-        if (behind) {
-            const bool next = it < nTiles && sees(it);
-            if (held) softmax_pv(it - 1, !next);
-            if (next) {
-                scores(it);  // its wait completes the P V above as well
-                if (held) fence_acc();
-            }
-            held = next;
-        } else if constexpr (SKEW) {  // ahead
-            const bool next = it < nTiles && sees(it);
-            if (next) {
-                scores(it);  // its wait completes the previous pass's P V as well
-                if (pending) fence_acc();
-                softmax_pv(it, false);
-            } else if (pending) {  // before the ring refills that P V's slot (two passes on)
-                wg_wait0();
-                fence_acc();
-            }
-            pending = next;
-        } else if (it < nTiles && sees(it)) {  // the whole warpgroup skips a key tile it cannot see
-            scores(it);
-            softmax_pv(it, true);
-        }
+        issue_pv(tV);
+        wg_wait0();
+        fence_acc();
     }
     swi_cp_async_wait<0>();
 

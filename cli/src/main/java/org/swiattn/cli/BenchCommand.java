@@ -137,9 +137,8 @@ public final class BenchCommand implements Callable<Integer> {
     List<Integer> backwardStreams;
 
     @Option(names = "--bf16-forward", split = ",", defaultValue = "default",
-            description = "bf16 forward versions to time: default (the device's) or a version (1: mma.sync; 3 and up: "
-                    + "wgmma); the first "
-                    + "also runs the backward's forward. VARLEN: the packed forward of each")
+            description = "bf16 forward versions to time: default (the device's) or a version (1: mma.sync, 3: "
+                    + "wgmma); the first also runs the backward's forward. VARLEN: the packed forward of each")
     List<String> bf16Forward;
 
     @Option(names = "--backward-seq", split = ",", defaultValue = "4096", paramLabel = "S|none",

@@ -42,10 +42,9 @@ import org.swiattn.spec.SwitchAttention;
  * D in {64, 128} runs natively; other D up to 128 are zero-padded to the next of the two (padding changes no score
  * because the spec's scale is passed explicitly). Kernel versions ({@link Variant#kind()}): 1 (mma.sync m16n8k16,
  * any GPU of compute capability 8.0+) and 3 (Hopper wgmma, compute capability 9.0, reading V as a transposed wgmma
- * operand), both for self-attention and segment tables; versions 4 to 7 are version 3 over 128-key tiles (two or
- * three warpgroups, a 2- or 3-deep ring, 7 with the second warpgroup half a pass behind), candidates beside it until
- * measured ({@code bf16/README.md}). (Version 2, wgmma reading a V^T copy, was slower than 3 at every point measured
- * and lives in git history.)
+ * operand), both for self-attention and segment tables. (Version 2, wgmma reading a V^T copy, and versions 4 to 7,
+ * version 3 over 128-key tiles, were slower than 3 at every point measured and live in git history:
+ * {@code bench/results/2026-12-02-bf16-v3-pipe.md}, {@code bench/results/2026-12-02-bf16-forward-k128.md}.)
  * Judged by the spec's low-precision rule ({@link org.swiattn.spec.Tolerance}, Precision.BF16).
  *
  * <p>Backward ({@link #backward}): dQ, dK, dV in bf16, dL/da in fp32, for every estimator, deterministic (no
@@ -61,7 +60,7 @@ public final class Bf16Attention implements SwitchAttention {
      * One compiled forward kernel.
      *
      * @param kernel     the extern "C" name
-     * @param kind       1 = mma.sync version, 3 and up = wgmma versions (sm_90a only)
+     * @param kind       1 = mma.sync version, 3 = wgmma version (sm_90a only)
      * @param headDim    D the kernel is specialised for (64 or 128)
      * @param blockM     queries per block (BM)
      * @param blockN     keys per key tile (BN)
@@ -73,8 +72,8 @@ public final class Bf16Attention implements SwitchAttention {
                           int blocksPerSm) {
         /**
          * Dynamic shared memory per block, bytes (mirror of smem_bytes and wg_smem_bytes; a GPU test checks it
-         * against the kernel's exported {@code _cfg}): positions, the Q tile and the K/V ring; the wgmma versions
-         * add 1024 bytes of alignment slack.
+         * against the kernel's exported {@code _cfg}): positions, the Q tile and the K/V ring; version 3 adds 1024
+         * bytes of alignment slack.
          */
         public int sharedBytes() {
             int kv = stages * 2 * blockN * headDim * 2;
@@ -83,7 +82,7 @@ public final class Bf16Attention implements SwitchAttention {
 
         /** Whether the kernel runs on tensor cores of compute capability 9.0 only (wgmma). */
         public boolean hopperOnly() {
-            return kind >= 3;
+            return kind == 3;
         }
 
         /** The configuration the kernel exports as {@code <kernel>_cfg}: {BM, BN, threads, shared bytes}. */
@@ -96,29 +95,19 @@ public final class Bf16Attention implements SwitchAttention {
                     bm / (16 * mt) * 32, st, 2);
         }
 
-        private static Variant wgmmaV(int kind, int d, int kb, int nwg, int st, int minb) {
-            return wgmmaV(kind, d, kb, false, nwg, st, minb);
-        }
-
-        /** skew: the second warpgroup runs half a key-tile pass behind the first (SKEW of the kernel body). */
-        private static Variant wgmmaV(int kind, int d, int kb, boolean skew, int nwg, int st, int minb) {
-            return new Variant("swi_fwd_wgmmav_bf16_d" + d + (kb == 64 ? "" : "_k" + kb) + (skew ? "_skew" : "")
-                    + "_w" + nwg + "_s" + st + "_b" + minb, kind, d, 64 * nwg, kb, 128 * nwg, st, minb);
+        private static Variant wgmmaV(int d, int nwg, int st, int minb) {
+            return new Variant("swi_fwd_wgmmav_bf16_d" + d + "_w" + nwg + "_s" + st + "_b" + minb, 3, d, 64 * nwg, 64,
+                    128 * nwg, st, minb);
         }
     }
 
     /**
-     * Every forward kernel of the module, per version and head dimension: versions 1 and 3 the fastest measured
-     * configuration (bench/results/2026-11-29-bf16-forward.md), versions 4 to 7 the 128-key-tile candidates beside
-     * version 3; version 1 runs on compute capability 8.0+, the others on 9.0.
+     * Every forward kernel of the module: the fastest measured configuration of each version and head dimension
+     * (bench/results/2026-11-29-bf16-forward.md); version 1 runs on compute capability 8.0+, version 3 on 9.0.
      */
     public static final List<Variant> VARIANTS = List.of(
             Variant.mma(128, 64, 1, 3), Variant.mma(64, 128, 2, 2),
-            Variant.wgmmaV(3, 128, 64, 2, 2, 2), Variant.wgmmaV(3, 64, 64, 2, 2, 2),
-            Variant.wgmmaV(4, 128, 128, 2, 2, 1), Variant.wgmmaV(4, 64, 128, 2, 2, 1),
-            Variant.wgmmaV(5, 128, 128, 3, 2, 1), Variant.wgmmaV(5, 64, 128, 3, 2, 1),
-            Variant.wgmmaV(6, 128, 128, 2, 3, 1), Variant.wgmmaV(6, 64, 128, 2, 3, 1),
-            Variant.wgmmaV(7, 128, 128, true, 2, 3, 1), Variant.wgmmaV(7, 64, 128, true, 2, 3, 1));
+            Variant.wgmmaV(128, 2, 2, 2), Variant.wgmmaV(64, 2, 2, 2));
 
     private final CudaDevice device;
     private final Bf16Kernels kernels;
@@ -242,7 +231,7 @@ public final class Bf16Attention implements SwitchAttention {
      * An instance on one forward version for both head dimensions (its D = 64 variant for D <= 64, its D = 128 one
      * above), self-attention and segment tables, with the default backward and decode.
      *
-     * @param kind 1 (mma.sync) or 3 and up (wgmma, compute capability 9.0 only; {@link #forwardVersions})
+     * @param kind 1 (mma.sync) or 3 (wgmma, compute capability 9.0 only; {@link #forwardVersions})
      */
     public static Bf16Attention ofVersion(int kind) {
         Variant d64 = variantOf(kind, 64);
