@@ -23,7 +23,6 @@ BODIES = {  # the start of a definition -> its emulated body
  'void wg_fence(': '{ emu_wgmma_fence(); }',
  'void wg_commit(': '{ emu_wgmma_commit(); }',
  'void wg_wait0(': '{ emu_wgmma_wait(0); }',
- 'void wg_wait1(': '{ emu_wgmma_wait(1); }',
  'void fence_proxy_async(': '{ emu_fence_proxy_async(); }',
  'void wgmma_ss_m64n64(': '{ emu_wgmma(d, 64, nullptr, a, b, false); }',
  'void wgmma_rs_m64n64(': '{ emu_wgmma(d, 64, a, 0, b, true); }',

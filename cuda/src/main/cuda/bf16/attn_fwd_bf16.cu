@@ -12,7 +12,8 @@
 //   segments, Q, O, LSE flat query rows, K, V flat key rows, grid (ceil(max qLen/BM) + 1) * B * Hq.
 // Version 3, wgmma (sm_90a; elsewhere the entry points trap):   swi_fwd_wgmmav_bf16_d<D>_w<NWG>_s<STAGES>_b<MINB>
 //   BM = 64*NWG queries, 128*NWG threads, MINB blocks per SM (launch bounds); version 1's arguments and grid, and a
-//   NAME_seg form. (Version 2, which read a V^T copy, and versions 4 to 7, over 128-key tiles, live in git history.)
+//   NAME_seg form. (Version 2, which read a V^T copy, and the later candidates live in git history:
+//   bench/results/2026-12-02-bf16-forward-candidates.md.)
 // The shipped variants are the fastest measured per version and D (bench/results/2026-11-29-bf16-forward.md); the
 // other configurations tried there live in git history (until commit 8836669).
 #include "attn_fwd_bf16_wgmma.cuh"
@@ -43,7 +44,7 @@ SWI_FWD_MMA_BF16(128, 64, 1, 3, 2, swi_fwd_mma_bf16_d128_m64_t1_s3)
 SWI_FWD_MMA_BF16(64, 128, 2, 2, 2, swi_fwd_mma_bf16_d64_m128_t2_s2)
 
 // Version 3: wgmma reading V itself, with version 1's arguments, and a _seg form.
-#define SWI_FWD_WGMMAV_BF16(D, OVL, NWG, ST, MINB, NAME)                                                        \
+#define SWI_FWD_WGMMAV_BF16(D, NWG, ST, MINB, NAME)                                                             \
     extern "C" {                                                                                                \
     __constant__ int NAME##_cfg[4] = {64 * NWG, swi_bf16::BN, 128 * NWG, swi_bf16::wg_smem_bytes<D, NWG, ST>()}; \
     }                                                                                                           \
@@ -52,7 +53,7 @@ SWI_FWD_MMA_BF16(64, 128, 2, 2, 2, swi_fwd_mma_bf16_d64_m128_t2_s2)
              const __nv_bfloat16* __restrict__ V, __nv_bfloat16* __restrict__ O, float* __restrict__ LSE,       \
              const int* __restrict__ listF, const int* __restrict__ nF, const int* __restrict__ listW,          \
              const int* __restrict__ nW, int B, int S, int Hq, int Hkv, int window, float scale_log2) {         \
-        swi_bf16::routed_fwd_wgmma_body<D, NWG, ST, OVL>(Q, K, V, O, LSE, listF, nF, listW, nW, B, S, Hq, Hkv,       \
+        swi_bf16::routed_fwd_wgmma_body<D, NWG, ST>(Q, K, V, O, LSE, listF, nF, listW, nW, B, S, Hq, Hkv,       \
                                                     window, scale_log2);                                        \
     }                                                                                                           \
     extern "C" __global__ void __launch_bounds__(128 * NWG, MINB)                                              \
@@ -61,14 +62,10 @@ SWI_FWD_MMA_BF16(64, 128, 2, 2, 2, swi_fwd_mma_bf16_d64_m128_t2_s2)
                    const int* __restrict__ listF, const int* __restrict__ nF, const int* __restrict__ listW,    \
                    const int* __restrict__ nW, int B, int S, int Hq, int Hkv, int window, float scale_log2,     \
                    const int* __restrict__ seg) {                                                               \
-        swi_bf16::routed_fwd_wgmma_body<D, NWG, ST, OVL, true>(Q, K, V, O, LSE, listF, nF, listW, nW, B, S, Hq, Hkv, \
+        swi_bf16::routed_fwd_wgmma_body<D, NWG, ST, true>(Q, K, V, O, LSE, listF, nF, listW, nW, B, S, Hq, Hkv, \
                                                           window, scale_log2, seg);                             \
     }
 
-SWI_FWD_WGMMAV_BF16(128, false, 2, 2, 2, swi_fwd_wgmmav_bf16_d128_w2_s2_b2)
-SWI_FWD_WGMMAV_BF16(64, false, 2, 2, 2, swi_fwd_wgmmav_bf16_d64_w2_s2_b2)
-// OVL: the softmax of tile t overlapped with P V of tile t-1 (candidates measured against w2_s2_b2)
-SWI_FWD_WGMMAV_BF16(128, true, 3, 2, 1, swi_fwd_wgmmav_bf16_d128_ovl_w3_s2_b1)
-SWI_FWD_WGMMAV_BF16(64, true, 3, 2, 1, swi_fwd_wgmmav_bf16_d64_ovl_w3_s2_b1)
-SWI_FWD_WGMMAV_BF16(128, true, 3, 3, 1, swi_fwd_wgmmav_bf16_d128_ovl_w3_s3_b1)
-SWI_FWD_WGMMAV_BF16(64, true, 3, 3, 1, swi_fwd_wgmmav_bf16_d64_ovl_w3_s3_b1)
+SWI_FWD_WGMMAV_BF16(128, 2, 2, 2, swi_fwd_wgmmav_bf16_d128_w2_s2_b2)
+SWI_FWD_WGMMAV_BF16(64, 2, 2, 2, swi_fwd_wgmmav_bf16_d64_w2_s2_b2)
+

@@ -34,7 +34,7 @@ constexpr int wg_smem_bytes() {
 // Q [B,S,Hq,D], K, V [B,S,Hkv,D] bf16, not modified; O [B,S,Hq,D] bf16, LSE [B,S,Hq]: written at the listed rows;
 // listF, nF, listW, nW: the compaction, not modified. SEG: entry b is segment b of the table seg (../common.cuh,
 // swi_rows), Q, O, LSE flat query rows, K, V flat key rows, S the longest segment's key count.
-template <int D, int NWG, int STAGES, bool OVL, bool SEG = false>
+template <int D, int NWG, int STAGES, bool SEG = false>
 __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __restrict__ Q,
                                                       const __nv_bfloat16* __restrict__ K,
                                                       const __nv_bfloat16* __restrict__ V,
@@ -93,21 +93,21 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
     const __nv_bfloat16* Vb = V + (size_t)R.k * kvRow + (size_t)g * D;
 
     // 3. async loads: Q tile (gathered rows), K tile and V^T tile into a STAGES-deep ring
-    // K of pass itK and V of pass itV, each into its pass's ring slot (OVL loads V one pass after K: itV = itK - 1)
-    auto load_kv = [&](int itK, int itV) {
-        const bool doK = itK < nTiles, doV = itV >= 0 && itV < nTiles;
-        const uint32_t dK = aK + (itK % STAGES) * TILE, dV = aV + ((itV + STAGES) % STAGES) * TILE;
-        const int jK = (ktHi - itK) * BN, jV = (ktHi - itV) * BN;
+    auto load_kv = [&](int it) {
+        const int kt = ktHi - it;
+        const int stage = it % STAGES;
+        const uint32_t dK = aK + stage * TILE, dV = aV + stage * TILE;
 #pragma unroll
         for (int u = 0; u < (64 * CH + NT - 1) / NT; u++) {
             const int n = tid + u * NT;
             if (n < 64 * CH) {
-                const int r = n / CH, ch = n % CH;  // key row r, chunk ch of D
+                const int r = n / CH, ch = n % CH;  // K: key row r, chunk ch of D
+                const int j = kt * BN + r;
+                const bool ok = j < R.keys;
                 // (32-bit element offsets: a segment's S*Hkv*D is below 2^31 for every shape Java can hold)
-                const bool okK = jK + r < R.keys, okV = jV + r < R.keys;
-                if (doK) swi_cp_async16(dK + wg_off(r, ch, 64), Kb + ((okK ? jK + r : 0) * kvRowI + ch * 8), okK ? 16 : 0);
-                // V: the layout of K
-                if (doV) swi_cp_async16(dV + wg_off(r, ch, 64), Vb + ((okV ? jV + r : 0) * kvRowI + ch * 8), okV ? 16 : 0);
+                swi_cp_async16(dK + wg_off(r, ch, 64), Kb + ((ok ? j : 0) * kvRowI + ch * 8), ok ? 16 : 0);
+                // V: key row r, chunk ch, the layout of K
+                swi_cp_async16(dV + wg_off(r, ch, 64), Vb + ((ok ? j : 0) * kvRowI + ch * 8), ok ? 16 : 0);
             }
         }
     };
@@ -120,48 +120,17 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
             swi_cp_async16(aQ + wg_off(r, ch, BM), Qb + (size_t)sIdx[r] * Hq * D + ch * 8, 16);
         }
     }
-    // Ring schedule: prefetch distance PF = STAGES-1. OVL: pass it reads K of tile it and V of tile it-1 (the P V
-    // of the previous tile runs beside the S of this one), so V is loaded one pass after K: pass it prefetches K of
-    // tile it+PF and V of tile it+PF-1, and the slot each overwrites was last read in pass it-1.
+    // Ring schedule: prefetch distance PF = STAGES-1.
     constexpr int PF = STAGES - 1;
-    constexpr int VLAG = OVL ? 1 : 0;
-#pragma unroll
-    for (int s = 0; s < PF; s++) {
-        if (s - VLAG < nTiles) load_kv(s, s - VLAG);
-        swi_cp_async_commit();
-    }
+    ring_prologue<PF>(nTiles, load_kv);
 
-    // 4. running state (rows grp and grp+8 of this warp's 16); S of the pass; P in the A-fragment layout
+    // 4. running state (rows grp and grp+8 of this warp's 16); P in the A-fragment layout
     float acc[ND * 4];
 #pragma unroll
     for (int n = 0; n < ND * 4; n++) acc[n] = 0.f;
     float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.f, l1 = 0.f;
-    float sc[NK * 4];
     uint32_t pa[4][4];
 
-    // pass it begins: wait for tile it, barrier, prefetch tile it+PF
-    auto enter = [&](int it) {
-        swi_cp_async_wait<PF - 1>();
-        fence_proxy_async();  // cp.async (generic proxy) writes -> wgmma (async proxy) reads
-        __syncthreads();
-        if (it + PF - VLAG < nTiles) load_kv(it + PF, it + PF - VLAG);
-        swi_cp_async_commit();
-    };
-    auto tileK = [&](int it) { return aK + (it % STAGES) * TILE; };
-    auto tileV = [&](int it) { return aV + (it % STAGES) * TILE; };
-    // S = Q K^T (64 x 64 per warpgroup), issued and committed
-    auto issue_s = [&](uint32_t tK) {
-#pragma unroll
-        for (int n = 0; n < NK * 4; n++) sc[n] = 0.f;
-        wg_fence();
-#pragma unroll
-        for (int kk = 0; kk < D / 16; kk++) {
-            const uint32_t half = kk >> 2, koff = (kk & 3) * 32;
-            wgmma_ss_m64n64(sc, wg_desc(aQ + half * BM * 128 + gRow0 * 128 + koff),
-                            wg_desc(tK + half * 64 * 128 + koff));
-        }
-        wg_commit();
-    };
     auto issue_pv = [&](uint32_t tV) {
 #pragma unroll
         for (int kk = 0; kk < 4; kk++) {
@@ -176,21 +145,45 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
 #pragma unroll
         for (int n = 0; n < ND * 4; n++) reg_fence(acc[n]);
     };
-    auto fence_sc = [&]() {
+
+    // 5. main loop over key tiles (descending), pass it: wait tile it, prefetch tile it+PF, S, softmax, P V
+    for (int it = 0; it < nTiles; it++) {
+        swi_cp_async_wait<PF - 1>();
+        fence_proxy_async();  // cp.async (generic proxy) writes -> wgmma (async proxy) reads
+        __syncthreads();
+        if (it + PF < nTiles) load_kv(it + PF);
+        swi_cp_async_commit();
+
+        const int ks = (ktHi - it) * BN;
+        const int stage = it % STAGES;
+        const uint32_t tK = aK + stage * TILE, tV = aV + stage * TILE;
+        if (ks > gLast || ks + BN - 1 < gLo) continue;  // the whole warpgroup skips this key tile
+
+        // 5a. S = Q K^T (64 x 64 per warpgroup)
+        float sc[NK * 4];
+#pragma unroll
+        for (int n = 0; n < NK * 4; n++) sc[n] = 0.f;
+        wg_fence();
+#pragma unroll
+        for (int kk = 0; kk < D / 16; kk++) {
+            const uint32_t half = kk >> 2, koff = (kk & 3) * 32;
+            wgmma_ss_m64n64(sc, wg_desc(aQ + half * BM * 128 + gRow0 * 128 + koff),
+                            wg_desc(tK + half * 64 * 128 + koff));
+        }
+        wg_commit();
+        wg_wait0();
 #pragma unroll
         for (int n = 0; n < NK * 4; n++) reg_fence(sc[n]);
-    };
-    // mask + online softmax of the scores of key tile ks (version 1's, per warp): sc becomes P, alpha the rescale
-    auto softmax = [&](int ks, float* alpha) {
+
+        // 5b. mask + online softmax (version 1's, per warp)
         const bool needMask = (ks + BN - 1 > wFirst) || (!full && ks < wLast - window + 1);
+        float alpha[2];
 #pragma unroll
         for (int hr = 0; hr < 2; hr++) {
             const int p = hr ? pos1 : pos0;
             alpha[hr] = softmax_step<NK>(sc, hr, hr ? m1 : m0, hr ? l1 : l0, scale_log2, needMask,
                                          [&](int n, int e) { return swi_visible(p, ks + n * 8 + 2 * c + e, full, window); });
         }
-    };
-    auto rescale = [&](const float* alpha) {
 #pragma unroll
         for (int nd = 0; nd < ND; nd++) {
             acc[nd * 4 + 0] *= alpha[0];
@@ -198,9 +191,8 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
             acc[nd * 4 + 2] *= alpha[1];
             acc[nd * 4 + 3] *= alpha[1];
         }
-    };
-    // P (A layout: two n8 score tiles = one k16 step)
-    auto pack_p = [&]() {
+
+        // 5c. P (A layout: two n8 score tiles = one k16 step); O += P V
 #pragma unroll
         for (int kk = 0; kk < 4; kk++) {
             pa[kk][0] = pack_bf16(sc[(2 * kk) * 4 + 0], sc[(2 * kk) * 4 + 1]);
@@ -208,68 +200,11 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
             pa[kk][2] = pack_bf16(sc[(2 * kk + 1) * 4 + 0], sc[(2 * kk + 1) * 4 + 1]);
             pa[kk][3] = pack_bf16(sc[(2 * kk + 1) * 4 + 2], sc[(2 * kk + 1) * 4 + 3]);
         }
-    };
-
-    if constexpr (!OVL) {
-        // 5. main loop over key tiles (descending), pass it: wait tile it, prefetch tile it+PF, S, softmax, P V
-        for (int it = 0; it < nTiles; it++) {
-            enter(it);
-            const int ks = (ktHi - it) * BN;
-            if (ks > gLast || ks + BN - 1 < gLo) continue;  // the whole warpgroup skips this key tile
-            issue_s(tileK(it));
-            wg_wait0();
-            fence_sc();
-            float alpha[2];
-            softmax(ks, alpha);
-            rescale(alpha);
-            pack_p();
-            fence_acc();
-            wg_fence();
-            issue_pv(tileV(it));
-            wg_wait0();
-            fence_acc();
-        }
-    } else {
-        // 5. (OVL) the same passes, the warpgroup's visible tiles [itFirst, itEnd) software-pipelined: in pass it
-        // S of tile it and P V of the previous tile are issued together, the softmax of tile it runs while P V is
-        // in flight, then O is rescaled. Every wgmma completes inside its pass (none is in flight across the loop's
-        // back edge, where ptxas would serialize it); the passes before and after only keep the ring going, and one
-        // pass more (nTiles + 1 in all, every warpgroup) brings the last V.
-        const int itFirst = __shfl_sync(0xffffffffu, ktHi - min(ktHi, gLast / BN), 0);
-        const int itEnd = __shfl_sync(0xffffffffu, ktHi - max(ktLo, gLo / BN) + 1, 0);
-        int it = 0;
-        for (; it < itFirst; it++) enter(it);
-        {  // the first visible tile: S and softmax only (O is 0: no rescale)
-            enter(it);
-            issue_s(tileK(it));
-            wg_wait0();
-            fence_sc();
-            float alpha[2];
-            softmax((ktHi - it) * BN, alpha);
-            pack_p();
-            it++;
-        }
-        for (; it < itEnd; it++) {
-            enter(it);
-            issue_s(tileK(it));
-            fence_acc();
-            issue_pv(tileV(it - 1));
-            wg_wait1();  // S done, P V of tile it-1 in flight
-            fence_sc();
-            float alpha[2];
-            softmax((ktHi - it) * BN, alpha);
-            wg_wait0();
-            fence_acc();
-            rescale(alpha);
-            pack_p();
-        }
-        enter(it);  // (pass itEnd, or past the last tile) V of tile it-1 has arrived
         fence_acc();
         wg_fence();
-        issue_pv(tileV(it - 1));  // the last visible tile's P V
+        issue_pv(tV);
         wg_wait0();
         fence_acc();
-        for (it++; it <= nTiles; it++) enter(it);
     }
     swi_cp_async_wait<0>();
 
