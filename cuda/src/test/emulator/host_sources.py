@@ -25,7 +25,6 @@ BODIES = {  # the start of a definition -> its emulated body
  'void wg_wait0(': '{ emu_wgmma_wait(0); }',
  'void fence_proxy_async(': '{ emu_fence_proxy_async(); }',
  'void wgmma_ss_m64n64(': '{ emu_wgmma(d, 64, nullptr, a, b, false); }',
- 'void wgmma_ss_m64n64_zero(': '{ for (int i = 0; i < 32; i++) d[i] = 0.f; emu_wgmma(d, 64, nullptr, a, b, false); }',
  'void wgmma_rs_m64n64(': '{ emu_wgmma(d, 64, a, 0, b, true); }',
  'void wgmma_rs_m64n128(': '{ emu_wgmma(d, 128, a, 0, b, true); }',
 }
@@ -35,7 +34,6 @@ BODIES = {  # the start of a definition -> its emulated body
 WGMMA = r'setp\.ne\.b32 p, 1, 0;.*wgmma\.mma_async\.sync\.aligned\.'
 WGMMA_PTX = {
  'void wgmma_ss_m64n64(': WGMMA + r'm64n64k16\.f32\.bf16\.bf16 \{[^}]*\}, %32, %33, p, 1, 1, 0, 0;',
- 'void wgmma_ss_m64n64_zero(': r'setp\.ne\.b32 p, 0, 0;.*wgmma\.mma_async\.sync\.aligned\.m64n64k16\.f32\.bf16\.bf16 \{[^}]*\}, %32, %33, p, 1, 1, 0, 0;',
  'void wgmma_rs_m64n64(': WGMMA + r'm64n64k16\.f32\.bf16\.bf16 \{[^}]*\}, \{%32, %33, %34, %35\}, %36, p, 1, 1, 1;',
  'void wgmma_rs_m64n128(': WGMMA + r'm64n128k16\.f32\.bf16\.bf16 \{[^}]*\}, \{%64, %65, %66, %67\}, %68, p, 1, 1, 1;',
 }

@@ -34,7 +34,7 @@ constexpr int wg_smem_bytes() {
 // Q [B,S,Hq,D], K, V [B,S,Hkv,D] bf16, not modified; O [B,S,Hq,D] bf16, LSE [B,S,Hq]: written at the listed rows;
 // listF, nF, listW, nW: the compaction, not modified. SEG: entry b is segment b of the table seg (../common.cuh,
 // swi_rows), Q, O, LSE flat query rows, K, V flat key rows, S the longest segment's key count.
-template <int D, int NWG, int STAGES, bool LEAN, bool SEG = false>
+template <int D, int NWG, int STAGES, bool SEG = false>
 __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __restrict__ Q,
                                                       const __nv_bfloat16* __restrict__ K,
                                                       const __nv_bfloat16* __restrict__ V,
@@ -97,20 +97,6 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
         const int kt = ktHi - it;
         const int stage = it % STAGES;
         const uint32_t dK = aK + stage * TILE, dV = aV + stage * TILE;
-        if (LEAN && kt * BN + BN <= R.keys) {  // every key of the tile exists: no bounds test per copy
-            const int j0 = kt * BN;
-#pragma unroll
-            for (int u = 0; u < (64 * CH + NT - 1) / NT; u++) {
-                const int n = tid + u * NT;
-                if (n < 64 * CH) {
-                    const int r = n / CH, ch = n % CH;
-                    const int off = (j0 + r) * kvRowI + ch * 8;
-                    swi_cp_async16(dK + wg_off(r, ch, 64), Kb + off, 16);
-                    swi_cp_async16(dV + wg_off(r, ch, 64), Vb + off, 16);
-                }
-            }
-            return;
-        }
 #pragma unroll
         for (int u = 0; u < (64 * CH + NT - 1) / NT; u++) {
             const int n = tid + u * NT;
@@ -175,17 +161,14 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
 
         // 5a. S = Q K^T (64 x 64 per warpgroup)
         float sc[NK * 4];
-        if (!LEAN) {
 #pragma unroll
-            for (int n = 0; n < NK * 4; n++) sc[n] = 0.f;
-        }
+        for (int n = 0; n < NK * 4; n++) sc[n] = 0.f;
         wg_fence();
 #pragma unroll
         for (int kk = 0; kk < D / 16; kk++) {
             const uint32_t half = kk >> 2, koff = (kk & 3) * 32;
-            const uint64_t da = wg_desc(aQ + half * BM * 128 + gRow0 * 128 + koff), db = wg_desc(tK + half * 64 * 128 + koff);
-            if (LEAN && kk == 0) wgmma_ss_m64n64_zero(sc, da, db);  // LEAN: the first step writes S (scale-d 0)
-            else wgmma_ss_m64n64(sc, da, db);
+            wgmma_ss_m64n64(sc, wg_desc(aQ + half * BM * 128 + gRow0 * 128 + koff),
+                            wg_desc(tK + half * 64 * 128 + koff));
         }
         wg_commit();
         wg_wait0();

@@ -44,8 +44,9 @@ import org.swiattn.spec.SwitchAttention;
  * any GPU of compute capability 8.0+) and 3 (Hopper wgmma, compute capability 9.0, reading V as a transposed wgmma
  * operand), both for self-attention and segment tables. (Version 2, wgmma reading a V^T copy, and the later
  * candidates beside version 3 - 128-key tiles, blocks of 3 or 4 warpgroups, the softmax overlapped with the previous
- * tile's P V - were slower at every point measured, or all but one, and live in git history:
- * {@code bench/results/2026-12-02-bf16-v3-pipe.md}, {@code bench/results/2026-12-02-bf16-forward-candidates.md}.)
+ * tile's P V, fewer instructions per tile - were no faster at the points measured, or at all but one, and live in
+ * git history: {@code bench/results/2026-12-02-bf16-v3-pipe.md},
+ * {@code bench/results/2026-12-02-bf16-forward-candidates.md}.)
  * Judged by the spec's low-precision rule ({@link org.swiattn.spec.Tolerance}, Precision.BF16).
  *
  * <p>Backward ({@link #backward}): dQ, dK, dV in bf16, dL/da in fp32, for every estimator, deterministic (no
@@ -83,7 +84,7 @@ public final class Bf16Attention implements SwitchAttention {
 
         /** Whether the kernel runs on tensor cores of compute capability 9.0 only (wgmma). */
         public boolean hopperOnly() {
-            return kind >= 3;
+            return kind == 3;
         }
 
         /** The configuration the kernel exports as {@code <kernel>_cfg}: {BM, BN, threads, shared bytes}. */
@@ -96,10 +97,9 @@ public final class Bf16Attention implements SwitchAttention {
                     bm / (16 * mt) * 32, st, 2);
         }
 
-        /** lean: the same kernel with fewer instructions per key tile (LEAN of the kernel body). */
-        private static Variant wgmmaV(int kind, int d, boolean lean, int nwg, int st, int minb) {
-            return new Variant("swi_fwd_wgmmav_bf16_d" + d + (lean ? "_lean" : "") + "_w" + nwg + "_s" + st + "_b"
-                    + minb, kind, d, 64 * nwg, 64, 128 * nwg, st, minb);
+        private static Variant wgmmaV(int d, int nwg, int st, int minb) {
+            return new Variant("swi_fwd_wgmmav_bf16_d" + d + "_w" + nwg + "_s" + st + "_b" + minb, 3, d, 64 * nwg, 64,
+                    128 * nwg, st, minb);
         }
     }
 
@@ -109,8 +109,7 @@ public final class Bf16Attention implements SwitchAttention {
      */
     public static final List<Variant> VARIANTS = List.of(
             Variant.mma(128, 64, 1, 3), Variant.mma(64, 128, 2, 2),
-            Variant.wgmmaV(3, 128, false, 2, 2, 2), Variant.wgmmaV(3, 64, false, 2, 2, 2),
-            Variant.wgmmaV(4, 128, true, 2, 2, 2), Variant.wgmmaV(4, 64, true, 2, 2, 2));
+            Variant.wgmmaV(128, 2, 2, 2), Variant.wgmmaV(64, 2, 2, 2));
 
     private final CudaDevice device;
     private final Bf16Kernels kernels;
