@@ -68,4 +68,3 @@ SWI_FWD_MMA_BF16(64, 128, 2, 2, 2, swi_fwd_mma_bf16_d64_m128_t2_s2)
 
 SWI_FWD_WGMMAV_BF16(128, 2, 2, 2, swi_fwd_wgmmav_bf16_d128_w2_s2_b2)
 SWI_FWD_WGMMAV_BF16(64, 2, 2, 2, swi_fwd_wgmmav_bf16_d64_w2_s2_b2)
-

@@ -28,7 +28,7 @@ namespace swi_bf16 {
 
 template <int D, int NWG, int STAGES>
 constexpr int wg_smem_bytes() {
-    return 1024 /*alignment slack*/ + 64 * NWG * D * 2 /*Q*/ + STAGES * 2 * 64 * D * 2 /*K, Vt*/ + 64 * NWG * 4;
+    return 1024 /*alignment slack*/ + 64 * NWG * D * 2 /*Q*/ + STAGES * 2 * 64 * D * 2 /*K, V*/ + 64 * NWG * 4;
 }
 
 // Q [B,S,Hq,D], K, V [B,S,Hkv,D] bf16, not modified; O [B,S,Hq,D] bf16, LSE [B,S,Hq]: written at the listed rows;
@@ -49,7 +49,7 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
     constexpr int CH = D / 8;      // 16-byte chunks per Q/K row
     constexpr int ND = D / 8;      // n8 tiles of the output accumulator
     constexpr int NK = BN / 8;     // n8 tiles of the score accumulator
-    constexpr int TILE = 64 * D * 2;  // bytes of one K tile (= one Vt tile)
+    constexpr int TILE = 64 * D * 2;  // bytes of one K tile (= one V tile)
     static_assert(D == 64 || D == 128, "wgmma version: D in {64, 128}");
 
     extern __shared__ uint8_t smem_raw[];
@@ -92,7 +92,7 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
     const __nv_bfloat16* Kb = K + (size_t)R.k * kvRow + (size_t)g * D;
     const __nv_bfloat16* Vb = V + (size_t)R.k * kvRow + (size_t)g * D;
 
-    // 3. async loads: Q tile (gathered rows), K tile and V^T tile into a STAGES-deep ring
+    // 3. async loads: Q tile (gathered rows), K tile and V tile into a STAGES-deep ring
     auto load_kv = [&](int it) {
         const int kt = ktHi - it;
         const int stage = it % STAGES;
