@@ -85,9 +85,30 @@ __device__ __forceinline__ void ring_prologue(int nTiles, Load load) {
     }
 }
 
+// The keys j0 + t that query position i sees, as one interval of offsets t: lo <= t <= hi, which is
+// swi_visible(i, j0 + t, full, w) (j <= i, and j > i - w unless full). Two compares per score, against constants t.
+struct VisibleSpan {
+    int lo, hi;
+    __device__ __forceinline__ bool sees(int t) const { return t >= lo && t <= hi; }
+};
+__device__ __forceinline__ VisibleSpan visible_span(int i, int j0, bool full, int w) {
+    return {full ? INT_MIN : i - w + 1 - j0, i - j0};
+}
+
+// The mask of one accumulator row half hr (row grp or grp + 8 of the m16 tile) of this thread's scores of NK n8 tiles,
+// sc[n*4 + hr*2 + e] (the mma C layout): a score whose keep(n, e) is false becomes -inf.   sc modified
+template <int NK, typename Keep>
+__device__ __forceinline__ void mask_scores(float* sc, int hr, Keep keep) {
+#pragma unroll
+    for (int n = 0; n < NK; n++)
+#pragma unroll
+        for (int e = 0; e < 2; e++)
+            if (!keep(n, e)) sc[n * 4 + hr * 2 + e] = -INFINITY;
+}
+
 // The online-softmax step of one accumulator row half hr (row grp or grp + 8 of the m16 tile) over this thread's
 // scores of NK n8 tiles, sc[n*4 + hr*2 + e] (the mma C layout), in log2 units; when mask, a score whose keep(n, e)
-// is false becomes -inf first:
+// is false becomes -inf first (as mask_scores does):
 //   m' = max(m, scale_log2 max_j s_j)  (the quad's 4 lanes hold the row),  p_j = 2^(s_j scale_log2 - m'),
 //   l' = l 2^(m - m') + sum_j p_j      (a row that has seen no key keeps m' = -inf: its p_j are 0, alpha 1)
 // sc modified (scores -> p), m, l modified; returns alpha = 2^(m - m'), the rescale of the row's O accumulators.

@@ -21,6 +21,7 @@
 // A version that overlapped P V of tile t with the softmax of tile t+1 was slower (ptxas serializes it, C7514) and
 // lives in git history (until commit 8836669).
 #pragma once
+#include <type_traits>
 #include "attn_fwd_bf16.cuh"
 #include "wgmma_ops.cuh"
 
@@ -34,7 +35,11 @@ constexpr int wg_smem_bytes() {
 // Q [B,S,Hq,D], K, V [B,S,Hkv,D] bf16, not modified; O [B,S,Hq,D] bf16, LSE [B,S,Hq]: written at the listed rows;
 // listF, nF, listW, nW: the compaction, not modified. SEG: entry b is segment b of the table seg (../common.cuh,
 // swi_rows), Q, O, LSE flat query rows, K, V flat key rows, S the longest segment's key count.
-template <int D, int NWG, int STAGES, bool SEG = false>
+// TRIM (candidate): the per-key-tile instructions trimmed, the same products and the same arithmetic in the same
+// order: the mask is applied only on the key tiles that need it (a branch per warp; version 3 evaluates the
+// visibility test of every score of every tile and selects), and the wgmma descriptors are formed once per block
+// (Q) and once per tile (K, V), each k-step one 32-bit add to the start-address field (wg_desc_add).
+template <int D, int NWG, int STAGES, bool TRIM, bool SEG = false>
 __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __restrict__ Q,
                                                       const __nv_bfloat16* __restrict__ K,
                                                       const __nv_bfloat16* __restrict__ V,
@@ -131,11 +136,13 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
     float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.f, l1 = 0.f;
     uint32_t pa[4][4];
 
+    const uint64_t dQ0 = wg_desc(aQ + gRow0 * 128);  // this warpgroup's rows of Q (TRIM)
     auto issue_pv = [&](uint32_t tV) {
+        const uint64_t dV0 = wg_desc(tV, 64 * 128);
 #pragma unroll
         for (int kk = 0; kk < 4; kk++) {
             // the V tile: MN-major, k-step kk 16 rows further
-            const uint64_t dv = wg_desc(tV + kk * 2048, 64 * 128);
+            const uint64_t dv = TRIM ? wg_desc_add(dV0, kk * 2048) : wg_desc(tV + kk * 2048, 64 * 128);
             if (D == 128) wgmma_rs_m64n128(acc, pa[kk], dv);
             else wgmma_rs_m64n64(acc, pa[kk], dv);
         }
@@ -146,29 +153,24 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
         for (int n = 0; n < ND * 4; n++) reg_fence(acc[n]);
     };
 
-    // 5. main loop over key tiles (descending), pass it: wait tile it, prefetch tile it+PF, S, softmax, P V
-    for (int it = 0; it < nTiles; it++) {
-        swi_cp_async_wait<PF - 1>();
-        fence_proxy_async();  // cp.async (generic proxy) writes -> wgmma (async proxy) reads
-        __syncthreads();
-        if (it + PF < nTiles) load_kv(it + PF);
-        swi_cp_async_commit();
-
-        const int ks = (ktHi - it) * BN;
-        const int stage = it % STAGES;
-        const uint32_t tK = aK + stage * TILE, tV = aV + stage * TILE;
-        if (ks > gLast || ks + BN - 1 < gLo) continue;  // the whole warpgroup skips this key tile
-
+    // 5a-5c, one key tile (ks; its K, V at shared tK, tV). MODE 0: version 3 (the mask of each warp applied where
+    // its rows need it, evaluated on every tile); TRIM: 1 = no mask, 2 = the masked tile.
+    auto tile_step = [&](int ks, uint32_t tK, uint32_t tV, auto modeTag) {
+        constexpr int MODE = decltype(modeTag)::value;
         // 5a. S = Q K^T (64 x 64 per warpgroup)
         float sc[NK * 4];
 #pragma unroll
         for (int n = 0; n < NK * 4; n++) sc[n] = 0.f;
         wg_fence();
+        const uint64_t dK0 = wg_desc(tK);
 #pragma unroll
         for (int kk = 0; kk < D / 16; kk++) {
             const uint32_t half = kk >> 2, koff = (kk & 3) * 32;
-            wgmma_ss_m64n64(sc, wg_desc(aQ + half * BM * 128 + gRow0 * 128 + koff),
-                            wg_desc(tK + half * 64 * 128 + koff));
+            if constexpr (MODE > 0)
+                wgmma_ss_m64n64(sc, wg_desc_add(dQ0, half * BM * 128 + koff), wg_desc_add(dK0, half * 64 * 128 + koff));
+            else
+                wgmma_ss_m64n64(sc, wg_desc(aQ + half * BM * 128 + gRow0 * 128 + koff),
+                                wg_desc(tK + half * 64 * 128 + koff));
         }
         wg_commit();
         wg_wait0();
@@ -178,10 +180,17 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
         // 5b. mask + online softmax (version 1's, per warp)
         const bool needMask = (ks + BN - 1 > wFirst) || (!full && ks < wLast - window + 1);
         float alpha[2];
+        if constexpr (MODE == 2) {  // the masked tiles: the scores a row does not see become -inf first
+#pragma unroll
+            for (int hr = 0; hr < 2; hr++) {
+                const int p = hr ? pos1 : pos0;
+                mask_scores<NK>(sc, hr, [&](int n, int e) { return swi_visible(p, ks + n * 8 + 2 * c + e, full, window); });
+            }
+        }
 #pragma unroll
         for (int hr = 0; hr < 2; hr++) {
             const int p = hr ? pos1 : pos0;
-            alpha[hr] = softmax_step<NK>(sc, hr, hr ? m1 : m0, hr ? l1 : l0, scale_log2, needMask,
+            alpha[hr] = softmax_step<NK>(sc, hr, hr ? m1 : m0, hr ? l1 : l0, scale_log2, MODE == 0 && needMask,
                                          [&](int n, int e) { return swi_visible(p, ks + n * 8 + 2 * c + e, full, window); });
         }
 #pragma unroll
@@ -205,6 +214,27 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
         issue_pv(tV);
         wg_wait0();
         fence_acc();
+    };
+
+    // 5. main loop over key tiles (descending), pass it: wait tile it, prefetch tile it+PF, S, softmax, P V
+    for (int it = 0; it < nTiles; it++) {
+        swi_cp_async_wait<PF - 1>();
+        fence_proxy_async();  // cp.async (generic proxy) writes -> wgmma (async proxy) reads
+        __syncthreads();
+        if (it + PF < nTiles) load_kv(it + PF);
+        swi_cp_async_commit();
+
+        const int ks = (ktHi - it) * BN;
+        const int stage = it % STAGES;
+        const uint32_t tK = aK + stage * TILE, tV = aV + stage * TILE;
+        if (ks > gLast || ks + BN - 1 < gLo) continue;  // the whole warpgroup skips this key tile
+        if constexpr (!TRIM) {
+            tile_step(ks, tK, tV, std::integral_constant<int, 0>{});
+        } else {  // (TRIM) two bodies: the masked one where some row of the warpgroup misses some key of the tile
+            const bool maskWG = __shfl_sync(0xffffffffu, (ks + BN - 1 > gFirst) || (!full && ks < gLast - window + 1), 0);
+            if (maskWG) tile_step(ks, tK, tV, std::integral_constant<int, 2>{});
+            else tile_step(ks, tK, tV, std::integral_constant<int, 1>{});
+        }
     }
     swi_cp_async_wait<0>();
 

@@ -11,6 +11,11 @@ __device__ __forceinline__ uint64_t wg_desc(uint32_t saddr, uint32_t lbo = 16) {
     return (uint64_t)((saddr & 0x3FFFF) >> 4) | ((uint64_t)(lbo >> 4) << 16) | ((uint64_t)(1024 >> 4) << 32) |
            ((uint64_t)1 << 62);
 }
+// wg_desc(saddr + off, lbo) from d = wg_desc(saddr, lbo), for saddr + off below 2^18 (every shared address): the
+// start address is the descriptor's low field, in 16-byte units, and off a multiple of 16; one 32-bit add.
+__device__ __forceinline__ uint64_t wg_desc_add(uint64_t d, uint32_t off) {
+    return (d & 0xFFFFFFFF00000000ull) | (uint32_t)((uint32_t)d + (off >> 4));
+}
 __device__ __forceinline__ void wg_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
 __device__ __forceinline__ void wg_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
 __device__ __forceinline__ void wg_wait0() { asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory"); }
