@@ -9,6 +9,12 @@
 // warpgroup owns rows 16w..16w+15, and the accumulator fragments have the mma.sync C layout, so the masking and
 // online softmax are version 1's. Key tiles a whole warpgroup cannot see are skipped.
 //
+// Per key tile the warpgroup runs one of two bodies: the masked one where some of its rows miss some key of the tile
+// (the diagonal and window-edge tiles), the unmasked one elsewhere; and each wgmma descriptor is formed once (Q per
+// block, K and V per tile), a k-step advancing it by one add (wg_desc_add). ncu counted 173.7 M executed instructions
+// at 4K full causal when every score took the visibility test as a select and every k-step rebuilt its descriptors,
+// 122.9 M now, for the same products and arithmetic in the same order (bench/results/2026-12-02-bf16-forward-trim.md).
+//
 // Shared-memory operands use the wgmma "K-major, 128-byte swizzle" canonical layout: rows of 64 bf16 (128 B),
 // 8-row atoms of 1024 B (1024-aligned), 16-byte chunk c of row r stored at chunk c ^ (r & 7). A D-wide operand is
 // split into D/64 column halves stored one after the other. The B operand of the second product is V itself,
@@ -35,11 +41,7 @@ constexpr int wg_smem_bytes() {
 // Q [B,S,Hq,D], K, V [B,S,Hkv,D] bf16, not modified; O [B,S,Hq,D] bf16, LSE [B,S,Hq]: written at the listed rows;
 // listF, nF, listW, nW: the compaction, not modified. SEG: entry b is segment b of the table seg (../common.cuh,
 // swi_rows), Q, O, LSE flat query rows, K, V flat key rows, S the longest segment's key count.
-// TRIM (candidate): the per-key-tile instructions trimmed, the same products and the same arithmetic in the same
-// order: the mask is applied only on the key tiles that need it (a branch per warp; version 3 evaluates the
-// visibility test of every score of every tile and selects), and the wgmma descriptors are formed once per block
-// (Q) and once per tile (K, V), each k-step one 32-bit add to the start-address field (wg_desc_add).
-template <int D, int NWG, int STAGES, bool TRIM, bool SEG = false>
+template <int D, int NWG, int STAGES, bool SEG = false>
 __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __restrict__ Q,
                                                       const __nv_bfloat16* __restrict__ K,
                                                       const __nv_bfloat16* __restrict__ V,
@@ -88,7 +90,6 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
     const int gLast = __shfl_sync(0xffffffffu, sIdx[gRow0 + 63], 0);
     const int gLo = __shfl_sync(0xffffffffu, full ? 0 : max(0, gFirst - window + 1), 0);
     const int wRow0 = gRow0 + (warp & 3) * 16;
-    const int wFirst = sIdx[wRow0], wLast = sIdx[wRow0 + 15];
     const int pos0 = sIdx[wRow0 + grp], pos1 = sIdx[wRow0 + grp + 8];
 
     const int g = h / (Hq / Hkv);
@@ -136,13 +137,13 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
     float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.f, l1 = 0.f;
     uint32_t pa[4][4];
 
-    const uint64_t dQ0 = wg_desc(aQ + gRow0 * 128);  // this warpgroup's rows of Q (TRIM)
+    const uint64_t dQ0 = wg_desc(aQ + gRow0 * 128);  // this warpgroup's rows of Q
     auto issue_pv = [&](uint32_t tV) {
         const uint64_t dV0 = wg_desc(tV, 64 * 128);
 #pragma unroll
         for (int kk = 0; kk < 4; kk++) {
             // the V tile: MN-major, k-step kk 16 rows further
-            const uint64_t dv = TRIM ? wg_desc_add(dV0, kk * 2048) : wg_desc(tV + kk * 2048, 64 * 128);
+            const uint64_t dv = wg_desc_add(dV0, kk * 2048);
             if (D == 128) wgmma_rs_m64n128(acc, pa[kk], dv);
             else wgmma_rs_m64n64(acc, pa[kk], dv);
         }
@@ -153,10 +154,11 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
         for (int n = 0; n < ND * 4; n++) reg_fence(acc[n]);
     };
 
-    // 5a-5c, one key tile (ks; its K, V at shared tK, tV). MODE 0: version 3 (the mask of each warp applied where
-    // its rows need it, evaluated on every tile); TRIM: 1 = no mask, 2 = the masked tile.
-    auto tile_step = [&](int ks, uint32_t tK, uint32_t tV, auto modeTag) {
-        constexpr int MODE = decltype(modeTag)::value;
+    // 5a-5c, one key tile (ks; its K, V at shared tK, tV), in two bodies: MASKED where some row of the warpgroup
+    // misses some key of the tile (the mask is one branch per warpgroup and tile; applied to every score of every
+    // tile, as a select, it was a quarter of the loop's instructions, ncu 2026-12-02).
+    auto tile_step = [&](int ks, uint32_t tK, uint32_t tV, auto maskedTag) {
+        constexpr bool MASKED = decltype(maskedTag)::value;
         // 5a. S = Q K^T (64 x 64 per warpgroup)
         float sc[NK * 4];
 #pragma unroll
@@ -166,21 +168,16 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
 #pragma unroll
         for (int kk = 0; kk < D / 16; kk++) {
             const uint32_t half = kk >> 2, koff = (kk & 3) * 32;
-            if constexpr (MODE > 0)
-                wgmma_ss_m64n64(sc, wg_desc_add(dQ0, half * BM * 128 + koff), wg_desc_add(dK0, half * 64 * 128 + koff));
-            else
-                wgmma_ss_m64n64(sc, wg_desc(aQ + half * BM * 128 + gRow0 * 128 + koff),
-                                wg_desc(tK + half * 64 * 128 + koff));
+            wgmma_ss_m64n64(sc, wg_desc_add(dQ0, half * BM * 128 + koff), wg_desc_add(dK0, half * 64 * 128 + koff));
         }
         wg_commit();
         wg_wait0();
 #pragma unroll
         for (int n = 0; n < NK * 4; n++) reg_fence(sc[n]);
 
-        // 5b. mask + online softmax (version 1's, per warp)
-        const bool needMask = (ks + BN - 1 > wFirst) || (!full && ks < wLast - window + 1);
+        // 5b. mask (MASKED) + online softmax (version 1's, per warp)
         float alpha[2];
-        if constexpr (MODE == 2) {  // the masked tiles: the scores a row does not see become -inf first
+        if constexpr (MASKED) {  // the scores a row does not see become -inf first
 #pragma unroll
             for (int hr = 0; hr < 2; hr++) {
                 const int p = hr ? pos1 : pos0;
@@ -188,11 +185,8 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
             }
         }
 #pragma unroll
-        for (int hr = 0; hr < 2; hr++) {
-            const int p = hr ? pos1 : pos0;
-            alpha[hr] = softmax_step<NK>(sc, hr, hr ? m1 : m0, hr ? l1 : l0, scale_log2, MODE == 0 && needMask,
-                                         [&](int n, int e) { return swi_visible(p, ks + n * 8 + 2 * c + e, full, window); });
-        }
+        for (int hr = 0; hr < 2; hr++)
+            alpha[hr] = softmax_step<NK>(sc, hr, hr ? m1 : m0, hr ? l1 : l0, scale_log2, false, [](int, int) { return true; });
 #pragma unroll
         for (int nd = 0; nd < ND; nd++) {
             acc[nd * 4 + 0] *= alpha[0];
@@ -228,13 +222,9 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
         const int stage = it % STAGES;
         const uint32_t tK = aK + stage * TILE, tV = aV + stage * TILE;
         if (ks > gLast || ks + BN - 1 < gLo) continue;  // the whole warpgroup skips this key tile
-        if constexpr (!TRIM) {
-            tile_step(ks, tK, tV, std::integral_constant<int, 0>{});
-        } else {  // (TRIM) two bodies: the masked one where some row of the warpgroup misses some key of the tile
-            const bool maskWG = __shfl_sync(0xffffffffu, (ks + BN - 1 > gFirst) || (!full && ks < gLast - window + 1), 0);
-            if (maskWG) tile_step(ks, tK, tV, std::integral_constant<int, 2>{});
-            else tile_step(ks, tK, tV, std::integral_constant<int, 1>{});
-        }
+        const bool maskWG = __shfl_sync(0xffffffffu, (ks + BN - 1 > gFirst) || (!full && ks < gLast - window + 1), 0);
+        if (maskWG) tile_step(ks, tK, tV, std::true_type{});
+        else tile_step(ks, tK, tV, std::false_type{});
     }
     swi_cp_async_wait<0>();
 
