@@ -52,15 +52,17 @@ __device__ __forceinline__ void bwd_wg_pair(float (&x)[4][2][4], float (&y)[4][2
     reg_fence_all<32>(xf);  // the zeros before the fence (else ptxas injects a warpgroup.arrive, C7519)
     reg_fence_all<32>(yf);
     wg_fence();
+    // the descriptors formed once, each k-step one add (wg_desc_add)
+    const uint64_t dAX = wg_desc(aX), dBX = wg_desc(bX), dAY = wg_desc(aY), dBY = wg_desc(bY);
 #pragma unroll
     for (int kk = 0; kk < D / 16; kk++) {
         const uint32_t off = (kk >> 2) * BWD_T * 128 + (kk & 3) * 32;  // column half, 16-column step within it
-        wgmma_ss_m64n64(xf, wg_desc(aX + off), wg_desc(bX + off));
+        wgmma_ss_m64n64(xf, wg_desc_add(dAX, off), wg_desc_add(dBX, off));
     }
 #pragma unroll
     for (int kk = 0; kk < D / 16; kk++) {
         const uint32_t off = (kk >> 2) * BWD_T * 128 + (kk & 3) * 32;
-        wgmma_ss_m64n64(yf, wg_desc(aY + off), wg_desc(bY + off));
+        wgmma_ss_m64n64(yf, wg_desc_add(dAY, off), wg_desc_add(dBY, off));
     }
     wg_commit();
     wg_wait0();
@@ -73,9 +75,10 @@ __device__ __forceinline__ void bwd_wg_pair(float (&x)[4][2][4], float (&y)[4][2
 // fences, commits and waits.   a, the tile not modified;  acc [D/8][4] modified (asynchronously)
 template <int D>
 __device__ __forceinline__ void bwd_wg_rs(float (&acc)[D / 8][4], const uint32_t (&a)[4][4], uint32_t b) {
+    const uint64_t d0 = wg_desc(b, BWD_T * 128);
 #pragma unroll
     for (int kk = 0; kk < 4; kk++) {
-        const uint64_t desc = wg_desc(b + kk * 16 * 128, BWD_T * 128);
+        const uint64_t desc = wg_desc_add(d0, kk * 16 * 128);
         if constexpr (D == 128) wgmma_rs_m64n128(&acc[0][0], a[kk], desc);
         else wgmma_rs_m64n64(&acc[0][0], a[kk], desc);
     }
