@@ -44,7 +44,7 @@ SWI_FWD_MMA_BF16(128, 64, 1, 3, 2, swi_fwd_mma_bf16_d128_m64_t1_s3)
 SWI_FWD_MMA_BF16(64, 128, 2, 2, 2, swi_fwd_mma_bf16_d64_m128_t2_s2)
 
 // Version 3: wgmma reading V itself, with version 1's arguments, and a _seg form.
-#define SWI_FWD_WGMMAV_BF16(D, CP, NWG, ST, MINB, NAME)                                                           \
+#define SWI_FWD_WGMMAV_BF16(D, NWG, ST, MINB, NAME)                                                             \
     extern "C" {                                                                                                \
     __constant__ int NAME##_cfg[4] = {64 * NWG, swi_bf16::BN, 128 * NWG, swi_bf16::wg_smem_bytes<D, NWG, ST>()}; \
     }                                                                                                           \
@@ -53,7 +53,7 @@ SWI_FWD_MMA_BF16(64, 128, 2, 2, 2, swi_fwd_mma_bf16_d64_m128_t2_s2)
              const __nv_bfloat16* __restrict__ V, __nv_bfloat16* __restrict__ O, float* __restrict__ LSE,       \
              const int* __restrict__ listF, const int* __restrict__ nF, const int* __restrict__ listW,          \
              const int* __restrict__ nW, int B, int S, int Hq, int Hkv, int window, float scale_log2) {         \
-        swi_bf16::routed_fwd_wgmma_body<D, NWG, ST, CP>(Q, K, V, O, LSE, listF, nF, listW, nW, B, S, Hq, Hkv,       \
+        swi_bf16::routed_fwd_wgmma_body<D, NWG, ST>(Q, K, V, O, LSE, listF, nF, listW, nW, B, S, Hq, Hkv,       \
                                                     window, scale_log2);                                        \
     }                                                                                                           \
     extern "C" __global__ void __launch_bounds__(128 * NWG, MINB)                                              \
@@ -62,12 +62,9 @@ SWI_FWD_MMA_BF16(64, 128, 2, 2, 2, swi_fwd_mma_bf16_d64_m128_t2_s2)
                    const int* __restrict__ listF, const int* __restrict__ nF, const int* __restrict__ listW,    \
                    const int* __restrict__ nW, int B, int S, int Hq, int Hkv, int window, float scale_log2,     \
                    const int* __restrict__ seg) {                                                               \
-        swi_bf16::routed_fwd_wgmma_body<D, NWG, ST, CP, true>(Q, K, V, O, LSE, listF, nF, listW, nW, B, S, Hq, Hkv, \
+        swi_bf16::routed_fwd_wgmma_body<D, NWG, ST, true>(Q, K, V, O, LSE, listF, nF, listW, nW, B, S, Hq, Hkv, \
                                                           window, scale_log2, seg);                             \
     }
 
-SWI_FWD_WGMMAV_BF16(128, false, 2, 2, 2, swi_fwd_wgmmav_bf16_d128_w2_s2_b2)
-SWI_FWD_WGMMAV_BF16(64, false, 2, 2, 2, swi_fwd_wgmmav_bf16_d64_w2_s2_b2)
-// CP: the K/V copies' offsets advanced by constants (candidate measured against w2_s2_b2)
-SWI_FWD_WGMMAV_BF16(128, true, 2, 2, 2, swi_fwd_wgmmav_bf16_d128_cp_w2_s2_b2)
-SWI_FWD_WGMMAV_BF16(64, true, 2, 2, 2, swi_fwd_wgmmav_bf16_d64_cp_w2_s2_b2)
+SWI_FWD_WGMMAV_BF16(128, 2, 2, 2, swi_fwd_wgmmav_bf16_d128_w2_s2_b2)
+SWI_FWD_WGMMAV_BF16(64, 2, 2, 2, swi_fwd_wgmmav_bf16_d64_w2_s2_b2)

@@ -41,7 +41,7 @@ constexpr int wg_smem_bytes() {
 // Q [B,S,Hq,D], K, V [B,S,Hkv,D] bf16, not modified; O [B,S,Hq,D] bf16, LSE [B,S,Hq]: written at the listed rows;
 // listF, nF, listW, nW: the compaction, not modified. SEG: entry b is segment b of the table seg (../common.cuh,
 // swi_rows), Q, O, LSE flat query rows, K, V flat key rows, S the longest segment's key count.
-template <int D, int NWG, int STAGES, bool CP, bool SEG = false>
+template <int D, int NWG, int STAGES, bool SEG = false>
 __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __restrict__ Q,
                                                       const __nv_bfloat16* __restrict__ K,
                                                       const __nv_bfloat16* __restrict__ V,
@@ -99,28 +99,10 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
     const __nv_bfloat16* Vb = V + (size_t)R.k * kvRow + (size_t)g * D;
 
     // 3. async loads: Q tile (gathered rows), K tile and V tile into a STAGES-deep ring
-    // CP (candidate): the chunk of a thread is the same in every sweep and its rows RS apart, so the wgmma-layout
-    // offset (row & 7 unchanged: RS is a multiple of 8) and the source offset advance by constants
-    constexpr int RS = NT / CH;
-    static_assert(!CP || (64 * CH % NT == 0 && RS % 8 == 0), "CP: whole sweeps of rows a multiple of 8 apart");
-    const int cch = tid % CH, r0 = tid / CH;
-    const uint32_t dOff0 = wg_off(r0, cch, 64);
-    const int sOff0 = r0 * kvRowI + cch * 8, sStep = RS * kvRowI;
     auto load_kv = [&](int it) {
         const int kt = ktHi - it;
         const int stage = it % STAGES;
         const uint32_t dK = aK + stage * TILE, dV = aV + stage * TILE;
-        if constexpr (CP) {
-            // (CP) thread tid copies chunk cch of rows r0 + u RS: offsets advanced by constants per sweep
-            const int j0 = kt * BN + r0;
-            int o = kt * BN * kvRowI + sOff0;
-#pragma unroll
-            for (int u = 0; u < 64 / RS; u++, o += sStep) {
-                const bool ok = j0 + u * RS < R.keys;
-                swi_cp_async16(dK + dOff0 + u * RS * 128, Kb + (ok ? o : cch * 8), ok ? 16 : 0);
-                swi_cp_async16(dV + dOff0 + u * RS * 128, Vb + (ok ? o : cch * 8), ok ? 16 : 0);
-            }
-        } else {
 #pragma unroll
         for (int u = 0; u < (64 * CH + NT - 1) / NT; u++) {
             const int n = tid + u * NT;
@@ -133,7 +115,6 @@ __device__ __forceinline__ void routed_fwd_wgmma_body(const __nv_bfloat16* __res
                 // V: key row r, chunk ch, the layout of K
                 swi_cp_async16(dV + wg_off(r, ch, 64), Vb + ((ok ? j : 0) * kvRowI + ch * 8), ok ? 16 : 0);
             }
-        }
         }
     };
     {

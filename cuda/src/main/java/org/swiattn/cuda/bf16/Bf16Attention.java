@@ -84,7 +84,7 @@ public final class Bf16Attention implements SwitchAttention {
 
         /** Whether the kernel runs on tensor cores of compute capability 9.0 only (wgmma). */
         public boolean hopperOnly() {
-            return kind >= 3;
+            return kind == 3;
         }
 
         /** The configuration the kernel exports as {@code <kernel>_cfg}: {BM, BN, threads, shared bytes}. */
@@ -97,10 +97,9 @@ public final class Bf16Attention implements SwitchAttention {
                     bm / (16 * mt) * 32, st, 2);
         }
 
-        /** cp: the same kernel with the K/V copy offsets advanced by constants (CP of the kernel body). */
-        private static Variant wgmmaV(int kind, int d, boolean cp, int nwg, int st, int minb) {
-            return new Variant("swi_fwd_wgmmav_bf16_d" + d + (cp ? "_cp" : "") + "_w" + nwg + "_s" + st + "_b"
-                    + minb, kind, d, 64 * nwg, 64, 128 * nwg, st, minb);
+        private static Variant wgmmaV(int d, int nwg, int st, int minb) {
+            return new Variant("swi_fwd_wgmmav_bf16_d" + d + "_w" + nwg + "_s" + st + "_b" + minb, 3, d, 64 * nwg, 64,
+                    128 * nwg, st, minb);
         }
     }
 
@@ -110,8 +109,7 @@ public final class Bf16Attention implements SwitchAttention {
      */
     public static final List<Variant> VARIANTS = List.of(
             Variant.mma(128, 64, 1, 3), Variant.mma(64, 128, 2, 2),
-            Variant.wgmmaV(3, 128, false, 2, 2, 2), Variant.wgmmaV(3, 64, false, 2, 2, 2),
-            Variant.wgmmaV(4, 128, true, 2, 2, 2), Variant.wgmmaV(4, 64, true, 2, 2, 2));
+            Variant.wgmmaV(128, 2, 2, 2), Variant.wgmmaV(64, 2, 2, 2));
 
     private final CudaDevice device;
     private final Bf16Kernels kernels;
